@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+
+#include "basic/log.h"
+
+/* The logging setup is process-wide by nature (like syslog(3)); it is the one
+ * piece of global state outside the manager object. */
+static struct {
+        const char *ident;
+        int max_level;
+        bool journal;
+} log_state = {
+        .ident = "lean-host",
+        .max_level = LOG_INFO,
+};
+
+static const char *const level_names[] = {
+        [LOG_EMERG] = "emerg",   [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
+        [LOG_ERR] = "error",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+        [LOG_INFO] = "info",     [LOG_DEBUG] = "debug",
+};
+
+/* stderr is the journal when JOURNAL_STREAM names its device:inode. */
+static bool stderr_is_journal(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return st.st_dev == (dev_t) dev && st.st_ino == (ino_t) ino;
+}
+
+void log_setup(const char *ident, LogTarget target) {
+        if (ident)
+                log_state.ident = ident;
+        switch (target) {
+        case LOG_TARGET_JOURNAL:
+                log_state.journal = true;
+                break;
+        case LOG_TARGET_STDERR:
+                log_state.journal = false;
+                break;
+        default:
+                log_state.journal = stderr_is_journal();
+        }
+}
+
+void log_set_max_level(int level) {
+        log_state.max_level = level;
+}
+
+int log_get_max_level(void) {
+        return log_state.max_level;
+}
+
+bool log_to_journal(void) {
+        return log_state.journal;
+}
+
+int log_level_from_string(const char *s) {
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
+                if (level_names[i] && streq(s, level_names[i]))
+                        return (int) i;
+        if (streq(s, "err"))
+                return LOG_ERR;
+        if (streq(s, "warn"))
+                return LOG_WARNING;
+        return -EINVAL;
+}
+
+const char *log_level_to_string(int level) {
+        if (level < 0 || (size_t) level >= ELEMENTSOF(level_names))
+                return NULL;
+        return level_names[level];
+}
+
+static void log_emit(int level, int error, const char *file, int line, const char *func,
+                     const char *msg, char **fields, size_t n_fields) {
+        if (log_state.journal) {
+                struct iovec iov[8 + 32];
+                char buf[8][256];
+                size_t n = 0;
+                _cleanup_free_ char *m = NULL;
+
+                if (asprintf(&m, "MESSAGE=%s", msg) < 0)
+                        return;
+                iov[n++] = (struct iovec) { m, strlen(m) };
+                snprintf(buf[0], sizeof buf[0], "PRIORITY=%i", level);
+                iov[n++] = (struct iovec) { buf[0], strlen(buf[0]) };
+                snprintf(buf[1], sizeof buf[1], "SYSLOG_IDENTIFIER=%s", log_state.ident);
+                iov[n++] = (struct iovec) { buf[1], strlen(buf[1]) };
+                if (file) {
+                        snprintf(buf[2], sizeof buf[2], "CODE_FILE=%s", file);
+                        iov[n++] = (struct iovec) { buf[2], strlen(buf[2]) };
+                        snprintf(buf[3], sizeof buf[3], "CODE_LINE=%i", line);
+                        iov[n++] = (struct iovec) { buf[3], strlen(buf[3]) };
+                        snprintf(buf[4], sizeof buf[4], "CODE_FUNC=%s", func);
+                        iov[n++] = (struct iovec) { buf[4], strlen(buf[4]) };
+                }
+                if (error != 0) {
+                        snprintf(buf[5], sizeof buf[5], "ERRNO=%i", abs(error));
+                        iov[n++] = (struct iovec) { buf[5], strlen(buf[5]) };
+                }
+                for (size_t i = 0; i < n_fields && n < ELEMENTSOF(iov); i++)
+                        iov[n++] = (struct iovec) { fields[i], strlen(fields[i]) };
+                (void) sd_journal_sendv(iov, (int) n);
+                return;
+        }
+
+        flockfile(stderr);
+        fprintf(stderr, "%s: %s", log_state.ident, msg);
+        for (size_t i = 0; i < n_fields; i++)
+                fprintf(stderr, " %s", fields[i]);
+        fputc('\n', stderr);
+        funlockfile(stderr);
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...) {
+        char msg[2048];
+        va_list ap;
+        int saved = errno;
+
+        if (error < 0)
+                error = -error;
+        if (level <= log_state.max_level) {
+                /* %m means the error we were given, not whatever errno is now */
+                errno = error;
+                va_start(ap, format);
+                vsnprintf(msg, sizeof msg, format, ap);
+                va_end(ap);
+                log_emit(level, error, file, line, func, msg, NULL, 0);
+        }
+        errno = saved;
+        return -error;
+}
+
+int log_struct_internal(int level, int error, const char *message, ...) {
+        char *fields[32];
+        size_t n = 0;
+        va_list ap;
+
+        if (error < 0)
+                error = -error;
+        if (level > log_state.max_level)
+                return -error;
+
+        va_start(ap, message);
+        for (const char *f; (f = va_arg(ap, const char *)) && n < ELEMENTSOF(fields);)
+                fields[n++] = (char *) f;
+        va_end(ap);
+
+        log_emit(level, error, NULL, 0, NULL, message, fields, n);
+        return -error;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The resolved runtime configuration: built-in default < config file < env
+ * (LEAN_HOST_MCP_*) < command line. Parsed once at start; nothing reads the
+ * environment or the file after that. Every key has a dotted file name
+ * ("memory.worker_rss_hard_kill_kib") and an env name; see config.c's table. */
+
+typedef enum ConfigSource {
+        CONFIG_SOURCE_DEFAULT,
+        CONFIG_SOURCE_FILE,
+        CONFIG_SOURCE_ENV,
+        CONFIG_SOURCE_CMDLINE,
+        _CONFIG_SOURCE_MAX,
+} ConfigSource;
+
+typedef enum EnforcementRequest {
+        ENFORCEMENT_AUTO,    /* scope if a user manager + memory controller answer, else process */
+        ENFORCEMENT_SCOPE,   /* require transient scopes; fail worker start otherwise */
+        ENFORCEMENT_PROCESS, /* plain child, daemon-side enforcement only */
+        _ENFORCEMENT_MAX,
+} EnforcementRequest;
+
+typedef struct LhConfig {
+        /* memory tiers (KiB) and sampling; import_switch <= post_job <= hard_kill */
+        uint64_t import_switch_rss_soft_kib;      /* 2 GiB */
+        uint64_t worker_rss_post_job_restart_kib; /* 5 GiB; also the scope's MemoryHigh */
+        uint64_t worker_rss_hard_kill_kib;        /* 16 GiB; also the scope's MemoryMax */
+        uint64_t worker_rss_sample_millis;        /* 250 */
+
+        /* module query cache */
+        uint64_t module_cache_rss_guard_kib; /* 2 GiB */
+        uint64_t module_cache_max_bytes;     /* 32 MiB */
+        uint64_t module_cache_capacity;      /* 256 entries */
+
+        /* project actor */
+        uint64_t request_timeout_millis;    /* 120000 */
+        uint64_t mailbox_capacity;          /* 8 */
+        uint64_t restart_limit;             /* 3 abnormal restarts ... */
+        uint64_t restart_window_secs;       /* ... per 60 s */
+
+        /* worker */
+        char **worker_command;           /* argv (strv); NULL = resolve per project (lake env repl) */
+        uint64_t worker_max_requests;    /* 64 jobs, then planned recycle max_requests */
+        uint64_t worker_max_imports;     /* distinct import profiles, then planned recycle max_imports */
+        uint64_t worker_idle_secs;       /* idle worker stopped (planned, idle); 0 = never */
+        uint64_t max_workers;            /* live workers over all projects; 0 in file/env = auto */
+        uint64_t heavy_permits;          /* concurrent heavy jobs (proof search) */
+        EnforcementRequest enforcement;
+        char *slice;                     /* "lean-host.slice" */
+        uint64_t worker_stderr_max_bytes; /* per worker generation, logged; the rest counted, dropped */
+
+        /* daemon */
+        uint64_t idle_exit_secs;   /* exit with no connections and no workers; 0 = never */
+        uint64_t max_line_bytes;   /* 8 MiB: longer input line → error + close */
+        uint64_t max_connections;  /* concurrent MCP connections */
+        int log_level;             /* LOG_* */
+
+        char *config_file;           /* the file read, or NULL */
+        ConfigSource source[64];     /* per key, indexed as config.c's table */
+} LhConfig;
+
+/* Fill with built-in defaults (max_workers resolved from MemTotal). */
+void config_init_defaults(LhConfig *c);
+
+/* Load: defaults, then the file (explicit_path if non-NULL, else
+ * $XDG_CONFIG_HOME/lean-host/config.json, ~/.config/..., then
+ * SYSCONFDIR/lean-host/config.json; a missing default file is fine, a
+ * missing explicit one is an error), then env (envp, NULL-terminated
+ * "KEY=value" array; pass environ). Validates. On error returns negative errno
+ * and sets *ret_error to a malloc'd message naming the key and its source,
+ * e.g. "LEAN_HOST_MCP_REQUEST_TIMEOUT_MILLIS (env): must be > 0". */
+int config_load(LhConfig *c, const char *explicit_path, char **envp, char **ret_error);
+
+/* Validate the resolved values (zero where unsafe, tier order). */
+int config_validate(const LhConfig *c, char **ret_error);
+
+/* Print "key = value  (source)" lines, one per key, for --dump-config. */
+void config_dump(const LhConfig *c, FILE *f);
+
+void config_done(LhConfig *c);
+
+const char *config_source_to_string(ConfigSource s);
+const char *enforcement_request_to_string(EnforcementRequest e);

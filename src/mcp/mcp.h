@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The MCP server: connections on the listening socket, newline-delimited
+ * JSON-RPC 2.0 framing, the MCP lifecycle, the tool table with its schemas,
+ * argument validation and cancellation. Knows nothing of workers: a tool call
+ * is handed to a registered handler as an McpCall, answered exactly once. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "basic/macro.h"
+
+#define MCP_PROTOCOL_VERSION "2025-06-18"
+
+typedef struct McpServer McpServer;
+typedef struct McpCall McpCall;
+
+typedef struct McpServerOptions {
+        uint64_t max_line_bytes;
+        uint64_t max_connections;
+        const char *server_name;    /* "lean-host" */
+        const char *server_version;
+        const char *instructions;   /* optional initialize.instructions */
+} McpServerOptions;
+
+/* Return 0 when the call was taken (answered now or later via
+ * mcp_call_reply*), negative errno on an internal failure (the server then
+ * answers with an internal tool error). Arguments are already validated
+ * against the tool's schema. */
+typedef int (*McpToolHandler)(McpCall *call, void *userdata);
+
+/* Idle accounting: called whenever the number of open connections changes. */
+typedef void (*McpConnectionsChanged)(McpServer *s, unsigned n_connections, void *userdata);
+
+int mcp_server_new(McpServer **ret, sd_event *event, const McpServerOptions *opts);
+McpServer *mcp_server_free(McpServer *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(McpServer *, mcp_server_free);
+
+/* Start accepting on a listening SOCK_STREAM AF_UNIX fd (takes ownership). */
+int mcp_server_add_listener(McpServer *s, int fd);
+int mcp_server_register_tool(McpServer *s, const char *name, McpToolHandler handler, void *userdata);
+void mcp_server_set_connections_changed(McpServer *s, McpConnectionsChanged cb, void *userdata);
+unsigned mcp_server_get_n_connections(const McpServer *s);
+
+/* Shutdown: stop accepting; calls still open are answered with a
+ * "shutting_down" tool error by their owners (see registry_shutdown), queued
+ * output is flushed; then connections close. Returns when nothing is pending
+ * or the flush is under way; mcp_server_is_drained() tells. */
+void mcp_server_stop_accepting(McpServer *s);
+bool mcp_server_is_drained(const McpServer *s);
+
+/* Logging to clients (notifications/message) at or above their setLevel. */
+void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger, json_object *data);
+
+/* ---- one tools/call ----------------------------------------------------- */
+
+McpCall *mcp_call_ref(McpCall *c);
+McpCall *mcp_call_unref(McpCall *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(McpCall *, mcp_call_unref);
+
+const char *mcp_call_get_tool(const McpCall *c);
+json_object *mcp_call_get_arguments(const McpCall *c); /* borrowed, an object */
+
+/* Called at most once when the client cancels (notifications/cancelled) or
+ * its connection goes away; the handler must still reply (the reply to a
+ * gone connection is dropped by the server, never by the handler). */
+typedef void (*McpCancelFunc)(McpCall *c, void *userdata);
+void mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
+bool mcp_call_is_cancelled(const McpCall *c);
+
+/* Answer (exactly once; later calls are ignored and logged at debug).
+ * body is the tool's structured result (ownership taken): it goes to
+ * structuredContent and, serialized, to content[0].text; is_error sets isError. */
+void mcp_call_reply(McpCall *c, json_object *body, bool is_error);

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The project registry (canonical root → actor), the per-project actor
+ * (mailbox, one job at a time, restart window, tiers), admission (global
+ * worker cap with LRU eviction, heavy-job permits), and jobs.
+ *
+ * Project: idle ⇄ starting ⇄ busy; cooling_down while the restart window is
+ *          full (calls fail fast with retry_after); stopped.
+ * Call:    queued → admitted → running → (retrying) → answered; exactly one
+ *          answer (JobOps.done) per accepted job, shutdown included. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "basic/macro.h"
+#include "config/config.h"
+#include "project/error.h"
+#include "project/facts.h"
+#include "worker/scope.h"
+
+typedef struct LhRegistry LhRegistry;
+typedef struct LhProject LhProject;
+typedef struct LhJob LhJob;
+
+/* ---- registry ---------------------------------------------------------- */
+
+typedef enum ProjectChange {
+        PROJECT_CHANGE_STATE = 1 << 0,   /* State, QueueDepth */
+        PROJECT_CHANGE_WORKER = 1 << 1,  /* WorkerPID, WorkerGeneration, ScopeUnit, ImportProfile… */
+        PROJECT_CHANGE_RESTARTS = 1 << 2,/* RestartsTotal, RestartsByCause, LastRestart… */
+} ProjectChange;
+
+/* Upward notifications (D-Bus objects, idle-exit accounting). Any may be NULL. */
+typedef struct RegistryObserver {
+        void (*project_added)(LhProject *p, void *userdata);
+        void (*project_changed)(LhProject *p, ProjectChange what, void *userdata);
+        void (*worker_restarted)(LhProject *p, const RestartEvent *ev, void *userdata);
+        void (*workers_changed)(LhRegistry *r, unsigned workers_active, void *userdata);
+} RegistryObserver;
+
+int registry_new(LhRegistry **ret, sd_event *event, const LhConfig *config, ScopePlacer *placer);
+LhRegistry *registry_free(LhRegistry *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LhRegistry *, registry_free);
+void registry_set_observer(LhRegistry *r, const RegistryObserver *o, void *userdata);
+
+/* Find (or open) the project whose Lake root contains path (a root or any
+ * path inside it; resolved upward to lakefile.lean/lakefile.toml,
+ * canonicalised). On failure fills err (project_not_found, …). */
+int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err);
+LhProject *registry_find_by_id(LhRegistry *r, const char *id);
+
+/* Iterate: idx from 0 while non-NULL. */
+LhProject *registry_get_project(LhRegistry *r, size_t idx);
+size_t registry_get_n_projects(LhRegistry *r);
+unsigned registry_get_workers_active(LhRegistry *r);
+uint64_t registry_get_max_workers(LhRegistry *r);
+EnforcementMode registry_get_enforcement(LhRegistry *r); /* mode new workers get */
+uint64_t registry_get_restarts_total(LhRegistry *r);
+void registry_get_restarts_by_cause(LhRegistry *r, uint64_t by_cause[static _RESTART_CAUSE_MAX]);
+
+/* Daemon stop: reject all queued jobs (shutting_down), stop all workers and
+ * their scopes. done() is called for every accepted job before this returns
+ * or from the event loop shortly after; *ret_pending tells how many workers
+ * are still going down. */
+void registry_shutdown(LhRegistry *r);
+bool registry_is_quiet(LhRegistry *r); /* no jobs, no live workers */
+
+/* ---- project ------------------------------------------------------------ */
+
+const char *project_get_root(const LhProject *p);
+const char *project_get_id(const LhProject *p);  /* 16 hex chars, stable hash of the root */
+void project_get_facts(const LhProject *p, LhFacts *ret); /* snapshot, per-call fields zero */
+const LhConfig *project_get_config(const LhProject *p);
+
+/* Operator actions: planned recycle (explicit) / stop the worker (project
+ * stays known, next call starts a worker again). */
+int project_restart_worker(LhProject *p);
+int project_stop_worker(LhProject *p);
+
+/* ---- jobs --------------------------------------------------------------- */
+
+typedef enum JobFlags {
+        JOB_READ_ONLY = 1 << 0, /* retried once if its worker dies */
+        JOB_HEAVY = 1 << 1,     /* needs a heavy permit (proof search) */
+} JobFlags;
+
+/* A job drives the worker through commands. The actor first makes sure the
+ * worker holds the job's import profile (the header is run once per worker
+ * and its env id reused: job_get_base_env()); then calls start(); each reply
+ * goes to step(). start/step return 0 with *ret_command set (sent next,
+ * ownership passes), 1 when finished (result set with job_set_result), or a
+ * negative errno with job_set_error() called. On a retry after worker death
+ * start() is called again from scratch. done() is called exactly once. */
+typedef struct JobOps {
+        int (*start)(LhJob *job, void *userdata, json_object **ret_command);
+        int (*step)(LhJob *job, void *userdata, json_object *reply, json_object **ret_command);
+        /* result (NULL on error) and err (NULL on success) are borrowed. */
+        void (*done)(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts);
+        void (*free_userdata)(void *userdata);
+} JobOps;
+
+/* imports: the module names of the import header (may be empty/NULL). */
+int job_new(LhJob **ret, char **imports, JobFlags flags, const JobOps *ops, void *userdata);
+LhJob *job_ref(LhJob *j);
+LhJob *job_unref(LhJob *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LhJob *, job_unref);
+
+/* 0: accepted, done() will follow exactly once. <0: refused now (err filled:
+ * mailbox_full, worker_unavailable while cooling down, shutting_down), done()
+ * is not called. */
+int project_submit(LhProject *p, LhJob *job, LhError *err);
+
+/* Queued: removed, done(cancelled). Running: worker killed (cause cancelled),
+ * done(cancelled). Finished: no-op. */
+void job_cancel(LhJob *job);
+
+int job_get_base_env(const LhJob *job);  /* env id of the import header in this worker, -1 none */
+void job_set_result(LhJob *job, json_object *result); /* takes ownership */
+void job_set_error(LhJob *job, const LhError *err);   /* copies (details ref'd) */
+LhProject *job_get_project(const LhJob *job);

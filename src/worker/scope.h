@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Transient scopes on the user manager (org.freedesktop.systemd1 over the
+ * user bus): StartTransientUnit, wait for JobRemoved, StopUnit, and the
+ * clean-up of lean-worker-*.scope units left by a daemon that died. All
+ * asynchronous: nothing here blocks the event loop on D-Bus. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "basic/macro.h"
+
+typedef struct ScopePlacer ScopePlacer;
+
+/* Done callback of a placement: r < 0 when the scope could not be created
+ * (the worker then runs in process mode, or fails if scope mode is required).
+ * cgroup_path is the scope's cgroup relative to the hierarchy root, or NULL. */
+typedef void (*ScopePlacedFunc)(ScopePlacer *p, int r, const char *unit, const char *cgroup_path, void *userdata);
+
+/* Connects to the user manager (sd_bus_open_user). Never fails for lack of a
+ * manager: the placer is then unavailable and says why. */
+int scope_placer_new(ScopePlacer **ret, sd_event *event, const char *slice);
+ScopePlacer *scope_placer_free(ScopePlacer *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ScopePlacer *, scope_placer_free);
+
+bool scope_placer_is_available(const ScopePlacer *p);
+const char *scope_placer_unavailable_reason(const ScopePlacer *p); /* NULL when available */
+
+/* Create unit (lean-worker-<id>-<gen>.scope) in the slice holding pid, with
+ * MemoryHigh/MemoryMax (KiB → bytes), Description, CollectMode=inactive-or-failed;
+ * done() once the job is removed. Returns an opaque slot; freeing the placer
+ * or calling scope_placement_cancel() drops the callback. */
+typedef struct ScopePlacement ScopePlacement;
+int scope_placer_start(ScopePlacer *p, ScopePlacement **ret, const char *unit, pid_t pid,
+                       const char *description, uint64_t memory_high_kib, uint64_t memory_max_kib,
+                       ScopePlacedFunc done, void *userdata);
+void scope_placement_cancel(ScopePlacement *pl);
+
+/* Fire-and-forget StopUnit (mode "replace"). */
+int scope_placer_stop_unit(ScopePlacer *p, const char *unit);
+
+/* At start: stop every loaded lean-worker-*.scope (left by a previous daemon). */
+int scope_placer_stop_stale(ScopePlacer *p);

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One Lean worker process: a child speaking the REPL JSON protocol on
+ * stdin/stdout, optionally placed in its own transient scope.
+ *
+ * State machine:
+ *   spawning → placing (scope job pending) → ready ⇄ busy → stopping → dead
+ * Every transition into dead carries exactly one RestartCause, reported once
+ * through on_dead. The worker never calls up except through its callbacks. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "basic/macro.h"
+#include "worker/restart-cause.h"
+
+typedef struct LhWorker LhWorker;
+typedef struct ScopePlacer ScopePlacer; /* worker/scope.h */
+
+typedef enum WorkerState {
+        WORKER_SPAWNING,
+        WORKER_PLACING,
+        WORKER_READY,
+        WORKER_BUSY,
+        WORKER_STOPPING,
+        WORKER_DEAD,
+        _WORKER_STATE_MAX,
+} WorkerState;
+
+typedef enum EnforcementMode {
+        ENFORCEMENT_MODE_SCOPE,   /* transient scope, kernel MemoryMax + daemon sampling */
+        ENFORCEMENT_MODE_PROCESS, /* plain child, daemon-side enforcement only */
+        _ENFORCEMENT_MODE_MAX,
+} EnforcementMode;
+
+typedef struct WorkerMemory {
+        bool valid;
+        uint64_t rss_kib;   /* total charged (memory.current / usage_in_bytes, or sum of VmRSS) */
+        uint64_t anon_kib;  /* anonymous (memory.stat anon / rss, or RssAnon): restart decisions use this */
+        uint64_t file_kib;  /* page cache incl. mapped .olean files: reported, never acted on */
+        uint64_t oom_kills; /* kernel OOM kills seen in the scope's cgroup */
+        const char *source; /* "cgroup-v2", "cgroup-v1", "proc" (static string) */
+} WorkerMemory;
+
+typedef struct WorkerSpec {
+        char **argv;              /* exec'd directly, never through a shell */
+        const char *cwd;          /* project root */
+        const char *project_id;   /* short hash: scope lean-worker-<id>-<generation>.scope */
+        const char *description;  /* scope Description= */
+        uint64_t generation;
+        uint64_t memory_high_kib; /* post-job tier */
+        uint64_t memory_max_kib;  /* hard tier: kernel limit in scope mode, sampler kill always */
+        usec_t sample_interval;
+        uint64_t stderr_max_bytes;
+        const char *slice;        /* "lean-host.slice" */
+} WorkerSpec;
+
+typedef struct WorkerCallbacks {
+        /* Exec'd (and placed, in scope mode): commands may be sent. */
+        void (*on_ready)(LhWorker *w, void *userdata);
+        /* The reply to the outstanding command; worker is back to ready. Owns nothing: ref it to keep it. */
+        void (*on_reply)(LhWorker *w, json_object *reply, void *userdata);
+        /* Exactly once per worker. rss/limit are filled for memory causes (0 otherwise). */
+        void (*on_dead)(LhWorker *w, RestartCause cause, const char *reason, uint64_t rss_kib, uint64_t limit_kib, void *userdata);
+        /* Every memory sample (may be NULL). */
+        void (*on_sample)(LhWorker *w, const WorkerMemory *m, void *userdata);
+} WorkerCallbacks;
+
+/* Starts the worker: fork; the child waits on a pipe while (in scope mode)
+ * the placer creates the scope; then it execs. placer == NULL or placement
+ * failure under ENFORCEMENT_AUTO → process mode. Never blocks on D-Bus. */
+int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool require_scope,
+                 const WorkerSpec *spec, const WorkerCallbacks *cb, void *userdata);
+
+/* Send one REPL command (an object; serialized as one line + blank line).
+ * Only in WORKER_READY; -EBUSY otherwise. */
+int worker_send(LhWorker *w, json_object *command);
+
+/* Abnormal end now: SIGKILL the process (and scope); on_dead(cause) follows
+ * from the event loop, never from inside this call. */
+void worker_kill(LhWorker *w, RestartCause cause, const char *reason);
+
+/* Planned end: close stdin, SIGTERM after a grace, SIGKILL after another;
+ * on_dead(cause) follows. */
+void worker_stop(LhWorker *w, RestartCause cause, const char *reason);
+
+/* Drop the caller's reference. A live worker is killed first (cause shutdown)
+ * without calling on_dead. */
+LhWorker *worker_free(LhWorker *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LhWorker *, worker_free);
+
+WorkerState worker_get_state(const LhWorker *w);
+pid_t worker_get_pid(const LhWorker *w);
+uint64_t worker_get_generation(const LhWorker *w);
+EnforcementMode worker_get_mode(const LhWorker *w);
+const char *worker_get_unit(const LhWorker *w);         /* scope unit name or NULL */
+const WorkerMemory *worker_get_memory(const LhWorker *w); /* last sample */
+usec_t worker_get_started(const LhWorker *w);
+
+const char *worker_state_to_string(WorkerState s);
+const char *enforcement_mode_to_string(EnforcementMode m);
