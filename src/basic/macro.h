@@ -4,6 +4,7 @@
 /* Small, header-only helpers in the spirit of systemd's macro.h. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,6 +71,9 @@ static inline void closep(int *fd) {
         safe_close(*fd);
 }
 #define _cleanup_close_ _cleanup_(closep)
+
+#define new0(t, n) ((t *) calloc((n) ?: 1, sizeof(t)))
+#define new(t, n) ((t *) malloc(((n) ?: 1) * sizeof(t)))
 
 static inline void *mfree(void *p) {
         free(p);

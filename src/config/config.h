@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -86,3 +87,23 @@ void config_done(LhConfig *c);
 
 const char *config_source_to_string(ConfigSource s);
 const char *enforcement_request_to_string(EnforcementRequest e);
+
+/* ---- additions (config owner) ------------------------------------------ */
+
+int enforcement_request_from_string(const char *s); /* EnforcementRequest or -EINVAL */
+
+/* The key table: index i is the index into LhConfig.source[]. */
+size_t config_n_keys(void);
+const char *config_key_name(size_t idx); /* "memory.worker_rss_hard_kill_kib" */
+const char *config_key_env(size_t idx);  /* "LEAN_HOST_MCP_WORKER_RSS_HARD_KILL_KIB" */
+int config_key_index(const char *name);  /* by dotted key or env name; -ENOENT */
+ConfigSource config_get_source(const LhConfig *c, const char *name); /* _CONFIG_SOURCE_MAX if unknown */
+
+/* Set one key from text (as an env value is parsed), e.g. for command-line
+ * overrides: config_set(c, "daemon.log_level", "debug", CONFIG_SOURCE_CMDLINE, &err).
+ * Call config_validate() afterwards for cross-key rules (tier order). */
+int config_set(LhConfig *c, const char *name, const char *value, ConfigSource source, char **ret_error);
+
+/* max_workers "auto": clamp(MemTotal / post-job tier, 1, 8). */
+uint64_t config_auto_max_workers(uint64_t memtotal_kib, uint64_t post_job_kib);
+int config_read_memtotal_kib(const char *meminfo_path, uint64_t *ret); /* NULL = /proc/meminfo */

@@ -1,2 +1,380 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: replaced by the module owner */
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "basic/log.h"
+#include "basic/path-util.h"
+#include "basic/time-util.h"
+#include "daemon/manager.h"
+#include "lh-build-config.h"
+#include "tools/tools.h"
+
+/* How long SIGTERM waits for workers to go down and answers to be flushed. */
+#define MANAGER_STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define MANAGER_DRAIN_POLL_USEC (50 * USEC_PER_MSEC)
+
+static void manager_update_status(Manager *m) {
+        unsigned n_conn = m->mcp ? mcp_server_get_n_connections(m->mcp) : 0;
+        unsigned n_workers = m->registry ? registry_get_workers_active(m->registry) : 0;
+        EnforcementMode mode = m->registry ? registry_get_enforcement(m->registry) : ENFORCEMENT_MODE_PROCESS;
+
+        if (m->stopping)
+                return;
+        (void) sd_notifyf(false, "STATUS=%u connection%s, %u worker%s, enforcement %s",
+                          n_conn, n_conn == 1 ? "" : "s",
+                          n_workers, n_workers == 1 ? "" : "s",
+                          enforcement_mode_to_string(mode));
+}
+
+static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Idle for %" PRIu64 " s with no connections and no workers, exiting.",
+                 m->config->idle_exit_secs);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Exiting on idle.");
+        m->stopping = true;
+        return sd_event_exit(m->event, 0);
+}
+
+/* Arm the idle timer when nothing is going on; disarm it otherwise. Socket
+ * activation brings the daemon back on the next connection. */
+static void manager_check_idle(Manager *m) {
+        bool quiet;
+        int r;
+
+        manager_update_status(m);
+
+        if (m->stopping || m->config->idle_exit_secs == 0)
+                return;
+
+        quiet = mcp_server_get_n_connections(m->mcp) == 0 && registry_is_quiet(m->registry);
+        if (!quiet) {
+                if (m->idle_timer)
+                        (void) sd_event_source_set_enabled(m->idle_timer, SD_EVENT_OFF);
+                return;
+        }
+
+        usec_t when = now_usec(CLOCK_MONOTONIC) + m->config->idle_exit_secs * USEC_PER_SEC;
+        if (m->idle_timer) {
+                r = sd_event_source_set_time(m->idle_timer, when);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->idle_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(m->event, &m->idle_timer, CLOCK_MONOTONIC, when, USEC_PER_SEC,
+                                      on_idle_timer, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm idle timer, not exiting on idle: %m");
+}
+
+static void on_connections_changed(McpServer *s, unsigned n, void *userdata) {
+        manager_check_idle(userdata);
+}
+
+/* Registry events go up to the manager, which forwards them to the bus. */
+static void on_project_added(LhProject *p, void *userdata) {
+        Manager *m = userdata;
+
+        bus_service_project_added(m->bus, p);
+}
+
+static void on_project_changed(LhProject *p, ProjectChange what, void *userdata) {
+        Manager *m = userdata;
+
+        bus_service_project_changed(m->bus, p, what);
+        if (what & PROJECT_CHANGE_STATE)
+                manager_check_idle(m);
+}
+
+static void on_worker_restarted(LhProject *p, const RestartEvent *ev, void *userdata) {
+        Manager *m = userdata;
+
+        bus_service_worker_restarted(m->bus, p, ev);
+}
+
+static void on_workers_changed(LhRegistry *r, unsigned n, void *userdata) {
+        Manager *m = userdata;
+
+        bus_service_workers_changed(m->bus);
+        manager_check_idle(m);
+}
+
+static const RegistryObserver manager_registry_observer = {
+        .project_added = on_project_added,
+        .project_changed = on_project_changed,
+        .worker_restarted = on_worker_restarted,
+        .workers_changed = on_workers_changed,
+};
+
+static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        bool done = registry_is_quiet(m->registry) && mcp_server_is_drained(m->mcp);
+
+        if (done || usec >= m->stop_deadline) {
+                if (!done)
+                        log_warning("Stop timeout: exiting with work still pending.");
+                return sd_event_exit(m->event, m->exit_code);
+        }
+        return sd_event_source_set_time(s, usec + MANAGER_DRAIN_POLL_USEC) < 0 ?
+                sd_event_exit(m->event, m->exit_code) :
+                sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/* SIGTERM/SIGINT: stop accepting, answer everything queued or running with a
+ * shutting_down error, stop every worker and its scope, flush, exit 0. */
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        if (m->stopping) {
+                log_notice("Received %s again while stopping, exiting now.", strsignal((int) si->ssi_signo));
+                return sd_event_exit(m->event, m->exit_code);
+        }
+
+        log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping: answering in-flight calls, stopping workers.");
+        m->stopping = true;
+        if (m->idle_timer)
+                (void) sd_event_source_set_enabled(m->idle_timer, SD_EVENT_OFF);
+
+        mcp_server_stop_accepting(m->mcp);
+        registry_shutdown(m->registry);
+
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        m->stop_deadline = now + MANAGER_STOP_TIMEOUT_USEC;
+        r = sd_event_add_time(m->event, &m->drain_timer, CLOCK_MONOTONIC, now, 0, on_drain_timer, m);
+        if (r < 0)
+                return sd_event_exit(m->event, m->exit_code);
+        return 0;
+}
+
+int manager_default_socket_path(char **ret) {
+        const char *rt = getenv("XDG_RUNTIME_DIR");
+        char *p;
+
+        if (isempty(rt) || rt[0] != '/') {
+                if (asprintf(&p, "/run/user/%u/lean-host/mcp.sock", (unsigned) getuid()) < 0)
+                        return -ENOMEM;
+        } else if (asprintf(&p, "%s/lean-host/mcp.sock", rt) < 0)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+/* A socket file nobody answers on is left by a daemon that died: replace it.
+ * One that answers belongs to a live daemon: refuse to steal it. */
+static int socket_path_check_stale(const char *path, const struct sockaddr_un *sa, socklen_t salen) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (!S_ISSOCK(st.st_mode))
+                return log_error_errno(EEXIST, "%s exists and is not a socket, refusing to replace it.", path);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (connect(fd, (const struct sockaddr *) sa, salen) >= 0)
+                return log_error_errno(EADDRINUSE, "Another lean-hostd is already listening on %s.", path);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return log_error_errno(errno, "Failed to remove stale socket %s: %m", path);
+        return 0;
+}
+
+static int manager_bind_socket(Manager *m, const char *path, int *ret_fd) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        socklen_t salen;
+        mode_t old_umask;
+        int r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return log_error_errno(ENAMETOOLONG, "Socket path too long: %s", path);
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        salen = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+
+        dir = strdup(path);
+        if (!dir)
+                return log_oom();
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = 0;
+                r = mkdir_p_mode(dir, 0700);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create socket directory %s: %m", dir);
+        }
+
+        r = socket_path_check_stale(path, &sa, salen);
+        if (r < 0)
+                return r;
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to create socket: %m");
+
+        /* Never a window where the socket is reachable by others. */
+        old_umask = umask(0177);
+        r = bind(fd, (struct sockaddr *) &sa, salen);
+        umask(old_umask);
+        if (r < 0)
+                return log_error_errno(errno, "Failed to bind %s: %m", path);
+        if (listen(fd, SOMAXCONN) < 0)
+                return log_error_errno(errno, "Failed to listen on %s: %m", path);
+
+        m->listen_path = strdup(path);
+        if (!m->listen_path)
+                return log_oom();
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int manager_get_listen_fd(Manager *m, const char *listen_path, int *ret_fd) {
+        _cleanup_free_ char *def = NULL;
+        int n, r;
+
+        n = sd_listen_fds(true);
+        if (n < 0)
+                return log_error_errno(n, "Failed to read passed file descriptors: %m");
+        if (n > 1)
+                return log_error_errno(EINVAL, "Expected at most one socket from systemd, got %d.", n);
+        if (n == 1 && !listen_path) {
+                r = sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to check passed socket: %m");
+                if (r == 0)
+                        return log_error_errno(EINVAL, "Passed fd is not a listening AF_UNIX stream socket.");
+                m->socket_activated = true;
+                log_debug("Using socket passed by systemd.");
+                *ret_fd = SD_LISTEN_FDS_START;
+                return 0;
+        }
+        if (n == 1)
+                (void) safe_close(SD_LISTEN_FDS_START); /* --listen wins; don't leak the passed one */
+
+        if (!listen_path) {
+                r = manager_default_socket_path(&def);
+                if (r < 0)
+                        return log_oom();
+                listen_path = def;
+        }
+        return manager_bind_socket(m, listen_path, ret_fd);
+}
+
+int manager_new(Manager **ret, const LhConfig *config) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = new0(Manager, 1);
+        if (!m)
+                return log_oom();
+        m->config = config;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate event loop: %m");
+        (void) sd_event_set_watchdog(m->event, true);
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_startup(Manager *m, const char *listen_path) {
+        int fd = -EBADF, r;
+
+        /* Signals: SIGCHLD for worker child watches, SIGTERM/SIGINT to stop. */
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_stop_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_stop_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install signal handlers: %m");
+
+        r = manager_get_listen_fd(m, listen_path, &fd);
+        if (r < 0)
+                return r;
+
+        if (m->config->enforcement != ENFORCEMENT_PROCESS) {
+                r = scope_placer_new(&m->placer, m->event, m->config->slice);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set up scope placement, workers run as plain children: %m");
+                else
+                        (void) scope_placer_stop_stale(m->placer);
+        }
+
+        r = registry_new(&m->registry, m->event, m->config, m->placer);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create project registry: %m");
+        registry_set_observer(m->registry, &manager_registry_observer, m);
+
+        McpServerOptions opts = {
+                .max_line_bytes = m->config->max_line_bytes,
+                .max_connections = m->config->max_connections,
+                .server_name = "lean-host",
+                .server_version = PACKAGE_VERSION,
+                .instructions = "lean-host runs Lean 4 for Lake projects in supervised, memory-capped workers. "
+                                "Every project-scoped tool takes `project`: the Lake project root or any file in it. "
+                                "Errors carry a stable `code` and `retryable`; results carry runtime facts.",
+        };
+        r = mcp_server_new(&m->mcp, m->event, &opts);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create MCP server: %m");
+        mcp_server_set_connections_changed(m->mcp, on_connections_changed, m);
+
+        r = tools_register(m->mcp, m->registry);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register tools: %m");
+
+        r = mcp_server_add_listener(m->mcp, fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen for MCP connections: %m");
+
+        r = bus_service_new(&m->bus, m->event, m->registry, m->config, false);
+        if (r < 0)
+                log_warning_errno(r, "Failed to publish org.leanhost.Host1 on the bus, continuing without D-Bus: %m");
+
+        if (m->config->enforcement == ENFORCEMENT_PROCESS)
+                log_info("Enforcement: process mode (configured): workers are plain children, memory tiers enforced by the daemon.");
+        else if (!m->placer)
+                log_info("Enforcement: process mode: no scope placement available.");
+        else
+                log_info("Enforcement: %s requested; workers get transient scopes in %s when the user manager answers, "
+                         "else run as plain children with daemon-side enforcement.",
+                         enforcement_request_to_string(m->config->enforcement), m->config->slice);
+
+        log_info("lean-hostd %s ready on %s.", PACKAGE_VERSION,
+                 m->socket_activated ? "the socket passed by systemd" : m->listen_path);
+        (void) sd_notify(false, "READY=1");
+        manager_check_idle(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return r;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        /* Workers (and their scopes) go before the bus and the placer they use. */
+        m->bus = bus_service_free(m->bus);
+        m->mcp = mcp_server_free(m->mcp);
+        m->registry = registry_free(m->registry);
+        m->placer = scope_placer_free(m->placer);
+        m->idle_timer = sd_event_source_disable_unref(m->idle_timer);
+        m->drain_timer = sd_event_source_disable_unref(m->drain_timer);
+        if (m->listen_path) {
+                (void) unlink(m->listen_path);
+                free(m->listen_path);
+        }
+        sd_event_unref(m->event);
+        return mfree(m);
+}

@@ -1,2 +1,91 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: replaced by the module owner */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "project/error.h"
+
+void lh_error_set(LhError *e, const char *code, bool retryable, const char *format, ...) {
+        va_list ap;
+
+        /* overwrites all of *e, which may be uninitialised: lh_error_done() first if it held details */
+        if (!e)
+                return;
+        *e = (LhError) {
+                .code = code,
+                .retryable = retryable,
+                .restart_cause = _RESTART_CAUSE_INVALID,
+        };
+        if (format) {
+                va_start(ap, format);
+                vsnprintf(e->message, sizeof e->message, format, ap);
+                va_end(ap);
+        }
+}
+
+void lh_error_done(LhError *e) {
+        if (!e)
+                return;
+        json_object_put(e->details);
+        e->details = NULL;
+}
+
+static int add_nullable(json_object *o, const char *k, json_object *v) {
+        if (json_object_object_add(o, k, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int add(json_object *o, const char *k, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, k, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+json_object *lh_error_to_json(const LhError *e) {
+        json_object *o;
+
+        o = json_object_new_object();
+        if (!o)
+                return NULL;
+        if (add(o, "code", json_object_new_string(e->code ?: "internal")) < 0 ||
+            add(o, "retryable", json_object_new_boolean(e->retryable)) < 0 ||
+            add(o, "message", json_object_new_string(e->message)) < 0)
+                goto fail;
+
+        if ((e->restart_cause >= 0 && e->restart_cause < _RESTART_CAUSE_MAX) ||
+            (e->code && streq(e->code, "worker_unavailable"))) {
+                const char *c = restart_cause_to_string(e->restart_cause);
+
+                if (add_nullable(o, "restart_cause", c ? json_object_new_string(c) : NULL) < 0 ||
+                    add_nullable(o, "rss_kib", e->rss_kib > 0 ? json_object_new_uint64(e->rss_kib) : NULL) < 0 ||
+                    add_nullable(o, "limit_kib", e->limit_kib > 0 ? json_object_new_uint64(e->limit_kib) : NULL) < 0)
+                        goto fail;
+        }
+        if (e->code && streq(e->code, "worker_unavailable")) {
+                if (add(o, "retry_after_ms", json_object_new_uint64(e->retry_after_ms)) < 0 ||
+                    add(o, "restarts_in_window", json_object_new_uint64(e->restarts_in_window)) < 0)
+                        goto fail;
+        } else if (e->retry_after_ms > 0 &&
+                   add(o, "retry_after_ms", json_object_new_uint64(e->retry_after_ms)) < 0)
+                goto fail;
+
+        if (e->details && json_object_is_type(e->details, json_type_object)) {
+                json_object_object_foreach(e->details, k, v) {
+                        /* the fixed fields win: details cannot forge the code */
+                        if (json_object_object_get_ex(o, k, NULL))
+                                continue;
+                        if (add(o, k, json_object_get(v)) < 0)
+                                goto fail;
+                }
+        }
+        return o;
+fail:
+        json_object_put(o);
+        return NULL;
+}

@@ -121,3 +121,13 @@ int job_get_base_env(const LhJob *job);  /* env id of the import header in this 
 void job_set_result(LhJob *job, json_object *result); /* takes ownership */
 void job_set_error(LhJob *job, const LhError *err);   /* copies (details ref'd) */
 LhProject *job_get_project(const LhJob *job);
+void *job_get_userdata(const LhJob *job);
+const JobOps *job_get_ops(const LhJob *job);
+char **job_get_imports(const LhJob *job);   /* borrowed strv, never NULL */
+unsigned job_get_retry_count(const LhJob *job);
+
+/* The worker argv used when config worker_command is unset (["lake", "env",
+ * "repl"]); one place so it can be refined per project. */
+int project_default_worker_argv(const LhProject *p, char ***ret);
+unsigned project_get_queue_depth(const LhProject *p); /* running + queued */
+ProjectState project_get_state(const LhProject *p);

@@ -32,8 +32,10 @@ const char *scope_placer_unavailable_reason(const ScopePlacer *p); /* NULL when 
 
 /* Create unit (lean-worker-<id>-<gen>.scope) in the slice holding pid, with
  * MemoryHigh/MemoryMax (KiB → bytes), Description, CollectMode=inactive-or-failed;
- * done() once the job is removed. Returns an opaque slot; freeing the placer
- * or calling scope_placement_cancel() drops the callback. */
+ * done() once the job is removed (r = 0 for job result "done"), always from
+ * the event loop. Returns an opaque slot, valid until done() has been called
+ * (the placer frees it right after); before that, freeing the placer or
+ * calling scope_placement_cancel() drops the callback. ret may be NULL. */
 typedef struct ScopePlacement ScopePlacement;
 int scope_placer_start(ScopePlacer *p, ScopePlacement **ret, const char *unit, pid_t pid,
                        const char *description, uint64_t memory_high_kib, uint64_t memory_max_kib,

@@ -71,8 +71,10 @@ typedef struct WorkerCallbacks {
 } WorkerCallbacks;
 
 /* Starts the worker: fork; the child waits on a pipe while (in scope mode)
- * the placer creates the scope; then it execs. placer == NULL or placement
- * failure under ENFORCEMENT_AUTO → process mode. Never blocks on D-Bus. */
+ * the placer creates the scope; then it execs. placer == NULL, an unavailable
+ * placer or placement failure → process mode, unless require_scope: then
+ * worker_start fails with -EOPNOTSUPP (placer NULL/unavailable) or the worker
+ * dies with cause worker_internal (placement failed). Never blocks on D-Bus. */
 int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool require_scope,
                  const WorkerSpec *spec, const WorkerCallbacks *cb, void *userdata);
 
@@ -100,6 +102,20 @@ EnforcementMode worker_get_mode(const LhWorker *w);
 const char *worker_get_unit(const LhWorker *w);         /* scope unit name or NULL */
 const WorkerMemory *worker_get_memory(const LhWorker *w); /* last sample */
 usec_t worker_get_started(const LhWorker *w);
+
+/* stderr lines logged and bytes dropped over spec->stderr_max_bytes so far. */
+void worker_get_stderr_stats(const LhWorker *w, uint64_t *ret_logged_bytes, uint64_t *ret_dropped_bytes);
+
+/* Notes for callers:
+ * - sd_event_add_child() is used to watch the child: SIGCHLD must be blocked
+ *   in every thread before worker_start() (the daemon does so at start; tests
+ *   must too). SIGPIPE need not be ignored: stdin is a socket written with
+ *   MSG_NOSIGNAL.
+ * - on_dead is never called from inside worker_start/worker_send/worker_kill/
+ *   worker_stop/worker_free, only from event loop dispatch. The first cause
+ *   requested (by worker_kill/worker_stop or the sampler) wins over the
+ *   classification of the child's death.
+ * - worker_free() on a live worker SIGKILLs it and reaps it synchronously. */
 
 const char *worker_state_to_string(WorkerState s);
 const char *enforcement_mode_to_string(EnforcementMode m);

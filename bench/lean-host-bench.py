@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""lean-host benchmarks: print numbers, assert nothing.
+
+  lean-host-bench.py roundtrip [--clients N] [--requests N]
+      MCP round-trip latency of ping and tools/list over the socket, N clients
+      in parallel threads; p50/p90/p99/max in microseconds.
+  lean-host-bench.py lean-run [--requests N]
+      lean_run latency through the daemon with the test-double worker
+      (first call includes the worker start).
+  lean-host-bench.py rss [--clients N]
+      daemon VmRSS/RssAnon at idle and with N initialized connections.
+
+Binaries from the environment (bench/meson.build sets them): LEAN_HOSTD,
+LEAN_REPL_DOUBLE. Each mode starts its own `lean-hostd --listen` in a
+temporary directory, with enforcement=process."""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+
+class Conn:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(120)
+        self.s.connect(path)
+        self.buf = b""
+        self.id = 0
+
+    def request(self, method, params=None):
+        self.id += 1
+        msg = {"jsonrpc": "2.0", "id": self.id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.s.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            while b"\n" not in self.buf:
+                d = self.s.recv(1 << 16)
+                if not d:
+                    raise EOFError("daemon closed the connection")
+                self.buf += d
+            line, self.buf = self.buf.split(b"\n", 1)
+            m = json.loads(line)
+            if m.get("id") == self.id:
+                return m
+
+    def initialize(self):
+        self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                    "clientInfo": {"name": "lean-host-bench", "version": "0"}})
+        self.s.sendall(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+
+    def close(self):
+        self.s.close()
+
+
+class Daemon:
+    def __init__(self, extra_env=None):
+        self.tmp = tempfile.mkdtemp(prefix="lean-host-bench.")
+        run = os.path.join(self.tmp, "run")
+        os.makedirs(run, mode=0o700)
+        self.sock = os.path.join(run, "lean-host", "mcp.sock")
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.tmp,
+            "XDG_CONFIG_HOME": os.path.join(self.tmp, "config"),
+            "XDG_RUNTIME_DIR": run,
+            "LEAN_HOST_MCP_ENFORCEMENT": "process",
+            "LEAN_HOST_MCP_IDLE_EXIT_SECS": "0",
+        }
+        if os.environ.get("LEAN_REPL_DOUBLE"):
+            env["LEAN_HOST_MCP_WORKER_COMMAND"] = os.environ["LEAN_REPL_DOUBLE"]
+        env.update(extra_env or {})
+        self.log = open(os.path.join(self.tmp, "lean-hostd.log"), "wb")
+        self.proc = subprocess.Popen([os.environ["LEAN_HOSTD"], "--listen", self.sock, "--log-level", "warning"],
+                                     env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"lean-hostd exited ({self.proc.returncode}); log in {self.tmp}")
+            try:
+                Conn(self.sock).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise SystemExit("lean-hostd did not listen")
+
+    def status(self, key):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def report(name, samples_s):
+    us = sorted(x * 1e6 for x in samples_s)
+    q = lambda p: us[min(len(us) - 1, int(p * len(us)))]
+    print(f"{name:<28} n={len(us):<6} p50={q(0.5):9.0f}us p90={q(0.9):9.0f}us p99={q(0.99):9.0f}us "
+          f"max={us[-1]:9.0f}us mean={statistics.fmean(us):9.0f}us")
+
+
+def bench_roundtrip(args):
+    d = Daemon()
+    try:
+        for method in ("ping", "tools/list"):
+            samples = []
+            lock = threading.Lock()
+
+            def worker():
+                c = Conn(d.sock)
+                c.initialize()
+                mine = []
+                for _ in range(args.requests):
+                    t = time.perf_counter()
+                    c.request(method)
+                    mine.append(time.perf_counter() - t)
+                c.close()
+                with lock:
+                    samples.extend(mine)
+
+            threads = [threading.Thread(target=worker) for _ in range(args.clients)]
+            t0 = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - t0
+            report(f"{method} ({args.clients} clients)", samples)
+            print(f"{'':<28} throughput={len(samples) / wall:.0f} req/s")
+    finally:
+        d.stop()
+
+
+def bench_lean_run(args):
+    if not os.environ.get("LEAN_REPL_DOUBLE"):
+        print("lean-run: LEAN_REPL_DOUBLE is not set, skipped")
+        return
+    d = Daemon()
+    proj = os.path.join(d.tmp, "proj")
+    os.makedirs(proj)
+    with open(os.path.join(proj, "lakefile.lean"), "w") as f:
+        f.write("import Lake\nopen Lake DSL\npackage proj\n")
+    try:
+        c = Conn(d.sock)
+        c.initialize()
+        call = {"name": "lean_run", "arguments": {"project": proj, "code": "def x := 1"}}
+        t = time.perf_counter()
+        r = c.request("tools/call", call)
+        first = time.perf_counter() - t
+        if "error" in r or r["result"].get("isError"):
+            print(f"lean-run: the call failed: {json.dumps(r)[:400]}")
+            return
+        print(f"{'lean_run first call':<28} {first * 1e6:9.0f}us (includes the worker start)")
+        samples = []
+        for _ in range(args.requests):
+            t = time.perf_counter()
+            c.request("tools/call", call)
+            samples.append(time.perf_counter() - t)
+        report("lean_run (warm worker)", samples)
+        c.close()
+    finally:
+        d.stop()
+
+
+def bench_rss(args):
+    d = Daemon()
+    try:
+        time.sleep(0.2)
+        print(f"{'idle':<28} VmRSS={d.status('VmRSS')} KiB RssAnon={d.status('RssAnon')} KiB")
+        conns = []
+        for _ in range(args.clients):
+            c = Conn(d.sock)
+            c.initialize()
+            conns.append(c)
+        for c in conns:
+            c.request("tools/list")
+        print(f"{f'{args.clients} connections':<28} VmRSS={d.status('VmRSS')} KiB RssAnon={d.status('RssAnon')} KiB")
+        for c in conns:
+            c.close()
+        time.sleep(0.5)
+        print(f"{'after they closed':<28} VmRSS={d.status('VmRSS')} KiB RssAnon={d.status('RssAnon')} KiB")
+    finally:
+        d.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss"])
+    ap.add_argument("--clients", type=int, default=None)
+    ap.add_argument("--requests", type=int, default=None)
+    args = ap.parse_args()
+    if "LEAN_HOSTD" not in os.environ:
+        sys.exit("LEAN_HOSTD is not set (run through `meson test --benchmark`)")
+    if args.mode == "roundtrip":
+        args.clients = args.clients or 8
+        args.requests = args.requests or 500
+        bench_roundtrip(args)
+    elif args.mode == "lean-run":
+        args.requests = args.requests or 200
+        bench_lean_run(args)
+    else:
+        args.clients = args.clients or 200
+        bench_rss(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* A stand-in for the project API (project/project.h, facts.h, error.h) so the
+ * bus objects can be tested without workers: a registry of fixed projects
+ * whose facts the test sets directly. */
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "bus/test-bus-stub.h"
+
+struct LhRegistry {
+        StubProject *projects[STUB_MAX_PROJECTS];
+        size_t n_projects;
+        unsigned workers_active;
+        uint64_t max_workers;
+        EnforcementMode enforcement;
+        uint64_t restarts_total;
+        uint64_t restarts_by_cause[_RESTART_CAUSE_MAX];
+};
+
+LhRegistry *stub_registry_new(void) {
+        LhRegistry *r = new0(LhRegistry, 1);
+
+        if (!r)
+                abort();
+        r->max_workers = 4;
+        r->enforcement = ENFORCEMENT_MODE_PROCESS;
+        return r;
+}
+
+void stub_registry_free(LhRegistry *r) {
+        for (size_t i = 0; i < r->n_projects; i++)
+                free(r->projects[i]);
+        free(r);
+}
+
+StubProject *stub_project_add(LhRegistry *r, const char *root, const char *id) {
+        StubProject *p;
+
+        if (r->n_projects >= STUB_MAX_PROJECTS)
+                abort();
+        p = new0(StubProject, 1);
+        if (!p)
+                abort();
+        snprintf(p->root, sizeof(p->root), "%s", root);
+        snprintf(p->id, sizeof(p->id), "%s", id);
+        r->projects[r->n_projects++] = p;
+        return p;
+}
+
+void stub_registry_set(LhRegistry *r, unsigned workers_active, uint64_t restarts_total,
+                       const uint64_t by_cause[static _RESTART_CAUSE_MAX]) {
+        r->workers_active = workers_active;
+        r->restarts_total = restarts_total;
+        memcpy(r->restarts_by_cause, by_cause, sizeof(r->restarts_by_cause));
+}
+
+/* ---- the project API ---------------------------------------------------- */
+
+int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err) {
+        for (size_t i = 0; i < r->n_projects; i++) {
+                size_t n = strlen(r->projects[i]->root);
+
+                if (strneq(path, r->projects[i]->root, n) && (path[n] == 0 || path[n] == '/')) {
+                        *ret = (LhProject *) r->projects[i];
+                        return 0;
+                }
+        }
+        lh_error_set(err, "project_not_found", false, "No Lake project (lakefile.lean or lakefile.toml) at or above %s", path);
+        return -ENOENT;
+}
+
+LhProject *registry_find_by_id(LhRegistry *r, const char *id) {
+        for (size_t i = 0; i < r->n_projects; i++)
+                if (streq(r->projects[i]->id, id))
+                        return (LhProject *) r->projects[i];
+        return NULL;
+}
+
+LhProject *registry_get_project(LhRegistry *r, size_t idx) {
+        return idx < r->n_projects ? (LhProject *) r->projects[idx] : NULL;
+}
+
+size_t registry_get_n_projects(LhRegistry *r) {
+        return r->n_projects;
+}
+
+unsigned registry_get_workers_active(LhRegistry *r) {
+        return r->workers_active;
+}
+
+uint64_t registry_get_max_workers(LhRegistry *r) {
+        return r->max_workers;
+}
+
+EnforcementMode registry_get_enforcement(LhRegistry *r) {
+        return r->enforcement;
+}
+
+uint64_t registry_get_restarts_total(LhRegistry *r) {
+        return r->restarts_total;
+}
+
+void registry_get_restarts_by_cause(LhRegistry *r, uint64_t by_cause[static _RESTART_CAUSE_MAX]) {
+        memcpy(by_cause, r->restarts_by_cause, sizeof(r->restarts_by_cause));
+}
+
+const char *project_get_root(const LhProject *p) {
+        return ((const StubProject *) p)->root;
+}
+
+const char *project_get_id(const LhProject *p) {
+        return ((const StubProject *) p)->id;
+}
+
+void project_get_facts(const LhProject *p, LhFacts *ret) {
+        *ret = ((const StubProject *) p)->facts;
+}
+
+int project_restart_worker(LhProject *p) {
+        StubProject *s = (StubProject *) p;
+
+        s->restart_calls++;
+        return s->action_result;
+}
+
+int project_stop_worker(LhProject *p) {
+        StubProject *s = (StubProject *) p;
+
+        s->stop_calls++;
+        return s->action_result;
+}
+
+void lh_error_set(LhError *e, const char *code, bool retryable, const char *format, ...) {
+        va_list ap;
+
+        e->code = code;
+        e->retryable = retryable;
+        va_start(ap, format);
+        vsnprintf(e->message, sizeof(e->message), format, ap);
+        va_end(ap);
+}
+
+void lh_error_done(LhError *e) {
+        if (e->details)
+                json_object_put(e->details);
+        e->details = NULL;
+}
+
+const char *project_state_to_string(ProjectState s) {
+        static const char *const table[_PROJECT_STATE_MAX] = {
+                [PROJECT_IDLE] = "idle",
+                [PROJECT_STARTING] = "starting",
+                [PROJECT_BUSY] = "busy",
+                [PROJECT_COOLING_DOWN] = "cooling_down",
+                [PROJECT_STOPPED] = "stopped",
+        };
+        return s >= 0 && s < _PROJECT_STATE_MAX ? table[s] : NULL;
+}
+
+const char *enforcement_mode_to_string(EnforcementMode m) {
+        static const char *const table[_ENFORCEMENT_MODE_MAX] = {
+                [ENFORCEMENT_MODE_SCOPE] = "scope",
+                [ENFORCEMENT_MODE_PROCESS] = "process",
+        };
+        return m >= 0 && m < _ENFORCEMENT_MODE_MAX ? table[m] : NULL;
+}

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "basic/macro.h"
+#include "mcp/tool-schemas.h"
+
+/* The schemas are JSON text so they read like what clients see in
+ * tools/list; fragments shared between tools are macros. test-schema checks
+ * every one parses and only uses keywords the validator supports. */
+
+#define P_PROJECT                                                                               \
+        "\"project\": {\"type\": \"string\", \"minLength\": 1, "                                \
+        "\"description\": \"Path of a Lake project root (the directory with lakefile.lean or "  \
+        "lakefile.toml) or of any file or directory inside it.\"}"
+
+#define P_IMPORTS                                                                               \
+        "\"imports\": {\"type\": \"array\", \"maxItems\": 256, "                                \
+        "\"items\": {\"type\": \"string\", \"minLength\": 1}, "                                 \
+        "\"description\": \"Modules to import first, e.g. [\\\"Mathlib.Data.Nat.Basic\\\"]. "   \
+        "Default: the project's default import set.\"}"
+
+#define KINDS_ENUM                                                                              \
+        "[\"def\", \"theorem\", \"axiom\", \"inductive\", \"structure\", \"class\", "           \
+        "\"instance\", \"abbrev\", \"opaque\", \"ctor\", \"recursor\", \"other\"]"
+
+#define S_SELECTORS                                                                             \
+        "{\"type\": \"object\", \"additionalProperties\": false, "                              \
+        "\"description\": \"Which declarations to return; all by default.\", "                  \
+        "\"properties\": {"                                                                     \
+        "\"kinds\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"enum\": " KINDS_ENUM "}, " \
+        "\"description\": \"Only declarations of these kinds.\"}, "                             \
+        "\"prefix\": {\"type\": \"string\", \"description\": \"Only names starting with this prefix.\"}, " \
+        "\"name_pattern\": {\"type\": \"string\", "                                             \
+        "\"description\": \"Only names containing this substring.\"}, "                         \
+        "\"include_type\": {\"type\": \"boolean\", \"description\": \"Include each declaration's type.\"}, " \
+        "\"include_doc\": {\"type\": \"boolean\", \"description\": \"Include docstrings.\"}" \
+        "}}"
+
+#define S_BUDGETS                                                                               \
+        "{\"type\": \"object\", \"additionalProperties\": false, "                              \
+        "\"description\": \"Output limits; the result says when it was truncated.\", "          \
+        "\"properties\": {"                                                                     \
+        "\"max_items\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 10000}, "          \
+        "\"max_chars\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 10000000}"         \
+        "}}"
+
+#define P_MODULE                                                                                \
+        "\"module\": {\"type\": \"string\", \"minLength\": 1, "                                 \
+        "\"description\": \"Module name, e.g. Mathlib.Order.Basic.\"}"
+
+#define S_VERIFY_ITEM_PROPS                                                                     \
+        "\"code\": {\"type\": \"string\", \"description\": \"Lean source declaring the "        \
+        "declaration(s) to check (optional import header + commands).\"}, "                     \
+        "\"name\": {\"type\": \"string\", \"minLength\": 1, "                                   \
+        "\"description\": \"Fully qualified name of the declaration to check (an existing one, " \
+        "or one declared by code).\"}, "                                                        \
+        P_IMPORTS ", "                                                                          \
+        "\"allowed_axioms\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"minLength\": 1}, " \
+        "\"description\": \"Axioms the declaration may depend on. Default: the standard axioms "   \
+        "(propext, Classical.choice, Quot.sound).\"}"
+
+static const McpToolDef tool_defs[] = {
+        {
+                .name = "lean_run",
+                .title = "Run Lean code",
+                .description =
+                        "Elaborate a Lean snippet in the project's environment and return the messages "
+                        "(errors, warnings, #eval/#check output) with positions. The snippet may start "
+                        "with import lines; without them the project's default imports are used.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\", \"code\"], "
+                        "\"properties\": {" P_PROJECT ", "
+                        "\"code\": {\"type\": \"string\", \"description\": \"Lean snippet: an optional "
+                        "import header followed by commands.\"}"
+                        "}}",
+                .read_only = false, /* #eval can do IO */
+                .destructive = false,
+                .idempotent = true,
+        },
+        {
+                .name = "lean_project_status",
+                .title = "Project status",
+                .description =
+                        "Report the state of a Lake project: toolchain, build freshness, whether a worker "
+                        "is running, its memory use, restarts and queue depth. Never starts a build.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\"], "
+                        "\"properties\": {" P_PROJECT "}}",
+                .read_only = true,
+        },
+        {
+                .name = "lean_module_query",
+                .title = "List a module's declarations",
+                .description =
+                        "List the declarations of one module (name, kind, optionally type and docstring), "
+                        "filtered by selectors and bounded by budgets.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\", \"module\"], "
+                        "\"properties\": {" P_PROJECT ", " P_MODULE ", "
+                        "\"selectors\": " S_SELECTORS ", "
+                        "\"budgets\": " S_BUDGETS
+                        "}}",
+                .read_only = true,
+        },
+        {
+                .name = "lean_module_query_batch",
+                .title = "List declarations of several modules",
+                .description =
+                        "Like lean_module_query for up to 32 modules in one call; each item has its own "
+                        "selectors and budgets and its own result or error.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\", \"items\"], "
+                        "\"properties\": {" P_PROJECT ", "
+                        "\"items\": {\"type\": \"array\", \"minItems\": 1, \"maxItems\": 32, "
+                        "\"items\": {\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"module\"], "
+                        "\"properties\": {" P_MODULE ", "
+                        "\"selectors\": " S_SELECTORS ", "
+                        "\"budgets\": " S_BUDGETS
+                        "}}}"
+                        "}}",
+                .read_only = true,
+        },
+        {
+                .name = "lean_declaration_inspect",
+                .title = "Inspect a declaration",
+                .description =
+                        "Show one declaration: kind, type, docstring, module and position, the axioms it "
+                        "depends on and, on request, its value or proof term.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\", \"name\"], "
+                        "\"properties\": {" P_PROJECT ", "
+                        "\"name\": {\"type\": \"string\", \"minLength\": 1, "
+                        "\"description\": \"Fully qualified declaration name, e.g. Nat.add_comm.\"}, "
+                        P_IMPORTS ", "
+                        "\"include_value\": {\"type\": \"boolean\", "
+                        "\"description\": \"Include the value / proof term.\"}, "
+                        "\"max_chars\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 10000000, "
+                        "\"description\": \"Truncate long texts to this many characters.\"}"
+                        "}}",
+                .read_only = true,
+        },
+        {
+                .name = "lean_declaration_search",
+                .title = "Search declarations",
+                .description =
+                        "Search the declarations visible after the given imports by name "
+                        "fragment and optionally by a type pattern.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\", \"query\"], "
+                        "\"properties\": {" P_PROJECT ", "
+                        "\"query\": {\"type\": \"string\", \"minLength\": 1, "
+                        "\"description\": \"Words or a name fragment to look for.\"}, "
+                        "\"type_pattern\": {\"type\": \"string\", "
+                        "\"description\": \"Lean type pattern the declaration's type must match, e.g. "
+                        "\\\"?a + ?b = ?b + ?a\\\".\"}, "
+                        P_IMPORTS ", "
+                        "\"max_results\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 200, "
+                        "\"description\": \"Maximum number of results.\"}"
+                        "}}",
+                .read_only = true,
+        },
+        {
+                .name = "lean_proof_attempt",
+                .title = "Attempt a proof",
+                .description =
+                        "Work on a proof interactively. Either give a statement (and optionally a whole "
+                        "proof) to start, or continue from a proof_state returned earlier by running one "
+                        "tactic. Returns the remaining goals and new proof state ids. Proof states belong "
+                        "to the current worker and are invalid after it restarts.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\"], "
+                        "\"properties\": {" P_PROJECT ", " P_IMPORTS ", "
+                        "\"statement\": {\"type\": \"string\", \"minLength\": 1, "
+                        "\"description\": \"Theorem statement, e.g. \\\"theorem t (n : Nat) : n + 0 = n\\\" "
+                        "or just the proposition.\"}, "
+                        "\"proof\": {\"type\": \"string\", "
+                        "\"description\": \"Complete proof (tactic block or term) for statement.\"}, "
+                        "\"proof_state\": {\"type\": \"integer\", \"minimum\": 0, "
+                        "\"description\": \"Proof state id from an earlier result.\"}, "
+                        "\"tactic\": {\"type\": \"string\", \"minLength\": 1, "
+                        "\"description\": \"Tactic to run on proof_state.\"}"
+                        "}}",
+                .read_only = true,
+        },
+        {
+                .name = "lean_declaration_verify",
+                .title = "Verify a declaration",
+                .description =
+                        "Check that a declaration (given by code, by name, or both) elaborates without "
+                        "errors or sorry and depends only on allowed axioms.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\"], "
+                        "\"properties\": {" P_PROJECT ", " S_VERIFY_ITEM_PROPS "}}",
+                .read_only = true,
+        },
+        {
+                .name = "lean_declaration_verify_batch",
+                .title = "Verify several declarations",
+                .description =
+                        "Like lean_declaration_verify for up to 32 items in one call, each with its own "
+                        "verdict.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\", \"items\"], "
+                        "\"properties\": {" P_PROJECT ", "
+                        "\"items\": {\"type\": \"array\", \"minItems\": 1, \"maxItems\": 32, "
+                        "\"items\": {\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"properties\": {" S_VERIFY_ITEM_PROPS "}}}"
+                        "}}",
+                .read_only = true,
+        },
+        {
+                .name = "lean_proof_search",
+                .title = "Search for a proof",
+                .description =
+                        "Try to close a goal automatically with a list of tactics (or a built-in "
+                        "default list) within a time budget. Returns the "
+                        "first tactic that works and what each attempt did.",
+                .input_schema =
+                        "{\"type\": \"object\", \"additionalProperties\": false, "
+                        "\"required\": [\"project\", \"goal\"], "
+                        "\"properties\": {" P_PROJECT ", "
+                        "\"goal\": {\"type\": \"string\", \"minLength\": 1, "
+                        "\"description\": \"Proposition or theorem statement to prove.\"}, "
+                        P_IMPORTS ", "
+                        "\"tactics\": {\"type\": \"array\", \"maxItems\": 64, "
+                        "\"items\": {\"type\": \"string\", \"minLength\": 1}, "
+                        "\"description\": \"Tactics to try, in order.\"}, "
+                        "\"time_budget_ms\": {\"type\": \"integer\", \"minimum\": 100, \"maximum\": 120000, "
+                        "\"description\": \"Total time for the search in milliseconds.\"}"
+                        "}}",
+                .read_only = true,
+        },
+};
+
+const McpToolDef *mcp_tool_defs(size_t *ret_n) {
+        *ret_n = ELEMENTSOF(tool_defs);
+        return tool_defs;
+}

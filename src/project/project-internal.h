@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared between registry.c (registry, admission), actor.c (per-project
+ * actor) and job.c. Nothing outside src/project/ includes this. */
+
+#include "project/project.h"
+#include "project/restart.h"
+
+typedef enum JobPhase {
+        JOB_PHASE_NEW,
+        JOB_PHASE_QUEUED,    /* in the project's queue (incl. waiting for admission/worker) */
+        JOB_PHASE_IMPORTING, /* current: the import header is outstanding */
+        JOB_PHASE_RUNNING,   /* current: a job command is outstanding */
+        JOB_PHASE_DONE,
+} JobPhase;
+
+struct LhJob {
+        unsigned n_ref;
+        char **imports;
+        char *fingerprint;
+        JobFlags flags;
+        const JobOps *ops;
+        void *userdata;
+
+        LhProject *project; /* set at submit, cleared when done */
+        JobPhase phase;
+        LhJob *queue_prev, *queue_next;
+
+        usec_t queued_at, admission_started, started_at;
+        usec_t admission_wait;
+        unsigned retry_count;
+        bool worker_restarted;
+        RestartEvent call_restart;
+        bool has_permit;
+
+        int base_env;
+        uint64_t generation; /* of the worker that got the outstanding command */
+        bool timed_out, cancelled;
+
+        json_object *result;
+        LhError error;
+        bool has_error;
+};
+
+typedef struct ImportProfile {
+        char *fingerprint;
+        int env;
+} ImportProfile;
+
+struct LhProject {
+        LhRegistry *registry;
+        char *root;
+        char id[17];
+        char description[256];
+
+        /* queue: running job is `current`, waiting ones in the list */
+        LhJob *queue_head, *queue_tail;
+        unsigned n_queued;
+        LhJob *current;
+
+        /* worker */
+        LhWorker *worker;
+        uint64_t generation;       /* of the current/last worker; 0 = none yet */
+        bool worker_ready;
+        bool worker_stopping;      /* a stop/kill was asked */
+        bool stop_recorded;        /* the restart event of that stop is already recorded */
+        bool holds_slot;           /* counts in registry workers_active */
+        bool waiting_admission;
+        bool eviction_requested;
+        bool waiting_permit;
+        uint64_t requests_served;
+        ImportProfile *profiles;
+        size_t n_profiles;
+        char *active_profile;      /* fingerprint of the last profile used, NULL = none */
+        uint64_t profile_switch_count;
+        uint64_t rss_kib, anon_kib;
+        EnforcementMode mode;
+        char scope_unit[128];
+        usec_t last_used;
+
+        /* restart accounting */
+        RestartWindow window;
+        bool cooling_down;
+        RestartCause cooling_cause;
+        uint64_t cooling_rss_kib, cooling_limit_kib;
+        uint64_t restarts_total;
+        uint64_t restarts_by_cause[_RESTART_CAUSE_MAX];
+        RestartEvent last_restart;
+
+        sd_event_source *kick_source;
+        sd_event_source *timeout_source;
+        sd_event_source *idle_source;
+        sd_event_source *cooldown_source;
+
+        bool stopped;
+};
+
+struct LhRegistry {
+        sd_event *event;
+        const LhConfig *config;
+        ScopePlacer *placer;
+
+        LhProject **projects;
+        size_t n_projects;
+
+        unsigned workers_active;
+        unsigned heavy_in_use;
+        bool shutting_down;
+
+        const RegistryObserver *observer;
+        void *observer_userdata;
+};
+
+/* actor.c */
+int project_new(LhProject **ret, LhRegistry *r, const char *root);
+LhProject *project_free(LhProject *p);
+void project_kick(LhProject *p);
+void project_shutdown(LhProject *p);
+void project_notify(LhProject *p, ProjectChange what);
+bool project_is_evictable(const LhProject *p);
+void project_evict(LhProject *p);
+bool project_is_quiet(const LhProject *p);
+
+/* registry.c: admission */
+bool registry_acquire_slot(LhRegistry *r, LhProject *p);
+void registry_release_slot(LhRegistry *r, LhProject *p);
+bool registry_acquire_heavy(LhRegistry *r, LhProject *p);
+void registry_release_heavy(LhRegistry *r);
+/* pure: index of the least recently used evictable project other than
+ * requester among candidates, or -1 */
+ssize_t admission_pick_lru(LhProject *const *projects, size_t n, const LhProject *requester);
+
+/* job.c */
+void job_queue_append(LhProject *p, LhJob *j);
+void job_queue_prepend(LhProject *p, LhJob *j);
+void job_queue_remove(LhProject *p, LhJob *j);
+/* Fill per-call facts and call done() once; drops the project's reference. */
+void job_finish(LhJob *j, const LhError *err);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Memory samples of a worker: from its cgroup (v2 or v1 memory controller,
+ * located through libcgroup) or, without one, from /proc over the worker's
+ * process tree. The parse_* functions are pure (text in, numbers out) so they
+ * can be tested on sample text; the rest does the I/O. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "worker/worker.h"
+
+/* "key value" lines (memory.stat, memory.events, memory.oom_control): the
+ * value of key, or -ENOENT. */
+int memory_parse_keyed(const char *text, const char *key, uint64_t *ret);
+
+/* "Field:   1234 kB" lines of /proc/PID/status: the value in KiB, or -ENOENT. */
+int memory_parse_status_kib(const char *text, const char *field, uint64_t *ret);
+
+/* /proc/PID/stat: the ppid (fourth field, after the parenthesised comm which
+ * may itself contain spaces and parentheses). */
+int memory_parse_stat_ppid(const char *text, pid_t *ret);
+
+/* /proc/PID/cgroup: the path for a v1 controller ("memory"), a named
+ * hierarchy ("name=systemd") or, with controller NULL, the v2 "0::" line. */
+int memory_parse_proc_cgroup(const char *text, const char *controller, char **ret);
+
+/* Whole samples from the files' contents (bytes → KiB). */
+int memory_parse_cgroup_v2(const char *current, const char *stat, const char *events, WorkerMemory *ret);
+int memory_parse_cgroup_v1(const char *usage, const char *stat, const char *oom_control, WorkerMemory *ret);
+/* Adds one process's VmRSS/RssAnon/RssFile+RssShmem to *acc. */
+int memory_parse_proc_status_add(const char *status, WorkerMemory *acc);
+
+/* I/O. A memory cgroup directory for pid: the memory controller's mount point
+ * (libcgroup) joined with the process's path in it. *ret_v2 says which files
+ * to read. -ENOENT/-ENOMEDIUM when there is no memory controller. */
+int memory_cgroup_locate(pid_t pid, char **ret_dir, bool *ret_v2);
+int memory_sample_cgroup(const char *dir, bool v2, WorkerMemory *ret);
+
+/* Sum over root and all its descendants (found through /proc/PID/stat ppid). */
+int memory_sample_proc_tree(pid_t root, WorkerMemory *ret);
+
+/* Is there a memory controller at all (v2 with "memory" in the root's
+ * cgroup.controllers, or a mounted v1 memory hierarchy)? On false, *ret_reason
+ * (static) says why. */
+bool memory_controller_available(const char **ret_reason);
