@@ -688,7 +688,21 @@ static int config_parse_file_text(LhConfig *c, const char *path, const char *tex
         if (jerr == json_tokener_continue)
                 return file_error(ret_error, -EINVAL, path, "unexpected end of input (not a complete JSON object)");
         if (jerr != json_tokener_success) {
+                /* Strict mode also fails on text after a complete value: tell that apart. */
+                bool complete = false;
+                if (end > 0 && end <= size) {
+                        tok = json_tokener_new();
+                        if (!tok)
+                                return -ENOMEM;
+                        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+                        json_object *prefix = json_tokener_parse_ex(tok, text, (int) end);
+                        complete = prefix && json_tokener_get_error(tok) == json_tokener_success;
+                        json_object_put(prefix);
+                        json_tokener_free(tok);
+                }
                 offset_to_line_col(text, end, &line, &col);
+                if (complete)
+                        return file_error(ret_error, -EINVAL, path, "trailing garbage at line %u column %u", line, col);
                 return file_error(ret_error, -EINVAL, path, "JSON syntax error at line %u column %u: %s",
                                   line, col, json_tokener_error_desc(jerr));
         }

@@ -323,7 +323,7 @@ int manager_startup(Manager *m, const char *listen_path) {
                 return log_error_errno(r, "Failed to create MCP server: %m");
         mcp_server_set_connections_changed(m->mcp, on_connections_changed, m);
 
-        r = tools_register(m->mcp, m->registry);
+        r = tools_register(m->mcp, m->registry, m->config, &m->tools);
         if (r < 0)
                 return log_error_errno(r, "Failed to register tools: %m");
 
@@ -367,6 +367,7 @@ Manager *manager_free(Manager *m) {
         /* Workers (and their scopes) go before the bus and the placer they use. */
         m->bus = bus_service_free(m->bus);
         m->mcp = mcp_server_free(m->mcp);
+        m->tools = tools_context_free(m->tools);
         m->registry = registry_free(m->registry);
         m->placer = scope_placer_free(m->placer);
         m->idle_timer = sd_event_source_disable_unref(m->idle_timer);

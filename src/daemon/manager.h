@@ -9,6 +9,7 @@
 
 #include "basic/macro.h"
 #include "bus/bus.h"
+#include "tools/tools.h"
 #include "config/config.h"
 #include "mcp/mcp.h"
 #include "project/project.h"
@@ -21,6 +22,7 @@ typedef struct Manager {
         ScopePlacer *placer;
         LhRegistry *registry;
         McpServer *mcp;
+        ToolsContext *tools;
         BusService *bus;
 
         char *listen_path;      /* socket we bound ourselves (unlinked at exit), NULL if activated */

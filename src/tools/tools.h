@@ -4,7 +4,14 @@
 /* The MCP tool handlers: arguments → project job → result envelope
  * {"result"|"error", "runtime" (facts), "freshness"}. */
 
+#include "config/config.h"
 #include "mcp/mcp.h"
 #include "project/project.h"
 
-int tools_register(McpServer *server, LhRegistry *registry);
+typedef struct ToolsContext ToolsContext;
+
+/* Registers every tool handler on server; *ret holds what the handlers share
+ * (registry, module-query cache) and must outlive the server's calls. */
+int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret);
+ToolsContext *tools_context_free(ToolsContext *ctx);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ToolsContext *, tools_context_free);
