@@ -52,7 +52,10 @@ unsigned mcp_server_get_n_connections(const McpServer *s);
 void mcp_server_stop_accepting(McpServer *s);
 bool mcp_server_is_drained(const McpServer *s);
 
-/* Logging to clients (notifications/message) at or above their setLevel. */
+/* Logging to clients (notifications/message) at or above their setLevel.
+ * Only connections that completed initialize get messages; their level is
+ * "info" until they send logging/setLevel. data is borrowed (a ref is taken),
+ * logger may be NULL. */
 void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger, json_object *data);
 
 /* ---- one tools/call ----------------------------------------------------- */
@@ -63,15 +66,21 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(McpCall *, mcp_call_unref);
 
 const char *mcp_call_get_tool(const McpCall *c);
 json_object *mcp_call_get_arguments(const McpCall *c); /* borrowed, an object */
+json_object *mcp_call_get_id(const McpCall *c);        /* borrowed: the JSON-RPC id (for logs) */
 
 /* Called at most once when the client cancels (notifications/cancelled) or
  * its connection goes away; the handler must still reply (the reply to a
  * gone connection is dropped by the server, never by the handler). */
 typedef void (*McpCancelFunc)(McpCall *c, void *userdata);
+/* Setting the callback on an already cancelled call does not invoke it:
+ * check mcp_call_is_cancelled() after setting it. */
 void mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
 bool mcp_call_is_cancelled(const McpCall *c);
 
-/* Answer (exactly once; later calls are ignored and logged at debug).
+/* Answer (exactly once; later calls are ignored and logged at debug). The
+ * server's own reference is dropped here: a handler that answers after
+ * returning must hold its own (mcp_call_ref). Answers to cancelled calls are
+ * dropped (MCP: no response to a cancelled request).
  * body is the tool's structured result (ownership taken): it goes to
  * structuredContent and, serialized, to content[0].text; is_error sets isError. */
 void mcp_call_reply(McpCall *c, json_object *body, bool is_error);

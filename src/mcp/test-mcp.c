@@ -1,0 +1,1272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The MCP server end to end: a real McpServer in an sd-event loop, driven by
+ * non-blocking AF_UNIX clients. The loop is stepped while the test waits for
+ * a client's next line, so no threads are needed. */
+
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-event.h>
+
+#include "basic/log.h"
+#include "basic/tests.h"
+#include "basic/time-util.h"
+#include "mcp/mcp.h"
+#include "mcp/schema.h"
+
+#define ASSERT_OK_ERRNO(expr)                                                            \
+        do {                                                                             \
+                if ((expr) < 0) {                                                        \
+                        fprintf(stderr, "%s:%d: %s failed: %m\n", __FILE__, __LINE__, #expr); \
+                        abort();                                                         \
+                }                                                                        \
+        } while (0)
+
+#define WAIT_USEC (5 * USEC_PER_SEC)
+#define QUIET_USEC (150 * USEC_PER_MSEC)
+
+typedef struct Test {
+        sd_event *event;
+        McpServer *server;
+        struct sockaddr_un address;
+        socklen_t address_len;
+        unsigned n_changed;
+        unsigned last_n;
+} Test;
+
+typedef struct Client {
+        Test *t;
+        int fd;
+        char *buf;
+        size_t len, alloc;
+        bool eof;
+} Client;
+
+static void on_changed(McpServer *s, unsigned n, void *userdata) {
+        Test *t = userdata;
+
+        t->n_changed++;
+        t->last_n = n;
+}
+
+static void test_setup(Test *t, uint64_t max_line, uint64_t max_conn) {
+        static unsigned counter = 0;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        McpServerOptions opts = {
+                .max_line_bytes = max_line,
+                .max_connections = max_conn,
+                .server_name = "lean-host",
+                .server_version = "9.9",
+                .instructions = "test instructions",
+        };
+        int fd;
+
+        *t = (Test) {};
+        ASSERT_OK(sd_event_new(&t->event));
+        ASSERT_OK(mcp_server_new(&t->server, t->event, &opts));
+        mcp_server_set_connections_changed(t->server, on_changed, t);
+
+        /* abstract socket: nothing to clean up in the file system */
+        int l = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "lean-host-test-mcp-%d-%u", (int) getpid(), counter++);
+        t->address_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + l);
+        t->address = sa;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK_ERRNO((bind(fd, (struct sockaddr *) &sa, t->address_len)));
+        ASSERT_OK_ERRNO((listen(fd, 256)));
+        ASSERT_OK(mcp_server_add_listener(t->server, fd));
+}
+
+static void test_teardown(Test *t) {
+        t->server = mcp_server_free(t->server);
+        t->event = sd_event_unref(t->event);
+}
+
+static void pump(Test *t, usec_t usec) {
+        usec_t end = now_usec(CLOCK_MONOTONIC) + usec;
+
+        while (now_usec(CLOCK_MONOTONIC) < end)
+                ASSERT_OK(sd_event_run(t->event, 5 * USEC_PER_MSEC));
+}
+
+static Client *client_new(Test *t) {
+        Client *c = new0(Client, 1);
+
+        ASSERT_TRUE(c);
+        c->t = t;
+        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        ASSERT_TRUE(c->fd >= 0);
+        ASSERT_OK_ERRNO((connect(c->fd, (struct sockaddr *) &t->address, t->address_len)));
+        return c;
+}
+
+static void client_free(Client *c) {
+        if (!c)
+                return;
+        safe_close(c->fd);
+        free(c->buf);
+        free(c);
+}
+
+static void client_send_len(Client *c, const char *data, size_t n) {
+        usec_t end = now_usec(CLOCK_MONOTONIC) + WAIT_USEC;
+
+        while (n > 0) {
+                ssize_t k = send(c->fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k < 0) {
+                        ASSERT_TRUE(errno == EAGAIN);
+                        ASSERT_TRUE(now_usec(CLOCK_MONOTONIC) < end);
+                        ASSERT_OK(sd_event_run(c->t->event, 5 * USEC_PER_MSEC));
+                        continue;
+                }
+                data += k;
+                n -= (size_t) k;
+        }
+}
+
+static void client_send(Client *c, const char *data) {
+        client_send_len(c, data, strlen(data));
+}
+
+/* Reads what is there without blocking; false if nothing new. */
+static bool client_fill(Client *c) {
+        if (c->eof)
+                return false;
+        if (c->alloc - c->len < 65536) {
+                c->alloc = MAX(c->alloc * 2, c->len + 65536);
+                c->buf = realloc(c->buf, c->alloc);
+                ASSERT_TRUE(c->buf);
+        }
+        ssize_t k = recv(c->fd, c->buf + c->len, c->alloc - c->len, MSG_DONTWAIT);
+        if (k < 0) {
+                if (errno == EAGAIN)
+                        return false;
+                ASSERT_TRUE(errno == ECONNRESET);
+                c->eof = true;
+                return true;
+        }
+        if (k == 0)
+                c->eof = true;
+        c->len += (size_t) k;
+        return true;
+}
+
+/* The next line, without its newline (malloc'd), or NULL on EOF/timeout. */
+static char *client_line(Client *c, usec_t timeout) {
+        usec_t end = now_usec(CLOCK_MONOTONIC) + timeout;
+
+        for (;;) {
+                char *nl = c->buf ? memchr(c->buf, '\n', c->len) : NULL;
+                if (nl) {
+                        size_t n = (size_t) (nl - c->buf);
+                        char *line = strndup(c->buf, n);
+                        ASSERT_TRUE(line);
+                        memmove(c->buf, nl + 1, c->len - n - 1);
+                        c->len -= n + 1;
+                        return line;
+                }
+                if (client_fill(c))
+                        continue;
+                if (c->eof || now_usec(CLOCK_MONOTONIC) >= end)
+                        return NULL;
+                ASSERT_OK(sd_event_run(c->t->event, 2 * USEC_PER_MSEC));
+        }
+}
+
+static json_object *parse_strict(const char *line) {
+        json_tokener *tok = json_tokener_new();
+        json_object *o;
+
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(tok, line, (int) strlen(line) + 1);
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+                fprintf(stderr, "server sent invalid JSON: %s\n", line);
+                abort();
+        }
+        json_tokener_free(tok);
+        return o;
+}
+
+static json_object *client_recv(Client *c) {
+        char *line = client_line(c, WAIT_USEC);
+        json_object *o;
+
+        if (!line) {
+                fprintf(stderr, "no message from the server (eof=%s)\n", yes_no(c->eof));
+                abort();
+        }
+        o = parse_strict(line);
+        free(line);
+        ASSERT_TRUE(json_object_is_type(o, json_type_object) || json_object_is_type(o, json_type_array));
+        return o;
+}
+
+static void client_expect_nothing(Client *c) {
+        char *line = client_line(c, QUIET_USEC);
+        if (line) {
+                fprintf(stderr, "unexpected message: %s\n", line);
+                abort();
+        }
+        ASSERT_FALSE(c->eof);
+}
+
+static void client_expect_eof(Client *c) {
+        char *line = client_line(c, WAIT_USEC);
+        if (line) {
+                fprintf(stderr, "expected EOF, got: %s\n", line);
+                abort();
+        }
+        ASSERT_TRUE(c->eof);
+}
+
+static json_object *get(json_object *o, const char *path) {
+        char *copy = strdup(path), *p = copy, *k;
+
+        ASSERT_TRUE(copy);
+        while ((k = strsep(&p, "."))) {
+                if (json_object_is_type(o, json_type_array))
+                        o = json_object_array_get_idx(o, (size_t) atoi(k));
+                else if (!json_object_object_get_ex(o, k, &o)) {
+                        fprintf(stderr, "no %s in %s\n", path, json_object_to_json_string(o));
+                        abort();
+                }
+        }
+        free(copy);
+        return o;
+}
+
+static bool has(json_object *o, const char *key) {
+        return json_object_object_get_ex(o, key, NULL);
+}
+
+static const char *get_str(json_object *o, const char *path) {
+        json_object *v = get(o, path);
+        ASSERT_TRUE(json_object_is_type(v, json_type_string));
+        return json_object_get_string(v);
+}
+
+static int64_t get_int(json_object *o, const char *path) {
+        json_object *v = get(o, path);
+        ASSERT_TRUE(json_object_is_type(v, json_type_int));
+        return json_object_get_int64(v);
+}
+
+/* Sends one request line and returns the response. */
+static json_object *client_call(Client *c, const char *line) {
+        client_send(c, line);
+        client_send(c, "\n");
+        return client_recv(c);
+}
+
+static void assert_error(json_object *r, int code, const char *message_part) {
+        if (!has(r, "error")) {
+                fprintf(stderr, "expected error %d, got %s\n", code, json_object_to_json_string(r));
+                abort();
+        }
+        ASSERT_EQ(get_int(r, "error.code"), (int64_t) code);
+        ASSERT_CONTAINS(get_str(r, "error.message"), message_part);
+        ASSERT_FALSE(has(r, "result"));
+        ASSERT_STREQ(get_str(r, "jsonrpc"), "2.0");
+}
+
+static void assert_error_id_null(json_object *r, int code, const char *message_part) {
+        assert_error(r, code, message_part);
+        ASSERT_TRUE(has(r, "id") && get(r, "id") == NULL);
+}
+
+static void assert_ping(Client *c) {
+        json_object *r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":\"p\",\"method\":\"ping\"}");
+        ASSERT_STREQ(get_str(r, "id"), "p");
+        ASSERT_TRUE(json_object_is_type(get(r, "result"), json_type_object));
+        ASSERT_EQ(json_object_object_length(get(r, "result")), 0);
+        json_object_put(r);
+}
+
+static void client_initialize(Client *c, const char *version) {
+        char buf[512];
+        json_object *r;
+
+        snprintf(buf, sizeof buf,
+                 "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"%s\","
+                 "\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"0\"}}}",
+                 version);
+        r = client_call(c, buf);
+        ASSERT_EQ(get_int(r, "id"), 0);
+        ASSERT_TRUE(has(get(r, "result"), "protocolVersion"));
+        json_object_put(r);
+        client_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+}
+
+/* ---- tool handlers for the tests ---------------------------------------- */
+
+typedef struct Handler {
+        Test *t;
+        McpCall *held;        /* a call kept to answer later */
+        unsigned n_calls;
+        unsigned n_cancelled;
+        usec_t delay;         /* > 0: answer from a timer */
+        bool hold;            /* keep the call, the test answers */
+        int fail;             /* return this */
+        json_object *body;    /* what to answer with (a ref is given away each time) */
+        bool is_error;
+} Handler;
+
+static void on_cancel(McpCall *call, void *userdata) {
+        Handler *h = userdata;
+
+        ASSERT_TRUE(mcp_call_is_cancelled(call));
+        h->n_cancelled++;
+}
+
+static int on_timer_reply(sd_event_source *s, uint64_t usec, void *userdata) {
+        McpCall *call = userdata;
+        json_object *body = json_object_new_object();
+
+        json_object_object_add(body, "deferred", json_object_new_boolean(true));
+        mcp_call_reply(call, body, false);
+        mcp_call_unref(call);
+        sd_event_source_unref(s);
+        return 0;
+}
+
+static int handler(McpCall *call, void *userdata) {
+        Handler *h = userdata;
+
+        h->n_calls++;
+        ASSERT_TRUE(json_object_is_type(mcp_call_get_arguments(call), json_type_object));
+        mcp_call_set_cancel(call, on_cancel, h);
+        if (h->fail < 0)
+                return h->fail;
+        if (h->hold) {
+                ASSERT_TRUE(!h->held);
+                h->held = mcp_call_ref(call);
+                return 0;
+        }
+        if (h->delay > 0) {
+                ASSERT_OK(sd_event_add_time_relative(h->t->event, NULL, CLOCK_MONOTONIC, h->delay, 0,
+                                                     on_timer_reply, mcp_call_ref(call)));
+                return 0;
+        }
+        mcp_call_reply(call, json_object_get(h->body), h->is_error);
+        return 0;
+}
+
+#define RUN_ARGS "{\"project\":\"/p\",\"code\":\"def a := 1\"}"
+
+static char *call_line(const char *id, const char *tool, const char *args) {
+        char *s;
+        ASSERT_TRUE(asprintf(&s, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\",\"params\":{\"name\":\"%s\","
+                             "\"arguments\":%s}}", id, tool, args) > 0);
+        return s;
+}
+
+static json_object *client_tool_call(Client *c, const char *id, const char *tool, const char *args) {
+        char *line = call_line(id, tool, args);
+        json_object *r = client_call(c, line);
+        free(line);
+        return r;
+}
+
+static void client_tool_call_async(Client *c, const char *id, const char *tool, const char *args) {
+        char *line = call_line(id, tool, args);
+        client_send(c, line);
+        client_send(c, "\n");
+        free(line);
+}
+
+/* ---- the tests ---------------------------------------------------------- */
+
+static void test_framing(void) {
+        Test t;
+        Client *c;
+        json_object *r;
+        const char *init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+                           "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"x\",\"version\":\"1\"}}}\n";
+
+        test_setup(&t, 0, 0);
+        c = client_new(&t);
+
+        /* split across writes, byte by byte for the first part */
+        for (size_t i = 0; i < 20; i++) {
+                client_send_len(c, init + i, 1);
+                pump(&t, 1000);
+        }
+        client_send_len(c, init + 20, 30);
+        client_expect_nothing(c);
+        client_send(c, init + 50);
+        r = client_recv(c);
+        ASSERT_EQ(get_int(r, "id"), 1);
+        ASSERT_STREQ(get_str(r, "result.protocolVersion"), "2025-06-18");
+        json_object_put(r);
+
+        /* several per write, blank lines, CRLF */
+        client_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n\n  \r\n"
+                       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\r\n"
+                       "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\"}\n{\"jsonrpc\":\"2.0\",\"id\":4,");
+        r = client_recv(c);
+        ASSERT_EQ(get_int(r, "id"), 2);
+        json_object_put(r);
+        r = client_recv(c);
+        ASSERT_EQ(get_int(r, "id"), 3);
+        json_object_put(r);
+        client_expect_nothing(c);
+        client_send(c, "\"method\":\"ping\"}\n");
+        r = client_recv(c);
+        ASSERT_EQ(get_int(r, "id"), 4);
+        json_object_put(r);
+
+        /* a half close: the last line without newline is still answered, then EOF */
+        client_send(c, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\n{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}");
+        ASSERT_OK_ERRNO((shutdown(c->fd, SHUT_WR)));
+        r = client_recv(c);
+        ASSERT_EQ(get_int(r, "id"), 5);
+        json_object_put(r);
+        r = client_recv(c);
+        ASSERT_EQ(get_int(r, "id"), 6);
+        json_object_put(r);
+        client_expect_eof(c);
+        pump(&t, 1000);
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 0);
+        ASSERT_EQ(t.n_changed, 2);
+        ASSERT_EQ(t.last_n, 0);
+
+        client_free(c);
+        test_teardown(&t);
+}
+
+static void test_parse_errors(void) {
+        static const char *const bad[] = {
+                "{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ",
+                "{bad json}",
+                "{\"a\":1} {\"b\":2}",
+                "{\"a\":1}x",
+                "[1,2,]",
+                "'single'",
+                "{\"jsonrpc\":\"2.0\",\"id\":NaN,\"method\":\"ping\"}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"x\":Infinity}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xff\"}",
+                "\"\xc3\"",
+        };
+        Test t;
+        Client *c;
+        json_object *r;
+        char deep[2001];
+
+        test_setup(&t, 0, 0);
+        c = client_new(&t);
+        client_initialize(c, "2025-06-18");
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                r = client_call(c, bad[i]);
+                assert_error_id_null(r, -32700, "parse error");
+                json_object_put(r);
+                assert_ping(c);
+        }
+
+        /* an embedded NUL */
+        client_send_len(c, "{\"a\":1}\0{}\n", 11);
+        r = client_recv(c);
+        assert_error_id_null(r, -32700, "parse error");
+        json_object_put(r);
+
+        /* nesting far deeper than the tokener allows */
+        memset(deep, '[', 1000);
+        memset(deep + 1000, ']', 1000);
+        deep[2000] = 0;
+        r = client_call(c, deep);
+        assert_error_id_null(r, -32700, "nesting too deep");
+        json_object_put(r);
+        assert_ping(c);
+
+        client_free(c);
+        test_teardown(&t);
+}
+
+static void test_oversized_line(void) {
+        Test t;
+        Client *bad, *bad2, *good;
+        json_object *r;
+        char *big;
+
+        test_setup(&t, 4096, 0);
+        bad = client_new(&t);
+        bad2 = client_new(&t);
+        good = client_new(&t);
+        client_initialize(good, "2025-06-18");
+
+        /* no newline yet: the limit is hit before the line ends */
+        big = malloc(100000);
+        ASSERT_TRUE(big);
+        memset(big, 'x', 100000);
+        client_send_len(bad, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\",\"params\":{\"pad\":\"", 56);
+        client_send_len(bad, big, 5000);
+        r = client_recv(bad);
+        assert_error_id_null(r, -32600, "line exceeds 4096 bytes");
+        json_object_put(r);
+        /* more input is discarded; the peer sees EOF */
+        (void) send(bad->fd, big, 100000, MSG_NOSIGNAL | MSG_DONTWAIT);
+        client_expect_eof(bad);
+
+        /* a complete line just over the limit */
+        big[0] = '"';
+        big[4096] = '"';
+        big[4097] = '\n';
+        client_send_len(bad2, big, 4098);
+        r = client_recv(bad2);
+        assert_error_id_null(r, -32600, "exceeds");
+        json_object_put(r);
+        client_expect_eof(bad2);
+
+        /* exactly at the limit is fine (a JSON string: an invalid request, but the connection stays) */
+        big[4095] = '"';
+        big[4096] = '\n';
+        client_send_len(good, big, 4097);
+        r = client_recv(good);
+        assert_error_id_null(r, -32600, "expected a JSON-RPC object");
+        json_object_put(r);
+        assert_ping(good);
+        /* the server waits for the peers to close after their EOF */
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 3);
+        client_free(bad);
+        client_free(bad2);
+        pump(&t, 20000);
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 1);
+
+        free(big);
+        client_free(good);
+        test_teardown(&t);
+}
+
+static void test_invalid_requests(void) {
+        static const struct {
+                const char *line;
+                int code;
+                const char *message;
+                int64_t id; /* -1: null */
+        } cases[] = {
+                { "42", -32600, "expected a JSON-RPC object", -1 },
+                { "\"ping\"", -32600, "expected a JSON-RPC object", -1 },
+                { "null", -32600, "expected a JSON-RPC object", -1 },
+                { "{\"jsonrpc\":\"1.0\",\"id\":7,\"method\":\"ping\"}", -32600, "\"jsonrpc\" must be \"2.0\"", 7 },
+                { "{\"id\":7,\"method\":\"ping\"}", -32600, "\"jsonrpc\" must be \"2.0\"", 7 },
+                { "{\"jsonrpc\":2.0,\"id\":7,\"method\":\"ping\"}", -32600, "\"jsonrpc\" must be \"2.0\"", 7 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":7}", -32600, "\"method\" is missing", 7 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":5}", -32600, "\"method\" must be a string", 7 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}", -32600, "id must be", -1 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"ping\"}", -32600, "id must be", -1 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"ping\"}", -32600, "id must be", -1 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\",\"params\":\"x\"}", -32600, "\"params\" must be", 7 },
+                { "{\"jsonrpc\":\"2.0\",\"method\":5}", -32600, "\"method\" must be a string", -1 },
+                /* structurally invalid, so not a notification: JSON-RPC answers with id null */
+                { "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":5}", -32600, "\"params\" must be", -1 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\",\"params\":[]}", -32602, "params: expected object", 7 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"no/such\"}", -32601, "method not found: no/such", 7 },
+                { "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\"}}",
+                  -32600, "already initialized", 7 },
+        };
+        Test t;
+        Client *c;
+        json_object *r;
+
+        test_setup(&t, 0, 0);
+        c = client_new(&t);
+        client_initialize(c, "2025-06-18");
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                r = client_call(c, cases[i].line);
+                if (cases[i].id < 0)
+                        assert_error_id_null(r, cases[i].code, cases[i].message);
+                else {
+                        assert_error(r, cases[i].code, cases[i].message);
+                        ASSERT_EQ(get_int(r, "id"), cases[i].id);
+                }
+                json_object_put(r);
+                assert_ping(c);
+        }
+
+        /* notifications never get an answer: unknown ones, bad ones, a
+         * response the server did not ask for */
+        client_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/no_such_thing\"}\n"
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":{}}}\n"
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"logging/setLevel\",\"params\":{\"level\":\"nope\"}}\n"
+                       "{\"jsonrpc\":\"2.0\",\"id\":99,\"result\":{}}\n");
+        client_expect_nothing(c);
+        assert_ping(c);
+
+        client_free(c);
+        test_teardown(&t);
+}
+
+static void test_ids(void) {
+        static const char *const ids[] = {
+                "\"abc\"", "\"\"", "0", "-1", "9223372036854775807", "-9223372036854775808", "1.5", "1e999",
+                "\"\\u00e9\\ud83d\\ude00\"", "null",
+        };
+        Test t;
+        Client *c;
+
+        test_setup(&t, 0, 0);
+        c = client_new(&t);
+        client_initialize(c, "2025-06-18");
+
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+                char buf[256], *line, *want;
+
+                snprintf(buf, sizeof buf, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}\n", ids[i]);
+                client_send(c, buf);
+                line = client_line(c, WAIT_USEC);
+                ASSERT_TRUE(line);
+                json_object_put(parse_strict(line));
+                /* the id comes back as it was sent (json-c writes strings its own way) */
+                if (ids[i][0] == '"') {
+                        json_object *sent = json_tokener_parse(ids[i]), *r = parse_strict(line);
+                        ASSERT_TRUE(json_object_equal(sent, get(r, "id")));
+                        json_object_put(sent);
+                        json_object_put(r);
+                } else {
+                        ASSERT_TRUE(asprintf(&want, "\"id\":%s,", ids[i]) > 0);
+                        ASSERT_CONTAINS(line, want);
+                        free(want);
+                }
+                free(line);
+        }
+
+        client_free(c);
+        test_teardown(&t);
+}
+
+static void test_initialize(void) {
+        static const struct {
+                const char *asked, *answered;
+        } versions[] = {
+                { "2025-06-18", "2025-06-18" },
+                { "2025-03-26", "2025-03-26" },
+                { "2025-11-25", "2025-11-25" },
+                { "1999-01-01", "2025-06-18" },
+                { "", "2025-06-18" },
+        };
+        Test t;
+        json_object *r;
+
+        test_setup(&t, 0, 0);
+        for (size_t i = 0; i < ELEMENTSOF(versions); i++) {
+                Client *c = client_new(&t);
+                char buf[512];
+
+                /* before initialize: ping works, the rest is refused */
+                assert_ping(c);
+                r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+                assert_error(r, -32600, "not initialized");
+                json_object_put(r);
+                r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"lean_run\"}}");
+                assert_error(r, -32600, "not initialized");
+                json_object_put(r);
+
+                snprintf(buf, sizeof buf,
+                         "{\"jsonrpc\":\"2.0\",\"id\":\"init\",\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"%s\","
+                         "\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"0\"}}}",
+                         versions[i].asked);
+                r = client_call(c, buf);
+                ASSERT_STREQ(get_str(r, "id"), "init");
+                ASSERT_STREQ(get_str(r, "result.protocolVersion"), versions[i].answered);
+                ASSERT_STREQ(get_str(r, "result.serverInfo.name"), "lean-host");
+                ASSERT_STREQ(get_str(r, "result.serverInfo.version"), "9.9");
+                ASSERT_STREQ(get_str(r, "result.instructions"), "test instructions");
+                ASSERT_TRUE(json_object_get_boolean(get(r, "result.capabilities.tools.listChanged")) == false);
+                ASSERT_TRUE(json_object_is_type(get(r, "result.capabilities.logging"), json_type_object));
+                json_object_put(r);
+
+                /* requests are fine even before notifications/initialized */
+                r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+                ASSERT_TRUE(has(get(r, "result"), "tools"));
+                json_object_put(r);
+                client_free(c);
+        }
+
+        /* bad params name the field */
+        Client *c = client_new(&t);
+        r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":20250618}}");
+        assert_error(r, -32602, "params.protocolVersion: expected string, got integer");
+        json_object_put(r);
+        r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\"}");
+        assert_error(r, -32602, "params.protocolVersion: required property missing");
+        json_object_put(r);
+        r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":3}}");
+        assert_error(r, -32602, "params.capabilities: expected object");
+        json_object_put(r);
+        client_free(c);
+
+        test_teardown(&t);
+}
+
+static void test_batches(void) {
+        Test t;
+        Client *c;
+        json_object *r;
+        const char *batch = "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},"
+                            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"},"
+                            "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"},"
+                            "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"nope\"},"
+                            "5]";
+
+        test_setup(&t, 0, 0);
+
+        /* before initialize */
+        c = client_new(&t);
+        r = client_call(c, batch);
+        assert_error_id_null(r, -32600, "batches are not supported before initialize");
+        json_object_put(r);
+        client_free(c);
+
+        /* versions without batches */
+        const char *no_batch[] = { "2025-06-18", "2025-11-25" };
+        for (size_t i = 0; i < ELEMENTSOF(no_batch); i++) {
+                char want[128];
+
+                c = client_new(&t);
+                client_initialize(c, no_batch[i]);
+                r = client_call(c, batch);
+                snprintf(want, sizeof want, "batches are not supported in protocol version %s", no_batch[i]);
+                assert_error_id_null(r, -32600, want);
+                json_object_put(r);
+                assert_ping(c);
+                client_free(c);
+        }
+
+        /* 2025-03-26 answers each element */
+        c = client_new(&t);
+        client_initialize(c, "2025-03-26");
+        r = client_call(c, batch);
+        ASSERT_TRUE(json_object_is_type(r, json_type_array));
+        ASSERT_EQ(json_object_array_length(r), 4);
+        ASSERT_EQ(get_int(r, "0.id"), 1);
+        ASSERT_TRUE(has(get(r, "0"), "result"));
+        ASSERT_EQ(get_int(r, "1.id"), 2);
+        ASSERT_EQ(json_object_array_length(get(r, "1.result.tools")), 10);
+        ASSERT_EQ(get_int(r, "2.id"), 3);
+        ASSERT_EQ(get_int(r, "2.error.code"), -32601);
+        ASSERT_EQ(get_int(r, "3.error.code"), -32600);
+        json_object_put(r);
+
+        /* notifications only: no response at all */
+        client_send(c, "[{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"},"
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/whatever\"}]\n");
+        client_expect_nothing(c);
+
+        r = client_call(c, "[]");
+        assert_error_id_null(r, -32600, "empty batch");
+        json_object_put(r);
+
+        /* a batch with a deferred tool call is answered once that call is */
+        Handler h = { .t = &t, .delay = 50 * USEC_PER_MSEC };
+        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
+        client_send(c, "[{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"tools/call\",\"params\":{\"name\":\"lean_run\",\"arguments\":" RUN_ARGS "}},"
+                       "{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"method\":\"ping\"}]\n");
+        r = client_recv(c);
+        ASSERT_EQ(json_object_array_length(r), 2);
+        ASSERT_STREQ(get_str(r, "0.id"), "b");
+        ASSERT_STREQ(get_str(r, "1.id"), "a");
+        ASSERT_TRUE(json_object_get_boolean(get(r, "1.result.structuredContent.deferred")));
+        json_object_put(r);
+        ASSERT_EQ(h.n_calls, 1);
+
+        assert_ping(c);
+        client_free(c);
+        test_teardown(&t);
+}
+
+static void test_tools_list(void) {
+        static const char *const names[] = {
+                "lean_module_query",       "lean_module_query_batch", "lean_declaration_inspect",
+                "lean_declaration_search", "lean_proof_attempt",      "lean_declaration_verify",
+                "lean_declaration_verify_batch", "lean_proof_search", "lean_project_status",
+                "lean_run",
+        };
+        Test t;
+        Client *c;
+        json_object *r, *tools;
+
+        test_setup(&t, 0, 0);
+        c = client_new(&t);
+        client_initialize(c, "2025-06-18");
+
+        r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"cursor\":\"x\"}}");
+        tools = get(r, "result.tools");
+        ASSERT_EQ(json_object_array_length(tools), ELEMENTSOF(names));
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                json_object *tool = NULL;
+                for (size_t j = 0; j < json_object_array_length(tools); j++)
+                        if (streq(get_str(json_object_array_get_idx(tools, j), "name"), names[i])) {
+                                ASSERT_TRUE(!tool);
+                                tool = json_object_array_get_idx(tools, j);
+                        }
+                ASSERT_TRUE(tool);
+                ASSERT_TRUE(!isempty(get_str(tool, "description")));
+                ASSERT_TRUE(!isempty(get_str(tool, "title")));
+                ASSERT_STREQ(get_str(tool, "inputSchema.type"), "object");
+                ASSERT_TRUE(json_object_object_get_ex(get(tool, "inputSchema.properties"), "project", NULL));
+                ASSERT_TRUE(json_object_is_type(get(tool, "annotations.readOnlyHint"), json_type_boolean));
+                char *err = NULL;
+                if (schema_check(get(tool, "inputSchema"), names[i], &err) < 0) {
+                        fprintf(stderr, "%s\n", err);
+                        abort();
+                }
+        }
+        json_object_put(r);
+
+        /* without params, and the same again (the list is shared, not consumed) */
+        r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+        ASSERT_EQ(json_object_array_length(get(r, "result.tools")), ELEMENTSOF(names));
+        json_object_put(r);
+
+        r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\",\"params\":{\"cursor\":5}}");
+        assert_error(r, -32602, "params.cursor");
+        json_object_put(r);
+
+        ASSERT_ERROR(mcp_server_register_tool(t.server, "no_such_tool", handler, NULL), ENOENT);
+        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, NULL));
+        ASSERT_ERROR(mcp_server_register_tool(t.server, "lean_run", handler, NULL), EEXIST);
+
+        client_free(c);
+        test_teardown(&t);
+}
+
+static void test_tools_call(void) {
+        Test t;
+        Client *c;
+        json_object *r, *text;
+        Handler h, hfail;
+
+        test_setup(&t, 0, 0);
+        h = (Handler) { .t = &t, .body = json_object_new_object() };
+        json_object_object_add(h.body, "value", json_object_new_int(42));
+        hfail = (Handler) { .t = &t, .fail = -EIO };
+        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
+        ASSERT_OK(mcp_server_register_tool(t.server, "lean_declaration_search", handler, &hfail));
+
+        c = client_new(&t);
+        client_initialize(c, "2025-06-18");
+
+        /* invalid params name the field */
+        static const struct {
+                const char *params, *message;
+        } bad[] = {
+                { "{\"name\":\"no_such_tool\",\"arguments\":{}}", "unknown tool: no_such_tool" },
+                { "{\"arguments\":{}}", "params.name: required property missing" },
+                { "{\"name\":5}", "params.name: expected string, got integer" },
+                { "{\"name\":\"lean_run\",\"arguments\":\"not an object\"}", "params.arguments: expected object, got string" },
+                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":\"/p\"}}", "params.arguments.code: required property missing" },
+                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":5,\"code\":[]}}", "params.arguments.project: expected string, got integer" },
+                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":\"/p\",\"code\":\"x\",\"bogus\":1}}", "params.arguments.bogus: unknown property" },
+                { "{\"name\":\"lean_run\"}", "params.arguments.project: required property missing" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char *line;
+                ASSERT_TRUE(asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/call\",\"params\":%s}", i,
+                                     bad[i].params) > 0);
+                r = client_call(c, line);
+                free(line);
+                assert_error(r, -32602, bad[i].message);
+                ASSERT_EQ(get_int(r, "id"), (int64_t) i);
+                json_object_put(r);
+        }
+        ASSERT_EQ(h.n_calls, 0);
+
+        /* a listed tool without a handler */
+        r = client_tool_call(c, "10", "lean_project_status", "{\"project\":\"/p\"}");
+        ASSERT_EQ(get_int(r, "id"), 10);
+        ASSERT_TRUE(json_object_get_boolean(get(r, "result.isError")));
+        ASSERT_STREQ(get_str(r, "result.structuredContent.error.code"), "not_implemented");
+        ASSERT_TRUE(json_object_get_boolean(get(r, "result.structuredContent.error.retryable")) == false);
+        ASSERT_CONTAINS(get_str(r, "result.structuredContent.error.message"), "lean_project_status");
+        ASSERT_STREQ(get_str(r, "result.content.0.type"), "text");
+        text = json_tokener_parse(get_str(r, "result.content.0.text"));
+        ASSERT_TRUE(json_object_equal(text, get(r, "result.structuredContent")));
+        json_object_put(text);
+        json_object_put(r);
+
+        /* a handler answering right away */
+        r = client_tool_call(c, "11", "lean_run", RUN_ARGS);
+        ASSERT_EQ(h.n_calls, 1);
+        ASSERT_TRUE(json_object_get_boolean(get(r, "result.isError")) == false);
+        ASSERT_EQ(get_int(r, "result.structuredContent.value"), 42);
+        text = json_tokener_parse(get_str(r, "result.content.0.text"));
+        ASSERT_TRUE(json_object_equal(text, h.body));
+        json_object_put(text);
+        json_object_put(r);
+
+        /* a body that is not an object is wrapped; is_error passes through */
+        json_object_put(h.body);
+        h.body = json_object_new_string("plain \xff text"); /* invalid UTF-8 from a handler */
+        h.is_error = true;
+        r = client_tool_call(c, "12", "lean_run", RUN_ARGS);
+        ASSERT_TRUE(json_object_get_boolean(get(r, "result.isError")));
+        ASSERT_STREQ(get_str(r, "result.structuredContent.result"), "plain \xef\xbf\xbd text");
+        json_object_put(r);
+        json_object_put(h.body);
+        h.body = NULL; /* JSON null */
+        h.is_error = false;
+        r = client_tool_call(c, "13", "lean_run", RUN_ARGS);
+        ASSERT_TRUE(has(get(r, "result.structuredContent"), "result"));
+        ASSERT_TRUE(get(r, "result.structuredContent.result") == NULL);
+        json_object_put(r);
+
+        /* a handler failing: internal_error tool result */
+        r = client_tool_call(c, "14", "lean_declaration_search", "{\"project\":\"/p\",\"query\":\"x\"}");
+        ASSERT_EQ(hfail.n_calls, 1);
+        ASSERT_TRUE(json_object_get_boolean(get(r, "result.isError")));
+        ASSERT_STREQ(get_str(r, "result.structuredContent.error.code"), "internal_error");
+        json_object_put(r);
+
+        /* arguments absent = {} (lean_project_status has required project, so use the schema error) */
+        ASSERT_TRUE(mcp_server_is_drained(t.server));
+        client_free(c);
+        test_teardown(&t);
+}
+
+static void test_deferred_and_cancel(void) {
+        Test t;
+        Client *c;
+        json_object *r;
+        Handler h;
+
+        test_setup(&t, 0, 0);
+        h = (Handler) { .t = &t, .delay = 100 * USEC_PER_MSEC };
+        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
+        c = client_new(&t);
+        client_initialize(c, "2025-06-18");
+
+        /* deferred via a timer; other requests are answered meanwhile */
+        client_tool_call_async(c, "\"slow\"", "lean_run", RUN_ARGS);
+        r = client_call(c, "{\"jsonrpc\":\"2.0\",\"id\":\"fast\",\"method\":\"ping\"}");
+        ASSERT_STREQ(get_str(r, "id"), "fast");
+        json_object_put(r);
+        ASSERT_FALSE(mcp_server_is_drained(t.server));
+        r = client_recv(c);
+        ASSERT_STREQ(get_str(r, "id"), "slow");
+        ASSERT_TRUE(json_object_get_boolean(get(r, "result.structuredContent.deferred")));
+        json_object_put(r);
+        pump(&t, 1000);
+        ASSERT_TRUE(mcp_server_is_drained(t.server));
+
+        /* cancellation: callback once, the answer is dropped */
+        h.delay = 0;
+        h.hold = true;
+        client_tool_call_async(c, "7", "lean_run", RUN_ARGS);
+        pump(&t, 20000);
+        ASSERT_TRUE(h.held);
+        ASSERT_STREQ(mcp_call_get_tool(h.held), "lean_run");
+        ASSERT_EQ(json_object_get_int(mcp_call_get_id(h.held)), 7);
+        ASSERT_FALSE(mcp_call_is_cancelled(h.held));
+        /* a cancel for another id (and a string "7") changes nothing */
+        client_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":8}}\n"
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":\"7\"}}\n");
+        client_expect_nothing(c);
+        ASSERT_EQ(h.n_cancelled, 0);
+        client_send(c, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":7,\"reason\":\"t\"}}\n"
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":7}}\n");
+        client_expect_nothing(c);
+        ASSERT_EQ(h.n_cancelled, 1);
+        ASSERT_TRUE(mcp_call_is_cancelled(h.held));
+        ASSERT_FALSE(mcp_server_is_drained(t.server)); /* the owner still has to answer */
+        mcp_call_reply(h.held, json_object_new_object(), false);
+        mcp_call_reply(h.held, json_object_new_object(), false); /* second answer: ignored */
+        h.held = mcp_call_unref(h.held);
+        client_expect_nothing(c);
+        ASSERT_TRUE(mcp_server_is_drained(t.server));
+        assert_ping(c);
+
+        /* the connection going away cancels, and the late answer goes nowhere */
+        client_tool_call_async(c, "8", "lean_run", RUN_ARGS);
+        pump(&t, 20000);
+        ASSERT_TRUE(h.held);
+        client_free(c);
+        pump(&t, 50000);
+        ASSERT_EQ(h.n_cancelled, 2);
+        ASSERT_TRUE(mcp_call_is_cancelled(h.held));
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 0);
+        mcp_call_reply(h.held, json_object_new_object(), false);
+        h.held = mcp_call_unref(h.held);
+        ASSERT_TRUE(mcp_server_is_drained(t.server));
+
+        /* the server going away with a call still held */
+        c = client_new(&t);
+        client_initialize(c, "2025-06-18");
+        client_tool_call_async(c, "9", "lean_run", RUN_ARGS);
+        pump(&t, 20000);
+        ASSERT_TRUE(h.held);
+        test_teardown(&t);
+        ASSERT_EQ(h.n_cancelled, 3);
+        mcp_call_reply(h.held, json_object_new_object(), false);
+        h.held = mcp_call_unref(h.held);
+        client_free(c);
+}
+
+static void test_slow_reader(void) {
+        Test t;
+        Client *slow, *fast, *quiet;
+        json_object *r, *data;
+        char *req, *big;
+        size_t n = 0;
+
+        test_setup(&t, 0, 0);
+        slow = client_new(&t);
+        fast = client_new(&t);
+        quiet = client_new(&t);
+        client_initialize(slow, "2025-06-18");
+        client_initialize(fast, "2025-06-18");
+        client_initialize(quiet, "2025-06-18");
+        r = client_call(fast, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"emergency\"}}");
+        ASSERT_TRUE(has(r, "result"));
+        json_object_put(r);
+        r = client_call(quiet, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"emergency\"}}");
+        json_object_put(r);
+
+        /* 3000 tools/list requests (~40 MB of answers) that the client never reads */
+        const char *one = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n";
+        size_t l = strlen(one);
+        req = malloc(l * 3000);
+        ASSERT_TRUE(req);
+        for (unsigned i = 0; i < 3000; i++, n += l)
+                memcpy(req + n, one, l);
+        /* send what fits without the client ever reading */
+        usec_t end = now_usec(CLOCK_MONOTONIC) + USEC_PER_SEC;
+        size_t off = 0;
+        while (off < n && now_usec(CLOCK_MONOTONIC) < end) {
+                ssize_t k = send(slow->fd, req + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k > 0)
+                        off += (size_t) k;
+                ASSERT_OK(sd_event_run(t.event, 1000));
+        }
+        free(req);
+
+        /* the other client is served at once */
+        for (unsigned i = 0; i < 20; i++) {
+                usec_t start = now_usec(CLOCK_MONOTONIC);
+                assert_ping(fast);
+                ASSERT_TRUE(now_usec(CLOCK_MONOTONIC) - start < USEC_PER_SEC);
+        }
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 3);
+        ASSERT_FALSE(mcp_server_is_drained(t.server));
+
+        /* logs pile up for the slow one (level info by default) until it is cut off */
+        big = malloc(1024 * 1024 + 1);
+        ASSERT_TRUE(big);
+        memset(big, 'l', 1024 * 1024);
+        big[1024 * 1024] = 0;
+        data = json_object_new_string(big);
+        free(big);
+        for (unsigned i = 0; i < 80 && mcp_server_get_n_connections(t.server) == 3; i++)
+                mcp_server_broadcast_log(t.server, LOG_INFO, "test", data);
+        json_object_put(data);
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 2);
+        assert_ping(fast);
+        client_expect_nothing(fast);
+
+        /* the slow client's connection is gone: after what it was sent, EOF */
+        size_t total = 0;
+        for (;;) {
+                char *line = client_line(slow, WAIT_USEC);
+                if (!line)
+                        break;
+                total += strlen(line);
+                free(line);
+        }
+        ASSERT_TRUE(slow->eof);
+        ASSERT_TRUE(total > 0);
+
+        client_free(slow);
+        client_free(fast);
+        client_free(quiet);
+        test_teardown(&t);
+}
+
+static void test_logging(void) {
+        Test t;
+        Client *a, *b, *fresh;
+        json_object *r, *data;
+
+        test_setup(&t, 0, 0);
+        a = client_new(&t);
+        b = client_new(&t);
+        fresh = client_new(&t);
+        client_initialize(a, "2025-06-18");
+        client_initialize(b, "2025-06-18");
+        assert_ping(fresh);
+
+        r = client_call(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"loud\"}}");
+        assert_error(r, -32602, "params.level: must be one of debug, info");
+        json_object_put(r);
+        r = client_call(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{}}");
+        assert_error(r, -32602, "params.level: required property missing");
+        json_object_put(r);
+        r = client_call(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"debug\"}}");
+        ASSERT_EQ(json_object_object_length(get(r, "result")), 0);
+        json_object_put(r);
+
+        data = json_object_new_object();
+        json_object_object_add(data, "k", json_object_new_string("v"));
+        mcp_server_broadcast_log(t.server, LOG_DEBUG, "mcp", data);
+        r = client_recv(a);
+        ASSERT_STREQ(get_str(r, "method"), "notifications/message");
+        ASSERT_FALSE(has(r, "id"));
+        ASSERT_STREQ(get_str(r, "params.level"), "debug");
+        ASSERT_STREQ(get_str(r, "params.logger"), "mcp");
+        ASSERT_STREQ(get_str(r, "params.data.k"), "v");
+        json_object_put(r);
+        client_expect_nothing(b); /* info by default */
+        mcp_server_broadcast_log(t.server, LOG_WARNING, NULL, data);
+        r = client_recv(a);
+        ASSERT_STREQ(get_str(r, "params.level"), "warning");
+        ASSERT_FALSE(has(get(r, "params"), "logger"));
+        json_object_put(r);
+        r = client_recv(b);
+        ASSERT_STREQ(get_str(r, "params.level"), "warning");
+        json_object_put(r);
+        mcp_server_broadcast_log(t.server, LOG_EMERG, NULL, data);
+        json_object_put(data);
+        r = client_recv(a);
+        ASSERT_STREQ(get_str(r, "params.level"), "emergency");
+        json_object_put(r);
+        r = client_recv(b);
+        json_object_put(r);
+        client_expect_nothing(fresh); /* never initialized */
+
+        client_free(a);
+        client_free(b);
+        client_free(fresh);
+        test_teardown(&t);
+}
+
+static void test_max_connections(void) {
+        Test t;
+        Client *c[3];
+        json_object *r;
+
+        test_setup(&t, 0, 2);
+        for (unsigned i = 0; i < 3; i++) {
+                c[i] = client_new(&t);
+                pump(&t, 20000);
+        }
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 2);
+        r = client_recv(c[2]);
+        assert_error_id_null(r, -32000, "too many connections (limit 2)");
+        json_object_put(r);
+        client_expect_eof(c[2]);
+        assert_ping(c[0]);
+        assert_ping(c[1]);
+
+        /* a slot frees up */
+        client_free(c[0]);
+        pump(&t, 20000);
+        client_free(c[2]);
+        c[2] = client_new(&t);
+        assert_ping(c[2]);
+
+        client_free(c[1]);
+        client_free(c[2]);
+        test_teardown(&t);
+}
+
+static void test_stop_accepting(void) {
+        Test t;
+        Client *idle, *busy;
+        json_object *r;
+        Handler h;
+        int fd;
+
+        test_setup(&t, 0, 0);
+        h = (Handler) { .t = &t, .hold = true };
+        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
+        idle = client_new(&t);
+        busy = client_new(&t);
+        client_initialize(idle, "2025-06-18");
+        client_initialize(busy, "2025-06-18");
+        client_tool_call_async(busy, "1", "lean_run", RUN_ARGS);
+        pump(&t, 20000);
+        ASSERT_TRUE(h.held);
+
+        mcp_server_stop_accepting(t.server);
+        client_expect_eof(idle);
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 1);
+        ASSERT_FALSE(mcp_server_is_drained(t.server));
+
+        /* no new connections */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(connect(fd, (struct sockaddr *) &t.address, t.address_len) < 0);
+        safe_close(fd);
+
+        /* new calls meanwhile get shutting_down; the held one is answered, then EOF */
+        client_tool_call_async(busy, "2", "lean_run", RUN_ARGS);
+        r = client_recv(busy);
+        ASSERT_EQ(get_int(r, "id"), 2);
+        ASSERT_STREQ(get_str(r, "result.structuredContent.error.code"), "shutting_down");
+        json_object_put(r);
+        json_object *body = json_object_new_object();
+        json_object_object_add(body, "error", json_object_new_string("bye"));
+        mcp_call_reply(h.held, body, true);
+        h.held = mcp_call_unref(h.held);
+        r = client_recv(busy);
+        ASSERT_EQ(get_int(r, "id"), 1);
+        ASSERT_STREQ(get_str(r, "result.structuredContent.error"), "bye");
+        json_object_put(r);
+        client_expect_eof(busy);
+        ASSERT_TRUE(mcp_server_is_drained(t.server));
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 0);
+
+        client_free(idle);
+        client_free(busy);
+        test_teardown(&t);
+}
+
+static void test_half_close_with_pending_call(void) {
+        Test t;
+        Client *c;
+        json_object *r;
+        Handler h;
+
+        test_setup(&t, 0, 0);
+        h = (Handler) { .t = &t, .delay = 50 * USEC_PER_MSEC };
+        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
+        c = client_new(&t);
+        client_initialize(c, "2025-06-18");
+        client_tool_call_async(c, "1", "lean_run", RUN_ARGS);
+        ASSERT_OK_ERRNO((shutdown(c->fd, SHUT_WR)));
+        r = client_recv(c);
+        ASSERT_EQ(get_int(r, "id"), 1);
+        ASSERT_TRUE(json_object_get_boolean(get(r, "result.structuredContent.deferred")));
+        json_object_put(r);
+        ASSERT_EQ(h.n_cancelled, 0);
+        client_expect_eof(c);
+
+        client_free(c);
+        test_teardown(&t);
+}
+
+int main(void) {
+        /* SIGPIPE is deliberately left at its default: every write here and in
+         * the server uses MSG_NOSIGNAL, and one that does not kills the test. */
+        ASSERT_TRUE(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+        log_setup("test-mcp", LOG_TARGET_STDERR);
+        log_set_max_level(getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_ERR);
+
+        test_framing();
+        test_parse_errors();
+        test_oversized_line();
+        test_invalid_requests();
+        test_ids();
+        test_initialize();
+        test_batches();
+        test_tools_list();
+        test_tools_call();
+        test_deferred_and_cancel();
+        test_slow_reader();
+        test_logging();
+        test_max_connections();
+        test_stop_accepting();
+        test_half_close_with_pending_call();
+        return 0;
+}
