@@ -13,7 +13,13 @@ def _strip_doctype(text):
     return text.strip()
 
 
-def interfaces(text):
+# sd-bus adds this to methods without SD_BUS_VTABLE_UNPRIVILEGED only on
+# untrusted connections (system bus, peer connections): the user bus, whose
+# peers all run as the same user, never shows it.
+PRIVILEGED = "org.freedesktop.systemd1.Privileged"
+
+
+def interfaces(text, ignore_annotations=()):
     """{interface name: {('property'|'method'|'signal', name): description}}"""
     root = ET.fromstring(_strip_doctype(text))
     out = {}
@@ -24,7 +30,8 @@ def interfaces(text):
                 continue
             args = tuple((a.get("name"), a.get("type"), a.get("direction") or ("out" if el.tag == "signal" else "in"))
                          for a in el.findall("arg"))
-            annotations = tuple(sorted((a.get("name"), a.get("value")) for a in el.findall("annotation")))
+            annotations = tuple(sorted((a.get("name"), a.get("value")) for a in el.findall("annotation")
+                                       if a.get("name") not in ignore_annotations))
             members[(el.tag, el.get("name"))] = {
                 "type": el.get("type"),
                 "access": el.get("access"),
@@ -35,10 +42,12 @@ def interfaces(text):
     return out
 
 
-def differences(expected_text, live_text, interface):
-    """A list of human-readable differences of one interface (empty: equal)."""
-    want = interfaces(expected_text).get(interface)
-    have = interfaces(live_text).get(interface)
+def differences(expected_text, live_text, interface, ignore_annotations=()):
+    """A list of human-readable differences of one interface (empty: equal).
+    Pass ignore_annotations=(PRIVILEGED,) when live_text comes from the user
+    bus."""
+    want = interfaces(expected_text, ignore_annotations).get(interface)
+    have = interfaces(live_text, ignore_annotations).get(interface)
     if want is None:
         return [f"{interface} missing from the expected XML"]
     if have is None:

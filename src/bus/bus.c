@@ -11,7 +11,9 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "basic/fileio.h"
 #include "basic/log.h"
+#include "basic/path-util.h"
 #include "bus/bus.h"
 #include "lh-build-config.h"
 
@@ -359,11 +361,25 @@ static int property_get_last_restart(sd_bus *bus, const char *path, const char *
         return append_restart_event(reply, &f.last_restart);
 }
 
-/* No project API for the toolchain and readiness yet (src/lean has no
- * header): report "" and "unknown" until one exists. */
+/* The pin the project declares (first line of <root>/lean-toolchain, "" when
+ * absent). Read on demand: it is a file's content, not a runtime fact, and
+ * there is no lean/ API for it yet. Readiness (installed? fresh?) is computed
+ * by lean/ per call and has no API either: "unknown" until one exists. */
 static int property_get_toolchain(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", "");
+        _cleanup_free_ char *file = NULL, *text = NULL;
+        const char *root = project_get_root(userdata);
+
+        if (!isempty(root)) {
+                file = path_join(root, "lean-toolchain");
+                if (!file)
+                        return -ENOMEM;
+                if (read_full_file(file, 4096, &text, NULL) >= 0 && text)
+                        text[strcspn(text, "\r\n")] = 0;
+        }
+        if (text && !utf8_is_valid_n(text, strlen(text), NULL))
+                text[0] = 0; /* never put invalid UTF-8 on the bus */
+        return sd_bus_message_append(reply, "s", strempty(text));
 }
 
 static int property_get_readiness(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -405,7 +421,7 @@ static const sd_bus_vtable project_vtable[] = {
         SD_BUS_PROPERTY("RestartsByCause", "a{st}", property_get_project_restarts_by_cause, 0, EMITS),
         SD_BUS_PROPERTY("RestartsInWindow", "u", property_get_restarts_in_window, 0, EMITS),
         SD_BUS_PROPERTY("LastRestart", "(sstbtt)", property_get_last_restart, 0, EMITS),
-        /* no project API yet: constant placeholders, never signalled */
+        /* read on demand (a file / no API yet), never signalled */
         SD_BUS_PROPERTY("Toolchain", "s", property_get_toolchain, 0, 0),
         SD_BUS_PROPERTY("Readiness", "s", property_get_readiness, 0, 0),
         SD_BUS_METHOD("Restart", NULL, NULL, method_project_restart, 0),

@@ -4,9 +4,11 @@
  * bus daemon): properties, methods, errors and signals against a stub
  * registry whose facts the test controls. */
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
@@ -379,8 +381,28 @@ static void test_projects(Ctx *c) {
         check(get_u(c, path1, BUS_PROJECT_INTERFACE, "RestartsInWindow") == 2);
         check(get_u(c, path1, BUS_PROJECT_INTERFACE, "QueueDepth") == 5);
         check(get_t(c, path1, BUS_PROJECT_INTERFACE, "RequestsServed") == 9);
-        check_s(c, path1, BUS_PROJECT_INTERFACE, "Toolchain", "");
+        check_s(c, path1, BUS_PROJECT_INTERFACE, "Toolchain", ""); /* /srv/proj-a has no lean-toolchain */
         check_s(c, path1, BUS_PROJECT_INTERFACE, "Readiness", "unknown");
+        {
+                /* Toolchain: the first line of <root>/lean-toolchain */
+                char dir[] = "/tmp/test-bus-XXXXXX", file[64], saved[sizeof(p1->root)];
+                FILE *f;
+
+                check(mkdtemp(dir) != NULL);
+                snprintf(file, sizeof(file), "%s/lean-toolchain", dir);
+                f = fopen(file, "we");
+                check(f != NULL);
+                if (f) {
+                        fputs("leanprover/lean4:v4.19.0\nignored\n", f);
+                        fclose(f);
+                }
+                memcpy(saved, p1->root, sizeof(saved));
+                snprintf(p1->root, sizeof(p1->root), "%s", dir);
+                check_s(c, path1, BUS_PROJECT_INTERFACE, "Toolchain", "leanprover/lean4:v4.19.0");
+                memcpy(p1->root, saved, sizeof(saved));
+                (void) unlink(file);
+                (void) rmdir(dir);
+        }
 
         m = get_property(c, path1, BUS_PROJECT_INTERFACE, "LastRestart", "(sstbtt)");
         check(sd_bus_message_read(m, "(sstbtt)", &id, &s, &gen, &planned, &rss, &limit) > 0);
@@ -612,11 +634,92 @@ static int dump_introspection(const char *which) {
         return failures > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+static int on_serve_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Ctx *c = userdata;
+        StubProject *p = (StubProject *) registry_get_project(c->registry, 0);
+        RestartEvent ev = {
+                .valid = true,
+                .cause = RESTART_CAUSE_RSS_HARD_LIMIT,
+                .worker_generation = 7,
+                .planned = false,
+                .rss_kib = 300 * KIB_PER_MIB,
+                .limit_kib = 256 * KIB_PER_MIB,
+        };
+
+        if (si->ssi_signo != SIGUSR1)
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        snprintf(ev.reason, sizeof(ev.reason), "rss_hard_limit_exceeded current_kib=307200 limit_kib=262144");
+        bus_service_worker_restarted(c->service, (LhProject *) p, &ev);
+        return 0;
+}
+
+/* test-bus --serve: the stub projects on the user bus under the real name,
+ * for src/ctl/test-ctl.py (run inside dbus-run-session). SIGUSR1 emits one
+ * WorkerRestarted (rss_hard_limit_exceeded) for the first project; SIGTERM
+ * exits. */
+static int serve(void) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        StubProject *p;
+        sigset_t mask;
+        Ctx c = {};
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGUSR1);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        check_ok(sd_event_new(&c.event));
+        check_ok(sd_bus_open_user(&bus));
+        c.config = (LhConfig) {
+                .import_switch_rss_soft_kib = 64 * KIB_PER_MIB,
+                .worker_rss_post_job_restart_kib = 128 * KIB_PER_MIB,
+                .worker_rss_hard_kill_kib = 256 * KIB_PER_MIB,
+                .worker_rss_sample_millis = 50,
+                .request_timeout_millis = 120000,
+                .mailbox_capacity = 8,
+                .restart_limit = 3,
+                .restart_window_secs = 60,
+        };
+        c.registry = stub_registry_new();
+        add_project(&c, "/srv/proj-a", "0123456789abcdef");
+        p = add_project(&c, "/srv/proj-b", "fedcba9876543210");
+        p->facts.state = PROJECT_IDLE;
+        p->facts.worker_pid = 0;
+        p->facts.scope_unit[0] = 0;
+        p->facts.rss_kib = p->facts.anon_kib = 0;
+        p->facts.import_profile[0] = 0;
+        p->facts.restarts_total = 0;
+        memset(p->facts.restarts_by_cause, 0, sizeof(p->facts.restarts_by_cause));
+        p->facts.restarts_in_window = 0;
+        p->facts.last_restart.valid = false;
+        {
+                uint64_t by_cause[_RESTART_CAUSE_MAX] = {};
+
+                by_cause[RESTART_CAUSE_CHILD_EXIT] = 2;
+                by_cause[RESTART_CAUSE_EXPLICIT] = 1;
+                stub_registry_set(c.registry, 1, 3, by_cause);
+        }
+        check_ok(bus_service_attach(&c.service, bus, c.event, c.registry, &c.config, true));
+        check_ok(sd_event_add_signal(c.event, NULL, SIGUSR1, on_serve_signal, &c));
+        check_ok(sd_event_add_signal(c.event, NULL, SIGTERM, on_serve_signal, &c));
+        check_ok(sd_event_add_signal(c.event, NULL, SIGINT, on_serve_signal, &c));
+        if (failures == 0)
+                check_ok(sd_event_loop(c.event));
+
+        c.service = bus_service_free(c.service);
+        stub_registry_free(c.registry);
+        c.event = sd_event_unref(c.event);
+        return failures > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int main(int argc, char *argv[]) {
         Ctx c = {};
 
         if (argc == 3 && streq(argv[1], "--introspect"))
                 return dump_introspection(argv[2]);
+        if (argc == 2 && streq(argv[1], "--serve"))
+                return serve();
 
         test_error_names();
         setup(&c);
