@@ -4,14 +4,17 @@
 /* Shared between registry.c (registry, admission), actor.c (per-project
  * actor) and job.c. Nothing outside src/project/ includes this. */
 
+#include <sys/types.h>
+
 #include "project/project.h"
 #include "project/restart.h"
 
 typedef enum JobPhase {
         JOB_PHASE_NEW,
-        JOB_PHASE_QUEUED,    /* in the project's queue (incl. waiting for admission/worker) */
+        JOB_PHASE_QUEUED,    /* in the project's queue */
+        JOB_PHASE_WAITING,   /* current: waiting for a permit, a worker slot, a worker or a recycle */
         JOB_PHASE_IMPORTING, /* current: the import header is outstanding */
-        JOB_PHASE_RUNNING,   /* current: a job command is outstanding */
+        JOB_PHASE_RUNNING,   /* current: start() called; a job command may be outstanding */
         JOB_PHASE_DONE,
 } JobPhase;
 
@@ -29,6 +32,8 @@ struct LhJob {
 
         usec_t queued_at, admission_started, started_at;
         usec_t admission_wait;
+        bool admitted;       /* admission_wait measured */
+        bool switch_checked; /* profile switch counted / import-switch tier checked */
         unsigned retry_count;
         bool worker_restarted;
         RestartEvent call_restart;
@@ -36,7 +41,6 @@ struct LhJob {
 
         int base_env;
         uint64_t generation; /* of the worker that got the outstanding command */
-        bool timed_out, cancelled;
 
         json_object *result;
         LhError error;
@@ -59,16 +63,21 @@ struct LhProject {
         unsigned n_queued;
         LhJob *current;
 
-        /* worker */
+        /* worker: at most one live one; a replacement starts only after the
+         * old one's on_dead, so replies can only come from p->worker */
         LhWorker *worker;
+        LhWorker **graveyard;      /* dead workers, freed from the kick (not inside their callbacks) */
+        size_t n_graveyard;
         uint64_t generation;       /* of the current/last worker; 0 = none yet */
         bool worker_ready;
-        bool worker_stopping;      /* a stop/kill was asked */
+        bool worker_stopping;      /* a stop/kill was asked: nothing more is sent to it */
         bool stop_recorded;        /* the restart event of that stop is already recorded */
         bool holds_slot;           /* counts in registry workers_active */
         bool waiting_admission;
+        usec_t waiting_since;
         bool eviction_requested;
         bool waiting_permit;
+        bool restart_requested;    /* explicit restart asked while a job ran */
         uint64_t requests_served;
         ImportProfile *profiles;
         size_t n_profiles;
@@ -122,11 +131,16 @@ bool project_is_evictable(const LhProject *p);
 void project_evict(LhProject *p);
 bool project_is_quiet(const LhProject *p);
 
-/* registry.c: admission */
+/* registry.c: admission. acquire_* return true when granted; otherwise the
+ * project is marked waiting and kicked once a slot/permit is handed to it. */
 bool registry_acquire_slot(LhRegistry *r, LhProject *p);
 void registry_release_slot(LhRegistry *r, LhProject *p);
+void registry_withdraw(LhRegistry *r, LhProject *p); /* no longer waiting for slot/permit */
 bool registry_acquire_heavy(LhRegistry *r, LhProject *p);
 void registry_release_heavy(LhRegistry *r);
+/* A project went idle: an admission waiter may now evict it. */
+void registry_admission_poke(LhRegistry *r);
+void registry_notify_workers(LhRegistry *r);
 /* pure: index of the least recently used evictable project other than
  * requester among candidates, or -1 */
 ssize_t admission_pick_lru(LhProject *const *projects, size_t n, const LhProject *requester);

@@ -1,2 +1,326 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: replaced by the module owner */
+/* The project registry: canonical Lake root → project actor, plus admission
+ * (the global cap on live workers with LRU eviction of idle workers, and the
+ * heavy-job permit pool). Everything runs inside the sd-event loop. */
+
+#include <assert.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "basic/hash.h"
+#include "basic/log.h"
+#include "basic/path-util.h"
+#include "basic/strv.h"
+#include "basic/time-util.h"
+#include "project/project-internal.h"
+
+int registry_new(LhRegistry **ret, sd_event *event, const LhConfig *config, ScopePlacer *placer) {
+        LhRegistry *r;
+
+        if (!ret || !event || !config)
+                return -EINVAL;
+
+        r = new0(LhRegistry, 1);
+        if (!r)
+                return -ENOMEM;
+        r->event = sd_event_ref(event);
+        r->config = config;
+        r->placer = placer;
+        *ret = r;
+        return 0;
+}
+
+LhRegistry *registry_free(LhRegistry *r) {
+        if (!r)
+                return NULL;
+
+        /* every accepted job still gets its one answer; the observer (the
+         * manager being torn down) hears nothing more */
+        r->observer = NULL;
+        registry_shutdown(r);
+
+        for (size_t i = 0; i < r->n_projects; i++)
+                project_free(r->projects[i]);
+        free(r->projects);
+        sd_event_unref(r->event);
+        return mfree(r);
+}
+
+void registry_set_observer(LhRegistry *r, const RegistryObserver *o, void *userdata) {
+        r->observer = o;
+        r->observer_userdata = userdata;
+}
+
+static LhProject *registry_find_by_root(LhRegistry *r, const char *root) {
+        for (size_t i = 0; i < r->n_projects; i++)
+                if (streq(r->projects[i]->root, root))
+                        return r->projects[i];
+        return NULL;
+}
+
+int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err) {
+        _cleanup_free_ char *canonical = NULL, *root = NULL;
+        LhProject *p, **a;
+        int k;
+
+        if (!r || !ret)
+                return -EINVAL;
+
+        if (isempty(path)) {
+                lh_error_set(err, "project_not_found", false, "No project path given.");
+                return -EINVAL;
+        }
+        if (!path_is_absolute(path)) {
+                lh_error_set(err, "project_not_found", false,
+                             "Project path must be absolute: %s", path);
+                return -EINVAL;
+        }
+
+        k = path_canonicalize(path, &canonical);
+        if (k < 0) {
+                if (k == -ENOMEM)
+                        return k;
+                lh_error_set(err, "project_not_found", false, "Project path %s cannot be resolved: %s",
+                             path, strerror(-k));
+                return k;
+        }
+
+        k = path_find_lake_root(canonical, &root);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0) {
+                lh_error_set(err, "project_not_found", false,
+                             "No Lake project (lakefile.lean or lakefile.toml) at or above %s.", path);
+                return -ENOENT;
+        }
+
+        p = registry_find_by_root(r, root);
+        if (p) {
+                *ret = p;
+                return 0;
+        }
+
+        if (r->shutting_down) {
+                lh_error_set(err, "shutting_down", true, "The daemon is shutting down.");
+                return -ESHUTDOWN;
+        }
+
+        a = realloc(r->projects, (r->n_projects + 1) * sizeof(LhProject *));
+        if (!a)
+                return -ENOMEM;
+        r->projects = a;
+
+        k = project_new(&p, r, root);
+        if (k < 0)
+                return k;
+        r->projects[r->n_projects++] = p;
+
+        log_debug("Project %s opened (id %s).", p->root, p->id);
+        if (r->observer && r->observer->project_added)
+                r->observer->project_added(p, r->observer_userdata);
+
+        *ret = p;
+        return 0;
+}
+
+LhProject *registry_find_by_id(LhRegistry *r, const char *id) {
+        if (!r || isempty(id))
+                return NULL;
+        for (size_t i = 0; i < r->n_projects; i++)
+                if (streq(r->projects[i]->id, id))
+                        return r->projects[i];
+        return NULL;
+}
+
+LhProject *registry_get_project(LhRegistry *r, size_t idx) {
+        if (!r || idx >= r->n_projects)
+                return NULL;
+        return r->projects[idx];
+}
+
+size_t registry_get_n_projects(LhRegistry *r) {
+        return r ? r->n_projects : 0;
+}
+
+unsigned registry_get_workers_active(LhRegistry *r) {
+        return r ? r->workers_active : 0;
+}
+
+static uint64_t registry_max_workers(const LhRegistry *r) {
+        /* 0 would be "auto", which config resolves at load; be safe anyway */
+        return r->config->max_workers > 0 ? r->config->max_workers : 1;
+}
+
+uint64_t registry_get_max_workers(LhRegistry *r) {
+        return registry_max_workers(r);
+}
+
+EnforcementMode registry_get_enforcement(LhRegistry *r) {
+        switch (r->config->enforcement) {
+        case ENFORCEMENT_SCOPE:
+                return ENFORCEMENT_MODE_SCOPE;
+        case ENFORCEMENT_PROCESS:
+                return ENFORCEMENT_MODE_PROCESS;
+        default:
+                return r->placer && scope_placer_is_available(r->placer) ?
+                        ENFORCEMENT_MODE_SCOPE : ENFORCEMENT_MODE_PROCESS;
+        }
+}
+
+uint64_t registry_get_restarts_total(LhRegistry *r) {
+        uint64_t n = 0;
+
+        for (size_t i = 0; r && i < r->n_projects; i++)
+                n += r->projects[i]->restarts_total;
+        return n;
+}
+
+void registry_get_restarts_by_cause(LhRegistry *r, uint64_t by_cause[static _RESTART_CAUSE_MAX]) {
+        memset(by_cause, 0, sizeof(uint64_t) * _RESTART_CAUSE_MAX);
+        for (size_t i = 0; r && i < r->n_projects; i++)
+                for (RestartCause c = 0; c < _RESTART_CAUSE_MAX; c++)
+                        by_cause[c] += r->projects[i]->restarts_by_cause[c];
+}
+
+void registry_shutdown(LhRegistry *r) {
+        if (!r || r->shutting_down)
+                return;
+        r->shutting_down = true;
+
+        log_debug("Shutting down %zu project(s).", r->n_projects);
+        /* done() callbacks may not add projects (resolve refuses), so the array is stable */
+        for (size_t i = 0; i < r->n_projects; i++)
+                project_shutdown(r->projects[i]);
+        registry_notify_workers(r);
+}
+
+bool registry_is_quiet(LhRegistry *r) {
+        if (!r)
+                return true;
+        for (size_t i = 0; i < r->n_projects; i++)
+                if (!project_is_quiet(r->projects[i]))
+                        return false;
+        return true;
+}
+
+void registry_notify_workers(LhRegistry *r) {
+        if (r->observer && r->observer->workers_changed)
+                r->observer->workers_changed(r, r->workers_active, r->observer_userdata);
+}
+
+/* ---- admission ----------------------------------------------------------- */
+
+ssize_t admission_pick_lru(LhProject *const *projects, size_t n, const LhProject *requester) {
+        ssize_t best = -1;
+
+        for (size_t i = 0; i < n; i++) {
+                if (projects[i] == requester || !project_is_evictable(projects[i]))
+                        continue;
+                if (best < 0 || projects[i]->last_used < projects[best]->last_used)
+                        best = (ssize_t) i;
+        }
+        return best;
+}
+
+static void registry_try_evict_for(LhRegistry *r, LhProject *p) {
+        ssize_t i;
+
+        if (p->eviction_requested)
+                return;
+        i = admission_pick_lru(r->projects, r->n_projects, p);
+        if (i < 0)
+                return;
+        log_debug("Worker cap %" PRIu64 " reached: evicting the idle worker of %s for %s.",
+                  registry_max_workers(r), r->projects[i]->root, p->root);
+        p->eviction_requested = true;
+        project_evict(r->projects[i]);
+}
+
+bool registry_acquire_slot(LhRegistry *r, LhProject *p) {
+        if (p->holds_slot)
+                return true;
+
+        if (r->workers_active < registry_max_workers(r)) {
+                r->workers_active++;
+                p->holds_slot = true;
+                p->waiting_admission = false;
+                p->eviction_requested = false;
+                registry_notify_workers(r);
+                return true;
+        }
+
+        if (!p->waiting_admission) {
+                p->waiting_admission = true;
+                p->waiting_since = now_usec(CLOCK_MONOTONIC);
+        }
+        registry_try_evict_for(r, p);
+        return false;
+}
+
+/* Hand a free slot to the longest waiting project. */
+static void registry_grant_slots(LhRegistry *r) {
+        while (r->workers_active < registry_max_workers(r)) {
+                LhProject *best = NULL;
+
+                for (size_t i = 0; i < r->n_projects; i++) {
+                        LhProject *q = r->projects[i];
+
+                        if (q->waiting_admission && (!best || q->waiting_since < best->waiting_since))
+                                best = q;
+                }
+                if (!best)
+                        return;
+                r->workers_active++;
+                best->holds_slot = true;
+                best->waiting_admission = false;
+                best->eviction_requested = false;
+                project_kick(best);
+        }
+}
+
+void registry_release_slot(LhRegistry *r, LhProject *p) {
+        if (!p->holds_slot)
+                return;
+        p->holds_slot = false;
+        assert(r->workers_active > 0);
+        r->workers_active--;
+        if (!r->shutting_down)
+                registry_grant_slots(r);
+        registry_notify_workers(r);
+}
+
+void registry_withdraw(LhRegistry *r, LhProject *p) {
+        p->waiting_admission = false;
+        p->eviction_requested = false;
+        p->waiting_permit = false;
+}
+
+void registry_admission_poke(LhRegistry *r) {
+        if (r->shutting_down)
+                return;
+        for (size_t i = 0; i < r->n_projects; i++)
+                if (r->projects[i]->waiting_admission)
+                        registry_try_evict_for(r, r->projects[i]);
+}
+
+bool registry_acquire_heavy(LhRegistry *r, LhProject *p) {
+        /* 0 permits would starve heavy jobs forever: treat as unlimited */
+        if (r->config->heavy_permits == 0 || r->heavy_in_use < r->config->heavy_permits) {
+                r->heavy_in_use++;
+                p->waiting_permit = false;
+                return true;
+        }
+        p->waiting_permit = true;
+        return false;
+}
+
+void registry_release_heavy(LhRegistry *r) {
+        assert(r->heavy_in_use > 0);
+        r->heavy_in_use--;
+        if (r->shutting_down)
+                return;
+        /* wake every waiter: the first to run takes the permit, the others wait again */
+        for (size_t i = 0; i < r->n_projects; i++)
+                if (r->projects[i]->waiting_permit)
+                        project_kick(r->projects[i]);
+}

@@ -32,6 +32,18 @@ unsigned restart_window_count(RestartWindow *w, usec_t now) {
         return w->n;
 }
 
+unsigned restart_window_count_const(const RestartWindow *w, usec_t now) {
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < w->n; i++) {
+                usec_t t = w->events[(w->head + i) % w->limit];
+
+                if (!(now > t && now - t > w->window))
+                        n++;
+        }
+        return n;
+}
+
 bool restart_window_is_full(RestartWindow *w, usec_t now) {
         return restart_window_count(w, now) >= w->limit;
 }

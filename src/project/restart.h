@@ -23,6 +23,8 @@ void restart_window_done(RestartWindow *w);
 /* Drop events that left the window (older than now - window). */
 void restart_window_prune(RestartWindow *w, usec_t now);
 unsigned restart_window_count(RestartWindow *w, usec_t now);
+/* The same without pruning (for const snapshots). */
+unsigned restart_window_count_const(const RestartWindow *w, usec_t now);
 bool restart_window_is_full(RestartWindow *w, usec_t now);
 
 /* Record an abnormal restart at now. 0 if allowed (recorded); -EBUSY if the
