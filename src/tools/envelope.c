@@ -1,2 +1,301 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: replaced by the module owner */
+
+/* The tool result envelope, and the glue between an McpCall and a project
+ * job: the job's userdata is wrapped so the call travels with it, the
+ * call's cancellation is wired to job_cancel(), and refusals are answered
+ * here, so every tool handler answers exactly once. */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "basic/log.h"
+#include "tools/envelope.h"
+
+typedef struct ToolJob {
+        McpCall *call;
+        LhProject *project;
+        LhJob *job;            /* weak: cleared in done() */
+        const JobOps *inner;
+        void *inner_userdata;
+} ToolJob;
+
+static int json_add(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static json_object *project_to_json(LhProject *p) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if (json_add(o, "root", json_object_new_string(project_get_root(p))) < 0 ||
+            json_add(o, "id", json_object_new_string(project_get_id(p))) < 0)
+                return json_object_put(o), NULL;
+        return o;
+}
+
+/* Common tail of both envelopes: runtime facts, freshness, project. */
+static int envelope_add_context(json_object *o, LhProject *project, const LhFacts *facts, json_object *freshness) {
+        LhFacts snapshot;
+
+        if (!facts && project) {
+                project_get_facts(project, &snapshot);
+                facts = &snapshot;
+        }
+        if (facts && json_add(o, "runtime", facts_to_json(facts)) < 0)
+                goto fail;
+        if (freshness && json_add(o, "freshness", TAKE_PTR(freshness)) < 0)
+                goto fail;
+        if (project && json_add(o, "project", project_to_json(project)) < 0)
+                return -ENOMEM;
+        return 0;
+fail:
+        json_object_put(freshness);
+        return -ENOMEM;
+}
+
+json_object *tool_envelope_result(LhProject *project, json_object *result, const LhFacts *facts,
+                                  json_object *freshness) {
+        json_object *o = json_object_new_object();
+
+        if (!o || json_add(o, "result", result ?: json_object_new_object()) < 0) {
+                json_object_put(freshness);
+                json_object_put(o);
+                return NULL;
+        }
+        if (envelope_add_context(o, project, facts, freshness) < 0)
+                return json_object_put(o), NULL;
+        return o;
+}
+
+json_object *tool_envelope_error(LhProject *project, const LhError *err, const LhFacts *facts,
+                                 json_object *freshness) {
+        json_object *o = json_object_new_object();
+
+        if (!o || json_add(o, "error", lh_error_to_json(err)) < 0) {
+                json_object_put(freshness);
+                json_object_put(o);
+                return NULL;
+        }
+        if (envelope_add_context(o, project, facts, freshness) < 0)
+                return json_object_put(o), NULL;
+        return o;
+}
+
+/* Last resort when building the envelope itself failed: still one answer. */
+static json_object *envelope_oom(void) {
+        return json_tokener_parse("{\"error\":{\"code\":\"internal_error\",\"retryable\":true,"
+                                  "\"message\":\"out of memory building the tool result\"}}");
+}
+
+void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts) {
+        json_object *body = tool_envelope_error(project, err, facts, NULL);
+
+        mcp_call_reply(call, body ?: envelope_oom(), true);
+}
+
+void tool_reply_errorf(McpCall *call, LhProject *project, const char *code, bool retryable,
+                       const char *format, ...) {
+        LhError err;
+        va_list ap;
+
+        lh_error_set(&err, code, retryable, NULL);
+        va_start(ap, format);
+        vsnprintf(err.message, sizeof err.message, format, ap);
+        va_end(ap);
+        tool_reply_error(call, project, &err, NULL);
+        lh_error_done(&err);
+}
+
+const char *tool_arg_string(McpCall *call, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(mcp_call_get_arguments(call), key, &v) ||
+            !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+int tool_resolve_project(McpCall *call, LhRegistry *registry, LhProject **ret) {
+        const char *path = tool_arg_string(call, "project");
+        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+        int r;
+
+        if (isempty(path)) {
+                tool_reply_errorf(call, NULL, "invalid_arguments", false,
+                                  "\"project\" must be the path of a Lake project root or of a file inside it");
+                return 1;
+        }
+        r = registry_resolve(registry, path, ret, &err);
+        if (r < 0) {
+                if (!err.code)
+                        lh_error_set(&err, r == -ENOMEM ? "internal_error" : "project_not_found", r == -ENOMEM,
+                                     "cannot open project %s: %s", path, strerror(-r));
+                tool_reply_error(call, NULL, &err, NULL);
+                lh_error_done(&err);
+                return 1;
+        }
+        return 0;
+}
+
+/* ---- jobs ------------------------------------------------------------------ */
+
+static void on_call_cancelled(McpCall *call, void *userdata) {
+        ToolJob *tj = userdata;
+
+        (void) call;
+        if (tj->job)
+                job_cancel(tj->job);
+}
+
+static int tool_job_start(LhJob *job, void *userdata, json_object **ret_command) {
+        ToolJob *tj = userdata;
+
+        return tj->inner->start(job, tj->inner_userdata, ret_command);
+}
+
+static int tool_job_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+        ToolJob *tj = userdata;
+
+        if (!tj->inner->step) {
+                log_debug("Tool job without step() got a reply; finishing it.");
+                return 1;
+        }
+        return tj->inner->step(job, tj->inner_userdata, reply, ret_command);
+}
+
+static void tool_job_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
+        ToolJob *tj = userdata;
+
+        tj->job = NULL; /* no cancel after done */
+        tj->inner->done(job, tj->inner_userdata, result, err, facts);
+}
+
+static void tool_job_free(void *userdata) {
+        ToolJob *tj = userdata;
+
+        if (!tj)
+                return;
+        if (tj->inner->free_userdata)
+                tj->inner->free_userdata(tj->inner_userdata);
+        mcp_call_set_cancel(tj->call, NULL, NULL);
+        mcp_call_unref(tj->call);
+        free(tj);
+}
+
+static const JobOps tool_job_ops = {
+        .start = tool_job_start,
+        .step = tool_job_step,
+        .done = tool_job_done,
+        .free_userdata = tool_job_free,
+};
+
+int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags flags,
+                    const JobOps *ops, void *userdata) {
+        _cleanup_(job_unrefp) LhJob *job = NULL;
+        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+        ToolJob *tj;
+        int r;
+
+        if (!call || !project || !ops || !ops->start || !ops->done) {
+                if (ops && ops->free_userdata)
+                        ops->free_userdata(userdata);
+                return -EINVAL;
+        }
+
+        tj = new0(ToolJob, 1);
+        if (!tj) {
+                if (ops->free_userdata)
+                        ops->free_userdata(userdata);
+                return -ENOMEM;
+        }
+        *tj = (ToolJob) {
+                .call = mcp_call_ref(call),
+                .project = project,
+                .inner = ops,
+                .inner_userdata = userdata,
+        };
+
+        r = job_new(&job, imports, flags, &tool_job_ops, tj);
+        if (r < 0) {
+                tool_job_free(tj);
+                return r;
+        }
+        tj->job = job;
+
+        r = project_submit(project, job, &err);
+        if (r < 0) {
+                /* refused now (mailbox_full, worker_unavailable, shutting_down): answer here */
+                if (!err.code)
+                        lh_error_set(&err, "internal_error", true, "cannot queue the job: %s", strerror(-r));
+                tj->job = NULL;
+                tool_reply_error(call, project, &err, NULL);
+                lh_error_done(&err);
+                return 1;
+        }
+
+        mcp_call_set_cancel(call, on_call_cancelled, tj);
+        /* Cancelled before we could listen (connection gone already). */
+        if (mcp_call_is_cancelled(call) && tj->job)
+                job_cancel(tj->job);
+        return 0;
+}
+
+static ToolJob *tool_job_of(LhJob *job) {
+        const JobOps *ops = job_get_ops(job);
+
+        return ops == &tool_job_ops ? job_get_userdata(job) : NULL;
+}
+
+McpCall *tool_job_get_call(LhJob *job) {
+        ToolJob *tj = tool_job_of(job);
+
+        return tj ? tj->call : NULL;
+}
+
+void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const LhFacts *facts,
+                    json_object *freshness) {
+        ToolJob *tj = tool_job_of(job);
+        json_object *body;
+
+        if (!tj) {
+                json_object_put(freshness);
+                return;
+        }
+        if (err)
+                body = tool_envelope_error(tj->project, err, facts, freshness);
+        else
+                body = tool_envelope_result(tj->project, json_object_get(result), facts, freshness);
+        mcp_call_reply(tj->call, body ?: envelope_oom(), err || !body);
+}
+
+json_object *tool_freshness_basic(LhProject *project, char * const *imports, const LhFacts *facts, int env) {
+        json_object *o = json_object_new_object(), *a, *session;
+
+        if (!o)
+                return NULL;
+        a = json_object_new_array();
+        if (json_add(o, "project_root", json_object_new_string(project_get_root(project))) < 0 ||
+            json_add(o, "imports", a) < 0)
+                goto fail;
+        for (char * const *i = imports; i && *i; i++)
+                if (json_object_array_add(a, json_object_new_string(*i)) < 0)
+                        goto fail;
+        session = json_object_new_object();
+        if (json_add(o, "session", session) < 0 ||
+            json_add(session, "worker_generation", json_object_new_uint64(facts ? facts->worker_generation : 0)) < 0)
+                goto fail;
+        if (env >= 0 && json_add(session, "env", json_object_new_int(env)) < 0)
+                goto fail;
+        return o;
+fail:
+        json_object_put(o);
+        return NULL;
+}
