@@ -409,6 +409,10 @@ static void project_after_job(LhProject *p, LhJob *j) {
         if (!p->worker || p->worker_stopping)
                 return;
         p->requests_served++;
+        /* the tiers below judge the memory the job left behind, not an older sample */
+        (void) worker_sample_now(p->worker);
+        if (!p->worker || p->worker_stopping)
+                return;
 
         if (p->restart_requested) {
                 p->restart_requested = false;
@@ -706,6 +710,7 @@ static void project_dispatch(LhProject *p) {
         if (!j->switch_checked) {
                 j->switch_checked = true;
                 if (p->active_profile && !streq(p->active_profile, j->fingerprint)) {
+                        (void) worker_sample_now(p->worker);
                         p->profile_switch_count++;
                         project_notify(p, PROJECT_CHANGE_WORKER);
                         if (c->import_switch_rss_soft_kib > 0 && p->anon_kib >= c->import_switch_rss_soft_kib) {

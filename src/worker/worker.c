@@ -476,13 +476,12 @@ static void worker_locate_cgroup(LhWorker *w) {
                           w->generation);
 }
 
-static int on_sample(sd_event_source *s, uint64_t usec, void *userdata) {
-        LhWorker *w = userdata;
+/* One sample; 1 if it pushed the worker over the hard tier (killed). */
+static int worker_sample(LhWorker *w) {
         WorkerMemory m = {};
         int r = -ENOENT;
 
-        (void) usec;
-        if (w->state == WORKER_DEAD)
+        if (w->state == WORKER_DEAD || w->pid <= 0 || w->reaped)
                 return 0;
 
         worker_locate_cgroup(w);
@@ -490,29 +489,44 @@ static int on_sample(sd_event_source *s, uint64_t usec, void *userdata) {
                 r = memory_sample_cgroup(w->cgroup_dir, w->cgroup_v2, &m);
         if (r < 0)
                 r = memory_sample_proc_tree(w->pid, &m);
-        if (r >= 0) {
-                if (!w->oom_baseline_valid && w->cgroup_dir) {
-                        w->oom_kills_baseline = m.oom_kills;
-                        w->oom_baseline_valid = true;
-                }
-                w->memory = m;
-                w->memory.valid = true;
-                if (w->cb.on_sample && !w->freed)
-                        w->cb.on_sample(w, &w->memory, w->userdata);
+        if (r < 0)
+                return 0; /* gone already: on_child tells the rest */
 
-                /* The hard tier on anonymous memory: the kernel enforces MemoryMax on
-                 * the whole charge in scope mode; this covers process mode and v1. */
-                if (w->memory_max_kib > 0 && m.anon_kib > w->memory_max_kib && w->state != WORKER_DEAD) {
-                        char reason[160];
-
-                        snprintf(reason, sizeof reason,
-                                 "anonymous memory %" PRIu64 " KiB over the hard tier %" PRIu64 " KiB",
-                                 m.anon_kib, w->memory_max_kib);
-                        worker_kill_memory(w, RESTART_CAUSE_RSS_HARD_LIMIT, reason, m.anon_kib, w->memory_max_kib);
-                        return 0;
-                }
+        if (!w->oom_baseline_valid && w->cgroup_dir) {
+                w->oom_kills_baseline = m.oom_kills;
+                w->oom_baseline_valid = true;
         }
+        w->memory = m;
+        w->memory.valid = true;
+        if (w->cb.on_sample && !w->freed)
+                w->cb.on_sample(w, &w->memory, w->userdata);
 
+        /* The hard tier on anonymous memory: the kernel enforces MemoryMax on
+         * the whole charge in scope mode; this covers process mode and v1. */
+        if (w->memory_max_kib > 0 && m.anon_kib > w->memory_max_kib && w->state != WORKER_DEAD) {
+                char reason[160];
+
+                snprintf(reason, sizeof reason, "anonymous memory %" PRIu64 " KiB over the hard tier %" PRIu64 " KiB",
+                         m.anon_kib, w->memory_max_kib);
+                worker_kill_memory(w, RESTART_CAUSE_RSS_HARD_LIMIT, reason, m.anon_kib, w->memory_max_kib);
+                return 1;
+        }
+        return 0;
+}
+
+const WorkerMemory *worker_sample_now(LhWorker *w) {
+        if (!w)
+                return NULL;
+        (void) worker_sample(w);
+        return &w->memory;
+}
+
+static int on_sample(sd_event_source *s, uint64_t usec, void *userdata) {
+        LhWorker *w = userdata;
+
+        (void) usec;
+        if (worker_sample(w) > 0 || w->state == WORKER_DEAD)
+                return 0;
         (void) sd_event_source_set_time_relative(s, w->sample_interval);
         return 0;
 }

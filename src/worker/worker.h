@@ -101,6 +101,9 @@ uint64_t worker_get_generation(const LhWorker *w);
 EnforcementMode worker_get_mode(const LhWorker *w);
 const char *worker_get_unit(const LhWorker *w);         /* scope unit name or NULL */
 const WorkerMemory *worker_get_memory(const LhWorker *w); /* last sample */
+/* Sample now (on_sample is called, the hard tier applies) and return the
+ * sample: decisions right after a job must not use a sample older than it. */
+const WorkerMemory *worker_sample_now(LhWorker *w);
 usec_t worker_get_started(const LhWorker *w);
 
 /* stderr lines logged and bytes dropped over spec->stderr_max_bytes so far. */
