@@ -470,7 +470,7 @@ def pytest_pyfunc_call(pyfuncitem):
     env = dict(os.environ)
     env["LEAN_HOST_TEST_IN_USER_MANAGER"] = "1"
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    argv = [WITH_USER_SYSTEMD, "--", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    argv = [WITH_USER_SYSTEMD, "--", sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
             "-o", "addopts=", "--rootdir", os.path.dirname(__file__),
             str(pyfuncitem.path) + "::" + pyfuncitem.nodeid.split("::", 1)[1]]
     r = subprocess.run(argv, env=env, cwd=os.path.dirname(__file__), capture_output=True, text=True, timeout=900)
