@@ -371,6 +371,23 @@ int memory_sample_cgroup(const char *dir, bool v2, WorkerMemory *ret) {
         return v2 ? memory_parse_cgroup_v2(a, b, c, ret) : memory_parse_cgroup_v1(a, b, c, ret);
 }
 
+int memory_cgroup_peak_kib(const char *dir, bool v2, uint64_t *ret) {
+        _cleanup_free_ char *text = NULL;
+        unsigned long long v;
+        char *end;
+        int r;
+
+        r = read_in_dir(dir, v2 ? "memory.peak" : "memory.max_usage_in_bytes", &text);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtoull(text, &end, 10);
+        if (errno != 0 || end == text)
+                return -EINVAL;
+        *ret = (uint64_t) v / 1024;
+        return 0;
+}
+
 typedef struct ProcEntry {
         pid_t pid, ppid;
         bool in_tree;

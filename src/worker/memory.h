@@ -38,6 +38,9 @@ int memory_parse_proc_status_add(const char *status, WorkerMemory *acc);
  * to read. -ENOENT/-ENOMEDIUM when there is no memory controller. */
 int memory_cgroup_locate(pid_t pid, char **ret_dir, bool *ret_v2);
 int memory_sample_cgroup(const char *dir, bool v2, WorkerMemory *ret);
+/* The cgroup's peak charge in KiB (v2 memory.peak, v1 memory.max_usage_in_bytes):
+ * what an OOM kill at MemoryMax reached, when the last sample is older. */
+int memory_cgroup_peak_kib(const char *dir, bool v2, uint64_t *ret);
 
 /* Sum over root and all its descendants (found through /proc/PID/stat ppid). */
 int memory_sample_proc_tree(pid_t root, WorkerMemory *ret);

@@ -321,7 +321,8 @@ int scope_placer_new(ScopePlacer **ret, sd_event *event, const char *slice) {
 
         r = sd_bus_open_user(&p->bus);
         if (r < 0) {
-                r = placer_set_unavailable(p, "no user bus", strerror(-r));
+                r = placer_set_unavailable(p, "no systemd user manager: cannot connect to the user bus",
+                                           strerror(-r));
                 goto done;
         }
         (void) sd_bus_set_method_call_timeout(p->bus, SCOPE_PROBE_TIMEOUT_USEC);
@@ -329,7 +330,7 @@ int scope_placer_new(ScopePlacer **ret, sd_event *event, const char *slice) {
         /* Once, at start, before the loop runs: does a user manager answer? */
         r = sd_bus_get_property_string(p->bus, SD_DEST, SD_PATH, SD_MANAGER, "Version", &error, &version);
         if (r < 0) {
-                r = placer_set_unavailable(p, "no systemd user manager answers on the user bus",
+                r = placer_set_unavailable(p, "no systemd user manager: none answers on the user bus",
                                            error.message ?: strerror(-r));
                 p->bus = sd_bus_flush_close_unref(p->bus);
                 goto done;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,6 +35,22 @@
 #define WORKER_READ_CHUNK (64 * 1024)
 #define WORKER_STDERR_LINE_MAX 4096
 
+/* What the child reports on the CLOEXEC status pipe when it cannot exec. */
+enum {
+        EXEC_STEP_SETUP,
+        EXEC_STEP_CHDIR,
+        EXEC_STEP_EXEC,
+};
+
+/* The gate byte says which mode the child runs in. */
+#define GATE_SCOPE_MODE 's'
+#define GATE_PROCESS_MODE 'p'
+
+typedef struct ExecStatus {
+        int step;
+        int error;
+} ExecStatus;
+
 struct LhWorker {
         unsigned n_ref;
         bool freed;            /* the owner dropped it: no more callbacks */
@@ -52,6 +69,7 @@ struct LhWorker {
         uint64_t generation;
         char *project_id;
         char *argv0;
+        char *cwd;
         char *unit;
         char *cgroup_dir;      /* memory cgroup directory, located lazily */
         bool cgroup_v2;
@@ -142,6 +160,7 @@ static void worker_destroy(LhWorker *w) {
         free(w->out);
         free(w->project_id);
         free(w->argv0);
+        free(w->cwd);
         free(w->unit);
         free(w->cgroup_dir);
         sd_event_unref(w->event);
@@ -237,12 +256,33 @@ void worker_stop(LhWorker *w, RestartCause cause, const char *reason) {
 
 /* ---- death --------------------------------------------------------------- */
 
-static bool worker_oom_killed(LhWorker *w) {
+/* Did the kernel OOM-kill something in the scope? 1 yes, 0 no, -errno when
+ * the cgroup cannot be read (already removed by the manager: the scope ends
+ * as soon as it is empty, which can be before we get here). */
+static int worker_oom_killed(LhWorker *w, uint64_t *ret_peak_kib) {
         WorkerMemory m = {};
+        int r;
 
-        if (!w->cgroup_dir || memory_sample_cgroup(w->cgroup_dir, w->cgroup_v2, &m) < 0)
-                return false;
+        *ret_peak_kib = 0;
+        if (!w->cgroup_dir)
+                return -ENOENT;
+        r = memory_sample_cgroup(w->cgroup_dir, w->cgroup_v2, &m);
+        if (r < 0)
+                return r;
+        (void) memory_cgroup_peak_kib(w->cgroup_dir, w->cgroup_v2, ret_peak_kib);
         return m.oom_kills > (w->oom_baseline_valid ? w->oom_kills_baseline : 0);
+}
+
+/* Memory at the hard tier when the last sample was taken: within ~5%. In
+ * scope mode the kernel limits the whole charge, in process mode the daemon
+ * acts on anonymous memory. */
+static bool worker_memory_at_limit(LhWorker *w) {
+        uint64_t v;
+
+        if (!w->memory.valid || w->memory_max_kib == 0)
+                return false;
+        v = w->mode == ENFORCEMENT_MODE_SCOPE ? MAX(w->memory.rss_kib, w->memory.anon_kib) : w->memory.anon_kib;
+        return v >= w->memory_max_kib / 20 * 19;
 }
 
 static void worker_classify(LhWorker *w, const siginfo_t *si) {
@@ -259,16 +299,24 @@ static void worker_classify(LhWorker *w, const siginfo_t *si) {
         }
 
         if (si->si_status == SIGKILL) {
-                uint64_t rss = w->memory.valid ? w->memory.rss_kib : 0;
-                uint64_t anon = w->memory.valid ? w->memory.anon_kib : 0;
+                uint64_t rss = w->memory.valid ? MAX(w->memory.rss_kib, w->memory.anon_kib) : 0, peak = 0;
+                int oom = w->mode == ENFORCEMENT_MODE_SCOPE ? worker_oom_killed(w, &peak) : 0;
 
-                /* Nobody here asked for this SIGKILL: the kernel OOM killer in the
-                 * scope (MemoryMax), or memory at the limit in process mode. */
-                if (worker_oom_killed(w) ||
-                    (w->mode == ENFORCEMENT_MODE_SCOPE && !w->cgroup_dir) ||
-                    (w->memory_max_kib > 0 && anon >= w->memory_max_kib / 10 * 9)) {
-                        snprintf(buf, sizeof buf, "killed by the kernel OOM killer at the hard tier (MemoryMax=%" PRIu64 "K)",
-                                 w->memory_max_kib);
+                /* Nobody here asked for this SIGKILL. The kernel OOM killer in the
+                 * scope (MemoryMax) counts in the cgroup; if the scope is gone
+                 * already, a SIGKILL nobody sent in a memory-limited scope is the
+                 * kernel's; in process mode, memory at the limit says it. */
+                if (oom > 0 || (oom < 0 && w->memory_max_kib > 0) || worker_memory_at_limit(w)) {
+                        if (oom != 0)
+                                snprintf(buf, sizeof buf,
+                                         "killed by the kernel OOM killer at the hard tier (MemoryMax=%" PRIu64 "K)%s",
+                                         w->memory_max_kib, oom < 0 ? " (scope already gone)" : "");
+                        else
+                                snprintf(buf, sizeof buf, "SIGKILLed with memory at the hard tier (%" PRIu64 "K)",
+                                         w->memory_max_kib);
+                        /* The last sample can be older than the allocation that hit the
+                         * limit: report at least the peak (or the limit it was killed at). */
+                        rss = MAX(rss, oom != 0 ? MAX(peak, w->memory_max_kib) : rss);
                         return worker_request_end(w, RESTART_CAUSE_RSS_HARD_LIMIT, buf, rss, w->memory_max_kib);
                 }
         }
@@ -293,15 +341,22 @@ static void worker_report_dead(LhWorker *w) {
         worker_unref(w);
 }
 
+static int worker_read_exec_status(LhWorker *w);
+
 static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         LhWorker *w = userdata;
 
         (void) s;
-        w->reaped = true; /* sd-event reaped it (WEXITED without WNOWAIT) */
+        /* sd-event reaps the zombie right after this callback, so the pid (and
+         * group id) cannot have been reused yet: the group kill reaches only
+         * what the REPL left behind. */
+        (void) kill(-w->pid, SIGKILL);
+        w->reaped = true;
+        /* SIGCHLD may come before the status pipe's event: a failed exec's
+         * reason is in the pipe already. */
+        (void) worker_read_exec_status(w);
         w->child_source = sd_event_source_disable_unref(w->child_source);
         worker_classify(w, si);
-        /* Anything the REPL left behind in its group goes too. */
-        (void) kill(-w->pid, SIGKILL);
         log_debug("Worker %s/%" PRIu64 " (pid %d) ended: %s (%s).", w->project_id, w->generation, (int) w->pid,
                   restart_cause_to_string(w->cause), w->reason);
         worker_report_dead(w);
@@ -422,17 +477,24 @@ static int on_stdio(sd_event_source *s, int fd, uint32_t revents, void *userdata
 }
 
 static void worker_log_stderr_line(LhWorker *w, const char *line, size_t len) {
-        char msg[WORKER_STDERR_LINE_MAX + 128], id[64], gen[48];
+        char msg[WORKER_STDERR_LINE_MAX + 128], id[64], gen[48], root[4096 + 32];
 
-        if (w->stderr_logged + len + 1 > w->stderr_max) {
+        /* Once over the bound, drop the rest: a log with holes in it misleads. */
+        if (w->stderr_dropped > 0 || w->stderr_logged + len + 1 > w->stderr_max) {
+                if (w->stderr_dropped == 0)
+                        log_info("Worker %s/%" PRIu64 ": stderr over %" PRIu64 " bytes, not logging the rest.",
+                                 w->project_id, w->generation, w->stderr_max);
                 w->stderr_dropped += len + 1;
                 return;
         }
         w->stderr_logged += len + 1;
         snprintf(msg, sizeof msg, "worker %s/%" PRIu64 ": %.*s", w->project_id, w->generation, (int) len, line);
         snprintf(id, sizeof id, "LEAN_HOST_PROJECT_ID=%s", w->project_id);
+        snprintf(root, sizeof root, "LEAN_HOST_PROJECT=%s", strempty(w->cwd));
         snprintf(gen, sizeof gen, "LEAN_HOST_GENERATION=%" PRIu64, w->generation);
-        (void) log_struct_internal(LOG_INFO, 0, msg, id, gen, "LEAN_HOST_STREAM=stderr", NULL);
+        /* The root only as a journal field: on stderr the id says enough. */
+        (void) log_struct_internal(LOG_INFO, 0, msg, id, gen, "LEAN_HOST_STREAM=stderr",
+                                   log_to_journal() && w->cwd ? root : NULL, NULL);
 }
 
 static int on_stderr(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -467,13 +529,16 @@ static int on_stderr(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 /* ---- sampling ------------------------------------------------------------ */
 
-static void worker_locate_cgroup(LhWorker *w) {
-        if (w->cgroup_located || w->mode != ENFORCEMENT_MODE_SCOPE)
+static void worker_locate_cgroup(LhWorker *w, const char *cgroup_path) {
+        (void) cgroup_path; /* the pid's own view is as good and works for v1 too */
+        if (w->cgroup_located || w->mode != ENFORCEMENT_MODE_SCOPE || w->pid <= 0 || w->reaped)
                 return;
         w->cgroup_located = true;
         if (memory_cgroup_locate(w->pid, &w->cgroup_dir, &w->cgroup_v2) < 0)
                 log_debug("Worker %s/%" PRIu64 ": no memory cgroup found, sampling /proc.", w->project_id,
                           w->generation);
+        else
+                log_debug("Worker %s/%" PRIu64 ": memory cgroup %s.", w->project_id, w->generation, w->cgroup_dir);
 }
 
 /* One sample; 1 if it pushed the worker over the hard tier (killed). */
@@ -484,7 +549,7 @@ static int worker_sample(LhWorker *w) {
         if (w->state == WORKER_DEAD || w->pid <= 0 || w->reaped)
                 return 0;
 
-        worker_locate_cgroup(w);
+        worker_locate_cgroup(w, NULL);
         if (w->cgroup_dir)
                 r = memory_sample_cgroup(w->cgroup_dir, w->cgroup_v2, &m);
         if (r < 0)
@@ -551,34 +616,49 @@ static void worker_became_ready(LhWorker *w) {
         }
 }
 
-static int on_exec_status(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        LhWorker *w = userdata;
-        int child_errno = 0;
+/* The child's word on exec: 0 exec'd (EOF), 1 it failed (cause recorded),
+ * -EAGAIN nothing yet. */
+static int worker_read_exec_status(LhWorker *w) {
+        ExecStatus st = {};
+        char reason[256];
         ssize_t n;
 
-        (void) s;
-        (void) revents;
-        n = read(fd, &child_errno, sizeof child_errno);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        if (w->exec_fd < 0)
                 return 0;
+        n = read(w->exec_fd, &st, sizeof st);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return -EAGAIN;
         w->exec_source = sd_event_source_disable_unref(w->exec_source);
         w->exec_fd = safe_close(w->exec_fd);
+        if (n != (ssize_t) sizeof st)
+                return 0;
 
-        if (n == (ssize_t) sizeof child_errno) {
-                char reason[256];
+        if (st.step == EXEC_STEP_CHDIR)
+                snprintf(reason, sizeof reason, "cannot change to the project directory %s: %s", strna(w->cwd),
+                         strerror(st.error));
+        else if (st.step == EXEC_STEP_EXEC)
+                snprintf(reason, sizeof reason, "cannot execute %s: %s", w->argv0, strerror(st.error));
+        else
+                snprintf(reason, sizeof reason, "cannot set up the worker process for %s: %s", w->argv0,
+                         strerror(st.error));
+        log_error("Worker %s/%" PRIu64 ": %s", w->project_id, w->generation, reason);
+        worker_request_end(w, RESTART_CAUSE_CHILD_EXIT, reason, 0, 0);
+        return 1; /* the child _exit()s; on_child reports it */
+}
 
-                snprintf(reason, sizeof reason, "cannot execute %s: %s", w->argv0, strerror(child_errno));
-                log_error("Worker %s/%" PRIu64 ": %s", w->project_id, w->generation, reason);
-                worker_request_end(w, RESTART_CAUSE_CHILD_EXIT, reason, 0, 0);
-                return 0; /* the child _exit()s; on_child reports it */
-        }
-        if (w->state == WORKER_SPAWNING)
+static int on_exec_status(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        LhWorker *w = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        if (worker_read_exec_status(w) == 0 && w->state == WORKER_SPAWNING)
                 worker_became_ready(w);
         return 0;
 }
 
 static int worker_open_gate(LhWorker *w) {
-        char c = 1;
+        char c = w->mode == ENFORCEMENT_MODE_PROCESS ? GATE_PROCESS_MODE : GATE_SCOPE_MODE;
         ssize_t n;
 
         n = write(w->gate_fd, &c, 1);
@@ -593,7 +673,6 @@ static void on_placed(ScopePlacer *p, int r, const char *unit, const char *cgrou
         LhWorker *w = userdata;
 
         (void) p;
-        (void) cgroup_path;
         w->placement = NULL;
         if (w->state == WORKER_DEAD || w->cause_set)
                 return;
@@ -602,6 +681,8 @@ static void on_placed(ScopePlacer *p, int r, const char *unit, const char *cgrou
                 char reason[256];
 
                 snprintf(reason, sizeof reason, "could not create scope %s: %s", strna(unit), strerror(-r));
+                /* Not ours: never stop a unit of that name (it may be someone else's). */
+                w->unit = mfree(w->unit);
                 if (w->require_scope) {
                         log_error("Worker %s/%" PRIu64 ": %s", w->project_id, w->generation, reason);
                         worker_kill(w, RESTART_CAUSE_WORKER_INTERNAL, reason);
@@ -610,8 +691,10 @@ static void on_placed(ScopePlacer *p, int r, const char *unit, const char *cgrou
                 log_warning("Worker %s/%" PRIu64 ": %s; running it as a plain child (process mode).",
                             w->project_id, w->generation, reason);
                 w->mode = ENFORCEMENT_MODE_PROCESS;
-                w->unit = mfree(w->unit);
-        }
+        } else
+                /* The child is in the scope now: find its memory cgroup before it
+                 * runs, so an OOM kill at once is still told apart. */
+                worker_locate_cgroup(w, cgroup_path);
         if (worker_open_gate(w) < 0)
                 worker_kill(w, RESTART_CAUSE_WORKER_INTERNAL, "could not release the worker");
 }
@@ -624,32 +707,44 @@ static void child_mark_cloexec(void) {
                 (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-_noreturn_ static void child_run(const WorkerSpec *spec, int io_fd, int err_fd, int gate_fd, int exec_fd) {
+_noreturn_ static void child_fail(int exec_fd, int step) {
+        ExecStatus st = { .step = step, .error = errno };
+
+        (void) !write(exec_fd, &st, sizeof st);
+        _exit(127);
+}
+
+_noreturn_ static void child_run(const WorkerSpec *spec, pid_t parent, int io_fd, int err_fd, int gate_fd,
+                                 int exec_fd) {
         sigset_t all;
+        ssize_t n;
         char c;
-        int e;
 
         (void) setpgid(0, 0);
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
         for (int sig = 1; sig < _NSIG; sig++)
                 (void) signal(sig, SIG_DFL);
-
         if (dup2(io_fd, STDIN_FILENO) < 0 || dup2(io_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
-                goto fail;
+                child_fail(exec_fd, EXEC_STEP_SETUP);
         child_mark_cloexec();
 
-        /* Parked until the scope exists (or process mode is settled). */
-        while (read(gate_fd, &c, 1) < 0)
+        /* Parked until the scope exists (or process mode is settled); EOF
+         * without the byte means the parent gave up on us. */
+        while ((n = read(gate_fd, &c, 1)) < 0)
                 if (errno != EINTR)
                         _exit(127);
+        if (n == 0)
+                _exit(127);
+        /* A plain child must not outlive a daemon that dies: nothing else
+         * would ever stop it. A scope is found and stopped by the next
+         * daemon's stale clean-up instead. */
+        if (c == GATE_PROCESS_MODE && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+                _exit(127);
         if (spec->cwd && chdir(spec->cwd) < 0)
-                goto fail;
+                child_fail(exec_fd, EXEC_STEP_CHDIR);
         execvp(spec->argv[0], spec->argv);
-fail:
-        e = errno;
-        (void) !write(exec_fd, &e, sizeof e);
-        _exit(127);
+        child_fail(exec_fd, EXEC_STEP_EXEC);
 }
 
 int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool require_scope,
@@ -659,7 +754,7 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
         int sv[2], p[2];
         bool use_scope;
         LhWorker *w;
-        pid_t pid;
+        pid_t pid, parent;
         int r;
 
         if (!ret || !event || !spec || strv_isempty(spec->argv) || !cb)
@@ -703,7 +798,8 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
         };
         w->project_id = strdup(strempty(spec->project_id));
         w->argv0 = strdup(spec->argv[0]);
-        if (!w->project_id || !w->argv0) {
+        w->cwd = spec->cwd ? strdup(spec->cwd) : NULL;
+        if (!w->project_id || !w->argv0 || (spec->cwd && !w->cwd)) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -717,13 +813,14 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
         if (r < 0)
                 goto fail;
 
+        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 r = -errno;
                 goto fail;
         }
         if (pid == 0)
-                child_run(spec, io_child, err_w, gate_r, exec_w);
+                child_run(spec, parent, io_child, err_w, gate_r, exec_w);
 
         w->pid = pid;
         w->started = now_usec(CLOCK_MONOTONIC);
