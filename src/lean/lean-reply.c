@@ -1,2 +1,472 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: replaced by the module owner */
+
+/* Lean REPL reply → LeanReply, and LeanReply → the tool-facing JSON. The
+ * parser is strict about the types of the members it knows (so tool code
+ * never re-checks them) and lenient about members it does not (kept in
+ * extra), since newer REPLs add fields. */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/strv.h"
+#include "lean/lean-reply.h"
+
+static const char *const severity_table[_LEAN_SEVERITY_MAX] = {
+        [LEAN_SEVERITY_INFO] = "info",
+        [LEAN_SEVERITY_WARNING] = "warning",
+        [LEAN_SEVERITY_ERROR] = "error",
+};
+
+const char *lean_severity_to_string(LeanSeverity s) {
+        return s >= 0 && s < _LEAN_SEVERITY_MAX ? severity_table[s] : NULL;
+}
+
+LeanSeverity lean_severity_from_string(const char *s) {
+        if (!s)
+                return _LEAN_SEVERITY_INVALID;
+        for (LeanSeverity i = 0; i < _LEAN_SEVERITY_MAX; i++)
+                if (streq(s, severity_table[i]))
+                        return i;
+        /* Lean's own MessageSeverity spells info as "information" in some printers */
+        if (streq(s, "information"))
+                return LEAN_SEVERITY_INFO;
+        return _LEAN_SEVERITY_INVALID;
+}
+
+static int shape_error(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int shape_error(char **ret_error, const char *format, ...) {
+        va_list ap;
+
+        if (ret_error) {
+                free(*ret_error);
+                *ret_error = NULL;
+                va_start(ap, format);
+                if (vasprintf(ret_error, format, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return -EBADMSG;
+}
+
+static bool json_is_int(json_object *v) {
+        return json_object_is_type(v, json_type_int);
+}
+
+/* A non-negative int member that fits an int. */
+static int get_index(json_object *v, const char *what, int *ret, char **ret_error) {
+        int64_t i;
+
+        if (!json_is_int(v))
+                return shape_error(ret_error, "\"%s\" is not an integer", what);
+        i = json_object_get_int64(v);
+        if (i < 0 || i > INT32_MAX)
+                return shape_error(ret_error, "\"%s\" is out of range: %" PRIi64, what, i);
+        *ret = (int) i;
+        return 0;
+}
+
+/* {"line": N, "column": N}; null → unset. */
+static int parse_pos(json_object *v, const char *what, LeanPos *ret, char **ret_error) {
+        json_object *line, *column;
+        int64_t l, c;
+
+        *ret = (LeanPos) {};
+        if (!v || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_object) ||
+            !json_object_object_get_ex(v, "line", &line) || !json_is_int(line) ||
+            !json_object_object_get_ex(v, "column", &column) || !json_is_int(column))
+                return shape_error(ret_error, "\"%s\" is not a {line, column} position", what);
+        l = json_object_get_int64(line);
+        c = json_object_get_int64(column);
+        if (l < 0 || l > INT32_MAX || c < 0 || c > INT32_MAX)
+                return shape_error(ret_error, "\"%s\" is out of range", what);
+        *ret = (LeanPos) { .line = (unsigned) l, .column = (unsigned) c, .set = true };
+        return 0;
+}
+
+static int dup_string(json_object *v, const char *what, char **ret, char **ret_error) {
+        if (!json_object_is_type(v, json_type_string))
+                return shape_error(ret_error, "\"%s\" is not a string", what);
+        *ret = strdup(json_object_get_string(v));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int parse_strv(json_object *v, const char *what, char ***ret, char **ret_error) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n;
+
+        if (!json_object_is_type(v, json_type_array))
+                return shape_error(ret_error, "\"%s\" is not an array of strings", what);
+        n = json_object_array_length(v);
+        l = new0(char *, n + 1);
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *s = json_object_array_get_idx(v, i);
+
+                if (!json_object_is_type(s, json_type_string))
+                        return shape_error(ret_error, "\"%s\"[%zu] is not a string", what, i);
+                l[i] = strdup(json_object_get_string(s));
+                if (!l[i])
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int parse_message(json_object *m, size_t idx, LeanMessage *ret, char **ret_error) {
+        json_object *v;
+        int r;
+
+        if (!json_object_is_type(m, json_type_object))
+                return shape_error(ret_error, "\"messages\"[%zu] is not an object", idx);
+        if (!json_object_object_get_ex(m, "severity", &v) || !json_object_is_type(v, json_type_string))
+                return shape_error(ret_error, "\"messages\"[%zu] has no \"severity\" string", idx);
+        ret->severity = lean_severity_from_string(json_object_get_string(v));
+        if (ret->severity < 0)
+                return shape_error(ret_error, "\"messages\"[%zu] has unknown severity \"%s\"", idx,
+                                   json_object_get_string(v));
+        if (!json_object_object_get_ex(m, "pos", &v))
+                return shape_error(ret_error, "\"messages\"[%zu] has no \"pos\"", idx);
+        r = parse_pos(v, "messages[].pos", &ret->pos, ret_error);
+        if (r < 0)
+                return r;
+        r = parse_pos(json_object_object_get_ex(m, "endPos", &v) ? v : NULL, "messages[].endPos",
+                      &ret->end_pos, ret_error);
+        if (r < 0)
+                return r;
+        if (!json_object_object_get_ex(m, "data", &v))
+                return shape_error(ret_error, "\"messages\"[%zu] has no \"data\"", idx);
+        return dup_string(v, "messages[].data", &ret->data, ret_error);
+}
+
+static int parse_sorry(json_object *s, size_t idx, LeanSorry *ret, char **ret_error) {
+        json_object *v;
+        int r;
+
+        ret->proof_state = -1;
+        if (!json_object_is_type(s, json_type_object))
+                return shape_error(ret_error, "\"sorries\"[%zu] is not an object", idx);
+        r = parse_pos(json_object_object_get_ex(s, "pos", &v) ? v : NULL, "sorries[].pos", &ret->pos, ret_error);
+        if (r < 0)
+                return r;
+        r = parse_pos(json_object_object_get_ex(s, "endPos", &v) ? v : NULL, "sorries[].endPos",
+                      &ret->end_pos, ret_error);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(s, "proofState", &v) && !json_object_is_type(v, json_type_null)) {
+                r = get_index(v, "sorries[].proofState", &ret->proof_state, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        if (json_object_object_get_ex(s, "goal", &v))
+                return dup_string(v, "sorries[].goal", &ret->goal, ret_error);
+        ret->goal = strdup("");
+        return ret->goal ? 0 : -ENOMEM;
+}
+
+static int parse_messages(json_object *v, LeanReply *r, char **ret_error) {
+        size_t n;
+        int k;
+
+        if (!json_object_is_type(v, json_type_array))
+                return shape_error(ret_error, "\"messages\" is not an array");
+        n = json_object_array_length(v);
+        r->messages = new0(LeanMessage, n);
+        if (!r->messages)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r->n_messages = i + 1; /* so done() frees a partial entry */
+                k = parse_message(json_object_array_get_idx(v, i), i, &r->messages[i], ret_error);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int parse_sorries(json_object *v, LeanReply *r, char **ret_error) {
+        size_t n;
+        int k;
+
+        if (!json_object_is_type(v, json_type_array))
+                return shape_error(ret_error, "\"sorries\" is not an array");
+        n = json_object_array_length(v);
+        r->sorries = new0(LeanSorry, n);
+        if (!r->sorries)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r->n_sorries = i + 1;
+                k = parse_sorry(json_object_array_get_idx(v, i), i, &r->sorries[i], ret_error);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+static int reply_parse_member(LeanReply *r, const char *key, json_object *val, char **ret_error) {
+        if (streq(key, "message"))
+                return dup_string(val, "message", &r->repl_error, ret_error);
+        if (streq(key, "env"))
+                return get_index(val, "env", &r->env, ret_error);
+        if (streq(key, "proofState"))
+                return get_index(val, "proofState", &r->proof_state, ret_error);
+        if (streq(key, "proofStatus"))
+                return dup_string(val, "proofStatus", &r->proof_status, ret_error);
+        if (streq(key, "messages"))
+                return parse_messages(val, r, ret_error);
+        if (streq(key, "sorries"))
+                return parse_sorries(val, r, ret_error);
+        if (streq(key, "goals"))
+                return parse_strv(val, "goals", &r->goals, ret_error);
+        if (streq(key, "traces"))
+                return parse_strv(val, "traces", &r->traces, ret_error);
+        if (streq(key, "tactics")) {
+                if (!json_object_is_type(val, json_type_array))
+                        return shape_error(ret_error, "\"tactics\" is not an array");
+                r->tactics = json_object_get(val);
+                return 0;
+        }
+        if (streq(key, "infotree")) {
+                r->infotree = json_object_get(val);
+                return 0;
+        }
+        return json_object_object_add(r->extra, key, json_object_get(val)) < 0 ? -ENOMEM : 0;
+}
+
+int lean_reply_parse(json_object *reply, LeanReply *ret, char **ret_error) {
+        static const char lean_error_prefix[] = "Lean error:\n";
+        int k;
+
+        if (ret_error)
+                *ret_error = NULL;
+        *ret = (LeanReply) LEAN_REPLY_INIT;
+        if (!json_object_is_type(reply, json_type_object))
+                return shape_error(ret_error, "the reply is not a JSON object");
+        ret->extra = json_object_new_object();
+        if (!ret->extra)
+                return -ENOMEM;
+
+        json_object_object_foreach(reply, key, val) {
+                k = reply_parse_member(ret, key, val, ret_error);
+                if (k < 0)
+                        return k;
+        }
+        if (ret->repl_error && strneq(ret->repl_error, lean_error_prefix, strlen(lean_error_prefix)))
+                ret->lean_error = ret->repl_error + strlen(lean_error_prefix);
+        return 0;
+}
+
+void lean_reply_done(LeanReply *r) {
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_messages; i++)
+                free(r->messages[i].data);
+        free(r->messages);
+        for (size_t i = 0; i < r->n_sorries; i++)
+                free(r->sorries[i].goal);
+        free(r->sorries);
+        free(r->repl_error);
+        free(r->proof_status);
+        strv_free(r->goals);
+        strv_free(r->traces);
+        json_object_put(r->tactics);
+        json_object_put(r->infotree);
+        json_object_put(r->extra);
+        *r = (LeanReply) LEAN_REPLY_INIT;
+}
+
+size_t lean_reply_count_severity(const LeanReply *r, LeanSeverity s) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < r->n_messages; i++)
+                if (r->messages[i].severity == s)
+                        n++;
+        return n;
+}
+
+bool lean_reply_has_errors(const LeanReply *r) {
+        return r->repl_error || lean_reply_count_severity(r, LEAN_SEVERITY_ERROR) > 0;
+}
+
+bool lean_reply_has_sorry(const LeanReply *r) {
+        if (r->n_sorries > 0)
+                return true;
+        if (r->proof_status && strstr(r->proof_status, "contains sorry"))
+                return true;
+        /* Lean has quoted it both as 'sorry' and `sorry` over the versions. */
+        for (size_t i = 0; i < r->n_messages; i++)
+                if (r->messages[i].severity == LEAN_SEVERITY_WARNING &&
+                    (strstr(r->messages[i].data, "declaration uses 'sorry'") ||
+                     strstr(r->messages[i].data, "declaration uses `sorry`")))
+                        return true;
+        return false;
+}
+
+bool lean_reply_proof_completed(const LeanReply *r) {
+        if (r->repl_error || r->proof_state < 0)
+                return false;
+        if (r->proof_status)
+                return streq(r->proof_status, "Completed");
+        return r->goals && strv_isempty(r->goals) && r->n_sorries == 0 &&
+               lean_reply_count_severity(r, LEAN_SEVERITY_ERROR) == 0;
+}
+
+static bool pos_shift(LeanPos *p, unsigned lines) {
+        if (!lean_pos_is_set(*p) || p->line == 0)
+                return false;
+        if (p->line <= lines) {
+                *p = (LeanPos) { .line = 1, .column = 0, .set = true };
+                return true;
+        }
+        p->line -= lines;
+        return false;
+}
+
+size_t lean_reply_shift_lines(LeanReply *r, unsigned lines) {
+        size_t clamped = 0;
+
+        if (lines == 0)
+                return 0;
+        for (size_t i = 0; i < r->n_messages; i++) {
+                bool c = pos_shift(&r->messages[i].pos, lines);
+
+                c = pos_shift(&r->messages[i].end_pos, lines) || c;
+                clamped += c;
+        }
+        for (size_t i = 0; i < r->n_sorries; i++) {
+                bool c = pos_shift(&r->sorries[i].pos, lines);
+
+                c = pos_shift(&r->sorries[i].end_pos, lines) || c;
+                clamped += c;
+        }
+        return clamped;
+}
+
+/* ---- tool-facing JSON ---------------------------------------------------- */
+
+static int add(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Takes v (NULL = OOM). */
+static int array_add(json_object *a, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_array_add(a, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static json_object *strv_to_json(char * const *l) {
+        json_object *a = json_object_new_array();
+
+        if (!a)
+                return NULL;
+        STRV_FOREACH(s, (char **) l)
+                if (array_add(a, json_object_new_string(*s)) < 0)
+                        return json_object_put(a), NULL;
+        return a;
+}
+
+json_object *lean_pos_to_json(LeanPos p) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if (add(o, "line", json_object_new_int64(p.line)) < 0 ||
+            add(o, "column", json_object_new_int64(p.column)) < 0)
+                return json_object_put(o), NULL;
+        return o;
+}
+
+json_object *lean_message_to_json(const LeanMessage *m) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if (add(o, "severity", json_object_new_string(lean_severity_to_string(m->severity))) < 0 ||
+            add(o, "pos", lean_pos_to_json(m->pos)) < 0 ||
+            (lean_pos_is_set(m->end_pos) && add(o, "end_pos", lean_pos_to_json(m->end_pos)) < 0) ||
+            add(o, "data", json_object_new_string(strempty(m->data))) < 0)
+                return json_object_put(o), NULL;
+        return o;
+}
+
+json_object *lean_sorry_to_json(const LeanSorry *s) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if ((lean_pos_is_set(s->pos) && add(o, "pos", lean_pos_to_json(s->pos)) < 0) ||
+            (lean_pos_is_set(s->end_pos) && add(o, "end_pos", lean_pos_to_json(s->end_pos)) < 0) ||
+            add(o, "goal", json_object_new_string(strempty(s->goal))) < 0 ||
+            (s->proof_state >= 0 && add(o, "proof_state", json_object_new_int(s->proof_state)) < 0))
+                return json_object_put(o), NULL;
+        return o;
+}
+
+json_object *lean_reply_to_json(const LeanReply *r) {
+        json_object *o = json_object_new_object(), *a;
+
+        if (!o)
+                return NULL;
+        if (r->env >= 0 && add(o, "env", json_object_new_int(r->env)) < 0)
+                goto fail;
+
+        a = json_object_new_array();
+        if (add(o, "messages", a) < 0)
+                goto fail;
+        for (size_t i = 0; i < r->n_messages; i++)
+                if (array_add(a, lean_message_to_json(&r->messages[i])) < 0)
+                        goto fail;
+
+        a = json_object_new_array();
+        if (add(o, "sorries", a) < 0)
+                goto fail;
+        for (size_t i = 0; i < r->n_sorries; i++)
+                if (array_add(a, lean_sorry_to_json(&r->sorries[i])) < 0)
+                        goto fail;
+
+        if (r->goals && add(o, "goals", strv_to_json(r->goals)) < 0)
+                goto fail;
+        if (r->proof_state >= 0 && add(o, "proof_state", json_object_new_int(r->proof_state)) < 0)
+                goto fail;
+        if (r->proof_status && add(o, "proof_status", json_object_new_string(r->proof_status)) < 0)
+                goto fail;
+        if (r->traces && add(o, "traces", strv_to_json(r->traces)) < 0)
+                goto fail;
+        if (r->tactics && add(o, "tactics", json_object_get(r->tactics)) < 0)
+                goto fail;
+        if (r->infotree && add(o, "infotree", json_object_get(r->infotree)) < 0)
+                goto fail;
+        if (r->repl_error && add(o, "repl_error", json_object_new_string(r->repl_error)) < 0)
+                goto fail;
+        if (add(o, "has_errors", json_object_new_boolean(lean_reply_has_errors(r))) < 0 ||
+            add(o, "has_sorry", json_object_new_boolean(lean_reply_has_sorry(r))) < 0)
+                goto fail;
+        /* members a newer REPL adds pass through, never over ours */
+        if (r->extra) {
+                json_object_object_foreach(r->extra, key, val)
+                        if (!json_object_object_get_ex(o, key, NULL) &&
+                            json_object_object_add(o, key, json_object_get(val)) < 0) {
+                                json_object_put(val);
+                                goto fail;
+                        }
+        }
+        return o;
+fail:
+        json_object_put(o);
+        return NULL;
+}

@@ -3,18 +3,26 @@
 /* lean_run {project, code}: the raw escape hatch. The snippet's own import
  * header becomes the job's import profile (run once per worker, its env
  * reused); the body runs on top of that env, with the header blanked out so
- * message positions match the caller's text. */
+ * message positions match the caller's text (no line shift needed).
+ *
+ * Result: {"env", "messages": [{severity, pos, end_pos, data}], "sorries":
+ * [{pos, end_pos, goal, proof_state}], "has_errors", "has_sorry"} plus the
+ * freshness envelope. A REPL-level refusal ({"message": …}) is the error
+ * lean_repl_error. */
 
 #include <stdlib.h>
 
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "lean/header.h"
+#include "lean/lean-reply.h"
 #include "tools/tools-internal.h"
 
 typedef struct RunJob {
+        ToolsContext *ctx;
         LeanHeader header;
-        int env; /* env id of the last reply, -1 none */
+        LeanReadiness readiness; /* from the gate before submission: stamp, advisories */
+        int env;                 /* env id of the last reply, -1 none */
 } RunJob;
 
 static void run_job_free(void *userdata) {
@@ -23,6 +31,7 @@ static void run_job_free(void *userdata) {
         if (!rj)
                 return;
         lean_header_done(&rj->header);
+        lean_readiness_done(&rj->readiness);
         free(rj);
 }
 
@@ -31,6 +40,8 @@ static int run_start(LhJob *job, void *userdata, json_object **ret_command) {
         json_object *cmd;
         int base = job_get_base_env(job);
 
+        /* a retry on a fresh worker starts over */
+        rj->env = -1;
         cmd = json_object_new_object();
         if (!cmd)
                 return -ENOMEM;
@@ -43,67 +54,60 @@ static int run_start(LhJob *job, void *userdata, json_object **ret_command) {
         return 0;
 }
 
-static bool messages_have_errors(json_object *messages) {
-        size_t n = json_object_is_type(messages, json_type_array) ? json_object_array_length(messages) : 0;
-
-        for (size_t i = 0; i < n; i++) {
-                json_object *sev;
-
-                if (json_object_object_get_ex(json_object_array_get_idx(messages, i), "severity", &sev) &&
-                    streq(strempty(json_object_get_string(sev)), "error"))
-                        return true;
-        }
-        return false;
-}
-
-/* The REPL's reply → the tool's result: messages, sorries, env, and any
- * other field the REPL adds (tactics, infotree) passed through as is. */
+/* The REPL's reply → the tool's result (lean_reply_to_json(): messages,
+ * sorries, env, has_errors, has_sorry, and tactics/infotree when asked). */
 static int run_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+        _cleanup_free_ char *shape_error = NULL;
+        LeanReply lr = LEAN_REPLY_INIT;
         RunJob *rj = userdata;
-        json_object *result, *v, *messages = NULL;
+        json_object *result;
         LhError err;
+        int r;
 
         (void) ret_command;
-        if (json_object_object_get_ex(reply, "message", &v) && !json_object_object_get_ex(reply, "env", NULL)) {
-                /* {"message": "Unknown environment."}: a REPL-level error, not Lean's */
-                lh_error_set(&err, "lean_repl_error", false, "the Lean REPL refused the command: %s",
-                             strempty(json_object_get_string(v)));
+        r = lean_reply_parse(reply, &lr, &shape_error);
+        if (r == -ENOMEM)
+                goto fail;
+        if (r < 0) {
+                lh_error_set(&err, "lean_repl_error", false, "the Lean REPL sent a reply of unexpected shape: %s",
+                             strna(shape_error));
                 job_set_error(job, &err);
                 lh_error_done(&err);
-                return -EPROTO;
+                goto fail;
+        }
+        if (lr.repl_error) {
+                /* {"message": "Unknown environment."}: a REPL-level error, not Lean's */
+                lh_error_set(&err, "lean_repl_error", false, "the Lean REPL refused the command: %s", lr.repl_error);
+                job_set_error(job, &err);
+                lh_error_done(&err);
+                r = -EPROTO;
+                goto fail;
         }
 
-        result = json_object_new_object();
-        if (!result)
-                return -ENOMEM;
-        json_object_object_foreach(reply, key, val)
-                if (json_object_object_add(result, key, json_object_get(val)) < 0)
-                        goto oom;
-        if (!json_object_object_get_ex(result, "messages", &messages)) {
-                messages = json_object_new_array();
-                if (json_object_object_add(result, "messages", messages) < 0)
-                        goto oom;
+        result = lean_reply_to_json(&lr);
+        if (!result) {
+                r = -ENOMEM;
+                goto fail;
         }
-        if (!json_object_object_get_ex(result, "sorries", NULL) &&
-            json_object_object_add(result, "sorries", json_object_new_array()) < 0)
-                goto oom;
-        if (json_object_object_add(result, "has_errors", json_object_new_boolean(messages_have_errors(messages))) < 0)
-                goto oom;
-        if (json_object_object_get_ex(reply, "env", &v))
-                rj->env = json_object_get_int(v);
-
+        rj->env = lr.env;
+        lean_reply_done(&lr);
         job_set_result(job, result);
         return 1;
-oom:
-        json_object_put(result);
-        return -ENOMEM;
+fail:
+        lean_reply_done(&lr);
+        return r;
 }
 
 static void run_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
         RunJob *rj = userdata;
         LhProject *p = job_get_project(job);
-        json_object *freshness = p ? tool_freshness_basic(p, rj->header.imports, facts, rj->env) : NULL;
+        json_object *freshness = NULL;
 
+        if (p) {
+                if (facts && facts->worker_pid > 0)
+                        tools_note_worker_stamp(rj->ctx, p, facts->worker_generation, &rj->readiness.stamp);
+                freshness = tools_freshness(p, &rj->readiness, rj->header.imports, facts, rj->env);
+        }
         tool_job_reply(job, result, err, facts, freshness);
 }
 
@@ -135,6 +139,7 @@ int tool_run_handle(McpCall *call, void *userdata) {
         rj = new0(RunJob, 1);
         if (!rj)
                 return -ENOMEM;
+        rj->ctx = ctx;
         rj->env = -1;
         r = lean_header_split(code, &rj->header, &header_error);
         if (r < 0) {
@@ -144,6 +149,12 @@ int tool_run_handle(McpCall *call, void *userdata) {
                 tool_reply_errorf(call, p, "invalid_arguments", false, "invalid import header: %s",
                                   strna(header_error));
                 return 0;
+        }
+
+        r = tools_check_readiness(ctx, call, p, &rj->readiness);
+        if (r != 0) {
+                run_job_free(rj);
+                return r < 0 ? r : 0;
         }
 
         /* Read-only for the retry policy: every run starts from the import

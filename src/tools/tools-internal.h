@@ -6,16 +6,47 @@
 
 #include "config/config.h"
 #include "lean/cache.h"
+#include "lean/readiness.h"
 #include "mcp/mcp.h"
 #include "project/project.h"
 #include "tools/envelope.h"
 #include "tools/tools.h"
 
+/* What a project's worker generation was started against (for "stale"). */
+typedef struct ToolsStamp {
+        char project_id[17];
+        uint64_t worker_generation; /* 0 = the next worker: set when a job reports one */
+        LeanProjectStamp stamp;
+} ToolsStamp;
+
 struct ToolsContext {
         LhRegistry *registry;
         const LhConfig *config;
         LeanCache *cache; /* lean_module_query results */
+        ToolsStamp *stamps;
+        size_t n_stamps;
+        const char *elan_home; /* NULL: $ELAN_HOME / ~/.elan (tests override) */
 };
+
+/* Readiness gate before a project's job (tools.c). Classifies the project;
+ * when the live worker is stale (lake-manifest.json or lean-toolchain
+ * changed since it started) asks for a planned recycle and goes on. Returns
+ * 0 with *ret filled (usable: ready/unknown_pin/stale-recycled; call
+ * lean_readiness_done()), 1 when the call was answered with the readiness
+ * error (code = the state name, body carries "readiness": {…, "fix"}),
+ * negative errno on OOM (nothing answered). */
+int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanReadiness *ret);
+
+/* Remember what the worker generation that served a job was started
+ * against: stamp as read by tools_check_readiness() before the job. */
+void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation,
+                             const LeanProjectStamp *stamp);
+const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation);
+
+/* The full freshness envelope (lean/readiness.h lean_freshness_to_json())
+ * for a job's reply: stamp and advisories from the readiness check. */
+json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
+                             const LhFacts *facts, int env);
 
 /* tool-run.c */
 int tool_run_handle(McpCall *call, void *userdata);                    /* lean_run */

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The tool table's handlers. A tool listed in tools/list whose handler is
- * not registered here is answered by the MCP server with not_implemented. */
+/* The tool table's handlers, and what they share: the module-query cache,
+ * the readiness gate and the per-project worker stamps behind "stale". */
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "basic/log.h"
+#include "basic/strv.h"
 #include "tools/tools-internal.h"
 
 typedef struct ToolHandlerDef {
@@ -13,9 +17,11 @@ typedef struct ToolHandlerDef {
         McpToolHandler handler;
 } ToolHandlerDef;
 
+/* Tools listed in tools/list but missing here are answered with
+ * not_implemented by the MCP server. */
 static const ToolHandlerDef tool_handlers[] = {
-        { "lean_run", tool_run_handle },
-        { "lean_project_status", tool_status_handle },
+        { "lean_run",                      tool_run_handle },
+        { "lean_project_status",           tool_status_handle },
 };
 
 int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret) {
@@ -30,6 +36,10 @@ int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *conf
         ctx->registry = registry;
         ctx->config = config;
 
+        r = lean_cache_new(&ctx->cache, config->module_cache_capacity, config->module_cache_max_bytes);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the module query cache: %m");
+
         for (size_t i = 0; i < ELEMENTSOF(tool_handlers); i++) {
                 r = mcp_server_register_tool(server, tool_handlers[i].name, tool_handlers[i].handler, ctx);
                 if (r < 0)
@@ -42,5 +52,127 @@ int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *conf
 ToolsContext *tools_context_free(ToolsContext *ctx) {
         if (!ctx)
                 return NULL;
+        lean_cache_free(ctx->cache);
+        free(ctx->stamps);
         return mfree(ctx);
+}
+
+/* ---- worker stamps ----------------------------------------------------------- */
+
+static ToolsStamp *stamp_find(ToolsContext *ctx, LhProject *p) {
+        const char *id = project_get_id(p);
+
+        for (size_t i = 0; i < ctx->n_stamps; i++)
+                if (streq(ctx->stamps[i].project_id, id))
+                        return &ctx->stamps[i];
+        return NULL;
+}
+
+void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation,
+                             const LeanProjectStamp *stamp) {
+        ToolsStamp *s;
+
+        if (!ctx || !p || !stamp || worker_generation == 0)
+                return;
+        s = stamp_find(ctx, p);
+        if (s && s->worker_generation == worker_generation)
+                return; /* first job of a generation wins: that is what it started with */
+        if (!s) {
+                ToolsStamp *n = realloc(ctx->stamps, (ctx->n_stamps + 1) * sizeof *n);
+
+                if (!n)
+                        return; /* only costs stale detection for this project */
+                ctx->stamps = n;
+                s = &ctx->stamps[ctx->n_stamps++];
+                snprintf(s->project_id, sizeof s->project_id, "%s", project_get_id(p));
+        }
+        s->worker_generation = worker_generation;
+        s->stamp = *stamp;
+}
+
+const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation) {
+        ToolsStamp *s = ctx ? stamp_find(ctx, p) : NULL;
+
+        return s && worker_generation > 0 && s->worker_generation == worker_generation ? &s->stamp : NULL;
+}
+
+static char *strdup_printf(const char *format, ...) _printf_(1, 2);
+static char *strdup_printf(const char *format, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, format);
+        if (vasprintf(&s, format, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        return s;
+}
+
+/* ---- readiness gate ------------------------------------------------------------ */
+
+int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanReadiness *ret) {
+        LeanReadinessInput in = {
+                .root = project_get_root(p),
+                .elan_home = ctx->elan_home,
+                .custom_worker = !strv_isempty(ctx->config->worker_command),
+        };
+        LhError err;
+        LhFacts facts;
+        int r;
+
+        project_get_facts(p, &facts);
+        if (facts.worker_pid > 0)
+                in.started = tools_get_worker_stamp(ctx, p, facts.worker_generation);
+
+        r = lean_readiness_classify(&in, ret);
+        if (r < 0)
+                return r;
+
+        if (ret->state == LEAN_READINESS_STALE) {
+                /* Planned recycle: the actor stops the worker after any running
+                 * job, so this call (queued behind it) gets a fresh one. */
+                log_info("Project %s: %s", project_get_root(p), ret->message);
+                r = project_restart_worker(p);
+                if (r < 0 && r != -ESHUTDOWN)
+                        log_warning_errno(r, "Failed to recycle the stale worker of %s: %m", project_get_root(p));
+                if (strv_consume(&ret->advisories,
+                                 strdup_printf("worker recycled before this job: %s", ret->message)) < 0) {
+                        lean_readiness_done(ret);
+                        return -ENOMEM;
+                }
+                ret->state = ret->toolchain.pin && !ret->toolchain.release ? LEAN_READINESS_UNKNOWN_PIN
+                                                                          : LEAN_READINESS_READY;
+                return 0;
+        }
+        if (lean_readiness_state_is_usable(ret->state))
+                return 0;
+
+        lh_error_set(&err, lean_readiness_state_to_string(ret->state), false, "%s%s%s", ret->message,
+                     ret->fix ? "; fix: " : "", strempty(ret->fix));
+        err.details = json_object_new_object();
+        if (err.details) {
+                json_object *rj = lean_readiness_to_json(ret);
+
+                if (!rj || json_object_object_add(err.details, "readiness", rj) < 0)
+                        json_object_put(rj);
+                if (ret->fix)
+                        json_object_object_add(err.details, "fix", json_object_new_string(ret->fix));
+        }
+        tool_reply_error(call, p, &err, NULL);
+        lh_error_done(&err);
+        lean_readiness_done(ret);
+        return 1;
+}
+
+json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
+                             const LhFacts *facts, int env) {
+        LeanProjectStamp stamp;
+
+        if (readiness)
+                stamp = readiness->stamp;
+        else if (lean_project_stamp_read(project_get_root(p), &stamp) < 0)
+                return NULL;
+        return lean_freshness_to_json(project_get_root(p), &stamp, imports,
+                                      facts ? facts->worker_generation : 0, env,
+                                      readiness ? readiness->advisories : NULL);
 }

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The module-query LRU: a doubly linked list in use order (head = most
+ * recent) and a chained hash table for lookup. Entries are few (256 by
+ * default), so a table of fixed width is plenty. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lean/cache.h"
+
+#define CACHE_BUCKETS 512
+
+typedef struct CacheEntry CacheEntry;
+struct CacheEntry {
+        CacheEntry *prev, *next;  /* use order */
+        CacheEntry *chain;        /* bucket chain */
+        char *key;
+        json_object *value;
+        uint64_t bytes;           /* key + serialized value */
+        unsigned bucket;
+};
+
+struct LeanCache {
+        size_t max_entries;
+        uint64_t max_bytes;
+        CacheEntry *buckets[CACHE_BUCKETS];
+        CacheEntry *head, *tail;
+        size_t n_entries;
+        uint64_t bytes;
+        uint64_t hits, misses;
+};
+
+static unsigned cache_bucket(const char *key) {
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+        for (const unsigned char *p = (const unsigned char *) key; *p; p++) {
+                h ^= *p;
+                h *= 1099511628211ULL;
+        }
+        return (unsigned) (h % CACHE_BUCKETS);
+}
+
+int lean_cache_new(LeanCache **ret, size_t max_entries, uint64_t max_bytes) {
+        LeanCache *c;
+
+        if (!ret || max_entries == 0 || max_bytes == 0)
+                return -EINVAL;
+        c = new0(LeanCache, 1);
+        if (!c)
+                return -ENOMEM;
+        c->max_entries = max_entries;
+        c->max_bytes = max_bytes;
+        *ret = c;
+        return 0;
+}
+
+static void cache_unlink(LeanCache *c, CacheEntry *e) {
+        if (e->prev)
+                e->prev->next = e->next;
+        else
+                c->head = e->next;
+        if (e->next)
+                e->next->prev = e->prev;
+        else
+                c->tail = e->prev;
+        e->prev = e->next = NULL;
+}
+
+static void cache_push_front(LeanCache *c, CacheEntry *e) {
+        e->prev = NULL;
+        e->next = c->head;
+        if (c->head)
+                c->head->prev = e;
+        c->head = e;
+        if (!c->tail)
+                c->tail = e;
+}
+
+static void cache_remove(LeanCache *c, CacheEntry *e) {
+        CacheEntry **pp;
+
+        for (pp = &c->buckets[e->bucket]; *pp && *pp != e; pp = &(*pp)->chain)
+                ;
+        if (*pp)
+                *pp = e->chain;
+        cache_unlink(c, e);
+        c->n_entries--;
+        c->bytes -= e->bytes;
+        json_object_put(e->value);
+        free(e->key);
+        free(e);
+}
+
+LeanCache *lean_cache_free(LeanCache *c) {
+        if (!c)
+                return NULL;
+        while (c->head)
+                cache_remove(c, c->head);
+        return mfree(c);
+}
+
+static CacheEntry *cache_find(LeanCache *c, const char *key) {
+        for (CacheEntry *e = c->buckets[cache_bucket(key)]; e; e = e->chain)
+                if (streq(e->key, key))
+                        return e;
+        return NULL;
+}
+
+json_object *lean_cache_get(LeanCache *c, const char *key) {
+        CacheEntry *e;
+
+        if (!c || !key)
+                return NULL;
+        e = cache_find(c, key);
+        if (!e) {
+                c->misses++;
+                return NULL;
+        }
+        c->hits++;
+        cache_unlink(c, e);
+        cache_push_front(c, e);
+        return json_object_get(e->value);
+}
+
+int lean_cache_put(LeanCache *c, const char *key, json_object *value) {
+        CacheEntry *e, *old;
+        const char *text;
+        uint64_t bytes;
+
+        if (!c || !key || !value)
+                return -EINVAL;
+        text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN);
+        if (!text)
+                return -ENOMEM;
+        bytes = strlen(key) + strlen(text);
+
+        old = cache_find(c, key);
+        if (old)
+                cache_remove(c, old);
+        if (bytes > c->max_bytes)
+                return 0; /* would evict everything and still not fit */
+
+        while (c->tail && (c->n_entries + 1 > c->max_entries || c->bytes + bytes > c->max_bytes))
+                cache_remove(c, c->tail);
+
+        e = new0(CacheEntry, 1);
+        if (!e)
+                return -ENOMEM;
+        e->key = strdup(key);
+        if (!e->key) {
+                free(e);
+                return -ENOMEM;
+        }
+        e->value = json_object_get(value);
+        e->bytes = bytes;
+        e->bucket = cache_bucket(key);
+        e->chain = c->buckets[e->bucket];
+        c->buckets[e->bucket] = e;
+        cache_push_front(c, e);
+        c->n_entries++;
+        c->bytes += bytes;
+        return 0;
+}
+
+size_t lean_cache_get_n_entries(const LeanCache *c) {
+        return c ? c->n_entries : 0;
+}
+
+uint64_t lean_cache_get_bytes(const LeanCache *c) {
+        return c ? c->bytes : 0;
+}
+
+uint64_t lean_cache_get_hits(const LeanCache *c) {
+        return c ? c->hits : 0;
+}
+
+uint64_t lean_cache_get_misses(const LeanCache *c) {
+        return c ? c->misses : 0;
+}

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Project readiness and the freshness envelope. See readiness.h for the
+ * states and the order they are checked in. Nothing here runs a process:
+ * the smoke result comes from the caller. */
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/fileio.h"
+#include "basic/hash.h"
+#include "basic/path-util.h"
+#include "basic/strv.h"
+#include "lean/readiness.h"
+
+static const char *const state_table[_LEAN_READINESS_MAX] = {
+        [LEAN_READINESS_READY] = "ready",
+        [LEAN_READINESS_UNKNOWN_PIN] = "unknown_pin",
+        [LEAN_READINESS_UNSUPPORTED] = "unsupported",
+        [LEAN_READINESS_STALE] = "stale",
+        [LEAN_READINESS_UNUSABLE] = "unusable",
+        [LEAN_READINESS_NOT_INSTALLED] = "not_installed",
+        [LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED] = "toolchain_not_installed",
+};
+
+const char *lean_readiness_state_to_string(LeanReadinessState s) {
+        return s >= 0 && s < _LEAN_READINESS_MAX ? state_table[s] : NULL;
+}
+
+LeanReadinessState lean_readiness_state_from_string(const char *s) {
+        for (LeanReadinessState i = 0; s && i < _LEAN_READINESS_MAX; i++)
+                if (streq(s, state_table[i]))
+                        return i;
+        return _LEAN_READINESS_INVALID;
+}
+
+/* ---- toolchain pin ---------------------------------------------------------- */
+
+void lean_toolchain_done(LeanToolchain *t) {
+        if (!t)
+                return;
+        free(t->pin);
+        free(t->origin);
+        free(t->version);
+        *t = (LeanToolchain) {};
+}
+
+/* "v4.33.0" or "v4.33.0-rc2" (also without the v, as elan accepts). */
+static bool parse_release(const char *v, LeanToolchain *t) {
+        unsigned a, b, c, rc = 0;
+        int n = 0, m = 0;
+
+        if (*v == 'v')
+                v++;
+        if (!isdigit((unsigned char) *v) || sscanf(v, "%u.%u.%u%n", &a, &b, &c, &n) != 3)
+                return false;
+        if (v[n] != 0) {
+                if (sscanf(v + n, "-rc%u%n", &rc, &m) != 1 || v[n + m] != 0 || rc == 0)
+                        return false;
+        }
+        t->release = true;
+        t->major = a;
+        t->minor = b;
+        t->patch = c;
+        t->rc = rc;
+        return true;
+}
+
+int lean_toolchain_parse(const char *pin, LeanToolchain *ret) {
+        _cleanup_free_ char *p = NULL;
+        LeanToolchain t = {};
+        const char *colon;
+        size_t a, b;
+
+        *ret = (LeanToolchain) {};
+        if (!pin)
+                return -EINVAL;
+        /* first line, trimmed */
+        a = strspn(pin, " \t\r\n");
+        b = strcspn(pin + a, "\r\n");
+        while (b > 0 && isspace((unsigned char) pin[a + b - 1]))
+                b--;
+        if (b == 0)
+                return -EINVAL;
+        p = strndup(pin + a, b);
+        if (!p)
+                return -ENOMEM;
+        for (const char *c = p; *c; c++)
+                if (isspace((unsigned char) *c) || iscntrl((unsigned char) *c))
+                        return -EINVAL;
+
+        colon = strrchr(p, ':');
+        if (colon) {
+                if (colon == p || colon[1] == 0)
+                        return -EINVAL;
+                t.origin = strndup(p, colon - p);
+                t.version = strdup(colon + 1);
+        } else {
+                /* elan's short form "v4.9.0" / "stable" means leanprover/lean4 */
+                t.origin = strdup("leanprover/lean4");
+                t.version = strdup(p);
+        }
+        t.pin = TAKE_PTR(p);
+        if (!t.origin || !t.version) {
+                lean_toolchain_done(&t);
+                return -ENOMEM;
+        }
+        if (streq(t.origin, "leanprover/lean4"))
+                (void) parse_release(t.version, &t);
+        *ret = t;
+        return 0;
+}
+
+char *lean_toolchain_elan_dirname(const LeanToolchain *t) {
+        _cleanup_free_ char *full = NULL;
+        char *out, *o;
+
+        if (!t || !t->origin || !t->version)
+                return NULL;
+        if (asprintf(&full, "%s:%s", t->origin, t->version) < 0)
+                return NULL;
+        out = malloc(strlen(full) * 3 + 1);
+        if (!out)
+                return NULL;
+        o = out;
+        for (const char *c = full; *c; c++) {
+                if (*c == '/')
+                        o = stpcpy(o, "--");
+                else if (*c == ':')
+                        o = stpcpy(o, "---");
+                else
+                        *o++ = *c;
+        }
+        *o = 0;
+        return out;
+}
+
+int lean_toolchain_read(const char *root, LeanToolchain *ret) {
+        _cleanup_free_ char *path = path_join(root, "lean-toolchain"), *text = NULL;
+        int r;
+
+        *ret = (LeanToolchain) {};
+        if (!path)
+                return -ENOMEM;
+        r = read_full_file(path, 4096, &text, NULL);
+        if (r < 0)
+                return r == -EFBIG ? -EINVAL : r;
+        return lean_toolchain_parse(text, ret);
+}
+
+/* ---- stamp --------------------------------------------------------------- */
+
+int lean_project_stamp_read(const char *root, LeanProjectStamp *ret) {
+        _cleanup_free_ char *manifest = path_join(root, "lake-manifest.json");
+        LeanToolchain t;
+        uint64_t h;
+        int r;
+
+        *ret = (LeanProjectStamp) {};
+        if (!manifest)
+                return -ENOMEM;
+        if (hash_file(manifest, &h) >= 0)
+                hash_to_hex16(h, ret->manifest_hash);
+        r = lean_toolchain_read(root, &t);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0) {
+                snprintf(ret->toolchain, sizeof ret->toolchain, "%s", t.pin);
+                lean_toolchain_done(&t);
+        }
+        return 0;
+}
+
+bool lean_project_stamp_equal(const LeanProjectStamp *a, const LeanProjectStamp *b) {
+        return streq(a->manifest_hash, b->manifest_hash) && streq(a->toolchain, b->toolchain);
+}
+
+/* ---- classification -------------------------------------------------------- */
+
+void lean_readiness_done(LeanReadiness *r) {
+        if (!r)
+                return;
+        free(r->message);
+        free(r->fix);
+        strv_free(r->advisories);
+        lean_toolchain_done(&r->toolchain);
+        free(r->elan_toolchain_dir);
+        free(r->repl_path);
+        *r = (LeanReadiness) {};
+}
+
+static bool is_dir(const char *p) {
+        struct stat st;
+
+        return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_executable(const char *p) {
+        struct stat st;
+
+        return p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+/* First executable `name` in the colon-separated search path, or NULL. */
+static char *find_in_path(const char *path, const char *name) {
+        for (const char *d = path; d && *d;) {
+                size_t n = strcspn(d, ":");
+
+                if (n > 0) {
+                        _cleanup_free_ char *dir = strndup(d, n);
+                        char *p = dir ? path_join(dir, name) : NULL;
+
+                        if (is_executable(p))
+                                return p;
+                        free(p);
+                }
+                d += n;
+                if (*d == ':')
+                        d++;
+        }
+        return NULL;
+}
+
+/* The REPL as a Lake dependency of the project, then on PATH. */
+static char *find_repl(const char *root, const char *path) {
+        static const char *const rel[] = {
+                ".lake/packages/REPL/.lake/build/bin/repl",
+                ".lake/packages/repl/.lake/build/bin/repl",
+                ".lake/build/bin/repl", /* the REPL repository itself */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
+                char *p = path_join(root, rel[i]);
+
+                if (is_executable(p))
+                        return p;
+                free(p);
+        }
+        return find_in_path(path, "repl");
+}
+
+static char *elan_home_dir(const char *explicit) {
+        const char *e = explicit ?: getenv("ELAN_HOME"), *home;
+
+        if (!isempty(e))
+                return strdup(e);
+        home = getenv("HOME");
+        if (isempty(home))
+                return NULL;
+        return path_join(home, ".elan");
+}
+
+static int set_state(LeanReadiness *r, LeanReadinessState s, char *fix, const char *format, ...) _printf_(4, 5);
+static int set_state(LeanReadiness *r, LeanReadinessState s, char *fix, const char *format, ...) {
+        va_list ap;
+        int k;
+
+        r->state = s;
+        free(r->fix);
+        r->fix = fix;
+        free(r->message);
+        va_start(ap, format);
+        k = vasprintf(&r->message, format, ap);
+        va_end(ap);
+        if (k < 0) {
+                r->message = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static char *strdup_printf(const char *format, ...) _printf_(1, 2);
+static char *strdup_printf(const char *format, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, format);
+        if (vasprintf(&s, format, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        return s;
+}
+
+static bool version_supported(const LeanToolchain *t) {
+        return t->major > LEAN_REPL_MIN_MAJOR ||
+               (t->major == LEAN_REPL_MIN_MAJOR && t->minor >= LEAN_REPL_MIN_MINOR);
+}
+
+/* Channel names elan resolves itself: no fixed directory to look for. */
+static bool version_is_channel(const char *v) {
+        return streq(v, "stable") || streq(v, "beta") || streq(v, "nightly") || streq(v, "latest");
+}
+
+static int classify_toolchain(const LeanReadinessInput *in, LeanReadiness *r, const char *path, bool *ret_done) {
+        _cleanup_free_ char *elan = NULL, *dirname = NULL, *lake = NULL;
+        LeanToolchain *t = &r->toolchain;
+        int k;
+
+        *ret_done = false;
+        k = lean_toolchain_read(in->root, t);
+        if (k == -ENOMEM)
+                return k;
+        if (k == -ENOENT) {
+                if (strv_extend(&r->advisories, "the project has no lean-toolchain file: elan picks its default "
+                                "toolchain, which may not match what the project was built with") < 0)
+                        return -ENOMEM;
+                r->state = LEAN_READINESS_UNKNOWN_PIN;
+                return 0;
+        }
+        if (k < 0) {
+                r->state = LEAN_READINESS_UNKNOWN_PIN;
+                return strv_extend(&r->advisories, "lean-toolchain cannot be parsed: expected a pin such as "
+                                   "leanprover/lean4:v4.9.0") < 0 ? -ENOMEM : 0;
+        }
+
+        if (!t->release) {
+                r->state = LEAN_READINESS_UNKNOWN_PIN;
+                if (strv_extend(&r->advisories, "lean-toolchain is not a release pin (leanprover/lean4:vX.Y.Z): "
+                                "no known REPL compatibility for it") < 0)
+                        return -ENOMEM;
+        } else if (!version_supported(t)) {
+                *ret_done = true;
+                return set_state(r, LEAN_READINESS_UNSUPPORTED, NULL,
+                                 "lean-toolchain pins %s, older than the oldest Lean the REPL protocol of lean-host "
+                                 "supports (%s); pin %s or newer in lean-toolchain",
+                                 t->pin, LEAN_REPL_MIN_STRING, LEAN_REPL_MIN_STRING);
+        }
+
+        elan = elan_home_dir(in->elan_home);
+        if (!elan || !is_dir(elan)) {
+                /* No elan: a system Lean is possible, the pin cannot be checked. */
+                lake = find_in_path(path, "lake");
+                if (lake)
+                        return strv_extend(&r->advisories, "elan not found: using lake from PATH; the "
+                                           "lean-toolchain pin is not verified") < 0 ? -ENOMEM : 0;
+                *ret_done = true;
+                return set_state(r, LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED,
+                                 strdup_printf("curl https://elan.lean-lang.org/elan-init.sh -sSf | sh -s -- -y "
+                                               "--default-toolchain none && elan toolchain install %s", t->pin),
+                                 "neither elan (%s) nor lake on PATH: install elan, then toolchain %s",
+                                 strna(elan), t->pin);
+        }
+        if (version_is_channel(t->version))
+                return 0;
+
+        dirname = lean_toolchain_elan_dirname(t);
+        if (!dirname)
+                return -ENOMEM;
+        r->elan_toolchain_dir = path_join(elan, "toolchains", dirname);
+        if (!r->elan_toolchain_dir)
+                return -ENOMEM;
+        if (!is_dir(r->elan_toolchain_dir)) {
+                *ret_done = true;
+                return set_state(r, LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED,
+                                 strdup_printf("elan toolchain install %s", t->pin),
+                                 "elan toolchain %s is not installed (expected %s)", t->pin, r->elan_toolchain_dir);
+        }
+        return 0;
+}
+
+int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
+        const char *path;
+        bool done = false;
+        int k;
+
+        if (!in || !in->root || !r)
+                return -EINVAL;
+        *r = (LeanReadiness) { .state = LEAN_READINESS_READY };
+        r->advisories = strv_copy(NULL);
+        if (!r->advisories)
+                return -ENOMEM;
+        k = lean_project_stamp_read(in->root, &r->stamp);
+        if (k < 0)
+                goto fail;
+        path = in->path ?: getenv("PATH");
+
+        if (in->custom_worker) {
+                /* The operator's command is used as is: nothing to resolve;
+                 * the pin is still reported. */
+                if (strv_extend(&r->advisories, "custom worker command") < 0)
+                        goto oom;
+                k = lean_toolchain_read(in->root, &r->toolchain);
+                if (k == -ENOMEM)
+                        goto fail;
+        } else {
+                k = classify_toolchain(in, r, path, &done);
+                if (k < 0)
+                        goto fail;
+                if (done)
+                        return r->message ? 0 : -ENOMEM;
+
+                r->repl_path = find_repl(in->root, path);
+                if (!r->repl_path) {
+                        const char *rev = r->toolchain.release ? r->toolchain.version : "<the tag matching lean-toolchain>";
+
+                        k = set_state(r, LEAN_READINESS_NOT_INSTALLED,
+                                      strdup_printf("lake update REPL && lake build REPL/repl"),
+                                      "no Lean REPL binary for this project: add `require REPL from git "
+                                      "\"https://github.com/leanprover-community/repl\" @ \"%s\"` to the lakefile "
+                                      "(lakefile.toml: [[require]] name = \"REPL\", git = \"https://github.com/"
+                                      "leanprover-community/repl\", rev = \"%s\"), then build it",
+                                      rev, rev);
+                        if (k < 0)
+                                goto fail;
+                        return 0;
+                }
+        }
+
+        if (in->smoke_failure) {
+                k = set_state(r, LEAN_READINESS_UNUSABLE, in->custom_worker ? NULL : strdup("lake build REPL/repl"),
+                              "the worker failed its smoke command: %s", in->smoke_failure);
+                return k < 0 ? k : 0;
+        }
+
+        if (in->started && !lean_project_stamp_equal(in->started, &r->stamp)) {
+                k = set_state(r, LEAN_READINESS_STALE, NULL,
+                              "%s changed since the worker started: the worker must be recycled",
+                              streq(in->started->toolchain, r->stamp.toolchain) ? "lake-manifest.json" : "lean-toolchain");
+                return k < 0 ? k : 0;
+        }
+
+        if (r->state == LEAN_READINESS_UNKNOWN_PIN)
+                k = set_state(r, LEAN_READINESS_UNKNOWN_PIN, NULL, "%s",
+                              r->advisories[0] ?: "lean-toolchain is not a release pin");
+        else
+                k = set_state(r, LEAN_READINESS_READY, NULL, "%s",
+                              in->custom_worker ? "custom worker command: toolchain resolution skipped"
+                                                : "the project's toolchain and REPL are installed");
+        return k < 0 ? k : 0;
+oom:
+        k = -ENOMEM;
+fail:
+        lean_readiness_done(r);
+        return k;
+}
+
+/* ---- JSON ------------------------------------------------------------------- */
+
+static int add(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static json_object *strv_to_json(char * const *l) {
+        json_object *a = json_object_new_array();
+
+        if (!a)
+                return NULL;
+        for (char * const *s = l; s && *s; s++) {
+                json_object *v = json_object_new_string(*s);
+
+                if (!v || json_object_array_add(a, v) < 0) {
+                        json_object_put(v);
+                        json_object_put(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+json_object *lean_readiness_to_json(const LeanReadiness *r) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if (add(o, "state", json_object_new_string(lean_readiness_state_to_string(r->state))) < 0 ||
+            add(o, "message", json_object_new_string(strempty(r->message))) < 0 ||
+            (r->fix && add(o, "fix", json_object_new_string(r->fix)) < 0) ||
+            add(o, "advisories", strv_to_json(r->advisories)) < 0 ||
+            (r->toolchain.pin ? add(o, "toolchain", json_object_new_string(r->toolchain.pin))
+                              : json_object_object_add(o, "toolchain", NULL)) < 0 ||
+            (r->elan_toolchain_dir && add(o, "elan_toolchain_dir", json_object_new_string(r->elan_toolchain_dir)) < 0) ||
+            (r->repl_path && add(o, "repl", json_object_new_string(r->repl_path)) < 0) ||
+            add(o, "manifest_hash", json_object_new_string(r->stamp.manifest_hash)) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int lean_readiness_worker_argv(const LeanReadiness *r, char ***ret) {
+        char **l;
+
+        if (!r->repl_path)
+                return -ENOENT;
+        l = strv_copy((char *[]) { (char *) "lake", (char *) "env", r->repl_path, NULL });
+        if (!l)
+                return -ENOMEM;
+        *ret = l;
+        return 0;
+}
+
+json_object *lean_freshness_to_json(const char *root, const LeanProjectStamp *stamp, char * const *imports,
+                                    uint64_t worker_generation, int env, char * const *advisories) {
+        json_object *o = json_object_new_object(), *session;
+
+        if (!o)
+                return NULL;
+        if (add(o, "project_root", json_object_new_string(strempty(root))) < 0 ||
+            add(o, "manifest_hash", json_object_new_string(stamp ? stamp->manifest_hash : "")) < 0 ||
+            add(o, "imports", strv_to_json(imports)) < 0)
+                goto fail;
+        session = json_object_new_object();
+        if (add(o, "session", session) < 0 ||
+            add(session, "worker_generation", json_object_new_uint64(worker_generation)) < 0 ||
+            (env >= 0 && add(session, "env", json_object_new_int(env)) < 0))
+                goto fail;
+        if ((stamp && !isempty(stamp->toolchain) ? add(o, "toolchain", json_object_new_string(stamp->toolchain))
+                                                 : json_object_object_add(o, "toolchain", NULL)) < 0 ||
+            add(o, "advisories", strv_to_json(advisories)) < 0)
+                goto fail;
+        return o;
+fail:
+        json_object_put(o);
+        return NULL;
+}

@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Every real REPL transcript in tests/fixtures/lean-repl parses into a
+ * LeanReply and back into the tool-facing JSON; a few replies are checked
+ * field by field. */
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/fileio.h"
+#include "basic/path-util.h"
+#include "basic/strv.h"
+#include "basic/tests.h"
+#include "lean/lean-reply.h"
+#include "worker/repl.h"
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+/* All replies of one .expected.out, decoded with the daemon's own codec. */
+static json_object *load_replies(const char *path) {
+        _cleanup_(repl_decoder_freep) ReplDecoder *d = NULL;
+        _cleanup_free_ char *text = NULL;
+        json_object *all = json_object_new_array();
+        size_t size, off = 0;
+
+        ASSERT_TRUE(all);
+        ASSERT_OK(read_full_file(path, 0, &text, &size));
+        ASSERT_OK(repl_decoder_new(&d, REPL_REPLY_MAX_DEFAULT));
+        while (off < size) {
+                json_object *reply = NULL;
+                size_t used = 0;
+                int r = repl_decoder_feed(d, text + off, size - off, &used, &reply);
+
+                if (r < 0) {
+                        fprintf(stderr, "%s: %s\n", path, repl_decoder_error(d));
+                        abort();
+                }
+                off += used;
+                if (r > 0)
+                        ASSERT_OK(json_object_array_add(all, reply));
+        }
+        ASSERT_OK(repl_decoder_finish(d));
+        return all;
+}
+
+static json_object *fixture(const char *dir, const char *name) {
+        _cleanup_free_ char *p = path_join(dir, name);
+
+        ASSERT_TRUE(p);
+        return load_replies(p);
+}
+
+static void parse_ok(json_object *reply, LeanReply *r) {
+        _cleanup_free_ char *error = NULL;
+        int k = lean_reply_parse(reply, r, &error);
+
+        if (k < 0) {
+                fprintf(stderr, "parse failed (%s): %s\n", strerror(-k), strna(error));
+                fprintf(stderr, "%s\n", json_object_to_json_string(reply));
+                abort();
+        }
+}
+
+/* Structural invariants every parsed reply and its JSON satisfy. */
+static void check_reply(json_object *reply, const char *where, size_t *n_messages, size_t *n_sorries) {
+        LeanReply r = LEAN_REPLY_INIT;
+        json_object *j, *v;
+
+        parse_ok(reply, &r);
+        j = lean_reply_to_json(&r);
+        ASSERT_TRUE(j);
+
+        if (r.repl_error) {
+                ASSERT_EQ(r.n_messages, 0);
+                ASSERT_TRUE(lean_reply_has_errors(&r));
+        } else
+                /* every non-error reply names an env or a proof state */
+                ASSERT_TRUE(r.env >= 0 || r.proof_state >= 0);
+
+        for (size_t i = 0; i < r.n_messages; i++) {
+                ASSERT_TRUE(r.messages[i].severity >= 0 && r.messages[i].severity < _LEAN_SEVERITY_MAX);
+                ASSERT_TRUE(lean_pos_is_set(r.messages[i].pos));
+                ASSERT_TRUE(r.messages[i].data);
+                if (lean_pos_is_set(r.messages[i].end_pos))
+                        ASSERT_TRUE(r.messages[i].end_pos.line >= r.messages[i].pos.line);
+        }
+        for (size_t i = 0; i < r.n_sorries; i++)
+                ASSERT_TRUE(r.sorries[i].goal);
+
+        ASSERT_TRUE(json_object_object_get_ex(j, "messages", &v));
+        ASSERT_EQ(json_object_array_length(v), r.n_messages);
+        ASSERT_TRUE(json_object_object_get_ex(j, "sorries", &v));
+        ASSERT_EQ(json_object_array_length(v), r.n_sorries);
+        ASSERT_TRUE(json_object_object_get_ex(j, "has_errors", &v));
+        ASSERT_EQ(json_object_get_boolean(v), lean_reply_has_errors(&r));
+        ASSERT_EQ(json_object_object_get_ex(j, "env", NULL), r.env >= 0);
+        ASSERT_EQ(json_object_object_get_ex(j, "goals", NULL), r.goals != NULL);
+        /* nothing known lands in extra for the REPL version of the fixtures */
+        if (json_object_object_length(r.extra) != 0) {
+                fprintf(stderr, "%s: unknown members: %s\n", where, json_object_to_json_string(r.extra));
+                abort();
+        }
+
+        *n_messages += r.n_messages;
+        *n_sorries += r.n_sorries;
+        json_object_put(j);
+        lean_reply_done(&r);
+}
+
+static size_t check_dir(const char *dir, size_t *n_messages, size_t *n_sorries) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        size_t n_files = 0;
+        struct dirent *de;
+
+        d = opendir(dir);
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+                json_object *all;
+
+                if (l < strlen(".expected.out") || !streq(de->d_name + l - strlen(".expected.out"), ".expected.out"))
+                        continue;
+                all = fixture(dir, de->d_name);
+                ASSERT_TRUE(json_object_array_length(all) > 0);
+                for (size_t i = 0; i < json_object_array_length(all); i++)
+                        check_reply(json_object_array_get_idx(all, i), de->d_name, n_messages, n_sorries);
+                json_object_put(all);
+                n_files++;
+        }
+        return n_files;
+}
+
+static void test_all_fixtures(const char *dir) {
+        _cleanup_free_ char *mathlib = path_join(dir, "Mathlib");
+        size_t n_messages = 0, n_sorries = 0, n;
+
+        n = check_dir(dir, &n_messages, &n_sorries);
+        ASSERT_TRUE(n >= 50);
+        n += check_dir(mathlib, &n_messages, &n_sorries);
+        printf("parsed %zu transcripts: %zu messages, %zu sorries\n", n, n_messages, n_sorries);
+        ASSERT_TRUE(n_messages > 50);
+        ASSERT_TRUE(n_sorries > 30);
+}
+
+static void test_readme(const char *dir) {
+        json_object *all = fixture(dir, "readme.expected.out"), *j, *v;
+        LeanReply r;
+
+        ASSERT_EQ(json_object_array_length(all), 3);
+
+        /* {"cmd": "def f (x : Unit) : Nat := by sorry"} */
+        parse_ok(json_object_array_get_idx(all, 0), &r);
+        ASSERT_EQ(r.env, 0);
+        ASSERT_EQ(r.proof_state, -1);
+        ASSERT_EQ(r.n_sorries, 1);
+        ASSERT_EQ(r.sorries[0].proof_state, 0);
+        ASSERT_EQ(r.sorries[0].pos.line, 1);
+        ASSERT_EQ(r.sorries[0].pos.column, 29);
+        ASSERT_EQ(r.sorries[0].end_pos.column, 34);
+        ASSERT_STREQ(r.sorries[0].goal, "x : Unit\n⊢ Nat");
+        ASSERT_EQ(r.n_messages, 1);
+        ASSERT_EQ(r.messages[0].severity, LEAN_SEVERITY_WARNING);
+        ASSERT_EQ(r.messages[0].pos.line, 1);
+        ASSERT_EQ(r.messages[0].pos.column, 4);
+        ASSERT_EQ(r.messages[0].end_pos.column, 5);
+        ASSERT_STREQ(r.messages[0].data, "declaration uses `sorry`");
+        ASSERT_FALSE(lean_reply_has_errors(&r));
+        ASSERT_TRUE(lean_reply_has_sorry(&r));
+        ASSERT_FALSE(lean_reply_proof_completed(&r));
+        ASSERT_TRUE(r.goals == NULL);
+
+        j = lean_reply_to_json(&r);
+        ASSERT_TRUE(j);
+        ASSERT_STREQ(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                     "{\"env\":0,\"messages\":[{\"severity\":\"warning\",\"pos\":{\"line\":1,\"column\":4},"
+                     "\"end_pos\":{\"line\":1,\"column\":5},\"data\":\"declaration uses `sorry`\"}],"
+                     "\"sorries\":[{\"pos\":{\"line\":1,\"column\":29},\"end_pos\":{\"line\":1,\"column\":34},"
+                     "\"goal\":\"x : Unit\\n⊢ Nat\",\"proof_state\":0}],"
+                     "\"has_errors\":false,\"has_sorry\":true}");
+        json_object_put(j);
+        lean_reply_done(&r);
+
+        /* {"tactic": "apply Int.natAbs", "proofState": 0} */
+        parse_ok(json_object_array_get_idx(all, 1), &r);
+        ASSERT_EQ(r.env, -1);
+        ASSERT_EQ(r.proof_state, 1);
+        ASSERT_STREQ(r.proof_status, "Incomplete: open goals remain");
+        ASSERT_EQ(strv_length(r.goals), 1);
+        ASSERT_STREQ(r.goals[0], "x : Unit\n⊢ Int");
+        ASSERT_FALSE(lean_reply_proof_completed(&r));
+        j = lean_reply_to_json(&r);
+        ASSERT_TRUE(json_object_object_get_ex(j, "proof_state", &v));
+        ASSERT_EQ(json_object_get_int(v), 1);
+        ASSERT_TRUE(json_object_object_get_ex(j, "goals", &v));
+        ASSERT_EQ(json_object_array_length(v), 1);
+        ASSERT_FALSE(json_object_object_get_ex(j, "env", NULL));
+        json_object_put(j);
+        lean_reply_done(&r);
+
+        /* {"tactic": "exact -37", "proofState": 1} */
+        parse_ok(json_object_array_get_idx(all, 2), &r);
+        ASSERT_EQ(r.proof_state, 2);
+        ASSERT_TRUE(r.goals && strv_isempty(r.goals));
+        ASSERT_TRUE(lean_reply_proof_completed(&r));
+        ASSERT_FALSE(lean_reply_has_errors(&r));
+        lean_reply_done(&r);
+
+        json_object_put(all);
+}
+
+static void test_repl_errors(const char *dir) {
+        json_object *all;
+        LeanReply r;
+
+        all = fixture(dir, "unknown_environment.expected.out");
+        parse_ok(json_object_array_get_idx(all, 0), &r);
+        ASSERT_STREQ(r.repl_error, "Unknown environment.");
+        ASSERT_TRUE(r.lean_error == NULL);
+        ASSERT_TRUE(lean_reply_has_errors(&r));
+        ASSERT_EQ(r.env, -1);
+        lean_reply_done(&r);
+        json_object_put(all);
+
+        all = fixture(dir, "unknown_proof_state.expected.out");
+        parse_ok(json_object_array_get_idx(all, 1), &r);
+        ASSERT_STREQ(r.repl_error, "Unknown proof state.");
+        lean_reply_done(&r);
+        json_object_put(all);
+
+        /* a tactic that fails in tactic mode: "Lean error:\n…" */
+        all = fixture(dir, "unknown_tactic.expected.out");
+        for (size_t i = 0; i < json_object_array_length(all); i++) {
+                parse_ok(json_object_array_get_idx(all, i), &r);
+                if (r.repl_error) {
+                        ASSERT_TRUE(r.lean_error);
+                        ASSERT_CONTAINS(r.lean_error, "unknown tactic");
+                }
+                lean_reply_done(&r);
+        }
+        json_object_put(all);
+}
+
+static void test_errors_and_tactic_sorries(const char *dir) {
+        json_object *all;
+        LeanReply r;
+
+        /* type mismatch: an error message with positions */
+        all = fixture(dir, "app_type_mismatch.expected.out");
+        parse_ok(json_object_array_get_idx(all, 0), &r);
+        ASSERT_TRUE(lean_reply_has_errors(&r));
+        ASSERT_TRUE(lean_reply_count_severity(&r, LEAN_SEVERITY_ERROR) >= 1);
+        lean_reply_done(&r);
+        json_object_put(all);
+
+        /* tactic-mode sorry: no positions, a proof state, status "contains sorry" */
+        all = fixture(dir, "tactic_mode_sorry.expected.out");
+        parse_ok(json_object_array_get_idx(all, 1), &r);
+        ASSERT_EQ(r.n_sorries, 1);
+        ASSERT_FALSE(lean_pos_is_set(r.sorries[0].pos));
+        ASSERT_EQ(r.sorries[0].proof_state, 1);
+        ASSERT_STREQ(r.sorries[0].goal, "⊢ Nat");
+        ASSERT_EQ(r.proof_state, 2);
+        ASSERT_STREQ(r.proof_status, "Incomplete: contains sorry");
+        ASSERT_TRUE(lean_reply_has_sorry(&r));
+        ASSERT_FALSE(lean_reply_proof_completed(&r));
+        lean_reply_done(&r);
+        json_object_put(all);
+
+        /* tactic mode: a message with no source position comes as line 0 */
+        all = fixture(dir, "invalid_tactic.expected.out");
+        parse_ok(json_object_array_get_idx(all, 1), &r);
+        ASSERT_EQ(r.n_messages, 1);
+        ASSERT_EQ(r.messages[0].severity, LEAN_SEVERITY_ERROR);
+        ASSERT_TRUE(lean_pos_is_set(r.messages[0].pos));
+        ASSERT_EQ(r.messages[0].pos.line, 0);
+        ASSERT_EQ(lean_reply_shift_lines(&r, 3), 0);
+        ASSERT_EQ(r.messages[0].pos.line, 0);
+        ASSERT_TRUE(lean_reply_has_errors(&r));
+        ASSERT_FALSE(lean_reply_proof_completed(&r));
+        lean_reply_done(&r);
+        json_object_put(all);
+
+        /* traces (trace_simp) and allTactics */
+        all = fixture(dir, "trace_simp.expected.out");
+        parse_ok(json_object_array_get_idx(all, 5), &r);
+        ASSERT_EQ(strv_length(r.traces), 1);
+        ASSERT_STREQ(r.traces[0], "37");
+        lean_reply_done(&r);
+        json_object_put(all);
+
+        all = fixture(dir, "all_tactics.expected.out");
+        parse_ok(json_object_array_get_idx(all, 0), &r);
+        ASSERT_TRUE(r.tactics);
+        ASSERT_EQ(json_object_array_length(r.tactics), 2);
+        lean_reply_done(&r);
+        json_object_put(all);
+
+        /* pickling: the bare {"env": N} */
+        all = fixture(dir, "pickle_proof_state_1.expected.out");
+        parse_ok(json_object_array_get_idx(all, 0), &r);
+        ASSERT_EQ(r.env, 0);
+        ASSERT_EQ(r.n_messages, 0);
+        ASSERT_FALSE(lean_reply_has_errors(&r));
+        lean_reply_done(&r);
+        json_object_put(all);
+}
+
+static void test_bad_shapes(void) {
+        static const char *const bad[] = {
+                "[]",
+                "{\"env\": \"1\"}",
+                "{\"env\": -1}",
+                "{\"messages\": {}}",
+                "{\"messages\": [{\"severity\": \"fatal\", \"pos\": {\"line\": 1, \"column\": 0}, \"data\": \"x\"}]}",
+                "{\"messages\": [{\"severity\": \"error\", \"data\": \"x\"}]}",
+                "{\"messages\": [{\"severity\": \"error\", \"pos\": {\"line\": 1}, \"data\": \"x\"}]}",
+                "{\"messages\": [{\"severity\": \"error\", \"pos\": {\"line\": 1, \"column\": 0}}]}",
+                "{\"sorries\": [{\"goal\": 3}]}",
+                "{\"goals\": [\"a\", 1]}",
+                "{\"message\": 5}",
+                "{\"proofState\": 1.5}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_object *j = json_tokener_parse(bad[i]);
+                _cleanup_free_ char *error = NULL;
+                LeanReply r;
+
+                ASSERT_TRUE(j);
+                ASSERT_ERROR(lean_reply_parse(j, &r, &error), EBADMSG);
+                ASSERT_TRUE(error);
+                lean_reply_done(&r);
+                json_object_put(j);
+        }
+
+        /* unknown members are kept, endPos null is accepted */
+        json_object *j = json_tokener_parse(
+                "{\"env\": 3, \"future\": [1], \"messages\": [{\"severity\": \"info\", "
+                "\"pos\": {\"line\": 2, \"column\": 1}, \"endPos\": null, \"data\": \"hi\"}]}");
+        LeanReply r;
+
+        parse_ok(j, &r);
+        ASSERT_TRUE(json_object_object_get_ex(r.extra, "future", NULL));
+        ASSERT_FALSE(lean_pos_is_set(r.messages[0].end_pos));
+        ASSERT_EQ(r.messages[0].severity, LEAN_SEVERITY_INFO);
+        lean_reply_done(&r);
+        json_object_put(j);
+}
+
+static void test_shift_lines(void) {
+        json_object *j = json_tokener_parse(
+                "{\"env\": 1, \"messages\": ["
+                "{\"severity\": \"error\", \"pos\": {\"line\": 4, \"column\": 2}, \"endPos\": {\"line\": 5, \"column\": 1}, \"data\": \"a\"},"
+                "{\"severity\": \"error\", \"pos\": {\"line\": 1, \"column\": 7}, \"data\": \"in the prelude\"}],"
+                "\"sorries\": [{\"pos\": {\"line\": 3, \"column\": 9}, \"endPos\": {\"line\": 3, \"column\": 14}, \"goal\": \"⊢ True\", \"proofState\": 0},"
+                "{\"goal\": \"⊢ False\"}]}");
+        LeanReply r;
+
+        parse_ok(j, &r);
+        ASSERT_EQ(lean_reply_shift_lines(&r, 0), 0);
+        ASSERT_EQ(lean_reply_shift_lines(&r, 2), 1);
+        ASSERT_EQ(r.messages[0].pos.line, 2);
+        ASSERT_EQ(r.messages[0].pos.column, 2);
+        ASSERT_EQ(r.messages[0].end_pos.line, 3);
+        ASSERT_EQ(r.messages[1].pos.line, 1);
+        ASSERT_EQ(r.messages[1].pos.column, 0);
+        ASSERT_FALSE(lean_pos_is_set(r.messages[1].end_pos));
+        ASSERT_EQ(r.sorries[0].pos.line, 1);
+        ASSERT_EQ(r.sorries[0].pos.column, 9);
+        ASSERT_FALSE(lean_pos_is_set(r.sorries[1].pos));
+        lean_reply_done(&r);
+        json_object_put(j);
+}
+
+int main(int argc, char **argv) {
+        const char *dir = getenv("LEAN_REPL_FIXTURES") ?: (argc > 1 ? argv[1] : NULL);
+
+        if (!dir) {
+                fprintf(stderr, "LEAN_REPL_FIXTURES not set\n");
+                return EXIT_TEST_SKIP;
+        }
+        test_all_fixtures(dir);
+        test_readme(dir);
+        test_repl_errors(dir);
+        test_errors_and_tactic_sorries(dir);
+        test_bad_shapes();
+        test_shift_lines();
+        printf("OK\n");
+        return 0;
+}
