@@ -15,6 +15,7 @@
 #include "basic/log.h"
 #include "basic/path-util.h"
 #include "bus/bus.h"
+#include "lean/readiness.h"
 #include "lh-build-config.h"
 
 struct BusService {
@@ -382,9 +383,22 @@ static int property_get_toolchain(sd_bus *bus, const char *path, const char *int
         return sd_bus_message_append(reply, "s", strempty(text));
 }
 
+/* Classified on demand from the project's files (no worker needed): the
+ * same classifier the tools run before a job. "stale" needs the stamp the
+ * live worker started with, which the tools layer keeps: the bus reports
+ * what a new worker would find. */
 static int property_get_readiness(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", "unknown");
+        _cleanup_(lean_readiness_done) LeanReadiness rd = {};
+        const LhConfig *c = project_get_config(userdata);
+        LeanReadinessInput in = {
+                .root = project_get_root(userdata),
+                .custom_worker = c && c->worker_command,
+        };
+
+        if (isempty(in.root) || lean_readiness_classify(&in, &rd) < 0)
+                return sd_bus_message_append(reply, "s", "unknown");
+        return sd_bus_message_append(reply, "s", strna(lean_readiness_state_to_string(rd.state)));
 }
 
 static int method_project_restart(sd_bus_message *m, void *userdata, sd_bus_error *error) {

@@ -166,3 +166,8 @@ const char *enforcement_mode_to_string(EnforcementMode m) {
         };
         return m >= 0 && m < _ENFORCEMENT_MODE_MAX ? table[m] : NULL;
 }
+
+const LhConfig *project_get_config(const LhProject *p) {
+        (void) p;
+        return NULL; /* readiness classifies as for the default worker */
+}

@@ -382,7 +382,7 @@ static void test_projects(Ctx *c) {
         check(get_u(c, path1, BUS_PROJECT_INTERFACE, "QueueDepth") == 5);
         check(get_t(c, path1, BUS_PROJECT_INTERFACE, "RequestsServed") == 9);
         check_s(c, path1, BUS_PROJECT_INTERFACE, "Toolchain", ""); /* /srv/proj-a has no lean-toolchain */
-        check_s(c, path1, BUS_PROJECT_INTERFACE, "Readiness", "unknown");
+        check_s(c, path1, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
         {
                 /* Toolchain: the first line of <root>/lean-toolchain */
                 char dir[] = "/tmp/test-bus-XXXXXX", file[64], saved[sizeof(p1->root)];
@@ -715,6 +715,11 @@ static int serve(void) {
 
 int main(int argc, char *argv[]) {
         Ctx c = {};
+
+        /* Readiness is classified from the (stub, nonexistent) project root:
+         * no elan, no lake, no repl anywhere makes it deterministic. */
+        setenv("ELAN_HOME", "/nonexistent/elan", 1);
+        setenv("PATH", "/nonexistent/bin", 1);
 
         if (argc == 3 && streq(argv[1], "--introspect"))
                 return dump_introspection(argv[2]);

@@ -24,6 +24,7 @@
 #include "basic/strv.h"
 #include "basic/time-util.h"
 #include "lean/header.h"
+#include "lean/readiness.h"
 #include "project/project-internal.h"
 
 #define CONFIG(p) ((p)->registry->config)
@@ -260,9 +261,17 @@ static bool project_check_cooling(LhProject *p) {
 
 /* ---- worker lifecycle ------------------------------------------------------ */
 
+/* The REPL the readiness check finds for this project (a dependency's
+ * build, the project's own, or `repl` on PATH), run under `lake env` so it
+ * sees the project's search path; plain `lake env repl` when none is found
+ * (the call then fails with the readiness error before getting here). */
 int project_default_worker_argv(const LhProject *p, char ***ret) {
+        _cleanup_(lean_readiness_done) LeanReadiness rd = {};
+        LeanReadinessInput in = { .root = p->root };
         char **l;
 
+        if (lean_readiness_classify(&in, &rd) >= 0 && lean_readiness_worker_argv(&rd, ret) >= 0)
+                return 0;
         l = strv_copy((char *[]) { (char *) "lake", (char *) "env", (char *) "repl", NULL });
         if (!l)
                 return -ENOMEM;
