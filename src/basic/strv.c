@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "basic/strv.h"
@@ -162,4 +163,15 @@ int strv_split_words(const char *s, char ***ret) {
 
         *ret = TAKE_PTR(l);
         return (int) MIN(n, (size_t) INT32_MAX);
+}
+
+char *strdup_printf(const char *format, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, format);
+        if (vasprintf(&s, format, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        return s;
 }

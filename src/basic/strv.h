@@ -42,3 +42,6 @@ char *strv_join(char * const *l, const char *sep);
 int strv_split_words(const char *s, char ***ret);
 
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
+
+/* asprintf() that returns the string, NULL on OOM. */
+char *strdup_printf(const char *format, ...) _printf_(1, 2);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "basic/strv.h"
+#include "basic/json-util.h"
 #include "lean/lean-reply.h"
 
 static const char *const severity_table[_LEAN_SEVERITY_MAX] = {
@@ -348,16 +349,6 @@ size_t lean_reply_shift_lines(LeanReply *r, unsigned lines) {
 
 /* ---- tool-facing JSON ---------------------------------------------------- */
 
-static int add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 /* Takes v (NULL = OOM). */
 static int array_add(json_object *a, json_object *v) {
         if (!v)
@@ -385,8 +376,8 @@ json_object *lean_pos_to_json(LeanPos p) {
 
         if (!o)
                 return NULL;
-        if (add(o, "line", json_object_new_int64(p.line)) < 0 ||
-            add(o, "column", json_object_new_int64(p.column)) < 0)
+        if (json_add(o, "line", json_object_new_int64(p.line)) < 0 ||
+            json_add(o, "column", json_object_new_int64(p.column)) < 0)
                 return json_object_put(o), NULL;
         return o;
 }
@@ -396,10 +387,10 @@ json_object *lean_message_to_json(const LeanMessage *m) {
 
         if (!o)
                 return NULL;
-        if (add(o, "severity", json_object_new_string(lean_severity_to_string(m->severity))) < 0 ||
-            add(o, "pos", lean_pos_to_json(m->pos)) < 0 ||
-            (lean_pos_is_set(m->end_pos) && add(o, "end_pos", lean_pos_to_json(m->end_pos)) < 0) ||
-            add(o, "data", json_object_new_string(strempty(m->data))) < 0)
+        if (json_add(o, "severity", json_object_new_string(lean_severity_to_string(m->severity))) < 0 ||
+            json_add(o, "pos", lean_pos_to_json(m->pos)) < 0 ||
+            (lean_pos_is_set(m->end_pos) && json_add(o, "end_pos", lean_pos_to_json(m->end_pos)) < 0) ||
+            json_add(o, "data", json_object_new_string(strempty(m->data))) < 0)
                 return json_object_put(o), NULL;
         return o;
 }
@@ -409,10 +400,10 @@ json_object *lean_sorry_to_json(const LeanSorry *s) {
 
         if (!o)
                 return NULL;
-        if ((lean_pos_is_set(s->pos) && add(o, "pos", lean_pos_to_json(s->pos)) < 0) ||
-            (lean_pos_is_set(s->end_pos) && add(o, "end_pos", lean_pos_to_json(s->end_pos)) < 0) ||
-            add(o, "goal", json_object_new_string(strempty(s->goal))) < 0 ||
-            (s->proof_state >= 0 && add(o, "proof_state", json_object_new_int(s->proof_state)) < 0))
+        if ((lean_pos_is_set(s->pos) && json_add(o, "pos", lean_pos_to_json(s->pos)) < 0) ||
+            (lean_pos_is_set(s->end_pos) && json_add(o, "end_pos", lean_pos_to_json(s->end_pos)) < 0) ||
+            json_add(o, "goal", json_object_new_string(strempty(s->goal))) < 0 ||
+            (s->proof_state >= 0 && json_add(o, "proof_state", json_object_new_int(s->proof_state)) < 0))
                 return json_object_put(o), NULL;
         return o;
 }
@@ -422,39 +413,39 @@ json_object *lean_reply_to_json(const LeanReply *r) {
 
         if (!o)
                 return NULL;
-        if (r->env >= 0 && add(o, "env", json_object_new_int(r->env)) < 0)
+        if (r->env >= 0 && json_add(o, "env", json_object_new_int(r->env)) < 0)
                 goto fail;
 
         a = json_object_new_array();
-        if (add(o, "messages", a) < 0)
+        if (json_add(o, "messages", a) < 0)
                 goto fail;
         for (size_t i = 0; i < r->n_messages; i++)
                 if (array_add(a, lean_message_to_json(&r->messages[i])) < 0)
                         goto fail;
 
         a = json_object_new_array();
-        if (add(o, "sorries", a) < 0)
+        if (json_add(o, "sorries", a) < 0)
                 goto fail;
         for (size_t i = 0; i < r->n_sorries; i++)
                 if (array_add(a, lean_sorry_to_json(&r->sorries[i])) < 0)
                         goto fail;
 
-        if (r->goals && add(o, "goals", strv_to_json(r->goals)) < 0)
+        if (r->goals && json_add(o, "goals", strv_to_json(r->goals)) < 0)
                 goto fail;
-        if (r->proof_state >= 0 && add(o, "proof_state", json_object_new_int(r->proof_state)) < 0)
+        if (r->proof_state >= 0 && json_add(o, "proof_state", json_object_new_int(r->proof_state)) < 0)
                 goto fail;
-        if (r->proof_status && add(o, "proof_status", json_object_new_string(r->proof_status)) < 0)
+        if (r->proof_status && json_add(o, "proof_status", json_object_new_string(r->proof_status)) < 0)
                 goto fail;
-        if (r->traces && add(o, "traces", strv_to_json(r->traces)) < 0)
+        if (r->traces && json_add(o, "traces", strv_to_json(r->traces)) < 0)
                 goto fail;
-        if (r->tactics && add(o, "tactics", json_object_get(r->tactics)) < 0)
+        if (r->tactics && json_add(o, "tactics", json_object_get(r->tactics)) < 0)
                 goto fail;
-        if (r->infotree && add(o, "infotree", json_object_get(r->infotree)) < 0)
+        if (r->infotree && json_add(o, "infotree", json_object_get(r->infotree)) < 0)
                 goto fail;
-        if (r->repl_error && add(o, "repl_error", json_object_new_string(r->repl_error)) < 0)
+        if (r->repl_error && json_add(o, "repl_error", json_object_new_string(r->repl_error)) < 0)
                 goto fail;
-        if (add(o, "has_errors", json_object_new_boolean(lean_reply_has_errors(r))) < 0 ||
-            add(o, "has_sorry", json_object_new_boolean(lean_reply_has_sorry(r))) < 0)
+        if (json_add(o, "has_errors", json_object_new_boolean(lean_reply_has_errors(r))) < 0 ||
+            json_add(o, "has_sorry", json_object_new_boolean(lean_reply_has_sorry(r))) < 0)
                 goto fail;
         /* members a newer REPL adds pass through, never over ours */
         if (r->extra) {

@@ -16,6 +16,7 @@
 #include "basic/hash.h"
 #include "basic/path-util.h"
 #include "basic/strv.h"
+#include "basic/json-util.h"
 #include "lean/readiness.h"
 
 static const char *const state_table[_LEAN_READINESS_MAX] = {
@@ -274,18 +275,6 @@ static int set_state(LeanReadiness *r, LeanReadinessState s, char *fix, const ch
         return 0;
 }
 
-static char *strdup_printf(const char *format, ...) _printf_(1, 2);
-static char *strdup_printf(const char *format, ...) {
-        va_list ap;
-        char *s;
-
-        va_start(ap, format);
-        if (vasprintf(&s, format, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        return s;
-}
-
 static bool version_supported(const LeanToolchain *t) {
         return t->major > LEAN_REPL_MIN_MAJOR ||
                (t->major == LEAN_REPL_MIN_MAJOR && t->minor >= LEAN_REPL_MIN_MINOR);
@@ -441,16 +430,6 @@ fail:
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-static int add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static json_object *strv_to_json(char * const *l) {
         json_object *a = json_object_new_array();
 
@@ -473,15 +452,15 @@ json_object *lean_readiness_to_json(const LeanReadiness *r) {
 
         if (!o)
                 return NULL;
-        if (add(o, "state", json_object_new_string(lean_readiness_state_to_string(r->state))) < 0 ||
-            add(o, "message", json_object_new_string(strempty(r->message))) < 0 ||
-            (r->fix && add(o, "fix", json_object_new_string(r->fix)) < 0) ||
-            add(o, "advisories", strv_to_json(r->advisories)) < 0 ||
-            (r->toolchain.pin ? add(o, "toolchain", json_object_new_string(r->toolchain.pin))
+        if (json_add(o, "state", json_object_new_string(lean_readiness_state_to_string(r->state))) < 0 ||
+            json_add(o, "message", json_object_new_string(strempty(r->message))) < 0 ||
+            (r->fix && json_add(o, "fix", json_object_new_string(r->fix)) < 0) ||
+            json_add(o, "advisories", strv_to_json(r->advisories)) < 0 ||
+            (r->toolchain.pin ? json_add(o, "toolchain", json_object_new_string(r->toolchain.pin))
                               : json_object_object_add(o, "toolchain", NULL)) < 0 ||
-            (r->elan_toolchain_dir && add(o, "elan_toolchain_dir", json_object_new_string(r->elan_toolchain_dir)) < 0) ||
-            (r->repl_path && add(o, "repl", json_object_new_string(r->repl_path)) < 0) ||
-            add(o, "manifest_hash", json_object_new_string(r->stamp.manifest_hash)) < 0) {
+            (r->elan_toolchain_dir && json_add(o, "elan_toolchain_dir", json_object_new_string(r->elan_toolchain_dir)) < 0) ||
+            (r->repl_path && json_add(o, "repl", json_object_new_string(r->repl_path)) < 0) ||
+            json_add(o, "manifest_hash", json_object_new_string(r->stamp.manifest_hash)) < 0) {
                 json_object_put(o);
                 return NULL;
         }
@@ -506,18 +485,18 @@ json_object *lean_freshness_to_json(const char *root, const LeanProjectStamp *st
 
         if (!o)
                 return NULL;
-        if (add(o, "project_root", json_object_new_string(strempty(root))) < 0 ||
-            add(o, "manifest_hash", json_object_new_string(stamp ? stamp->manifest_hash : "")) < 0 ||
-            add(o, "imports", strv_to_json(imports)) < 0)
+        if (json_add(o, "project_root", json_object_new_string(strempty(root))) < 0 ||
+            json_add(o, "manifest_hash", json_object_new_string(stamp ? stamp->manifest_hash : "")) < 0 ||
+            json_add(o, "imports", strv_to_json(imports)) < 0)
                 goto fail;
         session = json_object_new_object();
-        if (add(o, "session", session) < 0 ||
-            add(session, "worker_generation", json_object_new_uint64(worker_generation)) < 0 ||
-            (env >= 0 && add(session, "env", json_object_new_int(env)) < 0))
+        if (json_add(o, "session", session) < 0 ||
+            json_add(session, "worker_generation", json_object_new_uint64(worker_generation)) < 0 ||
+            (env >= 0 && json_add(session, "env", json_object_new_int(env)) < 0))
                 goto fail;
-        if ((stamp && !isempty(stamp->toolchain) ? add(o, "toolchain", json_object_new_string(stamp->toolchain))
+        if ((stamp && !isempty(stamp->toolchain) ? json_add(o, "toolchain", json_object_new_string(stamp->toolchain))
                                                  : json_object_object_add(o, "toolchain", NULL)) < 0 ||
-            add(o, "advisories", strv_to_json(advisories)) < 0)
+            json_add(o, "advisories", strv_to_json(advisories)) < 0)
                 goto fail;
         return o;
 fail:

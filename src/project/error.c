@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "basic/json-util.h"
 #include "project/error.h"
 
 void lh_error_set(LhError *e, const char *code, bool retryable, const char *format, ...) {
@@ -37,25 +38,15 @@ static int add_nullable(json_object *o, const char *k, json_object *v) {
         return 0;
 }
 
-static int add(json_object *o, const char *k, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, k, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 json_object *lh_error_to_json(const LhError *e) {
         json_object *o;
 
         o = json_object_new_object();
         if (!o)
                 return NULL;
-        if (add(o, "code", json_object_new_string(e->code ?: "internal")) < 0 ||
-            add(o, "retryable", json_object_new_boolean(e->retryable)) < 0 ||
-            add(o, "message", json_object_new_string(e->message)) < 0)
+        if (json_add(o, "code", json_object_new_string(e->code ?: "internal")) < 0 ||
+            json_add(o, "retryable", json_object_new_boolean(e->retryable)) < 0 ||
+            json_add(o, "message", json_object_new_string(e->message)) < 0)
                 goto fail;
 
         if ((e->restart_cause >= 0 && e->restart_cause < _RESTART_CAUSE_MAX) ||
@@ -68,11 +59,11 @@ json_object *lh_error_to_json(const LhError *e) {
                         goto fail;
         }
         if (e->code && streq(e->code, "worker_unavailable")) {
-                if (add(o, "retry_after_ms", json_object_new_uint64(e->retry_after_ms)) < 0 ||
-                    add(o, "restarts_in_window", json_object_new_uint64(e->restarts_in_window)) < 0)
+                if (json_add(o, "retry_after_ms", json_object_new_uint64(e->retry_after_ms)) < 0 ||
+                    json_add(o, "restarts_in_window", json_object_new_uint64(e->restarts_in_window)) < 0)
                         goto fail;
         } else if (e->retry_after_ms > 0 &&
-                   add(o, "retry_after_ms", json_object_new_uint64(e->retry_after_ms)) < 0)
+                   json_add(o, "retry_after_ms", json_object_new_uint64(e->retry_after_ms)) < 0)
                 goto fail;
 
         if (e->details && json_object_is_type(e->details, json_type_object)) {
@@ -80,7 +71,7 @@ json_object *lh_error_to_json(const LhError *e) {
                         /* the fixed fields win: details cannot forge the code */
                         if (json_object_object_get_ex(o, k, NULL))
                                 continue;
-                        if (add(o, k, json_object_get(v)) < 0)
+                        if (json_add(o, k, json_object_get(v)) < 0)
                                 goto fail;
                 }
         }

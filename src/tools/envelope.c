@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "basic/log.h"
+#include "basic/json-util.h"
 #include "tools/envelope.h"
 
 typedef struct ToolJob {
@@ -19,16 +20,6 @@ typedef struct ToolJob {
         const JobOps *inner;
         void *inner_userdata;
 } ToolJob;
-
-static int json_add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 static json_object *project_to_json(LhProject *p) {
         json_object *o = json_object_new_object();

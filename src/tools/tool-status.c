@@ -11,17 +11,8 @@
 #include <unistd.h>
 
 #include "basic/strv.h"
+#include "basic/json-util.h"
 #include "tools/tools-internal.h"
-
-static int add(json_object *o, const char *k, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, k, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
 
 int tool_status_handle(McpCall *call, void *userdata) {
         ToolsContext *ctx = userdata;
@@ -52,25 +43,25 @@ int tool_status_handle(McpCall *call, void *userdata) {
         result = json_object_new_object();
         limits = json_object_new_object();
         if (!result || !limits ||
-            (readiness.toolchain.pin ? add(result, "toolchain", json_object_new_string(readiness.toolchain.pin))
+            (readiness.toolchain.pin ? json_add(result, "toolchain", json_object_new_string(readiness.toolchain.pin))
                                      : json_object_object_add(result, "toolchain", NULL)) < 0 ||
-            add(result, "readiness", lean_readiness_to_json(&readiness)) < 0 ||
-            add(result, "enforcement", json_object_new_string(
+            json_add(result, "readiness", lean_readiness_to_json(&readiness)) < 0 ||
+            json_add(result, "enforcement", json_object_new_string(
                         enforcement_mode_to_string(registry_get_enforcement(ctx->registry)))) < 0 ||
-            add(result, "enforcement_requested", json_object_new_string(
+            json_add(result, "enforcement_requested", json_object_new_string(
                         enforcement_request_to_string(c->enforcement))) < 0 ||
-            add(result, "worker_command", json_object_new_string(
+            json_add(result, "worker_command", json_object_new_string(
                         strv_isempty(c->worker_command) ? "default" : "custom")) < 0 ||
-            add(result, "limits", limits) < 0 ||
-            add(limits, "worker_rss_sample_millis", json_object_new_uint64(c->worker_rss_sample_millis)) < 0 ||
-            add(limits, "worker_max_requests", json_object_new_uint64(c->worker_max_requests)) < 0 ||
-            add(limits, "import_switch_rss_soft_kib", json_object_new_uint64(c->import_switch_rss_soft_kib)) < 0 ||
-            add(limits, "worker_rss_post_job_restart_kib", json_object_new_uint64(c->worker_rss_post_job_restart_kib)) < 0 ||
-            add(limits, "worker_rss_hard_kill_kib", json_object_new_uint64(c->worker_rss_hard_kill_kib)) < 0 ||
-            add(limits, "request_timeout_millis", json_object_new_uint64(c->request_timeout_millis)) < 0 ||
-            add(limits, "mailbox_capacity", json_object_new_uint64(c->mailbox_capacity)) < 0 ||
-            add(limits, "restart_limit", json_object_new_uint64(c->restart_limit)) < 0 ||
-            add(limits, "restart_window_secs", json_object_new_uint64(c->restart_window_secs)) < 0) {
+            json_add(result, "limits", limits) < 0 ||
+            json_add(limits, "worker_rss_sample_millis", json_object_new_uint64(c->worker_rss_sample_millis)) < 0 ||
+            json_add(limits, "worker_max_requests", json_object_new_uint64(c->worker_max_requests)) < 0 ||
+            json_add(limits, "import_switch_rss_soft_kib", json_object_new_uint64(c->import_switch_rss_soft_kib)) < 0 ||
+            json_add(limits, "worker_rss_post_job_restart_kib", json_object_new_uint64(c->worker_rss_post_job_restart_kib)) < 0 ||
+            json_add(limits, "worker_rss_hard_kill_kib", json_object_new_uint64(c->worker_rss_hard_kill_kib)) < 0 ||
+            json_add(limits, "request_timeout_millis", json_object_new_uint64(c->request_timeout_millis)) < 0 ||
+            json_add(limits, "mailbox_capacity", json_object_new_uint64(c->mailbox_capacity)) < 0 ||
+            json_add(limits, "restart_limit", json_object_new_uint64(c->restart_limit)) < 0 ||
+            json_add(limits, "restart_window_secs", json_object_new_uint64(c->restart_window_secs)) < 0) {
                 /* once added, limits belongs to result */
                 if (!result || !json_object_object_get_ex(result, "limits", NULL))
                         json_object_put(limits);

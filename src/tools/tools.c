@@ -96,18 +96,6 @@ const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, 
         return s && worker_generation > 0 && s->worker_generation == worker_generation ? &s->stamp : NULL;
 }
 
-static char *strdup_printf(const char *format, ...) _printf_(1, 2);
-static char *strdup_printf(const char *format, ...) {
-        va_list ap;
-        char *s;
-
-        va_start(ap, format);
-        if (vasprintf(&s, format, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        return s;
-}
-
 /* ---- readiness gate ------------------------------------------------------------ */
 
 int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanReadiness *ret) {
