@@ -15,6 +15,7 @@ typedef struct Args {
         const char *config_path;
         const char *log_level;
         bool dump_config;
+        bool system_bus;
 } Args;
 
 static void help(void) {
@@ -29,12 +30,14 @@ static void help(void) {
                "                         then " SYSCONFDIR "/lean-host/config.json)\n"
                "     --dump-config       Print the resolved configuration with each value's source, then exit\n"
                "     --log-level LEVEL   debug, info, notice, warning, error (overrides the config)\n"
+               "     --system-bus        Publish org.leanhost.Host1 on the system bus (a system instance)\n"
+               "                         instead of the user bus\n"
                "\nSee lean-hostd(8) and lean-host.conf(5).\n");
 }
 
 /* 0: go on; 1: done, exit 0; <0: usage error (already printed). */
 static int parse_argv(int argc, char *argv[], Args *a) {
-        enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_CONFIG, ARG_DUMP_CONFIG, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_CONFIG, ARG_DUMP_CONFIG, ARG_LOG_LEVEL, ARG_SYSTEM_BUS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -42,6 +45,7 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "system-bus", no_argument, NULL, ARG_SYSTEM_BUS },
                 {}
         };
         int c;
@@ -66,6 +70,9 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                         break;
                 case ARG_DUMP_CONFIG:
                         a->dump_config = true;
+                        break;
+                case ARG_SYSTEM_BUS:
+                        a->system_bus = true;
                         break;
                 case ARG_LOG_LEVEL:
                         if (log_level_from_string(optarg) < 0) {
@@ -127,6 +134,8 @@ int main(int argc, char *argv[]) {
         signal(SIGPIPE, SIG_IGN);
 
         r = manager_new(&m, &config);
+        if (r >= 0)
+                m->system_bus = args.system_bus;
         if (r >= 0)
                 r = manager_startup(m, args.listen_path);
         if (r >= 0)

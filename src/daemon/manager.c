@@ -331,7 +331,7 @@ int manager_startup(Manager *m, const char *listen_path) {
         if (r < 0)
                 return log_error_errno(r, "Failed to listen for MCP connections: %m");
 
-        r = bus_service_new(&m->bus, m->event, m->registry, m->config, false);
+        r = bus_service_new(&m->bus, m->event, m->registry, m->config, m->system_bus);
         if (r < 0)
                 log_warning_errno(r, "Failed to publish org.leanhost.Host1 on the bus, continuing without D-Bus: %m");
 

@@ -27,6 +27,7 @@ typedef struct Manager {
 
         char *listen_path;      /* socket we bound ourselves (unlinked at exit), NULL if activated */
         bool socket_activated;
+        bool system_bus;        /* publish on the system bus (a system instance) */
 
         sd_event_source *idle_timer;
         sd_event_source *drain_timer;
