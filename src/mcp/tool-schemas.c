@@ -51,7 +51,8 @@
         "declaration(s) to check (optional import header + commands).\"}, "                     \
         "\"name\": {\"type\": \"string\", \"minLength\": 1, "                                   \
         "\"description\": \"Fully qualified name of the declaration to check (an existing one, " \
-        "or one declared by code).\"}, "                                                        \
+        "or one declared by code). Required by the tool: an item without it is answered with " \
+        "invalid_arguments.\"}, "                                                        \
         P_IMPORTS ", "                                                                          \
         "\"allowed_axioms\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"minLength\": 1}, " \
         "\"description\": \"Axioms the declaration may depend on. Default: the standard axioms "   \
@@ -156,8 +157,8 @@ static const McpToolDef tool_defs[] = {
                         "\"query\": {\"type\": \"string\", \"minLength\": 1, "
                         "\"description\": \"Words or a name fragment to look for.\"}, "
                         "\"type_pattern\": {\"type\": \"string\", "
-                        "\"description\": \"Lean type pattern the declaration's type must match, e.g. "
-                        "\\\"?a + ?b = ?b + ?a\\\".\"}, "
+                        "\"description\": \"Text the pretty-printed type must contain (case-insensitive), "
+                        "e.g. \\\"a + b = b + a\\\".\"}, "
                         P_IMPORTS ", "
                         "\"max_results\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 200, "
                         "\"description\": \"Maximum number of results.\"}"
@@ -177,14 +178,18 @@ static const McpToolDef tool_defs[] = {
                         "\"required\": [\"project\"], "
                         "\"properties\": {" P_PROJECT ", " P_IMPORTS ", "
                         "\"statement\": {\"type\": \"string\", \"minLength\": 1, "
-                        "\"description\": \"Theorem statement, e.g. \\\"theorem t (n : Nat) : n + 0 = n\\\" "
-                        "or just the proposition.\"}, "
+                        "\"description\": \"The proposition to prove, e.g. \\\"\\u2200 n : Nat, n + 0 = n\\\" (binders "
+                        "as \\u2200; no `theorem name :` prefix, no commands or imports).\"}, "
                         "\"proof\": {\"type\": \"string\", "
-                        "\"description\": \"Complete proof (tactic block or term) for statement.\"}, "
+                        "\"description\": \"Complete proof for statement: a term, or a tactic block starting with "
+                        "`by`. Without it the result gives the proof state of `by sorry` to continue from.\"}, "
                         "\"proof_state\": {\"type\": \"integer\", \"minimum\": 0, "
                         "\"description\": \"Proof state id from an earlier result.\"}, "
                         "\"tactic\": {\"type\": \"string\", \"minLength\": 1, "
-                        "\"description\": \"Tactic to run on proof_state.\"}"
+                        "\"description\": \"Tactic to run on proof_state.\"}, "
+                        "\"worker_generation\": {\"type\": \"integer\", \"minimum\": 1, "
+                        "\"description\": \"The worker_generation of the result that gave proof_state: "
+                        "the call fails with proof_state_lost when that worker is gone.\"}"
                         "}}",
                 .read_only = true,
         },
@@ -221,8 +226,9 @@ static const McpToolDef tool_defs[] = {
                 .title = "Search for a proof",
                 .description =
                         "Try to close a goal automatically with a list of tactics (or a built-in "
-                        "default list) within a time budget. Returns the "
-                        "first tactic that works and what each attempt did.",
+                        "default portfolio: exact?, apply?, simp?, omega, decide, aesop, linarith, norm_num) "
+                        "within a time budget. Returns the verified proofs found (no error, no sorry), "
+                        "best first, what each attempt did, and the tactics left untried when the budget ran out.",
                 .input_schema =
                         "{\"type\": \"object\", \"additionalProperties\": false, "
                         "\"required\": [\"project\", \"goal\"], "

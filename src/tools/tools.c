@@ -22,6 +22,14 @@ typedef struct ToolHandlerDef {
 static const ToolHandlerDef tool_handlers[] = {
         { "lean_run",                      tool_run_handle },
         { "lean_project_status",           tool_status_handle },
+        { "lean_module_query",             tool_module_query_handle },
+        { "lean_module_query_batch",       tool_module_query_batch_handle },
+        { "lean_declaration_inspect",      tool_declaration_inspect_handle },
+        { "lean_declaration_search",       tool_declaration_search_handle },
+        { "lean_proof_search",             tool_proof_search_handle },
+        { "lean_proof_attempt",            tool_proof_attempt_handle },
+        { "lean_declaration_verify",       tool_declaration_verify_handle },
+        { "lean_declaration_verify_batch", tool_declaration_verify_batch_handle },
 };
 
 int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret) {

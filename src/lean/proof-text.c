@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* See proof-text.h for the Lean versions targeted and the exact rules. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/strv.h"
+#include "lean/header.h"
+#include "lean/proof-text.h"
+
+const char * const lean_default_allowed_axioms[] = {
+        "propext",
+        "Classical.choice",
+        "Quot.sound",
+        NULL,
+};
+
+static const char * const command_keywords[] = {
+        "theorem", "lemma", "def", "example", "abbrev", "instance", "axiom", "axioms",
+        "structure", "class", "inductive", "coinductive", "namespace", "section", "end",
+        "mutual", "opaque", "macro", "macro_rules", "syntax", "elab", "elab_rules",
+        "notation", "infix", "infixl", "infixr", "prefix", "postfix", "attribute",
+        "variable", "universe", "deriving", "initialize", "builtin_initialize", "import",
+        "export", "noncomputable", "private", "protected", "partial", "unsafe",
+        "declare_syntax_cat",
+        NULL,
+};
+
+/* only at the start of a line */
+static const char * const line_start_keywords[] = {
+        "open", "set_option",
+        NULL,
+};
+
+bool lean_declaration_name_is_valid(const char *name) {
+        if (!lean_module_name_is_valid(name))
+                return false;
+        for (const char *p = name; *p; p++)
+                if (strchr(" \t\r\n\v\f", *p))
+                        return false;
+        return !strstr(name, "--") && !strstr(name, "/-");
+}
+
+static bool is_word_char(unsigned char c) {
+        /* identifier characters; non-ASCII bytes count too (letters, subscripts) */
+        return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '_' || c == '\'' || c == '!' || c == '?';
+}
+
+static bool is_letter(unsigned char c) {
+        return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static unsigned line_at(const char *text, const char *p) {
+        unsigned n = 1;
+
+        for (const char *q = text; q < p; q++)
+                if (*q == '\n')
+                        n++;
+        return n;
+}
+
+static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int fail(char **ret_error, const char *format, ...) {
+        va_list ap;
+
+        if (ret_error) {
+                char *s = NULL;
+
+                va_start(ap, format);
+                if (vasprintf(&s, format, ap) < 0)
+                        s = NULL;
+                va_end(ap);
+                if (!s)
+                        return -ENOMEM;
+                *ret_error = s;
+        }
+        return -EINVAL;
+}
+
+static bool word_in(const char *w, size_t n, const char * const *list) {
+        for (size_t i = 0; list[i]; i++)
+                if (strlen(list[i]) == n && strneq(w, list[i], n))
+                        return true;
+        return false;
+}
+
+static const char *kind_name(LeanUserTextKind kind) {
+        switch (kind) {
+        case LEAN_USER_TEXT_STATEMENT:
+                return "statement";
+        case LEAN_USER_TEXT_PROOF:
+                return "proof";
+        default:
+                return "tactic";
+        }
+}
+
+int lean_user_text_check(const char *text, LeanUserTextKind kind, char **ret_error) {
+        const char *what = kind_name(kind);
+        const char *p = text;
+        bool line_start = true;    /* at column 0 */
+        bool first_token = true;   /* no token yet on this line (whitespace may precede) */
+
+        if (!text)
+                return fail(ret_error, "%s is missing", what);
+
+        while (*p) {
+                unsigned char c = *p;
+
+                if (c == '\n') {
+                        line_start = first_token = true;
+                        p++;
+                        continue;
+                }
+                if (c == ' ' || c == '\t' || c == '\r') {
+                        line_start = false;
+                        p++;
+                        continue;
+                }
+                if (c < 0x20 || c == 0x7f)
+                        return fail(ret_error, "%s line %u: control character 0x%02x is not allowed", what,
+                                    line_at(text, p), c);
+
+                /* line comment: to the end of the line */
+                if (strneq(p, "--", 2)) {
+                        p += strcspn(p, "\n");
+                        continue;
+                }
+                /* block comment (nested, as Lean's) */
+                if (strneq(p, "/-", 2)) {
+                        const char *start = p;
+                        unsigned depth = 1;
+
+                        p += 2;
+                        while (*p && depth > 0) {
+                                if (strneq(p, "/-", 2)) {
+                                        depth++;
+                                        p += 2;
+                                } else if (strneq(p, "-/", 2)) {
+                                        depth--;
+                                        p += 2;
+                                } else
+                                        p++;
+                        }
+                        if (depth > 0)
+                                return fail(ret_error, "%s line %u: unterminated block comment", what,
+                                            line_at(text, start));
+                        line_start = first_token = false;
+                        continue;
+                }
+                /* string literal */
+                if (c == '"') {
+                        const char *start = p++;
+
+                        while (*p && *p != '"') {
+                                if (*p == '\\' && p[1])
+                                        p++;
+                                p++;
+                        }
+                        if (!*p)
+                                return fail(ret_error, "%s line %u: unterminated string literal", what,
+                                            line_at(text, start));
+                        p++;
+                        line_start = first_token = false;
+                        continue;
+                }
+                /* «escaped identifier» */
+                if (strneq(p, "«", strlen("«"))) {
+                        const char *end = strstr(p, "»");
+
+                        if (!end)
+                                return fail(ret_error, "%s line %u: unterminated «identifier»", what,
+                                            line_at(text, p));
+                        p = end + strlen("»");
+                        line_start = first_token = false;
+                        continue;
+                }
+                if (c == '#' && is_letter((unsigned char) p[1])) {
+                        size_t n = 1;
+
+                        while (is_word_char((unsigned char) p[n]))
+                                n++;
+                        return fail(ret_error, "%s line %u: \"%.*s\" would start a new command", what,
+                                    line_at(text, p), (int) n, p);
+                }
+                if (line_start && strneq(p, "@[", 2))
+                        return fail(ret_error, "%s line %u: an attribute at the start of a line would start a new "
+                                    "declaration", what, line_at(text, p));
+                if (is_word_char(c)) {
+                        const char *w = p;
+                        bool dotted = w > text && w[-1] == '.';
+                        size_t n = 0;
+
+                        while (is_word_char((unsigned char) p[n]))
+                                n++;
+                        p += n;
+                        if (!dotted && *p != '.') {
+                                if (first_token && n == strlen("import") && strneq(w, "import", n))
+                                        return fail(ret_error, "%s line %u: an import line is not allowed", what,
+                                                    line_at(text, w));
+                                if (word_in(w, n, command_keywords))
+                                        return fail(ret_error, "%s line %u: \"%.*s\" would start a new command", what,
+                                                    line_at(text, w), (int) n, w);
+                                if (line_start && word_in(w, n, line_start_keywords))
+                                        return fail(ret_error, "%s line %u: \"%.*s\" at the start of a line would "
+                                                    "start a new command (indent `%.*s … in`)", what,
+                                                    line_at(text, w), (int) n, w, (int) n, w);
+                        }
+                        line_start = first_token = false;
+                        continue;
+                }
+                line_start = first_token = false;
+                p++;
+        }
+        return 0;
+}
+
+static unsigned count_lines(const char *s) {
+        unsigned n = 1;
+
+        for (; *s; s++)
+                if (*s == '\n')
+                        n++;
+        return n;
+}
+
+char *lean_attempt_command(const char *statement, const char *proof, unsigned *ret_proof_line) {
+        char *s;
+
+        /* The statement on its own lines: a trailing `--` comment in it ends
+         * at its newline instead of swallowing ":=". */
+        if (asprintf(&s, "theorem " LEAN_ATTEMPT_DECL_NAME " :\n%s\n  := %s", statement, proof ?: "by sorry") < 0)
+                return NULL;
+        if (ret_proof_line)
+                *ret_proof_line = 2 + count_lines(statement);
+        return s;
+}
+
+char *lean_print_axioms_command(const char *name) {
+        char *s;
+
+        if (asprintf(&s, "#print axioms %s", name) < 0)
+                return NULL;
+        return s;
+}
+
+int lean_parse_axioms_message(const char *data, char ***ret_axioms) {
+        static const char depends[] = "' depends on axioms: [";
+        static const char none[] = "' does not depend on any axioms";
+        _cleanup_strv_free_ char **axioms = NULL;
+        const char *p, *end;
+        size_t n;
+
+        if (!data || data[0] != '\'')
+                return 0;
+        n = strlen(data);
+        while (n > 0 && strchr(" \n", data[n - 1]))
+                n--;
+
+        if (n >= strlen(none) && strneq(data + n - strlen(none), none, strlen(none))) {
+                axioms = new0(char *, 1);
+                if (!axioms)
+                        return -ENOMEM;
+                *ret_axioms = TAKE_PTR(axioms);
+                return 1;
+        }
+
+        p = strstr(data, depends);
+        if (!p || data[n - 1] != ']')
+                return 0;
+        p += strlen(depends);
+        end = data + n - 1;
+        axioms = new0(char *, 1);
+        if (!axioms)
+                return -ENOMEM;
+        while (p < end) {
+                const char *q = p;
+                char *a;
+                int r;
+
+                while (q < end && *q != ',')
+                        q++;
+                while (p < q && strchr(" \n", *p))
+                        p++;
+                a = strndup(p, q - p);
+                if (!a)
+                        return -ENOMEM;
+                /* trailing blanks */
+                for (size_t l = strlen(a); l > 0 && strchr(" \n", a[l - 1]); l--)
+                        a[l - 1] = 0;
+                if (isempty(a))
+                        free(a);
+                else {
+                        r = strv_consume(&axioms, a);
+                        if (r < 0)
+                                return r;
+                }
+                p = q < end ? q + 1 : q;
+        }
+        *ret_axioms = TAKE_PTR(axioms);
+        return 1;
+}
+
+int lean_unsolved_goals_extract(const char *data, char ***goals) {
+        static const char prefix[] = "unsolved goals\n";
+        const char *p;
+        int n = 0;
+
+        if (!data || !strneq(data, prefix, strlen(prefix)))
+                return 0;
+        p = data + strlen(prefix);
+        while (*p) {
+                const char *end = strstr(p, "\n\n");
+                size_t len = end ? (size_t) (end - p) : strlen(p);
+                char *g;
+                int r;
+
+                if (len > 0) {
+                        g = strndup(p, len);
+                        if (!g)
+                                return -ENOMEM;
+                        r = strv_consume(goals, g);
+                        if (r < 0)
+                                return r;
+                        n++;
+                }
+                if (!end)
+                        break;
+                p = end + 2;
+        }
+        return n;
+}

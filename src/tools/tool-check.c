@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* lean_declaration_verify {project, name, code?, imports?, allowed_axioms?}
+ * and lean_declaration_verify_batch {project, items: [same, without
+ * project]}: a declaration compiles, has no sorry, and depends only on
+ * allowed axioms (default propext, Classical.choice, Quot.sound).
+ *
+ * Per item, in one job on the import env: the code (if any; its import
+ * header, blanked out, gives the imports: message positions match the
+ * caller's code), then `#print axioms <name>` on the code's env, whose info
+ * message is parsed (lean/proof-text.h). Item result:
+ *   {"name", "ok", "found", "compiled", "has_sorry", "axioms",
+ *    "disallowed_axioms", "allowed_axioms", "messages", "error"?}
+ * ok = compiled && found && !has_sorry && no disallowed axiom. sorryAx in the
+ * axioms means has_sorry. A REPL-level refusal of an item's command is that
+ * item's "error" ({code: lean_repl_error}); the batch goes on.
+ *
+ * The batch runs as one job with one import set: the first valid item's.
+ * An item asking for other imports is answered with its own error
+ * imports_mismatch (call again for it) instead of forcing an import switch
+ * in the middle of the job. Invalid items (bad name, bad axiom name, bad
+ * header) get their own invalid_arguments error; the single tool answers
+ * those as a tool error instead.
+ *
+ * Trust: the code runs in the same environment as `#print axioms`, so code
+ * that redefines the `#print` command syntax could fake the answer. This
+ * checks honest mistakes, it is not a kernel-level audit. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/log.h"
+#include "basic/strv.h"
+#include "lean/header.h"
+#include "lean/lean-reply.h"
+#include "lean/proof-text.h"
+#include "tools/tool-proof-common.h"
+#include "tools/tools-internal.h"
+
+typedef enum VerifyPhase {
+        VERIFY_PHASE_CODE,
+        VERIFY_PHASE_AXIOMS,
+} VerifyPhase;
+
+typedef struct VerifyItem {
+        char *name;
+        char *body;             /* the code with its header blanked; NULL: no code */
+        char **imports;         /* effective imports of this item */
+        char **allowed;
+        const char *error_code; /* static; set: not run */
+        char *error_message;
+
+        /* outcome (reset on a retry) */
+        bool compiled, found, has_sorry, repl_failed;
+        int env;
+        json_object *messages;
+        char **axioms;
+} VerifyItem;
+
+typedef struct VerifyJob {
+        ToolsContext *ctx;
+        LeanReadiness readiness;
+        bool batch;
+        VerifyItem *items;
+        size_t n_items;
+        char **imports;         /* the job's import set */
+        size_t current;
+        VerifyPhase phase;
+        int env;
+} VerifyJob;
+
+static void verify_item_reset(VerifyItem *it) {
+        it->compiled = true;
+        it->found = it->has_sorry = it->repl_failed = false;
+        it->env = -1;
+        json_object_put(it->messages);
+        it->messages = NULL;
+        it->axioms = strv_free(it->axioms);
+}
+
+static void verify_job_free(void *userdata) {
+        VerifyJob *vj = userdata;
+
+        if (!vj)
+                return;
+        for (size_t i = 0; i < vj->n_items; i++) {
+                VerifyItem *it = &vj->items[i];
+
+                verify_item_reset(it);
+                free(it->name);
+                free(it->body);
+                strv_free(it->imports);
+                strv_free(it->allowed);
+                free(it->error_message);
+        }
+        free(vj->items);
+        strv_free(vj->imports);
+        lean_readiness_done(&vj->readiness);
+        free(vj);
+}
+
+static bool item_runs(const VerifyItem *it) {
+        return !it->error_code;
+}
+
+static int item_fail(VerifyItem *it, const char *code, const char *format, ...) _printf_(3, 4);
+static int item_fail(VerifyItem *it, const char *code, const char *format, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, format);
+        if (vasprintf(&s, format, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return -ENOMEM;
+        free(it->error_message);
+        it->error_message = s;
+        it->error_code = code;
+        return 0;
+}
+
+/* Fill one item from its arguments; argument problems become the item's
+ * invalid_arguments error (returns 0), only OOM is an error. */
+static int verify_item_parse(VerifyItem *it, json_object *obj, const char *where) {
+        _cleanup_(lean_header_done) LeanHeader header = {};
+        _cleanup_free_ char *header_error = NULL;
+        _cleanup_strv_free_ char **imports = NULL;
+        json_object *v;
+        const char *name = NULL, *code = NULL;
+        int r;
+
+        verify_item_reset(it);
+        if (json_object_object_get_ex(obj, "name", &v) && json_object_is_type(v, json_type_string))
+                name = json_object_get_string(v);
+        if (name) {
+                it->name = strdup(name);
+                if (!it->name)
+                        return -ENOMEM;
+        }
+        if (!name)
+                return item_fail(it, "invalid_arguments", "%s\"name\" is required: the declaration to verify", where);
+        if (!lean_declaration_name_is_valid(name))
+                return item_fail(it, "invalid_arguments",
+                                 "%s\"name\" is not a Lean declaration name (identifier components separated by "
+                                 "dots; no whitespace, comments or control characters)", where);
+
+        if (json_object_object_get_ex(obj, "code", &v) && json_object_is_type(v, json_type_string))
+                code = json_object_get_string(v);
+        if (code) {
+                r = lean_header_split(code, &header, &header_error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return item_fail(it, "invalid_arguments", "%sinvalid import header: %s", where,
+                                         strna(header_error));
+                it->body = strdup(header.body);
+                if (!it->body)
+                        return -ENOMEM;
+        }
+
+        if (json_object_object_get_ex(obj, "imports", &v) && json_object_is_type(v, json_type_array)) {
+                size_t n = json_object_array_length(v);
+
+                imports = new0(char *, 1);
+                if (!imports)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++) {
+                        json_object *e = json_object_array_get_idx(v, i);
+                        const char *m = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+
+                        if (!m || !lean_module_name_is_valid(m))
+                                return item_fail(it, "invalid_arguments", "%s\"imports\"[%zu] is not a module name",
+                                                 where, i);
+                        if (!strv_contains(imports, m) && strv_extend(&imports, m) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (code && !strv_isempty(header.imports)) {
+                if (imports && !strv_equal(imports, header.imports))
+                        return item_fail(it, "invalid_arguments",
+                                         "%s\"imports\" and the import header of \"code\" differ: give one", where);
+                it->imports = TAKE_PTR(header.imports);
+                header.imports = new0(char *, 1); /* lean_header_done() expects a strv */
+        } else
+                it->imports = TAKE_PTR(imports);
+        if (!it->imports) {
+                it->imports = new0(char *, 1);
+                if (!it->imports)
+                        return -ENOMEM;
+        }
+
+        if (json_object_object_get_ex(obj, "allowed_axioms", &v) && json_object_is_type(v, json_type_array)) {
+                size_t n = json_object_array_length(v);
+
+                it->allowed = new0(char *, 1);
+                if (!it->allowed)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++) {
+                        json_object *e = json_object_array_get_idx(v, i);
+                        const char *a = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+
+                        if (!a || !lean_declaration_name_is_valid(a))
+                                return item_fail(it, "invalid_arguments",
+                                                 "%s\"allowed_axioms\"[%zu] is not a declaration name", where, i);
+                        if (strv_extend(&it->allowed, a) < 0)
+                                return -ENOMEM;
+                }
+        } else {
+                it->allowed = strv_copy((char **) lean_default_allowed_axioms);
+                if (!it->allowed)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int messages_append(VerifyItem *it, const LeanReply *lr, bool skip_axioms_info) {
+        if (!it->messages) {
+                it->messages = json_object_new_array();
+                if (!it->messages)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < lr->n_messages; i++) {
+                json_object *m;
+
+                if (skip_axioms_info && lr->messages[i].severity == LEAN_SEVERITY_INFO) {
+                        _cleanup_strv_free_ char **dummy = NULL;
+                        int r = lean_parse_axioms_message(lr->messages[i].data, &dummy);
+
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                continue;
+                }
+                m = lean_message_to_json(&lr->messages[i]);
+                if (!m || json_object_array_add(it->messages, m) < 0) {
+                        json_object_put(m);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* The next command: the current item's code or its #print axioms, skipping
+ * items that do not run. Returns 0 with *ret_command, 1 when all are done. */
+static int verify_next(LhJob *job, VerifyJob *vj, json_object **ret_command) {
+        int base = job_get_base_env(job);
+
+        for (; vj->current < vj->n_items; vj->current++, vj->phase = VERIFY_PHASE_CODE) {
+                VerifyItem *it = &vj->items[vj->current];
+                _cleanup_free_ char *print = NULL;
+                const char *text;
+                json_object *cmd;
+                int env = base;
+
+                if (!item_runs(it) || it->repl_failed)
+                        continue;
+                if (vj->phase == VERIFY_PHASE_CODE && !it->body)
+                        vj->phase = VERIFY_PHASE_AXIOMS;
+                if (vj->phase == VERIFY_PHASE_CODE)
+                        text = it->body;
+                else {
+                        print = lean_print_axioms_command(it->name);
+                        if (!print)
+                                return -ENOMEM;
+                        text = print;
+                        if (it->env >= 0)
+                                env = it->env;
+                }
+                cmd = json_object_new_object();
+                if (!cmd)
+                        return -ENOMEM;
+                if (json_object_object_add(cmd, "cmd", json_object_new_string(text)) < 0 ||
+                    (env >= 0 && json_object_object_add(cmd, "env", json_object_new_int(env)) < 0)) {
+                        json_object_put(cmd);
+                        return -ENOMEM;
+                }
+                *ret_command = cmd;
+                return 0;
+        }
+        return 1;
+}
+
+static json_object *verify_item_to_json(const VerifyItem *it) {
+        _cleanup_strv_free_ char **disallowed = NULL;
+        json_object *o = json_object_new_object();
+        bool ok;
+
+        if (!o)
+                return NULL;
+        if (json_object_object_add(o, "name", it->name ? json_object_new_string(it->name) : NULL) < 0)
+                goto oom;
+        if (it->error_code) {
+                json_object *e = json_object_new_object();
+
+                if (!e || json_object_object_add(o, "error", e) < 0) {
+                        json_object_put(e);
+                        goto oom;
+                }
+                if (json_object_object_add(e, "code", json_object_new_string(it->error_code)) < 0 ||
+                    json_object_object_add(e, "retryable", json_object_new_boolean(false)) < 0 ||
+                    json_object_object_add(e, "message", json_object_new_string(strempty(it->error_message))) < 0 ||
+                    json_object_object_add(o, "ok", json_object_new_boolean(false)) < 0)
+                        goto oom;
+                return o;
+        }
+
+        STRV_FOREACH(a, it->axioms)
+                if (!strv_contains(it->allowed, *a) && strv_extend(&disallowed, *a) < 0)
+                        goto oom;
+        ok = it->compiled && it->found && !it->has_sorry && strv_isempty(disallowed) && !it->repl_failed;
+        if (json_object_object_add(o, "ok", json_object_new_boolean(ok)) < 0 ||
+            json_object_object_add(o, "found", json_object_new_boolean(it->found)) < 0 ||
+            json_object_object_add(o, "compiled", json_object_new_boolean(it->compiled)) < 0 ||
+            json_object_object_add(o, "has_sorry", json_object_new_boolean(it->has_sorry)) < 0 ||
+            json_object_object_add(o, "axioms", tool_json_strv(it->axioms)) < 0 ||
+            json_object_object_add(o, "disallowed_axioms", tool_json_strv(disallowed)) < 0 ||
+            json_object_object_add(o, "allowed_axioms", tool_json_strv(it->allowed)) < 0 ||
+            json_object_object_add(o, "messages", it->messages ? json_object_get(it->messages) :
+                                                                 json_object_new_array()) < 0)
+                goto oom;
+        return o;
+oom:
+        json_object_put(o);
+        return NULL;
+}
+
+static int verify_start(LhJob *job, void *userdata, json_object **ret_command) {
+        VerifyJob *vj = userdata;
+
+        /* a retry on a fresh worker starts over */
+        for (size_t i = 0; i < vj->n_items; i++)
+                verify_item_reset(&vj->items[i]);
+        vj->current = 0;
+        vj->phase = VERIFY_PHASE_CODE;
+        vj->env = -1;
+        return verify_next(job, vj, ret_command) == 0 ? 0 : -EINVAL; /* the handler made sure one runs */
+}
+
+static int verify_finish(LhJob *job, VerifyJob *vj) {
+        json_object *result, *items = NULL;
+        size_t n_ok = 0;
+
+        if (!vj->batch) {
+                result = verify_item_to_json(&vj->items[0]);
+                if (!result)
+                        return -ENOMEM;
+                job_set_result(job, result);
+                return 1;
+        }
+        result = json_object_new_object();
+        items = json_object_new_array();
+        if (!result || !items)
+                goto oom;
+        for (size_t i = 0; i < vj->n_items; i++) {
+                json_object *o = verify_item_to_json(&vj->items[i]), *ok;
+
+                if (!o || json_object_array_add(items, o) < 0) {
+                        json_object_put(o);
+                        goto oom;
+                }
+                if (json_object_object_get_ex(o, "ok", &ok) && json_object_get_boolean(ok))
+                        n_ok++;
+        }
+        if (json_object_object_add(result, "items", items) < 0) {
+                items = NULL;
+                goto oom;
+        }
+        if (json_object_object_add(result, "n_ok", json_object_new_int64((int64_t) n_ok)) < 0 ||
+            json_object_object_add(result, "all_ok", json_object_new_boolean(n_ok == vj->n_items)) < 0) {
+                items = NULL;
+                goto oom;
+        }
+        job_set_result(job, result);
+        return 1;
+oom:
+        json_object_put(items);
+        json_object_put(result);
+        return -ENOMEM;
+}
+
+static int verify_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+        _cleanup_free_ char *shape_error = NULL;
+        _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
+        VerifyJob *vj = userdata;
+        VerifyItem *it = &vj->items[vj->current];
+        int r;
+
+        r = lean_reply_parse(reply, &lr, &shape_error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* a broken reply means the worker is off the rails: the whole job fails */
+                LhError err;
+
+                lh_error_set(&err, "lean_repl_error", false, "the Lean REPL sent a reply of unexpected shape: %s",
+                             strna(shape_error));
+                job_set_error(job, &err);
+                lh_error_done(&err);
+                return -EPROTO;
+        }
+        if (lr.env >= 0)
+                vj->env = lr.env;
+
+        if (lr.repl_error) {
+                it->repl_failed = true;
+                r = item_fail(it, "lean_repl_error", "the Lean REPL refused the %s command: %s",
+                              vj->phase == VERIFY_PHASE_CODE ? "code" : "#print axioms", lr.repl_error);
+                if (r < 0)
+                        return r;
+        } else if (vj->phase == VERIFY_PHASE_CODE) {
+                r = messages_append(it, &lr, false);
+                if (r < 0)
+                        return r;
+                it->compiled = !lean_reply_has_errors(&lr);
+                it->has_sorry = lean_reply_has_sorry(&lr);
+                it->env = lr.env;
+                vj->phase = VERIFY_PHASE_AXIOMS;
+                goto next;
+        } else {
+                r = messages_append(it, &lr, true);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < lr.n_messages && !it->found; i++) {
+                        if (lr.messages[i].severity != LEAN_SEVERITY_INFO)
+                                continue;
+                        r = lean_parse_axioms_message(lr.messages[i].data, &it->axioms);
+                        if (r < 0)
+                                return r;
+                        it->found = r > 0;
+                }
+                if (strv_contains(it->axioms, "sorryAx"))
+                        it->has_sorry = true;
+                if (!it->found && !it->body)
+                        it->compiled = false; /* nothing of ours to compile: the name does not resolve */
+        }
+        vj->current++;
+        vj->phase = VERIFY_PHASE_CODE;
+next:
+        r = verify_next(job, vj, ret_command);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 0;
+        return verify_finish(job, vj);
+}
+
+static void verify_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
+        VerifyJob *vj = userdata;
+        LhProject *p = job_get_project(job);
+        json_object *freshness = NULL;
+
+        if (p) {
+                if (facts && facts->worker_pid > 0)
+                        tools_note_worker_stamp(vj->ctx, p, facts->worker_generation, &vj->readiness.stamp);
+                freshness = tools_freshness(p, &vj->readiness, vj->imports, facts, vj->env);
+        }
+        tool_job_reply(job, result, err, facts, freshness);
+}
+
+static const JobOps verify_ops = {
+        .start = verify_start,
+        .step = verify_step,
+        .done = verify_done,
+        .free_userdata = verify_job_free,
+};
+
+/* Answer the call right away (no item needs the worker). */
+static int verify_reply_now(McpCall *call, LhProject *p, VerifyJob *vj) {
+        json_object *result, *items = json_object_new_array();
+
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < vj->n_items; i++) {
+                json_object *o = verify_item_to_json(&vj->items[i]);
+
+                if (!o || json_object_array_add(items, o) < 0) {
+                        json_object_put(o);
+                        json_object_put(items);
+                        return -ENOMEM;
+                }
+        }
+        result = json_object_new_object();
+        if (!result || json_object_object_add(result, "items", items) < 0) {
+                json_object_put(result);
+                json_object_put(items);
+                return -ENOMEM;
+        }
+        json_object_object_add(result, "n_ok", json_object_new_int(0));
+        json_object_object_add(result, "all_ok", json_object_new_boolean(false));
+        mcp_call_reply(call, tool_envelope_result(p, result, NULL, NULL), false);
+        return 0;
+}
+
+static int verify_handle(McpCall *call, ToolsContext *ctx, bool batch) {
+        json_object *args = mcp_call_get_arguments(call), *items = NULL;
+        VerifyJob *vj;
+        LhProject *p;
+        bool any = false;
+        int r;
+
+        r = tool_resolve_project(call, ctx->registry, &p);
+        if (r != 0)
+                return r < 0 ? r : 0;
+
+        if (batch && (!json_object_object_get_ex(args, "items", &items) ||
+                      !json_object_is_type(items, json_type_array) || json_object_array_length(items) == 0)) {
+                tool_reply_errorf(call, p, "invalid_arguments", false, "\"items\" must be a non-empty array");
+                return 0;
+        }
+
+        vj = new0(VerifyJob, 1);
+        if (!vj)
+                return -ENOMEM;
+        vj->ctx = ctx;
+        vj->batch = batch;
+        vj->env = -1;
+        vj->n_items = batch ? json_object_array_length(items) : 1;
+        vj->items = new0(VerifyItem, vj->n_items);
+        if (!vj->items) {
+                r = -ENOMEM;
+                goto finish;
+        }
+
+        for (size_t i = 0; i < vj->n_items; i++) {
+                VerifyItem *it = &vj->items[i];
+                char where[64] = "";
+
+                if (batch)
+                        snprintf(where, sizeof where, "items[%zu]: ", i);
+                r = verify_item_parse(it, batch ? json_object_array_get_idx(items, i) : args, where);
+                if (r < 0)
+                        goto finish;
+                if (!item_runs(it))
+                        continue;
+                if (!any) {
+                        vj->imports = strv_copy(it->imports);
+                        if (!vj->imports) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        any = true;
+                } else if (!strv_equal(vj->imports, it->imports)) {
+                        _cleanup_free_ char *want = strv_join(vj->imports, ", ");
+
+                        r = item_fail(it, "imports_mismatch",
+                                      "%sthis item's imports differ from the batch's (%s): verify it in another call",
+                                      where, strna(want));
+                        if (r < 0)
+                                goto finish;
+                }
+        }
+
+        if (!batch && !item_runs(&vj->items[0])) {
+                tool_reply_errorf(call, p, vj->items[0].error_code, false, "%s", vj->items[0].error_message);
+                r = 0;
+                goto finish;
+        }
+        if (!any) {
+                r = verify_reply_now(call, p, vj);
+                goto finish;
+        }
+
+        r = tools_check_readiness(ctx, call, p, &vj->readiness);
+        if (r != 0)
+                goto finish;
+
+        /* read-only: every item starts from the import env */
+        r = tool_submit_job(call, p, vj->imports, JOB_READ_ONLY, &verify_ops, vj);
+        return r < 0 ? r : 0;
+
+finish:
+        verify_job_free(vj);
+        return r < 0 ? r : 0;
+}
+
+int tool_declaration_verify_handle(McpCall *call, void *userdata) {
+        return verify_handle(call, userdata, false);
+}
+
+int tool_declaration_verify_batch_handle(McpCall *call, void *userdata) {
+        return verify_handle(call, userdata, true);
+}

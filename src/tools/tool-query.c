@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* lean_module_query {project, module, selectors?, budgets?} and
+ * lean_module_query_batch {project, items: [{module, selectors?, budgets?}]}.
+ *
+ * The worker runs one generated meta program per module
+ * (lean_query_module_decls()) that prints every declaration of the module;
+ * selectors and budgets are applied here, and the selected result is
+ * cached (ctx->cache) under project id, manifest hash, toolchain, module,
+ * selectors and budgets, so an identical call is answered without a worker
+ * ("cached": true).
+ *
+ * Result: {"module", "declarations": [{"name", "kind", "type"?, "doc"?,
+ * "line"?, "column"?}], "returned", "matched", "total", "truncated",
+ * "truncated_by"?: "max_items"|"max_chars", "cached"}.
+ * Batch: {"items": [{"module", "result"} | {"module", "error"}]} — one bad
+ * item does not fail the others. An import header that fails (a module that
+ * does not exist) fails every item that needed the worker in this call. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/json-util.h"
+#include "basic/log.h"
+#include "basic/strv.h"
+#include "lean/header.h"
+#include "lean/query-text.h"
+#include "tools/tool-query.h"
+
+#define MODULE_QUERY_DEFAULT_MAX_ITEMS 500U
+#define MODULE_QUERY_MAX_ITEMS 10000U
+#define MODULE_QUERY_DEFAULT_MAX_CHARS 100000U
+#define MODULE_QUERY_MAX_CHARS 10000000U
+
+/* ---- shared plumbing (tool-query.h) ------------------------------------------ */
+
+int tool_query_imports(McpCall *call, LhProject *p, bool meta, char ***ret) {
+        _cleanup_(strv_freep) char **l = NULL;
+        json_object *imports;
+
+        if (meta && strv_extend(&l, "Lean") < 0)
+                return -ENOMEM;
+        if (json_object_object_get_ex(mcp_call_get_arguments(call), "imports", &imports) &&
+            !json_object_is_type(imports, json_type_null)) {
+                size_t n;
+
+                if (!json_object_is_type(imports, json_type_array)) {
+                        tool_reply_errorf(call, p, "invalid_arguments", false, "\"imports\" must be an array of module names");
+                        return 1;
+                }
+                n = json_object_array_length(imports);
+                for (size_t i = 0; i < n; i++) {
+                        const char *m = json_object_get_string(json_object_array_get_idx(imports, i));
+
+                        if (!json_object_is_type(json_object_array_get_idx(imports, i), json_type_string) ||
+                            !lean_module_name_is_valid(m)) {
+                                tool_reply_errorf(call, p, "invalid_arguments", false,
+                                                  "\"imports\"[%zu] is not a valid module name", i);
+                                return 1;
+                        }
+                        if (!strv_contains(l, m) && strv_extend(&l, m) < 0)
+                                return -ENOMEM;
+                }
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err) {
+        _cleanup_free_ char *shape_error = NULL;
+        json_object *errors;
+        int r;
+
+        r = lean_reply_parse(reply, lr, &shape_error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                lh_error_set(err, "lean_repl_error", false, "the Lean REPL sent a reply of unexpected shape: %s",
+                             strna(shape_error));
+                return -EPROTO;
+        }
+        if (lr->repl_error) {
+                lh_error_set(err, "lean_repl_error", false, "the Lean REPL refused the command: %s", lr->repl_error);
+                return -EPROTO;
+        }
+        if (!lean_reply_has_errors(lr))
+                return 0;
+
+        /* the generated program did not elaborate (a Lean whose meta API differs?) */
+        errors = json_object_new_array();
+        if (!errors)
+                return -ENOMEM;
+        for (size_t i = 0; i < lr->n_messages; i++)
+                if (lr->messages[i].severity == LEAN_SEVERITY_ERROR &&
+                    json_object_array_add(errors, lean_message_to_json(&lr->messages[i])) < 0) {
+                        json_object_put(errors);
+                        return -ENOMEM;
+                }
+        lh_error_set(err, "lean_error", false, "the generated query failed in Lean: %s",
+                     json_object_array_length(errors) > 0 ?
+                     json_object_get_string(json_object_object_get(json_object_array_get_idx(errors, 0), "data")) : "");
+        err->details = json_object_new_object();
+        if (!err->details || json_add(err->details, "messages", errors) < 0)
+                return -ENOMEM;
+        return -EPROTO;
+}
+
+int tool_query_command(LhJob *job, char *text, json_object **ret) {
+        _cleanup_free_ char *t = text;
+        int base = job_get_base_env(job);
+        json_object *cmd;
+
+        cmd = json_object_new_object();
+        if (!cmd)
+                return -ENOMEM;
+        if (json_add(cmd, "cmd", json_object_new_string(t)) < 0 ||
+            (base >= 0 && json_add(cmd, "env", json_object_new_int(base)) < 0)) {
+                json_object_put(cmd);
+                return -ENOMEM;
+        }
+        *ret = cmd;
+        return 0;
+}
+
+unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsigned max) {
+        json_object *v;
+        int64_t i;
+
+        if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
+                return def;
+        i = json_object_get_int64(v);
+        return i < 1 ? 1 : i > (int64_t) max ? max : (unsigned) i;
+}
+
+/* ---- one query ---------------------------------------------------------------- */
+
+static const char * const kind_names[] = {
+        "def", "theorem", "axiom", "inductive", "structure", "class", "instance", "abbrev", "opaque",
+        "ctor", "recursor", "other",
+};
+
+typedef struct ModuleQuery {
+        char *module;
+        char **kinds;          /* sorted; NULL: all kinds */
+        char *prefix;
+        char *name_pattern;
+        bool include_type;
+        bool include_doc;
+        unsigned max_items;
+        unsigned max_chars;
+        char *cache_key;
+        json_object *result;   /* set once answered */
+        json_object *error;    /* or this (an error object) */
+} ModuleQuery;
+
+static void module_query_done(ModuleQuery *q) {
+        free(q->module);
+        strv_free(q->kinds);
+        free(q->prefix);
+        free(q->name_pattern);
+        free(q->cache_key);
+        json_object_put(q->result);
+        json_object_put(q->error);
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+static const char *obj_string(json_object *o, const char *key) {
+        json_object *v;
+
+        return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+                json_object_get_string(v) : NULL;
+}
+
+static bool obj_bool(json_object *o, const char *key) {
+        json_object *v;
+
+        return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+                json_object_get_boolean(v);
+}
+
+/* Fill q from item ({module, selectors?, budgets?}). -EINVAL with *ret_why
+ * (static) for bad arguments. */
+static int module_query_parse(json_object *item, ModuleQuery *q, const char **ret_why) {
+        json_object *sel = NULL, *bud = NULL, *kinds;
+        const char *module = obj_string(item, "module"), *s;
+
+        /* kept even when invalid: a batch item's answer names it */
+        q->module = strdup(strempty(module));
+        if (!q->module)
+                return -ENOMEM;
+        if (!module || !lean_module_name_is_valid(module)) {
+                *ret_why = "\"module\" is not a valid Lean module name";
+                return -EINVAL;
+        }
+        if (json_object_object_get_ex(item, "selectors", &sel) && !json_object_is_type(sel, json_type_object))
+                sel = NULL;
+        if (json_object_object_get_ex(item, "budgets", &bud) && !json_object_is_type(bud, json_type_object))
+                bud = NULL;
+
+        if (sel && json_object_object_get_ex(sel, "kinds", &kinds) && json_object_is_type(kinds, json_type_array)) {
+                size_t n = json_object_array_length(kinds);
+
+                for (size_t i = 0; i < n; i++) {
+                        const char *k = json_object_get_string(json_object_array_get_idx(kinds, i));
+                        bool known = false;
+
+                        for (size_t j = 0; j < ELEMENTSOF(kind_names); j++)
+                                known = known || streq(strempty(k), kind_names[j]);
+                        if (!known) {
+                                *ret_why = "\"selectors.kinds\" names an unknown kind";
+                                return -EINVAL;
+                        }
+                        if (!strv_contains(q->kinds, k) && strv_extend(&q->kinds, k) < 0)
+                                return -ENOMEM;
+                }
+                if (q->kinds)
+                        qsort(q->kinds, strv_length(q->kinds), sizeof(char *), cmp_str);
+        }
+        s = obj_string(sel, "prefix");
+        if (!isempty(s) && !(q->prefix = strdup(s)))
+                return -ENOMEM;
+        s = obj_string(sel, "name_pattern");
+        if (!isempty(s) && !(q->name_pattern = strdup(s)))
+                return -ENOMEM;
+        q->include_type = obj_bool(sel, "include_type");
+        q->include_doc = obj_bool(sel, "include_doc");
+        q->max_items = tool_query_uint(bud, "max_items", MODULE_QUERY_DEFAULT_MAX_ITEMS, MODULE_QUERY_MAX_ITEMS);
+        q->max_chars = tool_query_uint(bud, "max_chars", MODULE_QUERY_DEFAULT_MAX_CHARS, MODULE_QUERY_MAX_CHARS);
+        return 0;
+}
+
+/* The cache key: a JSON array, so no user string can forge another key. */
+static int module_query_key(ModuleQuery *q, LhProject *p, const LeanProjectStamp *stamp) {
+        _cleanup_(query_json_putp) json_object *a = json_object_new_array();
+        json_object *kinds;
+
+        if (!a)
+                return -ENOMEM;
+        kinds = json_object_new_array();
+        if (!kinds || json_object_array_add(a, json_object_new_string("lean_module_query")) < 0 ||
+            json_object_array_add(a, kinds) < 0) {
+                json_object_put(kinds);
+                return -ENOMEM;
+        }
+        STRV_FOREACH(k, q->kinds)
+                if (json_object_array_add(kinds, json_object_new_string(*k)) < 0)
+                        return -ENOMEM;
+        if (json_object_array_add(a, json_object_new_string(project_get_id(p))) < 0 ||
+            json_object_array_add(a, json_object_new_string(stamp->manifest_hash)) < 0 ||
+            json_object_array_add(a, json_object_new_string(stamp->toolchain)) < 0 ||
+            json_object_array_add(a, json_object_new_string(q->module)) < 0 ||
+            json_object_array_add(a, json_object_new_string(strempty(q->prefix))) < 0 ||
+            json_object_array_add(a, json_object_new_string(strempty(q->name_pattern))) < 0 ||
+            json_object_array_add(a, json_object_new_boolean(q->include_type)) < 0 ||
+            json_object_array_add(a, json_object_new_boolean(q->include_doc)) < 0 ||
+            json_object_array_add(a, json_object_new_int64(q->max_items)) < 0 ||
+            json_object_array_add(a, json_object_new_int64(q->max_chars)) < 0)
+                return -ENOMEM;
+        q->cache_key = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+        return q->cache_key ? 0 : -ENOMEM;
+}
+
+/* A deep copy of a cached result marked "cached": true, or NULL. */
+static json_object *module_query_cached(LeanCache *cache, const char *key) {
+        _cleanup_(query_json_putp) json_object *v = lean_cache_get(cache, key);
+        json_object *copy = NULL;
+
+        if (!v || json_object_deep_copy(v, &copy, NULL) < 0)
+                return NULL;
+        if (json_add(copy, "cached", json_object_new_boolean(true)) < 0) {
+                json_object_put(copy);
+                return NULL;
+        }
+        return copy;
+}
+
+static bool decl_selected(const ModuleQuery *q, json_object *d) {
+        const char *name = obj_string(d, "name"), *kind = obj_string(d, "kind");
+
+        if (!name)
+                return false;
+        if (q->kinds && !strv_contains(q->kinds, strempty(kind)))
+                return false;
+        if (q->prefix && strncmp(name, q->prefix, strlen(q->prefix)) != 0)
+                return false;
+        if (q->name_pattern && !strstr(name, q->name_pattern))
+                return false;
+        return true;
+}
+
+/* decls (parsed "@lh:decl" objects) → the result, selectors and budgets applied. */
+static json_object *module_query_select(const ModuleQuery *q, json_object *decls) {
+        _cleanup_(query_json_putp) json_object *result = json_object_new_object(), *out = json_object_new_array();
+        size_t n = json_object_array_length(decls), matched = 0, chars = 0;
+        const char *truncated_by = NULL;
+
+        if (!result || !out)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                json_object *d = json_object_array_get_idx(decls, i), *o;
+                static const char * const keys[] = { "name", "kind", "type", "doc", "line", "column" };
+                size_t len;
+
+                if (!decl_selected(q, d))
+                        continue;
+                matched++;
+                if (truncated_by)
+                        continue;
+                if (json_object_array_length(out) >= q->max_items) {
+                        truncated_by = "max_items";
+                        continue;
+                }
+                o = json_object_new_object();
+                if (!o)
+                        return NULL;
+                for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+                        json_object *v;
+
+                        if ((streq(keys[k], "type") && !q->include_type) || (streq(keys[k], "doc") && !q->include_doc))
+                                continue;
+                        if (json_object_object_get_ex(d, keys[k], &v) && !json_object_is_type(v, json_type_null) &&
+                            json_add(o, keys[k], json_object_get(v)) < 0) {
+                                json_object_put(o);
+                                return NULL;
+                        }
+                }
+                len = strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+                if (chars + len > q->max_chars) {
+                        json_object_put(o);
+                        truncated_by = "max_chars";
+                        continue;
+                }
+                chars += len;
+                if (json_object_array_add(out, o) < 0) {
+                        json_object_put(o);
+                        return NULL;
+                }
+        }
+        if (json_add(result, "module", json_object_new_string(q->module)) < 0 ||
+            json_add(result, "returned", json_object_new_int64(json_object_array_length(out))) < 0 ||
+            json_add(result, "declarations", TAKE_PTR(out)) < 0 ||
+            json_add(result, "matched", json_object_new_int64(matched)) < 0 ||
+            json_add(result, "total", json_object_new_int64(n)) < 0 ||
+            json_add(result, "truncated", json_object_new_boolean(truncated_by != NULL)) < 0 ||
+            (truncated_by && json_add(result, "truncated_by", json_object_new_string(truncated_by)) < 0) ||
+            json_add(result, "cached", json_object_new_boolean(false)) < 0)
+                return NULL;
+        return TAKE_PTR(result);
+}
+
+/* ---- the job --------------------------------------------------------------------- */
+
+typedef struct QueryJob {
+        ToolsContext *ctx;
+        LeanReadiness readiness;
+        char **imports;
+        ModuleQuery *queries;
+        size_t n_queries;
+        bool batch;
+        size_t current;        /* index of the query whose command is running */
+        int env;
+} QueryJob;
+
+static void query_job_free(void *userdata) {
+        QueryJob *qj = userdata;
+
+        if (!qj)
+                return;
+        lean_readiness_done(&qj->readiness);
+        strv_free(qj->imports);
+        for (size_t i = 0; i < qj->n_queries; i++)
+                module_query_done(&qj->queries[i]);
+        free(qj->queries);
+        free(qj);
+}
+
+static json_object *error_object(const char *code, const char *message) {
+        LhError e;
+        json_object *o;
+
+        lh_error_set(&e, code, false, "%s", message);
+        o = lh_error_to_json(&e);
+        lh_error_done(&e);
+        return o;
+}
+
+/* Send the command of the next unanswered query at or after from; 1 when none is left. */
+static int query_next(LhJob *job, QueryJob *qj, size_t from, json_object **ret_command) {
+        for (size_t i = from; i < qj->n_queries; i++) {
+                char *text = NULL;
+                int r;
+
+                if (qj->queries[i].result || qj->queries[i].error)
+                        continue;
+                r = lean_query_module_decls(qj->queries[i].module, &text);
+                if (r < 0)
+                        return r;
+                qj->current = i;
+                return tool_query_command(job, text, ret_command);
+        }
+        return 1;
+}
+
+static int query_finish(LhJob *job, QueryJob *qj) {
+        json_object *result, *items;
+
+        if (!qj->batch) {
+                ModuleQuery *q = &qj->queries[0];
+
+                job_set_result(job, json_object_get(q->result));
+                return 1;
+        }
+        result = json_object_new_object();
+        items = json_object_new_array();
+        if (!result || !items || json_add(result, "items", items) < 0) {
+                json_object_put(result);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < qj->n_queries; i++) {
+                ModuleQuery *q = &qj->queries[i];
+                json_object *item = json_object_new_object();
+
+                if (!item || json_object_array_add(items, item) < 0 ||
+                    json_add(item, "module", json_object_new_string(strempty(q->module))) < 0 ||
+                    json_add(item, q->result ? "result" : "error", json_object_get(q->result ?: q->error)) < 0) {
+                        json_object_put(result);
+                        return -ENOMEM;
+                }
+        }
+        job_set_result(job, result);
+        return 1;
+}
+
+static int query_start(LhJob *job, void *userdata, json_object **ret_command) {
+        QueryJob *qj = userdata;
+        int r;
+
+        qj->env = -1;
+        r = query_next(job, qj, 0, ret_command);
+        return r == 1 ? query_finish(job, qj) : r;
+}
+
+static int query_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+        _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
+        _cleanup_(query_json_putp) json_object *decls = NULL, *errs = NULL, *ends = NULL;
+        _cleanup_(lh_error_done) LhError err = {};
+        QueryJob *qj = userdata;
+        ModuleQuery *q = &qj->queries[qj->current];
+        int r;
+
+        r = tool_query_parse_reply(reply, &lr, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0) {
+                qj->env = lr.env;
+                if (lean_query_output_lines(&lr, LEAN_QUERY_TAG_DECL, &decls) < 0 ||
+                    lean_query_output_lines(&lr, LEAN_QUERY_TAG_ERROR, &errs) < 0 ||
+                    lean_query_output_lines(&lr, LEAN_QUERY_TAG_END, &ends) < 0)
+                        return -ENOMEM;
+                if (json_object_array_length(errs) > 0) {
+                        const char *code = obj_string(json_object_array_get_idx(errs, 0), "code");
+
+                        if (streq(strempty(code), "module_not_imported"))
+                                lh_error_set(&err, "module_not_found", false,
+                                             "module %s is not part of the environment after importing it", q->module);
+                        else
+                                lh_error_set(&err, "lean_error", false, "the module query failed: %s", strna(code));
+                        r = -EPROTO;
+                } else if (json_object_array_length(ends) == 0) {
+                        lh_error_set(&err, "lean_error", false,
+                                     "the module query printed no result (is this Lean supported?)");
+                        r = -EPROTO;
+                }
+        }
+
+        if (r < 0) {
+                if (!qj->batch) {
+                        job_set_error(job, &err);
+                        return r;
+                }
+                q->error = lh_error_to_json(&err);
+                if (!q->error)
+                        return -ENOMEM;
+        } else {
+                q->result = module_query_select(q, decls);
+                if (!q->result)
+                        return -ENOMEM;
+                if (lean_cache_put(qj->ctx->cache, q->cache_key, q->result) < 0)
+                        log_debug("Module query result not cached (out of memory)");
+        }
+
+        r = query_next(job, qj, qj->current + 1, ret_command);
+        return r == 1 ? query_finish(job, qj) : r;
+}
+
+static void query_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
+        QueryJob *qj = userdata;
+        LhProject *p = job_get_project(job);
+        json_object *freshness = NULL;
+        _cleanup_(query_json_putp) json_object *batch = NULL;
+
+        if (p) {
+                if (facts && facts->worker_pid > 0)
+                        tools_note_worker_stamp(qj->ctx, p, facts->worker_generation, &qj->readiness.stamp);
+                freshness = tools_freshness(p, &qj->readiness, qj->imports, facts, qj->env);
+        }
+        if (err && qj->batch && !streq(err->code, "cancelled")) {
+                /* the job failed as a whole (import header, worker): every
+                 * item still open gets that error, the others keep theirs */
+                json_object *items;
+
+                batch = json_object_new_object();
+                items = json_object_new_array();
+                if (batch && items && json_add(batch, "items", items) >= 0) {
+                        for (size_t i = 0; i < qj->n_queries; i++) {
+                                ModuleQuery *q = &qj->queries[i];
+                                json_object *item = json_object_new_object();
+
+                                if (!q->result && !q->error)
+                                        q->error = lh_error_to_json(err);
+                                if (item && json_object_array_add(items, item) >= 0) {
+                                        json_add(item, "module", json_object_new_string(strempty(q->module)));
+                                        json_add(item, q->result ? "result" : "error",
+                                                 json_object_get(q->result ?: q->error));
+                                } else
+                                        json_object_put(item);
+                        }
+                        tool_job_reply(job, batch, NULL, facts, freshness);
+                        return;
+                }
+                json_object_put(items);
+        }
+        tool_job_reply(job, result, err, facts, freshness);
+}
+
+static const JobOps query_ops = {
+        .start = query_start,
+        .step = query_step,
+        .done = query_done,
+        .free_userdata = query_job_free,
+};
+
+/* Parse, key, look up; submit a job for what the cache does not answer. */
+static int module_query_run(McpCall *call, ToolsContext *ctx, LhProject *p, json_object * const *items, size_t n,
+                            bool batch) {
+        QueryJob *qj;
+        size_t pending = 0;
+        int r;
+
+        qj = new0(QueryJob, 1);
+        if (!qj)
+                return -ENOMEM;
+        qj->ctx = ctx;
+        qj->env = -1;
+        qj->batch = batch;
+        qj->queries = new0(ModuleQuery, n);
+        if (!qj->queries) {
+                free(qj);
+                return -ENOMEM;
+        }
+        qj->n_queries = n;
+
+        /* arguments first: an invalid single query is answered before any readiness work */
+        for (size_t i = 0; i < n; i++) {
+                const char *why = NULL;
+
+                r = module_query_parse(items[i], &qj->queries[i], &why);
+                if (r == -ENOMEM)
+                        goto fail;
+                if (r < 0) {
+                        if (!batch) {
+                                tool_reply_errorf(call, p, "invalid_arguments", false, "%s", why);
+                                query_job_free(qj);
+                                return 0;
+                        }
+                        qj->queries[i].error = error_object("invalid_arguments", why);
+                        if (!qj->queries[i].error) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                }
+        }
+
+        r = tools_check_readiness(ctx, call, p, &qj->readiness);
+        if (r != 0) {
+                query_job_free(qj);
+                return r < 0 ? r : 0;
+        }
+
+        if (strv_extend(&qj->imports, "Lean") < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+                ModuleQuery *q = &qj->queries[i];
+
+                if (q->error)
+                        continue;
+                r = module_query_key(q, p, &qj->readiness.stamp);
+                if (r < 0)
+                        goto fail;
+                q->result = module_query_cached(ctx->cache, q->cache_key);
+                if (q->result)
+                        continue;
+                pending++;
+                if (!strv_contains(qj->imports, q->module) && strv_extend(&qj->imports, q->module) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+
+        if (pending == 0) {
+                /* everything answered here: no worker needed */
+                _cleanup_(query_json_putp) json_object *result = NULL;
+                json_object *body;
+                LhFacts facts;
+
+                if (batch) {
+                        json_object *items_out = json_object_new_array();
+
+                        result = json_object_new_object();
+                        if (!result || json_add(result, "items", items_out) < 0) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        for (size_t i = 0; i < n; i++) {
+                                ModuleQuery *q = &qj->queries[i];
+                                json_object *item = json_object_new_object();
+
+                                if (!item || json_object_array_add(items_out, item) < 0 ||
+                                    json_add(item, "module", json_object_new_string(strempty(q->module))) < 0 ||
+                                    json_add(item, q->result ? "result" : "error",
+                                             json_object_get(q->result ?: q->error)) < 0) {
+                                        json_object_put(item);
+                                        r = -ENOMEM;
+                                        goto fail;
+                                }
+                        }
+                } else
+                        result = json_object_get(qj->queries[0].result);
+
+                project_get_facts(p, &facts);
+                body = tool_envelope_result(p, TAKE_PTR(result), &facts,
+                                            tools_freshness(p, &qj->readiness, qj->imports, &facts, -1));
+                query_job_free(qj);
+                if (!body)
+                        return -ENOMEM;
+                mcp_call_reply(call, body, false);
+                return 0;
+        }
+
+        r = tool_submit_job(call, p, qj->imports, JOB_READ_ONLY, &query_ops, qj);
+        return r < 0 ? r : 0;
+fail:
+        query_job_free(qj);
+        return r;
+}
+
+int tool_module_query_handle(McpCall *call, void *userdata) {
+        ToolsContext *ctx = userdata;
+        json_object *args = mcp_call_get_arguments(call);
+        LhProject *p;
+        int r;
+
+        r = tool_resolve_project(call, ctx->registry, &p);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return module_query_run(call, ctx, p, &args, 1, false);
+}
+
+int tool_module_query_batch_handle(McpCall *call, void *userdata) {
+        ToolsContext *ctx = userdata;
+        _cleanup_free_ json_object **items = NULL;
+        json_object *arr;
+        LhProject *p;
+        size_t n;
+        int r;
+
+        r = tool_resolve_project(call, ctx->registry, &p);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (!json_object_object_get_ex(mcp_call_get_arguments(call), "items", &arr) ||
+            !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0 ||
+            json_object_array_length(arr) > 32) {
+                tool_reply_errorf(call, p, "invalid_arguments", false, "\"items\" must be an array of 1 to 32 queries");
+                return 0;
+        }
+        n = json_object_array_length(arr);
+        items = new0(json_object *, n);
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                items[i] = json_object_array_get_idx(arr, i);
+        return module_query_run(call, ctx, p, items, n, true);
+}
