@@ -76,6 +76,8 @@ typedef void (*McpCancelFunc)(McpCall *c, void *userdata);
  * check mcp_call_is_cancelled() after setting it. */
 void mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
 bool mcp_call_is_cancelled(const McpCall *c);
+/* The userdata of the cancel callback set last (NULL: none). */
+void *mcp_call_get_cancel_userdata(const McpCall *c);
 
 /* Answer (exactly once; later calls are ignored and logged at debug). The
  * server's own reference is dropped here: a handler that answers after

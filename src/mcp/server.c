@@ -515,6 +515,10 @@ void mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata) {
         c->cancel_userdata = userdata;
 }
 
+void *mcp_call_get_cancel_userdata(const McpCall *c) {
+        return c->cancel ? c->cancel_userdata : NULL;
+}
+
 bool mcp_call_is_cancelled(const McpCall *c) {
         return c->cancelled;
 }

@@ -176,7 +176,9 @@ static void tool_job_free(void *userdata) {
                 return;
         if (tj->inner->free_userdata)
                 tj->inner->free_userdata(tj->inner_userdata);
-        mcp_call_set_cancel(tj->call, NULL, NULL);
+        /* the call may have moved on to another job (a retry): leave its wiring */
+        if (mcp_call_get_cancel_userdata(tj->call) == tj)
+                mcp_call_set_cancel(tj->call, NULL, NULL);
         mcp_call_unref(tj->call);
         free(tj);
 }

@@ -360,6 +360,7 @@ typedef struct QueryJob {
         ModuleQuery *queries;
         size_t n_queries;
         bool batch;
+        bool per_module;       /* batch fallback: each command carries its own import header */
         size_t current;        /* index of the query whose command is running */
         int env;
 } QueryJob;
@@ -387,6 +388,27 @@ static json_object *error_object(const char *code, const char *message) {
         return o;
 }
 
+/* A self-contained command: no env, its own header, so a module that does
+ * not import fails this command only (the REPL starts a fresh environment
+ * for a command without "env"). The module name is validated already. */
+static int query_command_with_header(const char *module, char *text, json_object **ret) {
+        _cleanup_free_ char *t = text, *full = NULL;
+        json_object *cmd;
+
+        full = strdup_printf("import Lean\nimport %s\n%s", module, t);
+        if (!full)
+                return -ENOMEM;
+        cmd = json_object_new_object();
+        if (!cmd)
+                return -ENOMEM;
+        if (json_add(cmd, "cmd", json_object_new_string(full)) < 0) {
+                json_object_put(cmd);
+                return -ENOMEM;
+        }
+        *ret = cmd;
+        return 0;
+}
+
 /* Send the command of the next unanswered query at or after from; 1 when none is left. */
 static int query_next(LhJob *job, QueryJob *qj, size_t from, json_object **ret_command) {
         for (size_t i = from; i < qj->n_queries; i++) {
@@ -399,6 +421,8 @@ static int query_next(LhJob *job, QueryJob *qj, size_t from, json_object **ret_c
                 if (r < 0)
                         return r;
                 qj->current = i;
+                if (qj->per_module)
+                        return query_command_with_header(qj->queries[i].module, text, ret_command);
                 return tool_query_command(job, text, ret_command);
         }
         return 1;
@@ -454,6 +478,19 @@ static int query_step(LhJob *job, void *userdata, json_object *reply, json_objec
         r = tool_query_parse_reply(reply, &lr, &err);
         if (r == -ENOMEM)
                 return r;
+        if (r < 0 && qj->per_module && streq(strempty(err.code), "lean_error")) {
+                /* errors in the two header lines: this module does not import */
+                for (size_t i = 0; i < lr.n_messages; i++)
+                        if (lr.messages[i].severity == LEAN_SEVERITY_ERROR && lr.messages[i].pos.set &&
+                            lr.messages[i].pos.line <= 2) {
+                                json_object *details = TAKE_PTR(err.details);
+
+                                lh_error_set(&err, "import_failed", false, "module %s could not be imported: %s",
+                                             q->module, strempty(lr.messages[i].data));
+                                err.details = details;
+                                break;
+                        }
+        }
         if (r >= 0) {
                 qj->env = lr.env;
                 if (lean_query_output_lines(&lr, LEAN_QUERY_TAG_DECL, &decls) < 0 ||
@@ -496,6 +533,41 @@ static int query_step(LhJob *job, void *userdata, json_object *reply, json_objec
         return r == 1 ? query_finish(job, qj) : r;
 }
 
+static const JobOps query_ops;
+
+/* 0: the call now belongs to a new job (or was answered by a refusal);
+ * <0: nothing happened, the caller answers. */
+static int query_retry_per_module(LhJob *job, QueryJob *qj) {
+        McpCall *call = tool_job_get_call(job);
+        LhProject *p = job_get_project(job);
+        QueryJob *next;
+        int r;
+
+        if (!call || !p)
+                return -ESRCH;
+        next = new0(QueryJob, 1);
+        if (!next)
+                return -ENOMEM;
+        /* the open items move over; this job keeps nothing it would free twice */
+        *next = *qj;
+        next->per_module = true;
+        next->env = -1;
+        next->imports = NULL;
+        if (strv_extend(&next->imports, "Lean") < 0) {
+                free(next);
+                return -ENOMEM;
+        }
+        qj->queries = NULL;
+        qj->n_queries = 0;
+        qj->readiness = (LeanReadiness) {};
+
+        r = tool_submit_job(call, p, next->imports, JOB_READ_ONLY, &query_ops, next);
+        if (r < 0)
+                tool_reply_errorf(call, p, "internal_error", true, "cannot queue the per-module retry: %s",
+                                  strerror(-r));
+        return 0;
+}
+
 static void query_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
         QueryJob *qj = userdata;
         LhProject *p = job_get_project(job);
@@ -506,6 +578,15 @@ static void query_done(LhJob *job, void *userdata, json_object *result, const Lh
                 if (facts && facts->worker_pid > 0)
                         tools_note_worker_stamp(qj->ctx, p, facts->worker_generation, &qj->readiness.stamp);
                 freshness = tools_freshness(p, &qj->readiness, qj->imports, facts, qj->env);
+        }
+        if (err && qj->batch && !qj->per_module && streq(strempty(err->code), "import_failed")) {
+                /* One module of the shared header did not import: run the open
+                 * items again, each with its own header, so only it fails. */
+                json_object_put(freshness);
+                freshness = NULL;
+                if (query_retry_per_module(job, qj) == 0)
+                        return;
+                freshness = p ? tools_freshness(p, &qj->readiness, qj->imports, facts, qj->env) : NULL;
         }
         if (err && qj->batch && !streq(err->code, "cancelled")) {
                 /* the job failed as a whole (import header, worker): every

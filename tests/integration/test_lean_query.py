@@ -148,6 +148,23 @@ def test_batch_one_bad_module(meta, lean_project):
     assert items[1]["error"]["code"] == "invalid_arguments"
 
 
+def test_batch_missing_module_fails_only_its_item(meta, lean_project):
+    """A module that does not import breaks the shared import header; the
+    batch then runs each open item with its own header, so only it fails."""
+    c, _ = meta
+    p = str(lean_project)
+    r = call(c, "lean_module_query_batch", {"project": p, "items": [
+        {"module": "Missing.Thing"},
+        {"module": "Demo.Basic", "selectors": {"kinds": ["instance"]}},
+    ]})
+    items = ok(r)["items"]
+    assert len(items) == 2
+    assert "result" not in items[0], items[0]
+    assert items[0]["error"]["code"] == "import_failed", items[0]
+    assert "Missing.Thing" in items[0]["error"]["message"]
+    assert [d["name"] for d in items[1]["result"]["declarations"]] == ["Demo.instInhabitedBar"]
+
+
 def test_declaration_inspect(meta, lean_project):
     c, _ = meta
     p = str(lean_project)
