@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "basic/fileio.h"
+#include "basic/test-loop.h"
 #include "basic/tests.h"
 #include "basic/time-util.h"
 #include "worker/scope.h"
@@ -79,22 +80,11 @@ static const WorkerCallbacks callbacks = {
 };
 
 static void run_until(const unsigned *counter, unsigned want, const char *what) {
-        usec_t deadline = now_usec(CLOCK_MONOTONIC) + WAIT_USEC;
-
-        while (*counter < want) {
-                if (now_usec(CLOCK_MONOTONIC) > deadline) {
-                        fprintf(stderr, "timed out waiting for %s\n", what);
-                        abort();
-                }
-                ASSERT_OK(sd_event_run(event, 100 * USEC_PER_MSEC));
-        }
+        test_loop_run_until(event, counter, want, what, WAIT_USEC);
 }
 
 static void run_for(usec_t t) {
-        usec_t deadline = now_usec(CLOCK_MONOTONIC) + t;
-
-        while (now_usec(CLOCK_MONOTONIC) < deadline)
-                ASSERT_OK(sd_event_run(event, 20 * USEC_PER_MSEC));
+        test_loop_run_for(event, t);
 }
 
 /* systemctl --user show -p PROP --value UNIT (blocking: fine in a test). */

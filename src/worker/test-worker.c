@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "basic/fileio.h"
+#include "basic/test-loop.h"
 #include "basic/tests.h"
 #include "basic/time-util.h"
 #include "worker/scope.h"
@@ -96,25 +97,12 @@ static WorkerSpec spec_default(char **argv) {
         };
 }
 
-/* Run the loop until *counter reaches want; fail on the deadline. */
 static void run_until(const unsigned *counter, unsigned want, const char *what) {
-        usec_t deadline = now_usec(CLOCK_MONOTONIC) + WAIT_USEC;
-
-        while (*counter < want) {
-                if (now_usec(CLOCK_MONOTONIC) > deadline) {
-                        fprintf(stderr, "timed out waiting for %s\n", what);
-                        abort();
-                }
-                ASSERT_OK(sd_event_run(event, 100 * USEC_PER_MSEC));
-        }
+        test_loop_run_until(event, counter, want, what, WAIT_USEC);
 }
 
-/* Run the loop for a while (to see that nothing more happens). */
 static void run_for(usec_t t) {
-        usec_t deadline = now_usec(CLOCK_MONOTONIC) + t;
-
-        while (now_usec(CLOCK_MONOTONIC) < deadline)
-                ASSERT_OK(sd_event_run(event, 20 * USEC_PER_MSEC));
+        test_loop_run_for(event, t);
 }
 
 static LhWorker *start(Probe *p, const WorkerSpec *spec) {
