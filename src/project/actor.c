@@ -858,6 +858,10 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
         if (!recorded && j &&
             (j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING ||
              (j->phase == JOB_PHASE_WAITING && !was_ready))) {
+                /* for the caller's smoke accounting: did the job's own command run? */
+                const char *failed_during = j->phase == JOB_PHASE_IMPORTING ? "import_header" :
+                                            j->phase == JOB_PHASE_RUNNING ? "command" : "startup";
+
                 j->call_restart = ev;
                 j->worker_restarted = true;
 
@@ -889,7 +893,12 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                 e.restart_cause = cause;
                 e.rss_kib = rss_kib;
                 e.limit_kib = limit_kib;
+                e.details = json_object_new_object();
+                if (e.details)
+                        (void) json_object_object_add(e.details, "failed_during",
+                                                      json_object_new_string(failed_during));
                 project_fail_current(p, &e);
+                lh_error_done(&e);
                 return;
         }
 

@@ -212,8 +212,7 @@ static void attempt_done(LhJob *job, void *userdata, json_object *result, const 
         json_object *freshness = NULL;
 
         if (p) {
-                if (facts && facts->worker_pid > 0)
-                        tools_note_worker_stamp(aj->ctx, p, facts->worker_generation, &aj->readiness.stamp);
+                tools_note_job_end(aj->ctx, p, &aj->readiness.stamp, facts, err);
                 freshness = tools_freshness(p, &aj->readiness, aj->imports, facts, aj->env);
         }
         if (err && aj->tactic_mode && facts && facts->worker_restarted && !streq(err->code, "proof_state_lost")) {

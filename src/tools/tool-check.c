@@ -451,8 +451,7 @@ static void verify_done(LhJob *job, void *userdata, json_object *result, const L
         json_object *freshness = NULL;
 
         if (p) {
-                if (facts && facts->worker_pid > 0)
-                        tools_note_worker_stamp(vj->ctx, p, facts->worker_generation, &vj->readiness.stamp);
+                tools_note_job_end(vj->ctx, p, &vj->readiness.stamp, facts, err);
                 freshness = tools_freshness(p, &vj->readiness, vj->imports, facts, vj->env);
         }
         tool_job_reply(job, result, err, facts, freshness);

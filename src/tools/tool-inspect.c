@@ -264,8 +264,7 @@ static void meta_done(LhJob *job, void *userdata, json_object *result, const LhE
         json_object *freshness = NULL;
 
         if (p) {
-                if (facts && facts->worker_pid > 0)
-                        tools_note_worker_stamp(mj->ctx, p, facts->worker_generation, &mj->readiness.stamp);
+                tools_note_job_end(mj->ctx, p, &mj->readiness.stamp, facts, err);
                 freshness = tools_freshness(p, &mj->readiness, mj->imports, facts, mj->env);
         }
         tool_job_reply(job, result, err, facts, freshness);

@@ -575,8 +575,7 @@ static void query_done(LhJob *job, void *userdata, json_object *result, const Lh
         _cleanup_(query_json_putp) json_object *batch = NULL;
 
         if (p) {
-                if (facts && facts->worker_pid > 0)
-                        tools_note_worker_stamp(qj->ctx, p, facts->worker_generation, &qj->readiness.stamp);
+                tools_note_job_end(qj->ctx, p, &qj->readiness.stamp, facts, err);
                 freshness = tools_freshness(p, &qj->readiness, qj->imports, facts, qj->env);
         }
         if (err && qj->batch && !qj->per_module && streq(strempty(err->code), "import_failed")) {

@@ -104,8 +104,7 @@ static void run_done(LhJob *job, void *userdata, json_object *result, const LhEr
         json_object *freshness = NULL;
 
         if (p) {
-                if (facts && facts->worker_pid > 0)
-                        tools_note_worker_stamp(rj->ctx, p, facts->worker_generation, &rj->readiness.stamp);
+                tools_note_job_end(rj->ctx, p, &rj->readiness.stamp, facts, err);
                 freshness = tools_freshness(p, &rj->readiness, rj->header.imports, facts, rj->env);
         }
         tool_job_reply(job, result, err, facts, freshness);

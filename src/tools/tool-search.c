@@ -230,8 +230,7 @@ static void search_done(LhJob *job, void *userdata, json_object *result, const L
         json_object *freshness = NULL;
 
         if (p) {
-                if (facts && facts->worker_pid > 0)
-                        tools_note_worker_stamp(sj->ctx, p, facts->worker_generation, &sj->readiness.stamp);
+                tools_note_job_end(sj->ctx, p, &sj->readiness.stamp, facts, err);
                 freshness = tools_freshness(p, &sj->readiness, sj->imports, facts, sj->env);
         }
         tool_job_reply(job, result, err, facts, freshness);

@@ -17,7 +17,18 @@ typedef struct ToolsStamp {
         char project_id[17];
         uint64_t worker_generation; /* 0 = the next worker: set when a job reports one */
         LeanProjectStamp stamp;
+        /* The smoke check: the first jobs on a project state. Until one job has
+         * succeeded with these files, a worker that dies on its own (exits,
+         * aborts, breaks the protocol) makes the project "unusable" for a
+         * while, with the worker's last words, instead of a crash loop. */
+        bool smoke_ok;
+        LeanProjectStamp smoke_stamp;
+        char smoke_failure[512];
+        usec_t smoke_failed_at;     /* CLOCK_MONOTONIC, 0 = none */
 } ToolsStamp;
+
+/* How long a smoke failure holds calls off before the next try. */
+#define TOOLS_SMOKE_HOLD_USEC (60 * USEC_PER_SEC)
 
 struct ToolsContext {
         LhRegistry *registry;
@@ -41,6 +52,12 @@ int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanRe
  * against: stamp as read by tools_check_readiness() before the job. */
 void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation,
                              const LeanProjectStamp *stamp);
+/* Every tool's JobOps.done: the worker stamp (stale detection) and the
+ * smoke accounting. stamp: what readiness found before the job. */
+void tools_note_job_end(ToolsContext *ctx, LhProject *p, const LeanProjectStamp *stamp, const LhFacts *facts,
+                        const LhError *err);
+/* lean_readiness_classify(), plus a recent smoke failure of p (unusable). */
+int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, LeanReadiness *ret);
 const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation);
 
 /* The full freshness envelope (lean/readiness.h lean_freshness_to_json())

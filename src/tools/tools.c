@@ -10,6 +10,7 @@
 
 #include "basic/log.h"
 #include "basic/strv.h"
+#include "basic/time-util.h"
 #include "tools/tools-internal.h"
 
 typedef struct ToolHandlerDef {
@@ -76,26 +77,87 @@ static ToolsStamp *stamp_find(ToolsContext *ctx, LhProject *p) {
         return NULL;
 }
 
+static ToolsStamp *stamp_get(ToolsContext *ctx, LhProject *p) {
+        ToolsStamp *s = stamp_find(ctx, p), *n;
+
+        if (s)
+                return s;
+        n = realloc(ctx->stamps, (ctx->n_stamps + 1) * sizeof *n);
+        if (!n)
+                return NULL; /* only costs stale detection and smoke accounting */
+        ctx->stamps = n;
+        s = &ctx->stamps[ctx->n_stamps++];
+        *s = (ToolsStamp) {};
+        snprintf(s->project_id, sizeof s->project_id, "%s", project_get_id(p));
+        return s;
+}
+
 void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation,
                              const LeanProjectStamp *stamp) {
         ToolsStamp *s;
 
         if (!ctx || !p || !stamp || worker_generation == 0)
                 return;
-        s = stamp_find(ctx, p);
-        if (s && s->worker_generation == worker_generation)
+        s = stamp_get(ctx, p);
+        if (!s || s->worker_generation == worker_generation)
                 return; /* first job of a generation wins: that is what it started with */
-        if (!s) {
-                ToolsStamp *n = realloc(ctx->stamps, (ctx->n_stamps + 1) * sizeof *n);
-
-                if (!n)
-                        return; /* only costs stale detection for this project */
-                ctx->stamps = n;
-                s = &ctx->stamps[ctx->n_stamps++];
-                snprintf(s->project_id, sizeof s->project_id, "%s", project_get_id(p));
-        }
         s->worker_generation = worker_generation;
         s->stamp = *stamp;
+}
+
+/* The worker itself is broken (not Lean on the user's text, not memory, not
+ * us): it died on its own before the job's own command ran, i.e. while
+ * starting or on the daemon's import header, the smoke command. */
+static bool error_is_broken_worker(const LhError *err) {
+        json_object *v;
+
+        if (!err || !err->code || !streq(err->code, "worker_failed") ||
+            !(err->restart_cause == RESTART_CAUSE_CHILD_EXIT || err->restart_cause == RESTART_CAUSE_CHILD_ABORT ||
+              err->restart_cause == RESTART_CAUSE_SESSION_MISSING))
+                return false;
+        return json_object_object_get_ex(err->details, "failed_during", &v) &&
+               !streq(strempty(json_object_get_string(v)), "command");
+}
+
+void tools_note_job_end(ToolsContext *ctx, LhProject *p, const LeanProjectStamp *stamp, const LhFacts *facts,
+                        const LhError *err) {
+        ToolsStamp *s;
+
+        if (!ctx || !p || !stamp)
+                return;
+        if (facts && facts->worker_pid > 0)
+                tools_note_worker_stamp(ctx, p, facts->worker_generation, stamp);
+        s = stamp_get(ctx, p);
+        if (!s)
+                return;
+        if (!err) {
+                s->smoke_ok = true;
+                s->smoke_stamp = *stamp;
+                s->smoke_failed_at = 0;
+                return;
+        }
+        if (!error_is_broken_worker(err) || (s->smoke_ok && lean_project_stamp_equal(&s->smoke_stamp, stamp)))
+                return;
+        s->smoke_ok = false;
+        s->smoke_stamp = *stamp;
+        s->smoke_failed_at = now_usec(CLOCK_MONOTONIC);
+        snprintf(s->smoke_failure, sizeof s->smoke_failure, "%s", err->message);
+        log_warning("Project %s: the worker failed before any job succeeded, readiness unusable for %u s: %s",
+                    project_get_root(p), (unsigned) (TOOLS_SMOKE_HOLD_USEC / USEC_PER_SEC), err->message);
+}
+
+/* The smoke failure still holding calls off for these files, or NULL. */
+static const char *smoke_failure_for(ToolsContext *ctx, LhProject *p, const LeanProjectStamp *current) {
+        ToolsStamp *s = stamp_find(ctx, p);
+
+        if (!s || s->smoke_failed_at == 0)
+                return NULL;
+        if (!lean_project_stamp_equal(&s->smoke_stamp, current) ||
+            now_usec(CLOCK_MONOTONIC) - s->smoke_failed_at > TOOLS_SMOKE_HOLD_USEC) {
+                s->smoke_failed_at = 0; /* files changed or time is up: try again */
+                return NULL;
+        }
+        return s->smoke_failure;
 }
 
 const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation) {
@@ -105,6 +167,19 @@ const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, 
 }
 
 /* ---- readiness gate ------------------------------------------------------------ */
+
+int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, LeanReadiness *ret) {
+        int r;
+
+        r = lean_readiness_classify(in, ret);
+        if (r < 0 || !lean_readiness_state_is_usable(ret->state))
+                return r;
+        in->smoke_failure = smoke_failure_for(ctx, p, &ret->stamp);
+        if (!in->smoke_failure)
+                return 0;
+        lean_readiness_done(ret);
+        return lean_readiness_classify(in, ret);
+}
 
 int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanReadiness *ret) {
         LeanReadinessInput in = {
@@ -120,7 +195,7 @@ int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanRe
         if (facts.worker_pid > 0)
                 in.started = tools_get_worker_stamp(ctx, p, facts.worker_generation);
 
-        r = lean_readiness_classify(&in, ret);
+        r = tools_classify(ctx, p, &in, ret);
         if (r < 0)
                 return r;
 

@@ -247,3 +247,30 @@ def test_stale_scopes_stopped_after_kill9(user_manager, start_daemon, lean_proje
     d2 = start_daemon(env=scope_env())
     wait_until(lambda: unit not in active_scopes(um), what=f"the restarted daemon to stop {unit}")
     assert d2.stop() == 0
+
+
+def test_broken_worker_makes_project_unusable(start_daemon, lean_project, tmp_path):
+    """A worker that dies on the daemon's own import header before any job
+    ever succeeded (here: it prints a complaint and exits) is the smoke check
+    failing: the call fails with the worker's exit, then the project reads
+    `unusable` with that output instead of crash-looping, until its files
+    change. A snippet that crashes the worker in its own command is not."""
+    broken = tmp_path / "broken-repl"
+    broken.write_text("#!/bin/sh\necho 'repl: cannot load the toolchain' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    d = start_daemon(env={"LEAN_HOST_MCP_WORKER_COMMAND": str(broken)})
+    with d.client() as c:
+        c.initialize()
+        e = error_of(run(c, lean_project, "import Mathlib\ndef a := 1"))
+        assert e and e["code"] == "worker_failed" and e["restart_cause"] == "child_exit", e
+        assert e["failed_during"] in ("startup", "import_header"), e
+        e = error_of(run(c, lean_project, "import Mathlib\ndef b := 1"))
+        assert e and e["code"] == "unusable", e
+        assert "exited with status 3" in e["message"], e
+        st = tool_body(c.call_tool("lean_project_status", {"project": str(lean_project)}, timeout=LONG))
+        assert st["result"]["readiness"]["state"] == "unusable", st
+        # the files change (a new manifest): no longer held off as unusable;
+        # the worker is tried again, or the restart window answers first
+        (lean_project / "lake-manifest.json").write_text('{"version": 7, "packages": []}\n')
+        e = error_of(run(c, lean_project, "import Mathlib\ndef c := 1"))
+        assert e and e["code"] in ("worker_failed", "worker_unavailable"), e
