@@ -5,7 +5,7 @@
 #   packaging/quickstart.sh start   install what is missing, build, install to
 #                                   $PREFIX (default /usr/local), start the daemon
 #   packaging/quickstart.sh test    install build and test dependencies, build with
-#                                   -Werror, run every test, then the unit tests again
+#                                   -Werror, run every test, then all of them again
 #                                   under ASan+UBSan; ends with the line "N passed, N failed"
 #
 # Never reads stdin; uses sudo for apt-get and installing only when not root.
@@ -168,7 +168,7 @@ cmd_test() {
 	   ninja -C "$BUILD-asan"; then
 		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-			run_tests "$BUILD-asan" "asan" --suite unit
+			run_tests "$BUILD-asan" "asan" --num-processes "$(nproc)"
 	else
 		say "the ASan+UBSan build failed"
 		failed=$((failed + 1))

@@ -10,6 +10,7 @@
 
 #include "basic/strv.h"
 #include "lean/header.h"
+#include "lean/commands.h"
 #include "lean/proof-text.h"
 
 const char * const lean_default_allowed_axioms[] = {
@@ -36,7 +37,7 @@ static const char * const line_start_keywords[] = {
         NULL,
 };
 
-bool lean_declaration_name_is_valid(const char *name) {
+static bool declaration_name_is_valid_basic(const char *name) {
         if (!lean_module_name_is_valid(name))
                 return false;
         for (const char *p = name; *p; p++)
@@ -100,7 +101,7 @@ static const char *kind_name(LeanUserTextKind kind) {
         }
 }
 
-int lean_user_text_check(const char *text, LeanUserTextKind kind, char **ret_error) {
+static int user_text_check_basic(const char *text, LeanUserTextKind kind, char **ret_error) {
         const char *what = kind_name(kind);
         const char *p = text;
         bool line_start = true;    /* at column 0 */
@@ -334,4 +335,23 @@ int lean_unsolved_goals_extract(const char *data, char ***goals) {
                 p = end + 2;
         }
         return n;
+}
+
+/* Both checks: this module's (what each kind of text may look like) and
+ * lean/commands.c's token-level one (nothing Lean could start a command at,
+ * following Lean's own tokenizer), which catches what a line-based check
+ * misses: keywords glued to symbols, numbers or other tokens. */
+bool lean_declaration_name_is_valid(const char *name) {
+        return declaration_name_is_valid_basic(name) && lean_commands_decl_name_is_valid(name);
+}
+
+int lean_user_text_check(const char *text, LeanUserTextKind kind, char **ret_error) {
+        int r;
+
+        r = user_text_check_basic(text, kind, ret_error);
+        if (r < 0)
+                return r;
+        return lean_commands_user_text_check(text, kind == LEAN_USER_TEXT_TACTIC ? LEAN_COMMANDS_TEXT_TACTIC
+                                                                                 : LEAN_COMMANDS_TEXT_TERM,
+                                             ret_error);
 }

@@ -10,10 +10,11 @@
 #include <string.h>
 
 #include "lean/header.h"
+#include "lean/commands.h"
 #include "lean/query-text.h"
 
 bool lean_decl_name_is_valid(const char *name) {
-        return lean_module_name_is_valid(name);
+        return lean_module_name_is_valid(name) && lean_commands_decl_name_is_valid(name);
 }
 
 char *lean_string_literal(const char *s) {
@@ -64,7 +65,7 @@ static bool is_ident_char(unsigned char c) {
                (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-int lean_user_term_check(const char *text, const char **ret_reason) {
+static int user_term_check_basic(const char *text, const char **ret_reason) {
         const char *reason = NULL;
         int depth = 0;
 
@@ -378,4 +379,18 @@ int lean_query_output_lines(const LeanReply *reply, const char *tag, json_object
                 }
         }
         return found;
+}
+
+/* This module's check, then lean/commands.c's token-level one (see there). */
+int lean_user_term_check(const char *text, const char **ret_reason) {
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = user_term_check_basic(text, ret_reason);
+        if (r < 0)
+                return r;
+        r = lean_commands_user_text_check(text, LEAN_COMMANDS_TEXT_TERM, &why);
+        if (r == -EINVAL && ret_reason)
+                *ret_reason = "contains text Lean could read as the start of a new command";
+        return r;
 }

@@ -35,6 +35,9 @@ INSTALL_UNITS = os.path.join(HARNESS, "install-units")
 IN_USER_MANAGER = os.environ.get("LEAN_HOST_TEST_IN_USER_MANAGER") == "1"
 
 PROTOCOL_VERSIONS = ["2025-06-18", "2025-03-26", "2025-11-25"]
+
+# What an ASan/UBSan/LSan build prints when it finds something.
+SANITIZER_MARKERS = ["ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"]
 DEFAULT_PROTOCOL = "2025-06-18"
 
 # Generous: the suite runs on 2 loaded cores, under ASan too.
@@ -360,11 +363,20 @@ def start_daemon(tmp_path):
     yield start
 
     for d in started:
+        # A clean stop, so an ASan/LSan build reports what it found at exit.
         if d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait()
-        elif d.proc.returncode < 0 and d.proc.returncode != -signal.SIGKILL:
-            raise AssertionError(f"lean-hostd died by signal {-d.proc.returncode}\n{d.log()[-4000:]}")
+            d.proc.send_signal(signal.SIGTERM)
+            try:
+                d.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                d.proc.kill()
+                d.proc.wait()
+        log = d.log()
+        for marker in SANITIZER_MARKERS:
+            if marker in log:
+                raise AssertionError(f"lean-hostd reported '{marker}'\n{log[-6000:]}")
+        if d.proc.returncode < 0 and d.proc.returncode != -signal.SIGKILL:
+            raise AssertionError(f"lean-hostd died by signal {-d.proc.returncode}\n{log[-4000:]}")
 
 
 @pytest.fixture
