@@ -394,3 +394,11 @@ int lean_user_term_check(const char *text, const char **ret_reason) {
                 *ret_reason = "contains text Lean could read as the start of a new command";
         return r;
 }
+
+char *lean_query_with_header(const char *module, const char *program) {
+        char *s;
+
+        if (asprintf(&s, "import Lean\nimport %s\n%s", module, program) < 0)
+                return NULL;
+        return s;
+}

@@ -49,6 +49,11 @@ int lean_user_term_check(const char *text, const char **ret_reason);
  * env, "@lh:end" {"count"}. -EINVAL for an invalid module name. */
 int lean_query_module_decls(const char *module, char **ret);
 
+/* A self-contained command: `import Lean` and `import <module>` in front of
+ * program (for a command sent without "env", which the REPL runs as a fresh
+ * file). module must be valid (lean_module_name_is_valid). NULL on OOM. */
+char *lean_query_with_header(const char *module, const char *program);
+
 /* Inspect one declaration: "@lh:decl" {"name","kind","type","doc"?,
  * "module"?,"line"?,"column"?,"value"?,"axioms":[…]} or "@lh:error"
  * {"code":"unknown_declaration"}. value only when include_value, cut to

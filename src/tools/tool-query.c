@@ -395,7 +395,7 @@ static int query_command_with_header(const char *module, char *text, json_object
         _cleanup_free_ char *t = text, *full = NULL;
         json_object *cmd;
 
-        full = strdup_printf("import Lean\nimport %s\n%s", module, t);
+        full = lean_query_with_header(module, t);
         if (!full)
                 return -ENOMEM;
         cmd = json_object_new_object();
