@@ -469,3 +469,80 @@ def test_node_sdk_client_socket_activated(user_manager, lean_project):
                       "LEAN_HOST_MCP_WORKER_COMMAND": double_command()})
     um.systemctl("start", "lean-hostd.socket")
     run_node_client([], dict(os.environ), lean_project)
+
+
+def _mutations(rng, n):
+    """Deterministic junk built from valid messages: cut, flipped, nested,
+    wrong types, huge numbers, bad UTF-8, control bytes."""
+    valid = [
+        {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+         "params": {"name": "lean_run", "arguments": {"project": "/nonexistent", "code": "def x := 1"}}},
+        {"jsonrpc": "2.0", "id": "s", "method": "tools/list", "params": {"cursor": None}},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}},
+        {"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": {"level": "debug"}},
+        [{"jsonrpc": "2.0", "id": 1, "method": "ping"}],
+    ]
+    junk_values = [None, True, 0, -1, 2 ** 63, 1e308, "", "x" * 1000, [], {}, [[[]]], {"a": {"b": {}}}]
+    for _ in range(n):
+        base = json.dumps(rng.choice(valid)).encode()
+        kind = rng.randrange(7)
+        if kind == 0:  # cut anywhere
+            out = base[:rng.randrange(len(base))]
+        elif kind == 1:  # flip bytes
+            b = bytearray(base)
+            for _ in range(rng.randrange(1, 6)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+            out = bytes(b).replace(b"\n", b" ")
+        elif kind == 2:  # a field replaced by junk
+            m = rng.choice(valid[:4])
+            m = json.loads(json.dumps(m))
+            key = rng.choice(["jsonrpc", "id", "method", "params"])
+            m[key] = rng.choice(junk_values)
+            out = json.dumps(m).encode()
+        elif kind == 3:  # deep nesting
+            d = rng.randrange(10, 3000)
+            out = b"[" * d + b"]" * rng.choice([d, d - 1, 0])
+        elif kind == 4:  # invalid UTF-8 inside a string
+            out = base.replace(b"def", b"d\xff\xfe", 1)
+        elif kind == 5:  # control bytes and NULs
+            out = bytes(rng.randrange(32) for _ in range(rng.randrange(1, 64)))
+        else:  # arguments of the wrong shape
+            m = json.loads(json.dumps(valid[0]))
+            m["params"]["arguments"] = rng.choice(junk_values)
+            out = json.dumps(m).encode()
+        yield out + b"\n"
+
+
+def test_junk_keeps_daemon_serving(daemon):
+    """2000 deterministic malformed messages over a few connections: the
+    daemon answers what it can, never crashes, and still serves a clean
+    client afterwards."""
+    import random
+
+    rng = random.Random(20261125)
+    msgs = list(_mutations(rng, 2000))
+    for chunk in range(4):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(daemon.sock)
+        init = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                "params": {"protocolVersion": "2025-03-26" if chunk % 2 else DEFAULT_PROTOCOL,
+                           "capabilities": {}, "clientInfo": {"name": "fuzz", "version": "0"}}}
+        s.sendall((json.dumps(init) + "\n").encode())
+        for m in msgs[chunk * 500:(chunk + 1) * 500]:
+            s.sendall(m)
+        s.shutdown(socket.SHUT_WR)
+        # drain until the daemon closes: every line it sends is JSON
+        buf = b""
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            buf += data
+        s.close()
+        for line in buf.splitlines():
+            json.loads(line)
+        assert daemon.alive(), daemon.log()[-4000:]
+    with daemon.client() as c:
+        c.initialize()
+        assert c.request("ping")["result"] == {}
