@@ -257,24 +257,14 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
                         continue;
                 }
                 if (strneq(p, "/-", 2)) {
-                        const char *start = p;
-                        unsigned depth = 1;
+                        const char *end;
 
                         if (p[2] == '-' || p[2] == '!')
                                 return scan_fail(&s, p, "a doc comment (`/--`, `/-!`) belongs to a command");
-                        p += 2;
-                        while (*p && depth > 0) {
-                                if (strneq(p, "/-", 2)) {
-                                        depth++;
-                                        p += 2;
-                                } else if (strneq(p, "-/", 2)) {
-                                        depth--;
-                                        p += 2;
-                                } else
-                                        p++;
-                        }
-                        if (depth > 0)
-                                return scan_fail(&s, start, "unterminated block comment");
+                        end = lean_block_comment_end(p);
+                        if (!end)
+                                return scan_fail(&s, p, "unterminated block comment");
+                        p = end;
                         continue;
                 }
                 if (c == '"') {

@@ -82,6 +82,23 @@ static void set_error(char **ret_error, const char *format, ...) {
 /* Skip whitespace and comments (line comments, nested block comments).
  * Returns the position of the next token; an unterminated block comment
  * returns its start so the header ends there. */
+const char *lean_block_comment_end(const char *p) {
+        unsigned depth = 1;
+
+        p += 2;
+        while (*p && depth > 0) {
+                if (p[0] == '/' && p[1] == '-') {
+                        depth++;
+                        p += 2;
+                } else if (p[0] == '-' && p[1] == '/') {
+                        depth--;
+                        p += 2;
+                } else
+                        p++;
+        }
+        return depth == 0 ? p : NULL;
+}
+
 static const char *skip_space_and_comments(const char *p) {
         for (;;) {
                 while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
@@ -91,23 +108,13 @@ static const char *skip_space_and_comments(const char *p) {
                         continue;
                 }
                 if (p[0] == '/' && p[1] == '-') {
-                        const char *q = p + 2;
-                        unsigned depth = 1;
+                        const char *q;
 
                         /* a doc comment (/-- or /-!) is part of the body's first command */
-                        if (*q == '-' || *q == '!')
+                        if (p[2] == '-' || p[2] == '!')
                                 return p;
-                        while (*q && depth > 0) {
-                                if (q[0] == '/' && q[1] == '-') {
-                                        depth++;
-                                        q += 2;
-                                } else if (q[0] == '-' && q[1] == '/') {
-                                        depth--;
-                                        q += 2;
-                                } else
-                                        q++;
-                        }
-                        if (depth > 0)
+                        q = lean_block_comment_end(p);
+                        if (!q)
                                 return p;
                         p = q;
                         continue;

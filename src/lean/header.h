@@ -17,6 +17,10 @@
  * No whitespace, control characters or "--". */
 bool lean_module_name_is_valid(const char *name);
 
+/* p points at "/-": the end of that block comment, nested ones included as
+ * Lean nests them (just past its "-/"), or NULL when it is not terminated. */
+const char *lean_block_comment_end(const char *p);
+
 typedef struct LeanHeader {
         char **imports;     /* strv of module names in order, duplicates dropped; never NULL */
         char *body;         /* the snippet with the header's import commands blanked out

@@ -134,23 +134,12 @@ static int user_text_check_basic(const char *text, LeanUserTextKind kind, char *
                 }
                 /* block comment (nested, as Lean's) */
                 if (strneq(p, "/-", 2)) {
-                        const char *start = p;
-                        unsigned depth = 1;
+                        const char *end = lean_block_comment_end(p);
 
-                        p += 2;
-                        while (*p && depth > 0) {
-                                if (strneq(p, "/-", 2)) {
-                                        depth++;
-                                        p += 2;
-                                } else if (strneq(p, "-/", 2)) {
-                                        depth--;
-                                        p += 2;
-                                } else
-                                        p++;
-                        }
-                        if (depth > 0)
+                        if (!end)
                                 return fail(ret_error, "%s line %u: unterminated block comment", what,
-                                            line_at(text, start));
+                                            line_at(text, p));
+                        p = end;
                         line_start = first_token = false;
                         continue;
                 }
