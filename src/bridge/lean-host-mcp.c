@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "basic/macro.h"
+#include "basic/socket-path.h"
 #include "lh-build-config.h"
 
 #define EXIT_UNAVAILABLE 69
@@ -48,18 +49,6 @@ static void help(void) {
                "                       $XDG_RUNTIME_DIR/lean-host/mcp.sock)\n"
                "\nExit status: 0 on a clean end, 1 when the connection broke mid-stream,\n"
                "69 when no daemon listens on the socket.\n");
-}
-
-/* The default socket: the one lean-hostd.socket listens on. */
-static int default_socket_path(char **ret) {
-        const char *rt = getenv("XDG_RUNTIME_DIR");
-        int r;
-
-        if (!isempty(rt) && rt[0] == '/')
-                r = asprintf(ret, "%s/lean-host/mcp.sock", rt);
-        else
-                r = asprintf(ret, "/run/user/%u/lean-host/mcp.sock", (unsigned) getuid());
-        return r < 0 ? -ENOMEM : 0;
 }
 
 static int connect_socket(const char *path, bool explicit_path) {
@@ -262,7 +251,7 @@ int main(int argc, char *argv[]) {
         signal(SIGPIPE, SIG_IGN);
 
         if (!path) {
-                if (default_socket_path(&default_path) < 0) {
+                if (socket_path_default(&default_path) < 0) {
                         fprintf(stderr, "lean-host-mcp: out of memory\n");
                         return EXIT_FAILURE;
                 }

@@ -7,6 +7,7 @@
 
 #include "basic/log.h"
 #include "basic/path-util.h"
+#include "basic/socket-path.h"
 #include "basic/time-util.h"
 #include "daemon/manager.h"
 #include "lh-build-config.h"
@@ -150,19 +151,6 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return 0;
 }
 
-int manager_default_socket_path(char **ret) {
-        const char *rt = getenv("XDG_RUNTIME_DIR");
-        char *p;
-
-        if (isempty(rt) || rt[0] != '/') {
-                if (asprintf(&p, "/run/user/%u/lean-host/mcp.sock", (unsigned) getuid()) < 0)
-                        return -ENOMEM;
-        } else if (asprintf(&p, "%s/lean-host/mcp.sock", rt) < 0)
-                return -ENOMEM;
-        *ret = p;
-        return 0;
-}
-
 /* A socket file nobody answers on is left by a daemon that died: replace it.
  * One that answers belongs to a live daemon: refuse to steal it. */
 static int socket_path_check_stale(const char *path, const struct sockaddr_un *sa, socklen_t salen) {
@@ -256,7 +244,7 @@ static int manager_get_listen_fd(Manager *m, const char *listen_path, int *ret_f
                 (void) safe_close(SD_LISTEN_FDS_START); /* --listen wins; don't leak the passed one */
 
         if (!listen_path) {
-                r = manager_default_socket_path(&def);
+                r = socket_path_default(&def);
                 if (r < 0)
                         return log_oom();
                 listen_path = def;

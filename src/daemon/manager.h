@@ -45,5 +45,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_startup(Manager *m, const char *listen_path);
 int manager_run(Manager *m);
 
-/* Default socket path: $XDG_RUNTIME_DIR/lean-host/mcp.sock (malloc'd). */
-int manager_default_socket_path(char **ret);
