@@ -156,25 +156,30 @@ int lean_toolchain_read(const char *root, LeanToolchain *ret) {
 
 /* ---- stamp --------------------------------------------------------------- */
 
-int lean_project_stamp_read(const char *root, LeanProjectStamp *ret) {
+/* The stamp from the manifest's hash and an already read pin (NULL: none). */
+static int stamp_fill(const char *root, const char *pin, LeanProjectStamp *ret) {
         _cleanup_free_ char *manifest = path_join(root, "lake-manifest.json");
-        LeanToolchain t;
         uint64_t h;
-        int r;
 
         *ret = (LeanProjectStamp) {};
         if (!manifest)
                 return -ENOMEM;
         if (hash_file(manifest, &h) >= 0)
                 hash_to_hex16(h, ret->manifest_hash);
+        snprintf(ret->toolchain, sizeof ret->toolchain, "%s", strempty(pin));
+        return 0;
+}
+
+int lean_project_stamp_read(const char *root, LeanProjectStamp *ret) {
+        LeanToolchain t;
+        int r;
+
         r = lean_toolchain_read(root, &t);
         if (r == -ENOMEM)
                 return r;
-        if (r >= 0) {
-                snprintf(ret->toolchain, sizeof ret->toolchain, "%s", t.pin);
-                lean_toolchain_done(&t);
-        }
-        return 0;
+        r = stamp_fill(root, r >= 0 ? t.pin : NULL, ret);
+        lean_toolchain_done(&t);
+        return r;
 }
 
 bool lean_project_stamp_equal(const LeanProjectStamp *a, const LeanProjectStamp *b) {
@@ -285,15 +290,13 @@ static bool version_is_channel(const char *v) {
         return streq(v, "stable") || streq(v, "beta") || streq(v, "nightly") || streq(v, "latest");
 }
 
-static int classify_toolchain(const LeanReadinessInput *in, LeanReadiness *r, const char *path, bool *ret_done) {
+/* k: what lean_toolchain_read() into r->toolchain returned. */
+static int classify_toolchain(const LeanReadinessInput *in, LeanReadiness *r, int k, const char *path,
+                              bool *ret_done) {
         _cleanup_free_ char *elan = NULL, *dirname = NULL, *lake = NULL;
         LeanToolchain *t = &r->toolchain;
-        int k;
 
         *ret_done = false;
-        k = lean_toolchain_read(in->root, t);
-        if (k == -ENOMEM)
-                return k;
         if (k == -ENOENT) {
                 if (strv_extend(&r->advisories, "the project has no lean-toolchain file: elan picks its default "
                                 "toolchain, which may not match what the project was built with") < 0)
@@ -355,7 +358,7 @@ static int classify_toolchain(const LeanReadinessInput *in, LeanReadiness *r, co
 int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
         const char *path;
         bool done = false;
-        int k;
+        int k, tk;
 
         if (!in || !in->root || !r)
                 return -EINVAL;
@@ -363,7 +366,13 @@ int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
         r->advisories = strv_copy(NULL);
         if (!r->advisories)
                 return -ENOMEM;
-        k = lean_project_stamp_read(in->root, &r->stamp);
+        /* read once: the stamp and the classification both use it */
+        tk = lean_toolchain_read(in->root, &r->toolchain);
+        if (tk == -ENOMEM) {
+                k = tk;
+                goto fail;
+        }
+        k = stamp_fill(in->root, tk >= 0 ? r->toolchain.pin : NULL, &r->stamp);
         if (k < 0)
                 goto fail;
         path = in->path ?: getenv("PATH");
@@ -373,11 +382,8 @@ int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
                  * the pin is still reported. */
                 if (strv_extend(&r->advisories, "custom worker command") < 0)
                         goto oom;
-                k = lean_toolchain_read(in->root, &r->toolchain);
-                if (k == -ENOMEM)
-                        goto fail;
         } else {
-                k = classify_toolchain(in, r, path, &done);
+                k = classify_toolchain(in, r, tk, path, &done);
                 if (k < 0)
                         goto fail;
                 if (done)
