@@ -362,10 +362,10 @@ static int property_get_last_restart(sd_bus *bus, const char *path, const char *
         return append_restart_event(reply, &f.last_restart);
 }
 
-/* The pin the project declares (first line of <root>/lean-toolchain, "" when
- * absent). Read on demand: it is a file's content, not a runtime fact, and
- * there is no lean/ API for it yet. Readiness (installed? fresh?) is computed
- * by lean/ per call and has no API either: "unknown" until one exists. */
+/* The pin the project declares, as written (first line of
+ * <root>/lean-toolchain, "" when absent): read on demand, it is a file's
+ * content, not a runtime fact. lean_toolchain_read() would reject a
+ * malformed pin; operators should see what the file says. */
 static int property_get_toolchain(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *file = NULL, *text = NULL;

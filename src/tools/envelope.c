@@ -268,27 +268,3 @@ void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const L
                 body = tool_envelope_result(tj->project, json_object_get(result), facts, freshness);
         mcp_call_reply(tj->call, body ?: envelope_oom(), err || !body);
 }
-
-json_object *tool_freshness_basic(LhProject *project, char * const *imports, const LhFacts *facts, int env) {
-        json_object *o = json_object_new_object(), *a, *session;
-
-        if (!o)
-                return NULL;
-        a = json_object_new_array();
-        if (json_add(o, "project_root", json_object_new_string(project_get_root(project))) < 0 ||
-            json_add(o, "imports", a) < 0)
-                goto fail;
-        for (char * const *i = imports; i && *i; i++)
-                if (json_object_array_add(a, json_object_new_string(*i)) < 0)
-                        goto fail;
-        session = json_object_new_object();
-        if (json_add(o, "session", session) < 0 ||
-            json_add(session, "worker_generation", json_object_new_uint64(facts ? facts->worker_generation : 0)) < 0)
-                goto fail;
-        if (env >= 0 && json_add(session, "env", json_object_new_int(env)) < 0)
-                goto fail;
-        return o;
-fail:
-        json_object_put(o);
-        return NULL;
-}

@@ -68,8 +68,3 @@ McpCall *tool_job_get_call(LhJob *job);
  * error envelope. freshness: ownership taken, may be NULL. */
 void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const LhFacts *facts,
                     json_object *freshness);
-
-/* The part of the freshness envelope every tool can give without reading
- * the project: {"project_root", "imports", "session": {"worker_generation", "env"}}
- * (env omitted when < 0). NULL on OOM. */
-json_object *tool_freshness_basic(LhProject *project, char * const *imports, const LhFacts *facts, int env);

@@ -12,6 +12,7 @@
 #include "basic/path-util.h"
 #include "basic/tests.h"
 #include "config/config.h"
+#include "lean/readiness.h"
 #include "tools/envelope.h"
 
 static char tmp[] = "/tmp/test-envelope-XXXXXX";
@@ -39,11 +40,13 @@ static void test_envelopes(LhProject *p) {
                 .enforcement = ENFORCEMENT_MODE_PROCESS,
                 .rss_kib = 1234,
         };
+        LeanProjectStamp stamp = {};
         LhError err;
 
         /* result with explicit facts and freshness */
         ASSERT_OK(json_object_object_add(result, "answer", json_object_new_int(42)));
-        o = tool_envelope_result(p, result, &facts, tool_freshness_basic(p, (char *[]) { (char *) "Init", NULL }, &facts, 5));
+        o = tool_envelope_result(p, result, &facts, lean_freshness_to_json(project_get_root(p), &stamp, (char *[]) { (char *) "Init", NULL },
+                                                                    facts.worker_generation, 5, NULL));
         ASSERT_TRUE(o);
         ASSERT_EQ(json_object_get_int(get(get(o, "result"), "answer")), 42);
         v = get(o, "runtime");
@@ -100,7 +103,7 @@ static void test_envelopes(LhProject *p) {
         json_object_put(o);
 
         /* freshness without env */
-        o = tool_freshness_basic(p, NULL, NULL, -1);
+        o = lean_freshness_to_json(project_get_root(p), &stamp, NULL, 0, -1, NULL);
         ASSERT_TRUE(o);
         ASSERT_FALSE(json_object_object_get_ex(get(o, "session"), "env", NULL));
         ASSERT_EQ(json_object_array_length(get(o, "imports")), 0);
