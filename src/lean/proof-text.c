@@ -2,6 +2,7 @@
 
 /* See proof-text.h for the Lean versions targeted and the exact rules. */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,15 +220,107 @@ static unsigned count_lines(const char *s) {
         return n;
 }
 
+static const char *skip_blanks_and_comments(const char *p) {
+        for (;;) {
+                p += strspn(p, " \t\r\n");
+                if (strneq(p, "--", 2))
+                        p += strcspn(p, "\n");
+                else if (strneq(p, "/-", 2)) {
+                        p = lean_block_comment_end(p);
+                        if (!p)
+                                return NULL;
+                } else
+                        return p;
+        }
+}
+
+/* Length of the bracket at p when it opens (dir 1) or closes (dir -1) a
+ * binder group: ( ) { } [ ] ⦃ ⦄; else 0. */
+static size_t bracket_at(const char *p, int dir) {
+        static const char * const open[] = { "(", "{", "[", "⦃" }, * const close[] = { ")", "}", "]", "⦄" };
+        const char * const *l = dir > 0 ? open : close;
+
+        for (size_t i = 0; i < ELEMENTSOF(open); i++)
+                if (strneq(p, l[i], strlen(l[i])))
+                        return strlen(l[i]);
+        return 0;
+}
+
+/* p at an opening bracket: past its matching close (brackets nest; strings
+ * and comments skipped), NULL when unbalanced. */
+static const char *bracket_group_end(const char *p) {
+        unsigned depth = 0;
+
+        while (*p) {
+                size_t n;
+
+                if (strneq(p, "--", 2)) {
+                        p += strcspn(p, "\n");
+                        continue;
+                }
+                if (strneq(p, "/-", 2)) {
+                        p = lean_block_comment_end(p);
+                        if (!p)
+                                return NULL;
+                        continue;
+                }
+                if (*p == '"') {
+                        for (p++; *p && *p != '"'; p++)
+                                if (*p == '\\' && p[1])
+                                        p++;
+                        if (!*p)
+                                return NULL;
+                        p++;
+                        continue;
+                }
+                if ((n = bracket_at(p, 1)) > 0)
+                        depth++;
+                else if ((n = bracket_at(p, -1)) > 0) {
+                        if (depth == 0)
+                                return NULL;
+                        if (--depth == 0)
+                                return p + n;
+                } else
+                        n = 1;
+                p += n;
+        }
+        return NULL;
+}
+
+size_t lean_signature_binders_end(const char *text) {
+        const char *p;
+
+        assert(text);
+
+        p = skip_blanks_and_comments(text);
+        if (!p || bracket_at(p, 1) == 0)
+                return 0;
+        for (;;) {
+                p = bracket_group_end(p);
+                if (!p)
+                        return 0;
+                p = skip_blanks_and_comments(p);
+                if (!p)
+                        return 0;
+                if (*p == ':' && p[1] != '=')
+                        return (size_t) (p - text);
+                if (bracket_at(p, 1) == 0)
+                        return 0;
+        }
+}
+
 char *lean_attempt_command(const char *statement, const char *proof, unsigned *ret_proof_line) {
         char *s;
 
-        /* The statement on its own lines: a trailing `--` comment in it ends
-         * at its newline instead of swallowing ":=". */
-        if (asprintf(&s, "theorem " LEAN_ATTEMPT_DECL_NAME " :\n%s\n  := %s", statement, proof ?: "by sorry") < 0)
+        /* Generated text and the user's never share a line: a trailing `--`
+         * comment in the statement ends at its newline instead of swallowing
+         * ":=", and the proof starts a line of its own. A statement written
+         * as a signature, "(a b : Nat) : P", follows the name directly. */
+        if (asprintf(&s, "theorem " LEAN_ATTEMPT_DECL_NAME "%s\n%s\n  :=\n%s",
+                     lean_signature_binders_end(statement) > 0 ? "" : " :", statement, proof ?: "by sorry") < 0)
                 return NULL;
         if (ret_proof_line)
-                *ret_proof_line = 2 + count_lines(statement);
+                *ret_proof_line = 3 + count_lines(statement);
         return s;
 }
 

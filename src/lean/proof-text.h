@@ -62,15 +62,25 @@ typedef enum LeanUserTextKind {
  * naming the problem and its line; -ENOMEM. */
 int lean_user_text_check(const char *text, LeanUserTextKind kind, char **ret_error);
 
-/* The attempt command:
+/* The attempt command, user text on lines of its own:
  *     theorem _lean_host_attempt :
  *     <statement>
- *       := <proof>
- * proof NULL: `by sorry` (the sorry's proof state is where to continue).
- * The statement starts on line 2 of the text, the proof on the line after
- * the statement's last line (*ret_proof_line, 1-based, optional), at column
- * 5. The caller must have checked both texts. NULL on OOM. */
+ *       :=
+ *     <proof>
+ * (the " :" is left out when the statement is a signature with leading
+ * binders, "(a b : Nat) : P", see lean_signature_binders_end()). proof NULL:
+ * `by sorry` (the sorry's proof state is where to continue). The statement
+ * starts on line 2 of the text, the proof at column 0 of the line after the
+ * ":=" line (*ret_proof_line, 1-based, optional). The caller must have
+ * checked both texts. NULL on OOM. */
 char *lean_attempt_command(const char *statement, const char *proof, unsigned *ret_proof_line);
+
+/* A statement or goal written as a signature starts with binder groups,
+ * "(a b : Nat) {α : Type} [inst : Add α] : P": the offset of the ':' after
+ * them (> 0), 0 when text does not start that way (a proposition: `(h : P)
+ * → Q`, `(1 : Nat) = 1` have no ':' after their groups). Comments and
+ * strings are skipped; brackets: ( ) { } [ ] ⦃ ⦄. */
+size_t lean_signature_binders_end(const char *text);
 
 /* `#print axioms <name>` (name must be valid). NULL on OOM. */
 char *lean_print_axioms_command(const char *name);

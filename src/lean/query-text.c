@@ -11,6 +11,7 @@
 
 #include "lean/header.h"
 #include "lean/commands.h"
+#include "lean/proof-text.h"
 #include "lean/query-text.h"
 
 bool lean_decl_name_is_valid(const char *name) {
@@ -303,7 +304,8 @@ int lean_query_proof_attempt(const char *goal, const char *tactic, char **ret, c
         } else if (word_at(g, "example", &rest)) {
                 g = rest + strspn(rest, " \t\n");
                 signature = true;
-        }
+        } else if (lean_signature_binders_end(g) > 0)
+                signature = true;   /* "(a b : Nat) : P" */
         r = lean_user_term_check(g, &reason);
         if (r < 0) {
                 if (ret_reason)
@@ -338,7 +340,9 @@ int lean_query_proof_attempt(const char *goal, const char *tactic, char **ret, c
         }
         *o = 0;
 
-        return text_printf(ret, "theorem _lh_search %s%s := by\n  %s", signature ? "" : ": ", g, indented);
+        /* the goal on lines of its own: a trailing `--` comment in it ends
+         * at its newline instead of swallowing ":= by" */
+        return text_printf(ret, "theorem _lh_search%s\n%s\n:= by\n  %s", signature ? "" : " :", g, indented);
 }
 
 int lean_query_output_lines(const LeanReply *reply, const char *tag, json_object **array) {

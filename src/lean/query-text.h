@@ -67,10 +67,15 @@ int lean_query_inspect(const char *name, bool include_value, unsigned max_chars,
  * {"count","capped"}. */
 int lean_query_search(const char *fragment, const char *type_fragment, unsigned limit, char **ret);
 
-/* One proof-search attempt: "theorem _lh_search <sig> := by\n  <tactic>".
+/* One proof-search attempt, the user's text never on a generated line:
+ *     theorem _lh_search :
+ *     <goal>
+ *     := by
+ *       <tactic, every line indented by 2>
  * goal: a proposition, or "theorem|lemma NAME <binders> : <prop>", or
- * "example <binders> : <prop>". -EINVAL with *ret_reason when goal or
- * tactic fails lean_user_term_check(). */
+ * "example <binders> : <prop>", or "<binders> : <prop>" (for the last
+ * three the " :" after the name is left out and the binders follow it).
+ * -EINVAL with *ret_reason when goal or tactic fails lean_user_term_check(). */
 int lean_query_proof_attempt(const char *goal, const char *tactic, char **ret, const char **ret_reason);
 
 /* The "@lh:…" lines of a reply's info messages: parsed JSON objects of the

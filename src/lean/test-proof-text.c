@@ -86,13 +86,44 @@ static void test_commands(void) {
 
         a = lean_attempt_command("∀ n : Nat, n + 0 = n -- c", "by\n  intro n\n  rfl", &line);
         ASSERT_TRUE(a);
-        ASSERT_STREQ(a, "theorem _lean_host_attempt :\n∀ n : Nat, n + 0 = n -- c\n  := by\n  intro n\n  rfl");
-        ASSERT_EQ(line, 3u);
-        b = lean_attempt_command("a\nb", NULL, &line);
-        ASSERT_STREQ(b, "theorem _lean_host_attempt :\na\nb\n  := by sorry");
+        ASSERT_STREQ(a, "theorem _lean_host_attempt :\n∀ n : Nat, n + 0 = n -- c\n  :=\nby\n  intro n\n  rfl");
         ASSERT_EQ(line, 4u);
+        b = lean_attempt_command("a\nb", NULL, &line);
+        ASSERT_STREQ(b, "theorem _lean_host_attempt :\na\nb\n  :=\nby sorry");
+        ASSERT_EQ(line, 5u);
         c = lean_print_axioms_command("Nat.add_comm");
         ASSERT_STREQ(c, "#print axioms Nat.add_comm");
+}
+
+/* user text never shares a line with generated text; bare binders make a
+ * signature */
+static void test_command_layout(void) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+
+        /* a proof starting with a comment cannot comment out generated text */
+        a = lean_attempt_command("True", "-- x\ntrivial", NULL);
+        ASSERT_STREQ(a, "theorem _lean_host_attempt :\nTrue\n  :=\n-- x\ntrivial");
+        b = lean_attempt_command("(a b : Nat) : a + b = b + a", "by omega", NULL);
+        ASSERT_STREQ(b, "theorem _lean_host_attempt\n(a b : Nat) : a + b = b + a\n  :=\nby omega");
+        c = lean_attempt_command("{α : Type} [inst : Add α] (x : α) : x + x = x + x", NULL, NULL);
+        ASSERT_STREQ(c, "theorem _lean_host_attempt\n{α : Type} [inst : Add α] (x : α) : x + x = x + x\n  :=\nby sorry");
+}
+
+static void test_binders(void) {
+        ASSERT_EQ(lean_signature_binders_end("(a b : Nat) : P"), 12u);
+        ASSERT_EQ(lean_signature_binders_end("  (a : Nat)\n  (b : Nat) :\n  P"), 24u);
+        ASSERT_EQ(lean_signature_binders_end("⦃x : Nat⦄ {y : Nat} [h : Foo (x, y)] : P"), strlen("⦃x : Nat⦄ {y : Nat} [h : Foo (x, y)] "));
+        ASSERT_EQ(lean_signature_binders_end("-- c\n(a : Nat) /- ) : -/ : P"), strlen("-- c\n(a : Nat) /- ) : -/ "));
+        ASSERT_EQ(lean_signature_binders_end("(s : String := \")\") : P"), strlen("(s : String := \")\") "));
+        /* propositions */
+        ASSERT_EQ(lean_signature_binders_end("(h : P) → Q"), 0u);
+        ASSERT_EQ(lean_signature_binders_end("(1 : Nat) = 1"), 0u);
+        ASSERT_EQ(lean_signature_binders_end("[1, 2].length = 2"), 0u);
+        ASSERT_EQ(lean_signature_binders_end("(a : Nat) := 1"), 0u);
+        ASSERT_EQ(lean_signature_binders_end("∀ n : Nat, n = n"), 0u);
+        ASSERT_EQ(lean_signature_binders_end("(a : Nat"), 0u);
+        ASSERT_EQ(lean_signature_binders_end("a) : P"), 0u);
+        ASSERT_EQ(lean_signature_binders_end(""), 0u);
 }
 
 static void test_axioms(void) {
@@ -126,6 +157,8 @@ int main(void) {
         test_names();
         test_text();
         test_commands();
+        test_command_layout();
+        test_binders();
         test_axioms();
         test_goals();
         return 0;

@@ -72,13 +72,24 @@ static void test_term_check(void) {
         ASSERT_ERROR(lean_user_term_check("", &why), EINVAL);
 
         ASSERT_OK(lean_query_proof_attempt("2 + 2 = 4", "decide", &t, &why));
-        ASSERT_TRUE(streq(t, "theorem _lh_search : 2 + 2 = 4 := by\n  decide"));
+        ASSERT_TRUE(streq(t, "theorem _lh_search :\n2 + 2 = 4\n:= by\n  decide"));
         free(t);
         ASSERT_OK(lean_query_proof_attempt("theorem foo (n : Nat) : n + 0 = n", "simp\nrfl", &t, &why));
-        ASSERT_TRUE(streq(t, "theorem _lh_search (n : Nat) : n + 0 = n := by\n  simp\n  rfl"));
+        ASSERT_TRUE(streq(t, "theorem _lh_search\n(n : Nat) : n + 0 = n\n:= by\n  simp\n  rfl"));
         free(t);
         ASSERT_OK(lean_query_proof_attempt("example : True", "trivial", &t, &why));
-        ASSERT_TRUE(streq(t, "theorem _lh_search : True := by\n  trivial"));
+        ASSERT_TRUE(streq(t, "theorem _lh_search\n: True\n:= by\n  trivial"));
+        free(t);
+        /* a goal's trailing comment never reaches the generated ":= by" */
+        ASSERT_OK(lean_query_proof_attempt("True := trivial --", "-- x", &t, &why));
+        ASSERT_TRUE(streq(t, "theorem _lh_search :\nTrue := trivial --\n:= by\n  -- x"));
+        free(t);
+        /* bare binders: a signature, not a proposition */
+        ASSERT_OK(lean_query_proof_attempt("(a b : Nat) : a + b = b + a", "omega", &t, &why));
+        ASSERT_TRUE(streq(t, "theorem _lh_search\n(a b : Nat) : a + b = b + a\n:= by\n  omega"));
+        free(t);
+        ASSERT_OK(lean_query_proof_attempt("(h : 1 = 1) → True", "intro _\ntrivial", &t, &why));
+        ASSERT_TRUE(streq(t, "theorem _lh_search :\n(h : 1 = 1) → True\n:= by\n  intro _\n  trivial"));
         free(t);
         t = NULL;
         ASSERT_ERROR(lean_query_proof_attempt("True := trivial\ntheorem x : False", "sorry", &t, &why), EINVAL);

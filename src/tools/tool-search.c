@@ -22,6 +22,7 @@
 #include "basic/strv.h"
 #include "basic/time-util.h"
 #include "lean/query-text.h"
+#include "lean/try-this.h"
 #include "tools/tool-query.h"
 
 #define PROOF_SEARCH_DEFAULT_BUDGET_MS 10000U
@@ -139,17 +140,6 @@ static int search_start(LhJob *job, void *userdata, json_object **ret_command) {
         return search_send(job, sj, ret_command);
 }
 
-/* "Try this: exact foo" of exact?/apply?/simp?: the proof to keep. */
-static const char *try_this(const LeanReply *lr) {
-        for (size_t i = 0; i < lr->n_messages; i++) {
-                const char *s = strstr(lr->messages[i].data, "Try this: ");
-
-                if (lr->messages[i].severity == LEAN_SEVERITY_INFO && s)
-                        return s + strlen("Try this: ");
-        }
-        return NULL;
-}
-
 static int search_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
         _cleanup_(query_json_putp) json_object *attempt = json_object_new_object();
@@ -193,16 +183,19 @@ static int search_step(LhJob *job, void *userdata, json_object *reply, json_obje
                     json_object_array_add(errors, json_object_new_string("the proof uses sorry")) < 0)
                         return -ENOMEM;
         } else {
-                const char *suggestion = try_this(&lr);
-                _cleanup_free_ char *proof = NULL;
-                json_object *p = json_object_new_object();
+                /* exact?/apply?/simp? report the proof they found as a
+                 * "Try this" suggestion (lean/try-this.h): keep that */
+                _cleanup_free_ char *suggestion = NULL, *proof = NULL;
+                json_object *p;
 
-                if (asprintf(&proof, "by %s", suggestion ?: tactic) < 0) {
-                        proof = NULL;
-                        json_object_put(p);
+                r = lean_reply_first_suggestion(&lr, &suggestion);
+                if (r < 0)
+                        return r;
+                proof = lean_suggestion_to_proof(suggestion ?: tactic);
+                if (!proof)
                         return -ENOMEM;
-                }
-                if (json_object_array_add(sj->proofs, p) < 0) {
+                p = json_object_new_object();
+                if (!p || json_object_array_add(sj->proofs, p) < 0) {
                         json_object_put(p);
                         return -ENOMEM;
                 }
