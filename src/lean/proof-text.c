@@ -324,6 +324,38 @@ char *lean_attempt_command(const char *statement, const char *proof, unsigned *r
         return s;
 }
 
+char *lean_tactic_block(const char *tactic) {
+        size_t len, n = 0;
+        char *out, *o;
+
+        assert(tactic);
+
+        len = strlen(tactic);
+        while (len > 0 && strchr(" \t\r\n", tactic[len - 1]))
+                len--;
+        if (!memchr(tactic, '\n', len))
+                return strndup(tactic, len);
+
+        /* "(\n  t1\n  t2\n)": Lean's `paren` tactic, `"(" withoutPosition(tacticSeq) ")"`;
+         * the lines at column 2 are one tacticSeq (sepByIndent: checkColEq
+         * between them), the ")" at column 0 ends it. */
+        for (size_t i = 0; i < len; i++)
+                n += tactic[i] == '\n' ? 3 : 1;
+        out = malloc(strlen("(\n  ") + n + strlen("\n)") + 1);
+        if (!out)
+                return NULL;
+        o = stpcpy(out, "(\n  ");
+        for (size_t i = 0; i < len; i++) {
+                *o++ = tactic[i];
+                if (tactic[i] == '\n') {
+                        *o++ = ' ';
+                        *o++ = ' ';
+                }
+        }
+        strcpy(o, "\n)");
+        return out;
+}
+
 char *lean_print_axioms_command(const char *name) {
         char *s;
 

@@ -82,6 +82,19 @@ char *lean_attempt_command(const char *statement, const char *proof, unsigned *r
  * strings are skipped; brackets: ( ) { } [ ] ⦃ ⦄. */
 size_t lean_signature_binders_end(const char *text);
 
+/* The text of a tactic-mode command ({"tactic": …}). The REPL parses it as
+ * ONE `tactic` (REPL/Snapshots.lean runString: runParserCategory `tactic`),
+ * so a newline-separated script is a parse error ("<input>:2:0: expected end
+ * of input"): a multi-line script is sent as one block,
+ *     (
+ *       <line 1>
+ *       <line 2>
+ *     )
+ * every line indented by 2 (relative layout kept; `paren` exists in every
+ * Lean 4 version). A one-line tactic goes as it is. Trailing blanks are
+ * dropped. NULL on OOM. */
+char *lean_tactic_block(const char *tactic);
+
 /* `#print axioms <name>` (name must be valid). NULL on OOM. */
 char *lean_print_axioms_command(const char *name);
 

@@ -109,6 +109,18 @@ static void test_command_layout(void) {
         ASSERT_STREQ(c, "theorem _lean_host_attempt\n{α : Type} [inst : Add α] (x : α) : x + x = x + x\n  :=\nby sorry");
 }
 
+static void test_tactic_block(void) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+
+        a = lean_tactic_block("simp at h  \n");
+        ASSERT_STREQ(a, "simp at h");
+        /* the REPL parses one tactic: a script becomes one `( … )` block */
+        b = lean_tactic_block("constructor\ntrivial\ntrivial");
+        ASSERT_STREQ(b, "(\n  constructor\n  trivial\n  trivial\n)");
+        c = lean_tactic_block("induction n with\n| zero => rfl\n| succ n ih => simp -- done\n");
+        ASSERT_STREQ(c, "(\n  induction n with\n  | zero => rfl\n  | succ n ih => simp -- done\n)");
+}
+
 static void test_binders(void) {
         ASSERT_EQ(lean_signature_binders_end("(a b : Nat) : P"), 12u);
         ASSERT_EQ(lean_signature_binders_end("  (a : Nat)\n  (b : Nat) :\n  P"), 24u);
@@ -159,6 +171,7 @@ int main(void) {
         test_commands();
         test_command_layout();
         test_binders();
+        test_tactic_block();
         test_axioms();
         test_goals();
         return 0;

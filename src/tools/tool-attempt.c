@@ -3,7 +3,7 @@
 /* lean_proof_attempt, two modes:
  *
  * statement mode {project, imports?, statement, proof?}: runs
- *     theorem _lean_host_attempt :\n<statement>\n  := <proof | by sorry>
+ *     theorem _lean_host_attempt :\n<statement>\n  :=\n<proof | by sorry>
  * (lean/proof-text.h) on the import env. Result: {"mode": "statement",
  * "success" (no errors, no sorry), "source" (the text run: message
  * positions refer to it), "messages", "sorries", "goals" (from sorries and
@@ -12,7 +12,8 @@
  * Read-only: it always starts from the import env.
  *
  * tactic mode {project, imports?, proof_state, tactic, worker_generation?}:
- * REPL {"tactic", "proofState"}. Result: {"mode": "tactic", "success"
+ * REPL {"tactic", "proofState"}; a multi-line script goes as one
+ * parenthesised block (lean_tactic_block(): the REPL parses one tactic). Result: {"mode": "tactic", "success"
  * (proofStatus Completed, no errors, no sorry), "proof_status", "goals",
  * "proof_state" (the new state), "messages", "sorries", "tactic_error"? (a
  * failing tactic: the REPL's "Lean error:" text), "worker_generation"}.
@@ -309,7 +310,7 @@ int tool_proof_attempt_handle(McpCall *call, void *userdata) {
                         }
                         goto finish;
                 }
-                aj->text = strdup(tactic);
+                aj->text = lean_tactic_block(tactic);
                 if (!aj->text) {
                         r = -ENOMEM;
                         goto finish;

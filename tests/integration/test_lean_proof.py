@@ -56,7 +56,7 @@ def test_attempt_statement_with_proof(pclient, lean_project):
     assert r["mode"] == "statement"
     assert r["success"] is True
     assert r["goals"] == [] and r["proof_states"] == []
-    assert r["source"].startswith("theorem _lean_host_attempt :\n∀ n : Nat, n + 0 = n\n  := by")
+    assert r["source"].startswith("theorem _lean_host_attempt :\n∀ n : Nat, n + 0 = n\n  :=\nby\n")
     assert r["worker_generation"] >= 1
     assert "_synthetic" in r  # the double's marker passes through: this was not a real Lean
 
@@ -90,6 +90,26 @@ def test_attempt_tactic_continuation(pclient, lean_project):
     bad = ok_result(attempt(pclient, lean_project, proof_state=t["proof_state"], tactic="no_such_tactic"))
     assert bad["success"] is False
     assert "unknown tactic" in bad["tactic_error"]
+
+
+def test_attempt_signature_statement(pclient, lean_project):
+    """A statement written as bare binders is the theorem's signature."""
+    r = ok_result(attempt(pclient, lean_project, statement="(n : Nat) : n + 0 = n", proof="by simp"))
+    assert r["source"] == "theorem _lean_host_attempt\n(n : Nat) : n + 0 = n\n  :=\nby simp"
+    assert r["success"] is True, r
+
+
+def test_attempt_tactic_script(pclient, lean_project):
+    """The REPL parses a tactic-mode command as ONE tactic: a newline-separated
+    script goes as one parenthesised block, not as a parse error."""
+    r = ok_result(attempt(pclient, lean_project, statement="True ∧ True"))
+    t = ok_result(attempt(pclient, lean_project, proof_state=r["proof_states"][0],
+                          tactic="constructor\ntrivial\ntrivial"))
+    assert "tactic_error" not in t, t
+    assert t["success"] is True and t["proof_status"] == "Completed" and t["goals"] == []
+    # a one-line tactic goes as it is
+    t = ok_result(attempt(pclient, lean_project, proof_state=r["proof_states"][0], tactic="constructor"))
+    assert t["goals"] == ["⊢ True", "⊢ True"]
 
 
 def test_attempt_recorded_transcript(pclient, lean_project):

@@ -219,12 +219,14 @@ def test_proof_search(meta, lean_project):
     res = ok(call(c, "lean_proof_search", {"project": p, "goal": "a + b = b + a"}))
     assert res["proved"] is True
     proofs = [x["proof"] for x in res["proofs"]]
-    assert proofs[0] == "by omega"               # shortest verified proof first
-    assert "by exact Nat.add_comm a b" in proofs  # the exact? suggestion, not "by exact?"
+    assert proofs[0] == "by omega"                  # shortest verified proof first
+    assert "by simp only [Nat.add_comm]" in proofs  # the simp? suggestion, not "by simp?"
     assert [a["tactic"] for a in res["attempts"]] == ["exact?", "apply?", "simp?", "omega", "decide", "aesop",
                                                       "linarith", "norm_num"]
     statuses = {a["tactic"]: a["status"] for a in res["attempts"]}
-    assert statuses["apply?"] == "failed" and statuses["aesop"] == "failed"
+    assert statuses["exact?"] == "failed" and statuses["apply?"] == "failed" and statuses["aesop"] == "failed"
+    exact = next(a for a in res["attempts"] if a["tactic"] == "exact?")
+    assert exact["errors"] == ["`exact?` could not close the goal. Try `apply?` to see partial suggestions."]
     assert res["budget_exhausted"] is False and res["untried"] == []
 
     # sorry is never a proof
@@ -252,6 +254,38 @@ def test_proof_search(meta, lean_project):
         e = error_of(call(c, "lean_proof_search", dict(project=p, **args)))
         assert e and e["code"] == "invalid_arguments"
         assert log_lines(log).count("prove") == n
+
+
+def test_proof_search_recorded_suggestions(meta, lean_project):
+    """exact? answered with the RECORDED v4.33 replies (Mathlib/exact and
+    root_goals.expected.out: "Try this:\n  [apply] exact …"): the proof is
+    the suggestion, not "by exact?"."""
+    c, _ = meta
+    p = str(lean_project)
+    for goal, want in (("0 < 1", "exact Nat.one_pos"), ("1 = 1", "exact Nat.zero_eq_one_mod_iff.mp rfl")):
+        res = ok(call(c, "lean_proof_search", {"project": p, "goal": goal, "tactics": ["exact?"]}))
+        assert res["proved"] is True, res
+        assert res["proofs"] == [{"tactic": "exact?", "proof": "by " + want, "suggestion": want}]
+    res = ok(call(c, "lean_proof_search", {"project": p, "goal": "0 < 1", "tactics": ["apply?", "decide"]}))
+    assert [x["proof"] for x in res["proofs"]] == ["by decide", "by exact Nat.one_pos"]
+
+
+def test_proof_search_user_text_layout(meta, lean_project):
+    """The goal never shares a line with the generated ":= by"; a goal
+    written as bare binders is a signature."""
+    c, _ = meta
+    p = str(lean_project)
+    # the goal's trailing comment cannot swallow ":= by": no "proof" by trivial
+    res = ok(call(c, "lean_proof_search", {"project": p, "goal": "True := trivial --", "tactics": ["-- x"]}))
+    assert res["proved"] is False and res["proofs"] == []
+    res = ok(call(c, "lean_proof_search", {"project": p, "goal": "(a b : Nat) : a + b = b + a",
+                                           "tactics": ["omega"]}))
+    assert res["proved"] is True, res["attempts"]
+    # a script of several tactics stays under `by`
+    res = ok(call(c, "lean_proof_search", {"project": p, "goal": "True ∧ True",
+                                           "tactics": ["constructor\ntrivial\ntrivial"]}))
+    assert res["proofs"] == [{"tactic": "constructor\ntrivial\ntrivial",
+                              "proof": "by\n  constructor\n  trivial\n  trivial"}]
 
 
 def test_clean_exit_after_all_tools(start_daemon, lean_project, tmp_path):
