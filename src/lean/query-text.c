@@ -137,6 +137,29 @@ static int text_printf(char **ret, const char *format, ...) {
         return 0;
 }
 
+/* Version-proof Lean (v4.12 … v4.33, see query-text.h). Each construct that
+ * changed over the range, and what is used instead, checked in the lean4
+ * sources stored here (the oldest and the newest versions of each file that
+ * the search index holds: src/Lean/Environment.lean, Meta/Instances.lean,
+ * ReducibilityAttrs.lean, Declaration.lean):
+ *   - ModuleIdx: `def ModuleIdx := Nat` with `abbrev ModuleIdx.toNat` in
+ *     both; `GetElem (Array α) ModuleIdx` only in the newer ones. Arrays are
+ *     indexed with `idx.toNat`. `env.header.moduleNames` is a field in the
+ *     older, a function of `header.modules` in the newer: dot notation works
+ *     for both.
+ *   - instances: `Meta.isInstanceCore env n` only in the newer;
+ *     `Meta.isInstance n : CoreM Bool` in both.
+ *   - ReducibilityStatus: no BEq in the older (`deriving Inhabited, Repr`):
+ *     compared with `matches`, not `==`.
+ *   - ConstantInfo.value?: `(allowOpaque := …)` only in the newer, and the
+ *     older never returns an opaque's value: the constructors are matched.
+ *   - heartbeats: every program runs under `set_option maxHeartbeats 0 in`
+ *     (pretty-printing a large module's types exceeds the default 200000);
+ *     each bounds its own work instead: one module's constants, one
+ *     declaration, `limit` search results; the request timeout bounds the
+ *     rest. */
+#define PROGRAM_PREFIX "set_option maxHeartbeats 0 in\nopen Lean Meta in\n#eval show MetaM Unit from do\n"
+
 /* The kind names of tool-schemas.c's KINDS_ENUM, as a local MetaM function. */
 #define KIND_FN                                                                                  \
         "  let kindOf : Name → ConstantInfo → MetaM String := fun n ci => do\n"                  \
@@ -150,8 +173,8 @@ static int text_printf(char **ret, const char *format, ...) {
         "    | .inductInfo _ =>\n"                                                               \
         "      pure (if isClass env n then \"class\" else if isStructure env n then \"structure\" else \"inductive\")\n" \
         "    | .defnInfo _ =>\n"                                                                 \
-        "      if isInstanceCore env n then pure \"instance\"\n"                                 \
-        "      else if (← getReducibilityStatus n) == .reducible then pure \"abbrev\"\n"         \
+        "      if (← Lean.Meta.isInstance n) then pure \"instance\"\n"                           \
+        "      else if (← getReducibilityStatus n) matches .reducible then pure \"abbrev\"\n"     \
         "      else pure \"def\"\n"
 
 #define EMIT(tag, fields) "IO.println (\"" tag "\" ++ (Json.mkObj " fields ").compress)"
@@ -165,15 +188,14 @@ int lean_query_module_decls(const char *module, char **ret) {
         if (!lit)
                 return -ENOMEM;
         return text_printf(ret,
-                "open Lean Meta in\n"
-                "#eval show MetaM Unit from do\n"
+                PROGRAM_PREFIX
                 "  let env ← getEnv\n"
                 "  let mod := String.toName %s\n"
                 KIND_FN
                 "  let some idx := env.getModuleIdx? mod\n"
                 "    | " EMIT(LEAN_QUERY_TAG_ERROR, "[(\"code\", toJson \"module_not_imported\"), (\"module\", toJson mod.toString)]") "\n"
                 "  let mut count := 0\n"
-                "  for n in env.header.moduleData[idx]!.constNames do\n"
+                "  for n in env.header.moduleData[idx.toNat]!.constNames do\n"
                 "    if n.isInternal then continue\n"
                 "    let some ci := env.find? n | continue\n"
                 "    let kind ← kindOf n ci\n"
@@ -198,8 +220,7 @@ int lean_query_inspect(const char *name, bool include_value, unsigned max_chars,
         if (!lit)
                 return -ENOMEM;
         return text_printf(ret,
-                "open Lean Meta in\n"
-                "#eval show MetaM Unit from do\n"
+                PROGRAM_PREFIX
                 "  let env ← getEnv\n"
                 "  let n := String.toName %s\n"
                 KIND_FN
@@ -210,11 +231,16 @@ int lean_query_inspect(const char *name, bool include_value, unsigned max_chars,
                 "     (\"type\", toJson (← ppExpr ci.type).pretty)]\n"
                 "  if let some d := (← findDocString? env n) then fields := fields ++ [(\"doc\", toJson d)]\n"
                 "  if let some i := env.getModuleIdxFor? n then\n"
-                "    fields := fields ++ [(\"module\", toJson env.header.moduleNames[i]!.toString)]\n"
+                "    fields := fields ++ [(\"module\", toJson env.header.moduleNames[i.toNat]!.toString)]\n"
                 "  if let some r := (← findDeclarationRanges? n) then\n"
                 "    fields := fields ++ [(\"line\", toJson r.range.pos.line), (\"column\", toJson r.range.pos.column)]\n"
+                "  let value? : Option Expr := match ci with\n"
+                "    | .defnInfo v => some v.value\n"
+                "    | .thmInfo v => some v.value\n"
+                "    | .opaqueInfo v => some v.value\n"
+                "    | _ => none\n"
                 "  if %s then\n"
-                "    if let some v := ci.value? (allowOpaque := true) then\n"
+                "    if let some v := value? then\n"
                 "      let s := (← ppExpr v).pretty\n"
                 "      fields := fields ++ [(\"value\", toJson (s.take %u)), (\"value_chars\", toJson s.length)]\n"
                 "  let axs ← collectAxioms n\n"
@@ -245,8 +271,7 @@ int lean_query_search(const char *fragment, const char *type_fragment, unsigned 
          * the kept candidates; exact/prefix matches are kept apart so a cap
          * on substring matches never hides them */
         return text_printf(ret,
-                "open Lean Meta in\n"
-                "#eval show MetaM Unit from do\n"
+                PROGRAM_PREFIX
                 "  let env ← getEnv\n"
                 "  let frag := (%s).toLower\n"
                 "  let tfrag : Option String := (%s).map String.toLower\n"

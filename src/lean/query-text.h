@@ -4,11 +4,16 @@
 /* Every Lean text the query tools (lean_module_query, lean_declaration_inspect,
  * lean_declaration_search, lean_proof_search) generate, in one reviewed place.
  *
- * Targeted: Lean 4 v4.x with the leanprover-community REPL (the fixtures'
- * protocol), written against the Lean 4 meta API of v4.33.0-rc2
- * (Lean.Environment, Lean.Meta.ppExpr, findDocString?, findDeclarationRanges?,
- * collectAxioms, Lean.Json). NOT run against a real Lean here: the tests
- * answer these commands with a synthetic worker (tests/double/lean-repl-meta).
+ * Targeted: the supported range of lean/readiness.h, Lean v4.12.0 (the
+ * oldest the REPL protocol features are known for) to v4.33.0-rc2 (the
+ * recorded fixtures), with the leanprover-community REPL. The texts are
+ * version-proof, not keyed on the toolchain: they use only the Lean 4 meta
+ * API (Lean.Environment, Lean.Meta.ppExpr, isInstance, getReducibilityStatus,
+ * findDocString?, findDeclarationRanges?, collectAxioms, Lean.Json) in forms
+ * that exist at both ends of the range; query-text.c names each construct
+ * that changed and what was checked. NOT run against a real Lean here: the
+ * tests answer these commands with a synthetic worker
+ * (tests/double/lean-repl-meta).
  *
  * Output protocol of the meta programs: every #eval prints lines
  * "@lh:<tag> <one-line JSON>" (the REPL reports the printed text as info

@@ -49,7 +49,16 @@ static inline bool lean_readiness_state_is_usable(LeanReadinessState s) {
 
 /* The oldest Lean release the REPL protocol features we use (proofStatus in
  * tactic mode, `sorries` with proof states, `Lean error:` replies) are known
- * for. Older pins are "unsupported". */
+ * for. Older pins are "unsupported".
+ *
+ * Supported range: v4.12.0 … v4.33.0-rc2 (the recorded transcripts in
+ * tests/fixtures/lean-repl). The generated Lean (lean/query-text.c,
+ * lean/proof-text.c) is written to elaborate on both ends (query-text.c
+ * names each construct that changed in between), the reply parsing reads
+ * both "Try this" layouts (lean/try-this.h). Newer pins are tried as is.
+ * proofStatus values seen (recorded): "Completed", "Incomplete: open goals
+ * remain", "Incomplete: contains sorry", "Incomplete: contains
+ * metavariable(s)". */
 #define LEAN_REPL_MIN_MAJOR 4
 #define LEAN_REPL_MIN_MINOR 12
 #define LEAN_REPL_MIN_STRING "v4.12.0"

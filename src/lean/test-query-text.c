@@ -38,6 +38,32 @@ static void test_names(void) {
         free(t);
 }
 
+/* The meta programs use only constructs every Lean of the supported range
+ * (v4.12 … v4.33) elaborates (query-text.c names each). */
+static void test_version_proof(void) {
+        char *texts[3] = {};
+
+        ASSERT_OK(lean_query_module_decls("Mathlib.Order.Basic", &texts[0]));
+        ASSERT_OK(lean_query_inspect("Nat.add_comm", true, 100, &texts[1]));
+        ASSERT_OK(lean_query_search("add", "Nat", 10, &texts[2]));
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                const char *t = texts[i];
+
+                ASSERT_TRUE(strneq(t, "set_option maxHeartbeats 0 in\n", strlen("set_option maxHeartbeats 0 in\n")));
+                ASSERT_FALSE(strstr(t, "isInstanceCore"));       /* newer Lean only */
+                ASSERT_FALSE(strstr(t, "allowOpaque"));          /* newer Lean only */
+                ASSERT_FALSE(strstr(t, "== .reducible"));        /* no BEq ReducibilityStatus in older */
+                ASSERT_FALSE(strstr(t, "[idx]!") || strstr(t, "[i]!")); /* no GetElem … ModuleIdx in older */
+                ASSERT_TRUE(strstr(t, "Lean.Meta.isInstance n"));
+                ASSERT_TRUE(strstr(t, "matches .reducible"));
+        }
+        ASSERT_TRUE(strstr(texts[0], "moduleData[idx.toNat]!"));
+        ASSERT_TRUE(strstr(texts[1], "moduleNames[i.toNat]!"));
+        ASSERT_TRUE(strstr(texts[1], "| .opaqueInfo v => some v.value"));
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                free(texts[i]);
+}
+
 static void test_search_text(void) {
         char *t = NULL;
 
@@ -122,6 +148,7 @@ int main(void) {
         test_literal();
         test_names();
         test_search_text();
+        test_version_proof();
         test_term_check();
         test_output_lines();
         return 0;
