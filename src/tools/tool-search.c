@@ -3,11 +3,14 @@
 /* lean_proof_search {project, goal, imports?, tactics?, time_budget_ms?}
  *
  * Tries a portfolio of tactics on the goal, one REPL command per tactic
- * (lean_query_proof_attempt(): `theorem _lh_search <goal> := by <tactic>`,
+ * (lean_query_proof_attempt(): `theorem _lh_search :\n<goal>\n:= by\n  <tactic>`,
  * each on the import env, so attempts never see each other), as one heavy
  * job (JOB_HEAVY: a heavy permit). The time budget is checked between
  * attempts: a running attempt is not interrupted (the request timeout still
  * bounds it), the rest are reported as untried.
+ *
+ * A proved attempt's proof is the first "Try this" suggestion Lean reported
+ * (exact?, apply?, simp?: lean/try-this.h, both layouts), else the tactic.
  *
  * Result: {"goal", "proved", "proofs": [{"tactic", "proof", "suggestion"?}]
  * (verified: no error, no sorry; best first = shortest proof, then portfolio
