@@ -112,6 +112,22 @@ def test_attempt_tactic_script(pclient, lean_project):
     assert t["goals"] == ["⊢ True", "⊢ True"]
 
 
+def test_attempt_recorded_multiline_tactic(pclient, lean_project):
+    """Mathlib/induction.in: a recorded multi-line tactic (one `induction …
+    with` the REPL accepts) still gets its recorded reply when sent as the
+    ( … ) block."""
+    if not transcript_inputs():
+        pytest.skip("the recorded *.in commands are not available (set LEAN_REPL_TRANSCRIPT_INPUTS)")
+    run = ok_result(pclient.call_tool("lean_run", lean_run_args(lean_project,
+                                                                "theorem foo (x : Nat) : x = x := by sorry")))
+    state = run["sorries"][0]["proof_state"]
+    t = ok_result(attempt(pclient, lean_project, proof_state=state,
+                          tactic="induction x with\n| zero => sorry\n| succ x => sorry"))
+    assert "_synthetic" not in t
+    assert t["proof_status"] == "Incomplete: contains sorry"
+    assert [s["goal"] for s in t["sorries"]] == ["case zero\n⊢ 0 = 0", "case succ\nx : ℕ\na✝ : x = x\n⊢ x + 1 = x + 1"]
+
+
 def test_attempt_recorded_transcript(pclient, lean_project):
     """proof_step.in/expected.out: `def f : Nat := by sorry` through lean_run,
     then the recorded tactics through lean_proof_attempt."""
