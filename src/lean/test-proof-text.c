@@ -106,7 +106,10 @@ static void test_command_layout(void) {
         b = lean_attempt_command("(a b : Nat) : a + b = b + a", "by omega", NULL);
         ASSERT_STREQ(b, "theorem _lean_host_attempt\n(a b : Nat) : a + b = b + a\n  :=\nby omega");
         c = lean_attempt_command("{α : Type} [inst : Add α] (x : α) : x + x = x + x", NULL, NULL);
-        ASSERT_STREQ(c, "theorem _lean_host_attempt\n{α : Type} [inst : Add α] (x : α) : x + x = x + x\n  :=\nby sorry");
+        ASSERT_STREQ(c, "theorem _lean_host_attempt\n"
+                        "{α : Type} [inst : Add α] (x : α) : x + x = x + x\n"
+                        "  :=\n"
+                        "by sorry");
 }
 
 static void test_tactic_block(void) {
@@ -124,7 +127,8 @@ static void test_tactic_block(void) {
 static void test_binders(void) {
         ASSERT_EQ(lean_signature_binders_end("(a b : Nat) : P"), 12u);
         ASSERT_EQ(lean_signature_binders_end("  (a : Nat)\n  (b : Nat) :\n  P"), 24u);
-        ASSERT_EQ(lean_signature_binders_end("⦃x : Nat⦄ {y : Nat} [h : Foo (x, y)] : P"), strlen("⦃x : Nat⦄ {y : Nat} [h : Foo (x, y)] "));
+        ASSERT_EQ(lean_signature_binders_end("⦃x : Nat⦄ {y : Nat} [h : Foo (x, y)] : P"),
+                  strlen("⦃x : Nat⦄ {y : Nat} [h : Foo (x, y)] "));
         ASSERT_EQ(lean_signature_binders_end("-- c\n(a : Nat) /- ) : -/ : P"), strlen("-- c\n(a : Nat) /- ) : -/ "));
         ASSERT_EQ(lean_signature_binders_end("(s : String := \")\") : P"), strlen("(s : String := \")\") "));
         /* propositions */
