@@ -58,6 +58,10 @@ static void test_layouts(void) {
         /* up to ~v4.22: one line after the header, "•" items */
         CHECK("Try this: exact Nat.add_comm a b", "exact Nat.add_comm a b");
         CHECK("Try this: simp only [foo,\n    bar]", "simp only [foo,\n    bar]");
+        /* try? (lean4 PR #6979): the lines after the first keep their layout
+         * relative to it */
+        CHECK("Try this: · induction as, a using concat.induct\n  · rfl\n  · simp_all",
+              "· induction as, a using concat.induct\n  · rfl\n  · simp_all");
         CHECK("Try this: refine Nat.lt.base ?_\n-- Remaining subgoals:\n-- ⊢ P", "refine Nat.lt.base ?_");
         CHECK("Try these:\n• exact foo\n• simp only [a,\n    b]", "exact foo", "simp only [a,\n  b]");
 
