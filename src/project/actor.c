@@ -318,6 +318,7 @@ static int project_spawn_worker(LhProject *p) {
                 .sample_interval = c->worker_rss_sample_millis * USEC_PER_MSEC,
                 .stderr_max_bytes = c->worker_stderr_max_bytes,
                 .slice = c->slice,
+                .sandbox = c->sandbox,
         };
 
         k = worker_start(&w, r->event, placer, require_scope, &spec, &project_worker_callbacks, p);
