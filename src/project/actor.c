@@ -1045,6 +1045,7 @@ void project_get_facts(const LhProject *p, LhFacts *ret) {
                 .worker_generation = p->generation,
                 .worker_pid = p->worker ? worker_get_pid(p->worker) : 0,
                 .enforcement = p->mode,
+                .sandbox = c->sandbox,
                 .last_restart = p->last_restart,
                 .rss_kib = p->rss_kib,
                 .anon_kib = p->anon_kib,
