@@ -242,3 +242,18 @@ def test_bwrap_in_scope_mode(user_manager, start_daemon, tmp_path, lean_project,
     assert p["connect"].startswith("failed:"), p
     assert listener.accepted == 0
     assert d.stop() == 0
+
+
+def test_tool_annotations_over_the_wire(client):
+    """What clients see in tools/list: tools running caller-supplied Lean are
+    not read-only (#eval can do IO), name-only queries are."""
+    tools = {t["name"]: t.get("annotations", {}) for t in client.request("tools/list")["result"]["tools"]}
+    for name in ("lean_run", "lean_proof_attempt", "lean_declaration_verify", "lean_declaration_verify_batch",
+                 "lean_proof_search"):
+        a = tools[name]
+        assert a["readOnlyHint"] is False and a["destructiveHint"] is True, (name, a)
+        assert a["idempotentHint"] is False and a["openWorldHint"] is True, (name, a)
+    for name in ("lean_project_status", "lean_module_query", "lean_module_query_batch", "lean_declaration_inspect",
+                 "lean_declaration_search"):
+        a = tools[name]
+        assert a["readOnlyHint"] is True and a["openWorldHint"] is False, (name, a)
