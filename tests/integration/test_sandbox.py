@@ -257,3 +257,31 @@ def test_tool_annotations_over_the_wire(client):
                  "lean_declaration_search"):
         a = tools[name]
         assert a["readOnlyHint"] is True and a["openWorldHint"] is False, (name, a)
+
+
+@needs_bwrap
+def test_sandbox_on_bus_and_ctl(user_manager, start_daemon, lean_project):
+    """The Manager's Sandbox property and lean-hostctl status show the mode."""
+    import json
+    import time
+
+    from conftest import binary
+
+    d = start_daemon(env={"LEAN_HOST_MCP_SANDBOX": "bwrap",
+                          "DBUS_SESSION_BUS_ADDRESS": os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")})
+    argv = ["busctl", "--user", "--json=short", "get-property", "org.leanhost.Host1", "/org/leanhost/Host1",
+            "org.leanhost.Host1.Manager", "Sandbox"]
+    deadline = time.monotonic() + 30
+    while True:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"type": "s", "data": "bwrap"}
+    ctl = binary("LEAN_HOSTCTL")
+    r = subprocess.run([ctl, "status"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "sandbox bwrap" in r.stdout, (r.stdout, r.stderr)
+    r = subprocess.run([ctl, "--json", "status"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout)["sandbox"] == "bwrap", (r.stdout, r.stderr)
+    assert d.stop() == 0
