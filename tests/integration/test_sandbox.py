@@ -177,6 +177,19 @@ def zombie(pid):
         return True
 
 
+def still_alive(pids, timeout=10):
+    """The pids still running after up to timeout s (bwrap's children get
+    SIGKILL from --die-with-parent, a moment after bwrap itself)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [p for p in pids if os.path.exists(f"/proc/{p}") and not zombie(p)]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
+
+
 def test_bwrap_worker_gone_with_daemon(start_daemon, tmp_path, lean_project):
     """bwrap's own children (the worker in its pid namespace) go when the
     daemon stops: nothing outlives it."""
@@ -192,8 +205,28 @@ def test_bwrap_worker_gone_with_daemon(start_daemon, tmp_path, lean_project):
         tree = descendants(pid)
         assert tree, "bwrap has no children: where is the worker?"
     assert d.stop() == 0
-    left = [p for p in [pid] + tree if os.path.exists(f"/proc/{p}") and not zombie(p)]
-    assert left == [], left
+    assert still_alive([pid] + tree) == []
+
+
+@needs_bwrap
+def test_bwrap_hard_memory_tier(start_daemon, lean_project):
+    """Process mode samples the whole tree under bwrap: a sandboxed worker
+    over the hard tier is killed (rss_hard_limit_exceeded), all of it, and
+    the next call gets a fresh sandboxed worker."""
+    from conftest import restart_causes
+
+    d = start_daemon(env={"LEAN_HOST_MCP_SANDBOX": "bwrap"})
+    with d.client() as c:
+        c.initialize()
+        f1 = runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "def warm := 0"), timeout=LONG))
+        tree = [f1["worker_pid"]] + descendants(f1["worker_pid"])
+        r = c.call_tool("lean_run", lean_run_args(lean_project, "-- @double alloc 400\n-- @double sleep 30"),
+                        timeout=LONG)
+        assert "rss_hard_limit_exceeded" in restart_causes(r), tool_body(r)
+        assert still_alive(tree) == []
+        f2 = runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "def after := 1"), timeout=LONG))
+        assert f2["sandbox"] == "bwrap" and f2["worker_generation"] > f1["worker_generation"]
+    assert d.stop() == 0
 
 
 def test_bwrap_missing_is_a_startup_error(start_daemon, tmp_path):
