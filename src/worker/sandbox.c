@@ -28,6 +28,51 @@ static const char *const etc_files[] = {
         "/etc/ssl", "/etc/ca-certificates", "/etc/gitconfig",
 };
 
+/* Namespaces (net, pid, ipc, uts, cgroup, user), no nested user namespaces
+ * (less kernel to attack), no capabilities (as root bwrap keeps them all
+ * otherwise), gone with its parent. The start-up probe uses the same. */
+static const char *const bwrap_core[] = {
+        "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--cap-drop", "ALL",
+};
+
+/* The environment a worker keeps: what Lean, lake, elan and the locale need.
+ * Everything else (API tokens, agent sockets, bus addresses) stays out. */
+static const char *const env_keep[] = { "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TERM", "USER", "LOGNAME" };
+static const char *const env_keep_prefix[] = { "LC_", "LEAN_", "LAKE_", "ELAN_" };
+
+static bool env_is_kept(const char *kv) {
+        size_t n = strcspn(kv, "=");
+
+        if (kv[n] != '=' || n == 0)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(env_keep); i++)
+                if (strlen(env_keep[i]) == n && strneq(kv, env_keep[i], n))
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(env_keep_prefix); i++)
+                if (strneq(kv, env_keep_prefix[i], strlen(env_keep_prefix[i])))
+                        return true;
+        return false;
+}
+
+static int extend_env(char ***l, char *const *envp) {
+        if (strv_extend(l, "--clearenv") < 0)
+                return -ENOMEM;
+        STRV_FOREACH(kv, (char **) envp) {
+                _cleanup_free_ char *name = NULL;
+
+                if (!env_is_kept(*kv) || strneq(*kv, "TMPDIR=", 7))
+                        continue;
+                name = strndup(*kv, strcspn(*kv, "="));
+                if (!name || strv_extend(l, "--setenv") < 0 || strv_extend(l, name) < 0 ||
+                    strv_extend(l, *kv + strlen(name) + 1) < 0)
+                        return -ENOMEM;
+        }
+        /* wherever TMPDIR pointed is not in the sandbox; /tmp is, and private */
+        if (strv_extend(l, "--setenv") < 0 || strv_extend(l, "TMPDIR") < 0 || strv_extend(l, "/tmp") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* path is prefix or below it (whole components). */
 static bool path_is_below(const char *path, const char *prefix) {
         size_t n = strlen(prefix);
@@ -125,12 +170,17 @@ int sandbox_wrap_argv(SandboxMode mode, char *const *argv, const char *project_r
                 elan_home = elan_default;
         }
 
-        if (extend_many(&l, paths->bwrap ?: "bwrap", NULL, NULL) < 0 ||
-            /* net, pid, ipc, uts, cgroup and (where allowed) user namespaces */
-            extend_many(&l, "--unshare-all", "--die-with-parent", "--new-session") < 0 ||
-            /* as root bwrap keeps every capability unless told otherwise */
-            extend_many(&l, "--cap-drop", "ALL", NULL) < 0)
+        if (extend_many(&l, paths->bwrap ?: "bwrap", NULL, NULL) < 0)
                 return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(bwrap_core); i++)
+                if (strv_extend(&l, bwrap_core[i]) < 0)
+                        return -ENOMEM;
+        /* a new session: no TIOCSTI into a terminal the daemon may have */
+        if (strv_extend(&l, "--new-session") < 0)
+                return -ENOMEM;
+        r = extend_env(&l, paths->envp ?: environ);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++) {
                 char target[256];
@@ -200,6 +250,7 @@ int sandbox_execvp(SandboxMode mode, char *const *argv, const char *project_root
 int sandbox_probe(SandboxMode mode, const SandboxPaths *paths, uint64_t timeout_usec, char **ret_error) {
         _cleanup_close_ int err_r = -EBADF, err_w = -EBADF;
         _cleanup_free_ char *bwrap = NULL;
+        _cleanup_strv_free_ char **args = NULL;
         const SandboxPaths none = {};
         char out[512] = "";
         size_t n_out = 0;
@@ -222,6 +273,14 @@ int sandbox_probe(SandboxMode mode, const SandboxPaths *paths, uint64_t timeout_
                 return r;
         }
 
+        if (strv_extend(&args, bwrap) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(bwrap_core); i++)
+                if (strv_extend(&args, bwrap_core[i]) < 0)
+                        return -ENOMEM;
+        if (extend_many(&args, "--ro-bind", "/", "/") < 0 || strv_extend(&args, "true") < 0)
+                return -ENOMEM;
+
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
         err_r = p[0], err_w = p[1];
@@ -235,8 +294,7 @@ int sandbox_probe(SandboxMode mode, const SandboxPaths *paths, uint64_t timeout_
                 if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
                     dup2(err_w, STDERR_FILENO) < 0)
                         _exit(126);
-                execl(bwrap, bwrap, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL", "--ro-bind", "/", "/",
-                      "true", (char *) NULL);
+                execv(bwrap, args);
                 fprintf(stderr, "cannot execute %s: %s", bwrap, strerror(errno));
                 _exit(127);
         }

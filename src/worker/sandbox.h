@@ -8,8 +8,9 @@
  * system (/usr and a few /etc files) and the toolchain (elan home, the
  * command's own directory) read-only, the project read-write (its .lake
  * included), an empty private $HOME and /tmp, no network, its own pid, ipc
- * and uts namespaces, a fresh /proc and a minimal /dev, no capabilities, and
- * it dies with its parent. In scope mode bwrap is what runs in the scope.
+ * and uts namespaces, no nested user namespaces, a fresh /proc and a minimal
+ * /dev, no capabilities, a cleared environment (no tokens or agent sockets),
+ * and it dies with its parent. In scope mode bwrap is what runs in the scope.
  *
  * Not protected: anything inside the project (sources, .lake, .git), the
  * read-only files it can see, CPU time and memory beyond the worker's tiers,
@@ -45,12 +46,15 @@ static inline int sandbox_mode_from_string(const char *s) {
 
 /* What the sandbox is built from; NULL fields come from the environment
  * (bwrap: "bwrap" on $PATH; home: $HOME; elan_home: $ELAN_HOME, else
- * $HOME/.elan; path: $PATH, to find a bare argv[0]). */
+ * $HOME/.elan; path: $PATH, to find a bare argv[0]; envp: environ, of which
+ * the worker keeps PATH, HOME, the locale, TERM, USER, LOGNAME and LEAN_*,
+ * LAKE_*, ELAN_*, with TMPDIR=/tmp). */
 typedef struct SandboxPaths {
         const char *bwrap;
         const char *home;
         const char *elan_home;
         const char *path;
+        char *const *envp;
 } SandboxPaths;
 
 /* The argv to exec for argv run in project_root under mode: a copy of argv

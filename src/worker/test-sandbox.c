@@ -69,7 +69,11 @@ static void test_wrap_bwrap(void) {
                 close(fd);
         }
 
-        SandboxPaths paths = { .bwrap = "/usr/bin/bwrap", .home = home, .elan_home = "/opt/elan", .path = bin };
+        char *envp[] = { (char *) "PATH=/x:/y", (char *) "GITHUB_TOKEN=s3cret", (char *) "LEAN_PATH=/l",
+                         (char *) "TMPDIR=/var/tmp/elsewhere", (char *) "LC_ALL=C.UTF-8", (char *) "HOMEX=1",
+                         (char *) "SSH_AUTH_SOCK=/run/user/1/ssh", (char *) "EMPTY=", NULL };
+        SandboxPaths paths = { .bwrap = "/usr/bin/bwrap", .home = home, .elan_home = "/opt/elan", .path = bin,
+                               .envp = envp };
         ASSERT_OK(sandbox_wrap_argv(SANDBOX_BWRAP, argv, root, &paths, &l));
 
         ASSERT_STREQ(l[0], "/usr/bin/bwrap");
@@ -77,6 +81,19 @@ static void test_wrap_bwrap(void) {
         ASSERT_TRUE(find_opt(l, "--die-with-parent", NULL, NULL) > 0);
         ASSERT_TRUE(find_opt(l, "--new-session", NULL, NULL) > 0);
         ASSERT_TRUE(find_opt(l, "--cap-drop", "ALL", NULL) > 0);
+        ASSERT_TRUE(find_opt(l, "--unshare-user", NULL, NULL) > 0);
+        ASSERT_TRUE(find_opt(l, "--disable-userns", NULL, NULL) > 0);
+        /* a cleared environment: the toolchain's and the locale's variables stay, secrets do not */
+        ASSERT_TRUE(find_opt(l, "--clearenv", NULL, NULL) > 0);
+        ASSERT_TRUE(find_opt(l, "--clearenv", NULL, NULL) < find_opt(l, "--setenv", "PATH", "/x:/y"));
+        ASSERT_TRUE(find_opt(l, "--setenv", "LEAN_PATH", "/l") > 0);
+        ASSERT_TRUE(find_opt(l, "--setenv", "LC_ALL", "C.UTF-8") > 0);
+        ASSERT_TRUE(find_opt(l, "--setenv", "TMPDIR", "/tmp") > 0);
+        ASSERT_TRUE(find_opt(l, "--setenv", "TMPDIR", "/var/tmp/elsewhere") < 0);
+        ASSERT_TRUE(find_opt(l, "--setenv", "GITHUB_TOKEN", NULL) < 0);
+        ASSERT_TRUE(find_opt(l, "--setenv", "HOMEX", NULL) < 0);
+        ASSERT_TRUE(find_opt(l, "--setenv", "SSH_AUTH_SOCK", NULL) < 0);
+        ASSERT_TRUE(find_opt(l, "--setenv", "EMPTY", NULL) < 0);
         ASSERT_TRUE(find_opt(l, "--share-net", NULL, NULL) < 0);
         ASSERT_TRUE(find_opt(l, "--proc", "/proc", NULL) > 0);
         ASSERT_TRUE(find_opt(l, "--dev", "/dev", NULL) > 0);
@@ -223,6 +240,16 @@ static void test_confinement(void) {
         ASSERT_EQ(run_in(SANDBOX_BWRAP, root, script), 0);
         ASSERT_TRUE(stat(outside, &st) < 0 && errno == ENOENT);
         ASSERT_TRUE(stat("/usr/lh-sandbox-test", &st) < 0 && errno == ENOENT);
+
+        /* ... it cannot make user namespaces of its own ... */
+        ASSERT_EQ(run_in(SANDBOX_NONE, root, "unshare -U true"), 0);
+        ASSERT_TRUE(run_in(SANDBOX_BWRAP, root, "unshare -U true 2>/dev/null") != 0);
+
+        /* ... it does not see the daemon's secrets in its environment ... */
+        ASSERT_TRUE(setenv("LH_TEST_SECRET_TOKEN", "s3cret", 1) == 0);
+        ASSERT_EQ(run_in(SANDBOX_NONE, root, "test \"$LH_TEST_SECRET_TOKEN\" = s3cret"), 0);
+        ASSERT_EQ(run_in(SANDBOX_BWRAP, root, "test -z \"$LH_TEST_SECRET_TOKEN\" && test -n \"$PATH\""), 0);
+        ASSERT_TRUE(unsetenv("LH_TEST_SECRET_TOKEN") == 0);
 
         /* ... and its network namespace has nothing but loopback (/proc/net/dev:
          * two header lines, then one line per interface) */

@@ -84,6 +84,7 @@ def probe_code(tmp_path, project, port):
         f"-- @double probe write {project / '.lake' / 'build' / 'out.txt'}",
         f"-- @double probe read {secret}",
         f"-- @double probe connect 127.0.0.1 {port}",
+        "-- @double probe env GITHUB_TOKEN",
         "def probed := 1",
     ])
 
@@ -98,15 +99,16 @@ def probes(result):
         if data.startswith("probe "):
             what, _, outcome = data.partition(": ")
             action, arg = what[len("probe "):].split(" ", 1)
-            key = {"write": "write " + os.path.basename(arg), "read": "read", "connect": "connect"}[action]
+            key = {"write": "write " + os.path.basename(arg), "read": "read", "connect": "connect",
+                   "env": "env"}[action]
             out[key] = outcome
-    assert len(out) == 5, body
+    assert len(out) == 6, body
     return out
 
 
 def run_probes(start_daemon, tmp_path, project, port, sandbox):
     (project / ".lake" / "build").mkdir(parents=True, exist_ok=True)
-    d = start_daemon(env={"LEAN_HOST_MCP_SANDBOX": sandbox})
+    d = start_daemon(env={"LEAN_HOST_MCP_SANDBOX": sandbox, "GITHUB_TOKEN": "s3cret"})
     with d.client() as c:
         c.initialize()
         r = c.call_tool("lean_run", lean_run_args(project, probe_code(tmp_path, project, port)), timeout=LONG)
@@ -121,6 +123,7 @@ def test_none_is_not_confined(start_daemon, tmp_path, lean_project, listener):
     assert p["write inside.txt"] == "ok"
     assert p["read"] == "ok: top secret"
     assert p["connect"] == "ok"
+    assert p["env"] == "ok: s3cret"
     assert (tmp_path / "outside.txt").exists()
     assert listener.accepted >= 1
     assert runtime_facts(r)["sandbox"] == "none"
@@ -145,6 +148,8 @@ def test_bwrap_confines_worker(start_daemon, tmp_path, lean_project, listener):
     # no network: the host's loopback listener is unreachable
     assert p["connect"].startswith("failed:"), p
     assert listener.accepted == 0
+    # the daemon's environment stays outside
+    assert p["env"] == "failed: unset", p
     assert runtime_facts(r)["sandbox"] == "bwrap"
     assert "Worker sandbox: bwrap." in d.log()
     assert d.stop() == 0
