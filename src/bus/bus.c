@@ -284,6 +284,12 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+/* worker.sandbox: "none" or "bwrap" (userdata: the LhConfig field). */
+static int property_get_sandbox(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", strna(sandbox_mode_to_string(*(const SandboxMode *) userdata)));
+}
+
 /* Read straight from the LhConfig (userdata) at the given offsets. */
 static const sd_bus_vtable manager_config_vtable[] = {
         SD_BUS_VTABLE_START(0),
@@ -295,6 +301,7 @@ static const sd_bus_vtable manager_config_vtable[] = {
         SD_BUS_PROPERTY("MailboxCapacity", "t", NULL, offsetof(LhConfig, mailbox_capacity), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RestartLimit", "t", NULL, offsetof(LhConfig, restart_limit), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("RestartWindowSecs", "t", NULL, offsetof(LhConfig, restart_window_secs), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Sandbox", "s", property_get_sandbox, offsetof(LhConfig, sandbox), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_VTABLE_END,
 };
 

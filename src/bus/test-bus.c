@@ -260,6 +260,7 @@ static void test_manager(Ctx *c) {
         check(get_t(c, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "MailboxCapacity") == 8);
         check(get_t(c, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "RestartLimit") == 3);
         check(get_t(c, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "RestartWindowSecs") == 60);
+        check_s(c, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Sandbox", "none");
 
         check(get_u(c, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "WorkersActive") == 0);
         check(get_by_cause(c, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, got) == 0);

@@ -26,6 +26,7 @@ typedef enum ConfigType {
         CONFIG_TYPE_STRV,
         CONFIG_TYPE_ENFORCEMENT,
         CONFIG_TYPE_LOG_LEVEL,
+        CONFIG_TYPE_SANDBOX,
 } ConfigType;
 
 typedef struct ConfigKey {
@@ -96,6 +97,8 @@ static const ConfigKey config_table[] = {
           .offset = offsetof(LhConfig, slice), .def_str = "lean-host.slice" },
         U64("worker.stderr_max_bytes", "WORKER_STDERR_MAX_BYTES",
             worker_stderr_max_bytes, 65536, true, 0, MAX_BYTES),
+        { .key = "worker.sandbox", .env = "LEAN_HOST_MCP_SANDBOX", .type = CONFIG_TYPE_SANDBOX,
+          .offset = offsetof(LhConfig, sandbox), .def = SANDBOX_NONE },
 
         U64("daemon.idle_exit_secs", "IDLE_EXIT_SECS",
             idle_exit_secs, 300, true, 0, MAX_SECS),
@@ -311,6 +314,9 @@ static void config_set_defaults_raw(LhConfig *c) {
                 case CONFIG_TYPE_LOG_LEVEL:
                         *(int *) field(c, k) = (int) k->def;
                         break;
+                case CONFIG_TYPE_SANDBOX:
+                        *(SandboxMode *) field(c, k) = (SandboxMode) k->def;
+                        break;
                 }
                 c->source[i] = CONFIG_SOURCE_DEFAULT;
         }
@@ -456,6 +462,15 @@ static int store_string(LhConfig *c, const ConfigKey *k, const char *s, ConfigSo
                         return config_error(ret_error, -EINVAL, k, source, path,
                                             "unknown log level '%s' (expected debug, info, notice, warning or error)", s);
                 *(int *) field(c, k) = l;
+                return 0;
+        }
+
+        case CONFIG_TYPE_SANDBOX: {
+                int m = sandbox_mode_from_string(s);
+                if (m < 0)
+                        return config_error(ret_error, -EINVAL, k, source, path,
+                                            "unknown value '%s' (expected none or bwrap)", s);
+                *(SandboxMode *) field(c, k) = (SandboxMode) m;
                 return 0;
         }
 
@@ -955,6 +970,10 @@ int config_validate(const LhConfig *c, char **ret_error) {
                         if (!log_level_to_string(*(const int *) field_const(c, k)))
                                 return config_error(ret_error, -EINVAL, k, s, path, "invalid log level");
                         break;
+                case CONFIG_TYPE_SANDBOX:
+                        if (!sandbox_mode_to_string(*(const SandboxMode *) field_const(c, k)))
+                                return config_error(ret_error, -EINVAL, k, s, path, "invalid value");
+                        break;
                 case CONFIG_TYPE_BOOL:
                         break;
                 }
@@ -1013,6 +1032,9 @@ void config_dump(const LhConfig *c, FILE *f) {
                         break;
                 case CONFIG_TYPE_LOG_LEVEL:
                         fputs(strna(log_level_to_string(*(const int *) p)), f);
+                        break;
+                case CONFIG_TYPE_SANDBOX:
+                        fputs(strna(sandbox_mode_to_string(*(const SandboxMode *) p)), f);
                         break;
                 }
 

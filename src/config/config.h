@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "worker/sandbox.h" /* SandboxMode (header-only) */
+
 /* The resolved runtime configuration: built-in default < config file < env
  * (LEAN_HOST_MCP_*) < command line. Parsed once at start; nothing reads the
  * environment or the file after that. Every key has a dotted file name
@@ -54,6 +56,7 @@ typedef struct LhConfig {
         EnforcementRequest enforcement;
         char *slice;                     /* "lean-host.slice" */
         uint64_t worker_stderr_max_bytes; /* per worker generation, logged; the rest counted, dropped */
+        SandboxMode sandbox;             /* none, or bwrap around every worker */
 
         /* daemon */
         uint64_t idle_exit_secs;   /* exit with no connections and no workers; 0 = never */

@@ -558,6 +558,40 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
         return remove(p) < 0 ? -1 : 0;
 }
 
+static void test_sandbox_key(void) {
+        LhConfig c = {};
+        _cleanup_free_ char *err = NULL, *out = NULL;
+
+        /* default none; the file sets bwrap; the env wins over the file */
+        ASSERT_OK(load(&c, "{}", ENVP(), &err));
+        ASSERT_EQ(c.sandbox, SANDBOX_NONE);
+        config_done(&c);
+        ASSERT_OK(load(&c, "{\"worker\": {\"sandbox\": \"bwrap\"}}", ENVP(), &err));
+        ASSERT_EQ(c.sandbox, SANDBOX_BWRAP);
+        ASSERT_EQ(config_get_source(&c, "worker.sandbox"), CONFIG_SOURCE_FILE);
+        config_done(&c);
+        ASSERT_OK(load(&c, "{\"worker\": {\"sandbox\": \"bwrap\"}}", ENVP("LEAN_HOST_MCP_SANDBOX=none"), &err));
+        ASSERT_EQ(c.sandbox, SANDBOX_NONE);
+        ASSERT_EQ(config_get_source(&c, "LEAN_HOST_MCP_SANDBOX"), CONFIG_SOURCE_ENV);
+        out = dump(&c);
+        ASSERT_CONTAINS(out, "worker.sandbox = none  (env LEAN_HOST_MCP_SANDBOX)\n");
+        config_done(&c);
+
+        /* unknown values and wrong types name the key and the choices */
+        ASSERT_TRUE(load(&c, "{\"worker\": {\"sandbox\": \"firejail\"}}", ENVP(), &err) < 0);
+        ASSERT_CONTAINS(err, "worker.sandbox (file ");
+        ASSERT_CONTAINS(err, "unknown value 'firejail' (expected none or bwrap)");
+        config_done(&c);
+        err = mfree(err);
+        ASSERT_TRUE(load(&c, "{\"worker\": {\"sandbox\": true}}", ENVP(), &err) < 0);
+        ASSERT_CONTAINS(err, "worker.sandbox");
+        config_done(&c);
+        err = mfree(err);
+        ASSERT_TRUE(load(&c, NULL, ENVP("LEAN_HOST_MCP_SANDBOX=BWRAP"), &err) < 0);
+        ASSERT_CONTAINS(err, "LEAN_HOST_MCP_SANDBOX (env): unknown value 'BWRAP'");
+        config_done(&c);
+}
+
 int main(void) {
         ASSERT_TRUE(mkdtemp(tmpdir));
         snprintf(cfgpath, sizeof cfgpath, "%s/config.json", tmpdir);
@@ -574,6 +608,7 @@ int main(void) {
         test_worker_command();
         test_dump();
         test_max_workers_auto();
+        test_sandbox_key();
 
         (void) nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
         return 0;

@@ -112,7 +112,7 @@ typedef struct ProjectInfo {
 } ProjectInfo;
 
 typedef struct ManagerInfo {
-        char *version, *enforcement;
+        char *version, *enforcement, *sandbox;
         uint32_t workers_active;
         uint64_t max_workers, restarts_total;
         ByCause restarts_by_cause;
@@ -150,6 +150,7 @@ static void project_info_done(ProjectInfo *p) {
 static void manager_info_done(ManagerInfo *m) {
         free(m->version);
         free(m->enforcement);
+        free(m->sandbox);
         by_cause_done(&m->restarts_by_cause);
         *m = (ManagerInfo) {};
 }
@@ -223,6 +224,7 @@ static const PropMap manager_map[] = {
         M("MailboxCapacity", "mailbox_capacity", PROP_U64, mailbox_capacity),
         M("RestartLimit", "restart_limit", PROP_U64, restart_limit),
         M("RestartWindowSecs", "restart_window_secs", PROP_U64, restart_window_secs),
+        M("Sandbox", "sandbox", PROP_STRING, sandbox),
         {}
 };
 #undef M
@@ -761,8 +763,8 @@ static int verb_status(Ctl *c, int argc, char *argv[]) {
         }
 
         printf("%s●%s lean-hostd %s (%s bus)\n", on(c, ANSI_GREEN), off(c), strna(m.version), bus_name(c));
-        printf("     Workers: %" PRIu32 " of %" PRIu64 " active, enforcement %s\n", m.workers_active, m.max_workers,
-               strna(m.enforcement));
+        printf("     Workers: %" PRIu32 " of %" PRIu64 " active, enforcement %s, sandbox %s\n", m.workers_active,
+               m.max_workers, strna(m.enforcement), strna(m.sandbox));
         printf("       Tiers: import switch %s, post-job %s, hard %s (sampled every %" PRIu64 "ms)\n",
                FORMAT_KIB(m.import_switch_kib), FORMAT_KIB(m.post_job_kib), FORMAT_KIB(m.hard_kill_kib),
                m.sample_millis);

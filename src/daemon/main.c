@@ -6,6 +6,7 @@
 #include "basic/log.h"
 #include "config/config.h"
 #include "daemon/manager.h"
+#include "worker/sandbox.h"
 #include "lh-build-config.h"
 
 extern char **environ;
@@ -123,6 +124,16 @@ int main(int argc, char *argv[]) {
                 config_done(&config);
                 return EXIT_SUCCESS;
         }
+
+        /* Before the loop runs: a sandbox that cannot work is a configuration
+         * error (EX_CONFIG, no restart loop), not a failure of every call. */
+        r = sandbox_probe(config.sandbox, NULL, 5 * USEC_PER_SEC, &error);
+        if (r < 0) {
+                log_error("Invalid configuration: %s", error ?: "worker.sandbox: the sandbox check failed");
+                config_done(&config);
+                return 78; /* EX_CONFIG */
+        }
+        log_info("Worker sandbox: %s.", sandbox_mode_to_string(config.sandbox));
 
         /* sd-event wants these blocked before it watches them (SIGCHLD:
          * worker child watches). A writer to a gone client gets EPIPE. */

@@ -58,6 +58,18 @@
         "\"description\": \"Axioms the declaration may depend on. Default: the standard axioms "   \
         "(propext, Classical.choice, Quot.sound).\"}"
 
+/* Annotations, honestly (test-tool-annotations checks them against the
+ * schemas): a tool that elaborates Lean text from the caller (code, statement,
+ * proof, tactic, goal, tactics) runs whatever that text runs — `#eval`,
+ * `run_tac` and friends can do any IO as the user: delete files, talk to the
+ * network. So it is not read-only, may be destructive, is not idempotent and
+ * is open-world (worker.sandbox=bwrap takes the network and everything outside
+ * the project away, not the project itself). Tools that only take names and
+ * elaborate the daemon's own query texts are read-only and closed-world. */
+#define ANNOTATIONS_RUNS_USER_LEAN                                                              \
+        .read_only = false, .destructive = true, .idempotent = false, .open_world = true
+#define ANNOTATIONS_READ_ONLY .read_only = true, .open_world = false
+
 static const McpToolDef tool_defs[] = {
         {
                 .name = "lean_run",
@@ -73,9 +85,7 @@ static const McpToolDef tool_defs[] = {
                         "\"code\": {\"type\": \"string\", \"description\": \"Lean snippet: an optional "
                         "import header followed by commands.\"}"
                         "}}",
-                .read_only = false, /* #eval can do IO */
-                .destructive = false,
-                .idempotent = true,
+                ANNOTATIONS_RUNS_USER_LEAN,
         },
         {
                 .name = "lean_project_status",
@@ -87,7 +97,7 @@ static const McpToolDef tool_defs[] = {
                         "{\"type\": \"object\", \"additionalProperties\": false, "
                         "\"required\": [\"project\"], "
                         "\"properties\": {" P_PROJECT "}}",
-                .read_only = true,
+                ANNOTATIONS_READ_ONLY,
         },
         {
                 .name = "lean_module_query",
@@ -102,7 +112,7 @@ static const McpToolDef tool_defs[] = {
                         "\"selectors\": " S_SELECTORS ", "
                         "\"budgets\": " S_BUDGETS
                         "}}",
-                .read_only = true,
+                ANNOTATIONS_READ_ONLY,
         },
         {
                 .name = "lean_module_query_batch",
@@ -122,7 +132,7 @@ static const McpToolDef tool_defs[] = {
                         "\"budgets\": " S_BUDGETS
                         "}}}"
                         "}}",
-                .read_only = true,
+                ANNOTATIONS_READ_ONLY,
         },
         {
                 .name = "lean_declaration_inspect",
@@ -142,7 +152,7 @@ static const McpToolDef tool_defs[] = {
                         "\"max_chars\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 10000000, "
                         "\"description\": \"Truncate long texts to this many characters.\"}"
                         "}}",
-                .read_only = true,
+                ANNOTATIONS_READ_ONLY,
         },
         {
                 .name = "lean_declaration_search",
@@ -163,7 +173,7 @@ static const McpToolDef tool_defs[] = {
                         "\"max_results\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 200, "
                         "\"description\": \"Maximum number of results.\"}"
                         "}}",
-                .read_only = true,
+                ANNOTATIONS_READ_ONLY,
         },
         {
                 .name = "lean_proof_attempt",
@@ -191,7 +201,7 @@ static const McpToolDef tool_defs[] = {
                         "\"description\": \"The worker_generation of the result that gave proof_state: "
                         "the call fails with proof_state_lost when that worker is gone.\"}"
                         "}}",
-                .read_only = true,
+                ANNOTATIONS_RUNS_USER_LEAN,
         },
         {
                 .name = "lean_declaration_verify",
@@ -203,7 +213,7 @@ static const McpToolDef tool_defs[] = {
                         "{\"type\": \"object\", \"additionalProperties\": false, "
                         "\"required\": [\"project\"], "
                         "\"properties\": {" P_PROJECT ", " S_VERIFY_ITEM_PROPS "}}",
-                .read_only = true,
+                ANNOTATIONS_RUNS_USER_LEAN,
         },
         {
                 .name = "lean_declaration_verify_batch",
@@ -219,7 +229,7 @@ static const McpToolDef tool_defs[] = {
                         "\"items\": {\"type\": \"object\", \"additionalProperties\": false, "
                         "\"properties\": {" S_VERIFY_ITEM_PROPS "}}}"
                         "}}",
-                .read_only = true,
+                ANNOTATIONS_RUNS_USER_LEAN,
         },
         {
                 .name = "lean_proof_search",
@@ -242,7 +252,7 @@ static const McpToolDef tool_defs[] = {
                         "\"time_budget_ms\": {\"type\": \"integer\", \"minimum\": 100, \"maximum\": 120000, "
                         "\"description\": \"Total time for the search in milliseconds.\"}"
                         "}}",
-                .read_only = true,
+                ANNOTATIONS_RUNS_USER_LEAN,
         },
 };
 

@@ -318,6 +318,7 @@ static int project_spawn_worker(LhProject *p) {
                 .sample_interval = c->worker_rss_sample_millis * USEC_PER_MSEC,
                 .stderr_max_bytes = c->worker_stderr_max_bytes,
                 .slice = c->slice,
+                .sandbox = c->sandbox,
         };
 
         k = worker_start(&w, r->event, placer, require_scope, &spec, &project_worker_callbacks, p);
@@ -1044,6 +1045,7 @@ void project_get_facts(const LhProject *p, LhFacts *ret) {
                 .worker_generation = p->generation,
                 .worker_pid = p->worker ? worker_get_pid(p->worker) : 0,
                 .enforcement = p->mode,
+                .sandbox = c->sandbox,
                 .last_restart = p->last_restart,
                 .rss_kib = p->rss_kib,
                 .anon_kib = p->anon_kib,

@@ -83,6 +83,7 @@ json_object *facts_to_json(const LhFacts *f) {
             add(o, "restarts_by_cause", by_cause, false) < 0 ||
             add(o, "restarts_in_window", json_object_new_uint64(f->restarts_in_window), false) < 0 ||
             add(o, "enforcement", json_object_new_string(f->enforcement == ENFORCEMENT_MODE_SCOPE ? "scope" : "process"), false) < 0 ||
+            add(o, "sandbox", json_object_new_string(strna(sandbox_mode_to_string(f->sandbox))), false) < 0 ||
             add(o, "scope_unit", isempty(f->scope_unit) ? NULL : json_object_new_string(f->scope_unit),
                 isempty(f->scope_unit)) < 0 ||
             add(o, "state", json_object_new_string(strna(project_state_to_string(f->state))), false) < 0 ||

@@ -45,6 +45,7 @@ typedef struct LhFacts {
         uint64_t worker_generation;
         pid_t worker_pid;            /* 0 = none */
         EnforcementMode enforcement;
+        SandboxMode sandbox;         /* worker.sandbox */
         char scope_unit[128];        /* "" = none */
         RestartEvent last_restart;
         uint64_t rss_kib, anon_kib;  /* last sample, 0 = none */

@@ -743,7 +743,7 @@ _noreturn_ static void child_run(const WorkerSpec *spec, pid_t parent, int io_fd
                 _exit(127);
         if (spec->cwd && chdir(spec->cwd) < 0)
                 child_fail(exec_fd, EXEC_STEP_CHDIR);
-        execvp(spec->argv[0], spec->argv);
+        (void) sandbox_execvp(spec->sandbox, spec->argv, spec->cwd); /* execvp, in bwrap if configured */
         child_fail(exec_fd, EXEC_STEP_EXEC);
 }
 

@@ -17,6 +17,7 @@
 
 #include "basic/macro.h"
 #include "worker/restart-cause.h"
+#include "worker/sandbox.h"
 
 typedef struct LhWorker LhWorker;
 typedef struct ScopePlacer ScopePlacer; /* worker/scope.h */
@@ -57,6 +58,7 @@ typedef struct WorkerSpec {
         usec_t sample_interval;
         uint64_t stderr_max_bytes;
         const char *slice;        /* "lean-host.slice" */
+        SandboxMode sandbox;      /* argv runs in bwrap unless SANDBOX_NONE (worker/sandbox.h) */
 } WorkerSpec;
 
 typedef struct WorkerCallbacks {
