@@ -12,6 +12,7 @@
 #include "basic/time-util.h"
 #include "daemon/manager.h"
 #include "lh-build-config.h"
+#include "tools/envelope.h"
 #include "tools/tools.h"
 
 /* How long SIGTERM waits for workers to go down and answers to be flushed. */
@@ -369,6 +370,7 @@ int manager_startup(Manager *m, const char *listen_path) {
         if (r < 0)
                 return log_error_errno(r, "Failed to create MCP server: %m");
         mcp_server_set_connections_changed(m->mcp, on_connections_changed, m);
+        mcp_server_set_result_text(m->mcp, tool_result_summary, NULL);
 
         r = tools_register(m->mcp, m->registry, m->config, &m->tools);
         if (r < 0)

@@ -33,7 +33,15 @@
  *   request).
  * - notifications/message: only to connections that got their initialize
  *   answer, at or above their level, "info" until logging/setLevel.
- * - Over max_connections: one error line (code -32000, id null), then close.
+ * - Over max_connections, or out of descriptors: one error line (code
+ *   -32000, id null), then close. A peer whose uid is neither ours nor root's:
+ *   -32001, then close (mcp/peer.c).
+ * - Input json-c would pass on changed is refused: invalid UTF-8 and lone
+ *   surrogate escapes -32700, NUL in an id or the method -32600, in the tool
+ *   name or an argument -32602 (mcp/utf8.c).
+ * - Timeouts: an unfinished line (line_timeout), no initialize
+ *   (handshake_timeout): error line, then close; an idle session with nothing
+ *   in flight (idle_timeout): closed without a word.
  * - Integer ids are echoed exactly within 64 bits; json-c saturates larger
  *   ones (no crash, but the echo differs). NaN/Infinity are parse errors.
  *

@@ -11,6 +11,7 @@
 
 #include "basic/log.h"
 #include "basic/json-util.h"
+#include "lean/lean-reply.h"
 #include "tools/envelope.h"
 
 typedef struct ToolJob {
@@ -19,6 +20,7 @@ typedef struct ToolJob {
         LhJob *job;            /* weak: cleared in done() */
         const JobOps *inner;
         void *inner_userdata;
+        LeanMessageBudget budget; /* over every reply of the job */
 } ToolJob;
 
 static json_object *project_to_json(LhProject *p) {
@@ -146,9 +148,17 @@ static void on_call_cancelled(McpCall *call, void *userdata) {
                 job_cancel(tj->job);
 }
 
+static void tool_job_reset_budget(ToolJob *tj) {
+        const LhConfig *c = project_get_config(tj->project);
+
+        tj->budget = LEAN_MESSAGE_BUDGET_INIT(c ? c->result_max_messages : 200,
+                                              c ? c->result_max_message_bytes : 256 * 1024);
+}
+
 static int tool_job_start(LhJob *job, void *userdata, json_object **ret_command) {
         ToolJob *tj = userdata;
 
+        tool_job_reset_budget(tj); /* a retry on a fresh worker starts over */
         return tj->inner->start(job, tj->inner_userdata, ret_command);
 }
 
@@ -159,6 +169,10 @@ static int tool_job_step(LhJob *job, void *userdata, json_object *reply, json_ob
                 log_debug("Tool job without step() got a reply; finishing it.");
                 return 1;
         }
+        /* Bounded before any tool looks at it: what is dropped costs no more
+         * parsing, and a result never carries more than the budget. */
+        if (lean_reply_bound_messages(reply, &tj->budget) < 0)
+                return -ENOMEM;
         return tj->inner->step(job, tj->inner_userdata, reply, ret_command);
 }
 
@@ -215,6 +229,7 @@ int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags 
                 .inner = ops,
                 .inner_userdata = userdata,
         };
+        tool_job_reset_budget(tj);
 
         r = job_new(&job, imports, flags, &tool_job_ops, tj);
         if (r < 0) {
@@ -266,5 +281,10 @@ void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const L
                 body = tool_envelope_error(tj->project, err, facts, freshness);
         else
                 body = tool_envelope_result(tj->project, json_object_get(result), facts, freshness);
+        if (body && tj->budget.truncated &&
+            (json_add(body, "truncated", json_object_new_boolean(true)) < 0 ||
+             json_add(body, "messages_total", json_object_new_uint64(tj->budget.messages_total)) < 0 ||
+             json_add(body, "messages_returned", json_object_new_uint64(tj->budget.messages_returned)) < 0))
+                body = (json_object_put(body), NULL);
         mcp_call_reply(tj->call, body ?: envelope_oom(), err || !body);
 }
