@@ -504,12 +504,15 @@ static json_object *message_cut(json_object *m, const char *data, size_t len, si
         return copy;
 }
 
-int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b) {
+int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_object **ret_old) {
         _cleanup_free_ json_object **keep = NULL;
+        _cleanup_free_ uint8_t *classes = NULL;
         json_object *msgs, *out;
         size_t n, kept = 0;
         bool changed = false;
 
+        if (ret_old)
+                *ret_old = NULL;
         if (!json_object_object_get_ex(reply, "messages", &msgs) || !json_object_is_type(msgs, json_type_array))
                 return 0;
         n = json_object_array_length(msgs);
@@ -517,8 +520,11 @@ int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b) {
         if (n == 0)
                 return 0;
         keep = new0(json_object *, n);
-        if (!keep)
+        classes = new(uint8_t, n);
+        if (!keep || !classes)
                 return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                classes[i] = (uint8_t) message_class(json_object_array_get_idx(msgs, i));
 
         for (int class = 0; class <= 3; class++)
                 for (size_t i = 0; i < n; i++) {
@@ -526,7 +532,7 @@ int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b) {
                         size_t len, left;
                         const char *data;
 
-                        if (message_class(m) != class)
+                        if (classes[i] != class)
                                 continue;
                         if (b->messages_returned >= b->max_messages) {
                                 changed = true;
@@ -566,8 +572,14 @@ int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b) {
                         json_object_put(out);
                         goto oom;
                 }
+        if (ret_old)
+                *ret_old = json_object_get(msgs);
         if (json_object_object_add(reply, "messages", out) < 0) {
                 json_object_put(out);
+                if (ret_old) {
+                        json_object_put(*ret_old);
+                        *ret_old = NULL;
+                }
                 goto oom;
         }
 done:

@@ -144,6 +144,8 @@ typedef struct LeanMessageBudget {
 #define LEAN_MESSAGE_BUDGET_INIT(n, b) ((LeanMessageBudget) { .max_messages = (n), .max_bytes = (b) })
 
 /* Applies the budget to the "messages" array of a raw REPL reply, in place
- * (before lean_reply_parse(), so dropped messages cost nothing more).
- * Returns 0, -ENOMEM. */
-int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b);
+ * (before lean_reply_parse(), so dropped messages cost nothing more). When
+ * the array was replaced, *ret_old (optional) gets the original one to
+ * release (freeing 100k messages takes long: the caller may do it in
+ * slices); without ret_old it is released here. Returns 0, -ENOMEM. */
+int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_object **ret_old);

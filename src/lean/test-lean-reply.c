@@ -415,7 +415,11 @@ static void test_message_budget(const char *dir) {
         ASSERT_OK(json_object_object_add(reply, "messages", msgs));
         ASSERT_OK(json_object_object_add(reply, "env", json_object_new_int(1)));
 
-        ASSERT_OK(lean_reply_bound_messages(reply, &b));
+        json_object *old = NULL;
+        ASSERT_OK(lean_reply_bound_messages(reply, &b, &old));
+        ASSERT_TRUE(old); /* the original array, for the caller to release */
+        ASSERT_EQ(json_object_array_length(old), 1002);
+        json_object_put(old);
         ASSERT_TRUE(b.truncated);
         ASSERT_EQ(b.messages_total, 1002);
         ASSERT_EQ(b.messages_returned, 5);
@@ -433,7 +437,7 @@ static void test_message_budget(const char *dir) {
         json_object *again = json_object_new_object(), *m2 = json_object_new_array();
         ASSERT_OK(json_object_array_add(m2, json_object_get(info)));
         ASSERT_OK(json_object_object_add(again, "messages", m2));
-        ASSERT_OK(lean_reply_bound_messages(again, &b));
+        ASSERT_OK(lean_reply_bound_messages(again, &b, NULL));
         ASSERT_EQ(json_object_array_length(json_object_object_get(again, "messages")), 0);
         ASSERT_EQ(b.messages_total, 1003);
         json_object_put(again);
@@ -453,7 +457,7 @@ static void test_message_budget(const char *dir) {
         ASSERT_OK(json_object_array_add(msgs, json_object_get(info)));
         ASSERT_OK(json_object_object_add(reply, "messages", msgs));
         b = LEAN_MESSAGE_BUDGET_INIT(100, 1001);
-        ASSERT_OK(lean_reply_bound_messages(reply, &b));
+        ASSERT_OK(lean_reply_bound_messages(reply, &b, NULL));
         parse_ok(reply, &r);
         ASSERT_EQ(r.n_messages, 1); /* the info found no bytes left */
         ASSERT_TRUE(strlen(r.messages[0].data) < 1100);
@@ -472,8 +476,9 @@ static void test_message_budget(const char *dir) {
         ASSERT_OK(json_object_array_add(msgs, json_object_get(info)));
         ASSERT_OK(json_object_object_add(reply, "messages", msgs));
         b = LEAN_MESSAGE_BUDGET_INIT(100, 4096);
-        ASSERT_OK(lean_reply_bound_messages(reply, &b));
+        ASSERT_OK(lean_reply_bound_messages(reply, &b, &old));
         ASSERT_FALSE(b.truncated);
+        ASSERT_TRUE(old == NULL);
         ASSERT_TRUE(json_object_object_get(reply, "messages") == msgs);
         json_object_put(reply);
 
