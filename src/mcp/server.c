@@ -11,7 +11,7 @@
 #include "basic/log.h"
 #include "basic/time-util.h"
 #include "mcp/mcp.h"
-#include "mcp/peer.h"
+#include "mcp/server-internal.h"
 #include "mcp/schema.h"
 #include "mcp/tool-schemas.h"
 #include "mcp/utf8.h"
@@ -60,9 +60,6 @@
 
 #define MCP_DEFAULT_MAX_LINE_BYTES (UINT64_C(8) * 1024 * 1024)
 #define MCP_DEFAULT_MAX_INPUT_BYTES (UINT64_C(64) * 1024 * 1024)
-/* Refused connections and accept() trouble: this many log lines per minute. */
-#define MCP_LOG_BURST 10
-#define MCP_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
 #define MCP_READ_CHUNK ((size_t) 256 * 1024)
 #define MCP_IN_MIN_ALLOC ((size_t) 64 * 1024)
 /* Backpressure: with this much output unsent, stop reading (and parsing
@@ -75,19 +72,8 @@
 /* After a fatal framing error: how long to wait for the peer to read the
  * error and close before closing on it. */
 #define MCP_LINGER_USEC (2 * USEC_PER_SEC)
-/* After accept() fails for lack of fds/memory: pause accepting this long. */
-#define MCP_ACCEPT_BACKOFF_USEC (250 * USEC_PER_MSEC)
-#define MCP_ACCEPT_BURST 64
 #define MCP_JSON_MAX_DEPTH 64
 
-#define JSONRPC_PARSE_ERROR -32700
-#define JSONRPC_INVALID_REQUEST -32600
-#define JSONRPC_METHOD_NOT_FOUND -32601
-#define JSONRPC_INVALID_PARAMS -32602
-#define JSONRPC_INTERNAL_ERROR -32603
-#define JSONRPC_SERVER_BUSY -32000
-#define JSONRPC_PERMISSION_DENIED -32001
-#define UID_INVALID_VALUE ((uid_t) -1)
 
 /* Preferred first: answered to clients asking for a version we do not speak. */
 static const char *const protocol_versions[] = { MCP_PROTOCOL_VERSION, "2025-03-26", "2025-11-25" };
@@ -116,18 +102,6 @@ static const char *const mcp_log_levels[] = {
 
 typedef struct Connection Connection;
 typedef struct Batch Batch;
-
-typedef struct McpTool {
-        const McpToolDef *def;
-        json_object *schema;
-        McpToolHandler handler;
-        void *userdata;
-} McpTool;
-
-typedef struct Listener {
-        int fd;
-        sd_event_source *source;
-} Listener;
 
 struct Connection {
         unsigned n_ref;
@@ -184,44 +158,6 @@ struct McpCall {
         McpCancelFunc cancel;
         void *cancel_userdata;
         bool cancelled, cancel_invoked, replied;
-};
-
-struct McpServer {
-        sd_event *event;
-        uint64_t max_line_bytes;
-        uint64_t max_connections;
-        char *server_name, *server_version, *instructions;
-
-        json_tokener *tokener;
-        json_object *initialize_schema, *tools_call_schema, *set_level_schema, *tools_list_schema;
-        McpTool *tools;
-        size_t n_tools;
-        json_object *tools_list; /* the "tools" array, built once */
-
-        Listener *listeners;
-        size_t n_listeners;
-        sd_event_source *accept_backoff;
-        int spare_fd;             /* given up to accept-and-refuse under EMFILE */
-        uid_t uid;                /* peers must be this uid (or root) */
-        LogRateLimit reject_log, peer_log, accept_log;
-
-        uint64_t max_input_bytes;
-        uint64_t in_bytes;        /* input buffers allocated over all connections */
-        usec_t line_timeout, handshake_timeout, idle_timeout;
-
-        Connection *connections;
-        unsigned n_connections;
-        unsigned next_connection_id;
-
-        McpCall *calls; /* unanswered, all connections */
-        unsigned n_calls;
-
-        McpConnectionsChanged connections_changed;
-        void *connections_changed_userdata;
-        McpResultText result_text;
-        void *result_text_userdata;
-
-        bool stopping;
 };
 
 static void connection_close(Connection *c, const char *why);
@@ -1473,7 +1409,7 @@ static int on_connection_resume(sd_event_source *source, void *userdata) {
         return 0;
 }
 
-static int connection_new(McpServer *s, int fd) {
+int mcp_connection_new(McpServer *s, int fd) {
         Connection *c;
         int r;
 
@@ -1520,157 +1456,13 @@ static int connection_new(McpServer *s, int fd) {
         return 0;
 }
 
-/* ---- listening ---------------------------------------------------------- */
-
-static void server_set_accepting(McpServer *s, bool on) {
-        for (size_t i = 0; i < s->n_listeners; i++)
-                (void) sd_event_source_set_enabled(s->listeners[i].source, on ? SD_EVENT_ON : SD_EVENT_OFF);
-}
-
-static int on_accept_backoff(sd_event_source *source, uint64_t usec, void *userdata) {
-        McpServer *s = userdata;
-
-        s->accept_backoff = sd_event_source_disable_unref(s->accept_backoff);
-        if (!s->stopping)
-                server_set_accepting(s, true);
-        return 0;
-}
-
-static void server_reject_busy(McpServer *s, int fd) {
-        char msg[128];
-
-        log_ratelimit_warning(&s->reject_log, "Refusing a connection: %u open, limit %" PRIu64 ".",
-                              s->n_connections, s->max_connections);
-        snprintf(msg, sizeof msg, "server busy: too many connections (limit %" PRIu64 ")", s->max_connections);
-        mcp_peer_refuse(fd, JSONRPC_SERVER_BUSY, msg);
-}
-
-/* Out of descriptors: give up the spare one, take the waiting connection
- * and refuse it, take the spare back. The client gets an answer and the
- * listener does not stay readable (no busy loop on EMFILE). */
-static bool server_refuse_with_spare(McpServer *s, int listen_fd) {
-        int cfd;
-
-        if (s->spare_fd < 0)
-                return false;
-        s->spare_fd = safe_close(s->spare_fd);
-        cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd >= 0)
-                mcp_peer_refuse(cfd, JSONRPC_SERVER_BUSY, "server busy: out of file descriptors, retry later");
-        s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        return cfd >= 0;
-}
-
-static void server_accept_fd(McpServer *s, int cfd) {
-        uid_t peer = UID_INVALID_VALUE;
-        int r;
-
-        r = mcp_peer_allowed(cfd, s->uid, &peer);
-        if (r <= 0) {
-                char msg[160];
-
-                if (r < 0)
-                        log_ratelimit_warning_errno(&s->peer_log, r, "Refusing a connection: cannot read its credentials: %m");
-                else
-                        log_ratelimit_warning(&s->peer_log, "Refusing a connection from uid %u: only uid %u (and root) may connect.",
-                                              (unsigned) peer, (unsigned) s->uid);
-                snprintf(msg, sizeof msg, "permission denied: this lean-hostd serves uid %u only", (unsigned) s->uid);
-                mcp_peer_refuse(cfd, JSONRPC_PERMISSION_DENIED, msg);
-                return;
-        }
-        if (s->max_connections > 0 && s->n_connections >= s->max_connections) {
-                server_reject_busy(s, cfd);
-                return;
-        }
-        (void) connection_new(s, cfd);
-}
-
-static int on_listener_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        McpServer *s = userdata;
-        int r;
-
-        for (unsigned i = 0; i < MCP_ACCEPT_BURST; i++) {
-                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (cfd < 0) {
-                        if (errno == EAGAIN)
-                                break;
-                        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-                                continue;
-                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                                log_ratelimit_warning_errno(&s->accept_log, errno,
-                                                            "Cannot accept connections (%m), refusing them for %" PRIu64 " ms.",
-                                                            MCP_ACCEPT_BACKOFF_USEC / USEC_PER_MSEC);
-                                if (errno == EMFILE && server_refuse_with_spare(s, fd))
-                                        continue;
-                                server_set_accepting(s, false);
-                                if (!s->accept_backoff) {
-                                        r = sd_event_add_time_relative(s->event, &s->accept_backoff, CLOCK_MONOTONIC,
-                                                                       MCP_ACCEPT_BACKOFF_USEC, 0, on_accept_backoff, s);
-                                        if (r < 0)
-                                                server_set_accepting(s, true);
-                                }
-                                break;
-                        }
-                        log_ratelimit_warning_errno(&s->accept_log, errno, "accept() failed: %m");
-                        break;
-                }
-                server_accept_fd(s, cfd);
-        }
-        return 0;
-}
-
-int mcp_server_add_listener(McpServer *s, int fd) {
-        _cleanup_close_ int lfd = fd;
-        int type = 0, flags;
-        socklen_t l = sizeof type;
-        Listener *n;
-        int r;
-
-        if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-                return -errno;
-        if (type != SOCK_STREAM)
-                return -EPROTOTYPE;
-
-        flags = fcntl(lfd, F_GETFL);
-        if (flags < 0 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) < 0)
-                return -errno;
-        flags = fcntl(lfd, F_GETFD);
-        if (flags < 0 || fcntl(lfd, F_SETFD, flags | FD_CLOEXEC) < 0)
-                return -errno;
-
-        n = realloc(s->listeners, (s->n_listeners + 1) * sizeof(Listener));
-        if (!n)
-                return -ENOMEM;
-        s->listeners = n;
-
-        r = sd_event_add_io(s->event, &n[s->n_listeners].source, lfd, EPOLLIN, on_listener_io, s);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(n[s->n_listeners].source, "mcp-listener");
-        if (s->stopping || s->accept_backoff)
-                (void) sd_event_source_set_enabled(n[s->n_listeners].source, SD_EVENT_OFF);
-        n[s->n_listeners].fd = TAKE_FD(lfd);
-        s->n_listeners++;
-        return 0;
-}
-
-static void server_close_listeners(McpServer *s) {
-        for (size_t i = 0; i < s->n_listeners; i++) {
-                sd_event_source_disable_unref(s->listeners[i].source);
-                safe_close(s->listeners[i].fd);
-        }
-        s->listeners = mfree(s->listeners);
-        s->n_listeners = 0;
-        s->accept_backoff = sd_event_source_disable_unref(s->accept_backoff);
-}
-
 void mcp_server_stop_accepting(McpServer *s) {
         Connection *c, *next;
 
         if (!s)
                 return;
         s->stopping = true;
-        server_close_listeners(s);
+        mcp_server_close_listeners(s);
 
         /* idle connections go now, the others once answered and flushed */
         for (c = s->connections; c; c = next) {
@@ -1820,7 +1612,7 @@ McpServer *mcp_server_free(McpServer *s) {
 
         s->stopping = true;
         s->connections_changed = NULL; /* nobody to tell while going away */
-        server_close_listeners(s);
+        mcp_server_close_listeners(s);
         s->spare_fd = safe_close(s->spare_fd);
         while (s->connections)
                 connection_close(s->connections, "server gone");
