@@ -1200,13 +1200,14 @@ static usec_t connection_next_deadline(const Connection *c, bool *ret_line) {
         const McpServer *s = c->server;
 
         *ret_line = false;
-        if (c->closing || c->closed)
+        /* paused: the lines wait for the client to read its answers, not on it */
+        if (c->closing || c->closed || c->input_paused)
                 return USEC_INFINITY;
         if (c->line_started > 0 && s->line_timeout > 0) {
                 *ret_line = true;
                 return c->line_started + s->line_timeout;
         }
-        if (c->calls || connection_out_pending(c) > 0 || c->input_paused)
+        if (c->calls || connection_out_pending(c) > 0)
                 return USEC_INFINITY;
         if (!c->protocol_version)
                 return s->handshake_timeout > 0 ? c->last_activity + s->handshake_timeout : USEC_INFINITY;
@@ -1275,6 +1276,8 @@ static void connection_update_timeout(Connection *c) {
 static void connection_process_input(Connection *c) {
         _cleanup_(connection_unrefp) Connection *ref = connection_ref(c);
 
+        if (c->input_paused)
+                c->line_started = 0; /* the clock of a waiting line starts again */
         c->input_paused = false;
         while (!c->closed && !c->closing) {
                 if (connection_backpressure(c)) {
