@@ -42,5 +42,12 @@ void mcp_peer_refuse(int fd, int code, const char *message) {
         json_object_put(m);
         json_object_put(e);
         (void) shutdown(fd, SHUT_WR);
+        /* Closing with unread input makes the peer's next read fail with
+         * ECONNRESET: take what it has sent so far (bounded, never waits). */
+        for (unsigned i = 0; i < 16; i++) {
+                char scratch[4096];
+                if (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) <= 0)
+                        break;
+        }
         safe_close(fd);
 }

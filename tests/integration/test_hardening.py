@@ -77,7 +77,10 @@ except BrokenPipeError:
     pass  # refused already: the answer is waiting
 data = b""
 while True:
-    chunk = s.recv(65536)
+    try:
+        chunk = s.recv(65536)
+    except ConnectionResetError:
+        break  # closed with our line unread: the error line came first
     if not chunk:
         break
     data += chunk
@@ -108,7 +111,10 @@ print(data.decode())
 def read_line(s):
     data = b""
     while not data.endswith(b"\n"):
-        chunk = s.recv(65536)
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            break
         if not chunk:
             break
         data += chunk
