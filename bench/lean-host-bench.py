@@ -7,7 +7,8 @@
       in parallel threads; p50/p90/p99/max in microseconds.
   lean-host-bench.py lean-run [--requests N]
       lean_run latency through the daemon with the test-double worker
-      (first call includes the worker start).
+      (first call includes the worker start), and the bytes of one result
+      (content[0].text and structuredContent).
   lean-host-bench.py rss [--clients N]
       daemon VmRSS/RssAnon at idle and with N initialized connections.
 
@@ -171,6 +172,10 @@ def bench_lean_run(args):
             print(f"lean-run: the call failed: {json.dumps(r)[:400]}")
             return
         print(f"{'lean_run first call':<28} {first * 1e6:9.0f}us (includes the worker start)")
+        res = r["result"]
+        text = len(res["content"][0]["text"].encode())
+        structured = len(json.dumps(res.get("structuredContent"), separators=(",", ":")).encode())
+        print(f"{'lean_run result bytes':<28} text={text} structuredContent={structured}")
         samples = []
         for _ in range(args.requests):
             t = time.perf_counter()

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
 
 #include "basic/log.h"
+#include "basic/time-util.h"
 
 /* The logging setup is process-wide by nature (like syslog(3)); it is the one
  * piece of global state outside the manager object. */
@@ -158,5 +160,54 @@ int log_struct_internal(int level, int error, const char *message, ...) {
         va_end(ap);
 
         log_emit(level, error, NULL, 0, NULL, message, fields, n);
+        return -error;
+}
+
+bool log_ratelimit_below(LogRateLimit *rl, usec_t now, unsigned *ret_suppressed) {
+        assert(rl);
+
+        if (ret_suppressed)
+                *ret_suppressed = 0;
+        if (rl->interval == 0 || rl->burst == 0)
+                return true;
+        if (rl->begin == 0 || now < rl->begin || now - rl->begin >= rl->interval) {
+                /* a new interval: report what the last one dropped */
+                rl->begin = now ?: 1;
+                rl->num = 0;
+        }
+        if (rl->num < rl->burst) {
+                rl->num++;
+                if (ret_suppressed)
+                        *ret_suppressed = rl->suppressed;
+                rl->suppressed = 0;
+                return true;
+        }
+        rl->suppressed++;
+        return false;
+}
+
+int log_ratelimit_internal(LogRateLimit *rl, int level, int error, const char *file, int line, const char *func,
+                           const char *format, ...) {
+        char msg[2048];
+        unsigned suppressed;
+        va_list ap;
+        int saved = errno;
+
+        if (error < 0)
+                error = -error;
+        if (level > log_state.max_level || !log_ratelimit_below(rl, now_usec(CLOCK_MONOTONIC), &suppressed)) {
+                errno = saved;
+                return -error;
+        }
+        if (suppressed > 0) {
+                snprintf(msg, sizeof msg, "Suppressed %u similar message%s.", suppressed, suppressed == 1 ? "" : "s");
+                log_emit(level, 0, file, line, func, msg, NULL, 0);
+        }
+        errno = error;
+        va_start(ap, format);
+        vsnprintf(msg, sizeof msg, format, ap);
+        va_end(ap);
+        log_emit(level, error, file, line, func, msg, NULL, 0);
+        errno = saved;
         return -error;
 }

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <syslog.h>
+#include <stdint.h>
 
 #include "basic/macro.h"
 
@@ -46,6 +47,33 @@ int log_struct_internal(int level, int error, const char *message, ...) _sentine
 #define log_info_errno(e, ...) log_full_errno(LOG_INFO, e, __VA_ARGS__)
 #define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, e, __VA_ARGS__)
 #define log_error_errno(e, ...) log_full_errno(LOG_ERR, e, __VA_ARGS__)
+
+/* Rate limiting (systemd's log_ratelimit_*): at most burst messages per
+ * interval; the rest are counted, and the first message let through after
+ * them is preceded by one "Suppressed N similar messages." line. One
+ * LogRateLimit per message site, kept in the object that logs (no globals). */
+typedef struct LogRateLimit {
+        usec_t interval;
+        unsigned burst;
+        usec_t begin;
+        unsigned num;
+        unsigned suppressed;
+} LogRateLimit;
+
+#define LOG_RATELIMIT_INIT(i, b) ((LogRateLimit) { .interval = (i), .burst = (b) })
+
+/* True when a message may go out at time now; *ret_suppressed (optional) is
+ * how many were dropped since the last one let through. */
+bool log_ratelimit_below(LogRateLimit *rl, usec_t now, unsigned *ret_suppressed);
+
+int log_ratelimit_internal(LogRateLimit *rl, int level, int error, const char *file, int line, const char *func,
+                           const char *format, ...) _printf_(7, 8);
+
+#define log_ratelimit_full_errno(rl, level, error, ...) \
+        log_ratelimit_internal(rl, level, error, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_ratelimit_warning(rl, ...) log_ratelimit_full_errno(rl, LOG_WARNING, 0, __VA_ARGS__)
+#define log_ratelimit_warning_errno(rl, e, ...) log_ratelimit_full_errno(rl, LOG_WARNING, e, __VA_ARGS__)
+#define log_ratelimit_notice(rl, ...) log_ratelimit_full_errno(rl, LOG_NOTICE, 0, __VA_ARGS__)
 
 /* Out of memory is the one error logged where it happens. */
 #define log_oom() log_full_errno(LOG_ERR, ENOMEM, "Out of memory.")

@@ -99,6 +99,8 @@ static const ConfigKey config_table[] = {
             worker_stderr_max_bytes, 65536, true, 0, MAX_BYTES),
         { .key = "worker.sandbox", .env = "LEAN_HOST_MCP_SANDBOX", .type = CONFIG_TYPE_SANDBOX,
           .offset = offsetof(LhConfig, sandbox), .def = SANDBOX_NONE },
+        U64("worker.max_reply_bytes", "WORKER_MAX_REPLY_BYTES",
+            worker_max_reply_bytes, 16 * 1024 * 1024, false, 4096, MAX_BYTES),
 
         U64("daemon.idle_exit_secs", "IDLE_EXIT_SECS",
             idle_exit_secs, 300, true, 0, MAX_SECS),
@@ -108,6 +110,18 @@ static const ConfigKey config_table[] = {
             max_connections, 1024, false, 0, MAX_COUNT),
         { .key = "daemon.log_level", .env = "LEAN_HOST_MCP_LOG_LEVEL", .type = CONFIG_TYPE_LOG_LEVEL,
           .offset = offsetof(LhConfig, log_level), .def = LOG_INFO },
+        U64("daemon.max_input_bytes", "MAX_INPUT_BYTES",
+            max_input_bytes, 64 * 1024 * 1024, false, 4096, MAX_BYTES),
+        U64("daemon.line_timeout_secs", "LINE_TIMEOUT_SECS",
+            line_timeout_secs, 30, true, 0, MAX_SECS),
+        U64("daemon.handshake_timeout_secs", "HANDSHAKE_TIMEOUT_SECS",
+            handshake_timeout_secs, 60, true, 0, MAX_SECS),
+        U64("daemon.connection_idle_secs", "CONNECTION_IDLE_SECS",
+            connection_idle_secs, 3600, true, 0, MAX_SECS),
+        U64("daemon.result_max_messages", "RESULT_MAX_MESSAGES",
+            result_max_messages, 200, false, 0, MAX_COUNT),
+        U64("daemon.result_max_message_bytes", "RESULT_MAX_MESSAGE_BYTES",
+            result_max_message_bytes, 256 * 1024, false, 1024, MAX_BYTES),
 };
 
 _Static_assert(ELEMENTSOF(config_table) <= ELEMENTSOF(((LhConfig *) NULL)->source),

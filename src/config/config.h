@@ -63,6 +63,13 @@ typedef struct LhConfig {
         uint64_t max_line_bytes;   /* 8 MiB: longer input line → error + close */
         uint64_t max_connections;  /* concurrent MCP connections */
         int log_level;             /* LOG_* */
+        uint64_t max_input_bytes;        /* unfinished input over all connections: 64 MiB */
+        uint64_t line_timeout_secs;      /* an unfinished line older than this → error + close; 0 = never */
+        uint64_t handshake_timeout_secs; /* no initialize within this → error + close; 0 = never */
+        uint64_t connection_idle_secs;   /* idle session (nothing in flight) closed after this; 0 = never */
+        uint64_t result_max_messages;    /* Lean messages per tool result, the rest counted */
+        uint64_t result_max_message_bytes; /* message text per tool result */
+        uint64_t worker_max_reply_bytes; /* one REPL reply; larger → error, worker recycled */
 
         char *config_file;           /* the file read, or NULL */
         ConfigSource source[64];     /* per key, indexed as config.c's table */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,11 +12,16 @@
 #include "basic/time-util.h"
 #include "daemon/manager.h"
 #include "lh-build-config.h"
+#include "tools/envelope.h"
 #include "tools/tools.h"
 
 /* How long SIGTERM waits for workers to go down and answers to be flushed. */
 #define MANAGER_STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define MANAGER_DRAIN_POLL_USEC (50 * USEC_PER_MSEC)
+/* Descriptors kept free of connections: the daemon's own (event loop, buses,
+ * journal, listener, /proc reads) and per worker (pipes, pidfd, scope). */
+#define MANAGER_FD_RESERVE_BASE UINT64_C(64)
+#define MANAGER_FD_RESERVE_PER_WORKER UINT64_C(8)
 
 static void manager_update_status(Manager *m) {
         unsigned n_conn = m->mcp ? mcp_server_get_n_connections(m->mcp) : 0;
@@ -178,6 +184,7 @@ static int manager_bind_socket(Manager *m, const char *path, int *ret_fd) {
         _cleanup_free_ char *dir = NULL;
         socklen_t salen;
         mode_t old_umask;
+        struct stat st;
         int r;
 
         if (strlen(path) >= sizeof sa.sun_path)
@@ -212,12 +219,60 @@ static int manager_bind_socket(Manager *m, const char *path, int *ret_fd) {
                 return log_error_errno(errno, "Failed to bind %s: %m", path);
         if (listen(fd, SOMAXCONN) < 0)
                 return log_error_errno(errno, "Failed to listen on %s: %m", path);
+        if (lstat(path, &st) < 0)
+                return log_error_errno(errno, "Failed to stat %s: %m", path);
+        m->listen_dev = st.st_dev;
+        m->listen_ino = st.st_ino;
 
         m->listen_path = strdup(path);
         if (!m->listen_path)
                 return log_oom();
         *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+/* systemd's convention: the soft RLIMIT_NOFILE (1024 for user services) is
+ * raised to the hard one at start; select() is not used here. Returns the
+ * soft limit in effect. */
+static uint64_t manager_raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+                log_warning_errno(errno, "Failed to read RLIMIT_NOFILE: %m");
+                return 1024;
+        }
+        if (rl.rlim_cur < rl.rlim_max) {
+                rlim_t old = rl.rlim_cur;
+
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+                        log_warning_errno(errno, "Failed to raise RLIMIT_NOFILE from %llu to %llu: %m",
+                                          (unsigned long long) old, (unsigned long long) rl.rlim_max);
+                        rl.rlim_cur = old;
+                } else
+                        log_debug("Raised RLIMIT_NOFILE from %llu to %llu.", (unsigned long long) old,
+                                  (unsigned long long) rl.rlim_cur);
+        }
+        return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t) rl.rlim_cur;
+}
+
+/* Connections may use what the workers, the buses, the journal and the
+ * event loop's own fds leave: max_connections + reserve <= RLIMIT_NOFILE,
+ * so tool calls keep working with every connection slot taken. */
+static uint64_t manager_effective_max_connections(const LhConfig *c, uint64_t nofile) {
+        uint64_t workers = c->max_workers > 0 ? c->max_workers : 8;
+        uint64_t reserve = MANAGER_FD_RESERVE_BASE + MANAGER_FD_RESERVE_PER_WORKER * workers;
+        uint64_t max = nofile > reserve ? nofile - reserve : 1;
+
+        if (c->max_connections <= max) {
+                log_info("Accepting up to %" PRIu64 " connections (RLIMIT_NOFILE %" PRIu64 ", %" PRIu64
+                         " descriptors reserved).", c->max_connections, nofile, reserve);
+                return c->max_connections;
+        }
+        log_notice("daemon.max_connections=%" PRIu64 " does not fit RLIMIT_NOFILE=%" PRIu64
+                   " with %" PRIu64 " descriptors reserved for workers and the daemon; accepting at most %" PRIu64
+                   " connections.", c->max_connections, nofile, reserve, max);
+        return max;
 }
 
 static int manager_get_listen_fd(Manager *m, const char *listen_path, int *ret_fd) {
@@ -297,9 +352,14 @@ int manager_startup(Manager *m, const char *listen_path) {
                 return log_error_errno(r, "Failed to create project registry: %m");
         registry_set_observer(m->registry, &manager_registry_observer, m);
 
+        uint64_t nofile = manager_raise_nofile();
         McpServerOptions opts = {
                 .max_line_bytes = m->config->max_line_bytes,
-                .max_connections = m->config->max_connections,
+                .max_connections = manager_effective_max_connections(m->config, nofile),
+                .max_input_bytes = m->config->max_input_bytes,
+                .line_timeout_usec = m->config->line_timeout_secs * USEC_PER_SEC,
+                .handshake_timeout_usec = m->config->handshake_timeout_secs * USEC_PER_SEC,
+                .idle_timeout_usec = m->config->connection_idle_secs * USEC_PER_SEC,
                 .server_name = "lean-host",
                 .server_version = PACKAGE_VERSION,
                 .instructions = "lean-host runs Lean 4 for Lake projects in supervised, memory-capped workers. "
@@ -310,6 +370,7 @@ int manager_startup(Manager *m, const char *listen_path) {
         if (r < 0)
                 return log_error_errno(r, "Failed to create MCP server: %m");
         mcp_server_set_connections_changed(m->mcp, on_connections_changed, m);
+        mcp_server_set_result_text(m->mcp, tool_result_summary, NULL);
 
         r = tools_register(m->mcp, m->registry, m->config, &m->tools);
         if (r < 0)
@@ -348,6 +409,22 @@ int manager_run(Manager *m) {
         return r;
 }
 
+/* Remove the socket file only while it still is the one we bound: a daemon
+ * started after ours may have replaced it (ours was stale to it, or removed
+ * by hand), and its clients must keep finding it. */
+static void manager_unlink_socket(Manager *m) {
+        struct stat st;
+
+        if (lstat(m->listen_path, &st) < 0)
+                return;
+        if (!S_ISSOCK(st.st_mode) || st.st_dev != m->listen_dev || st.st_ino != m->listen_ino) {
+                log_info("%s is no longer our socket (replaced by another daemon?), leaving it.", m->listen_path);
+                return;
+        }
+        if (unlink(m->listen_path) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Failed to remove %s: %m", m->listen_path);
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
@@ -361,7 +438,7 @@ Manager *manager_free(Manager *m) {
         m->idle_timer = sd_event_source_disable_unref(m->idle_timer);
         m->drain_timer = sd_event_source_disable_unref(m->drain_timer);
         if (m->listen_path) {
-                (void) unlink(m->listen_path);
+                manager_unlink_socket(m);
                 free(m->listen_path);
         }
         sd_event_unref(m->event);

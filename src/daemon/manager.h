@@ -5,6 +5,7 @@
  * config, MCP server, project registry, scope placer, bus service). There is
  * no other global state. */
 
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
@@ -26,6 +27,8 @@ typedef struct Manager {
         BusService *bus;
 
         char *listen_path;      /* socket we bound ourselves (unlinked at exit), NULL if activated */
+        dev_t listen_dev;       /* ... only while the path still is that socket: */
+        ino_t listen_ino;       /* another daemon may own it by then */
         bool socket_activated;
         bool system_bus;        /* publish on the system bus (a system instance) */
 

@@ -461,3 +461,133 @@ fail:
         json_object_put(o);
         return NULL;
 }
+
+/* ---- the message budget --------------------------------------------------- */
+
+/* Never less than this of a kept message's text, even past the byte budget. */
+#define MESSAGE_TEXT_MIN 64
+
+static int message_class(json_object *m) {
+        json_object *v;
+        const char *data;
+
+        if (!json_object_object_get_ex(m, "severity", &v) || !json_object_is_type(v, json_type_string))
+                return 3;
+        switch (lean_severity_from_string(json_object_get_string(v))) {
+        case LEAN_SEVERITY_ERROR:
+                return 0;
+        case LEAN_SEVERITY_WARNING:
+                data = json_object_object_get_ex(m, "data", &v) && json_object_is_type(v, json_type_string) ?
+                        json_object_get_string(v) : "";
+                return strstr(data, "declaration uses 'sorry'") || strstr(data, "declaration uses `sorry`") ? 1 : 2;
+        default:
+                return 3;
+        }
+}
+
+/* The text cut to at most max bytes on a UTF-8 boundary, with a marker. */
+static json_object *message_cut(json_object *m, const char *data, size_t len, size_t max) {
+        _cleanup_free_ char *t = NULL;
+        json_object *copy;
+        size_t k = max;
+
+        while (k > 0 && ((unsigned char) data[k] & 0xC0) == 0x80)
+                k--;
+        if (asprintf(&t, "%.*s… [cut: %zu more bytes]", (int) k, data, len - k) < 0)
+                return NULL;
+        copy = json_object_new_object();
+        if (!copy)
+                return NULL;
+        json_object_object_foreach(m, key, val)
+                if (json_add(copy, key, streq(key, "data") ? json_object_new_string(t) : json_object_get(val)) < 0)
+                        return json_object_put(copy), NULL;
+        return copy;
+}
+
+int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_object **ret_old) {
+        _cleanup_free_ json_object **keep = NULL;
+        _cleanup_free_ uint8_t *classes = NULL;
+        json_object *msgs, *out;
+        size_t n, kept = 0;
+        bool changed = false;
+
+        if (ret_old)
+                *ret_old = NULL;
+        if (!json_object_object_get_ex(reply, "messages", &msgs) || !json_object_is_type(msgs, json_type_array))
+                return 0;
+        n = json_object_array_length(msgs);
+        b->messages_total += n;
+        if (n == 0)
+                return 0;
+        keep = new0(json_object *, n);
+        classes = new(uint8_t, n);
+        if (!keep || !classes)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                classes[i] = (uint8_t) message_class(json_object_array_get_idx(msgs, i));
+
+        for (int class = 0; class <= 3; class++)
+                for (size_t i = 0; i < n; i++) {
+                        json_object *m = json_object_array_get_idx(msgs, i), *v;
+                        size_t len, left;
+                        const char *data;
+
+                        if (classes[i] != class)
+                                continue;
+                        if (b->messages_returned >= b->max_messages) {
+                                changed = true;
+                                continue;
+                        }
+                        data = json_object_object_get_ex(m, "data", &v) && json_object_is_type(v, json_type_string) ?
+                                json_object_get_string(v) : NULL;
+                        len = data ? (size_t) json_object_get_string_len(v) : 0;
+                        left = b->max_bytes > b->bytes_used ? b->max_bytes - b->bytes_used : 0;
+                        if (len <= left)
+                                keep[i] = json_object_get(m);
+                        else if (left >= MESSAGE_TEXT_MIN || (class == 0 && b->messages_returned == 0)) {
+                                /* the first error always shows, at least its start */
+                                len = MAX(left, (size_t) MESSAGE_TEXT_MIN);
+                                keep[i] = message_cut(m, data, json_object_get_string_len(v), len);
+                                if (!keep[i])
+                                        goto oom;
+                                b->texts_cut++;
+                                changed = true;
+                        } else {
+                                changed = true;
+                                continue;
+                        }
+                        b->bytes_used += len;
+                        b->messages_returned++;
+                        kept++;
+                }
+
+        if (!changed)
+                goto done;
+        b->truncated = true;
+        out = json_object_new_array_ext((int) kept);
+        if (!out)
+                goto oom;
+        for (size_t i = 0; i < n; i++)
+                if (keep[i] && json_object_array_add(out, TAKE_PTR(keep[i])) < 0) {
+                        json_object_put(out);
+                        goto oom;
+                }
+        if (ret_old)
+                *ret_old = json_object_get(msgs);
+        if (json_object_object_add(reply, "messages", out) < 0) {
+                json_object_put(out);
+                if (ret_old) {
+                        json_object_put(*ret_old);
+                        *ret_old = NULL;
+                }
+                goto oom;
+        }
+done:
+        for (size_t i = 0; i < n; i++)
+                json_object_put(keep[i]);
+        return 0;
+oom:
+        for (size_t i = 0; i < n; i++)
+                json_object_put(keep[i]);
+        return -ENOMEM;
+}

@@ -125,3 +125,27 @@ json_object *lean_sorry_to_json(const LeanSorry *s);
  * Members marked ? are omitted when absent in the reply; members of extra
  * pass through under their own names (never replacing the above). NULL on OOM. */
 json_object *lean_reply_to_json(const LeanReply *r);
+
+/* A result's budget for Lean messages: at most max_messages messages and
+ * max_bytes of message text over every reply of one tool call. Kept first:
+ * errors, then "declaration uses 'sorry'" warnings, other warnings, infos
+ * (so has_errors/has_sorry stay true), each class in order; a text longer
+ * than what is left is cut with a marker. The counts say what was dropped. */
+typedef struct LeanMessageBudget {
+        size_t max_messages;
+        size_t max_bytes;
+        size_t messages_total;    /* seen in the replies */
+        size_t messages_returned; /* kept */
+        size_t bytes_used;
+        size_t texts_cut;
+        bool truncated;
+} LeanMessageBudget;
+
+#define LEAN_MESSAGE_BUDGET_INIT(n, b) ((LeanMessageBudget) { .max_messages = (n), .max_bytes = (b) })
+
+/* Applies the budget to the "messages" array of a raw REPL reply, in place
+ * (before lean_reply_parse(), so dropped messages cost nothing more). When
+ * the array was replaced, *ret_old (optional) gets the original one to
+ * release (freeing 100k messages takes long: the caller may do it in
+ * slices); without ret_old it is released here. Returns 0, -ENOMEM. */
+int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_object **ret_old);

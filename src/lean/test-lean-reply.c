@@ -378,6 +378,115 @@ static void test_shift_lines(void) {
         json_object_put(j);
 }
 
+/* The first message of severity sev in a fixture's replies (a ref). */
+static json_object *fixture_message(const char *dir, const char *name, const char *sev, const char *data_part) {
+        json_object *all = fixture(dir, name), *found = NULL;
+
+        for (size_t i = 0; i < json_object_array_length(all) && !found; i++) {
+                json_object *msgs;
+                if (!json_object_object_get_ex(json_object_array_get_idx(all, i), "messages", &msgs))
+                        continue;
+                for (size_t j = 0; j < json_object_array_length(msgs) && !found; j++) {
+                        json_object *m = json_object_array_get_idx(msgs, j), *v;
+                        if (json_object_object_get_ex(m, "severity", &v) && streq(json_object_get_string(v), sev) &&
+                            json_object_object_get_ex(m, "data", &v) && strstr(json_object_get_string(v), data_part))
+                                found = json_object_get(m);
+                }
+        }
+        json_object_put(all);
+        ASSERT_TRUE(found);
+        return found;
+}
+
+/* A flood of messages (shapes from real transcripts) is cut to the budget,
+ * keeping what decides has_errors/has_sorry. */
+static void test_message_budget(const char *dir) {
+        json_object *info = fixture_message(dir, "def_eval.expected.out", "info", "rfl");
+        json_object *sorry = fixture_message(dir, "have_by_sorry.expected.out", "warning", "declaration uses");
+        json_object *error = fixture_message(dir, "app_type_mismatch.expected.out", "error", "");
+        json_object *reply = json_object_new_object(), *msgs = json_object_new_array();
+        LeanMessageBudget b = LEAN_MESSAGE_BUDGET_INIT(5, 4096);
+        LeanReply r;
+
+        for (unsigned i = 0; i < 1000; i++)
+                ASSERT_OK(json_object_array_add(msgs, json_object_get(info)));
+        ASSERT_OK(json_object_array_add(msgs, json_object_get(sorry)));
+        ASSERT_OK(json_object_array_add(msgs, json_object_get(error)));
+        ASSERT_OK(json_object_object_add(reply, "messages", msgs));
+        ASSERT_OK(json_object_object_add(reply, "env", json_object_new_int(1)));
+
+        json_object *old = NULL;
+        ASSERT_OK(lean_reply_bound_messages(reply, &b, &old));
+        ASSERT_TRUE(old); /* the original array, for the caller to release */
+        ASSERT_EQ(json_object_array_length(old), 1002);
+        json_object_put(old);
+        ASSERT_TRUE(b.truncated);
+        ASSERT_EQ(b.messages_total, 1002);
+        ASSERT_EQ(b.messages_returned, 5);
+        parse_ok(reply, &r);
+        ASSERT_EQ(r.n_messages, 5);
+        ASSERT_TRUE(lean_reply_has_errors(&r));
+        ASSERT_TRUE(lean_reply_has_sorry(&r));
+        /* the original order stays: three infos, the sorry warning, the error */
+        ASSERT_EQ(r.messages[0].severity, LEAN_SEVERITY_INFO);
+        ASSERT_EQ(r.messages[3].severity, LEAN_SEVERITY_WARNING);
+        ASSERT_EQ(r.messages[4].severity, LEAN_SEVERITY_ERROR);
+        lean_reply_done(&r);
+
+        /* a second reply of the same job finds the budget spent */
+        json_object *again = json_object_new_object(), *m2 = json_object_new_array();
+        ASSERT_OK(json_object_array_add(m2, json_object_get(info)));
+        ASSERT_OK(json_object_object_add(again, "messages", m2));
+        ASSERT_OK(lean_reply_bound_messages(again, &b, NULL));
+        ASSERT_EQ(json_object_array_length(json_object_object_get(again, "messages")), 0);
+        ASSERT_EQ(b.messages_total, 1003);
+        json_object_put(again);
+        json_object_put(reply);
+
+        /* the text budget: a long error is cut on a character boundary, with a marker */
+        char *big = malloc(10000);
+        ASSERT_TRUE(big);
+        for (size_t i = 0; i + 2 < 10000; i += 2)
+                memcpy(big + i, "\xc3\xa9", 2);
+        big[9998] = 0;
+        json_object *long_error = json_object_get(error);
+        ASSERT_OK(json_object_object_add(long_error, "data", json_object_new_string(big)));
+        reply = json_object_new_object();
+        msgs = json_object_new_array();
+        ASSERT_OK(json_object_array_add(msgs, json_object_get(long_error)));
+        ASSERT_OK(json_object_array_add(msgs, json_object_get(info)));
+        ASSERT_OK(json_object_object_add(reply, "messages", msgs));
+        b = LEAN_MESSAGE_BUDGET_INIT(100, 1001);
+        ASSERT_OK(lean_reply_bound_messages(reply, &b, NULL));
+        parse_ok(reply, &r);
+        ASSERT_EQ(r.n_messages, 1); /* the info found no bytes left */
+        ASSERT_TRUE(strlen(r.messages[0].data) < 1100);
+        ASSERT_CONTAINS(r.messages[0].data, "[cut: ");
+        ASSERT_TRUE(utf8_is_valid_n(r.messages[0].data, strlen(r.messages[0].data), NULL));
+        ASSERT_EQ(b.texts_cut, 1);
+        ASSERT_EQ(b.messages_total, 2);
+        lean_reply_done(&r);
+        json_object_put(reply);
+        json_object_put(long_error);
+        free(big);
+
+        /* within budget: nothing changes */
+        reply = json_object_new_object();
+        msgs = json_object_new_array();
+        ASSERT_OK(json_object_array_add(msgs, json_object_get(info)));
+        ASSERT_OK(json_object_object_add(reply, "messages", msgs));
+        b = LEAN_MESSAGE_BUDGET_INIT(100, 4096);
+        ASSERT_OK(lean_reply_bound_messages(reply, &b, &old));
+        ASSERT_FALSE(b.truncated);
+        ASSERT_TRUE(old == NULL);
+        ASSERT_TRUE(json_object_object_get(reply, "messages") == msgs);
+        json_object_put(reply);
+
+        json_object_put(info);
+        json_object_put(sorry);
+        json_object_put(error);
+}
+
 int main(int argc, char **argv) {
         const char *dir = getenv("LEAN_REPL_FIXTURES") ?: (argc > 1 ? argv[1] : NULL);
 
@@ -391,6 +500,7 @@ int main(int argc, char **argv) {
         test_errors_and_tactic_sorries(dir);
         test_bad_shapes();
         test_shift_lines();
+        test_message_budget(dir);
         printf("OK\n");
         return 0;
 }

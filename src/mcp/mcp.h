@@ -21,6 +21,11 @@ typedef struct McpCall McpCall;
 typedef struct McpServerOptions {
         uint64_t max_line_bytes;
         uint64_t max_connections;
+        uint64_t max_input_bytes;      /* input buffered over all connections; 0 = default */
+        uint64_t line_timeout_usec;    /* an unfinished line older than this: error + close; 0 = never */
+        uint64_t handshake_timeout_usec; /* no initialize answered within this: error + close; 0 = never */
+        uint64_t idle_timeout_usec;    /* an initialized session with nothing in flight, silent this
+                                        * long, is closed; 0 = never */
         const char *server_name;    /* "lean-host" */
         const char *server_version;
         const char *instructions;   /* optional initialize.instructions */
@@ -43,6 +48,18 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(McpServer *, mcp_server_free);
 int mcp_server_add_listener(McpServer *s, int fd);
 int mcp_server_register_tool(McpServer *s, const char *name, McpToolHandler handler, void *userdata);
 void mcp_server_set_connections_changed(McpServer *s, McpConnectionsChanged cb, void *userdata);
+
+/* The text of a tools/call result's content[0]: a compact summary for
+ * clients that only read text. The full body goes to structuredContent only,
+ * never a second time as serialized text (MCP 2025-06-18 suggests the
+ * serialized JSON there; we do not duplicate it, for token cost). Returns a
+ * malloc'd string (NULL: out of memory, the default is used). Without one
+ * set, mcp_result_text_default() is used. */
+typedef char *(*McpResultText)(json_object *body, bool is_error, void *userdata);
+void mcp_server_set_result_text(McpServer *s, McpResultText f, void *userdata);
+/* "error CODE: MESSAGE" for an error body; for a result, its compact JSON
+ * when short, else only its size. */
+char *mcp_result_text_default(json_object *body, bool is_error);
 unsigned mcp_server_get_n_connections(const McpServer *s);
 
 /* Shutdown: stop accepting; calls still open are answered with a
@@ -84,5 +101,6 @@ void *mcp_call_get_cancel_userdata(const McpCall *c);
  * returning must hold its own (mcp_call_ref). Answers to cancelled calls are
  * dropped (MCP: no response to a cancelled request).
  * body is the tool's structured result (ownership taken): it goes to
- * structuredContent and, serialized, to content[0].text; is_error sets isError. */
+ * structuredContent, and its summary (see McpResultText) to content[0].text;
+ * is_error sets isError. */
 void mcp_call_reply(McpCall *c, json_object *body, bool is_error);

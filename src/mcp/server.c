@@ -9,9 +9,12 @@
 #include <sys/socket.h>
 
 #include "basic/log.h"
+#include "basic/time-util.h"
 #include "mcp/mcp.h"
+#include "mcp/server-internal.h"
 #include "mcp/schema.h"
 #include "mcp/tool-schemas.h"
+#include "mcp/utf8.h"
 
 /* Protocol choices where JSON-RPC/MCP leave room:
  *
@@ -30,7 +33,15 @@
  *   request).
  * - notifications/message: only to connections that got their initialize
  *   answer, at or above their level, "info" until logging/setLevel.
- * - Over max_connections: one error line (code -32000, id null), then close.
+ * - Over max_connections, or out of descriptors: one error line (code
+ *   -32000, id null), then close. A peer whose uid is neither ours nor root's:
+ *   -32001, then close (mcp/peer.c).
+ * - Input json-c would pass on changed is refused: invalid UTF-8 and lone
+ *   surrogate escapes -32700, NUL in an id or the method -32600, in the tool
+ *   name or an argument -32602 (mcp/utf8.c).
+ * - Timeouts: an unfinished line (line_timeout), no initialize
+ *   (handshake_timeout): error line, then close; an idle session with nothing
+ *   in flight (idle_timeout): closed without a word.
  * - Integer ids are echoed exactly within 64 bits; json-c saturates larger
  *   ones (no crash, but the echo differs). NaN/Infinity are parse errors.
  *
@@ -48,6 +59,7 @@
  * stack (and batches waiting for deferred replies) can still look at it. */
 
 #define MCP_DEFAULT_MAX_LINE_BYTES (UINT64_C(8) * 1024 * 1024)
+#define MCP_DEFAULT_MAX_INPUT_BYTES (UINT64_C(64) * 1024 * 1024)
 #define MCP_READ_CHUNK ((size_t) 256 * 1024)
 #define MCP_IN_MIN_ALLOC ((size_t) 64 * 1024)
 /* Backpressure: with this much output unsent, stop reading (and parsing
@@ -60,17 +72,8 @@
 /* After a fatal framing error: how long to wait for the peer to read the
  * error and close before closing on it. */
 #define MCP_LINGER_USEC (2 * USEC_PER_SEC)
-/* After accept() fails for lack of fds/memory: pause accepting this long. */
-#define MCP_ACCEPT_BACKOFF_USEC (250 * USEC_PER_MSEC)
-#define MCP_ACCEPT_BURST 64
 #define MCP_JSON_MAX_DEPTH 64
 
-#define JSONRPC_PARSE_ERROR -32700
-#define JSONRPC_INVALID_REQUEST -32600
-#define JSONRPC_METHOD_NOT_FOUND -32601
-#define JSONRPC_INVALID_PARAMS -32602
-#define JSONRPC_INTERNAL_ERROR -32603
-#define JSONRPC_SERVER_BUSY -32000
 
 /* Preferred first: answered to clients asking for a version we do not speak. */
 static const char *const protocol_versions[] = { MCP_PROTOCOL_VERSION, "2025-03-26", "2025-11-25" };
@@ -100,18 +103,6 @@ static const char *const mcp_log_levels[] = {
 typedef struct Connection Connection;
 typedef struct Batch Batch;
 
-typedef struct McpTool {
-        const McpToolDef *def;
-        json_object *schema;
-        McpToolHandler handler;
-        void *userdata;
-} McpTool;
-
-typedef struct Listener {
-        int fd;
-        sd_event_source *source;
-} Listener;
-
 struct Connection {
         unsigned n_ref;
         McpServer *server; /* NULL once closed */
@@ -119,6 +110,9 @@ struct Connection {
         unsigned id;
         int fd;
         sd_event_source *source, *linger;
+        sd_event_source *timeout; /* unfinished line, handshake, idle session */
+        usec_t line_started;      /* first byte of the unfinished line, 0 = none */
+        usec_t last_activity;     /* last byte read or answer sent */
         sd_event_source *resume; /* parses input held back by backpressure */
 
         char *in;
@@ -166,54 +160,15 @@ struct McpCall {
         bool cancelled, cancel_invoked, replied;
 };
 
-struct McpServer {
-        sd_event *event;
-        uint64_t max_line_bytes;
-        uint64_t max_connections;
-        char *server_name, *server_version, *instructions;
-
-        json_tokener *tokener;
-        json_object *initialize_schema, *tools_call_schema, *set_level_schema, *tools_list_schema;
-        McpTool *tools;
-        size_t n_tools;
-        json_object *tools_list; /* the "tools" array, built once */
-
-        Listener *listeners;
-        size_t n_listeners;
-        sd_event_source *accept_backoff;
-
-        Connection *connections;
-        unsigned n_connections;
-        unsigned next_connection_id;
-
-        McpCall *calls; /* unanswered, all connections */
-        unsigned n_calls;
-
-        McpConnectionsChanged connections_changed;
-        void *connections_changed_userdata;
-
-        bool stopping;
-};
-
 static void connection_close(Connection *c, const char *why);
 static void connection_send(Connection *c, json_object *msg);
 static void connection_update_events(Connection *c);
 static void connection_process_input(Connection *c);
 static void connection_maybe_finish(Connection *c);
+static void connection_update_timeout(Connection *c);
+static void connection_input_over_budget(Connection *c);
 
 /* ---- small JSON helpers ------------------------------------------------- */
-
-/* A JSON string usable as a C string (no embedded NUL). */
-static const char *json_clean_string(json_object *v) {
-        const char *s;
-
-        if (!json_object_is_type(v, json_type_string))
-                return NULL;
-        s = json_object_get_string(v);
-        if (strlen(s) != (size_t) json_object_get_string_len(v))
-                return NULL;
-        return s;
-}
 
 /* json-c accepts NaN and Infinity even in strict mode; they are not JSON
  * and would come back out verbatim if echoed (e.g. as an id). */
@@ -251,67 +206,6 @@ static bool json_has_nonstandard_number(json_object *v) {
 static bool json_id_valid(json_object *id) {
         return !id || json_object_is_type(id, json_type_string) || json_object_is_type(id, json_type_int) ||
                json_object_is_type(id, json_type_double);
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. Strict:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t n) {
-        unsigned char c = s[0];
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xC2 && c <= 0xDF)
-                return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-        if (c >= 0xE0 && c <= 0xEF) {
-                if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-                        return 0;
-                if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-                        return 0;
-                return 3;
-        }
-        if (c >= 0xF0 && c <= 0xF4) {
-                if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-                        return 0;
-                if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-                        return 0;
-                return 4;
-        }
-        return 0;
-}
-
-/* Appends s to the buffer, each invalid UTF-8 byte replaced by U+FFFD:
- * handlers may put raw process output into results, and the wire must stay
- * valid UTF-8. Bytes >= 0x80 only occur inside JSON strings, so this never
- * touches the JSON structure. */
-static size_t utf8_sanitized_length(const char *s, size_t n) {
-        size_t l = 0;
-
-        for (size_t i = 0; i < n;) {
-                size_t k = utf8_sequence_length((const unsigned char *) s + i, n - i);
-                if (k == 0) {
-                        l += 3;
-                        i++;
-                } else {
-                        l += k;
-                        i += k;
-                }
-        }
-        return l;
-}
-
-static void utf8_sanitize_copy(char *dst, const char *s, size_t n) {
-        for (size_t i = 0; i < n;) {
-                size_t k = utf8_sequence_length((const unsigned char *) s + i, n - i);
-                if (k == 0) {
-                        memcpy(dst, "\xEF\xBF\xBD", 3);
-                        dst += 3;
-                        i++;
-                } else {
-                        memcpy(dst, s + i, k);
-                        dst += k;
-                        i += k;
-                }
-        }
 }
 
 static json_object *jsonrpc_error_new(json_object *id, int code, const char *message) {
@@ -361,11 +255,10 @@ static json_object *tool_error_body_new(const char *code, bool retryable, const 
 }
 
 /* The tools/call result: structuredContent (always an object) and, for
- * clients that only read content, the same serialized as text. */
-static json_object *tool_result_new(json_object *body, bool is_error) {
+ * clients that only read content, a compact summary of it as text. */
+static json_object *tool_result_new(McpServer *s, json_object *body, bool is_error) {
         json_object *result, *content, *text;
-        const char *s;
-        size_t n;
+        _cleanup_free_ char *summary = NULL;
 
         if (!json_object_is_type(body, json_type_object)) {
                 json_object *wrap = json_object_new_object();
@@ -377,11 +270,14 @@ static json_object *tool_result_new(json_object *body, bool is_error) {
                 body = wrap;
         }
 
-        s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        if (s && s->result_text)
+                summary = s->result_text(body, is_error, s->result_text_userdata);
+        if (!summary)
+                summary = mcp_result_text_default(body, is_error);
         result = json_object_new_object();
         content = json_object_new_array();
         text = json_object_new_object();
-        if (!s || !result || !content || !text) {
+        if (!summary || !result || !content || !text) {
                 json_object_put(body);
                 json_object_put(result);
                 json_object_put(content);
@@ -389,7 +285,7 @@ static json_object *tool_result_new(json_object *body, bool is_error) {
                 return NULL;
         }
         json_object_object_add(text, "type", json_object_new_string("text"));
-        json_object_object_add(text, "text", json_object_new_string_len(s, (int) n));
+        json_object_object_add(text, "text", json_object_new_string(summary));
         json_object_array_add(content, text);
         json_object_object_add(result, "content", content);
         json_object_object_add(result, "structuredContent", body);
@@ -589,7 +485,8 @@ void mcp_call_reply(McpCall *c, json_object *body, bool is_error) {
         call_unlink_connection(c);
 
         if (deliver) {
-                json_object *result = tool_result_new(body, is_error);
+                json_object *result = tool_result_new(c->server, body, is_error);
+                conn->last_activity = now_usec(CLOCK_MONOTONIC);
                 emit(conn, b, result ? jsonrpc_result_new(c->id, result) : NULL);
         } else {
                 log_debug("Dropping the answer to %s call %s: %s.", c->tool,
@@ -635,6 +532,32 @@ static size_t connection_out_pending(const Connection *c) {
         return c->out_end - c->out_start;
 }
 
+/* The server-wide input budget covers what input buffers hold beyond their
+ * first MCP_IN_MIN_ALLOC: every connection can always send an ordinary
+ * request, only long lines compete for the budget. */
+static size_t input_budget_share(size_t alloc) {
+        return alloc > MCP_IN_MIN_ALLOC ? alloc - MCP_IN_MIN_ALLOC : 0;
+}
+
+static void connection_input_free(Connection *c) {
+        if (c->server)
+                c->server->in_bytes -= input_budget_share(c->in_alloc);
+        c->in = mfree(c->in);
+        c->in_start = c->in_end = c->in_scanned = c->in_alloc = 0;
+        c->line_started = 0;
+}
+
+static int connection_input_resize(Connection *c, size_t a) {
+        char *p = realloc(c->in, a);
+
+        if (!p)
+                return -ENOMEM;
+        c->server->in_bytes = c->server->in_bytes - input_budget_share(c->in_alloc) + input_budget_share(a);
+        c->in = p;
+        c->in_alloc = a;
+        return 0;
+}
+
 static bool connection_backpressure(const Connection *c) {
         return connection_out_pending(c) >= MCP_OUTPUT_HIGH_WATER;
 }
@@ -650,6 +573,7 @@ static void connection_update_events(Connection *c) {
                 events |= EPOLLIN;
         if (connection_out_pending(c) > 0)
                 events |= EPOLLOUT;
+        connection_update_timeout(c);
         r = sd_event_source_set_io_events(c->source, events);
         if (r >= 0 && c->input_paused && !connection_backpressure(c))
                 r = sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT);
@@ -772,10 +696,10 @@ static void connection_close(Connection *c, const char *why) {
         c->source = sd_event_source_disable_unref(c->source);
         c->linger = sd_event_source_disable_unref(c->linger);
         c->resume = sd_event_source_disable_unref(c->resume);
+        c->timeout = sd_event_source_disable_unref(c->timeout);
         c->fd = safe_close(c->fd);
-        c->in = mfree(c->in);
+        connection_input_free(c);
         c->out = mfree(c->out);
-        c->in_start = c->in_end = c->in_scanned = c->in_alloc = 0;
         c->out_start = c->out_end = c->out_alloc = 0;
 
         if (c->prev)
@@ -817,8 +741,7 @@ static void connection_shutdown_after_error(Connection *c) {
         if (c->closed || c->closing)
                 return;
         c->closing = true;
-        c->in = mfree(c->in);
-        c->in_start = c->in_end = c->in_scanned = c->in_alloc = 0;
+        connection_input_free(c);
 
         r = sd_event_add_time_relative(c->server->event, &c->linger, CLOCK_MONOTONIC, MCP_LINGER_USEC, 0,
                                        on_linger_timeout, c);
@@ -949,7 +872,11 @@ static void method_tools_call(Connection *c, Batch *b, json_object *id, json_obj
                 return;
 
         (void) json_object_object_get_ex(params, "name", &v);
-        name = json_clean_string(v);
+        if (!json_string_is_clean(v)) {
+                emit_error(c, b, id, JSONRPC_INVALID_PARAMS, "params.name: must not contain NUL (\\u0000)");
+                return;
+        }
+        name = json_object_get_string(v);
         tool = server_find_tool(s, name);
         if (!tool) {
                 emit_errorf(c, b, id, JSONRPC_INVALID_PARAMS, "unknown tool: %.200s", json_object_get_string(v));
@@ -962,6 +889,13 @@ static void method_tools_call(Connection *c, Batch *b, json_object *id, json_obj
                 arguments = json_object_new_object();
         if (!arguments) {
                 log_oom();
+                return;
+        }
+        /* every argument string reaches C code (paths, Lean source) */
+        char where[256];
+        if (json_find_nul_string(arguments, "params.arguments", where, sizeof where)) {
+                json_object_put(arguments);
+                emit_errorf(c, b, id, JSONRPC_INVALID_PARAMS, "%s: must not contain NUL (\\u0000)", where);
                 return;
         }
         r = schema_validate(tool->schema, arguments, "params.arguments", &err);
@@ -1060,6 +994,10 @@ static void handle_message(Connection *c, Batch *b, json_object *msg) {
                 emit_error(c, b, NULL, JSONRPC_INVALID_REQUEST, "invalid request: id must be a string, a number or null");
                 return;
         }
+        if (json_object_is_type(id, json_type_string) && !json_string_is_clean(id)) {
+                emit_error(c, b, NULL, JSONRPC_INVALID_REQUEST, "invalid request: id must not contain NUL (\\u0000)");
+                return;
+        }
         if (!json_object_object_get_ex(msg, "jsonrpc", &v) || !json_object_is_type(v, json_type_string) ||
             !streq(json_object_get_string(v), "2.0")) {
                 emit_error(c, b, id, JSONRPC_INVALID_REQUEST, "invalid request: \"jsonrpc\" must be \"2.0\"");
@@ -1079,7 +1017,11 @@ static void handle_message(Connection *c, Batch *b, json_object *msg) {
                 emit_error(c, b, id, JSONRPC_INVALID_REQUEST, "invalid request: \"method\" must be a string");
                 return;
         }
-        method = json_clean_string(v) ?: "";
+        if (!json_string_is_clean(v)) {
+                emit_error(c, b, id, JSONRPC_INVALID_REQUEST, "invalid request: \"method\" must not contain NUL (\\u0000)");
+                return;
+        }
+        method = json_object_get_string(v);
         if (json_object_object_get_ex(msg, "params", &params) && !json_object_is_type(params, json_type_object) &&
             !json_object_is_type(params, json_type_array)) {
                 emit_error(c, b, id, JSONRPC_INVALID_REQUEST, "invalid request: \"params\" must be an object or an array");
@@ -1182,6 +1124,27 @@ static void handle_line(Connection *c, char *line, size_t n) {
                 return; /* blank line */
         line[n] = '\0';
 
+        /* Reject what json-c would pass on changed: invalid UTF-8 (it would
+         * come back as U+FFFD, e.g. in an echoed id), lone surrogate escapes
+         * (turned into U+FFFD), NUL in member names (cut there). */
+        size_t bad = utf8_first_invalid(line, n);
+        if (bad < n) {
+                emit_errorf(c, NULL, NULL, JSONRPC_PARSE_ERROR, "parse error: invalid UTF-8 at byte %zu", bad);
+                return;
+        }
+        switch (json_text_check_escapes(line, n, &bad)) {
+        case JSON_TEXT_LONE_SURROGATE:
+                emit_errorf(c, NULL, NULL, JSONRPC_PARSE_ERROR,
+                            "parse error: unpaired UTF-16 surrogate escape at byte %zu", bad);
+                return;
+        case JSON_TEXT_NUL_IN_NAME:
+                emit_errorf(c, NULL, NULL, JSONRPC_PARSE_ERROR,
+                            "parse error: member name with NUL (\\u0000) at byte %zu", bad);
+                return;
+        default:
+                break;
+        }
+
         /* The NUL terminator is fed too: it ends a top-level number or
          * literal, and makes an embedded NUL show up as trailing garbage. */
         json_tokener_reset(s->tokener);
@@ -1219,11 +1182,102 @@ static void connection_line_too_long(Connection *c) {
         connection_shutdown_after_error(c);
 }
 
+static void connection_input_over_budget(Connection *c) {
+        McpServer *s = c->server;
+
+        log_ratelimit_warning(&s->reject_log,
+                              "Connection %u: input buffers of all connections exceed %" PRIu64 " bytes, closing it.",
+                              c->id, s->max_input_bytes);
+        emit_errorf(c, NULL, NULL, JSONRPC_SERVER_BUSY,
+                    "server busy: unfinished input of all connections exceeds %" PRIu64
+                    " bytes; closing the connection, retry later", s->max_input_bytes);
+        connection_shutdown_after_error(c);
+}
+
+/* The one deadline a connection has now: its unfinished line must complete,
+ * an uninitialized one must initialize, an idle session must say something. */
+static usec_t connection_next_deadline(const Connection *c, bool *ret_line) {
+        const McpServer *s = c->server;
+
+        *ret_line = false;
+        /* paused: the lines wait for the client to read its answers, not on it */
+        if (c->closing || c->closed || c->input_paused)
+                return USEC_INFINITY;
+        if (c->line_started > 0 && s->line_timeout > 0) {
+                *ret_line = true;
+                return c->line_started + s->line_timeout;
+        }
+        if (c->calls || connection_out_pending(c) > 0)
+                return USEC_INFINITY;
+        if (!c->protocol_version)
+                return s->handshake_timeout > 0 ? c->last_activity + s->handshake_timeout : USEC_INFINITY;
+        return s->idle_timeout > 0 ? c->last_activity + s->idle_timeout : USEC_INFINITY;
+}
+
+static int on_connection_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+        _cleanup_(connection_unrefp) Connection *c = connection_ref(userdata);
+        McpServer *s = c->server;
+        bool line;
+        usec_t deadline = connection_next_deadline(c, &line);
+
+        if (deadline > usec) { /* things moved on since the timer was set */
+                connection_update_timeout(c);
+                return 0;
+        }
+        if (line) {
+                log_debug("Connection %u: unfinished line stalled for %g s, closing.", c->id,
+                          (double) s->line_timeout / USEC_PER_SEC);
+                emit_errorf(c, NULL, NULL, JSONRPC_INVALID_REQUEST,
+                            "invalid request: the line was not completed within %g s; closing the connection",
+                            (double) s->line_timeout / USEC_PER_SEC);
+                connection_shutdown_after_error(c);
+        } else if (!c->protocol_version) {
+                log_debug("Connection %u: no initialize within %g s, closing.", c->id,
+                          (double) s->handshake_timeout / USEC_PER_SEC);
+                emit_errorf(c, NULL, NULL, JSONRPC_INVALID_REQUEST,
+                            "invalid request: no initialize within %g s; closing the connection",
+                            (double) s->handshake_timeout / USEC_PER_SEC);
+                connection_shutdown_after_error(c);
+        } else {
+                /* quietly: the bridge exits cleanly on a close at a line boundary */
+                log_debug("Connection %u: idle for %g s with nothing in flight, closing.", c->id,
+                          (double) s->idle_timeout / USEC_PER_SEC);
+                connection_close(c, "idle");
+        }
+        return 0;
+}
+
+static void connection_update_timeout(Connection *c) {
+        bool line;
+        usec_t deadline;
+        int r;
+
+        if (c->closed)
+                return;
+        deadline = connection_next_deadline(c, &line);
+        if (deadline == USEC_INFINITY) {
+                if (c->timeout)
+                        (void) sd_event_source_set_enabled(c->timeout, SD_EVENT_OFF);
+                return;
+        }
+        if (c->timeout) {
+                r = sd_event_source_set_time(c->timeout, deadline);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->timeout, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(c->server->event, &c->timeout, CLOCK_MONOTONIC, deadline,
+                                      USEC_PER_SEC / 10, on_connection_timeout, c);
+        if (r < 0)
+                log_debug_errno(r, "Connection %u: failed to arm its timeout: %m", c->id);
+}
+
 /* Parses every complete line in the input buffer, unless the client has to
  * read its output first. */
 static void connection_process_input(Connection *c) {
         _cleanup_(connection_unrefp) Connection *ref = connection_ref(c);
 
+        if (c->input_paused)
+                c->line_started = 0; /* the clock of a waiting line starts again */
         c->input_paused = false;
         while (!c->closed && !c->closing) {
                 if (connection_backpressure(c)) {
@@ -1241,16 +1295,11 @@ static void connection_process_input(Connection *c) {
                                 /* the last line without its newline: take it */
                                 len = c->in_end - c->in_start;
                                 c->in_start = c->in_scanned = c->in_end;
-                                if (c->in_alloc <= c->in_end) {
-                                        /* room for the terminator (the buffer may be exactly full) */
-                                        char *p = realloc(c->in, c->in_end + 1);
-                                        if (!p) {
-                                                log_oom();
-                                                connection_close(c, "out of memory");
-                                                return;
-                                        }
-                                        c->in = p;
-                                        c->in_alloc = c->in_end + 1;
+                                /* room for the terminator (the buffer may be exactly full) */
+                                if (c->in_alloc <= c->in_end && connection_input_resize(c, c->in_end + 1) < 0) {
+                                        log_oom();
+                                        connection_close(c, "out of memory");
+                                        return;
                                 }
                                 handle_line(c, c->in + start, len);
                         }
@@ -1259,6 +1308,7 @@ static void connection_process_input(Connection *c) {
 
                 len = (size_t) (nl - (c->in + start));
                 c->in_start = c->in_scanned = (size_t) (nl - c->in) + 1;
+                c->line_started = 0; /* the next line's clock starts with its first byte */
                 if (len > c->server->max_line_bytes) {
                         connection_line_too_long(c);
                         break;
@@ -1267,8 +1317,12 @@ static void connection_process_input(Connection *c) {
         }
         if (c->closed)
                 return;
-        if (c->in_start == c->in_end)
+        if (c->in_start == c->in_end) {
                 c->in_start = c->in_end = c->in_scanned = 0;
+                /* an idle connection holds no input buffer */
+                connection_input_free(c);
+        } else if (c->line_started == 0 && !c->input_paused)
+                c->line_started = now_usec(CLOCK_MONOTONIC);
         connection_update_events(c);
         connection_maybe_finish(c);
 }
@@ -1295,14 +1349,18 @@ static void connection_read(Connection *c) {
         }
         if (c->in_alloc - c->in_end < MCP_IN_MIN_ALLOC && c->in_alloc < cap) {
                 size_t a = MIN(MAX(c->in_alloc * 2, c->in_end + MCP_IN_MIN_ALLOC), cap);
-                char *p = realloc(c->in, a);
-                if (!p) {
+
+                /* every connection's unfinished line shares one budget */
+                if (c->server->in_bytes - input_budget_share(c->in_alloc) + input_budget_share(a) >
+                    c->server->max_input_bytes) {
+                        connection_input_over_budget(c);
+                        return;
+                }
+                if (connection_input_resize(c, a) < 0) {
                         log_oom();
                         connection_close(c, "out of memory");
                         return;
                 }
-                c->in = p;
-                c->in_alloc = a;
         }
         if (c->in_end >= c->in_alloc) {
                 /* full without a newline: cannot happen, the parser flags it first */
@@ -1320,6 +1378,8 @@ static void connection_read(Connection *c) {
         }
         if (n == 0)
                 c->input_eof = true; /* maybe only a half close: answers still go out */
+        else
+                c->last_activity = now_usec(CLOCK_MONOTONIC);
         c->in_end += (size_t) n;
         connection_process_input(c);
 }
@@ -1352,7 +1412,7 @@ static int on_connection_resume(sd_event_source *source, void *userdata) {
         return 0;
 }
 
-static int connection_new(McpServer *s, int fd) {
+int mcp_connection_new(McpServer *s, int fd) {
         Connection *c;
         int r;
 
@@ -1366,6 +1426,7 @@ static int connection_new(McpServer *s, int fd) {
         c->fd = fd;
         c->id = ++s->next_connection_id;
         c->log_level = LOG_INFO;
+        c->last_activity = now_usec(CLOCK_MONOTONIC);
 
         r = sd_event_add_io(s->event, &c->source, fd, EPOLLIN, on_connection_io, c);
         if (r < 0) {
@@ -1391,123 +1452,11 @@ static int connection_new(McpServer *s, int fd) {
         s->connections = c;
         s->n_connections++;
         log_debug("Connection %u opened (%u open).", c->id, s->n_connections);
+        connection_update_timeout(c);
 
         if (s->connections_changed)
                 s->connections_changed(s, s->n_connections, s->connections_changed_userdata);
         return 0;
-}
-
-/* ---- listening ---------------------------------------------------------- */
-
-static void server_set_accepting(McpServer *s, bool on) {
-        for (size_t i = 0; i < s->n_listeners; i++)
-                (void) sd_event_source_set_enabled(s->listeners[i].source, on ? SD_EVENT_ON : SD_EVENT_OFF);
-}
-
-static int on_accept_backoff(sd_event_source *source, uint64_t usec, void *userdata) {
-        McpServer *s = userdata;
-
-        s->accept_backoff = sd_event_source_disable_unref(s->accept_backoff);
-        if (!s->stopping)
-                server_set_accepting(s, true);
-        return 0;
-}
-
-static void server_reject(McpServer *s, int fd) {
-        _cleanup_free_ char *line = NULL;
-        int n;
-
-        /* The socket buffer of a new connection is empty: one short line fits. */
-        n = asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,\"message\":"
-                     "\"server busy: too many connections (limit %" PRIu64 ")\"}}\n",
-                     JSONRPC_SERVER_BUSY, s->max_connections);
-        if (n > 0)
-                (void) send(fd, line, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
-        (void) shutdown(fd, SHUT_WR);
-        safe_close(fd);
-}
-
-static int on_listener_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        McpServer *s = userdata;
-        int r;
-
-        for (unsigned i = 0; i < MCP_ACCEPT_BURST; i++) {
-                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (cfd < 0) {
-                        if (errno == EAGAIN)
-                                break;
-                        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-                                continue;
-                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                                log_warning_errno(errno, "Cannot accept connections (%m), pausing for %" PRIu64 " ms.",
-                                                  MCP_ACCEPT_BACKOFF_USEC / USEC_PER_MSEC);
-                                server_set_accepting(s, false);
-                                if (!s->accept_backoff) {
-                                        r = sd_event_add_time_relative(s->event, &s->accept_backoff, CLOCK_MONOTONIC,
-                                                                       MCP_ACCEPT_BACKOFF_USEC, 0, on_accept_backoff, s);
-                                        if (r < 0)
-                                                server_set_accepting(s, true);
-                                }
-                                break;
-                        }
-                        log_warning_errno(errno, "accept() failed: %m");
-                        break;
-                }
-
-                if (s->max_connections > 0 && s->n_connections >= s->max_connections) {
-                        log_warning("Rejecting a connection: %u open, limit %" PRIu64 ".", s->n_connections,
-                                    s->max_connections);
-                        server_reject(s, cfd);
-                        continue;
-                }
-                (void) connection_new(s, cfd);
-        }
-        return 0;
-}
-
-int mcp_server_add_listener(McpServer *s, int fd) {
-        _cleanup_close_ int lfd = fd;
-        int type = 0, flags;
-        socklen_t l = sizeof type;
-        Listener *n;
-        int r;
-
-        if (getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
-                return -errno;
-        if (type != SOCK_STREAM)
-                return -EPROTOTYPE;
-
-        flags = fcntl(lfd, F_GETFL);
-        if (flags < 0 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) < 0)
-                return -errno;
-        flags = fcntl(lfd, F_GETFD);
-        if (flags < 0 || fcntl(lfd, F_SETFD, flags | FD_CLOEXEC) < 0)
-                return -errno;
-
-        n = realloc(s->listeners, (s->n_listeners + 1) * sizeof(Listener));
-        if (!n)
-                return -ENOMEM;
-        s->listeners = n;
-
-        r = sd_event_add_io(s->event, &n[s->n_listeners].source, lfd, EPOLLIN, on_listener_io, s);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(n[s->n_listeners].source, "mcp-listener");
-        if (s->stopping || s->accept_backoff)
-                (void) sd_event_source_set_enabled(n[s->n_listeners].source, SD_EVENT_OFF);
-        n[s->n_listeners].fd = TAKE_FD(lfd);
-        s->n_listeners++;
-        return 0;
-}
-
-static void server_close_listeners(McpServer *s) {
-        for (size_t i = 0; i < s->n_listeners; i++) {
-                sd_event_source_disable_unref(s->listeners[i].source);
-                safe_close(s->listeners[i].fd);
-        }
-        s->listeners = mfree(s->listeners);
-        s->n_listeners = 0;
-        s->accept_backoff = sd_event_source_disable_unref(s->accept_backoff);
 }
 
 void mcp_server_stop_accepting(McpServer *s) {
@@ -1516,7 +1465,7 @@ void mcp_server_stop_accepting(McpServer *s) {
         if (!s)
                 return;
         s->stopping = true;
-        server_close_listeners(s);
+        mcp_server_close_listeners(s);
 
         /* idle connections go now, the others once answered and flushed */
         for (c = s->connections; c; c = next) {
@@ -1595,10 +1544,19 @@ int mcp_server_new(McpServer **ret, sd_event *event, const McpServerOptions *opt
         s = new0(McpServer, 1);
         if (!s)
                 return -ENOMEM;
+        s->spare_fd = -EBADF;
         s->event = sd_event_ref(event);
         s->max_line_bytes = opts && opts->max_line_bytes > 0 ? opts->max_line_bytes : MCP_DEFAULT_MAX_LINE_BYTES;
         s->max_line_bytes = MIN(s->max_line_bytes, (uint64_t) INT_MAX - 1); /* json-c takes an int length */
         s->max_connections = opts ? opts->max_connections : 0;
+        s->max_input_bytes = opts && opts->max_input_bytes > 0 ? opts->max_input_bytes : MCP_DEFAULT_MAX_INPUT_BYTES;
+        s->max_input_bytes = MAX(s->max_input_bytes, s->max_line_bytes + 2); /* one full line always fits */
+        s->line_timeout = opts ? opts->line_timeout_usec : 0;
+        s->handshake_timeout = opts ? opts->handshake_timeout_usec : 0;
+        s->idle_timeout = opts ? opts->idle_timeout_usec : 0;
+        s->uid = geteuid();
+        s->reject_log = s->peer_log = s->accept_log = LOG_RATELIMIT_INIT(MCP_LOG_INTERVAL_USEC, MCP_LOG_BURST);
+        s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         s->server_name = strdup(opts && opts->server_name ? opts->server_name : "lean-host");
         s->server_version = strdup(opts && opts->server_version ? opts->server_version : "0");
         if (!s->server_name || !s->server_version)
@@ -1657,7 +1615,8 @@ McpServer *mcp_server_free(McpServer *s) {
 
         s->stopping = true;
         s->connections_changed = NULL; /* nobody to tell while going away */
-        server_close_listeners(s);
+        mcp_server_close_listeners(s);
+        s->spare_fd = safe_close(s->spare_fd);
         while (s->connections)
                 connection_close(s->connections, "server gone");
 
@@ -1701,6 +1660,11 @@ int mcp_server_register_tool(McpServer *s, const char *name, McpToolHandler hand
 void mcp_server_set_connections_changed(McpServer *s, McpConnectionsChanged cb, void *userdata) {
         s->connections_changed = cb;
         s->connections_changed_userdata = userdata;
+}
+
+void mcp_server_set_result_text(McpServer *s, McpResultText f, void *userdata) {
+        s->result_text = f;
+        s->result_text_userdata = userdata;
 }
 
 unsigned mcp_server_get_n_connections(const McpServer *s) {

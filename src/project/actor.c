@@ -317,6 +317,7 @@ static int project_spawn_worker(LhProject *p) {
                 .memory_max_kib = c->worker_rss_hard_kill_kib,
                 .sample_interval = c->worker_rss_sample_millis * USEC_PER_MSEC,
                 .stderr_max_bytes = c->worker_stderr_max_bytes,
+                .max_reply_bytes = c->worker_max_reply_bytes,
                 .slice = c->slice,
                 .sandbox = c->sandbox,
         };

@@ -8,9 +8,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <systemd/sd-event.h>
 
 #include "basic/log.h"
 #include "basic/json-util.h"
+#include "lean/lean-reply.h"
 #include "tools/envelope.h"
 
 typedef struct ToolJob {
@@ -19,6 +21,7 @@ typedef struct ToolJob {
         LhJob *job;            /* weak: cleared in done() */
         const JobOps *inner;
         void *inner_userdata;
+        LeanMessageBudget budget; /* over every reply of the job */
 } ToolJob;
 
 static json_object *project_to_json(LhProject *p) {
@@ -146,9 +149,58 @@ static void on_call_cancelled(McpCall *call, void *userdata) {
                 job_cancel(tj->job);
 }
 
+/* Freeing a JSON array of 100k messages takes most of a second: a big one
+ * is released from the event loop, a slice per iteration. */
+#define RELEASE_SLICE 2000
+
+static int on_release_slice(sd_event_source *s, void *userdata) {
+        json_object *a = userdata;
+        size_t n = json_object_array_length(a), k = MIN(n, (size_t) RELEASE_SLICE);
+
+        if (k > 0)
+                (void) json_object_array_del_idx(a, n - k, k);
+        if (n > k)
+                return 0; /* a defer source stays on: the next slice next iteration */
+        /* done: take the loop's reference back and drop it (destroy callback frees a) */
+        (void) sd_event_source_set_floating(s, false);
+        sd_event_source_disable_unref(s);
+        return 0;
+}
+
+static void release_destroy(void *userdata) {
+        json_object_put(userdata);
+}
+
+static void release_in_slices(json_object *a) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        sd_event_source *s = NULL;
+
+        if (!a)
+                return;
+        if (json_object_array_length(a) <= RELEASE_SLICE || sd_event_default(&e) < 0 ||
+            sd_event_add_defer(e, &s, on_release_slice, a) < 0) {
+                json_object_put(a);
+                return;
+        }
+        /* floating: a loop freed before the end (exit) still releases a */
+        (void) sd_event_source_set_destroy_callback(s, release_destroy);
+        (void) sd_event_source_set_description(s, "release-reply");
+        if (sd_event_source_set_floating(s, true) < 0)
+                log_debug("Could not make the release source floating.");
+        sd_event_source_unref(s);
+}
+
+static void tool_job_reset_budget(ToolJob *tj) {
+        const LhConfig *c = project_get_config(tj->project);
+
+        tj->budget = LEAN_MESSAGE_BUDGET_INIT(c ? c->result_max_messages : 200,
+                                              c ? c->result_max_message_bytes : 256 * 1024);
+}
+
 static int tool_job_start(LhJob *job, void *userdata, json_object **ret_command) {
         ToolJob *tj = userdata;
 
+        tool_job_reset_budget(tj); /* a retry on a fresh worker starts over */
         return tj->inner->start(job, tj->inner_userdata, ret_command);
 }
 
@@ -159,6 +211,12 @@ static int tool_job_step(LhJob *job, void *userdata, json_object *reply, json_ob
                 log_debug("Tool job without step() got a reply; finishing it.");
                 return 1;
         }
+        /* Bounded before any tool looks at it: what is dropped costs no more
+         * parsing, and a result never carries more than the budget. */
+        json_object *dropped = NULL;
+        if (lean_reply_bound_messages(reply, &tj->budget, &dropped) < 0)
+                return -ENOMEM;
+        release_in_slices(dropped);
         return tj->inner->step(job, tj->inner_userdata, reply, ret_command);
 }
 
@@ -215,6 +273,7 @@ int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags 
                 .inner = ops,
                 .inner_userdata = userdata,
         };
+        tool_job_reset_budget(tj);
 
         r = job_new(&job, imports, flags, &tool_job_ops, tj);
         if (r < 0) {
@@ -266,5 +325,10 @@ void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const L
                 body = tool_envelope_error(tj->project, err, facts, freshness);
         else
                 body = tool_envelope_result(tj->project, json_object_get(result), facts, freshness);
+        if (body && tj->budget.truncated &&
+            (json_add(body, "truncated", json_object_new_boolean(true)) < 0 ||
+             json_add(body, "messages_total", json_object_new_uint64(tj->budget.messages_total)) < 0 ||
+             json_add(body, "messages_returned", json_object_new_uint64(tj->budget.messages_returned)) < 0))
+                body = (json_object_put(body), NULL);
         mcp_call_reply(tj->call, body ?: envelope_oom(), err || !body);
 }

@@ -34,6 +34,11 @@ json_object *tool_envelope_result(LhProject *project, json_object *result, const
 json_object *tool_envelope_error(LhProject *project, const LhError *err, const LhFacts *facts,
                                  json_object *freshness);
 
+/* content[0].text of a tool result (an McpResultText): the answer, the
+ * error and notable facts in a few lines; the body itself goes to
+ * structuredContent only. */
+char *tool_result_summary(json_object *body, bool is_error, void *userdata);
+
 /* Reply to the call with an error envelope (is_error = true). */
 void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts);
 /* Convenience: reply with a fresh error built from code/retryable/message. */

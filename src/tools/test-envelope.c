@@ -110,6 +110,83 @@ static void test_envelopes(LhProject *p) {
         json_object_put(o);
 }
 
+/* content[0].text: a few lines, never the structured body again. */
+static void test_summary(LhProject *p) {
+        LhFacts facts = { .worker_generation = 1, .enforcement = ENFORCEMENT_MODE_PROCESS, .rss_kib = 1234,
+                          .memory_high_kib = 5 * 1024 * 1024 };
+        json_object *result, *o, *msgs, *m;
+        LhError err;
+        char *t;
+
+        /* a trivial lean_run: env, no messages (the shape lean_reply_to_json gives) */
+        result = json_tokener_parse("{\"env\":1,\"messages\":[],\"sorries\":[],\"has_errors\":false,\"has_sorry\":false}");
+        o = tool_envelope_result(p, result, &facts, NULL);
+        t = tool_result_summary(o, false, NULL);
+        ASSERT_STREQ(t, "ok: no messages");
+        ASSERT_TRUE(strlen(t) <= 300);
+        free(t);
+        json_object_put(o);
+
+        /* messages: counted, then each on a line, with its position */
+        result = json_tokener_parse("{\"env\":2,\"messages\":[{\"severity\":\"warning\",\"pos\":{\"line\":1,\"column\":8},"
+                                    "\"data\":\"declaration uses `sorry`\"},{\"severity\":\"error\",\"pos\":{\"line\":3,"
+                                    "\"column\":2},\"data\":\"unknown identifier 'x'\"}],\"sorries\":[],\"has_errors\":true,"
+                                    "\"has_sorry\":true}");
+        o = tool_envelope_result(p, result, &facts, NULL);
+        ASSERT_OK(json_object_object_add(o, "truncated", json_object_new_boolean(true)));
+        ASSERT_OK(json_object_object_add(o, "messages_total", json_object_new_int(900)));
+        ASSERT_OK(json_object_object_add(o, "messages_returned", json_object_new_int(2)));
+        t = tool_result_summary(o, false, NULL);
+        ASSERT_STREQ(t, "errors: 1 error, 1 warning, 0 infos, uses sorry (messages cut to 2 of 900)\n"
+                        "warning 1:8: declaration uses `sorry`\n"
+                        "error 3:2: unknown identifier 'x'");
+        free(t);
+        json_object_put(o);
+
+        /* many long messages: bounded */
+        result = json_object_new_object();
+        msgs = json_object_new_array();
+        for (unsigned i = 0; i < 200; i++) {
+                char data[1000];
+                memset(data, 'a', sizeof data - 1);
+                data[sizeof data - 1] = 0;
+                m = json_object_new_object();
+                json_object_object_add(m, "severity", json_object_new_string("info"));
+                json_object_object_add(m, "data", json_object_new_string(data));
+                json_object_array_add(msgs, m);
+        }
+        json_object_object_add(result, "messages", msgs);
+        o = tool_envelope_result(p, result, &facts, NULL);
+        t = tool_result_summary(o, false, NULL);
+        ASSERT_TRUE(strlen(t) < 6000);
+        ASSERT_CONTAINS(t, "more messages in structuredContent");
+        free(t);
+        json_object_put(o);
+
+        /* notable facts: a restart, a retry, memory near the post-job tier */
+        facts.worker_restarted = true;
+        facts.retry_count = 1;
+        facts.call_restart = (RestartEvent) { .valid = true, .cause = RESTART_CAUSE_CHILD_EXIT };
+        facts.anon_kib = 4608 * 1024;
+        o = tool_envelope_result(p, json_tokener_parse("{\"answer\":42}"), &facts, NULL);
+        t = tool_result_summary(o, false, NULL);
+        ASSERT_CONTAINS(t, "{\"answer\":42}");
+        ASSERT_CONTAINS(t, "worker restarted during this call: child_exit");
+        ASSERT_CONTAINS(t, "retried 1 time");
+        ASSERT_CONTAINS(t, "worker memory 4608 MiB, near the post-job tier of 5120 MiB");
+        free(t);
+        json_object_put(o);
+
+        /* an error: code, retryability, message */
+        lh_error_set(&err, "mailbox_full", true, "the project's mailbox is full (8 queued)");
+        o = tool_envelope_error(p, &err, NULL, NULL);
+        lh_error_done(&err);
+        t = tool_result_summary(o, true, NULL);
+        ASSERT_STREQ(t, "error mailbox_full (retryable): the project's mailbox is full (8 queued)");
+        free(t);
+        json_object_put(o);
+}
+
 int main(void) {
         _cleanup_(lh_error_done) LhError err = {};
         _cleanup_free_ char *lakefile = NULL;
@@ -133,6 +210,7 @@ int main(void) {
         ASSERT_OK(registry_resolve(registry, tmp, &p, &err));
 
         test_envelopes(p);
+        test_summary(p);
 
         registry_shutdown(registry);
         registry_free(registry);

@@ -14,7 +14,7 @@
 
 #include "basic/macro.h"
 
-#define REPL_REPLY_MAX_DEFAULT (UINT64_C(64) * 1024 * 1024)
+#define REPL_REPLY_MAX_DEFAULT (UINT64_C(16) * 1024 * 1024)
 
 /* Serialize a command: compact JSON, then "\n\n". */
 int repl_encode_command(json_object *command, char **ret, size_t *ret_len);

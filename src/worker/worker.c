@@ -809,7 +809,7 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
                 r = -ENOMEM;
                 goto fail;
         }
-        r = repl_decoder_new(&w->decoder, REPL_REPLY_MAX_DEFAULT);
+        r = repl_decoder_new(&w->decoder, spec->max_reply_bytes ?: REPL_REPLY_MAX_DEFAULT);
         if (r < 0)
                 goto fail;
 

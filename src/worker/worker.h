@@ -57,6 +57,7 @@ typedef struct WorkerSpec {
         uint64_t memory_max_kib;  /* hard tier: kernel limit in scope mode, sampler kill always */
         usec_t sample_interval;
         uint64_t stderr_max_bytes;
+        uint64_t max_reply_bytes;   /* one REPL reply; larger: protocol error, worker killed (0 = default) */
         const char *slice;        /* "lean-host.slice" */
         SandboxMode sandbox;      /* argv runs in bwrap unless SANDBOX_NONE (worker/sandbox.h) */
 } WorkerSpec;
