@@ -222,3 +222,108 @@ def test_project_repl_for_another_lean_is_not_used(start_daemon, machine):
                    for a in error_of(first)["readiness"]["advisories"]), error_of(first)
         assert not last.get("isError"), tool_body(last)
     assert "stale REPL started" not in d.log()
+
+
+# ---------------------------------------------------------------- lean-hostctl doctor
+
+
+def doctor(env, *args):
+    import subprocess
+    p = subprocess.run([binary("LEAN_HOSTCTL"), "doctor", *args], env=env, capture_output=True, text=True,
+                       timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def doctor_env(tmp_path, m, **extra):
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    env = {"PATH": SERVICE_PATH, "HOME": str(m["home"]), "XDG_RUNTIME_DIR": str(run), "LANG": "C.UTF-8",
+           "LEAN_HOST_MCP_REPL_SOURCE": m["src"], "LEAN_HOST_MCP_REPL_REVISIONS_FILE": m["table"]}
+    env.update(extra)
+    return env
+
+
+def fake_cgroup_v2(root, uid, memory_delegated):
+    svc = root / "user.slice" / f"user-{uid}.slice" / f"user@{uid}.service"
+    svc.mkdir(parents=True)
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (svc / "cgroup.subtree_control").write_text("cpu pids memory\n" if memory_delegated else "cpu pids\n")
+    if memory_delegated:
+        (svc / "memory.high").write_text("max\n")
+        (svc / "memory.max").write_text("max\n")
+
+
+def test_doctor_text_names_each_failure_and_its_fix(tmp_path, machine):
+    m = machine
+    cg = tmp_path / "cgroup"
+    fake_cgroup_v2(cg, os.getuid(), memory_delegated=False)
+    rc, out, err = doctor(doctor_env(tmp_path, m, LEAN_HOST_CGROUP_ROOT=str(cg)), m["proj"])
+    lines = out.splitlines()
+
+    def line(name):
+        found = [l for l in lines if l[6:].startswith(name + " ")]
+        assert found, out
+        return found[0], lines[lines.index(found[0]) + 1]
+
+    assert rc == 1, out + err
+    assert line("cgroup")[0].startswith("pass")
+    first, nxt = line("memory-delegation")
+    assert first.startswith("fail") and "has no \"memory\"" in first
+    assert "fix:" in nxt and "Delegate=" in nxt and "memory" in nxt
+    assert line("memory-limits")[0].startswith("fail")
+    first, nxt = line("socket")
+    assert first.startswith("fail") and "fix: systemctl --user enable --now lean-hostd.socket" in nxt
+    assert line("elan")[0].startswith("pass")
+    assert "/toolchains/leanprover--lean4---v4.33.0-rc2/bin/lake" in line("toolchain")[0]
+    assert line("version")[0].startswith("pass")
+    repl = line("repl")[0]
+    assert repl.startswith("info") and "not built yet" in repl and m["rev"] in repl
+    assert line("tools")[0].startswith("skip")
+    assert out.rstrip().endswith("failed")
+
+    # delegated: both memory checks pass
+    cg2 = tmp_path / "cgroup2"
+    fake_cgroup_v2(cg2, os.getuid(), memory_delegated=True)
+    rc, out, _ = doctor(doctor_env(tmp_path, m, LEAN_HOST_CGROUP_ROOT=str(cg2)), m["proj"])
+    lines = out.splitlines()
+    assert line("memory-delegation")[0].startswith("pass")
+    assert line("memory-limits")[0].startswith("pass")
+
+
+def test_doctor_json_toolchain_missing(tmp_path, machine):
+    m = machine
+    with open(os.path.join(m["proj"], "lean-toolchain"), "w") as f:
+        f.write("leanprover/lean4:v4.29.0\n")
+    rc, out, _ = doctor(doctor_env(tmp_path, m), "--json", m["proj"])
+    assert rc == 1
+    res = json.loads(out)
+    checks = {c["name"]: c for c in res["checks"]}
+    assert checks["toolchain"]["status"] == "fail"
+    assert checks["toolchain"]["fix"] == "elan toolchain install leanprover/lean4:v4.29.0"
+    assert checks["repl"]["status"] == "skip"
+    assert res["failed"] == sum(1 for c in res["checks"] if c["status"] == "fail")
+
+
+def test_doctor_json_runs_every_tool_through_the_daemon(tmp_path, start_daemon, machine):
+    m = machine
+    d = start_daemon(env=service_env(m))
+    with d.client() as c:
+        c.initialize()
+        _, last = call_until_ready(c, m["proj"])
+        assert not last.get("isError"), tool_body(last)
+    env = doctor_env(tmp_path, m, XDG_RUNTIME_DIR=d.env["XDG_RUNTIME_DIR"])
+    rc, out, err = doctor(env, "--json", m["proj"])
+    res = json.loads(out)
+    checks = {c["name"]: c for c in res["checks"]}
+    assert checks["socket"]["status"] == "pass", checks["socket"]
+    assert checks["repl"]["status"] == "pass", checks["repl"]
+    assert "leanprover--lean4---v4.33.0-rc2/.lake/build/bin/repl" in checks["repl"]["detail"]
+    tools = {n[len("tool:"):]: c for n, c in checks.items() if n.startswith("tool:")}
+    # every tool is tried once, each with its own verdict
+    assert set(tools) == {"lean_project_status", "lean_run", "lean_module_query", "lean_module_query_batch",
+                          "lean_declaration_inspect", "lean_declaration_search", "lean_proof_attempt",
+                          "lean_declaration_verify", "lean_declaration_verify_batch", "lean_proof_search"}
+    assert all(c["status"] in ("pass", "fail") for c in tools.values())
+    assert tools["lean_project_status"]["status"] == "pass", tools
+    assert tools["lean_run"]["status"] == "pass", tools
+    assert rc == (1 if res["failed"] else 0)
