@@ -477,7 +477,7 @@ static int set_state(LeanReadiness *rd, LeanReadinessState s, const char *fix, c
         return fix && !rd->fix ? -ENOMEM : 0;
 }
 
-int repl_provisioner_apply(ReplProvisioner *p, LeanReadiness *rd, uint64_t *ret_retry_after_ms) {
+int repl_provisioner_apply(ReplProvisioner *p, LeanReadiness *rd, bool start, uint64_t *ret_retry_after_ms) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
         Build *b;
         int r;
@@ -493,6 +493,8 @@ int repl_provisioner_apply(ReplProvisioner *p, LeanReadiness *rd, uint64_t *ret_
                 build_remove(b); /* time to try again */
                 b = NULL;
         }
+        if (!b && !start)
+                return 0; /* not_installed: the message says the first call builds it */
         if (!b) {
                 r = build_start(p, rd, &b);
                 if (r < 0) {

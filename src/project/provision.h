@@ -35,10 +35,10 @@ ReplProvisioner *repl_provisioner_free(ReplProvisioner *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ReplProvisioner *, repl_provisioner_free);
 
 /* For rd in state not_installed with a pin and a lake: starts the build if
- * none runs or recently failed, and turns rd into provisioning (with
- * *ret_retry_after_ms) or provision_failed. Any other state is left alone.
- * Negative errno only for OOM. */
-int repl_provisioner_apply(ReplProvisioner *p, LeanReadiness *rd, uint64_t *ret_retry_after_ms);
+ * none runs or recently failed (only when start), and turns rd into
+ * provisioning (with *ret_retry_after_ms) or provision_failed. Any other
+ * state is left alone. Negative errno only for OOM. */
+int repl_provisioner_apply(ReplProvisioner *p, LeanReadiness *rd, bool start, uint64_t *ret_retry_after_ms);
 
 /* Builds currently running (for tests and status). */
 unsigned repl_provisioner_n_running(ReplProvisioner *p);

@@ -62,6 +62,9 @@ void tools_note_job_end(ToolsContext *ctx, LhProject *p, const LeanProjectStamp 
  * the REPL provisioner's state for a project without a REPL (provisioning,
  * provision_failed; a build starts here). */
 int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, LeanReadiness *ret);
+/* provision false: report a running or failed REPL build, never start one (status). */
+int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, bool provision,
+                        LeanReadiness *ret);
 const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation);
 
 /* The full freshness envelope (lean/readiness.h lean_freshness_to_json())

@@ -173,13 +173,18 @@ const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, 
 /* ---- readiness gate ------------------------------------------------------------ */
 
 int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, LeanReadiness *ret) {
+        return tools_classify_full(ctx, p, in, true, ret);
+}
+
+int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, bool provision,
+                        LeanReadiness *ret) {
         int r;
 
         in->elan_home = in->elan_home ?: ctx->config->elan_home;
         in->repl_cache = in->repl_cache ?: ctx->config->repl_cache_dir;
         r = lean_readiness_classify(in, ret);
         if (r >= 0 && ret->state == LEAN_READINESS_NOT_INSTALLED)
-                return repl_provisioner_apply(ctx->provisioner, ret, NULL);
+                return repl_provisioner_apply(ctx->provisioner, ret, provision, NULL);
         if (r < 0 || !lean_readiness_state_is_usable(ret->state))
                 return r;
         in->smoke_failure = smoke_failure_for(ctx, p, &ret->stamp);

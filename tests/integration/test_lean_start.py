@@ -79,6 +79,12 @@ def test_service_path_no_repl_dependency_provisions_and_runs(start_daemon, machi
     d = start_daemon(env=service_env(m, LAKE_STANDIN_BUILD_SECS="2"))
     with d.client() as c:
         c.initialize()
+        # status reports, never builds
+        st = tool_body(c.call_tool("lean_project_status", {"project": m["proj"]}))["result"]["readiness"]
+        assert st["state"] == "not_installed", st
+        assert "builds one in " + m["cache"] in st["message"]
+        assert not os.path.exists(os.path.join(m["elan"], "lake-calls.log"))
+
         first, last = call_until_ready(c, m["proj"])
 
         # the first call is not held for the build: it is told to come back
