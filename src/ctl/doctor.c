@@ -498,7 +498,11 @@ static void check_tools(Doctor *d, const char *root) {
                 return;
         }
         json_object_put(resp);
-        (void) !write(fd, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n", 55);
+        {
+                static const char initialized[] = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+
+                (void) !write(fd, initialized, strlen(initialized));
+        }
 
         for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
                 _cleanup_free_ char *name = strdup_printf("tool:%s", calls[i].name);

@@ -38,6 +38,7 @@ struct Build {
         char *rev;        /* NULL: the source's HEAD */
         char *lake;
         BuildState state;
+        bool timed_out;
         pid_t pid;
         int out_fd;
         sd_event_source *child_source, *out_source, *timer_source;
@@ -327,10 +328,13 @@ static int on_exit_status(sd_event_source *s, const siginfo_t *si, void *userdat
                                                    "lean-toolchain is that pin)", b->pin, p->revisions_file));
                 break;
         default:
-                build_fail(b, code >= 0 ? strdup_printf("building the REPL for %s failed (exit %d): %s", b->pin,
-                                                        code, strna(last))
-                                        : strdup_printf("the REPL build for %s was killed (signal %d)", b->pin,
-                                                        si->si_status),
+                build_fail(b, b->timed_out ? strdup_printf("the REPL build for %s took longer than %" PRIu64 " min "
+                                                           "and was stopped: %s", b->pin,
+                                                           PROVISION_TIMEOUT_USEC / USEC_PER_SEC / 60, strna(last))
+                              : code >= 0 ? strdup_printf("building the REPL for %s failed (exit %d): %s", b->pin,
+                                                          code, strna(last))
+                                          : strdup_printf("the REPL build for %s was killed (signal %d)", b->pin,
+                                                          si->si_status),
                            manual_fix(p, b));
         }
         return 0;
@@ -339,9 +343,9 @@ static int on_exit_status(sd_event_source *s, const siginfo_t *si, void *userdat
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Build *b = userdata;
 
+        b->timed_out = true;
         if (b->pid > 0)
                 (void) kill(-b->pid, SIGKILL); /* on_exit_status reports it */
-        tail_add(b, "timed out");
         return 0;
 }
 
