@@ -437,12 +437,18 @@ int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
         if (in->smoke_failure) {
                 char *fix = NULL;
 
-                /* a bad build of our own is thrown away and rebuilt; a project's is rebuilt by lake */
-                if (!in->custom_worker)
-                        fix = r->repl_cache_dir && r->repl_path && strncmp(r->repl_path, r->repl_cache_dir,
-                                                                           strlen(r->repl_cache_dir)) == 0
-                                ? strdup_printf("rm -rf %s", r->repl_cache_dir)
-                                : strdup("lake build REPL/repl");
+                /* a bad build of our own is thrown away and rebuilt; a project's is
+                 * rebuilt in its package directory (whatever the require named it) */
+                if (!in->custom_worker && r->repl_path) {
+                        const char *bin = strstr(r->repl_path, "/.lake/build/bin/repl");
+
+                        if (r->repl_cache_dir && strncmp(r->repl_path, r->repl_cache_dir,
+                                                         strlen(r->repl_cache_dir)) == 0)
+                                fix = strdup_printf("rm -rf %s", r->repl_cache_dir);
+                        else if (bin)
+                                fix = strdup_printf("cd %.*s && %s build repl", (int) (bin - r->repl_path),
+                                                    r->repl_path, r->lake_path ?: "lake");
+                }
                 k = set_state(r, LEAN_READINESS_UNUSABLE, fix,
                               "the worker failed its smoke command: %s", in->smoke_failure);
                 return k < 0 ? k : 0;

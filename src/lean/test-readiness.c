@@ -192,6 +192,10 @@ static void test_states(void) {
                 classify("ready", &in, &r);
                 ASSERT_EQ(r.state, LEAN_READINESS_UNUSABLE);
                 ASSERT_CONTAINS(r.message, "unknown package 'Mathlib'");
+                /* rebuilt where it lives, with the pinned lake: no `lake build REPL/repl`
+                 * that breaks for a dependency required as `repl` */
+                ASSERT_CONTAINS(r.fix, "/ready/.lake/packages/REPL && ");
+                ASSERT_CONTAINS(r.fix, "/bin/lake build repl");
                 lean_readiness_done(&r);
         }
 

@@ -66,7 +66,7 @@ static const char build_script[] =
         "tmp=\"$dest.build.$$\"\n"
         "trap 'rm -rf \"$tmp\"' EXIT\n"
         "mkdir -p \"$(dirname \"$dest\")\" || exit 14\n"
-        "rm -rf \"$tmp\"\n"
+        "rm -rf \"$dest\".build.*\n" /* left by a daemon that died mid-build */
         "echo \"fetching $src\"\n"
         "git clone --quiet --no-checkout -- \"$src\" \"$tmp\" || exit 10\n"
         "cd \"$tmp\" || exit 14\n"

@@ -156,6 +156,21 @@ def test_unknown_version_is_one_exact_instruction(start_daemon, machine):
     assert not os.path.exists(os.path.join(m["elan"], "lake-calls.log"))
 
 
+def test_local_checkout_without_a_revision_builds_its_head(start_daemon, machine):
+    """repl.source a local checkout, the pin absent from the table: its HEAD is built."""
+    m = machine
+    table = os.path.join(os.path.dirname(m["table"]), "empty-revisions")
+    with open(table, "w") as f:
+        f.write("# nothing for this pin\n")
+    d = start_daemon(env=service_env(m, LEAN_HOST_MCP_REPL_REVISIONS_FILE=table))
+    with d.client() as c:
+        c.initialize()
+        first, last = call_until_ready(c, m["proj"])
+        assert error_of(first)["code"] == "provisioning"
+        assert not last.get("isError"), tool_body(last)
+    assert f"from {m['src']} (pid" in d.log()
+
+
 def test_offline_source_fails_with_the_fix(start_daemon, machine):
     m = machine
     # nothing listens on port 9 of localhost: git fails at once, as offline
