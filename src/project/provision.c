@@ -67,6 +67,7 @@ static const char build_script[] =
         "trap 'rm -rf \"$tmp\"' EXIT\n"
         "mkdir -p \"$(dirname \"$dest\")\" || exit 14\n"
         "rm -rf \"$dest\".build.*\n" /* left by a daemon that died mid-build */
+        "command -v git >/dev/null || exit 15\n"
         "echo \"fetching $src\"\n"
         "git clone --quiet --no-checkout -- \"$src\" \"$tmp\" || exit 10\n"
         "cd \"$tmp\" || exit 14\n"
@@ -326,6 +327,10 @@ static int on_exit_status(sd_event_source *s, const siginfo_t *si, void *userdat
                                    ? strdup_printf("git -C %s fetch origin", p->source)
                                    : strdup_printf("correct the line for %s in %s (a REPL commit whose "
                                                    "lean-toolchain is that pin)", b->pin, p->revisions_file));
+                break;
+        case 15:
+                build_fail(b, strdup("git is not installed: lean-host needs it to fetch the REPL source"),
+                           strdup("sudo apt-get install git (or your distribution's git package)"));
                 break;
         default:
                 build_fail(b, b->timed_out ? strdup_printf("the REPL build for %s took longer than %" PRIu64 " min "

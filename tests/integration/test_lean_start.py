@@ -190,6 +190,27 @@ def test_offline_source_fails_with_the_fix(start_daemon, machine):
         assert err["readiness"]["state"] == "provision_failed"
 
 
+def test_missing_git_is_named(start_daemon, machine, tmp_path):
+    m = machine
+    bin_dir = tmp_path / "no-git-bin"
+    bin_dir.mkdir()
+    for tool in ("mkdir", "dirname", "rm", "mv"):
+        os.symlink(f"/bin/{tool}" if os.path.exists(f"/bin/{tool}") else f"/usr/bin/{tool}", bin_dir / tool)
+    d = start_daemon(env=service_env(m, PATH=str(bin_dir)))
+    with d.client() as c:
+        c.initialize()
+        deadline = time.monotonic() + 60
+        while True:
+            err = error_of(c.call_tool("lean_run", lean_run_args(m["proj"], "def x := 1")))
+            if err["code"] != "provisioning":
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        assert err["code"] == "provision_failed", err
+        assert "git is not installed" in err["message"]
+        assert "install git" in err["fix"]
+
+
 def test_build_failure_is_reported_with_the_manual_recipe(start_daemon, machine):
     m = machine
     d = start_daemon(env=service_env(m, LAKE_STANDIN_BUILD_FAIL="1"))
