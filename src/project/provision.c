@@ -409,17 +409,20 @@ static int build_spawn(ReplProvisioner *p, Build *b) {
         out_w = safe_close(out_w);
         (void) fcntl(out_r, F_SETFL, O_NONBLOCK);
 
-        r = sd_event_add_child(p->event, &b->child_source, pid, WEXITED, on_exit_status, b);
-        if (r < 0)
-                return r;
         b->out_fd = TAKE_FD(out_r);
-        r = sd_event_add_io(p->event, &b->out_source, b->out_fd, EPOLLIN, on_output, b);
-        if (r < 0)
+        r = sd_event_add_child(p->event, &b->child_source, pid, WEXITED, on_exit_status, b);
+        if (r >= 0)
+                r = sd_event_add_io(p->event, &b->out_source, b->out_fd, EPOLLIN, on_output, b);
+        if (r >= 0)
+                r = sd_event_add_time_relative(p->event, &b->timer_source, CLOCK_MONOTONIC, PROVISION_TIMEOUT_USEC,
+                                               0, on_timeout, b);
+        if (r < 0) {
+                /* unwatched: stop it now rather than let it build unseen */
+                (void) kill(-pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0); /* killed: returns at once */
+                b->pid = 0;
                 return r;
-        r = sd_event_add_time_relative(p->event, &b->timer_source, CLOCK_MONOTONIC, PROVISION_TIMEOUT_USEC, 0,
-                                       on_timeout, b);
-        if (r < 0)
-                return r;
+        }
         log_info("Building the Lean REPL for %s in %s from %s%s%s (pid %d).", b->pin, b->dir, p->source,
                  b->rev ? " at " : "", strempty(b->rev), (int) pid);
         return 0;
