@@ -32,7 +32,7 @@ as_root() {
 }
 
 BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd"
-RUN_DEPS="systemd dbus dbus-user-session"
+RUN_DEPS="systemd dbus dbus-user-session git"
 TEST_DEPS="python3 python3-pytest util-linux procps bubblewrap"
 
 missing_packages() {

@@ -401,6 +401,8 @@ static int property_get_readiness(sd_bus *bus, const char *path, const char *int
         LeanReadinessInput in = {
                 .root = project_get_root(userdata),
                 .custom_worker = c && c->worker_command,
+                .elan_home = c ? c->elan_home : NULL,
+                .repl_cache = c ? c->repl_cache_dir : NULL,
         };
 
         if (isempty(in.root) || lean_readiness_classify(&in, &rd) < 0)

@@ -383,7 +383,8 @@ static void test_projects(Ctx *c) {
         check(get_u(c, path1, BUS_PROJECT_INTERFACE, "QueueDepth") == 5);
         check(get_t(c, path1, BUS_PROJECT_INTERFACE, "RequestsServed") == 9);
         check_s(c, path1, BUS_PROJECT_INTERFACE, "Toolchain", ""); /* /srv/proj-a has no lean-toolchain */
-        check_s(c, path1, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        /* no lean-toolchain, no elan, no lake on PATH: nothing could run a REPL */
+        check_s(c, path1, BUS_PROJECT_INTERFACE, "Readiness", "toolchain_not_installed");
         {
                 /* Toolchain: the first line of <root>/lean-toolchain */
                 char dir[] = "/tmp/test-bus-XXXXXX", file[64], saved[sizeof(p1->root)];

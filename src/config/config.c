@@ -39,6 +39,8 @@ typedef struct ConfigKey {
         bool zero_ok;         /* 0 means "never"/"auto" rather than breaking things */
         uint64_t min;         /* beyond the zero rule; 0 = none */
         uint64_t max;         /* inclusive; always < UINT64_MAX so clamped JSON overflows fail */
+        bool (*check)(const char *s); /* string keys other than the slice: validity */
+        const char *check_what;       /* … and what it wants, for the error */
 } ConfigKey;
 
 /* Limits that keep unit conversions (KiB → bytes, s/ms → µs) from overflowing. */
@@ -47,6 +49,22 @@ typedef struct ConfigKey {
 #define MAX_SECS (UINT64_MAX / USEC_PER_SEC / 2)
 #define MAX_COUNT ((uint64_t) UINT32_MAX)
 #define MAX_BYTES (UINT64_MAX / 2)
+
+static bool path_is_absolute_or_empty(const char *s) {
+        return s && (s[0] == 0 || s[0] == '/');
+}
+
+/* git's URL forms: scheme://…, [user@]host:path, or a local absolute path. */
+static bool repl_source_is_valid(const char *s) {
+        const char *colon;
+
+        if (isempty(s))
+                return false;
+        if (s[0] == '/' || strstr(s, "://"))
+                return true;
+        colon = strchr(s, ':');
+        return colon && colon > s && !memchr(s, '/', colon - s) && colon[1] != 0;
+}
 
 #define U64(k, e, field, d, zero, mn, mx)                                        \
         { .key = k, .env = "LEAN_HOST_MCP_" e, .type = CONFIG_TYPE_U64,          \
@@ -122,6 +140,20 @@ static const ConfigKey config_table[] = {
             result_max_messages, 200, false, 0, MAX_COUNT),
         U64("daemon.result_max_message_bytes", "RESULT_MAX_MESSAGE_BYTES",
             result_max_message_bytes, 256 * 1024, false, 1024, MAX_BYTES),
+
+        /* REPL provisioning (lean/provision.h) and elan (lean/toolchain.h); "" = the built-in default */
+        { .key = "repl.source", .env = "LEAN_HOST_MCP_REPL_SOURCE", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, repl_source), .def_str = "https://github.com/leanprover-community/repl",
+          .check = repl_source_is_valid, .check_what = "a git URL or an absolute path" },
+        { .key = "repl.revisions_file", .env = "LEAN_HOST_MCP_REPL_REVISIONS_FILE", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, repl_revisions_file), .def_str = DATADIR "/lean-host/repl-revisions",
+          .check = path_is_absolute_or_empty, .check_what = "an absolute path" },
+        { .key = "repl.cache_dir", .env = "LEAN_HOST_MCP_REPL_CACHE_DIR", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, repl_cache_dir), .def_str = "",
+          .check = path_is_absolute_or_empty, .check_what = "an absolute path, or \"\" for $XDG_CACHE_HOME/lean-host/repl" },
+        { .key = "lean.elan_home", .env = "LEAN_HOST_MCP_ELAN_HOME", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, elan_home), .def_str = "",
+          .check = path_is_absolute_or_empty, .check_what = "an absolute path, or \"\" for $ELAN_HOME or ~/.elan" },
 };
 
 _Static_assert(ELEMENTSOF(config_table) <= ELEMENTSOF(((LhConfig *) NULL)->source),
@@ -451,9 +483,9 @@ static int store_string(LhConfig *c, const ConfigKey *k, const char *s, ConfigSo
 
         switch (k->type) {
         case CONFIG_TYPE_STRING:
-                if (!slice_name_is_valid(s))
+                if (k->check ? !k->check(s) : !slice_name_is_valid(s))
                         return config_error(ret_error, -EINVAL, k, source, path,
-                                            "'%s' is not a valid slice name (want NAME.slice)", s);
+                                            "'%s' is not %s", s, k->check_what ?: "a valid slice name (want NAME.slice)");
                 copy = strdup(s);
                 if (!copy)
                         return -ENOMEM;
@@ -963,9 +995,14 @@ int config_validate(const LhConfig *c, char **ret_error) {
                         if (r < 0)
                                 return r;
                         break;
-                case CONFIG_TYPE_STRING:
-                        if (!slice_name_is_valid(*(char *const *) field_const(c, k)))
-                                return config_error(ret_error, -EINVAL, k, s, path, "not a valid slice name");
+                case CONFIG_TYPE_STRING: {
+                        const char *v = *(char *const *) field_const(c, k);
+
+                        if (k->check ? !k->check(v) : !slice_name_is_valid(v))
+                                return config_error(ret_error, -EINVAL, k, s, path, "not %s",
+                                                    k->check_what ?: "a valid slice name");
+                        break;
+                }
                         break;
                 case CONFIG_TYPE_STRV: {
                         char **l = *(char **const *) field_const(c, k);

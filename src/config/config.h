@@ -71,6 +71,12 @@ typedef struct LhConfig {
         uint64_t result_max_message_bytes; /* message text per tool result */
         uint64_t worker_max_reply_bytes; /* one REPL reply; larger → error, worker recycled */
 
+        /* REPL provisioning and elan; "" = default */
+        char *repl_source;         /* git URL or local checkout the REPL is built from */
+        char *repl_revisions_file; /* <pin> <rev> lines (data/repl-revisions) */
+        char *repl_cache_dir;      /* "" = $XDG_CACHE_HOME/lean-host/repl */
+        char *elan_home;           /* "" = $ELAN_HOME, else ~/.elan */
+
         char *config_file;           /* the file read, or NULL */
         ConfigSource source[64];     /* per key, indexed as config.c's table */
 } LhConfig;

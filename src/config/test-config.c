@@ -249,7 +249,7 @@ static void test_every_key_roundtrip(void) {
                         fprintf(f, "%s\"%.*s\": {", prev_section ? "}, " : "", (int) sl, key);
                 else
                         fputs(", ", f);
-                bool numeric = value[strspn(value, "0123456789")] == 0;
+                bool numeric = value[0] && value[strspn(value, "0123456789")] == 0;
                 fprintf(f, numeric ? "\"%s\": %s" : "\"%s\": \"%s\"", key + sl + 1, value);
                 prev_section = key;
                 prev_len = sl;
@@ -334,6 +334,9 @@ static void test_rejections(void) {
                 { "[1,2]", NULL, { "file @", "top level must be a JSON object" } },
                 { "{\"worker\":{\"slice\":\"lean\"}}", NULL, { "worker.slice (file @)", "slice" } },
                 { NULL, "LEAN_HOST_MCP_SLICE=a/b.slice", { "LEAN_HOST_MCP_SLICE (env)" } },
+                { "{\"repl\":{\"cache_dir\":\"relative/dir\"}}", NULL, { "repl.cache_dir (file @)", "absolute path" } },
+                { NULL, "LEAN_HOST_MCP_REPL_SOURCE=just-words", { "LEAN_HOST_MCP_REPL_SOURCE (env)", "git URL" } },
+                { NULL, "LEAN_HOST_MCP_ELAN_HOME=.elan", { "LEAN_HOST_MCP_ELAN_HOME (env)", "absolute path" } },
 
                 /* enums */
                 { NULL, "LEAN_HOST_MCP_ENFORCEMENT=cgroup", { "LEAN_HOST_MCP_ENFORCEMENT (env)", "'cgroup'" } },

@@ -20,6 +20,7 @@
 #include "basic/macro.h"
 #include "basic/path-util.h"
 #include "lh-build-config.h"
+#include "ctl/doctor.h"
 
 #define SERVICE "org.leanhost.Host1"
 #define MANAGER_PATH "/org/leanhost/Host1"
@@ -1086,7 +1087,8 @@ static void help(void) {
                "  facts PROJECT          Show every runtime fact of a project\n"
                "  restart PROJECT        Recycle the project's worker (planned, cause \"explicit\")\n"
                "  stop PROJECT           Stop the project's worker (the next call starts one)\n"
-               "  monitor                Follow worker restarts live, one line per event\n\n"
+               "  monitor                Follow worker restarts live, one line per event\n"
+               "  doctor [PROJECT]       Check what lean-host needs on this machine (and for PROJECT)\n\n"
                "PROJECT is a Lake root, any path inside one, or a project id.\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
@@ -1111,6 +1113,7 @@ static const Verb verbs[] = {
         { "restart", 2, 2, verb_action },
         { "stop", 2, 2, verb_action },
         { "monitor", 1, 1, verb_monitor },
+        { "doctor", 1, 2, NULL }, /* ctl/doctor.c: needs no bus */
 };
 
 /* 0: go on; 1: done (help/version); <0: usage error (printed). */
@@ -1162,7 +1165,7 @@ int main(int argc, char *argv[]) {
 
         n = argc - optind;
         if (n <= 0) {
-                fprintf(stderr, "lean-hostctl: a command is required (status, restarts, facts, restart, stop, monitor); see --help.\n");
+                fprintf(stderr, "lean-hostctl: a command is required (status, restarts, facts, restart, stop, monitor, doctor); see --help.\n");
                 return EXIT_USAGE;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -1179,6 +1182,8 @@ int main(int argc, char *argv[]) {
                 return EXIT_USAGE;
         }
         c.color = !c.json && color_wanted();
+        if (!verb->run)
+                return doctor_run(n, argv + optind, c.json, c.color);
 
         r = c.system ? sd_bus_open_system_with_description(&c.bus, "lean-hostctl")
                      : sd_bus_open_user_with_description(&c.bus, "lean-hostctl");

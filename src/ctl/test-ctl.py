@@ -161,7 +161,7 @@ def test_facts():
         "restarts_total": 3, "restarts_by_cause": {"child_exit": 2, "explicit": 1}, "restarts_in_window": 2,
         "last_restart": {"cause": "child_exit", "reason": "worker exited with status 3", "worker_generation": 6,
                          "planned": False, "rss_kib": 99, "limit_kib": None},
-        "queue_depth": 5, "requests_served": 9, "toolchain": "", "readiness": "not_installed",
+        "queue_depth": 5, "requests_served": 9, "toolchain": "", "readiness": "toolchain_not_installed",
         "object": "/org/leanhost/Host1/project/_30123456789abcdef",
     }
     check(a == want, f"facts --json: {a}")

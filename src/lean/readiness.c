@@ -18,6 +18,7 @@
 #include "basic/strv.h"
 #include "basic/json-util.h"
 #include "lean/readiness.h"
+#include "lean/toolchain.h"
 
 static const char *const state_table[_LEAN_READINESS_MAX] = {
         [LEAN_READINESS_READY] = "ready",
@@ -27,6 +28,8 @@ static const char *const state_table[_LEAN_READINESS_MAX] = {
         [LEAN_READINESS_UNUSABLE] = "unusable",
         [LEAN_READINESS_NOT_INSTALLED] = "not_installed",
         [LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED] = "toolchain_not_installed",
+        [LEAN_READINESS_PROVISIONING] = "provisioning",
+        [LEAN_READINESS_PROVISION_FAILED] = "provision_failed",
 };
 
 const char *lean_readiness_state_to_string(LeanReadinessState s) {
@@ -118,12 +121,10 @@ int lean_toolchain_parse(const char *pin, LeanToolchain *ret) {
 }
 
 char *lean_toolchain_elan_dirname(const LeanToolchain *t) {
-        _cleanup_free_ char *full = NULL;
+        _cleanup_free_ char *full = lean_toolchain_elan_name(t);
         char *out, *o;
 
-        if (!t || !t->origin || !t->version)
-                return NULL;
-        if (asprintf(&full, "%s:%s", t->origin, t->version) < 0)
+        if (!full)
                 return NULL;
         out = malloc(strlen(full) * 3 + 1);
         if (!out)
@@ -197,13 +198,9 @@ void lean_readiness_done(LeanReadiness *r) {
         lean_toolchain_done(&r->toolchain);
         free(r->elan_toolchain_dir);
         free(r->repl_path);
+        free(r->lake_path);
+        free(r->repl_cache_dir);
         *r = (LeanReadiness) {};
-}
-
-static bool is_dir(const char *p) {
-        struct stat st;
-
-        return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static bool is_executable(const char *p) {
@@ -212,53 +209,71 @@ static bool is_executable(const char *p) {
         return p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
 }
 
-/* First executable `name` in the colon-separated search path, or NULL. */
-static char *find_in_path(const char *path, const char *name) {
-        for (const char *d = path; d && *d;) {
-                size_t n = strcspn(d, ":");
+/* The pin of a REPL package checkout (its lean-toolchain), NULL when unreadable. */
+static char *package_pin(const char *pkg) {
+        LeanToolchain t;
+        char *pin;
 
-                if (n > 0) {
-                        _cleanup_free_ char *dir = strndup(d, n);
-                        char *p = dir ? path_join(dir, name) : NULL;
-
-                        if (is_executable(p))
-                                return p;
-                        free(p);
-                }
-                d += n;
-                if (*d == ':')
-                        d++;
-        }
-        return NULL;
-}
-
-/* The REPL as a Lake dependency of the project, then on PATH. */
-static char *find_repl(const char *root, const char *path) {
-        static const char *const rel[] = {
-                ".lake/packages/REPL/.lake/build/bin/repl",
-                ".lake/packages/repl/.lake/build/bin/repl",
-                ".lake/build/bin/repl", /* the REPL repository itself */
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
-                char *p = path_join(root, rel[i]);
-
-                if (is_executable(p))
-                        return p;
-                free(p);
-        }
-        return find_in_path(path, "repl");
-}
-
-static char *elan_home_dir(const char *explicit) {
-        const char *e = explicit ?: getenv("ELAN_HOME"), *home;
-
-        if (!isempty(e))
-                return strdup(e);
-        home = getenv("HOME");
-        if (isempty(home))
+        if (lean_toolchain_read(pkg, &t) < 0)
                 return NULL;
-        return path_join(home, ".elan");
+        pin = TAKE_PTR(t.pin);
+        lean_toolchain_done(&t);
+        return pin;
+}
+
+/* The REPL as a Lake dependency of the project (when built for the
+ * project's toolchain), then lean-host's own build for the pin, then on
+ * PATH. A REPL built for another Lean cannot load the project's .olean
+ * files: it is skipped with an advisory, never used. */
+static int find_repl(const LeanReadinessInput *in, LeanReadiness *r, const char *path) {
+        static const char *const pkgs[] = {
+                ".lake/packages/REPL",
+                ".lake/packages/repl",
+                "", /* the REPL repository itself */
+        };
+        const char *pin = r->toolchain.pin;
+        _cleanup_free_ char *root = NULL, *built_for = NULL;
+        int k;
+
+        for (size_t i = 0; i < ELEMENTSOF(pkgs); i++) {
+                _cleanup_free_ char *pkg = path_join(in->root, pkgs[i]), *bin = NULL, *pkg_pin = NULL;
+
+                if (!pkg)
+                        return -ENOMEM;
+                bin = path_join(pkg, ".lake/build/bin/repl");
+                if (!bin)
+                        return -ENOMEM;
+                if (!is_executable(bin))
+                        continue;
+                pkg_pin = isempty(pkgs[i]) ? NULL : package_pin(pkg);
+                if (pin && pkg_pin && !lean_toolchain_pin_equal(pin, pkg_pin)) {
+                        if (strv_consume(&r->advisories,
+                                         strdup_printf("the project's REPL package %s is built for %s, the project "
+                                                       "pins %s: not used", pkg, pkg_pin, pin)) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                r->repl_path = TAKE_PTR(bin);
+                return 0;
+        }
+
+        root = lean_repl_cache_root(in->repl_cache);
+        r->repl_cache_dir = lean_repl_cache_dir(root, &r->toolchain);
+        k = lean_repl_cached(r->repl_cache_dir, pin, &r->repl_path, &built_for);
+        if (k == -ENOMEM)
+                return k;
+        if (k == -ESTALE &&
+            strv_consume(&r->advisories, strdup_printf("the REPL in %s was built for %s, not %s: not used",
+                                                       r->repl_cache_dir, built_for, pin)) < 0)
+                return -ENOMEM;
+        if (r->repl_path)
+                return 0;
+
+        r->repl_path = lean_find_in_path(path, "repl");
+        if (r->repl_path &&
+            strv_extend(&r->advisories, "using `repl` from PATH: its Lean version is not checked") < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 static int set_state(LeanReadiness *r, LeanReadinessState s, char *fix, const char *format, ...) _printf_(4, 5);
@@ -285,16 +300,27 @@ static bool version_supported(const LeanToolchain *t) {
                (t->major == LEAN_REPL_MIN_MAJOR && t->minor >= LEAN_REPL_MIN_MINOR);
 }
 
-/* Channel names elan resolves itself: no fixed directory to look for. */
-static bool version_is_channel(const char *v) {
-        return streq(v, "stable") || streq(v, "beta") || streq(v, "nightly") || streq(v, "latest");
+static int set_lake(LeanReadiness *r, LeanLake *lake) {
+        free(r->lake_path);
+        r->lake_path = TAKE_PTR(lake->path);
+        if (lake->toolchain_dir) {
+                free(r->elan_toolchain_dir);
+                r->elan_toolchain_dir = TAKE_PTR(lake->toolchain_dir);
+        }
+        if (lake->origin == LEAN_LAKE_PATH && r->toolchain.pin &&
+            strv_extend(&r->advisories, "elan not found: using lake from PATH; the lean-toolchain pin is "
+                        "not verified") < 0)
+                return -ENOMEM;
+        return 0;
 }
 
-/* k: what lean_toolchain_read() into r->toolchain returned. */
+/* k: what lean_toolchain_read() into r->toolchain returned. Resolves lake. */
 static int classify_toolchain(const LeanReadinessInput *in, LeanReadiness *r, int k, const char *path,
                               bool *ret_done) {
-        _cleanup_free_ char *elan = NULL, *dirname = NULL, *lake = NULL;
+        _cleanup_(lean_lake_done) LeanLake lake = {};
+        _cleanup_free_ char *elan = NULL;
         LeanToolchain *t = &r->toolchain;
+        int q;
 
         *ret_done = false;
         if (k == -ENOENT) {
@@ -302,15 +328,12 @@ static int classify_toolchain(const LeanReadinessInput *in, LeanReadiness *r, in
                                 "toolchain, which may not match what the project was built with") < 0)
                         return -ENOMEM;
                 r->state = LEAN_READINESS_UNKNOWN_PIN;
-                return 0;
-        }
-        if (k < 0) {
+        } else if (k < 0) {
                 r->state = LEAN_READINESS_UNKNOWN_PIN;
-                return strv_extend(&r->advisories, "lean-toolchain cannot be parsed: expected a pin such as "
-                                   "leanprover/lean4:v4.9.0") < 0 ? -ENOMEM : 0;
-        }
-
-        if (!t->release) {
+                if (strv_extend(&r->advisories, "lean-toolchain cannot be parsed: expected a pin such as "
+                                "leanprover/lean4:v4.9.0") < 0)
+                        return -ENOMEM;
+        } else if (!t->release) {
                 r->state = LEAN_READINESS_UNKNOWN_PIN;
                 if (strv_extend(&r->advisories, "lean-toolchain is not a release pin (leanprover/lean4:vX.Y.Z): "
                                 "no known REPL compatibility for it") < 0)
@@ -323,36 +346,39 @@ static int classify_toolchain(const LeanReadinessInput *in, LeanReadiness *r, in
                                  t->pin, LEAN_REPL_MIN_STRING, LEAN_REPL_MIN_STRING);
         }
 
-        elan = elan_home_dir(in->elan_home);
-        if (!elan || !is_dir(elan)) {
-                /* No elan: a system Lean is possible, the pin cannot be checked. */
-                lake = find_in_path(path, "lake");
-                if (lake)
-                        return strv_extend(&r->advisories, "elan not found: using lake from PATH; the "
-                                           "lean-toolchain pin is not verified") < 0 ? -ENOMEM : 0;
-                *ret_done = true;
-                return set_state(r, LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED,
-                                 strdup_printf("curl https://elan.lean-lang.org/elan-init.sh -sSf | sh -s -- -y "
-                                               "--default-toolchain none && elan toolchain install %s", t->pin),
-                                 "neither elan (%s) nor lake on PATH: install elan, then toolchain %s",
-                                 strna(elan), t->pin);
-        }
-        if (version_is_channel(t->version))
-                return 0;
+        elan = lean_elan_home(in->elan_home);
+        q = lean_lake_find(elan, k >= 0 ? t : NULL, path, &lake);
+        if (q == -ENOMEM)
+                return q;
+        if (q >= 0)
+                return set_lake(r, &lake);
 
-        dirname = lean_toolchain_elan_dirname(t);
-        if (!dirname)
-                return -ENOMEM;
-        r->elan_toolchain_dir = path_join(elan, "toolchains", dirname);
-        if (!r->elan_toolchain_dir)
-                return -ENOMEM;
-        if (!is_dir(r->elan_toolchain_dir)) {
-                *ret_done = true;
+        *ret_done = true;
+        if (q == -ENOENT) {
+                r->elan_toolchain_dir = TAKE_PTR(lake.toolchain_dir);
                 return set_state(r, LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED,
                                  strdup_printf("elan toolchain install %s", t->pin),
                                  "elan toolchain %s is not installed (expected %s)", t->pin, r->elan_toolchain_dir);
         }
-        return 0;
+        if (q == -ENOEXEC) {
+                r->elan_toolchain_dir = TAKE_PTR(lake.toolchain_dir);
+                return set_state(r, LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED,
+                                 strdup_printf("elan toolchain uninstall %s && elan toolchain install %s",
+                                               t->pin, t->pin),
+                                 "elan toolchain %s in %s has no bin/lake: the installation is broken",
+                                 t->pin, r->elan_toolchain_dir);
+        }
+        if (lake.elan)
+                /* an elan home without its proxies, and a pin only elan resolves */
+                return set_state(r, LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED, strdup("elan self update"),
+                                 "elan in %s has no bin/lake proxy to resolve %s", elan,
+                                 t->pin ?: "the default toolchain");
+        return set_state(r, LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED,
+                         strdup_printf("curl https://elan.lean-lang.org/elan-init.sh -sSf | sh -s -- -y "
+                                       "--default-toolchain none%s%s", t->pin ? " && elan toolchain install " : "",
+                                       strempty(t->pin)),
+                         "neither elan (%s) nor lake on PATH: install elan%s%s", strna(elan),
+                         t->pin ? ", then toolchain " : "", strempty(t->pin));
 }
 
 int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
@@ -389,17 +415,19 @@ int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
                 if (done)
                         return r->message ? 0 : -ENOMEM;
 
-                r->repl_path = find_repl(in->root, path);
+                k = find_repl(in, r, path);
+                if (k < 0)
+                        goto fail;
                 if (!r->repl_path) {
-                        const char *rev = r->toolchain.release ? r->toolchain.version : "<the tag matching lean-toolchain>";
-
-                        k = set_state(r, LEAN_READINESS_NOT_INSTALLED,
-                                      strdup_printf("lake update REPL && lake build REPL/repl"),
-                                      "no Lean REPL binary for this project: add `require REPL from git "
-                                      "\"https://github.com/leanprover-community/repl\" @ \"%s\"` to the lakefile "
-                                      "(lakefile.toml: [[require]] name = \"REPL\", git = \"https://github.com/"
-                                      "leanprover-community/repl\", rev = \"%s\"), then build it",
-                                      rev, rev);
+                        if (r->repl_cache_dir)
+                                k = set_state(r, LEAN_READINESS_NOT_INSTALLED, NULL,
+                                              "no Lean REPL for %s yet: lean-host builds one in %s on the first "
+                                              "call (config repl.source)", r->toolchain.pin, r->repl_cache_dir);
+                        else
+                                k = set_state(r, LEAN_READINESS_NOT_INSTALLED, NULL,
+                                              "no Lean REPL found, and lean-host builds one only for an exact "
+                                              "toolchain: pin one in lean-toolchain (e.g. leanprover/lean4:%s)",
+                                              LEAN_REPL_MIN_STRING);
                         if (k < 0)
                                 goto fail;
                         return 0;
@@ -407,7 +435,21 @@ int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
         }
 
         if (in->smoke_failure) {
-                k = set_state(r, LEAN_READINESS_UNUSABLE, in->custom_worker ? NULL : strdup("lake build REPL/repl"),
+                char *fix = NULL;
+
+                /* a bad build of our own is thrown away and rebuilt; a project's is
+                 * rebuilt in its package directory (whatever the require named it) */
+                if (!in->custom_worker && r->repl_path) {
+                        const char *bin = strstr(r->repl_path, "/.lake/build/bin/repl");
+
+                        if (r->repl_cache_dir && strncmp(r->repl_path, r->repl_cache_dir,
+                                                         strlen(r->repl_cache_dir)) == 0)
+                                fix = strdup_printf("rm -rf %s", r->repl_cache_dir);
+                        else if (bin)
+                                fix = strdup_printf("cd %.*s && %s build repl", (int) (bin - r->repl_path),
+                                                    r->repl_path, r->lake_path ?: "lake");
+                }
+                k = set_state(r, LEAN_READINESS_UNUSABLE, fix,
                               "the worker failed its smoke command: %s", in->smoke_failure);
                 return k < 0 ? k : 0;
         }
@@ -465,7 +507,9 @@ json_object *lean_readiness_to_json(const LeanReadiness *r) {
             (r->toolchain.pin ? json_add(o, "toolchain", json_object_new_string(r->toolchain.pin))
                               : json_object_object_add(o, "toolchain", NULL)) < 0 ||
             (r->elan_toolchain_dir && json_add(o, "elan_toolchain_dir", json_object_new_string(r->elan_toolchain_dir)) < 0) ||
+            (r->lake_path && json_add(o, "lake", json_object_new_string(r->lake_path)) < 0) ||
             (r->repl_path && json_add(o, "repl", json_object_new_string(r->repl_path)) < 0) ||
+            (r->repl_cache_dir && json_add(o, "repl_cache_dir", json_object_new_string(r->repl_cache_dir)) < 0) ||
             json_add(o, "manifest_hash", json_object_new_string(r->stamp.manifest_hash)) < 0) {
                 json_object_put(o);
                 return NULL;
@@ -478,7 +522,8 @@ int lean_readiness_worker_argv(const LeanReadiness *r, char ***ret) {
 
         if (!r->repl_path)
                 return -ENOENT;
-        l = strv_copy((char *[]) { (char *) "lake", (char *) "env", r->repl_path, NULL });
+        /* lake by absolute path: the daemon's PATH need not have elan's bin */
+        l = strv_copy((char *[]) { r->lake_path ?: (char *) "lake", (char *) "env", r->repl_path, NULL });
         if (!l)
                 return -ENOMEM;
         *ret = l;

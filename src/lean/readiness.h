@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Readiness of a Lake project for the default worker (`lake env <repl>`),
+/* Readiness of a Lake project for the default worker (`<lake> env <repl>`),
  * and the facts the freshness envelope carries (toolchain, manifest hash).
  *
  * Pure where it can be: the classifier reads only the project root, the elan
@@ -10,10 +10,18 @@
  * becomes a state with a message and, where one exists, the exact command
  * that fixes it.
  *
+ * `lake` is the pinned toolchain's own (elan's toolchains/<dir>/bin/lake), by
+ * absolute path: a service's PATH has no ~/.elan/bin (lean/toolchain.h).
+ * The REPL is, in order: the project's own REPL dependency when its
+ * lean-toolchain matches the project's, the build lean-host keeps in its
+ * cache for the pin (lean/provision.h), `repl` on PATH (unchecked).
+ *
  * States, in the order they are checked:
- *   toolchain_not_installed  elan has no such toolchain: `elan toolchain install <pin>`
+ *   toolchain_not_installed  elan has no such toolchain (or it has no lake): `elan toolchain install <pin>`
  *   unsupported              the pin is older than the oldest Lean the REPL protocol we speak supports
- *   not_installed            no REPL binary for this project: the lake command that builds it
+ *   not_installed            no REPL for this toolchain yet: lean-host builds one (provisioning)
+ *   provisioning             (set by the provisioner) the REPL for the pin is being built: retry
+ *   provision_failed         (set by the provisioner) building it failed: the message says what to do
  *   unusable                 the caller's smoke command (first REPL command) failed: its output
  *   stale                    lake-manifest.json or lean-toolchain changed since the worker started
  *   unknown_pin              (usable, with a warning) lean-toolchain is not a release pin
@@ -36,6 +44,8 @@ typedef enum LeanReadinessState {
         LEAN_READINESS_UNUSABLE,
         LEAN_READINESS_NOT_INSTALLED,
         LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED,
+        LEAN_READINESS_PROVISIONING,
+        LEAN_READINESS_PROVISION_FAILED,
         _LEAN_READINESS_MAX,
         _LEAN_READINESS_INVALID = -EINVAL,
 } LeanReadinessState;
@@ -47,9 +57,12 @@ static inline bool lean_readiness_state_is_usable(LeanReadinessState s) {
         return s == LEAN_READINESS_READY || s == LEAN_READINESS_UNKNOWN_PIN;
 }
 
-/* The oldest Lean release the REPL protocol features we use (proofStatus in
- * tactic mode, `sorries` with proof states, `Lean error:` replies) are known
- * for. Older pins are "unsupported".
+/* The oldest Lean release the REPL protocol features we use (`sorries` with
+ * proof states, tactic mode, `Lean error:` replies) are known for. Older pins
+ * are "unsupported". `proofStatus` in tactic replies is newer: the REPL added
+ * it on 2025-04-10 (toolchain v4.19.0-rc2); before that a finished proof is
+ * recognised by `goals == []` alone. Note that the REPL has no revision at
+ * all for v4.12.0 and v4.13.0 (data/repl-revisions).
  *
  * Supported range: v4.12.0 … v4.33.0-rc2 (the recorded transcripts in
  * tests/fixtures/lean-repl). The generated Lean (lean/query-text.c,
@@ -76,7 +89,9 @@ typedef struct LeanToolchain {
 void lean_toolchain_done(LeanToolchain *t);
 /* -EINVAL for an empty/garbage pin (whitespace inside, no version). */
 int lean_toolchain_parse(const char *pin, LeanToolchain *ret);
-/* elan's directory name: "leanprover--lean4---v4.33.0-rc2" ('/' → "--", ':' → "---"). */
+/* elan's directory name for the toolchain elan resolves the pin to (lean/toolchain.h):
+ * "leanprover--lean4---v4.33.0-rc2", "leanprover--lean4-nightly---nightly-2024-05-01";
+ * NULL for channels (stable, beta, nightly), which only elan resolves. */
 char *lean_toolchain_elan_dirname(const LeanToolchain *t);
 /* Reads <root>/lean-toolchain: 0, -ENOENT when missing, -EINVAL when unparsable. */
 int lean_toolchain_read(const char *root, LeanToolchain *ret);
@@ -95,6 +110,7 @@ typedef struct LeanReadinessInput {
         const char *root;            /* canonical project root */
         const char *elan_home;       /* NULL: $ELAN_HOME, else $HOME/.elan */
         const char *path;            /* PATH to look for `repl`/`lake` in; NULL: $PATH */
+        const char *repl_cache;      /* root of lean-host's REPL builds; NULL: lean_repl_cache_root(NULL) */
         bool custom_worker;          /* config worker.command set: skip resolution */
         const LeanProjectStamp *started; /* stamp the live worker was started with; NULL = no worker */
         const char *smoke_failure;   /* output of a failed smoke command; NULL = none/not run */
@@ -108,6 +124,8 @@ typedef struct LeanReadiness {
         LeanToolchain toolchain;     /* pin NULL when there is no lean-toolchain */
         char *elan_toolchain_dir;    /* where elan keeps the pin, NULL when not resolved */
         char *repl_path;             /* the REPL binary found, NULL when none */
+        char *lake_path;             /* absolute lake to run the REPL under, NULL when none */
+        char *repl_cache_dir;        /* where lean-host keeps (or would build) the REPL for the pin */
         LeanProjectStamp stamp;      /* current manifest hash + toolchain */
 } LeanReadiness;
 
@@ -116,10 +134,10 @@ void lean_readiness_done(LeanReadiness *r);
 int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *ret);
 
 /* {"state", "message", "fix"?, "advisories": [...], "toolchain": pin|null,
- *  "elan_toolchain_dir"?, "repl"?, "manifest_hash"} */
+ *  "elan_toolchain_dir"?, "lake"?, "repl"?, "repl_cache_dir"?, "manifest_hash"} */
 json_object *lean_readiness_to_json(const LeanReadiness *r);
 
-/* The worker argv the readiness check found: ["lake", "env", <repl path>];
+/* The worker argv the readiness check found: [<absolute lake>, "env", <repl path>];
  * -ENOENT when no REPL was found. */
 int lean_readiness_worker_argv(const LeanReadiness *r, char ***ret);
 

@@ -15,6 +15,7 @@
 #include "basic/strv.h"
 #include "basic/tests.h"
 #include "lean/readiness.h"
+#include "lean/toolchain.h"
 
 static char tmp[] = "/tmp/test-readiness-XXXXXX";
 
@@ -50,12 +51,13 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 }
 
 static void classify(const char *root_rel, const LeanReadinessInput *extra, LeanReadiness *r) {
-        _cleanup_free_ char *root = p(root_rel), *elan = p("elan"), *bin = p("bin");
+        _cleanup_free_ char *root = p(root_rel), *elan = p("elan"), *bin = p("bin"), *cache = p("cache");
         LeanReadinessInput in = extra ? *extra : (LeanReadinessInput) {};
 
         in.root = root;
         in.elan_home = in.elan_home ?: elan;
         in.path = in.path ?: bin;
+        in.repl_cache = in.repl_cache ?: cache;
         ASSERT_OK(lean_readiness_classify(&in, r));
         ASSERT_TRUE(r->message);
         ASSERT_TRUE(r->advisories);
@@ -125,8 +127,11 @@ static void test_states(void) {
         json_object *j, *v;
 
         mkdir_rel("bin");
-        mkdir_rel("elan/toolchains/leanprover--lean4---v4.33.0-rc2");
-        mkdir_rel("elan/toolchains/leanprover--lean4---nightly-2025-01-01");
+        write_file("elan/toolchains/leanprover--lean4---v4.33.0-rc2/bin/lake", "#!/bin/sh\n", 0755);
+        /* elan: nightlies come from the <origin>-nightly repository */
+        write_file("elan/toolchains/leanprover--lean4-nightly---nightly-2025-01-01/bin/lake", "#!/bin/sh\n", 0755);
+        /* elan's proxy, for pins only elan resolves */
+        write_file("elan/bin/lake", "#!/bin/sh\n", 0755);
 
         /* ready: pinned, installed, REPL built as a dependency */
         project("ready", "leanprover/lean4:v4.33.0-rc2\n", true);
@@ -141,7 +146,10 @@ static void test_states(void) {
                 _cleanup_strv_free_ char **argv = NULL;
 
                 ASSERT_OK(lean_readiness_worker_argv(&r, &argv));
-                ASSERT_STREQ(argv[0], "lake");
+                /* the toolchain's own lake, by absolute path: PATH (bin/) has none */
+                ASSERT_CONTAINS(argv[0], "/elan/toolchains/leanprover--lean4---v4.33.0-rc2/bin/lake");
+                ASSERT_TRUE(argv[0][0] == '/');
+                ASSERT_STREQ(argv[0], r.lake_path);
                 ASSERT_STREQ(argv[1], "env");
                 ASSERT_STREQ(argv[2], r.repl_path);
         }
@@ -184,6 +192,10 @@ static void test_states(void) {
                 classify("ready", &in, &r);
                 ASSERT_EQ(r.state, LEAN_READINESS_UNUSABLE);
                 ASSERT_CONTAINS(r.message, "unknown package 'Mathlib'");
+                /* rebuilt where it lives, with the pinned lake: no `lake build REPL/repl`
+                 * that breaks for a dependency required as `repl` */
+                ASSERT_CONTAINS(r.fix, "/ready/.lake/packages/REPL && ");
+                ASSERT_CONTAINS(r.fix, "/bin/lake build repl");
                 lean_readiness_done(&r);
         }
 
@@ -199,8 +211,9 @@ static void test_states(void) {
         project("norepl", "leanprover/lean4:v4.33.0-rc2\n", false);
         classify("norepl", NULL, &r);
         ASSERT_EQ(r.state, LEAN_READINESS_NOT_INSTALLED);
-        ASSERT_STREQ(r.fix, "lake update REPL && lake build REPL/repl");
-        ASSERT_CONTAINS(r.message, "\"v4.33.0-rc2\"");
+        ASSERT_TRUE(r.fix == NULL); /* the provisioner builds it; nothing for the user to edit */
+        ASSERT_CONTAINS(r.repl_cache_dir, "/cache/leanprover--lean4---v4.33.0-rc2");
+        ASSERT_CONTAINS(r.message, "leanprover/lean4:v4.33.0-rc2");
         lean_readiness_done(&r);
 
         /* … but a `repl` on PATH is enough */
@@ -216,7 +229,7 @@ static void test_states(void) {
 
         /* unsupported: older than the REPL protocol we speak */
         project("old", "leanprover/lean4:v4.3.0\n", true);
-        mkdir_rel("elan/toolchains/leanprover--lean4---v4.3.0");
+        write_file("elan/toolchains/leanprover--lean4---v4.3.0/bin/lake", "#!/bin/sh\n", 0755);
         classify("old", NULL, &r);
         ASSERT_EQ(r.state, LEAN_READINESS_UNSUPPORTED);
         ASSERT_CONTAINS(r.message, LEAN_REPL_MIN_STRING);
@@ -228,6 +241,7 @@ static void test_states(void) {
         ASSERT_EQ(r.state, LEAN_READINESS_UNKNOWN_PIN);
         ASSERT_TRUE(lean_readiness_state_is_usable(r.state));
         ASSERT_TRUE(strv_length(r.advisories) >= 1);
+        ASSERT_CONTAINS(r.lake_path, "/toolchains/leanprover--lean4-nightly---nightly-2025-01-01/bin/lake");
         lean_readiness_done(&r);
 
         /* unknown_pin: no lean-toolchain at all */
@@ -235,6 +249,7 @@ static void test_states(void) {
         classify("nopin", NULL, &r);
         ASSERT_EQ(r.state, LEAN_READINESS_UNKNOWN_PIN);
         ASSERT_CONTAINS(r.message, "no lean-toolchain");
+        ASSERT_CONTAINS(r.lake_path, "/elan/bin/lake"); /* elan's proxy picks the default */
         j = lean_readiness_to_json(&r);
         ASSERT_TRUE(json_object_object_get_ex(j, "toolchain", &v));
         ASSERT_TRUE(v == NULL);
@@ -273,6 +288,68 @@ static void test_states(void) {
         }
 }
 
+/* The reported case: a real elan layout, a PATH without elan, a project
+ * without a REPL dependency; then where the REPL may come from. */
+static void test_resolution(void) {
+        _cleanup_free_ char *cache_dir = NULL;
+        LeanReadiness r;
+
+        write_file("elan/toolchains/leanprover--lean4---v4.19.0/bin/lake", "#!/bin/sh\n", 0755);
+        mkdir_rel("empty-path");
+        project("svc", "leanprover/lean4:v4.19.0\n", false);
+        {
+                _cleanup_free_ char *empty = p("empty-path");
+                LeanReadinessInput in = { .path = empty };
+
+                classify("svc", &in, &r);
+                ASSERT_EQ(r.state, LEAN_READINESS_NOT_INSTALLED);
+                ASSERT_CONTAINS(r.lake_path, "/elan/toolchains/leanprover--lean4---v4.19.0/bin/lake");
+                cache_dir = strdup(r.repl_cache_dir);
+                lean_readiness_done(&r);
+
+                /* lean-host's build for the pin: used */
+                write_file("cache/leanprover--lean4---v4.19.0/.lake/build/bin/repl", "#!/bin/sh\n", 0755);
+                write_file("cache/leanprover--lean4---v4.19.0/" LEAN_REPL_STAMP_FILE, "leanprover/lean4:v4.19.0\n", 0644);
+                classify("svc", &in, &r);
+                ASSERT_EQ(r.state, LEAN_READINESS_READY);
+                ASSERT_CONTAINS(r.repl_path, "/cache/leanprover--lean4---v4.19.0/.lake/build/bin/repl");
+                lean_readiness_done(&r);
+
+                /* … stamped for another Lean: not used, and said so */
+                write_file("cache/leanprover--lean4---v4.19.0/" LEAN_REPL_STAMP_FILE, "leanprover/lean4:v4.18.0\n", 0644);
+                classify("svc", &in, &r);
+                ASSERT_EQ(r.state, LEAN_READINESS_NOT_INSTALLED);
+                ASSERT_CONTAINS(r.advisories[0], "built for leanprover/lean4:v4.18.0");
+                lean_readiness_done(&r);
+
+                /* a project REPL package built for another Lean: skipped */
+                write_file("svc/.lake/packages/repl/.lake/build/bin/repl", "#!/bin/sh\n", 0755);
+                write_file("svc/.lake/packages/repl/lean-toolchain", "leanprover/lean4:v4.18.0\n", 0644);
+                classify("svc", &in, &r);
+                ASSERT_EQ(r.state, LEAN_READINESS_NOT_INSTALLED);
+                ASSERT_TRUE(r.repl_path == NULL);
+                ASSERT_CONTAINS(r.advisories[0], "is built for leanprover/lean4:v4.18.0");
+                lean_readiness_done(&r);
+
+                /* … and used once it matches (elan's short form counts as the same pin) */
+                write_file("svc/.lake/packages/repl/lean-toolchain", "v4.19.0\n", 0644);
+                classify("svc", &in, &r);
+                ASSERT_EQ(r.state, LEAN_READINESS_READY);
+                ASSERT_CONTAINS(r.repl_path, "/svc/.lake/packages/repl/.lake/build/bin/repl");
+                lean_readiness_done(&r);
+
+                /* a toolchain directory without lake: a broken install, not "ready" */
+                mkdir_rel("elan/toolchains/leanprover--lean4---v4.21.0/bin");
+                write_file("svc/lean-toolchain", "leanprover/lean4:v4.21.0\n", 0644);
+                classify("svc", &in, &r);
+                ASSERT_EQ(r.state, LEAN_READINESS_TOOLCHAIN_NOT_INSTALLED);
+                ASSERT_CONTAINS(r.message, "has no bin/lake");
+                ASSERT_CONTAINS(r.fix, "elan toolchain install leanprover/lean4:v4.21.0");
+                lean_readiness_done(&r);
+        }
+        ASSERT_CONTAINS(cache_dir, "/cache/leanprover--lean4---v4.19.0");
+}
+
 static void test_freshness(void) {
         LeanProjectStamp st = { .manifest_hash = "0123456789abcdef", .toolchain = "leanprover/lean4:v4.33.0-rc2" };
         char *imports[] = { (char *) "Init", (char *) "Lean", NULL };
@@ -301,6 +378,7 @@ int main(void) {
         ASSERT_TRUE(mkdtemp(tmp));
         test_toolchain_parse();
         test_states();
+        test_resolution();
         test_freshness();
         ASSERT_EQ(nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
         printf("OK\n");

@@ -262,12 +262,17 @@ static bool project_check_cooling(LhProject *p) {
 /* ---- worker lifecycle ------------------------------------------------------ */
 
 /* The REPL the readiness check finds for this project (a dependency's
- * build, the project's own, or `repl` on PATH), run under `lake env` so it
+ * build, lean-host's own build for the pin, or `repl` on PATH), run under
+ * the pinned toolchain's lake by absolute path (`<lake> env <repl>`) so it
  * sees the project's search path; plain `lake env repl` when none is found
  * (the call then fails with the readiness error before getting here). */
 int project_default_worker_argv(const LhProject *p, char ***ret) {
         _cleanup_(lean_readiness_done) LeanReadiness rd = {};
-        LeanReadinessInput in = { .root = p->root };
+        LeanReadinessInput in = {
+                .root = p->root,
+                .elan_home = CONFIG(p)->elan_home,
+                .repl_cache = CONFIG(p)->repl_cache_dir,
+        };
         char **l;
 
         if (lean_readiness_classify(&in, &rd) >= 0 && lean_readiness_worker_argv(&rd, ret) >= 0)

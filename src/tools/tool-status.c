@@ -36,7 +36,7 @@ int tool_status_handle(McpCall *call, void *userdata) {
         in.root = project_get_root(p);
         if (facts.worker_pid > 0)
                 in.started = tools_get_worker_stamp(ctx, p, facts.worker_generation);
-        r = tools_classify(ctx, p, &in, &readiness);
+        r = tools_classify_full(ctx, p, &in, false, &readiness); /* never starts a REPL build */
         if (r < 0)
                 return r;
 

@@ -9,6 +9,7 @@
 #include "lean/readiness.h"
 #include "mcp/mcp.h"
 #include "project/project.h"
+#include "project/provision.h"
 #include "tools/envelope.h"
 #include "tools/tools.h"
 
@@ -36,7 +37,8 @@ struct ToolsContext {
         LeanCache *cache; /* lean_module_query results */
         ToolsStamp *stamps;
         size_t n_stamps;
-        const char *elan_home; /* NULL: $ELAN_HOME / ~/.elan (tests override) */
+        const char *elan_home; /* NULL: config lean.elan_home, $ELAN_HOME, ~/.elan (tests override) */
+        ReplProvisioner *provisioner; /* builds the REPL for projects that have none */
 };
 
 /* Readiness gate before a project's job (tools.c). Classifies the project;
@@ -56,8 +58,13 @@ void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_ge
  * smoke accounting. stamp: what readiness found before the job. */
 void tools_note_job_end(ToolsContext *ctx, LhProject *p, const LeanProjectStamp *stamp, const LhFacts *facts,
                         const LhError *err);
-/* lean_readiness_classify(), plus a recent smoke failure of p (unusable). */
+/* lean_readiness_classify(), plus a recent smoke failure of p (unusable), plus
+ * the REPL provisioner's state for a project without a REPL (provisioning,
+ * provision_failed; a build starts here). */
 int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, LeanReadiness *ret);
+/* provision false: report a running or failed REPL build, never start one (status). */
+int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, bool provision,
+                        LeanReadiness *ret);
 const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation);
 
 /* The full freshness envelope (lean/readiness.h lean_freshness_to_json())

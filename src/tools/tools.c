@@ -48,6 +48,9 @@ int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *conf
         r = lean_cache_new(&ctx->cache, config->module_cache_capacity, config->module_cache_max_bytes);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the module query cache: %m");
+        r = repl_provisioner_new(&ctx->provisioner, NULL, config);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up REPL provisioning: %m");
 
         for (size_t i = 0; i < ELEMENTSOF(tool_handlers); i++) {
                 r = mcp_server_register_tool(server, tool_handlers[i].name, tool_handlers[i].handler, ctx);
@@ -62,6 +65,7 @@ ToolsContext *tools_context_free(ToolsContext *ctx) {
         if (!ctx)
                 return NULL;
         lean_cache_free(ctx->cache);
+        repl_provisioner_free(ctx->provisioner);
         free(ctx->stamps);
         return mfree(ctx);
 }
@@ -169,9 +173,18 @@ const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, 
 /* ---- readiness gate ------------------------------------------------------------ */
 
 int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, LeanReadiness *ret) {
+        return tools_classify_full(ctx, p, in, true, ret);
+}
+
+int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, bool provision,
+                        LeanReadiness *ret) {
         int r;
 
+        in->elan_home = in->elan_home ?: ctx->config->elan_home;
+        in->repl_cache = in->repl_cache ?: ctx->config->repl_cache_dir;
         r = lean_readiness_classify(in, ret);
+        if (r >= 0 && ret->state == LEAN_READINESS_NOT_INSTALLED)
+                return repl_provisioner_apply(ctx->provisioner, ret, provision, NULL);
         if (r < 0 || !lean_readiness_state_is_usable(ret->state))
                 return r;
         in->smoke_failure = smoke_failure_for(ctx, p, &ret->stamp);
@@ -218,8 +231,10 @@ int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanRe
         if (lean_readiness_state_is_usable(ret->state))
                 return 0;
 
-        lh_error_set(&err, lean_readiness_state_to_string(ret->state), false, "%s%s%s", ret->message,
-                     ret->fix ? "; fix: " : "", strempty(ret->fix));
+        lh_error_set(&err, lean_readiness_state_to_string(ret->state), ret->state == LEAN_READINESS_PROVISIONING,
+                     "%s%s%s", ret->message, ret->fix ? "; fix: " : "", strempty(ret->fix));
+        if (ret->state == LEAN_READINESS_PROVISIONING)
+                err.retry_after_ms = PROVISION_RETRY_AFTER_MS;
         err.details = json_object_new_object();
         if (err.details) {
                 json_object *rj = lean_readiness_to_json(ret);
