@@ -40,6 +40,26 @@ int bus_project_path(const LhProject *p, char **ret) {
         return sd_bus_path_encode(BUS_PROJECT_PATH_PREFIX, project_get_id(p), ret);
 }
 
+/* D-Bus strings must be valid UTF-8, or the whole message (a ListProjects
+ * reply, a GetManagedObjects of every project) fails. Roots are checked at
+ * resolution, but reasons are truncated byte-wise and anything may slip
+ * through: bytes that are not UTF-8 go out as "\xNN". */
+static int append_string(sd_bus_message *m, const char *s) {
+        _cleanup_free_ char *escaped = NULL;
+
+        s = strempty(s);
+        if (utf8_is_valid(s))
+                return sd_bus_message_append(m, "s", s);
+        escaped = utf8_escape_invalid(s);
+        if (!escaped)
+                return -ENOMEM;
+        return sd_bus_message_append(m, "s", escaped);
+}
+
+static char *string_for_bus(const char *s) {
+        return utf8_is_valid(strempty(s)) ? strdup(strempty(s)) : utf8_escape_invalid(s);
+}
+
 /* "project_not_found" → "org.leanhost.Host1.Error.ProjectNotFound" */
 int bus_error_name_from_code(const char *code, char *buf, size_t size) {
         size_t n, prefix = strlen(BUS_ERROR_PREFIX);
@@ -181,14 +201,17 @@ static int method_list_projects(sd_bus_message *m, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         for (size_t i = 0; (p = registry_get_project(b->registry, i)); i++) {
-                _cleanup_free_ char *path = NULL;
+                _cleanup_free_ char *path = NULL, *root = NULL;
                 LhFacts f;
 
                 r = bus_project_path(p, &path);
                 if (r < 0)
                         return r;
+                root = string_for_bus(project_get_root(p));
+                if (!root)
+                        return -ENOMEM;
                 project_get_facts(p, &f);
-                r = sd_bus_message_append(reply, "(ssso)", project_get_id(p), project_get_root(p),
+                r = sd_bus_message_append(reply, "(ssso)", project_get_id(p), root,
                                           strempty(project_state_to_string(f.state)), path);
                 if (r < 0)
                         return r;
@@ -314,12 +337,21 @@ DEFINE_FACTS_GETTER(state, "s", const char *, strempty(project_state_to_string(f
 DEFINE_FACTS_GETTER(worker_pid, "u", uint32_t, f.worker_pid > 0 ? f.worker_pid : 0);
 DEFINE_FACTS_GETTER(worker_generation, "t", uint64_t, f.worker_generation);
 DEFINE_FACTS_GETTER(project_enforcement_mode, "s", const char *, strempty(enforcement_mode_to_string(f.enforcement)));
-DEFINE_FACTS_GETTER(scope_unit, "s", const char *, f.scope_unit);
+#define DEFINE_FACTS_STRING_GETTER(name, field)                                                            \
+        static int property_get_##name(sd_bus *bus, const char *path, const char *interface,             \
+                                       const char *property, sd_bus_message *reply, void *userdata,      \
+                                       sd_bus_error *error) {                                            \
+                LhFacts f;                                                                                \
+                project_get_facts(userdata, &f);                                                          \
+                return append_string(reply, f.field);                                                     \
+        }
+
+DEFINE_FACTS_STRING_GETTER(scope_unit, scope_unit);
 DEFINE_FACTS_GETTER(rss_kib, "t", uint64_t, f.rss_kib);
 DEFINE_FACTS_GETTER(anon_kib, "t", uint64_t, f.anon_kib);
 DEFINE_FACTS_GETTER(memory_high_kib, "t", uint64_t, f.memory_high_kib);
 DEFINE_FACTS_GETTER(memory_max_kib, "t", uint64_t, f.memory_max_kib);
-DEFINE_FACTS_GETTER(import_profile, "s", const char *, f.import_profile);
+DEFINE_FACTS_STRING_GETTER(import_profile, import_profile);
 DEFINE_FACTS_GETTER(profile_switch_count, "t", uint64_t, f.profile_switch_count);
 DEFINE_FACTS_GETTER(project_restarts_total, "t", uint64_t, f.restarts_total);
 DEFINE_FACTS_GETTER(restarts_in_window, "u", uint32_t, f.restarts_in_window);
@@ -330,7 +362,7 @@ DEFINE_FACTS_GETTER(requests_served, "t", uint64_t, f.requests_served);
 
 static int property_get_root(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", strempty(project_get_root(userdata)));
+        return append_string(reply, project_get_root(userdata));
 }
 
 static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -347,10 +379,15 @@ static int property_get_project_restarts_by_cause(sd_bus *bus, const char *path,
 }
 
 static int append_restart_event(sd_bus_message *reply, const RestartEvent *e) {
+        _cleanup_free_ char *reason = NULL;
+
         if (!e->valid)
                 return sd_bus_message_append(reply, "(sstbtt)", "", "", UINT64_C(0), 0, UINT64_C(0), UINT64_C(0));
+        reason = string_for_bus(e->reason);
+        if (!reason)
+                return -ENOMEM;
         return sd_bus_message_append(reply, "(sstbtt)",
-                                     strempty(restart_cause_to_string(e->cause)), e->reason,
+                                     strempty(restart_cause_to_string(e->cause)), reason,
                                      e->worker_generation, (int) e->planned, e->rss_kib, e->limit_kib);
 }
 
@@ -394,6 +431,8 @@ static int property_get_readiness(sd_bus *bus, const char *path, const char *int
         LeanReadinessInput in = {
                 .root = project_get_root(userdata),
                 .custom_worker = c && c->worker_command,
+                /* GetAll/GetManagedObjects ask often: unchanged files are not re-read */
+                .cache = project_get_readiness_cache(userdata),
         };
 
         if (isempty(in.root) || lean_readiness_classify(&in, &rd) < 0)
@@ -534,8 +573,21 @@ void bus_service_project_changed(BusService *b, LhProject *p, ProjectChange what
         }
 }
 
-void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEvent *ev) {
+void bus_service_project_removed(BusService *b, LhProject *p) {
         _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!b || !p || b->disconnected)
+                return;
+        r = bus_project_path(p, &path);
+        if (r >= 0)
+                r = sd_bus_emit_object_removed(b->bus, path);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit InterfacesRemoved for %s: %m", project_get_root(p));
+}
+
+void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEvent *ev) {
+        _cleanup_free_ char *path = NULL, *reason = NULL;
         int r;
 
         if (!b || !p || !ev || b->disconnected)
@@ -543,9 +595,12 @@ void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEven
         r = bus_project_path(p, &path);
         if (r < 0)
                 return;
+        reason = string_for_bus(ev->reason);
+        if (!reason)
+                return;
 
         r = sd_bus_emit_signal(b->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "WorkerRestarted",
-                               "osstbtt", path, strempty(restart_cause_to_string(ev->cause)), ev->reason,
+                               "osstbtt", path, strempty(restart_cause_to_string(ev->cause)), reason,
                                ev->worker_generation, (int) ev->planned, ev->rss_kib, ev->limit_kib);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit WorkerRestarted: %m");

@@ -470,6 +470,57 @@ static void test_projects(Ctx *c) {
         p1->action_result = 0;
 }
 
+/* One project whose root and strings are not UTF-8 (json-c lets overlong
+ * sequences through, reasons are cut byte-wise): the lists still work, the
+ * bad bytes come out as \xNN. And Readiness re-reads no unchanged file. */
+static void test_bad_strings(Ctx *c) {
+        _cleanup_free_ char *bad_path = NULL;
+        StubProject *bad;
+        sd_bus_message *m;
+        const char *id, *root, *state, *path, *s;
+        uint64_t gen, rss, limit, reads;
+        int planned;
+        size_t n = 0, n_bad = 0;
+
+        bad = add_project(c, "/srv/bad\xc0\x80name", "badbadbadbadbad0");
+        snprintf(bad->facts.last_restart.reason, sizeof(bad->facts.last_restart.reason), "cut in \xc3");
+        snprintf(bad->facts.import_profile, sizeof(bad->facts.import_profile), "Bad\xff");
+        check_ok(bus_project_path((LhProject *) bad, &bad_path));
+
+        m = call(c, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "ListProjects", NULL);
+        check(!sd_bus_message_is_method_error(m, NULL));
+        check_ok(sd_bus_message_enter_container(m, 'a', "(ssso)"));
+        while (sd_bus_message_read(m, "(ssso)", &id, &root, &state, &path) > 0) {
+                if (streq(id, bad->id)) {
+                        check(streq(root, "/srv/bad\\xc0\\x80name"));
+                        n_bad++;
+                }
+                n++;
+        }
+        check(n >= 2 && n_bad == 1);
+        sd_bus_message_unref(m);
+
+        m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+        check(!sd_bus_message_is_method_error(m, NULL));
+        sd_bus_message_unref(m);
+
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Root", "/srv/bad\\xc0\\x80name");
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "ImportProfile", "Bad\\xff");
+        m = get_property(c, bad_path, BUS_PROJECT_INTERFACE, "LastRestart", "(sstbtt)");
+        check(sd_bus_message_read(m, "(sstbtt)", &id, &s, &gen, &planned, &rss, &limit) > 0);
+        check(streq(s, "cut in \\xc3"));
+        sd_bus_message_unref(m);
+
+        /* Readiness: classified once from the files, then from the cache */
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        reads = bad->readiness_cache.reads;
+        check(reads > 0);
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+        sd_bus_message_unref(m);
+        check(bad->readiness_cache.reads == reads);
+}
+
 static sd_bus_message *find_signal(Ctx *c, const char *path, const char *iface, const char *member, size_t nth) {
         for (size_t i = 0; i < c->n_signals; i++)
                 if (sd_bus_message_is_signal(c->signals[i], iface, member) &&
@@ -731,6 +782,7 @@ int main(int argc, char *argv[]) {
         test_manager(&c);
         test_projects(&c);
         test_signals(&c);
+        test_bad_strings(&c);
         teardown(&c);
         test_no_bus();
 
