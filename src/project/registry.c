@@ -7,14 +7,13 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "basic/fileio.h"
 #include "basic/hash.h"
 #include "basic/log.h"
 #include "basic/path-util.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
 #include "project/project-internal.h"
-#include "project/trust.h"
+#include "project/resolve.h"
 
 static int on_forget_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
@@ -83,7 +82,7 @@ static LhProject *registry_find_by_root(LhRegistry *r, const char *root) {
 }
 
 int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err) {
-        _cleanup_free_ char *canonical = NULL, *root = NULL, *blocked = NULL;
+        _cleanup_free_ char *root = NULL;
         LhProject *p, **a;
         int k;
 
@@ -100,52 +99,9 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
                 return -EINVAL;
         }
 
-        k = path_canonicalize(path, &canonical);
-        if (k < 0) {
-                if (k == -ENOMEM)
-                        return k;
-                lh_error_set(err, "project_not_found", false, "Project path %s cannot be resolved: %s",
-                             path, strerror(-k));
-                return k;
-        }
-        /* json-c lets overlong UTF-8 through; D-Bus and JSON replies need the
-         * root valid (a symlink may hide such a name behind an ASCII one) */
-        if (!utf8_is_valid(canonical)) {
-                _cleanup_free_ char *shown = utf8_escape_invalid(canonical);
-
-                lh_error_set(err, "invalid_arguments", false,
-                             "Project path %s resolves to %s, which is not valid UTF-8; rename it.",
-                             utf8_is_valid(path) ? path : "(the given path)", strna(shown));
-                return -EILSEQ;
-        }
-
-        k = path_find_lake_root_safe(canonical, geteuid(), &root, &blocked);
-        if (k == -EPERM && project_root_is_trusted(r->config->trusted_roots, blocked)) {
-                /* the operator trusts that directory: walk as before */
-                blocked = mfree(blocked);
-                k = path_find_lake_root(canonical, &root);
-        }
-        if (k == -ENOMEM)
-                return k;
-        if (k == -EPERM) {
-                project_trust_blocked_error(err, path, blocked);
-                return k;
-        }
-        if (k < 0) {
-                lh_error_set(err, "project_not_found", false,
-                             "No Lake project (lakefile.lean or lakefile.toml) at or above %s.", path);
-                return -ENOENT;
-        }
-
-        /* every call, not only the first: files change under a known root */
-        k = project_trust_check(root, geteuid(), r->config->trusted_roots, err);
-        if (k < 0) {
-                if (!err || !err->code)
-                        lh_error_set(err, "project_not_found", false, "Project root %s cannot be checked: %s",
-                                     root, strerror(-k));
-                return k;
-        }
-        k = project_files_check(root, err);
+        /* realpath()/stat() may hang on a dead mount: on a thread, waited for a bounded time */
+        k = project_root_resolve_bounded(path, r->config->trusted_roots, geteuid(), PROJECT_RESOLVE_TIMEOUT_USEC,
+                                         &root, err);
         if (k < 0)
                 return k;
 
