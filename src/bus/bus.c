@@ -405,16 +405,12 @@ static int property_get_last_restart(sd_bus *bus, const char *path, const char *
  * malformed pin; operators should see what the file says. */
 static int property_get_toolchain(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *file = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         const char *root = project_get_root(userdata);
 
-        if (!isempty(root)) {
-                file = path_join(root, "lean-toolchain");
-                if (!file)
-                        return -ENOMEM;
-                if (read_full_file(file, 4096, &text, NULL) >= 0 && text)
-                        text[strcspn(text, "\r\n")] = 0;
-        }
+        /* the safe reader (a FIFO or /dev/zero there is "" at once), cached per project */
+        if (!isempty(root) && lean_toolchain_text_read(root, project_get_readiness_cache(userdata), &text) >= 0 && text)
+                text[strcspn(text, "\r\n")] = 0;
         if (text && !utf8_is_valid_n(text, strlen(text), NULL))
                 text[0] = 0; /* never put invalid UTF-8 on the bus */
         return sd_bus_message_append(reply, "s", strempty(text));

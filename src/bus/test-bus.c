@@ -516,6 +516,7 @@ static void test_bad_strings(Ctx *c) {
         reads = bad->readiness_cache.reads;
         check(reads > 0);
         check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Toolchain", "");
         m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
         sd_bus_message_unref(m);
         check(bad->readiness_cache.reads == reads);

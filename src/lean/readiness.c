@@ -150,7 +150,7 @@ LeanReadinessCache *lean_readiness_cache_free(LeanReadinessCache *c) {
 
 /* The pin file's text, from the cache when its stamp did not change. The
  * stamp is taken before reading: a change during the read shows next time. */
-static int toolchain_text_read(const char *root, LeanReadinessCache *cache, char **ret) {
+int lean_toolchain_text_read(const char *root, LeanReadinessCache *cache, char **ret) {
         _cleanup_free_ char *path = path_join(root, "lean-toolchain"), *text = NULL;
         FileStamp st;
         int r;
@@ -194,7 +194,7 @@ static int toolchain_read_cached(const char *root, LeanReadinessCache *cache, Le
         int r;
 
         *ret = (LeanToolchain) {};
-        r = toolchain_text_read(root, cache, &text);
+        r = lean_toolchain_text_read(root, cache, &text);
         if (r < 0)
                 return r == -EFBIG ? -EINVAL : r;
         return lean_toolchain_parse(text, ret);

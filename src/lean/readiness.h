@@ -99,6 +99,10 @@ typedef struct LeanReadinessCache {
 LeanReadinessCache *lean_readiness_cache_free(LeanReadinessCache *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LeanReadinessCache *, lean_readiness_cache_free);
 
+/* The text of <root>/lean-toolchain as written (safe reader, ≤ 4 KiB), from
+ * cache (optional) when the file did not change. -ENOENT when missing. */
+int lean_toolchain_text_read(const char *root, LeanReadinessCache *cache, char **ret);
+
 typedef struct LeanReadinessInput {
         const char *root;            /* canonical project root */
         const char *elan_home;       /* NULL: $ELAN_HOME, else $HOME/.elan */
