@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
+#include "basic/strv.h"
 #include "bus/bus.h"
 #include "bus/test-bus-stub.h"
 #include "lh-build-config.h"
@@ -650,7 +651,23 @@ static void test_signals(Ctx *c) {
         }
         drop_signals(c);
 
+        /* forgotten (idle): InterfacesRemoved, while the object still resolves */
+        bus_service_project_removed(c->service, (LhProject *) p3);
+        settle(c);
+        m = find_signal(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved", 0);
+        check(m);
+        if (m) {
+                char **ifaces = NULL;
+
+                check(sd_bus_message_read(m, "o", &path) > 0 && streq(path, path3));
+                check(sd_bus_message_read_strv(m, &ifaces) >= 0);
+                check(ifaces && strv_contains(ifaces, BUS_PROJECT_INTERFACE));
+                strv_free(ifaces);
+        }
+        drop_signals(c);
+
         /* NULL service (no bus) is a no-op */
+        bus_service_project_removed(NULL, (LhProject *) p3);
         bus_service_project_added(NULL, (LhProject *) p3);
         bus_service_project_changed(NULL, (LhProject *) p3, PROJECT_CHANGE_STATE);
         bus_service_worker_restarted(NULL, (LhProject *) p3, &ev);
