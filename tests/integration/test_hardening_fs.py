@@ -219,3 +219,42 @@ def test_non_utf8_root_refused(start_daemon, tmp_path):
         assert "\\xc0\\x80" in err["message"]
         # and the daemon still answers
         assert "result" in c.request("tools/list", timeout=ANSWER_WITHIN)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def dump_config(tmp_path, env=None, config=None):
+    import subprocess
+    from conftest import base_env, binary
+    e = base_env(str(tmp_path))
+    e.update(env or {})
+    args = [binary("LEAN_HOSTD"), "--dump-config"]
+    if config is not None:
+        path = tmp_path / "config.json"
+        path.write_text(config)
+        args += ["--config", str(path)]
+    return subprocess.run(args, env=e, capture_output=True, text=True, timeout=30)
+
+
+def test_trusted_roots_config(tmp_path):
+    r = dump_config(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "project.trusted_roots = []  (default)" in r.stdout
+    assert "project.forget_idle_secs = 3600  (default)" in r.stdout
+
+    r = dump_config(tmp_path, env={"LEAN_HOST_MCP_TRUSTED_ROOTS": "/srv/a::/srv/b:*"})
+    assert r.returncode == 0, r.stderr
+    assert 'project.trusted_roots = ["/srv/a","/srv/b","*"]  (env LEAN_HOST_MCP_TRUSTED_ROOTS)' in r.stdout
+
+    r = dump_config(tmp_path, config='{"project": {"trusted_roots": ["/srv/c"], "forget_idle_secs": 0}}')
+    assert r.returncode == 0, r.stderr
+    assert 'project.trusted_roots = ["/srv/c"]  (file' in r.stdout
+    assert "project.forget_idle_secs = 0  (file" in r.stdout
+
+    for env in ({"LEAN_HOST_MCP_TRUSTED_ROOTS": "relative/dir"},):
+        r = dump_config(tmp_path, env=env)
+        assert r.returncode != 0
+        assert "LEAN_HOST_MCP_TRUSTED_ROOTS" in r.stderr and "absolute" in r.stderr, r.stderr
+    r = dump_config(tmp_path, config='{"project": {"trusted_roots": [5]}}')
+    assert r.returncode != 0 and "project.trusted_roots" in r.stderr, r.stderr
