@@ -258,3 +258,81 @@ def test_trusted_roots_config(tmp_path):
         assert "LEAN_HOST_MCP_TRUSTED_ROOTS" in r.stderr and "absolute" in r.stderr, r.stderr
     r = dump_config(tmp_path, config='{"project": {"trusted_roots": [5]}}')
     assert r.returncode != 0 and "project.trusted_roots" in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------- hung mount
+
+# A FUSE file system that answers the kernel's INIT and then nothing: every
+# lookup under it waits for good, as on a dead NFS server or a wedged FUSE
+# daemon. It never reads the requests, so they stay queued and a waiting
+# process can still be killed (a read-but-unanswered one could not be).
+HANGFS = r'''
+import ctypes, os, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open("/dev/fuse", os.O_RDWR)
+opts = ("fd=%d,rootmode=40000,user_id=0,group_id=0" % fd).encode()
+if libc.mount(b"hangfs", sys.argv[1].encode(), b"fuse.hangfs", 0, opts) != 0:
+    print("mount: " + os.strerror(ctypes.get_errno()), flush=True)
+    sys.exit(1)
+buf = os.read(fd, 1 << 20)
+_, opcode, unique = struct.unpack_from("<IIQ", buf, 0)
+out = struct.pack("<IIIIHHIIHHI7I", 7, 31, 0, 0, 0, 0, 4096, 1, 0, 0, 0, *([0] * 7))
+os.write(fd, struct.pack("<IiQ", 16 + len(out), 0, unique) + out)
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+'''
+
+
+@pytest.fixture
+def hung_mount(tmp_path):
+    import subprocess
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+        pytest.skip("a hung FUSE mount needs root and /dev/fuse")
+    mnt = tmp_path / "hung"
+    mnt.mkdir()
+    proc = subprocess.Popen(["/usr/bin/python3", "-c", HANGFS, str(mnt)], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    if line != "ready":
+        proc.kill()
+        proc.wait()
+        pytest.skip(f"cannot mount a FUSE file system here: {line or 'no answer'}")
+    try:
+        yield mnt
+    finally:
+        # closing /dev/fuse aborts the connection: whatever still waits gets ENOTCONN
+        proc.kill()
+        proc.wait()
+        subprocess.run(["umount", "-l", str(mnt)], stderr=subprocess.DEVNULL)
+
+
+def test_hung_mount_does_not_freeze_the_daemon(hung_mount, start_daemon, tmp_path):
+    good = make_project(tmp_path / "good")
+    # LeakSanitizer's exit-time check stops every thread first, and one stuck
+    # in the kernel never stops: it would hang the exit of an ASan build
+    asan = ":".join(x for x in [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"] if x)
+    d = start_daemon(env={"ASAN_OPTIONS": asan})
+    with d.client() as a, d.client() as b:
+        a.initialize()
+        b.initialize()
+        t0 = time.monotonic()
+        rid = a.call_tool_async("lean_project_status", {"project": str(hung_mount / "proj" / "Foo.lean")})
+        rb = b.request("tools/call", {"name": "lean_project_status", "arguments": {"project": str(good)}},
+                       timeout=10)
+        assert "result" in rb and not rb["result"].get("isError"), rb
+        r = a.wait_response(rid, timeout=10)
+        took = time.monotonic() - t0
+        err = error_of(r["result"])
+        assert err is not None, r
+        assert err["code"] == "path_unresponsive", err
+        assert err["retryable"] is True
+        assert str(hung_mount) in err["message"], err
+        assert 1.5 < took < 6, took
+        # a second look-up of the hung path is bounded the same way
+        err = error_of(a.call_tool("lean_project_status", {"project": str(hung_mount)}, timeout=10))
+        assert err and err["code"] == "path_unresponsive", err
+        # everything else goes on
+        r = a.call_tool("lean_project_status", {"project": str(good)}, timeout=5)
+        assert not r.get("isError"), r
+    # SIGTERM with look-ups still stuck in the kernel: the daemon exits
+    assert d.stop(signal.SIGTERM, timeout=20) == 0, d.log()[-4000:]
