@@ -14,6 +14,7 @@
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/path-util.h"
+#include "bus/bus-files.h"
 #include "bus/bus.h"
 #include "lean/readiness.h"
 #include "lh-build-config.h"
@@ -400,40 +401,30 @@ static int property_get_last_restart(sd_bus *bus, const char *path, const char *
 }
 
 /* The pin the project declares, as written (first line of
- * <root>/lean-toolchain, "" when absent): read on demand, it is a file's
- * content, not a runtime fact. lean_toolchain_read() would reject a
- * malformed pin; operators should see what the file says. */
+ * <root>/lean-toolchain, "" when absent or when the files do not answer):
+ * a file's content, not a runtime fact. lean_toolchain_read() would reject
+ * a malformed pin; operators should see what the file says. */
 static int property_get_toolchain(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *text = NULL;
-        const char *root = project_get_root(userdata);
+        _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
-        /* the safe reader (a FIFO or /dev/zero there is "" at once), cached per project */
-        if (!isempty(root) && lean_toolchain_text_read(root, project_get_readiness_cache(userdata), &text) >= 0 && text)
-                text[strcspn(text, "\r\n")] = 0;
-        if (text && !utf8_is_valid_n(text, strlen(text), NULL))
-                text[0] = 0; /* never put invalid UTF-8 on the bus */
-        return sd_bus_message_append(reply, "s", strempty(text));
+        if (bus_project_files_get(userdata, project_get_config(userdata), &f) == -ENOMEM)
+                return -ENOMEM;
+        return append_string(reply, f.toolchain);
 }
 
-/* Classified on demand from the project's files (no worker needed): the
- * same classifier the tools run before a job. "stale" needs the stamp the
- * live worker started with, which the tools layer keeps: the bus reports
- * what a new worker would find. */
+/* Classified from the project's files (no worker needed): the same
+ * classifier the tools run before a job, off the loop and cached (see
+ * bus-files.h); "unknown" when the files do not answer in time. "stale"
+ * needs the stamp the live worker started with, which the tools layer
+ * keeps: the bus reports what a new worker would find. */
 static int property_get_readiness(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        _cleanup_(lean_readiness_done) LeanReadiness rd = {};
-        const LhConfig *c = project_get_config(userdata);
-        LeanReadinessInput in = {
-                .root = project_get_root(userdata),
-                .custom_worker = c && c->worker_command,
-                /* GetAll/GetManagedObjects ask often: unchanged files are not re-read */
-                .cache = project_get_readiness_cache(userdata),
-        };
+        _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
-        if (isempty(in.root) || lean_readiness_classify(&in, &rd) < 0)
-                return sd_bus_message_append(reply, "s", "unknown");
-        return sd_bus_message_append(reply, "s", strna(lean_readiness_state_to_string(rd.state)));
+        if (bus_project_files_get(userdata, project_get_config(userdata), &f) == -ENOMEM)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", f.readiness);
 }
 
 static int method_project_restart(sd_bus_message *m, void *userdata, sd_bus_error *error) {

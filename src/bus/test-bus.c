@@ -7,12 +7,18 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
 #include "basic/strv.h"
+#include "basic/thread-util.h"
+#include "basic/time-util.h"
+#include "bus/bus-files.h"
 #include "bus/bus.h"
 #include "bus/test-bus-stub.h"
 #include "lh-build-config.h"
@@ -523,6 +529,73 @@ static void test_bad_strings(Ctx *c) {
         check(bad->readiness_cache.reads == reads);
 }
 
+/* A project on a hung mount (tests/double/hangfs: FUSE that answers
+ * nothing): its file-based properties answer "unknown"/"" after the bounded
+ * wait, then at once; the object list and the other projects go on. */
+static void test_hung_files(Ctx *c) {
+        const char *hangfs = getenv("LEAN_HOST_HANGFS");
+        char dir[] = "/tmp/test-bus-hung-XXXXXX", root[128], line[64] = "";
+        _cleanup_free_ char *hung_path = NULL;
+        int pipefd[2], status;
+        StubProject *hung;
+        sd_bus_message *m;
+        usec_t t0;
+        ssize_t n;
+        pid_t pid;
+
+        if (geteuid() != 0 || access("/dev/fuse", F_OK) < 0 || isempty(hangfs)) {
+                fprintf(stderr, "hung mount check skipped: needs root, /dev/fuse and LEAN_HOST_HANGFS\n");
+                return;
+        }
+        check(mkdtemp(dir) != NULL);
+        check(pipe2(pipefd, O_CLOEXEC) == 0);
+        pid = fork();
+        check(pid >= 0);
+        if (pid == 0) {
+                dup2(pipefd[1], STDOUT_FILENO);
+                execl("/usr/bin/python3", "python3", hangfs, dir, (char *) NULL);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        n = read(pipefd[0], line, sizeof line - 1);
+        close(pipefd[0]);
+        if (n <= 0 || !strneq(line, "ready", 5)) {
+                fprintf(stderr, "hung mount check skipped: hangfs said '%s'\n", line);
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, &status, 0);
+                (void) rmdir(dir);
+                return;
+        }
+
+        snprintf(root, sizeof root, "%s/proj", dir);
+        hung = add_project(c, root, "4a4a4a4a4a4a4a4a");
+        check_ok(bus_project_path((LhProject *) hung, &hung_path));
+
+        t0 = now_usec(CLOCK_MONOTONIC);
+        check_s(c, hung_path, BUS_PROJECT_INTERFACE, "Readiness", "unknown");
+        check(now_usec(CLOCK_MONOTONIC) - t0 >= BUS_FILES_TIMEOUT_USEC);
+        check(now_usec(CLOCK_MONOTONIC) - t0 < 3 * USEC_PER_SEC);
+        check(thread_bounded_stuck() >= 1);
+        /* not tried again for a while: at once */
+        t0 = now_usec(CLOCK_MONOTONIC);
+        check_s(c, hung_path, BUS_PROJECT_INTERFACE, "Toolchain", "");
+        m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+        check(!sd_bus_message_is_method_error(m, NULL));
+        sd_bus_message_unref(m);
+        check(now_usec(CLOCK_MONOTONIC) - t0 < BUS_FILES_TIMEOUT_USEC);
+        /* the others still classified from their files */
+        check_s(c, "/org/leanhost/Host1/project/fedcba9876543210", BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+
+        /* the mount goes away: the stuck look-up ends and cleans up after itself */
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, &status, 0);
+        (void) umount2(dir, MNT_DETACH);
+        for (int i = 0; i < 500 && thread_bounded_stuck() > 0; i++)
+                usleep(10 * 1000);
+        check(thread_bounded_stuck() == 0);
+        (void) rmdir(dir);
+}
+
 static sd_bus_message *find_signal(Ctx *c, const char *path, const char *iface, const char *member, size_t nth) {
         for (size_t i = 0; i < c->n_signals; i++)
                 if (sd_bus_message_is_signal(c->signals[i], iface, member) &&
@@ -801,6 +874,7 @@ int main(int argc, char *argv[]) {
         test_projects(&c);
         test_signals(&c);
         test_bad_strings(&c);
+        test_hung_files(&c);
         teardown(&c);
         test_no_bus();
 

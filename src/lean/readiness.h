@@ -94,6 +94,7 @@ typedef struct LeanReadinessCache {
         char *toolchain_text;
         char manifest_hash[17];     /* "" = none or unreadable */
         uint64_t reads;             /* files actually read (tests) */
+        usec_t unresponsive_until;  /* the files did not answer (hung mount): not tried before this */
 } LeanReadinessCache;
 
 LeanReadinessCache *lean_readiness_cache_free(LeanReadinessCache *c);

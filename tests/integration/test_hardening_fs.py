@@ -262,26 +262,7 @@ def test_trusted_roots_config(tmp_path):
 
 # ---------------------------------------------------------------- hung mount
 
-# A FUSE file system that answers the kernel's INIT and then nothing: every
-# lookup under it waits for good, as on a dead NFS server or a wedged FUSE
-# daemon. It never reads the requests, so they stay queued and a waiting
-# process can still be killed (a read-but-unanswered one could not be).
-HANGFS = r'''
-import ctypes, os, struct, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-fd = os.open("/dev/fuse", os.O_RDWR)
-opts = ("fd=%d,rootmode=40000,user_id=0,group_id=0" % fd).encode()
-if libc.mount(b"hangfs", sys.argv[1].encode(), b"fuse.hangfs", 0, opts) != 0:
-    print("mount: " + os.strerror(ctypes.get_errno()), flush=True)
-    sys.exit(1)
-buf = os.read(fd, 1 << 20)
-_, opcode, unique = struct.unpack_from("<IIQ", buf, 0)
-out = struct.pack("<IIIIHHIIHHI7I", 7, 31, 0, 0, 0, 0, 4096, 1, 0, 0, 0, *([0] * 7))
-os.write(fd, struct.pack("<IiQ", 16 + len(out), 0, unique) + out)
-print("ready", flush=True)
-while True:
-    time.sleep(3600)
-'''
+HANGFS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "double", "hangfs")
 
 
 @pytest.fixture
@@ -291,7 +272,8 @@ def hung_mount(tmp_path):
         pytest.skip("a hung FUSE mount needs root and /dev/fuse")
     mnt = tmp_path / "hung"
     mnt.mkdir()
-    proc = subprocess.Popen(["/usr/bin/python3", "-c", HANGFS, str(mnt)], stdout=subprocess.PIPE, text=True)
+    # tests/double/hangfs: answers FUSE INIT, then nothing
+    proc = subprocess.Popen(["/usr/bin/python3", HANGFS, str(mnt)], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()
     if line != "ready":
         proc.kill()
