@@ -15,7 +15,7 @@
 #include "basic/strv.h"
 #include "basic/test-loop.h"
 #include "basic/tests.h"
-#include "project/project.h"
+#include "project/project-internal.h"
 
 #define NOBODY 65534
 
@@ -234,9 +234,34 @@ static void test_forget(void) {
         ASSERT_EQ(registry_forget_idle(r), 0);
         ASSERT_EQ(n_removed, 0);
 
-        /* then idle: forgotten by the timer, the observer told first */
+        /* long idle but still owed something: kept */
+        {
+                usec_t saved = pr->last_resolved;
+
+                pr->last_resolved = 0;
+                pr->cooling_down = true;
+                ASSERT_EQ(registry_forget_idle(r), 0);
+                pr->cooling_down = false;
+                pr->waiting_admission = true;
+                ASSERT_EQ(registry_forget_idle(r), 0);
+                pr->waiting_admission = false;
+                pr->last_resolved = saved;
+                ASSERT_EQ(n_removed, 0);
+        }
+
+        /* then idle: forgotten by the timer, the observer told first; its
+         * restarts stay in the totals */
+        pr->restarts_total = 3;
+        pr->restarts_by_cause[RESTART_CAUSE_CHILD_EXIT] = 3;
         test_loop_run_until(event, &n_removed, 1, "the idle project to be forgotten", 5 * USEC_PER_SEC);
         ASSERT_EQ(registry_get_n_projects(r), 0);
+        ASSERT_EQ(registry_get_restarts_total(r), 3);
+        {
+                uint64_t by_cause[_RESTART_CAUSE_MAX];
+
+                registry_get_restarts_by_cause(r, by_cause);
+                ASSERT_EQ(by_cause[RESTART_CAUSE_CHILD_EXIT], 3);
+        }
 
         /* and opened again on the next call */
         ASSERT_OK(registry_resolve(r, root, &again, &err));
