@@ -30,8 +30,13 @@ bool path_is_lake_root(const char *dir) {
         return false;
 }
 
-int path_find_lake_root(const char *path, char **ret_root) {
+static bool dir_is_plantable(const struct stat *st, uid_t trusted_uid) {
+        return st->st_uid != trusted_uid && st->st_uid != 0 && (st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+static int find_lake_root(const char *path, bool check, uid_t trusted_uid, char **ret_root, char **ret_blocked) {
         _cleanup_free_ char *p = NULL;
+        bool first = true;
         struct stat st;
         int r;
 
@@ -50,9 +55,18 @@ int path_find_lake_root(const char *path, char **ret_root) {
                         *slash = 0;
         }
 
-        for (;;) {
+        for (;; first = false) {
                 char *slash;
 
+                if (check && !first) {
+                        if (stat(p, &st) < 0)
+                                return negative_errno();
+                        if (dir_is_plantable(&st, trusted_uid)) {
+                                if (ret_blocked)
+                                        *ret_blocked = TAKE_PTR(p);
+                                return -EPERM;
+                        }
+                }
                 if (path_is_lake_root(p)) {
                         *ret_root = TAKE_PTR(p);
                         return 0;
@@ -66,6 +80,14 @@ int path_find_lake_root(const char *path, char **ret_root) {
                 else
                         *slash = 0;
         }
+}
+
+int path_find_lake_root(const char *path, char **ret_root) {
+        return find_lake_root(path, false, 0, ret_root, NULL);
+}
+
+int path_find_lake_root_safe(const char *path, uid_t trusted_uid, char **ret_root, char **ret_blocked) {
+        return find_lake_root(path, true, trusted_uid, ret_root, ret_blocked);
 }
 
 int mkdir_p_mode(const char *path, mode_t mode) {

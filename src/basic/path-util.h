@@ -15,6 +15,13 @@ int path_canonicalize(const char *path, char **ret);
  * -ENOENT if no ancestor up to / has one (or path does not exist). */
 int path_find_lake_root(const char *path, char **ret_root);
 
+/* As path_find_lake_root(), but never walks up into a directory that anyone
+ * could plant a lakefile in: one owned by neither trusted_uid nor root that
+ * is group- or world-writable. Then -EPERM, with that directory in
+ * *ret_blocked (optional, malloc'd). The directory the walk starts in is
+ * exempt: it is the one the caller named. */
+int path_find_lake_root_safe(const char *path, uid_t trusted_uid, char **ret_root, char **ret_blocked);
+
 /* True if dir holds lakefile.lean or lakefile.toml (a regular file, symlinks followed). */
 bool path_is_lake_root(const char *dir);
 

@@ -14,6 +14,7 @@
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/path-util.h"
+#include "bus/bus-files.h"
 #include "bus/bus.h"
 #include "lean/readiness.h"
 #include "lh-build-config.h"
@@ -38,6 +39,26 @@ struct BusService {
 
 int bus_project_path(const LhProject *p, char **ret) {
         return sd_bus_path_encode(BUS_PROJECT_PATH_PREFIX, project_get_id(p), ret);
+}
+
+/* D-Bus strings must be valid UTF-8, or the whole message (a ListProjects
+ * reply, a GetManagedObjects of every project) fails. Roots are checked at
+ * resolution, but reasons are truncated byte-wise and anything may slip
+ * through: bytes that are not UTF-8 go out as "\xNN". */
+static int append_string(sd_bus_message *m, const char *s) {
+        _cleanup_free_ char *escaped = NULL;
+
+        s = strempty(s);
+        if (utf8_is_valid(s))
+                return sd_bus_message_append(m, "s", s);
+        escaped = utf8_escape_invalid(s);
+        if (!escaped)
+                return -ENOMEM;
+        return sd_bus_message_append(m, "s", escaped);
+}
+
+static char *string_for_bus(const char *s) {
+        return utf8_is_valid(strempty(s)) ? strdup(strempty(s)) : utf8_escape_invalid(s);
 }
 
 /* "project_not_found" → "org.leanhost.Host1.Error.ProjectNotFound" */
@@ -181,14 +202,17 @@ static int method_list_projects(sd_bus_message *m, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         for (size_t i = 0; (p = registry_get_project(b->registry, i)); i++) {
-                _cleanup_free_ char *path = NULL;
+                _cleanup_free_ char *path = NULL, *root = NULL;
                 LhFacts f;
 
                 r = bus_project_path(p, &path);
                 if (r < 0)
                         return r;
+                root = string_for_bus(project_get_root(p));
+                if (!root)
+                        return -ENOMEM;
                 project_get_facts(p, &f);
-                r = sd_bus_message_append(reply, "(ssso)", project_get_id(p), project_get_root(p),
+                r = sd_bus_message_append(reply, "(ssso)", project_get_id(p), root,
                                           strempty(project_state_to_string(f.state)), path);
                 if (r < 0)
                         return r;
@@ -321,12 +345,21 @@ DEFINE_FACTS_GETTER(state, "s", const char *, strempty(project_state_to_string(f
 DEFINE_FACTS_GETTER(worker_pid, "u", uint32_t, f.worker_pid > 0 ? f.worker_pid : 0);
 DEFINE_FACTS_GETTER(worker_generation, "t", uint64_t, f.worker_generation);
 DEFINE_FACTS_GETTER(project_enforcement_mode, "s", const char *, strempty(enforcement_mode_to_string(f.enforcement)));
-DEFINE_FACTS_GETTER(scope_unit, "s", const char *, f.scope_unit);
+#define DEFINE_FACTS_STRING_GETTER(name, field)                                                            \
+        static int property_get_##name(sd_bus *bus, const char *path, const char *interface,             \
+                                       const char *property, sd_bus_message *reply, void *userdata,      \
+                                       sd_bus_error *error) {                                            \
+                LhFacts f;                                                                                \
+                project_get_facts(userdata, &f);                                                          \
+                return append_string(reply, f.field);                                                     \
+        }
+
+DEFINE_FACTS_STRING_GETTER(scope_unit, scope_unit);
 DEFINE_FACTS_GETTER(rss_kib, "t", uint64_t, f.rss_kib);
 DEFINE_FACTS_GETTER(anon_kib, "t", uint64_t, f.anon_kib);
 DEFINE_FACTS_GETTER(memory_high_kib, "t", uint64_t, f.memory_high_kib);
 DEFINE_FACTS_GETTER(memory_max_kib, "t", uint64_t, f.memory_max_kib);
-DEFINE_FACTS_GETTER(import_profile, "s", const char *, f.import_profile);
+DEFINE_FACTS_STRING_GETTER(import_profile, import_profile);
 DEFINE_FACTS_GETTER(profile_switch_count, "t", uint64_t, f.profile_switch_count);
 DEFINE_FACTS_GETTER(project_restarts_total, "t", uint64_t, f.restarts_total);
 DEFINE_FACTS_GETTER(restarts_in_window, "u", uint32_t, f.restarts_in_window);
@@ -337,7 +370,7 @@ DEFINE_FACTS_GETTER(requests_served, "t", uint64_t, f.requests_served);
 
 static int property_get_root(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", strempty(project_get_root(userdata)));
+        return append_string(reply, project_get_root(userdata));
 }
 
 static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -354,10 +387,15 @@ static int property_get_project_restarts_by_cause(sd_bus *bus, const char *path,
 }
 
 static int append_restart_event(sd_bus_message *reply, const RestartEvent *e) {
+        _cleanup_free_ char *reason = NULL;
+
         if (!e->valid)
                 return sd_bus_message_append(reply, "(sstbtt)", "", "", UINT64_C(0), 0, UINT64_C(0), UINT64_C(0));
+        reason = string_for_bus(e->reason);
+        if (!reason)
+                return -ENOMEM;
         return sd_bus_message_append(reply, "(sstbtt)",
-                                     strempty(restart_cause_to_string(e->cause)), e->reason,
+                                     strempty(restart_cause_to_string(e->cause)), reason,
                                      e->worker_generation, (int) e->planned, e->rss_kib, e->limit_kib);
 }
 
@@ -370,44 +408,30 @@ static int property_get_last_restart(sd_bus *bus, const char *path, const char *
 }
 
 /* The pin the project declares, as written (first line of
- * <root>/lean-toolchain, "" when absent): read on demand, it is a file's
- * content, not a runtime fact. lean_toolchain_read() would reject a
- * malformed pin; operators should see what the file says. */
+ * <root>/lean-toolchain, "" when absent or when the files do not answer):
+ * a file's content, not a runtime fact. lean_toolchain_read() would reject
+ * a malformed pin; operators should see what the file says. */
 static int property_get_toolchain(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *file = NULL, *text = NULL;
-        const char *root = project_get_root(userdata);
+        _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
-        if (!isempty(root)) {
-                file = path_join(root, "lean-toolchain");
-                if (!file)
-                        return -ENOMEM;
-                if (read_full_file(file, 4096, &text, NULL) >= 0 && text)
-                        text[strcspn(text, "\r\n")] = 0;
-        }
-        if (text && !utf8_is_valid_n(text, strlen(text), NULL))
-                text[0] = 0; /* never put invalid UTF-8 on the bus */
-        return sd_bus_message_append(reply, "s", strempty(text));
+        if (bus_project_files_get(userdata, project_get_config(userdata), &f) == -ENOMEM)
+                return -ENOMEM;
+        return append_string(reply, f.toolchain);
 }
 
-/* Classified on demand from the project's files (no worker needed): the
- * same classifier the tools run before a job. "stale" needs the stamp the
- * live worker started with, which the tools layer keeps: the bus reports
- * what a new worker would find. */
+/* Classified from the project's files (no worker needed): the same
+ * classifier the tools run before a job, off the loop and cached (see
+ * bus-files.h); "unknown" when the files do not answer in time. "stale"
+ * needs the stamp the live worker started with, which the tools layer
+ * keeps: the bus reports what a new worker would find. */
 static int property_get_readiness(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        _cleanup_(lean_readiness_done) LeanReadiness rd = {};
-        const LhConfig *c = project_get_config(userdata);
-        LeanReadinessInput in = {
-                .root = project_get_root(userdata),
-                .custom_worker = c && c->worker_command,
-                .elan_home = c ? c->elan_home : NULL,
-                .repl_cache = c ? c->repl_cache_dir : NULL,
-        };
+        _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
-        if (isempty(in.root) || lean_readiness_classify(&in, &rd) < 0)
-                return sd_bus_message_append(reply, "s", "unknown");
-        return sd_bus_message_append(reply, "s", strna(lean_readiness_state_to_string(rd.state)));
+        if (bus_project_files_get(userdata, project_get_config(userdata), &f) == -ENOMEM)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", f.readiness);
 }
 
 static int method_project_restart(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -543,8 +567,21 @@ void bus_service_project_changed(BusService *b, LhProject *p, ProjectChange what
         }
 }
 
-void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEvent *ev) {
+void bus_service_project_removed(BusService *b, LhProject *p) {
         _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!b || !p || b->disconnected)
+                return;
+        r = bus_project_path(p, &path);
+        if (r >= 0)
+                r = sd_bus_emit_object_removed(b->bus, path);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit InterfacesRemoved for %s: %m", project_get_root(p));
+}
+
+void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEvent *ev) {
+        _cleanup_free_ char *path = NULL, *reason = NULL;
         int r;
 
         if (!b || !p || !ev || b->disconnected)
@@ -552,9 +589,12 @@ void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEven
         r = bus_project_path(p, &path);
         if (r < 0)
                 return;
+        reason = string_for_bus(ev->reason);
+        if (!reason)
+                return;
 
         r = sd_bus_emit_signal(b->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "WorkerRestarted",
-                               "osstbtt", path, strempty(restart_cause_to_string(ev->cause)), ev->reason,
+                               "osstbtt", path, strempty(restart_cause_to_string(ev->cause)), reason,
                                ev->worker_generation, (int) ev->planned, ev->rss_kib, ev->limit_kib);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit WorkerRestarted: %m");

@@ -32,6 +32,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BusService *, bus_service_free);
 
 void bus_service_project_added(BusService *b, LhProject *p);
 void bus_service_project_changed(BusService *b, LhProject *p, ProjectChange what);
+void bus_service_project_removed(BusService *b, LhProject *p); /* InterfacesRemoved; p still valid */
 void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEvent *ev);
 void bus_service_workers_changed(BusService *b);
 

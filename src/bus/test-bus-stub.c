@@ -30,8 +30,10 @@ LhRegistry *stub_registry_new(void) {
 }
 
 void stub_registry_free(LhRegistry *r) {
-        for (size_t i = 0; i < r->n_projects; i++)
+        for (size_t i = 0; i < r->n_projects; i++) {
+                free(r->projects[i]->readiness_cache.toolchain_text);
                 free(r->projects[i]);
+        }
         free(r);
 }
 
@@ -165,6 +167,10 @@ const char *enforcement_mode_to_string(EnforcementMode m) {
                 [ENFORCEMENT_MODE_PROCESS] = "process",
         };
         return m >= 0 && m < _ENFORCEMENT_MODE_MAX ? table[m] : NULL;
+}
+
+LeanReadinessCache *project_get_readiness_cache(LhProject *p) {
+        return &((StubProject *) p)->readiness_cache;
 }
 
 const LhConfig *project_get_config(const LhProject *p) {

@@ -11,6 +11,7 @@ typedef struct StubProject {
         LhFacts facts;
         unsigned restart_calls, stop_calls;
         int action_result; /* returned by project_restart_worker()/project_stop_worker() */
+        LeanReadinessCache readiness_cache;
 } StubProject;
 
 LhRegistry *stub_registry_new(void);

@@ -7,11 +7,18 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
+#include "basic/strv.h"
+#include "basic/thread-util.h"
+#include "basic/time-util.h"
+#include "bus/bus-files.h"
 #include "bus/bus.h"
 #include "bus/test-bus-stub.h"
 #include "lh-build-config.h"
@@ -472,6 +479,128 @@ static void test_projects(Ctx *c) {
         p1->action_result = 0;
 }
 
+/* One project whose root and strings are not UTF-8 (json-c lets overlong
+ * sequences through, reasons are cut byte-wise): the lists still work, the
+ * bad bytes come out as \xNN. And Readiness re-reads no unchanged file. */
+static void test_bad_strings(Ctx *c) {
+        _cleanup_free_ char *bad_path = NULL;
+        StubProject *bad;
+        sd_bus_message *m;
+        const char *id, *root, *state, *path, *s;
+        uint64_t gen, rss, limit, reads;
+        int planned;
+        size_t n = 0, n_bad = 0;
+
+        bad = add_project(c, "/srv/bad\xc0\x80name", "badbadbadbadbad0");
+        snprintf(bad->facts.last_restart.reason, sizeof(bad->facts.last_restart.reason), "cut in \xc3");
+        snprintf(bad->facts.import_profile, sizeof(bad->facts.import_profile), "Bad\xff");
+        check_ok(bus_project_path((LhProject *) bad, &bad_path));
+
+        m = call(c, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "ListProjects", NULL);
+        check(!sd_bus_message_is_method_error(m, NULL));
+        check_ok(sd_bus_message_enter_container(m, 'a', "(ssso)"));
+        while (sd_bus_message_read(m, "(ssso)", &id, &root, &state, &path) > 0) {
+                if (streq(id, bad->id)) {
+                        check(streq(root, "/srv/bad\\xc0\\x80name"));
+                        n_bad++;
+                }
+                n++;
+        }
+        check(n >= 2 && n_bad == 1);
+        sd_bus_message_unref(m);
+
+        m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+        check(!sd_bus_message_is_method_error(m, NULL));
+        sd_bus_message_unref(m);
+
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Root", "/srv/bad\\xc0\\x80name");
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "ImportProfile", "Bad\\xff");
+        m = get_property(c, bad_path, BUS_PROJECT_INTERFACE, "LastRestart", "(sstbtt)");
+        check(sd_bus_message_read(m, "(sstbtt)", &id, &s, &gen, &planned, &rss, &limit) > 0);
+        check(streq(s, "cut in \\xc3"));
+        sd_bus_message_unref(m);
+
+        /* Readiness: classified once from the files, then from the cache */
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        reads = bad->readiness_cache.reads;
+        check(reads > 0);
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Toolchain", "");
+        m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+        sd_bus_message_unref(m);
+        check(bad->readiness_cache.reads == reads);
+}
+
+/* A project on a hung mount (tests/double/hangfs: FUSE that answers
+ * nothing): its file-based properties answer "unknown"/"" after the bounded
+ * wait, then at once; the object list and the other projects go on. */
+static void test_hung_files(Ctx *c) {
+        const char *hangfs = getenv("LEAN_HOST_HANGFS");
+        char dir[] = "/tmp/test-bus-hung-XXXXXX", root[128], line[64] = "";
+        _cleanup_free_ char *hung_path = NULL;
+        int pipefd[2], status;
+        StubProject *hung;
+        sd_bus_message *m;
+        unsigned stuck;
+        usec_t t0;
+        ssize_t n;
+        pid_t pid;
+
+        if (geteuid() != 0 || access("/dev/fuse", F_OK) < 0 || isempty(hangfs)) {
+                fprintf(stderr, "hung mount check skipped: needs root, /dev/fuse and LEAN_HOST_HANGFS\n");
+                return;
+        }
+        check(mkdtemp(dir) != NULL);
+        check(pipe2(pipefd, O_CLOEXEC) == 0);
+        pid = fork();
+        check(pid >= 0);
+        if (pid == 0) {
+                dup2(pipefd[1], STDOUT_FILENO);
+                execl("/usr/bin/python3", "python3", hangfs, dir, (char *) NULL);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        n = read(pipefd[0], line, sizeof line - 1);
+        close(pipefd[0]);
+        if (n <= 0 || !strneq(line, "ready", 5)) {
+                fprintf(stderr, "hung mount check skipped: hangfs said '%s'\n", line);
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, &status, 0);
+                (void) rmdir(dir);
+                return;
+        }
+
+        snprintf(root, sizeof root, "%s/proj", dir);
+        hung = add_project(c, root, "4a4a4a4a4a4a4a4a");
+        check_ok(bus_project_path((LhProject *) hung, &hung_path));
+
+        t0 = now_usec(CLOCK_MONOTONIC);
+        check_s(c, hung_path, BUS_PROJECT_INTERFACE, "Readiness", "unknown");
+        check(now_usec(CLOCK_MONOTONIC) - t0 >= BUS_FILES_TIMEOUT_USEC);
+        check(now_usec(CLOCK_MONOTONIC) - t0 < 3 * USEC_PER_SEC);
+        stuck = thread_bounded_stuck();
+        check(stuck >= 1);
+        /* not tried again for a while: no new look-up is started (and none
+         * waited for) however often the properties are asked for */
+        check_s(c, hung_path, BUS_PROJECT_INTERFACE, "Toolchain", "");
+        check_s(c, hung_path, BUS_PROJECT_INTERFACE, "Readiness", "unknown");
+        m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
+        check(!sd_bus_message_is_method_error(m, NULL));
+        sd_bus_message_unref(m);
+        check(thread_bounded_stuck() == stuck);
+        /* the others still classified from their files */
+        check_s(c, "/org/leanhost/Host1/project/fedcba9876543210", BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+
+        /* the mount goes away: the stuck look-up ends and cleans up after itself */
+        (void) kill(pid, SIGKILL);
+        (void) waitpid(pid, &status, 0);
+        (void) umount2(dir, MNT_DETACH);
+        for (int i = 0; i < 500 && thread_bounded_stuck() > 0; i++)
+                usleep(10 * 1000);
+        check(thread_bounded_stuck() == 0);
+        (void) rmdir(dir);
+}
+
 static sd_bus_message *find_signal(Ctx *c, const char *path, const char *iface, const char *member, size_t nth) {
         for (size_t i = 0; i < c->n_signals; i++)
                 if (sd_bus_message_is_signal(c->signals[i], iface, member) &&
@@ -600,7 +729,23 @@ static void test_signals(Ctx *c) {
         }
         drop_signals(c);
 
+        /* forgotten (idle): InterfacesRemoved, while the object still resolves */
+        bus_service_project_removed(c->service, (LhProject *) p3);
+        settle(c);
+        m = find_signal(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved", 0);
+        check(m);
+        if (m) {
+                char **ifaces = NULL;
+
+                check(sd_bus_message_read(m, "o", &path) > 0 && streq(path, path3));
+                check(sd_bus_message_read_strv(m, &ifaces) >= 0);
+                check(ifaces && strv_contains(ifaces, BUS_PROJECT_INTERFACE));
+                strv_free(ifaces);
+        }
+        drop_signals(c);
+
         /* NULL service (no bus) is a no-op */
+        bus_service_project_removed(NULL, (LhProject *) p3);
         bus_service_project_added(NULL, (LhProject *) p3);
         bus_service_project_changed(NULL, (LhProject *) p3, PROJECT_CHANGE_STATE);
         bus_service_worker_restarted(NULL, (LhProject *) p3, &ev);
@@ -733,6 +878,8 @@ int main(int argc, char *argv[]) {
         test_manager(&c);
         test_projects(&c);
         test_signals(&c);
+        test_bad_strings(&c);
+        test_hung_files(&c);
         teardown(&c);
         test_no_bus();
 

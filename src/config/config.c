@@ -41,6 +41,7 @@ typedef struct ConfigKey {
         uint64_t max;         /* inclusive; always < UINT64_MAX so clamped JSON overflows fail */
         bool (*check)(const char *s); /* string keys other than the slice: validity */
         const char *check_what;       /* … and what it wants, for the error */
+        bool path_list;       /* STRV of absolute paths or "*", ':'-separated as text; may be empty */
 } ConfigKey;
 
 /* Limits that keep unit conversions (KiB → bytes, s/ms → µs) from overflowing. */
@@ -96,6 +97,10 @@ static const ConfigKey config_table[] = {
             restart_limit, 3, false, 0, MAX_COUNT),
         U64("project.restart_window_secs", "WORKER_RESTART_WINDOW_SECS",
             restart_window_secs, 60, false, 0, MAX_SECS),
+        { .key = "project.trusted_roots", .env = "LEAN_HOST_MCP_TRUSTED_ROOTS", .type = CONFIG_TYPE_STRV,
+          .offset = offsetof(LhConfig, trusted_roots), .path_list = true },
+        U64("project.forget_idle_secs", "PROJECT_FORGET_IDLE_SECS",
+            project_forget_idle_secs, 3600, true, 0, MAX_SECS),
 
         { .key = "worker.command", .env = "LEAN_HOST_MCP_WORKER_COMMAND", .type = CONFIG_TYPE_STRV,
           .offset = offsetof(LhConfig, worker_command) },
@@ -352,7 +357,8 @@ static void config_set_defaults_raw(LhConfig *c) {
                         *(char **) field(c, k) = k->def_str ? strdup(k->def_str) : NULL;
                         break;
                 case CONFIG_TYPE_STRV:
-                        *(char ***) field(c, k) = NULL;
+                        /* a path list is empty, not unset ("[]" in the dump); strdup-style OOM leaves NULL, also empty */
+                        *(char ***) field(c, k) = k->path_list ? new0(char *, 1) : NULL;
                         break;
                 case CONFIG_TYPE_ENFORCEMENT:
                         *(EnforcementRequest *) field(c, k) = (EnforcementRequest) k->def;
@@ -440,8 +446,38 @@ static bool slice_name_is_valid(const char *s) {
         return true;
 }
 
+/* project.trusted_roots: "*" or absolute paths. */
+static int path_list_check(const ConfigKey *k, char **l, ConfigSource source, const char *path,
+                           char **ret_error) {
+        STRV_FOREACH(s, l)
+                if (!streq(*s, "*") && !path_is_absolute(*s))
+                        return config_error(ret_error, -EINVAL, k, source, path,
+                                            "'%s' is neither an absolute path nor *", *s);
+        return 0;
+}
+
+/* "a:b::c" → ["a", "b", "c"] */
+static int path_list_split(const char *s, char ***ret) {
+        _cleanup_strv_free_ char **l = new0(char *, 1);
+
+        if (!l)
+                return -ENOMEM;
+        for (const char *p = s; *p;) {
+                size_t n = strcspn(p, ":");
+
+                if (n > 0 && strv_consume(&l, strndup(p, n)) < 0)
+                        return -ENOMEM;
+                p += n;
+                p += *p == ':';
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int command_check(const ConfigKey *k, char **argv, ConfigSource source, const char *path,
                          char **ret_error) {
+        if (k->path_list)
+                return path_list_check(k, argv, source, path, ret_error);
         if (strv_isempty(argv))
                 return config_error(ret_error, -EINVAL, k, source, path, "must name a program (got an empty command)");
         if (isempty(argv[0]))
@@ -577,7 +613,9 @@ static int config_set_from_text(LhConfig *c, const ConfigKey *k, const char *s, 
                                 return config_error(ret_error, -EINVAL, k, source, NULL,
                                                     "starts with '[' but is not a JSON array of strings");
                         r = command_from_json(k, j, source, NULL, &l, ret_error);
-                } else {
+                } else if (k->path_list)
+                        r = path_list_split(s, &l);
+                else {
                         r = strv_split_words(s, &l);
                         if (r == -EINVAL)
                                 return config_error(ret_error, r, k, source, NULL,
@@ -658,6 +696,20 @@ static int config_set_from_json(LhConfig *c, const ConfigKey *k, json_object *v,
                 }
                 if (t == json_type_array)
                         r = command_from_json(k, v, source, path, &l, ret_error);
+                else if (t == json_type_string && k->path_list) {
+                        /* the env's text forms: "/a:/b" or a JSON array as text */
+                        _cleanup_(json_putp) json_object *j = NULL;
+                        const char *text = json_object_get_string(v);
+
+                        if (text[strspn(text, " \t\n")] == '[') {
+                                j = json_tokener_parse(text);
+                                if (!json_object_is_type(j, json_type_array))
+                                        return config_error(ret_error, -EINVAL, k, source, path,
+                                                            "starts with '[' but is not a JSON array of strings");
+                                r = command_from_json(k, j, source, path, &l, ret_error);
+                        } else
+                                r = path_list_split(text, &l);
+                }
                 else if (t == json_type_string) {
                         r = strv_split_words(json_object_get_string(v), &l);
                         if (r == -EINVAL)

@@ -45,6 +45,8 @@ typedef struct LhConfig {
         uint64_t mailbox_capacity;          /* 8 */
         uint64_t restart_limit;             /* 3 abnormal restarts ... */
         uint64_t restart_window_secs;       /* ... per 60 s */
+        char **trusted_roots;               /* roots owned by others that may run anyway; "*" = all */
+        uint64_t project_forget_idle_secs;  /* forget a project idle this long; 0 = never */
 
         /* worker */
         char **worker_command;           /* argv (strv); NULL = resolve per project (lake env repl) */

@@ -95,6 +95,12 @@ static void on_project_changed(LhProject *p, ProjectChange what, void *userdata)
                 manager_check_idle(m);
 }
 
+static void on_project_removed(LhProject *p, void *userdata) {
+        Manager *m = userdata;
+
+        bus_service_project_removed(m->bus, p);
+}
+
 static void on_worker_restarted(LhProject *p, const RestartEvent *ev, void *userdata) {
         Manager *m = userdata;
 
@@ -113,6 +119,7 @@ static const RegistryObserver manager_registry_observer = {
         .project_changed = on_project_changed,
         .worker_restarted = on_worker_restarted,
         .workers_changed = on_workers_changed,
+        .project_removed = on_project_removed,
 };
 
 static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -319,7 +326,12 @@ int manager_new(Manager **ret, const LhConfig *config) {
         r = sd_event_default(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate event loop: %m");
-        (void) sd_event_set_watchdog(m->event, true);
+        /* with WatchdogSec= (the unit), a loop stuck for that long is restarted */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the service watchdog: %m");
+        else if (r > 0)
+                log_debug("Service watchdog enabled.");
 
         *ret = TAKE_PTR(m);
         return 0;

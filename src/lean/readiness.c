@@ -142,31 +142,111 @@ char *lean_toolchain_elan_dirname(const LeanToolchain *t) {
         return out;
 }
 
-int lean_toolchain_read(const char *root, LeanToolchain *ret) {
+LeanReadinessCache *lean_readiness_cache_free(LeanReadinessCache *c) {
+        if (!c)
+                return NULL;
+        free(c->toolchain_text);
+        return mfree(c);
+}
+
+/* The pin file's text, from the cache when its stamp did not change. The
+ * stamp is taken before reading: a change during the read shows next time. */
+int lean_toolchain_text_read(const char *root, LeanReadinessCache *cache, char **ret) {
         _cleanup_free_ char *path = path_join(root, "lean-toolchain"), *text = NULL;
+        FileStamp st;
+        int r;
+
+        *ret = NULL;
+        if (!path)
+                return -ENOMEM;
+        if (cache) {
+                (void) file_stamp_get(path, &st);
+                if (cache->toolchain_cached && file_stamp_equal(&st, &cache->toolchain_stamp)) {
+                        if (cache->toolchain_error < 0)
+                                return cache->toolchain_error;
+                        *ret = strdup(strempty(cache->toolchain_text));
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        r = read_full_file(path, 4096, &text, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (cache) {
+                cache->reads++;
+                free(cache->toolchain_text);
+                cache->toolchain_text = NULL;
+                if (r >= 0) {
+                        cache->toolchain_text = strdup(text);
+                        if (!cache->toolchain_text)
+                                return -ENOMEM;
+                }
+                cache->toolchain_error = r < 0 ? r : 0;
+                cache->toolchain_stamp = st;
+                cache->toolchain_cached = true;
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+static int toolchain_read_cached(const char *root, LeanReadinessCache *cache, LeanToolchain *ret) {
+        _cleanup_free_ char *text = NULL;
         int r;
 
         *ret = (LeanToolchain) {};
-        if (!path)
-                return -ENOMEM;
-        r = read_full_file(path, 4096, &text, NULL);
+        r = lean_toolchain_text_read(root, cache, &text);
         if (r < 0)
                 return r == -EFBIG ? -EINVAL : r;
         return lean_toolchain_parse(text, ret);
 }
 
+int lean_toolchain_read(const char *root, LeanToolchain *ret) {
+        return toolchain_read_cached(root, NULL, ret);
+}
+
 /* ---- stamp --------------------------------------------------------------- */
 
-/* The stamp from the manifest's hash and an already read pin (NULL: none). */
-static int stamp_fill(const char *root, const char *pin, LeanProjectStamp *ret) {
-        _cleanup_free_ char *manifest = path_join(root, "lake-manifest.json");
-        uint64_t h;
+/* The manifest's hash: bounded, never a FIFO or device (safe reader), from
+ * the cache when its stamp did not change; "" when missing or unreadable. */
+static int manifest_hash_read(const char *root, LeanReadinessCache *cache, char hash[static 17]) {
+        _cleanup_free_ char *manifest = path_join(root, "lake-manifest.json"), *text = NULL;
+        FileStamp st;
+        size_t n;
+        int r;
 
-        *ret = (LeanProjectStamp) {};
+        hash[0] = 0;
         if (!manifest)
                 return -ENOMEM;
-        if (hash_file(manifest, &h) >= 0)
-                hash_to_hex16(h, ret->manifest_hash);
+        if (cache) {
+                (void) file_stamp_get(manifest, &st);
+                if (cache->manifest_cached && file_stamp_equal(&st, &cache->manifest_stamp)) {
+                        memcpy(hash, cache->manifest_hash, 17);
+                        return 0;
+                }
+        }
+        r = read_full_file(manifest, READ_PROJECT_FILE_MAX, &text, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                hash_to_hex16(hash_fnv1a64(text, n), hash);
+        if (cache) {
+                cache->reads++;
+                memcpy(cache->manifest_hash, hash, 17);
+                cache->manifest_stamp = st;
+                cache->manifest_cached = true;
+        }
+        return 0;
+}
+
+/* The stamp from the manifest's hash and an already read pin (NULL: none). */
+static int stamp_fill(const char *root, LeanReadinessCache *cache, const char *pin, LeanProjectStamp *ret) {
+        int r;
+
+        *ret = (LeanProjectStamp) {};
+        r = manifest_hash_read(root, cache, ret->manifest_hash);
+        if (r < 0)
+                return r;
         snprintf(ret->toolchain, sizeof ret->toolchain, "%s", strempty(pin));
         return 0;
 }
@@ -178,7 +258,7 @@ int lean_project_stamp_read(const char *root, LeanProjectStamp *ret) {
         r = lean_toolchain_read(root, &t);
         if (r == -ENOMEM)
                 return r;
-        r = stamp_fill(root, r >= 0 ? t.pin : NULL, ret);
+        r = stamp_fill(root, NULL, r >= 0 ? t.pin : NULL, ret);
         lean_toolchain_done(&t);
         return r;
 }
@@ -393,12 +473,12 @@ int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
         if (!r->advisories)
                 return -ENOMEM;
         /* read once: the stamp and the classification both use it */
-        tk = lean_toolchain_read(in->root, &r->toolchain);
+        tk = toolchain_read_cached(in->root, in->cache, &r->toolchain);
         if (tk == -ENOMEM) {
                 k = tk;
                 goto fail;
         }
-        k = stamp_fill(in->root, tk >= 0 ? r->toolchain.pin : NULL, &r->stamp);
+        k = stamp_fill(in->root, in->cache, tk >= 0 ? r->toolchain.pin : NULL, &r->stamp);
         if (k < 0)
                 goto fail;
         path = in->path ?: getenv("PATH");

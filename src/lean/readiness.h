@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "basic/fileio.h"
 #include "basic/macro.h"
 
 typedef enum LeanReadinessState {
@@ -106,6 +107,27 @@ typedef struct LeanProjectStamp {
 int lean_project_stamp_read(const char *root, LeanProjectStamp *ret);
 bool lean_project_stamp_equal(const LeanProjectStamp *a, const LeanProjectStamp *b);
 
+/* Per project: what the last reads of lean-toolchain and lake-manifest.json
+ * found, keyed by the files' stat stamps (inode, size, mtime, ctime), so a
+ * repeated classification (D-Bus getters) re-reads nothing that did not
+ * change. Owned by the caller; zero-initialised is empty. */
+typedef struct LeanReadinessCache {
+        bool toolchain_cached, manifest_cached;
+        FileStamp toolchain_stamp, manifest_stamp;
+        int toolchain_error;        /* what reading it returned */
+        char *toolchain_text;
+        char manifest_hash[17];     /* "" = none or unreadable */
+        uint64_t reads;             /* files actually read (tests) */
+        usec_t unresponsive_until;  /* the files did not answer (hung mount): not tried before this */
+} LeanReadinessCache;
+
+LeanReadinessCache *lean_readiness_cache_free(LeanReadinessCache *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LeanReadinessCache *, lean_readiness_cache_free);
+
+/* The text of <root>/lean-toolchain as written (safe reader, ≤ 4 KiB), from
+ * cache (optional) when the file did not change. -ENOENT when missing. */
+int lean_toolchain_text_read(const char *root, LeanReadinessCache *cache, char **ret);
+
 typedef struct LeanReadinessInput {
         const char *root;            /* canonical project root */
         const char *elan_home;       /* NULL: $ELAN_HOME, else $HOME/.elan */
@@ -114,6 +136,7 @@ typedef struct LeanReadinessInput {
         bool custom_worker;          /* config worker.command set: skip resolution */
         const LeanProjectStamp *started; /* stamp the live worker was started with; NULL = no worker */
         const char *smoke_failure;   /* output of a failed smoke command; NULL = none/not run */
+        LeanReadinessCache *cache;   /* NULL: read the files every time */
 } LeanReadinessInput;
 
 typedef struct LeanReadiness {

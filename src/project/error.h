@@ -13,7 +13,8 @@
 typedef struct LhError {
         const char *code;   /* stable static string: "mailbox_full", "worker_unavailable", "timeout",
                              * "cancelled", "project_not_found", "shutting_down", "import_failed",
-                             * "worker_failed", "not_implemented", "invalid_arguments", ... */
+                             * "worker_failed", "not_implemented", "invalid_arguments",
+                             * "project_not_trusted", "project_file_unreadable", "path_unresponsive", ... */
         bool retryable;
         char message[512];
         /* worker_unavailable details (restart_cause < 0: none) */

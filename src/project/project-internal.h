@@ -103,6 +103,10 @@ struct LhProject {
         sd_event_source *cooldown_source;
 
         bool stopped;
+
+        /* registry.c: forgetting idle projects, the D-Bus readiness cache */
+        usec_t last_resolved;
+        LeanReadinessCache *readiness_cache;
 };
 
 struct LhRegistry {
@@ -119,6 +123,10 @@ struct LhRegistry {
 
         const RegistryObserver *observer;
         void *observer_userdata;
+
+        sd_event_source *forget_source;
+        uint64_t forgotten_restarts_total; /* of forgotten projects: totals never go down */
+        uint64_t forgotten_restarts_by_cause[_RESTART_CAUSE_MAX];
 };
 
 /* actor.c */

@@ -17,6 +17,7 @@
 
 #include "basic/macro.h"
 #include "config/config.h"
+#include "lean/readiness.h"
 #include "project/error.h"
 #include "project/facts.h"
 #include "worker/scope.h"
@@ -39,6 +40,8 @@ typedef struct RegistryObserver {
         void (*project_changed)(LhProject *p, ProjectChange what, void *userdata);
         void (*worker_restarted)(LhProject *p, const RestartEvent *ev, void *userdata);
         void (*workers_changed)(LhRegistry *r, unsigned workers_active, void *userdata);
+        /* about to be forgotten (idle for project.forget_idle_secs): p is still valid */
+        void (*project_removed)(LhProject *p, void *userdata);
 } RegistryObserver;
 
 int registry_new(LhRegistry **ret, sd_event *event, const LhConfig *config, ScopePlacer *placer);
@@ -51,6 +54,11 @@ void registry_set_observer(LhRegistry *r, const RegistryObserver *o, void *userd
  * canonicalised). On failure fills err (project_not_found, …). */
 int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err);
 LhProject *registry_find_by_id(LhRegistry *r, const char *id);
+/* Forget every project with no worker, no job, no cooldown and no call for
+ * project.forget_idle_secs (run by a timer; exposed for tests). Returns how many. */
+size_t registry_forget_idle(LhRegistry *r);
+/* The project's cached file reads for repeated readiness checks (D-Bus). */
+LeanReadinessCache *project_get_readiness_cache(LhProject *p);
 
 /* Iterate: idx from 0 while non-NULL. */
 LhProject *registry_get_project(LhRegistry *r, size_t idx);

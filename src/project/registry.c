@@ -13,6 +13,16 @@
 #include "basic/strv.h"
 #include "basic/time-util.h"
 #include "project/project-internal.h"
+#include "project/resolve.h"
+
+static int on_forget_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* How often idle projects are looked for: a quarter of the idle time, 1 s to 1 min. */
+static usec_t registry_forget_period(const LhRegistry *r) {
+        usec_t t = r->config->project_forget_idle_secs * USEC_PER_SEC / 4;
+
+        return MIN(MAX(t, USEC_PER_SEC), 60 * USEC_PER_SEC);
+}
 
 int registry_new(LhRegistry **ret, sd_event *event, const LhConfig *config, ScopePlacer *placer) {
         LhRegistry *r;
@@ -26,6 +36,16 @@ int registry_new(LhRegistry **ret, sd_event *event, const LhConfig *config, Scop
         r->event = sd_event_ref(event);
         r->config = config;
         r->placer = placer;
+
+        if (config->project_forget_idle_secs > 0) {
+                int k = sd_event_add_time_relative(event, &r->forget_source, CLOCK_MONOTONIC,
+                                                   registry_forget_period(r), USEC_PER_SEC, on_forget_timer, r);
+                if (k < 0) {
+                        registry_free(r);
+                        return k;
+                }
+                (void) sd_event_source_set_description(r->forget_source, "registry-forget");
+        }
         *ret = r;
         return 0;
 }
@@ -38,9 +58,12 @@ LhRegistry *registry_free(LhRegistry *r) {
          * manager being torn down) hears nothing more */
         r->observer = NULL;
         registry_shutdown(r);
+        r->forget_source = sd_event_source_disable_unref(r->forget_source);
 
-        for (size_t i = 0; i < r->n_projects; i++)
+        for (size_t i = 0; i < r->n_projects; i++) {
+                lean_readiness_cache_free(r->projects[i]->readiness_cache);
                 project_free(r->projects[i]);
+        }
         free(r->projects);
         sd_event_unref(r->event);
         return mfree(r);
@@ -59,7 +82,7 @@ static LhProject *registry_find_by_root(LhRegistry *r, const char *root) {
 }
 
 int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err) {
-        _cleanup_free_ char *canonical = NULL, *root = NULL;
+        _cleanup_free_ char *root = NULL;
         LhProject *p, **a;
         int k;
 
@@ -76,26 +99,15 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
                 return -EINVAL;
         }
 
-        k = path_canonicalize(path, &canonical);
-        if (k < 0) {
-                if (k == -ENOMEM)
-                        return k;
-                lh_error_set(err, "project_not_found", false, "Project path %s cannot be resolved: %s",
-                             path, strerror(-k));
+        /* realpath()/stat() may hang on a dead mount: on a thread, waited for a bounded time */
+        k = project_root_resolve_bounded(path, r->config->trusted_roots, geteuid(), PROJECT_RESOLVE_TIMEOUT_USEC,
+                                         &root, err);
+        if (k < 0)
                 return k;
-        }
-
-        k = path_find_lake_root(canonical, &root);
-        if (k == -ENOMEM)
-                return k;
-        if (k < 0) {
-                lh_error_set(err, "project_not_found", false,
-                             "No Lake project (lakefile.lean or lakefile.toml) at or above %s.", path);
-                return -ENOENT;
-        }
 
         p = registry_find_by_root(r, root);
         if (p) {
+                p->last_resolved = now_usec(CLOCK_MONOTONIC);
                 *ret = p;
                 return 0;
         }
@@ -113,6 +125,7 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
         k = project_new(&p, r, root);
         if (k < 0)
                 return k;
+        p->last_resolved = now_usec(CLOCK_MONOTONIC);
         r->projects[r->n_projects++] = p;
 
         log_debug("Project %s opened (id %s).", p->root, p->id);
@@ -130,6 +143,63 @@ LhProject *registry_find_by_id(LhRegistry *r, const char *id) {
                 if (streq(r->projects[i]->id, id))
                         return r->projects[i];
         return NULL;
+}
+
+LeanReadinessCache *project_get_readiness_cache(LhProject *p) {
+        if (!p->readiness_cache)
+                p->readiness_cache = new0(LeanReadinessCache, 1); /* NULL on OOM: uncached reads */
+        return p->readiness_cache;
+}
+
+/* Nothing in flight, nothing owed, nothing the next call needs kept. */
+static bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!project_is_quiet(p) || p->holds_slot || p->waiting_admission || p->waiting_permit ||
+            p->cooling_down || p->n_graveyard > 0)
+                return false;
+        if (p->kick_source && sd_event_source_get_enabled(p->kick_source, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return false;
+        return now - MAX(p->last_used, p->last_resolved) >= idle;
+}
+
+size_t registry_forget_idle(LhRegistry *r) {
+        usec_t now = now_usec(CLOCK_MONOTONIC), idle;
+        size_t n = 0;
+
+        if (!r || r->shutting_down || r->config->project_forget_idle_secs == 0)
+                return 0;
+        idle = r->config->project_forget_idle_secs * USEC_PER_SEC;
+        for (size_t i = 0; i < r->n_projects;) {
+                LhProject *p = r->projects[i];
+
+                if (!project_is_forgettable(p, now, idle)) {
+                        i++;
+                        continue;
+                }
+                log_debug("Project %s idle for %" PRIu64 " s: forgotten.", p->root,
+                          r->config->project_forget_idle_secs);
+                if (r->observer && r->observer->project_removed)
+                        r->observer->project_removed(p, r->observer_userdata);
+                r->forgotten_restarts_total += p->restarts_total;
+                for (RestartCause c = 0; c < _RESTART_CAUSE_MAX; c++)
+                        r->forgotten_restarts_by_cause[c] += p->restarts_by_cause[c];
+                memmove(r->projects + i, r->projects + i + 1, (r->n_projects - i - 1) * sizeof(LhProject *));
+                r->n_projects--;
+                lean_readiness_cache_free(p->readiness_cache);
+                project_free(p);
+                n++;
+        }
+        return n;
+}
+
+static int on_forget_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        LhRegistry *r = userdata;
+
+        (void) registry_forget_idle(r);
+        (void) sd_event_source_set_time_relative(s, registry_forget_period(r));
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
 }
 
 LhProject *registry_get_project(LhRegistry *r, size_t idx) {
@@ -168,7 +238,7 @@ EnforcementMode registry_get_enforcement(LhRegistry *r) {
 }
 
 uint64_t registry_get_restarts_total(LhRegistry *r) {
-        uint64_t n = 0;
+        uint64_t n = r ? r->forgotten_restarts_total : 0;
 
         for (size_t i = 0; r && i < r->n_projects; i++)
                 n += r->projects[i]->restarts_total;
@@ -177,6 +247,8 @@ uint64_t registry_get_restarts_total(LhRegistry *r) {
 
 void registry_get_restarts_by_cause(LhRegistry *r, uint64_t by_cause[static _RESTART_CAUSE_MAX]) {
         memset(by_cause, 0, sizeof(uint64_t) * _RESTART_CAUSE_MAX);
+        if (r)
+                memcpy(by_cause, r->forgotten_restarts_by_cause, sizeof(uint64_t) * _RESTART_CAUSE_MAX);
         for (size_t i = 0; r && i < r->n_projects; i++)
                 for (RestartCause c = 0; c < _RESTART_CAUSE_MAX; c++)
                         by_cause[c] += r->projects[i]->restarts_by_cause[c];
