@@ -520,11 +520,11 @@ static void test_bad_strings(Ctx *c) {
         check(streq(s, "cut in \\xc3"));
         sd_bus_message_unref(m);
 
-        /* Readiness: classified once from the files, then from the cache */
-        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        /* Readiness (no pin, no elan, no lake): classified once from the files, then from the cache */
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "toolchain_not_installed");
         reads = bad->readiness_cache.reads;
         check(reads > 0);
-        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "toolchain_not_installed");
         check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Toolchain", "");
         m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
         sd_bus_message_unref(m);
@@ -589,7 +589,7 @@ static void test_hung_files(Ctx *c) {
         sd_bus_message_unref(m);
         check(thread_bounded_stuck() == stuck);
         /* the others still classified from their files */
-        check_s(c, "/org/leanhost/Host1/project/fedcba9876543210", BUS_PROJECT_INTERFACE, "Readiness", "not_installed");
+        check_s(c, "/org/leanhost/Host1/project/fedcba9876543210", BUS_PROJECT_INTERFACE, "Readiness", "toolchain_not_installed");
 
         /* the mount goes away: the stuck look-up ends and cleans up after itself */
         (void) kill(pid, SIGKILL);
