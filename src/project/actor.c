@@ -26,6 +26,7 @@
 #include "lean/header.h"
 #include "lean/readiness.h"
 #include "project/project-internal.h"
+#include "project/restart-policy.h"
 
 #define CONFIG(p) ((p)->registry->config)
 
@@ -41,10 +42,6 @@ static const WorkerCallbacks project_worker_callbacks = {
         .on_dead = project_on_dead,
         .on_sample = project_on_sample,
 };
-
-static uint64_t usec_to_millis_up(usec_t u) {
-        return (u + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
-}
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -65,12 +62,12 @@ void project_kick(LhProject *p) {
                 log_error_errno(r, "Failed to schedule the actor of %s: %m", p->root);
 }
 
-static void timer_disarm(sd_event_source *s) {
+void project_timer_disarm(sd_event_source *s) {
         if (s)
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
 }
 
-static int timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler) {
+int project_timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler) {
         usec_t when = now_usec(CLOCK_MONOTONIC) + after;
         int r;
 
@@ -128,8 +125,8 @@ static void project_free_graveyard(LhProject *p) {
 static int restart_cause_log_level(RestartCause c) {
         if (restart_cause_counts_toward_limit(c) || c == RESTART_CAUSE_WORKER_INTERNAL)
                 return LOG_WARNING; /* abnormal */
-        if (c == RESTART_CAUSE_RSS_POST_JOB || c == RESTART_CAUSE_RSS_IMPORT_SWITCH)
-                return LOG_INFO;    /* memory pressure: what an operator tuning the tiers watches */
+        if (c == RESTART_CAUSE_RSS_POST_JOB || c == RESTART_CAUSE_RSS_IMPORT_SWITCH || c == RESTART_CAUSE_CANCELLED)
+                return LOG_INFO;    /* memory pressure, a client's cancel: what an operator watches */
         return LOG_DEBUG;           /* hygiene */
 }
 
@@ -182,81 +179,6 @@ static void project_record_event(LhProject *p, RestartCause cause, const char *r
         if (r->observer && r->observer->worker_restarted)
                 r->observer->worker_restarted(p, &ev, r->observer_userdata);
         project_notify(p, PROJECT_CHANGE_RESTARTS);
-}
-
-static int on_cooldown_end(sd_event_source *s, uint64_t usec, void *userdata) {
-        LhProject *p = userdata;
-        usec_t now = now_usec(CLOCK_MONOTONIC), left;
-
-        if (!p->cooling_down)
-                return 0;
-        left = restart_window_retry_after(&p->window, now);
-        if (left > 0)
-                return timer_arm(p, &p->cooldown_source, left, on_cooldown_end), 0;
-
-        log_info("Project %s: the restart window allows workers again.", p->root);
-        p->cooling_down = false;
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
-        return 0;
-}
-
-static void project_enter_cooling(LhProject *p, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        usec_t left = restart_window_retry_after(&p->window, now);
-
-        p->cooling_cause = cause;
-        p->cooling_rss_kib = rss_kib;
-        p->cooling_limit_kib = limit_kib;
-        if (!p->cooling_down)
-                log_warning("Project %s: %u abnormal worker restarts within %" PRIu64 " s (last: %s); "
-                            "calls fail fast for %" PRIu64 " ms.",
-                            p->root, restart_window_count(&p->window, now), CONFIG(p)->restart_window_secs,
-                            strna(restart_cause_to_string(cause)), usec_to_millis_up(left));
-        p->cooling_down = true;
-        (void) timer_arm(p, &p->cooldown_source, MAX(left, (usec_t) 1), on_cooldown_end);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
-}
-
-/* Count an abnormal end in the window. false: the window was full, the
- * project now cools down (not recorded, as the reference does). */
-static bool project_count_abnormal(LhProject *p, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
-        if (!restart_cause_counts_toward_limit(cause))
-                return true;
-        if (restart_window_record(&p->window, now_usec(CLOCK_MONOTONIC)) >= 0)
-                return true;
-        project_enter_cooling(p, cause, rss_kib, limit_kib);
-        return false;
-}
-
-static void project_unavailable_error(LhProject *p, LhError *e) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        usec_t left = restart_window_retry_after(&p->window, now);
-        unsigned n = restart_window_count(&p->window, now);
-
-        lh_error_set(e, "worker_unavailable", true,
-                     "The worker of %s ended abnormally %u times within %" PRIu64 " s (last cause: %s); "
-                     "calls fail fast, retry in %" PRIu64 " ms.",
-                     p->root, n, CONFIG(p)->restart_window_secs, strna(restart_cause_to_string(p->cooling_cause)),
-                     MAX(usec_to_millis_up(left), (uint64_t) 1));
-        e->restart_cause = p->cooling_cause;
-        e->rss_kib = p->cooling_rss_kib;
-        e->limit_kib = p->cooling_limit_kib;
-        e->retry_after_ms = MAX(usec_to_millis_up(left), (uint64_t) 1);
-        e->restarts_in_window = n;
-}
-
-/* Still cooling down? Ends it early when the window allows (the timer may be late). */
-static bool project_check_cooling(LhProject *p) {
-        if (!p->cooling_down)
-                return false;
-        if (restart_window_is_full(&p->window, now_usec(CLOCK_MONOTONIC)))
-                return true;
-        p->cooling_down = false;
-        timer_disarm(p->cooldown_source);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        return false;
 }
 
 /* ---- worker lifecycle ------------------------------------------------------ */
@@ -348,8 +270,8 @@ static void project_recycle_worker(LhProject *p, RestartCause cause, const char 
         project_record_event(p, cause, reason, rss_kib, limit_kib, ret);
         p->worker_stopping = true;
         p->stop_recorded = true;
-        timer_disarm(p->idle_source);
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->idle_source);
+        project_timer_disarm(p->timeout_source);
         worker_stop(p->worker, cause, reason);
         project_notify(p, PROJECT_CHANGE_WORKER);
 }
@@ -363,8 +285,8 @@ static void project_kill_worker(LhProject *p, RestartCause cause, const char *re
         project_record_event(p, cause, reason, rss, 0, ret);
         p->worker_stopping = true;
         p->stop_recorded = true;
-        timer_disarm(p->idle_source);
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->idle_source);
+        project_timer_disarm(p->timeout_source);
         worker_kill(p->worker, cause, reason);
         (void) project_count_abnormal(p, cause, rss, 0);
         project_notify(p, PROJECT_CHANGE_WORKER);
@@ -400,7 +322,7 @@ static void project_fail_current(LhProject *p, const LhError *err) {
         LhJob *j = p->current;
 
         assert(j);
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->timeout_source);
         p->current = NULL;
         registry_withdraw(p->registry, p);
         job_finish(j, err);
@@ -445,7 +367,7 @@ static void project_complete_current(LhProject *p, const LhError *err) {
         LhJob *j = p->current;
 
         assert(j);
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->timeout_source);
         p->current = NULL;
         project_after_job(p, j);
         job_finish(j, err);
@@ -481,6 +403,18 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         LhError e;
         int k;
 
+        j->command_hashed = j->phase == JOB_PHASE_RUNNING;
+        if (j->command_hashed) {
+                j->command_hash = restart_policy_command_hash(j->fingerprint, command);
+                if (project_poison_contains(p, j->command_hash)) {
+                        json_object_put(command);
+                        lh_error_set(&e, "poison_input", false,
+                                     "This input crashed the worker of %s twice; it is not run again "
+                                     "(an operator's `lean-hostctl restart` forgets it).", p->root);
+                        project_fail_current(p, &e);
+                        return;
+                }
+        }
         j->generation = p->generation;
         k = worker_send(p->worker, command);
         json_object_put(command);
@@ -490,7 +424,7 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
                 project_complete_current(p, &e);
                 return;
         }
-        (void) timer_arm(p, &p->timeout_source, CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout);
+        (void) project_timer_arm(p, &p->timeout_source, CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout);
 }
 
 /* After start()/step(): r == 0 send *command, 1 finished, < 0 error. */
@@ -620,7 +554,7 @@ static void project_went_idle(LhProject *p) {
                 registry_release_slot(r, p);
         if (project_is_evictable(p)) {
                 if (CONFIG(p)->worker_idle_secs > 0)
-                        (void) timer_arm(p, &p->idle_source, CONFIG(p)->worker_idle_secs * USEC_PER_SEC,
+                        (void) project_timer_arm(p, &p->idle_source, CONFIG(p)->worker_idle_secs * USEC_PER_SEC,
                                          on_idle_timeout);
                 registry_admission_poke(r);
         }
@@ -672,7 +606,7 @@ static void project_dispatch(LhProject *p) {
                 j->phase = JOB_PHASE_WAITING;
                 j->started_at = j->admission_started = now;
                 p->stopped = false;
-                timer_disarm(p->idle_source);
+                project_timer_disarm(p->idle_source);
                 project_notify(p, PROJECT_CHANGE_STATE);
         }
 
@@ -680,8 +614,10 @@ static void project_dispatch(LhProject *p) {
         if (j->phase != JOB_PHASE_WAITING)
                 return; /* a command is outstanding */
 
-        /* a worker on its way down must be gone before anything else */
-        if (p->worker && p->worker_stopping)
+        /* a worker on its way down must be gone before anything else; the
+         * worker layer may have killed it on its own (a protocol violation):
+         * its on_dead follows, the job waits for the next worker */
+        if (p->worker && (p->worker_stopping || worker_get_state(p->worker) >= WORKER_STOPPING))
                 return;
 
         if ((j->flags & JOB_HEAVY) && !j->has_permit) {
@@ -801,7 +737,7 @@ static void project_on_reply(LhWorker *w, json_object *reply, void *userdata) {
                           p->root, worker_get_generation(w));
                 return;
         }
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->timeout_source);
 
         if (j->phase == JOB_PHASE_IMPORTING) {
                 project_handle_header_reply(p, j, reply);
@@ -818,7 +754,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                             uint64_t limit_kib, void *userdata) {
         LhProject *p = userdata;
         LhRegistry *r = p->registry;
-        bool was_ready = p->worker_ready, recorded = p->stop_recorded, allowed = true;
+        bool was_ready = p->worker_ready, recorded = p->stop_recorded, allowed = true, in_call;
         RestartEvent ev = {};
         LhWorker **g;
         LhJob *j;
@@ -843,21 +779,23 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
         p->stop_recorded = false;
         p->rss_kib = p->anon_kib = 0;
         project_clear_profiles(p);
-        timer_disarm(p->timeout_source);
-        timer_disarm(p->idle_source);
+        project_timer_disarm(p->timeout_source);
+        project_timer_disarm(p->idle_source);
 
+        j = p->current;
+        in_call = j && (j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING ||
+                        (j->phase == JOB_PHASE_WAITING && !was_ready));
         if (!recorded) {
                 project_record_event(p, cause, reason, rss_kib, limit_kib, &ev);
-                allowed = project_count_abnormal(p, cause, rss_kib, limit_kib);
+                /* the retry of a job is charged once, with its first crash */
+                if (!(in_call && j->retry_count > 0))
+                        allowed = project_count_abnormal(p, cause, rss_kib, limit_kib);
         }
 
         registry_release_slot(r, p);
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
 
-        j = p->current;
-        if (!recorded && j &&
-            (j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING ||
-             (j->phase == JOB_PHASE_WAITING && !was_ready))) {
+        if (!recorded && in_call) {
                 /* for the caller's smoke accounting: did the job's own command run? */
                 const char *failed_during = j->phase == JOB_PHASE_IMPORTING ? "import_header" :
                                             j->phase == JOB_PHASE_RUNNING ? "command" : "startup";
@@ -870,11 +808,10 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         project_fail_current(p, &e);
                         return;
                 }
-                if ((j->flags & JOB_READ_ONLY) && j->retry_count == 0 &&
-                    restart_cause_counts_toward_limit(cause)) {
+                if (restart_policy_may_retry(j->flags, j->retry_count, cause)) {
                         log_info("Project %s: worker %" PRIu64 " died during a read-only call (%s), retrying it once.",
                                  p->root, ev.worker_generation, strna(restart_cause_to_string(cause)));
-                        timer_disarm(p->timeout_source);
+                        project_timer_disarm(p->timeout_source);
                         j->retry_count++;
                         j->phase = JOB_PHASE_WAITING;
                         j->base_env = -1;
@@ -886,10 +823,19 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         return;
                 }
 
-                lh_error_set(&e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
-                             "The worker of %s ended during the call (%s%s%s)%s.", p->root,
-                             strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ", strempty(reason),
-                             j->retry_count > 0 ? ", also on the retry" : "");
+                if (j->retry_count > 0 && j->phase == JOB_PHASE_RUNNING && j->command_hashed &&
+                    restart_cause_counts_toward_limit(cause) && cause != RESTART_CAUSE_RSS_HARD_LIMIT) {
+                        /* the same command crashed two workers: the input, not the worker */
+                        project_poison_add(p, j->command_hash);
+                        lh_error_set(&e, "poison_input", false,
+                                     "This input crashed the worker of %s twice (%s%s%s); it is not run again.",
+                                     p->root, strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
+                                     strempty(reason));
+                } else
+                        lh_error_set(&e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
+                                     "The worker of %s ended during the call (%s%s%s)%s.", p->root,
+                                     strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
+                                     strempty(reason), j->retry_count > 0 ? ", also on the retry" : "");
                 e.restart_cause = cause;
                 e.rss_kib = rss_kib;
                 e.limit_kib = limit_kib;
@@ -971,10 +917,10 @@ void project_shutdown(LhProject *p) {
         LhError e;
         LhJob *j;
 
-        timer_disarm(p->timeout_source);
-        timer_disarm(p->idle_source);
-        timer_disarm(p->cooldown_source);
-        timer_disarm(p->kick_source);
+        project_timer_disarm(p->timeout_source);
+        project_timer_disarm(p->idle_source);
+        project_timer_disarm(p->cooldown_source);
+        project_timer_disarm(p->kick_source);
 
         lh_error_set(&e, "shutting_down", true, "The daemon is shutting down; call again once it is back.");
         /* one at a time from the head: done() may cancel others (submits are refused now) */
@@ -1064,6 +1010,8 @@ void project_get_facts(const LhProject *p, LhFacts *ret) {
 int project_restart_worker(LhProject *p) {
         if (p->registry->shutting_down)
                 return -ESHUTDOWN;
+        project_reset_restart_policy(p);
+        project_kick(p);
         if (!p->worker || p->worker_stopping)
                 return 0; /* nothing to restart: the next call starts a fresh worker anyway */
         if (p->current) {
@@ -1083,6 +1031,7 @@ int project_stop_worker(LhProject *p) {
 
         p->stopped = true;
         p->restart_requested = false;
+        project_reset_restart_policy(p);
         if (p->worker && !p->worker_stopping)
                 project_recycle_worker(p, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", p->anon_kib, 0, NULL);
         if (p->current) {
