@@ -113,11 +113,20 @@ static int project_add_profile(LhProject *p, const char *fingerprint, int env) {
         return 0;
 }
 
-static void project_free_graveyard(LhProject *p) {
-        for (size_t i = 0; i < p->n_graveyard; i++)
-                worker_free(p->graveyard[i]);
-        p->graveyard = mfree(p->graveyard);
-        p->n_graveyard = 0;
+/* all: also workers whose descendants are still being reaped (freeing
+ * those waits a bounded while: only at shutdown) */
+static void project_free_graveyard(LhProject *p, bool all) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < p->n_graveyard; i++) {
+                if (all || worker_is_gone(p->graveyard[i]))
+                        worker_free(p->graveyard[i]);
+                else
+                        p->graveyard[k++] = p->graveyard[i];
+        }
+        p->n_graveyard = k;
+        if (k == 0)
+                p->graveyard = mfree(p->graveyard);
 }
 
 /* ---- restart accounting --------------------------------------------------- */
@@ -569,7 +578,7 @@ static void project_dispatch(LhProject *p) {
         LhJob *j;
         int k;
 
-        project_free_graveyard(p);
+        project_free_graveyard(p, false);
         if (r->shutting_down)
                 return;
 
@@ -899,7 +908,7 @@ LhProject *project_free(LhProject *p) {
         /* registry_free shut us down first: no jobs left */
         assert(!p->current && !p->queue_head);
         p->worker = worker_free(p->worker);
-        project_free_graveyard(p);
+        project_free_graveyard(p, true);
         project_clear_profiles(p);
         sd_event_source_disable_unref(p->kick_source);
         sd_event_source_disable_unref(p->timeout_source);
@@ -941,7 +950,7 @@ void project_shutdown(LhProject *p) {
                 p->worker = worker_free(p->worker);
         }
         p->worker_ready = p->worker_stopping = p->stop_recorded = false;
-        project_free_graveyard(p);
+        project_free_graveyard(p, true);
         project_clear_profiles(p);
         registry_release_slot(r, p);
         p->stopped = true;
