@@ -21,14 +21,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
 #include "worker/memory.h"
-#include "worker/proc-tree.h"
 #include "worker/repl.h"
 #include "worker/scope.h"
+#include "worker/worker-tree.h"
 #include "worker/worker.h"
 
 #define WORKER_STOP_TERM_USEC (2 * USEC_PER_SEC)  /* stdin closed → SIGTERM */
@@ -36,8 +35,6 @@
 #define WORKER_EOF_GRACE_USEC (2 * USEC_PER_SEC)  /* stdout EOF → SIGKILL if still alive */
 #define WORKER_READ_CHUNK (64 * 1024)
 #define WORKER_STDERR_LINE_MAX 4096
-#define WORKER_REAP_USEC (20 * USEC_PER_MSEC)   /* between reaping passes over the descendants */
-#define WORKER_REAP_TRIES 250                   /* ~5 s, then they are given up on (logged) */
 
 /* What the child reports on the CLOEXEC status pipe when it cannot exec. */
 enum {
@@ -76,7 +73,6 @@ struct LhWorker {
         char *cwd;
         char *unit;
         char *cgroup_dir;      /* memory cgroup directory, located lazily */
-        char *marker;          /* LEAN_HOST_WORKER=…: in its environment, inherited by descendants */
         bool cgroup_v2;
         bool cgroup_located;
 
@@ -111,12 +107,7 @@ struct LhWorker {
 
         bool dead_reported;
 
-        /* descendants seen (at samples, stop and kill): killed and reaped
-         * with the worker, also those that left its process group */
-        ProcTreeEntry *tree;
-        size_t n_tree;
-        sd_event_source *reap_timer;
-        unsigned reap_tries;
+        WorkerTree tree;       /* descendants: killed and reaped with the worker */
 
         WorkerCallbacks cb;
         void *userdata;
@@ -167,8 +158,7 @@ static void worker_close_io(LhWorker *w) {
 static void worker_destroy(LhWorker *w) {
         worker_close_io(w);
         w->child_source = sd_event_source_disable_unref(w->child_source);
-        w->reap_timer = sd_event_source_disable_unref(w->reap_timer);
-        free(w->tree);
+        worker_tree_done(&w->tree);
         if (w->placement)
                 scope_placement_cancel(w->placement);
         repl_decoder_free(w->decoder);
@@ -178,7 +168,6 @@ static void worker_destroy(LhWorker *w) {
         free(w->cwd);
         free(w->unit);
         free(w->cgroup_dir);
-        free(w->marker);
         sd_event_unref(w->event);
         free(w);
 }
@@ -189,143 +178,12 @@ static LhWorker *worker_unref(LhWorker *w) {
         return NULL;
 }
 
-/* ---- the process tree ------------------------------------------------------ */
-
-static bool worker_tree_has(const LhWorker *w, const ProcTreeEntry *e) {
-        for (size_t i = 0; i < w->n_tree; i++)
-                if (w->tree[i].pid == e->pid && w->tree[i].starttime == e->starttime)
-                        return true;
-        return false;
-}
-
-static void worker_tree_add(LhWorker *w, const ProcTreeEntry *e) {
-        ProcTreeEntry *a;
-
-        if (worker_tree_has(w, e) || w->n_tree >= PROC_TREE_MAX)
-                return;
-        a = realloc(w->tree, (w->n_tree + 1) * sizeof(ProcTreeEntry));
-        if (!a)
-                return (void) log_oom();
-        w->tree = a;
-        w->tree[w->n_tree++] = *e;
-}
-
-static void worker_adopt_orphans(LhWorker *w);
-
-/* Remember the worker's descendants as they are now (while the worker lives:
- * once it is gone, its orphans are ours, the daemon being a subreaper). */
-static void worker_track_tree(LhWorker *w) {
-        _cleanup_free_ ProcTreeEntry *t = NULL;
-        size_t n = 0;
-
-        worker_adopt_orphans(w);
-        if (w->pid <= 0 || w->reaped || proc_tree_collect(w->pid, &t, &n) < 0)
-                return;
-        for (size_t i = 0; i < n; i++)
-                worker_tree_add(w, t + i);
-}
-
-static bool proc_environ_has(pid_t pid, const char *entry) {
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        char path[64];
-
-        snprintf(path, sizeof path, "/proc/%i/environ", (int) pid);
-        if (read_full_file(path, 1024 * 1024, &text, &size) < 0)
-                return false;
-        for (size_t off = 0; off < size; off += strlen(text + off) + 1)
-                if (streq(text + off, entry))
-                        return true;
-        return false;
-}
-
-/* The daemon is a subreaper: a descendant whose parent exits becomes our
- * child at once, outside the worker's tree. Ours from this worker: in its
- * process group (the group's id cannot be reused while any member lives),
- * or carrying its LEAN_HOST_WORKER= marker in the environment (setsid). */
-static void worker_adopt_orphans(LhWorker *w) {
-        _cleanup_free_ pid_t *kids = NULL;
-        size_t n = 0, allocated = 0;
-
-        if (w->pid <= 0 || proc_children_append(getpid(), &kids, &n, &allocated) < 0)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                ProcStat st;
-
-                if (kids[i] == w->pid || proc_stat_read(kids[i], &st) < 0)
-                        continue;
-                if (st.pgid == w->pid || (w->marker && proc_environ_has(kids[i], w->marker)))
-                        worker_tree_add(w, &(ProcTreeEntry) { .pid = kids[i], .starttime = st.starttime });
-        }
-}
-
-/* Signal every remembered descendant that is still the same process. */
-static void worker_signal_tree(LhWorker *w, int sig) {
-        for (size_t i = 0; i < w->n_tree; i++)
-                if (proc_tree_entry_current(w->tree + i, NULL))
-                        (void) kill(w->tree[i].pid, sig);
-}
-
-/* One non-blocking pass: kill and reap what is ours. Returns how many remain. */
-static size_t worker_reap_tree(LhWorker *w) {
-        pid_t self = getpid();
-        size_t k = 0;
-
-        worker_adopt_orphans(w);
-        for (size_t i = 0; i < w->n_tree; i++) {
-                ProcTreeEntry *e = w->tree + i;
-                ProcStat st;
-
-                if (!proc_tree_entry_current(e, &st))
-                        continue; /* gone (reaped by someone) or the pid is another process now */
-                (void) kill(e->pid, SIGKILL);
-                if (st.ppid == self && waitpid(e->pid, NULL, WNOHANG) == e->pid)
-                        continue;
-                w->tree[k++] = *e; /* alive, or a zombie of a parent still dying */
-        }
-        w->n_tree = k;
-        return k;
-}
-
-static int on_reap_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        LhWorker *w = userdata;
-
-        (void) usec;
-        if (worker_reap_tree(w) == 0) {
-                w->reap_timer = sd_event_source_disable_unref(w->reap_timer);
-                return 0;
-        }
-        if (++w->reap_tries >= WORKER_REAP_TRIES) {
-                log_warning("Worker %s/%" PRIu64 ": %zu descendant process%s would not go away; giving up on %s.",
-                            w->project_id, w->generation, w->n_tree, w->n_tree == 1 ? "" : "es",
-                            w->n_tree == 1 ? "it" : "them");
-                w->n_tree = 0;
-                w->reap_timer = sd_event_source_disable_unref(w->reap_timer);
-                return 0;
-        }
-        (void) sd_event_source_set_time_relative(s, WORKER_REAP_USEC);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        return 0;
-}
-
-/* The worker itself was reaped: kill what it left and reap it from the loop. */
-static void worker_start_reaping(LhWorker *w) {
-        if (worker_reap_tree(w) == 0 || w->reap_timer)
-                return;
-        if (sd_event_add_time_relative(w->event, &w->reap_timer, CLOCK_MONOTONIC, WORKER_REAP_USEC, 0,
-                                       on_reap_timer, w) < 0)
-                log_warning("Worker %s/%" PRIu64 ": cannot reap its descendants.", w->project_id, w->generation);
-}
-
 /* Kill the whole process group (lake spawns the REPL as its child) and every
  * descendant seen, also those that left the group (setsid). */
 static void worker_signal(LhWorker *w, int sig) {
         if (w->pid <= 0 || w->reaped)
                 return;
-        worker_track_tree(w);
-        (void) kill(-w->pid, sig);
-        (void) kill(w->pid, sig);
-        worker_signal_tree(w, sig);
+        worker_tree_signal(&w->tree, sig);
 }
 
 static void worker_request_end(LhWorker *w, RestartCause cause, const char *reason,
@@ -390,7 +248,7 @@ void worker_stop(LhWorker *w, RestartCause cause, const char *reason) {
         }
         worker_request_end(w, cause, reason, 0, 0);
         w->state = WORKER_STOPPING;
-        worker_track_tree(w); /* what it leaves behind when it exits */
+        worker_tree_track(&w->tree); /* what it leaves behind when it exits */
         /* The REPL exits on EOF on stdin. */
         if (w->stdio_fd >= 0)
                 (void) shutdown(w->stdio_fd, SHUT_WR);
@@ -498,8 +356,7 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         /* sd-event reaps the zombie right after this callback, so the pid (and
          * group id) cannot have been reused yet: the group kill reaches only
          * what the REPL left behind. */
-        (void) kill(-w->pid, SIGKILL);
-        worker_signal_tree(w, SIGKILL);
+        worker_tree_leader_ended(&w->tree);
         w->reaped = true;
         /* SIGCHLD may come before the status pipe's event: a failed exec's
          * reason is in the pipe already. */
@@ -508,7 +365,6 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         worker_classify(w, si);
         log_debug("Worker %s/%" PRIu64 " (pid %d) ended: %s (%s).", w->project_id, w->generation, (int) w->pid,
                   restart_cause_to_string(w->cause), w->reason);
-        worker_start_reaping(w);
         worker_report_dead(w);
         return 0;
 }
@@ -704,7 +560,7 @@ static int worker_sample(LhWorker *w) {
                 r = memory_sample_cgroup(w->cgroup_dir, w->cgroup_v2, &m);
         if (r < 0) {
                 r = memory_sample_proc_tree(w->pid, &m);
-                worker_track_tree(w); /* no cgroup holds the tree together: remember it */
+                worker_tree_track(&w->tree); /* no cgroup holds the tree together: remember it */
         }
         if (r < 0)
                 return 0; /* gone already: on_child tells the rest */
@@ -904,7 +760,6 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
         _cleanup_close_ int io_parent = -EBADF, io_child = -EBADF, err_r = -EBADF, err_w = -EBADF,
                         gate_r = -EBADF, gate_w = -EBADF, exec_r = -EBADF, exec_w = -EBADF;
         _cleanup_free_ char **envp = NULL;
-        size_t n_env;
         int sv[2], p[2];
         bool use_scope;
         LhWorker *w;
@@ -966,30 +821,13 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
         r = repl_decoder_new(&w->decoder, REPL_REPLY_MAX_DEFAULT);
         if (r < 0)
                 goto fail;
-
-        /* The daemon's environment and the worker's marker (borrowed strings:
-         * the child execs before anything here changes). */
-        if (asprintf(&w->marker, "LEAN_HOST_WORKER=%s/%" PRIu64 "/%i/%" PRIu64, w->project_id, w->generation,
-                     (int) getpid(), (uint64_t) now_usec(CLOCK_MONOTONIC)) < 0) {
-                w->marker = NULL;
-                r = -ENOMEM;
+        r = worker_tree_init(&w->tree, event, w->project_id, w->generation);
+        if (r < 0)
                 goto fail;
-        }
-        n_env = strv_length(environ);
-        envp = new0(char *, n_env + 2);
-        if (!envp) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        for (size_t i = 0, k = 0; i < n_env; i++)
-                if (!strneq(environ[i], "LEAN_HOST_WORKER=", strlen("LEAN_HOST_WORKER=")))
-                        envp[k++] = environ[i];
-        envp[strv_length(envp)] = w->marker;
 
-        /* Descendants that leave the worker's process group (setsid) become
-         * ours, not init's, when their parent dies: killed and reaped with
-         * the worker. A process attribute, idempotent. */
-        (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+        r = worker_tree_prepare_exec(&w->tree, &envp);
+        if (r < 0)
+                goto fail;
 
         parent = getpid();
         pid = fork();
@@ -1000,7 +838,7 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
         if (pid == 0)
                 child_run(spec, envp, parent, io_child, err_w, gate_r, exec_w);
 
-        w->pid = pid;
+        w->pid = w->tree.leader = pid;
         w->started = now_usec(CLOCK_MONOTONIC);
         (void) setpgid(pid, pid); /* also here: no race with signals sent before the child ran */
         io_child = safe_close(io_child);
@@ -1106,11 +944,8 @@ LhWorker *worker_free(LhWorker *w) {
                 (void) waitpid(w->pid, NULL, 0);
                 w->reaped = true;
         }
-        /* SIGKILLed descendants exit within milliseconds: wait a bounded while
-         * (only when some are left, i.e. at shutdown or a very early free) */
-        w->reap_timer = sd_event_source_disable_unref(w->reap_timer);
-        for (unsigned i = 0; i < 100 && worker_reap_tree(w) > 0; i++)
-                (void) usleep(2 * USEC_PER_MSEC);
+        /* only when descendants are left, i.e. at shutdown or a very early free */
+        worker_tree_reap_now(&w->tree);
         if (w->unit && w->placer && !w->dead_reported)
                 (void) scope_placer_stop_unit(w->placer, w->unit);
         if (w->placement) {
@@ -1125,7 +960,7 @@ LhWorker *worker_free(LhWorker *w) {
 }
 
 bool worker_is_gone(const LhWorker *w) {
-        return !w || ((w->reaped || w->pid <= 0) && w->n_tree == 0 && !w->reap_timer);
+        return !w || ((w->reaped || w->pid <= 0) && worker_tree_is_empty(&w->tree));
 }
 
 WorkerState worker_get_state(const LhWorker *w) {
