@@ -812,11 +812,10 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
                 r = -ENOMEM;
                 goto fail;
         }
-        if (use_scope &&
-            asprintf(&w->unit, "lean-worker-%s-%" PRIu64 ".scope", w->project_id, w->generation) < 0) {
-                w->unit = NULL;
-                r = -ENOMEM;
-                goto fail;
+        if (use_scope) {
+                r = scope_placer_unit_name(placer, w->project_id, w->generation, &w->unit);
+                if (r < 0)
+                        goto fail;
         }
         r = repl_decoder_new(&w->decoder, REPL_REPLY_MAX_DEFAULT);
         if (r < 0)

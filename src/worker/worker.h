@@ -49,7 +49,7 @@ typedef struct WorkerMemory {
 typedef struct WorkerSpec {
         char **argv;              /* exec'd directly, never through a shell */
         const char *cwd;          /* project root */
-        const char *project_id;   /* short hash: scope lean-worker-<id>-<generation>.scope */
+        const char *project_id;   /* short hash: in the scope's name (scope_placer_unit_name()) */
         const char *description;  /* scope Description= */
         uint64_t generation;
         uint64_t memory_high_kib; /* post-job tier */
