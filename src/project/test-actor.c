@@ -657,6 +657,7 @@ static void test_crash_loop_and_operator_restart(void) {
         ASSERT_EQ(project_get_state(p), PROJECT_IDLE);
         f = run_ok(p, "def after := 1", NULL);
         ASSERT_EQ(f.restarts_in_window, 0);
+        call_release(crash);
         crash[0] = (Call) { .code = code[0], .flags = JOB_READ_ONLY };
         ASSERT_OK(submit(p, crash, NULL));
         wait_done(crash);
