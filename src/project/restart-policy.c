@@ -20,6 +20,7 @@
  * - An operator's restart or stop (D-Bus, lean-hostctl) empties the window,
  *   ends cooling down and forgets the poison inputs. */
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +58,65 @@ uint64_t restart_policy_command_hash(const char *fingerprint, json_object *comma
                 h = hash_fnv1a64_update(h, strempty(s), strlen(strempty(s)) + 1);
         }
         return h;
+}
+
+static int restart_cause_log_level(RestartCause c) {
+        if (restart_cause_counts_toward_limit(c) || c == RESTART_CAUSE_WORKER_INTERNAL)
+                return LOG_WARNING; /* abnormal */
+        if (c == RESTART_CAUSE_RSS_POST_JOB || c == RESTART_CAUSE_RSS_IMPORT_SWITCH || c == RESTART_CAUSE_CANCELLED)
+                return LOG_INFO;    /* memory pressure, a client's cancel: what an operator watches */
+        return LOG_DEBUG;           /* hygiene */
+}
+
+static void project_log_worker_end(LhProject *p, const RestartEvent *ev) {
+        char msg[512], f_project[PATH_MAX + 32], f_id[64], f_cause[64], f_gen[64], f_planned[32],
+                f_rss[64], f_limit[64], f_scope[192], f_reason[300];
+
+        snprintf(msg, sizeof msg, "Worker %" PRIu64 " of %s ended (%s%s): %s", ev->worker_generation, p->root,
+                 strna(restart_cause_to_string(ev->cause)), ev->planned ? ", planned" : "", ev->reason);
+        snprintf(f_project, sizeof f_project, "LEAN_HOST_PROJECT=%s", p->root);
+        snprintf(f_id, sizeof f_id, "LEAN_HOST_PROJECT_ID=%s", p->id);
+        snprintf(f_cause, sizeof f_cause, "LEAN_HOST_CAUSE=%s", strna(restart_cause_to_string(ev->cause)));
+        snprintf(f_gen, sizeof f_gen, "LEAN_HOST_GENERATION=%" PRIu64, ev->worker_generation);
+        snprintf(f_planned, sizeof f_planned, "LEAN_HOST_PLANNED=%s", ev->planned ? "1" : "0");
+        snprintf(f_rss, sizeof f_rss, "LEAN_HOST_RSS_KIB=%" PRIu64, ev->rss_kib);
+        snprintf(f_limit, sizeof f_limit, "LEAN_HOST_LIMIT_KIB=%" PRIu64, ev->limit_kib);
+        snprintf(f_scope, sizeof f_scope, "LEAN_HOST_SCOPE=%s", p->scope_unit);
+        snprintf(f_reason, sizeof f_reason, "LEAN_HOST_REASON=%s", ev->reason);
+
+        (void) log_struct_internal(restart_cause_log_level(ev->cause), 0, msg,
+                                   f_project, f_id, f_cause, f_gen, f_planned, f_rss, f_limit, f_scope,
+                                   f_reason, NULL);
+}
+
+/* The one place a worker end becomes observable: stats, last event, log,
+ * observers. SHUTDOWN is logged but is not a restart. */
+void project_record_event(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
+                                 uint64_t limit_kib, RestartEvent *ret) {
+        LhRegistry *r = p->registry;
+        RestartEvent ev = {
+                .valid = true,
+                .cause = cause,
+                .worker_generation = p->generation,
+                .planned = restart_cause_is_planned(cause),
+                .rss_kib = rss_kib,
+                .limit_kib = limit_kib,
+                .realtime_usec = now_usec(CLOCK_REALTIME),
+        };
+
+        snprintf(ev.reason, sizeof ev.reason, "%s", strempty(reason));
+        project_log_worker_end(p, &ev);
+        if (ret)
+                *ret = ev;
+        if (cause == RESTART_CAUSE_SHUTDOWN || cause < 0 || cause >= _RESTART_CAUSE_MAX)
+                return;
+
+        p->restarts_total++;
+        p->restarts_by_cause[cause]++;
+        p->last_restart = ev;
+        if (r->observer && r->observer->worker_restarted)
+                r->observer->worker_restarted(p, &ev, r->observer_userdata);
+        project_notify(p, PROJECT_CHANGE_RESTARTS);
 }
 
 static int on_cooldown_end(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -19,6 +19,11 @@ bool restart_policy_may_retry(JobFlags flags, unsigned retry_count, RestartCause
  * ("env", "proofState"), which differ from one worker to the next. */
 uint64_t restart_policy_command_hash(const char *fingerprint, json_object *command);
 
+/* The one place a worker end becomes observable: stats, last event, log,
+ * observers. SHUTDOWN is logged but is not a restart. */
+void project_record_event(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
+                          uint64_t limit_kib, RestartEvent *ret);
+
 /* Count an abnormal end in the window. false: the window was full, the
  * project now cools down (not recorded). */
 bool project_count_abnormal(LhProject *p, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib);
