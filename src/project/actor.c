@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The per-project actor: a mailbox (running + queued ≤ mailbox_capacity),
  * one job at a time in order, one worker at a time (a replacement is started
- * only after the old one reported its death), the memory tiers, the restart
- * window and the restart statistics.
+ * only after the old one reported its death) and the memory tiers. The
+ * restart policy (what counts, what is retried, poison inputs, cooling
+ * down) is in restart-policy.c.
  *
  * Everything is event driven: submit/reply/death/timer handlers change the
  * state and schedule the kick (a defer source), which advances the current
@@ -12,7 +13,8 @@
  *
  * Call:    queued → waiting (permit, worker slot, worker, recycle) →
  *          importing (header, once per worker and profile) → running →
- *          (retrying: back to waiting, once, read-only jobs) → done
+ *          (retrying: back to waiting, once, read-only jobs, not after a
+ *          hard-tier kill) → done
  * Project: idle ⇄ starting ⇄ busy; cooling_down; stopped. */
 
 #include <assert.h>
@@ -224,7 +226,7 @@ static void project_recycle_worker(LhProject *p, RestartCause cause, const char 
         project_notify(p, PROJECT_CHANGE_WORKER);
 }
 
-/* Abnormal end asked by us (timeout, cancel): recorded and counted now. */
+/* End asked by us (timeout: abnormal, counted now; cancel: planned, never counted). */
 static void project_kill_worker(LhProject *p, RestartCause cause, const char *reason, RestartEvent *ret) {
         uint64_t rss = p->rss_kib;
 
