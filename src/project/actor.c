@@ -64,12 +64,12 @@ void project_kick(LhProject *p) {
                 log_error_errno(r, "Failed to schedule the actor of %s: %m", p->root);
 }
 
-void project_timer_disarm(sd_event_source *s) {
+static void timer_disarm(sd_event_source *s) {
         if (s)
                 (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
 }
 
-int project_timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler) {
+static int timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler) {
         usec_t when = now_usec(CLOCK_MONOTONIC) + after;
         int r;
 
@@ -82,6 +82,15 @@ int project_timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_
         if (r < 0)
                 log_error_errno(r, "Failed to arm a timer for %s: %m", p->root);
         return r;
+}
+
+/* for restart-policy.c */
+int project_timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler) {
+        return timer_arm(p, s, after, handler);
+}
+
+void project_timer_disarm(sd_event_source *s) {
+        timer_disarm(s);
 }
 
 static void project_clear_profiles(LhProject *p) {
@@ -220,8 +229,8 @@ static void project_recycle_worker(LhProject *p, RestartCause cause, const char 
         project_record_event(p, cause, reason, rss_kib, limit_kib, ret);
         p->worker_stopping = true;
         p->stop_recorded = true;
-        project_timer_disarm(p->idle_source);
-        project_timer_disarm(p->timeout_source);
+        timer_disarm(p->idle_source);
+        timer_disarm(p->timeout_source);
         worker_stop(p->worker, cause, reason);
         project_notify(p, PROJECT_CHANGE_WORKER);
 }
@@ -235,8 +244,8 @@ static void project_kill_worker(LhProject *p, RestartCause cause, const char *re
         project_record_event(p, cause, reason, rss, 0, ret);
         p->worker_stopping = true;
         p->stop_recorded = true;
-        project_timer_disarm(p->idle_source);
-        project_timer_disarm(p->timeout_source);
+        timer_disarm(p->idle_source);
+        timer_disarm(p->timeout_source);
         worker_kill(p->worker, cause, reason);
         (void) project_count_abnormal(p, cause, rss, 0);
         project_notify(p, PROJECT_CHANGE_WORKER);
@@ -273,7 +282,7 @@ static void project_fail_current(LhProject *p, const LhError *err) {
         LhJob *j = p->current;
 
         assert(j);
-        project_timer_disarm(p->timeout_source);
+        timer_disarm(p->timeout_source);
         p->current = NULL;
         registry_withdraw(p->registry, p);
         job_finish(j, err);
@@ -318,7 +327,7 @@ static void project_complete_current(LhProject *p, const LhError *err) {
         LhJob *j = p->current;
 
         assert(j);
-        project_timer_disarm(p->timeout_source);
+        timer_disarm(p->timeout_source);
         p->current = NULL;
         project_after_job(p, j);
         job_finish(j, err);
@@ -375,7 +384,7 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
                 project_complete_current(p, &e);
                 return;
         }
-        (void) project_timer_arm(p, &p->timeout_source, CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout);
+        (void) timer_arm(p, &p->timeout_source, CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout);
 }
 
 /* After start()/step(): r == 0 send *command, 1 finished, < 0 error. */
@@ -505,7 +514,7 @@ static void project_went_idle(LhProject *p) {
                 registry_release_slot(r, p);
         if (project_is_evictable(p)) {
                 if (CONFIG(p)->worker_idle_secs > 0)
-                        (void) project_timer_arm(p, &p->idle_source, CONFIG(p)->worker_idle_secs * USEC_PER_SEC,
+                        (void) timer_arm(p, &p->idle_source, CONFIG(p)->worker_idle_secs * USEC_PER_SEC,
                                          on_idle_timeout);
                 registry_admission_poke(r);
         }
@@ -557,7 +566,7 @@ static void project_dispatch(LhProject *p) {
                 j->phase = JOB_PHASE_WAITING;
                 j->started_at = j->admission_started = now;
                 p->stopped = false;
-                project_timer_disarm(p->idle_source);
+                timer_disarm(p->idle_source);
                 project_notify(p, PROJECT_CHANGE_STATE);
         }
 
@@ -688,7 +697,7 @@ static void project_on_reply(LhWorker *w, json_object *reply, void *userdata) {
                           p->root, worker_get_generation(w));
                 return;
         }
-        project_timer_disarm(p->timeout_source);
+        timer_disarm(p->timeout_source);
 
         if (j->phase == JOB_PHASE_IMPORTING) {
                 project_handle_header_reply(p, j, reply);
@@ -730,8 +739,8 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
         p->stop_recorded = false;
         p->rss_kib = p->anon_kib = 0;
         project_clear_profiles(p);
-        project_timer_disarm(p->timeout_source);
-        project_timer_disarm(p->idle_source);
+        timer_disarm(p->timeout_source);
+        timer_disarm(p->idle_source);
 
         j = p->current;
         in_call = j && (j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING ||
@@ -762,7 +771,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                 if (restart_policy_may_retry(j->flags, j->retry_count, cause)) {
                         log_info("Project %s: worker %" PRIu64 " died during a read-only call (%s), retrying it once.",
                                  p->root, ev.worker_generation, strna(restart_cause_to_string(cause)));
-                        project_timer_disarm(p->timeout_source);
+                        timer_disarm(p->timeout_source);
                         j->retry_count++;
                         j->phase = JOB_PHASE_WAITING;
                         j->base_env = -1;
@@ -868,10 +877,10 @@ void project_shutdown(LhProject *p) {
         LhError e;
         LhJob *j;
 
-        project_timer_disarm(p->timeout_source);
-        project_timer_disarm(p->idle_source);
-        project_timer_disarm(p->cooldown_source);
-        project_timer_disarm(p->kick_source);
+        timer_disarm(p->timeout_source);
+        timer_disarm(p->idle_source);
+        timer_disarm(p->cooldown_source);
+        timer_disarm(p->kick_source);
 
         lh_error_set(&e, "shutting_down", true, "The daemon is shutting down; call again once it is back.");
         /* one at a time from the head: done() may cancel others (submits are refused now) */
