@@ -3,7 +3,7 @@
 """check-man.py SOURCE_ROOT: the hand-written man pages cannot drift from the
 code: every configuration key and its LEAN_HOST_MCP_* name in
 src/config/config.c's table, every journal field the actor logs
-(src/project/actor.c) and every lean-hostctl command and option is
+(src/project/actor.c, restart-policy.c) and every lean-hostctl command and option is
 documented; the pages render with groff without warnings (when groff is
 installed)."""
 
@@ -45,10 +45,10 @@ def main():
         if not re.search(r"\b" + re.escape(env) + r"\b", hostd):
             problems.append(f"lean-hostd.8: {env} undocumented")
 
-    actor = read(src, "src", "project", "actor.c")
+    actor = read(src, "src", "project", "actor.c") + read(src, "src", "project", "restart-policy.c")
     fields = set(re.findall(r'"(LEAN_HOST_[A-Z_]+)=', actor))
     if not fields:
-        problems.append("no LEAN_HOST_* journal fields found in actor.c")
+        problems.append("no LEAN_HOST_* journal fields found in actor.c, restart-policy.c")
     for f in sorted(fields):
         if f + "=" not in hostd:
             problems.append(f"lean-hostd.8: journal field {f} undocumented")

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The per-project actor: a mailbox (running + queued ≤ mailbox_capacity),
  * one job at a time in order, one worker at a time (a replacement is started
- * only after the old one reported its death), the memory tiers, the restart
- * window and the restart statistics.
+ * only after the old one reported its death) and the memory tiers. The
+ * restart policy (what counts, what is retried, poison inputs, cooling
+ * down) is in restart-policy.c.
  *
  * Everything is event driven: submit/reply/death/timer handlers change the
  * state and schedule the kick (a defer source), which advances the current
@@ -12,7 +13,8 @@
  *
  * Call:    queued → waiting (permit, worker slot, worker, recycle) →
  *          importing (header, once per worker and profile) → running →
- *          (retrying: back to waiting, once, read-only jobs) → done
+ *          (retrying: back to waiting, once, read-only jobs, not after a
+ *          hard-tier kill) → done
  * Project: idle ⇄ starting ⇄ busy; cooling_down; stopped. */
 
 #include <assert.h>
@@ -26,6 +28,7 @@
 #include "lean/header.h"
 #include "lean/readiness.h"
 #include "project/project-internal.h"
+#include "project/restart-policy.h"
 
 #define CONFIG(p) ((p)->registry->config)
 
@@ -41,10 +44,6 @@ static const WorkerCallbacks project_worker_callbacks = {
         .on_dead = project_on_dead,
         .on_sample = project_on_sample,
 };
-
-static uint64_t usec_to_millis_up(usec_t u) {
-        return (u + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
-}
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -85,6 +84,15 @@ static int timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_t
         return r;
 }
 
+/* for restart-policy.c */
+int project_timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler) {
+        return timer_arm(p, s, after, handler);
+}
+
+void project_timer_disarm(sd_event_source *s) {
+        timer_disarm(s);
+}
+
 static void project_clear_profiles(LhProject *p) {
         for (size_t i = 0; i < p->n_profiles; i++)
                 free(p->profiles[i].fingerprint);
@@ -116,147 +124,20 @@ static int project_add_profile(LhProject *p, const char *fingerprint, int env) {
         return 0;
 }
 
-static void project_free_graveyard(LhProject *p) {
-        for (size_t i = 0; i < p->n_graveyard; i++)
-                worker_free(p->graveyard[i]);
-        p->graveyard = mfree(p->graveyard);
-        p->n_graveyard = 0;
-}
+/* all: also workers whose descendants are still being reaped (freeing
+ * those waits a bounded while: only at shutdown) */
+static void project_free_graveyard(LhProject *p, bool all) {
+        size_t k = 0;
 
-/* ---- restart accounting --------------------------------------------------- */
-
-static int restart_cause_log_level(RestartCause c) {
-        if (restart_cause_counts_toward_limit(c) || c == RESTART_CAUSE_WORKER_INTERNAL)
-                return LOG_WARNING; /* abnormal */
-        if (c == RESTART_CAUSE_RSS_POST_JOB || c == RESTART_CAUSE_RSS_IMPORT_SWITCH)
-                return LOG_INFO;    /* memory pressure: what an operator tuning the tiers watches */
-        return LOG_DEBUG;           /* hygiene */
-}
-
-static void project_log_worker_end(LhProject *p, const RestartEvent *ev) {
-        char msg[512], f_project[PATH_MAX + 32], f_id[64], f_cause[64], f_gen[64], f_planned[32],
-                f_rss[64], f_limit[64], f_scope[192], f_reason[300];
-
-        snprintf(msg, sizeof msg, "Worker %" PRIu64 " of %s ended (%s%s): %s", ev->worker_generation, p->root,
-                 strna(restart_cause_to_string(ev->cause)), ev->planned ? ", planned" : "", ev->reason);
-        snprintf(f_project, sizeof f_project, "LEAN_HOST_PROJECT=%s", p->root);
-        snprintf(f_id, sizeof f_id, "LEAN_HOST_PROJECT_ID=%s", p->id);
-        snprintf(f_cause, sizeof f_cause, "LEAN_HOST_CAUSE=%s", strna(restart_cause_to_string(ev->cause)));
-        snprintf(f_gen, sizeof f_gen, "LEAN_HOST_GENERATION=%" PRIu64, ev->worker_generation);
-        snprintf(f_planned, sizeof f_planned, "LEAN_HOST_PLANNED=%s", ev->planned ? "1" : "0");
-        snprintf(f_rss, sizeof f_rss, "LEAN_HOST_RSS_KIB=%" PRIu64, ev->rss_kib);
-        snprintf(f_limit, sizeof f_limit, "LEAN_HOST_LIMIT_KIB=%" PRIu64, ev->limit_kib);
-        snprintf(f_scope, sizeof f_scope, "LEAN_HOST_SCOPE=%s", p->scope_unit);
-        snprintf(f_reason, sizeof f_reason, "LEAN_HOST_REASON=%s", ev->reason);
-
-        (void) log_struct_internal(restart_cause_log_level(ev->cause), 0, msg,
-                                   f_project, f_id, f_cause, f_gen, f_planned, f_rss, f_limit, f_scope,
-                                   f_reason, NULL);
-}
-
-/* The one place a worker end becomes observable: stats, last event, log,
- * observers. SHUTDOWN is logged but is not a restart. */
-static void project_record_event(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
-                                 uint64_t limit_kib, RestartEvent *ret) {
-        LhRegistry *r = p->registry;
-        RestartEvent ev = {
-                .valid = true,
-                .cause = cause,
-                .worker_generation = p->generation,
-                .planned = restart_cause_is_planned(cause),
-                .rss_kib = rss_kib,
-                .limit_kib = limit_kib,
-                .realtime_usec = now_usec(CLOCK_REALTIME),
-        };
-
-        snprintf(ev.reason, sizeof ev.reason, "%s", strempty(reason));
-        project_log_worker_end(p, &ev);
-        if (ret)
-                *ret = ev;
-        if (cause == RESTART_CAUSE_SHUTDOWN || cause < 0 || cause >= _RESTART_CAUSE_MAX)
-                return;
-
-        p->restarts_total++;
-        p->restarts_by_cause[cause]++;
-        p->last_restart = ev;
-        if (r->observer && r->observer->worker_restarted)
-                r->observer->worker_restarted(p, &ev, r->observer_userdata);
-        project_notify(p, PROJECT_CHANGE_RESTARTS);
-}
-
-static int on_cooldown_end(sd_event_source *s, uint64_t usec, void *userdata) {
-        LhProject *p = userdata;
-        usec_t now = now_usec(CLOCK_MONOTONIC), left;
-
-        if (!p->cooling_down)
-                return 0;
-        left = restart_window_retry_after(&p->window, now);
-        if (left > 0)
-                return timer_arm(p, &p->cooldown_source, left, on_cooldown_end), 0;
-
-        log_info("Project %s: the restart window allows workers again.", p->root);
-        p->cooling_down = false;
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
-        return 0;
-}
-
-static void project_enter_cooling(LhProject *p, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        usec_t left = restart_window_retry_after(&p->window, now);
-
-        p->cooling_cause = cause;
-        p->cooling_rss_kib = rss_kib;
-        p->cooling_limit_kib = limit_kib;
-        if (!p->cooling_down)
-                log_warning("Project %s: %u abnormal worker restarts within %" PRIu64 " s (last: %s); "
-                            "calls fail fast for %" PRIu64 " ms.",
-                            p->root, restart_window_count(&p->window, now), CONFIG(p)->restart_window_secs,
-                            strna(restart_cause_to_string(cause)), usec_to_millis_up(left));
-        p->cooling_down = true;
-        (void) timer_arm(p, &p->cooldown_source, MAX(left, (usec_t) 1), on_cooldown_end);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
-}
-
-/* Count an abnormal end in the window. false: the window was full, the
- * project now cools down (not recorded, as the reference does). */
-static bool project_count_abnormal(LhProject *p, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
-        if (!restart_cause_counts_toward_limit(cause))
-                return true;
-        if (restart_window_record(&p->window, now_usec(CLOCK_MONOTONIC)) >= 0)
-                return true;
-        project_enter_cooling(p, cause, rss_kib, limit_kib);
-        return false;
-}
-
-static void project_unavailable_error(LhProject *p, LhError *e) {
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        usec_t left = restart_window_retry_after(&p->window, now);
-        unsigned n = restart_window_count(&p->window, now);
-
-        lh_error_set(e, "worker_unavailable", true,
-                     "The worker of %s ended abnormally %u times within %" PRIu64 " s (last cause: %s); "
-                     "calls fail fast, retry in %" PRIu64 " ms.",
-                     p->root, n, CONFIG(p)->restart_window_secs, strna(restart_cause_to_string(p->cooling_cause)),
-                     MAX(usec_to_millis_up(left), (uint64_t) 1));
-        e->restart_cause = p->cooling_cause;
-        e->rss_kib = p->cooling_rss_kib;
-        e->limit_kib = p->cooling_limit_kib;
-        e->retry_after_ms = MAX(usec_to_millis_up(left), (uint64_t) 1);
-        e->restarts_in_window = n;
-}
-
-/* Still cooling down? Ends it early when the window allows (the timer may be late). */
-static bool project_check_cooling(LhProject *p) {
-        if (!p->cooling_down)
-                return false;
-        if (restart_window_is_full(&p->window, now_usec(CLOCK_MONOTONIC)))
-                return true;
-        p->cooling_down = false;
-        timer_disarm(p->cooldown_source);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        return false;
+        for (size_t i = 0; i < p->n_graveyard; i++) {
+                if (all || worker_is_gone(p->graveyard[i]))
+                        worker_free(p->graveyard[i]);
+                else
+                        p->graveyard[k++] = p->graveyard[i];
+        }
+        p->n_graveyard = k;
+        if (k == 0)
+                p->graveyard = mfree(p->graveyard);
 }
 
 /* ---- worker lifecycle ------------------------------------------------------ */
@@ -361,7 +242,7 @@ static void project_recycle_worker(LhProject *p, RestartCause cause, const char 
         project_notify(p, PROJECT_CHANGE_WORKER);
 }
 
-/* Abnormal end asked by us (timeout, cancel): recorded and counted now. */
+/* End asked by us (timeout: abnormal, counted now; cancel: planned, never counted). */
 static void project_kill_worker(LhProject *p, RestartCause cause, const char *reason, RestartEvent *ret) {
         uint64_t rss = p->rss_kib;
 
@@ -389,8 +270,9 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 bool project_is_evictable(const LhProject *p) {
-        return p->worker && p->worker_ready && !p->worker_stopping && !p->current && !p->queue_head &&
-                !p->registry->shutting_down;
+        /* not a worker the worker layer is already ending (its on_dead tells why) */
+        return p->worker && p->worker_ready && !p->worker_stopping && worker_get_state(p->worker) < WORKER_STOPPING &&
+                !p->current && !p->queue_head && !p->registry->shutting_down;
 }
 
 void project_evict(LhProject *p) {
@@ -488,6 +370,18 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         LhError e;
         int k;
 
+        j->command_hashed = j->phase == JOB_PHASE_RUNNING;
+        if (j->command_hashed) {
+                j->command_hash = restart_policy_command_hash(j->fingerprint, command);
+                if (project_poison_contains(p, j->command_hash)) {
+                        json_object_put(command);
+                        lh_error_set(&e, "poison_input", false,
+                                     "This input crashed the worker of %s twice; it is not run again "
+                                     "(an operator's `lean-hostctl restart` forgets it).", p->root);
+                        project_fail_current(p, &e);
+                        return;
+                }
+        }
         j->generation = p->generation;
         k = worker_send(p->worker, command);
         json_object_put(command);
@@ -642,7 +536,7 @@ static void project_dispatch(LhProject *p) {
         LhJob *j;
         int k;
 
-        project_free_graveyard(p);
+        project_free_graveyard(p, false);
         if (r->shutting_down)
                 return;
 
@@ -687,8 +581,10 @@ static void project_dispatch(LhProject *p) {
         if (j->phase != JOB_PHASE_WAITING)
                 return; /* a command is outstanding */
 
-        /* a worker on its way down must be gone before anything else */
-        if (p->worker && p->worker_stopping)
+        /* a worker on its way down must be gone before anything else; the
+         * worker layer may have killed it on its own (a protocol violation):
+         * its on_dead follows, the job waits for the next worker */
+        if (p->worker && (p->worker_stopping || worker_get_state(p->worker) >= WORKER_STOPPING))
                 return;
 
         if ((j->flags & JOB_HEAVY) && !j->has_permit) {
@@ -825,7 +721,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                             uint64_t limit_kib, void *userdata) {
         LhProject *p = userdata;
         LhRegistry *r = p->registry;
-        bool was_ready = p->worker_ready, recorded = p->stop_recorded, allowed = true;
+        bool was_ready = p->worker_ready, recorded = p->stop_recorded, allowed = true, in_call;
         RestartEvent ev = {};
         LhWorker **g;
         LhJob *j;
@@ -853,18 +749,20 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
         timer_disarm(p->timeout_source);
         timer_disarm(p->idle_source);
 
+        j = p->current;
+        in_call = j && (j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING ||
+                        (j->phase == JOB_PHASE_WAITING && !was_ready));
         if (!recorded) {
                 project_record_event(p, cause, reason, rss_kib, limit_kib, &ev);
-                allowed = project_count_abnormal(p, cause, rss_kib, limit_kib);
+                /* the retry of a job is charged once, with its first crash */
+                if (!(in_call && j->retry_count > 0))
+                        allowed = project_count_abnormal(p, cause, rss_kib, limit_kib);
         }
 
         registry_release_slot(r, p);
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
 
-        j = p->current;
-        if (!recorded && j &&
-            (j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING ||
-             (j->phase == JOB_PHASE_WAITING && !was_ready))) {
+        if (!recorded && in_call) {
                 /* for the caller's smoke accounting: did the job's own command run? */
                 const char *failed_during = j->phase == JOB_PHASE_IMPORTING ? "import_header" :
                                             j->phase == JOB_PHASE_RUNNING ? "command" : "startup";
@@ -877,8 +775,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         project_fail_current(p, &e);
                         return;
                 }
-                if ((j->flags & JOB_READ_ONLY) && j->retry_count == 0 &&
-                    restart_cause_counts_toward_limit(cause)) {
+                if (restart_policy_may_retry(j->flags, j->retry_count, cause)) {
                         log_info("Project %s: worker %" PRIu64 " died during a read-only call (%s), retrying it once.",
                                  p->root, ev.worker_generation, strna(restart_cause_to_string(cause)));
                         timer_disarm(p->timeout_source);
@@ -893,10 +790,19 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         return;
                 }
 
-                lh_error_set(&e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
-                             "The worker of %s ended during the call (%s%s%s)%s.", p->root,
-                             strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ", strempty(reason),
-                             j->retry_count > 0 ? ", also on the retry" : "");
+                if (j->retry_count > 0 && j->phase == JOB_PHASE_RUNNING && j->command_hashed &&
+                    restart_cause_counts_toward_limit(cause) && cause != RESTART_CAUSE_RSS_HARD_LIMIT) {
+                        /* the same command crashed two workers: the input, not the worker */
+                        project_poison_add(p, j->command_hash);
+                        lh_error_set(&e, "poison_input", false,
+                                     "This input crashed the worker of %s twice (%s%s%s); it is not run again.",
+                                     p->root, strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
+                                     strempty(reason));
+                } else
+                        lh_error_set(&e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
+                                     "The worker of %s ended during the call (%s%s%s)%s.", p->root,
+                                     strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
+                                     strempty(reason), j->retry_count > 0 ? ", also on the retry" : "");
                 e.restart_cause = cause;
                 e.rss_kib = rss_kib;
                 e.limit_kib = limit_kib;
@@ -960,7 +866,7 @@ LhProject *project_free(LhProject *p) {
         /* registry_free shut us down first: no jobs left */
         assert(!p->current && !p->queue_head);
         p->worker = worker_free(p->worker);
-        project_free_graveyard(p);
+        project_free_graveyard(p, true);
         project_clear_profiles(p);
         sd_event_source_disable_unref(p->kick_source);
         sd_event_source_disable_unref(p->timeout_source);
@@ -1002,7 +908,7 @@ void project_shutdown(LhProject *p) {
                 p->worker = worker_free(p->worker);
         }
         p->worker_ready = p->worker_stopping = p->stop_recorded = false;
-        project_free_graveyard(p);
+        project_free_graveyard(p, true);
         project_clear_profiles(p);
         registry_release_slot(r, p);
         p->stopped = true;
@@ -1072,6 +978,8 @@ void project_get_facts(const LhProject *p, LhFacts *ret) {
 int project_restart_worker(LhProject *p) {
         if (p->registry->shutting_down)
                 return -ESHUTDOWN;
+        project_reset_restart_policy(p);
+        project_kick(p);
         if (!p->worker || p->worker_stopping)
                 return 0; /* nothing to restart: the next call starts a fresh worker anyway */
         if (p->current) {
@@ -1091,6 +999,7 @@ int project_stop_worker(LhProject *p) {
 
         p->stopped = true;
         p->restart_requested = false;
+        project_reset_restart_policy(p);
         if (p->worker && !p->worker_stopping)
                 project_recycle_worker(p, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", p->anon_kib, 0, NULL);
         if (p->current) {

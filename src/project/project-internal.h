@@ -38,6 +38,8 @@ struct LhJob {
         bool worker_restarted;
         RestartEvent call_restart;
         bool has_permit;
+        uint64_t command_hash; /* of the job command outstanding (poison-input bookkeeping) */
+        bool command_hashed;
 
         int base_env;
         uint64_t generation; /* of the worker that got the outstanding command */
@@ -96,6 +98,8 @@ struct LhProject {
         uint64_t restarts_total;
         uint64_t restarts_by_cause[_RESTART_CAUSE_MAX];
         RestartEvent last_restart;
+        uint64_t poison[32];       /* commands that crashed a worker on their retry too (restart-policy.c) */
+        unsigned n_poison, poison_next;
 
         sd_event_source *kick_source;
         sd_event_source *timeout_source;
@@ -133,6 +137,8 @@ struct LhRegistry {
 int project_new(LhProject **ret, LhRegistry *r, const char *root);
 LhProject *project_free(LhProject *p);
 void project_kick(LhProject *p);
+int project_timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler);
+void project_timer_disarm(sd_event_source *s);
 void project_shutdown(LhProject *p);
 void project_notify(LhProject *p, ProjectChange what);
 bool project_is_evictable(const LhProject *p);

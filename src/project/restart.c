@@ -65,3 +65,7 @@ usec_t restart_window_retry_after(RestartWindow *w, usec_t now) {
         /* the oldest leaves once now - oldest > window */
         return oldest + w->window + 1 > now ? oldest + w->window + 1 - now : 1;
 }
+
+void restart_window_reset(RestartWindow *w) {
+        w->head = w->n = 0;
+}

@@ -33,3 +33,6 @@ int restart_window_record(RestartWindow *w, usec_t now);
 
 /* While full: time until the oldest event leaves the window (> 0); else 0. */
 usec_t restart_window_retry_after(RestartWindow *w, usec_t now);
+
+/* Forget every event (an operator's restart or stop). */
+void restart_window_reset(RestartWindow *w);

@@ -494,7 +494,10 @@ static void test_cancel(void) {
         f = run_ok(p, "def e := 1", NULL);
         ASSERT_EQ(f.worker_generation, 2);
         ASSERT_EQ(f.last_restart.cause, RESTART_CAUSE_CANCELLED);
-        ASSERT_EQ(f.restarts_in_window, 1);
+        /* a client's own cancel is a planned recycle: it never denies the project to others */
+        ASSERT_TRUE(f.last_restart.planned);
+        ASSERT_EQ(f.restarts_in_window, 0);
+        ASSERT_EQ(f.restarts_by_cause[RESTART_CAUSE_CANCELLED], 1);
 
         Call *all[] = { &a, &b, &c, &d };
         for (size_t i = 0; i < ELEMENTSOF(all); i++)
@@ -505,7 +508,7 @@ static void test_retry(void) {
         _cleanup_(registry_freep) LhRegistry *r = NULL;
         Call ro = { .code = "-- @double exit 1", .retry_code = "def x := 1", .flags = JOB_READ_ONLY },
              ro2 = { .code = "-- @double exit 1", .flags = JOB_READ_ONLY },
-             rw = { .code = "-- @double exit 1", .retry_code = "def x := 1" };
+             rw = { .code = "-- @double exit 1\ndef rw := 1", .retry_code = "def x := 1" };
         LhProject *p;
 
         config.restart_limit = 10; /* 4 crashes here: stay inside the window */
@@ -525,13 +528,27 @@ static void test_retry(void) {
         ASSERT_EQ(ro.facts.worker_generation, 2);
         ASSERT_EQ(ro.base_env, 0); /* the header ran again on the new worker */
 
-        /* read-only, dies twice: fails after the one retry */
+        /* read-only, dies twice: poison input, charged once, not retryable */
+        ASSERT_EQ(ro.facts.restarts_in_window, 1);
         ASSERT_OK(submit(p, &ro2, NULL));
         wait_done(&ro2);
         ASSERT_FALSE(ro2.ok);
-        ASSERT_STREQ(ro2.code_err, "worker_failed");
+        ASSERT_STREQ(ro2.code_err, "poison_input");
+        ASSERT_FALSE(ro2.retryable);
         ASSERT_EQ(ro2.facts.retry_count, 1);
-        ASSERT_EQ(ro2.err.restart_cause, RESTART_CAUSE_CHILD_EXIT);
+        ASSERT_EQ(ro2.facts.restarts_in_window, 2);
+        ASSERT_EQ(ro2.facts.restarts_by_cause[RESTART_CAUSE_CHILD_EXIT], 3);
+        call_release(&ro2);
+
+        /* the same input is never sent again: refused, no worker dies */
+        ro2 = (Call) { .code = "-- @double exit 1", .flags = JOB_READ_ONLY };
+        ASSERT_OK(submit(p, &ro2, NULL));
+        wait_done(&ro2);
+        ASSERT_STREQ(ro2.code_err, "poison_input");
+        ASSERT_FALSE(ro2.retryable);
+        ASSERT_EQ(ro2.facts.retry_count, 0);
+        ASSERT_EQ(ro2.facts.restarts_by_cause[RESTART_CAUSE_CHILD_EXIT], 3);
+        ASSERT_EQ(ro2.facts.restarts_in_window, 2);
 
         /* not read-only: no retry */
         ASSERT_OK(submit(p, &rw, NULL));
@@ -541,6 +558,7 @@ static void test_retry(void) {
         ASSERT_TRUE(rw.retryable);
         ASSERT_EQ(rw.facts.retry_count, 0);
         ASSERT_EQ(rw.err.restart_cause, RESTART_CAUSE_CHILD_EXIT);
+        ASSERT_EQ(rw.facts.restarts_in_window, 3);
 
         call_release(&ro);
         call_release(&ro2);
@@ -606,6 +624,77 @@ static void test_restart_window(void) {
         call_release(&queued);
 }
 
+static void test_crash_loop_and_operator_restart(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        Call crash[4] = {}, late = { .code = "def late := 1" };
+        char code[4][64];
+        LhError err = {};
+        LhProject *p;
+        LhFacts f;
+
+        setup(&r, &p);
+        (void) run_ok(p, "def warm := 0", NULL);
+        /* different inputs that each crash two workers: each is charged once,
+         * and a loop of them still trips the window */
+        for (unsigned i = 0; i < 4; i++) {
+                snprintf(code[i], sizeof code[i], "-- @double exit 1\ndef crash%u := %u", i, i);
+                crash[i] = (Call) { .code = code[i], .flags = JOB_READ_ONLY };
+                ASSERT_OK(submit(p, crash + i, NULL));
+                wait_done(crash + i);
+                ASSERT_FALSE(crash[i].ok);
+                if (i < 3) {
+                        ASSERT_STREQ(crash[i].code_err, "poison_input");
+                        ASSERT_EQ(crash[i].facts.restarts_in_window, i + 1);
+                }
+        }
+        ASSERT_STREQ(crash[3].code_err, "worker_unavailable");
+        ASSERT_EQ(project_get_state(p), PROJECT_COOLING_DOWN);
+        ASSERT_ERROR(submit(p, &late, &err), EAGAIN);
+        ASSERT_STREQ(err.code, "worker_unavailable");
+
+        /* the operator's restart clears the window (and the poison inputs) */
+        ASSERT_OK(project_restart_worker(p));
+        ASSERT_EQ(project_get_state(p), PROJECT_IDLE);
+        f = run_ok(p, "def after := 1", NULL);
+        ASSERT_EQ(f.restarts_in_window, 0);
+        call_release(crash);
+        crash[0] = (Call) { .code = code[0], .flags = JOB_READ_ONLY };
+        ASSERT_OK(submit(p, crash, NULL));
+        wait_done(crash);
+        ASSERT_STREQ(crash[0].code_err, "poison_input");
+        ASSERT_EQ(crash[0].facts.retry_count, 1); /* run again: forgotten */
+        call_release(crash);
+
+        /* and so does a stop */
+        for (unsigned i = 1; i < 4; i++)
+                call_release(crash + i);
+        ASSERT_OK(project_stop_worker(p));
+        project_get_facts(p, &f);
+        ASSERT_EQ(f.restarts_in_window, 0);
+
+        for (unsigned i = 0; i < 4; i++)
+                call_release(crash + i);
+}
+
+static void test_worker_ended_itself(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        LhProject *p;
+        LhFacts f;
+
+        config.restart_limit = 100; /* each try costs a session_missing */
+        setup(&r, &p);
+        config.restart_limit = 3;
+        for (unsigned i = 0; i < 5; i++) {
+                /* the reply comes twice: the worker layer kills the worker for
+                 * the unsolicited second one; the next call, submitted right
+                 * away, waits for the fresh worker instead of failing EBUSY */
+                f = run_ok(p, "-- @double twice\ndef twice := 1", NULL);
+                f = run_ok(p, "def next := 1", NULL);
+                ASSERT_EQ(f.worker_generation, i + 2);
+                ASSERT_EQ(f.last_restart.cause, RESTART_CAUSE_SESSION_MISSING);
+        }
+}
+
 static void test_cooldown_ends(void) {
         _cleanup_(registry_freep) LhRegistry *r = NULL;
         Call c = { .code = "-- @double exit 1" };
@@ -614,7 +703,7 @@ static void test_cooldown_ends(void) {
         LhFacts f;
 
         config.restart_limit = 1;
-        config.restart_window_secs = 1;
+        config.restart_window_secs = 3; /* two worker starts fit even on a loaded machine */
         setup(&r, &p);
         ASSERT_OK(submit(p, &c, NULL));
         wait_done(&c);
@@ -624,7 +713,7 @@ static void test_cooldown_ends(void) {
         ASSERT_OK(submit(p, &c, NULL));
         wait_done(&c);
         ASSERT_STREQ(c.code_err, "worker_unavailable");
-        ASSERT_TRUE(c.err.retry_after_ms > 0 && c.err.retry_after_ms <= 1001);
+        ASSERT_TRUE(c.err.retry_after_ms > 0 && c.err.retry_after_ms <= 3001);
         call_release(&c);
 
         ASSERT_TRUE(submit(p, &c, &err) < 0);
@@ -752,15 +841,18 @@ static void test_hard_limit(void) {
         setup(&r, &p);
         (void) run_ok(p, "def warm := 0", NULL);
 
-        /* killed above the hard tier, retried once on a fresh worker */
+        /* killed above the hard tier: never retried, even read-only (it would only be killed again) */
         ASSERT_OK(submit(p, &ro, NULL));
         wait_done(&ro);
-        ASSERT_TRUE(ro.ok);
-        ASSERT_EQ(ro.facts.retry_count, 1);
+        ASSERT_FALSE(ro.ok);
+        ASSERT_STREQ(ro.code_err, "worker_failed");
+        ASSERT_FALSE(ro.retryable);
+        ASSERT_EQ(ro.facts.retry_count, 0);
         ASSERT_TRUE(ro.facts.worker_restarted);
         ASSERT_EQ(ro.facts.call_restart.cause, RESTART_CAUSE_RSS_HARD_LIMIT);
         ASSERT_FALSE(ro.facts.call_restart.planned);
         ASSERT_EQ(ro.facts.restarts_by_cause[RESTART_CAUSE_RSS_HARD_LIMIT], 1);
+        ASSERT_EQ(ro.facts.restarts_in_window, 1);
 
         /* not read-only: fails, not retryable (it would only be killed again) */
         ASSERT_OK(submit(p, &rw, NULL));
@@ -903,6 +995,8 @@ int main(void) {
         test_heavy_permits();
         test_max_imports_and_idle();
         test_restart_window();
+        test_crash_loop_and_operator_restart();
+        test_worker_ended_itself();
         test_cooldown_ends();
         test_admission();
         test_restart_and_stop_worker();

@@ -8,6 +8,7 @@
 #include <sys/statfs.h>
 
 #include "worker/memory.h"
+#include "worker/proc-tree.h"
 
 #define MEMORY_FILE_MAX (1024 * 1024)
 
@@ -388,77 +389,28 @@ int memory_cgroup_peak_kib(const char *dir, bool v2, uint64_t *ret) {
         return 0;
 }
 
-typedef struct ProcEntry {
-        pid_t pid, ppid;
-        bool in_tree;
-} ProcEntry;
-
+/* The worker's tree from /proc/PID/task/TID/children: a few small reads per
+ * process in it, never a scan of every process on the machine. */
 int memory_sample_proc_tree(pid_t root, WorkerMemory *ret) {
-        _cleanup_free_ ProcEntry *procs = NULL;
-        size_t n = 0, allocated = 0;
+        _cleanup_free_ ProcTreeEntry *tree = NULL;
         WorkerMemory m = { .source = "proc" };
-        DIR *d;
-        struct dirent *de;
-        bool changed, root_seen = false;
+        size_t n = 0;
+        int r;
 
-        d = opendir("/proc");
-        if (!d)
-                return negative_errno();
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *path = NULL, *stat = NULL;
-                char *end;
-                long pid = strtol(de->d_name, &end, 10);
-                pid_t ppid;
-
-                if (*end || pid <= 0)
-                        continue;
-                if (asprintf(&path, "/proc/%ld/stat", pid) < 0) {
-                        closedir(d);
-                        return -ENOMEM;
-                }
-                if (read_small_file(path, &stat) < 0 || memory_parse_stat_ppid(stat, &ppid) < 0)
-                        continue; /* gone meanwhile */
-                if (n >= allocated) {
-                        ProcEntry *np;
-                        allocated = allocated ? allocated * 2 : 256;
-                        np = realloc(procs, allocated * sizeof(ProcEntry));
-                        if (!np) {
-                                closedir(d);
-                                return -ENOMEM;
-                        }
-                        procs = np;
-                }
-                procs[n++] = (ProcEntry) { .pid = (pid_t) pid, .ppid = ppid, .in_tree = pid == root };
-                if (pid == root)
-                        root_seen = true;
-        }
-        closedir(d);
-        if (!root_seen)
-                return -ESRCH;
-
-        /* Mark descendants until nothing changes: trees are shallow. */
-        do {
-                changed = false;
-                for (size_t i = 0; i < n; i++) {
-                        if (procs[i].in_tree)
-                                continue;
-                        for (size_t j = 0; j < n; j++)
-                                if (procs[j].in_tree && procs[j].pid == procs[i].ppid) {
-                                        procs[i].in_tree = changed = true;
-                                        break;
-                                }
-                }
-        } while (changed);
-
-        for (size_t i = 0; i < n; i++) {
+        r = proc_tree_collect(root, &tree, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i <= n; i++) {
                 _cleanup_free_ char *path = NULL, *status = NULL;
+                pid_t pid = i == 0 ? root : tree[i - 1].pid;
 
-                if (!procs[i].in_tree)
-                        continue;
-                if (asprintf(&path, "/proc/%i/status", (int) procs[i].pid) < 0)
+                if (asprintf(&path, "/proc/%i/status", (int) pid) < 0)
                         return -ENOMEM;
-                if (read_small_file(path, &status) < 0)
+                if (read_small_file(path, &status) < 0) {
+                        if (i == 0)
+                                return -ESRCH;
                         continue;
+                }
                 (void) memory_parse_proc_status_add(status, &m);
         }
         m.valid = true;

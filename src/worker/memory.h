@@ -42,7 +42,7 @@ int memory_sample_cgroup(const char *dir, bool v2, WorkerMemory *ret);
  * what an OOM kill at MemoryMax reached, when the last sample is older. */
 int memory_cgroup_peak_kib(const char *dir, bool v2, uint64_t *ret);
 
-/* Sum over root and all its descendants (found through /proc/PID/stat ppid). */
+/* Sum over root and all its descendants (found through /proc/PID/task/TID/children). */
 int memory_sample_proc_tree(pid_t root, WorkerMemory *ret);
 
 /* Is there a memory controller at all (v2 with "memory" in the root's

@@ -38,7 +38,6 @@ RestartCause restart_cause_from_string(const char *s) {
 bool restart_cause_counts_toward_limit(RestartCause c) {
         switch (c) {
         case RESTART_CAUSE_TIMEOUT:
-        case RESTART_CAUSE_CANCELLED:
         case RESTART_CAUSE_CHILD_EXIT:
         case RESTART_CAUSE_CHILD_ABORT:
         case RESTART_CAUSE_SESSION_MISSING:

@@ -15,7 +15,7 @@ typedef enum RestartCause {
         RESTART_CAUSE_MAX_IMPORTS,        /* planned: worker_max_imports import profiles held */
         RESTART_CAUSE_IDLE,               /* planned: idle stop or LRU eviction */
         RESTART_CAUSE_TIMEOUT,            /* abnormal: request timeout, worker killed */
-        RESTART_CAUSE_CANCELLED,          /* abnormal: running call cancelled, worker killed */
+        RESTART_CAUSE_CANCELLED,          /* planned: a client cancelled its running call (or left), worker killed */
         RESTART_CAUSE_CHILD_EXIT,         /* abnormal: worker exited on its own */
         RESTART_CAUSE_CHILD_ABORT,        /* abnormal: killed by a signal / protocol violation */
         RESTART_CAUSE_SESSION_MISSING,    /* abnormal: worker lost its env/proof state (or its scope vanished) */

@@ -230,20 +230,22 @@ int sandbox_wrap_argv(SandboxMode mode, char *const *argv, const char *project_r
         return 0;
 }
 
-int sandbox_execvp(SandboxMode mode, char *const *argv, const char *project_root) {
+int sandbox_execvpe(SandboxMode mode, char *const *argv, char *const *envp, const char *project_root) {
         _cleanup_strv_free_ char **l = NULL;
+        const SandboxPaths paths = { .envp = envp };
         int r;
 
+        envp = envp ?: environ;
         if (mode == SANDBOX_NONE) {
-                execvp(argv[0], argv);
+                execvpe(argv[0], argv, envp);
                 return -errno;
         }
-        r = sandbox_wrap_argv(mode, argv, project_root, NULL, &l);
+        r = sandbox_wrap_argv(mode, argv, project_root, &paths, &l);
         if (r < 0) {
                 errno = -r;
                 return r;
         }
-        execvp(l[0], l);
+        execvpe(l[0], l, envp);
         return -errno;
 }
 

@@ -63,10 +63,11 @@ typedef struct SandboxPaths {
 int sandbox_wrap_argv(SandboxMode mode, char *const *argv, const char *project_root, const SandboxPaths *paths,
                       char ***ret);
 
-/* In a forked child of a single-threaded parent: exec argv, wrapped as
- * sandbox_wrap_argv() does (plain execvp for SANDBOX_NONE). Returns only on
- * failure: negative errno, errno set. */
-int sandbox_execvp(SandboxMode mode, char *const *argv, const char *project_root);
+/* In a forked child of a single-threaded parent: exec argv with envp (NULL:
+ * environ), wrapped as sandbox_wrap_argv() does (plain execvpe for
+ * SANDBOX_NONE; bwrap keeps only the variables it lets through from envp).
+ * Returns only on failure: negative errno, errno set. */
+int sandbox_execvpe(SandboxMode mode, char *const *argv, char *const *envp, const char *project_root);
 
 /* Start-up check that mode can work here: for bwrap, run
  * `bwrap --unshare-all --die-with-parent --ro-bind / / true` and wait at most

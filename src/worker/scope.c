@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/log.h"
 #include "worker/memory.h"
+#include "worker/proc-tree.h"
 #include "worker/scope.h"
 
 #define SCOPE_JOB_TIMEOUT_USEC (15 * USEC_PER_SEC)
@@ -38,6 +40,11 @@ struct ScopePlacer {
         sd_event *event;
         sd_bus *bus;
         char *slice;
+        /* this daemon in unit names: pid and start time name one process for
+         * the whole boot, so names never repeat across daemons and a scope's
+         * owner can be told alive or gone */
+        pid_t owner_pid;
+        uint64_t owner_starttime;
         char *unavailable;
         sd_bus_slot *job_removed_slot;
         ScopePlacement *placements;
@@ -245,6 +252,44 @@ int scope_placer_stop_unit(ScopePlacer *p, const char *unit) {
         return 0;
 }
 
+int scope_placer_unit_name(const ScopePlacer *p, const char *project_id, uint64_t generation, char **ret) {
+        char *u;
+
+        if (!p || !project_id || !ret)
+                return -EINVAL;
+        if (asprintf(&u, "lean-worker-%s-%i-%" PRIu64 "-%" PRIu64 ".scope", project_id, (int) p->owner_pid,
+                     p->owner_starttime, generation) < 0)
+                return -ENOMEM;
+        *ret = u;
+        return 0;
+}
+
+int scope_unit_parse_owner(const char *unit, pid_t *ret_pid, uint64_t *ret_starttime) {
+        unsigned long long start, gen;
+        char id[64], tail[16];
+        long pid;
+
+        /* lean-worker-<id>-<owner pid>-<owner start time>-<generation>.scope */
+        if (!unit || sscanf(unit, "lean-worker-%63[^-]-%ld-%llu-%llu%15s", id, &pid, &start, &gen, tail) != 5 ||
+            !streq(tail, ".scope") || pid <= 0)
+                return -EINVAL;
+        *ret_pid = (pid_t) pid;
+        *ret_starttime = start;
+        return 0;
+}
+
+/* Is the daemon that made unit still running (this one included)? Units
+ * without an owner in their name (older daemons) count as left behind. */
+static bool scope_owner_alive(const ScopePlacer *p, const char *unit) {
+        ProcTreeEntry owner;
+
+        if (scope_unit_parse_owner(unit, &owner.pid, &owner.starttime) < 0)
+                return false;
+        if (owner.pid == p->owner_pid && owner.starttime == p->owner_starttime)
+                return true;
+        return proc_tree_entry_current(&owner, NULL);
+}
+
 static int on_list_units(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         ScopePlacer *p = userdata;
         const char *name, *desc, *load, *active, *sub, *following, *job_type;
@@ -265,7 +310,11 @@ static int on_list_units(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                                         &job_id, &job_type, &job_path)) > 0) {
                 if (streq(active, "inactive"))
                         continue;
-                log_info("Stopping %s left behind by an earlier lean-hostd.", name);
+                if (scope_owner_alive(p, name)) {
+                        log_debug("Leaving %s alone: the lean-hostd that made it is running.", name);
+                        continue;
+                }
+                log_info("Stopping %s left behind by a lean-hostd that is gone.", name);
                 (void) scope_placer_stop_unit(p, name);
         }
         return 0;
@@ -302,6 +351,7 @@ int scope_placer_new(ScopePlacer **ret, sd_event *event, const char *slice) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *version = NULL;
         const char *why = NULL;
+        ProcStat st;
         int r;
 
         if (!ret || !event)
@@ -313,6 +363,9 @@ int scope_placer_new(ScopePlacer **ret, sd_event *event, const char *slice) {
         p->slice = strdup(slice ?: "lean-host.slice");
         if (!p->slice)
                 return -ENOMEM;
+        p->owner_pid = getpid();
+        if (proc_stat_read(p->owner_pid, &st) >= 0)
+                p->owner_starttime = st.starttime; /* else 0: names stay unique per pid */
 
         if (!memory_controller_available(&why)) {
                 r = placer_set_unavailable(p, "no memory controller", strna(why));

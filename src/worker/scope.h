@@ -30,7 +30,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ScopePlacer *, scope_placer_free);
 bool scope_placer_is_available(const ScopePlacer *p);
 const char *scope_placer_unavailable_reason(const ScopePlacer *p); /* NULL when available */
 
-/* Create unit (lean-worker-<id>-<gen>.scope) in the slice holding pid, with
+/* The unit name of a worker: lean-worker-<id>-<owner pid>-<owner start
+ * time>-<generation>.scope. Unique across daemons (also one that crashed
+ * while its scopes still stop), and it names its owner. */
+int scope_placer_unit_name(const ScopePlacer *p, const char *project_id, uint64_t generation, char **ret);
+/* The owning daemon of such a name; -EINVAL for other names. */
+int scope_unit_parse_owner(const char *unit, pid_t *ret_pid, uint64_t *ret_starttime);
+
+/* Create unit (scope_placer_unit_name()) in the slice holding pid, with
  * MemoryHigh/MemoryMax (KiB → bytes), Description, CollectMode=inactive-or-failed;
  * done() once the job is removed (r = 0 for job result "done"), always from
  * the event loop. Returns an opaque slot, valid until done() has been called
@@ -45,5 +52,7 @@ void scope_placement_cancel(ScopePlacement *pl);
 /* Fire-and-forget StopUnit (mode "replace"). */
 int scope_placer_stop_unit(ScopePlacer *p, const char *unit);
 
-/* At start: stop every loaded lean-worker-*.scope (left by a previous daemon). */
+/* At start: stop every loaded lean-worker-*.scope whose owning daemon is
+ * gone (a crashed one); those of another running lean-hostd of the same
+ * user are left alone. */
 int scope_placer_stop_stale(ScopePlacer *p);

@@ -196,7 +196,7 @@ static int run_in(SandboxMode mode, const char *root, const char *script) {
         if (pid == 0) {
                 if (chdir(root) < 0)
                         _exit(126);
-                (void) sandbox_execvp(mode, argv, root);
+                (void) sandbox_execvpe(mode, argv, NULL, root);
                 _exit(127);
         }
         ASSERT_TRUE(waitpid(pid, &status, 0) == pid);

@@ -4,22 +4,25 @@
  * tests/harness/with-user-systemd (root, namespaces). Needs $LEAN_REPL_DOUBLE.
  *
  * Checks: the placer is available; a worker runs in
- * lean-worker-<id>-<gen>.scope with MemoryHigh/MemoryMax; a kernel OOM kill
+ * lean-worker-<id>-<owner pid>-<owner start>-<gen>.scope with MemoryHigh/MemoryMax; a kernel OOM kill
  * at MemoryMax is classified rss_hard_limit_exceeded; scopes are gone after
  * their worker dies (stop, kill, OOM, free); placement conflicts fall back to
  * process mode or fail with worker_internal when scope mode is required;
- * scope_placer_stop_stale() stops a leftover lean-worker-*.scope. */
+ * scope_placer_stop_stale() stops a leftover lean-worker-*.scope, but not
+ * one whose owning daemon still runs. */
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "basic/fileio.h"
 #include "basic/test-loop.h"
 #include "basic/tests.h"
 #include "basic/time-util.h"
+#include "worker/proc-tree.h"
 #include "worker/scope.h"
 #include "worker/worker.h"
 
@@ -125,6 +128,18 @@ static void wait_unit_gone(const char *unit) {
         fprintf(stderr, "  %s is gone\n", unit);
 }
 
+/* The unit name this placer gives generation gen of project "feedbeef". */
+static const char *unit_for(uint64_t gen) {
+        static char buf[4][128];
+        static unsigned next;
+        char *u = NULL, *b = buf[next++ % ELEMENTSOF(buf)];
+
+        ASSERT_OK(scope_placer_unit_name(placer, "feedbeef", gen, &u));
+        snprintf(b, sizeof buf[0], "%s", u);
+        free(u);
+        return b;
+}
+
 static WorkerSpec spec_for(char **argv, uint64_t gen) {
         return (WorkerSpec) {
                 .argv = argv,
@@ -171,6 +186,61 @@ static void test_stale(void) {
         wait_unit_gone("lean-worker-stale-1.scope");
 }
 
+static void start_scope(const char *unit) {
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + WAIT_USEC;
+        char cmd[512], active[64];
+
+        snprintf(cmd, sizeof cmd, "systemd-run --user --scope --unit %s sleep 600 >/dev/null 2>&1 </dev/null &", unit);
+        ASSERT_EQ(system(cmd), 0);
+        for (;;) {
+                unit_prop(unit, "ActiveState", active, sizeof active);
+                if (streq(active, "active"))
+                        break;
+                ASSERT_TRUE(now_usec(CLOCK_MONOTONIC) < deadline);
+                usleep(50000);
+        }
+}
+
+/* Only scopes whose owning daemon is gone are left behind: those of a
+ * running one (here: our parent, named as owner) are not touched. */
+static void test_stale_owner(void) {
+        char live[128], dead[128], buf[256];
+        pid_t owner, gone;
+        ProcStat st;
+
+        fprintf(stderr, "%s\n", __func__);
+        owner = getppid();
+        ASSERT_OK(proc_stat_read(owner, &st));
+        snprintf(live, sizeof live, "lean-worker-0123456789abcdef-%i-%" PRIu64 "-1.scope", (int) owner, st.starttime);
+        gone = fork();
+        ASSERT_TRUE(gone >= 0);
+        if (gone == 0)
+                _exit(0);
+        ASSERT_EQ(waitpid(gone, NULL, 0), gone);
+        snprintf(dead, sizeof dead, "lean-worker-0123456789abcdef-%i-%" PRIu64 "-1.scope", (int) gone, st.starttime);
+
+        pid_t pid;
+        uint64_t start;
+        ASSERT_OK(scope_unit_parse_owner(live, &pid, &start));
+        ASSERT_EQ(pid, owner);
+        ASSERT_EQ(start, st.starttime);
+        ASSERT_ERROR(scope_unit_parse_owner("lean-worker-stale-1.scope", &pid, &start), EINVAL);
+        /* our own names are unique per daemon and name us */
+        ASSERT_OK(scope_unit_parse_owner(unit_for(7), &pid, &start));
+        ASSERT_EQ(pid, getpid());
+
+        start_scope(live);
+        start_scope(dead);
+        ASSERT_OK(scope_placer_stop_stale(placer));
+        wait_unit_gone(dead);
+        run_for(500 * USEC_PER_MSEC);
+        unit_prop(live, "ActiveState", buf, sizeof buf);
+        ASSERT_STREQ(buf, "active");
+        snprintf(buf, sizeof buf, "systemctl --user stop %s", live);
+        ASSERT_EQ(system(buf), 0);
+        wait_unit_gone(live);
+}
+
 static void test_scope_lifecycle(void) {
         char *argv[] = { (char *) double_path, NULL };
         WorkerSpec spec = spec_for(argv, 1);
@@ -183,7 +253,7 @@ static void test_scope_lifecycle(void) {
         fprintf(stderr, "%s\n", __func__);
         ASSERT_OK(worker_start(&w, event, placer, true, &spec, &callbacks, &p));
         ASSERT_EQ(worker_get_mode(w), ENFORCEMENT_MODE_SCOPE);
-        ASSERT_STREQ(worker_get_unit(w), "lean-worker-feedbeef-1.scope");
+        ASSERT_STREQ(worker_get_unit(w), unit_for(1));
         ASSERT_EQ(worker_get_state(w), WORKER_PLACING);
         run_until(&p.n_ready, 1, "ready in scope");
         ASSERT_EQ(worker_get_mode(w), ENFORCEMENT_MODE_SCOPE);
@@ -192,15 +262,16 @@ static void test_scope_lifecycle(void) {
         snprintf(path, sizeof path, "/proc/%d/cgroup", (int) worker_get_pid(w));
         ASSERT_OK(read_full_file(path, 0, &cg, NULL));
         fprintf(stderr, "  cgroup:\n%s", cg);
-        ASSERT_CONTAINS(cg, "lean-host.slice/lean-worker-feedbeef-1.scope");
+        snprintf(buf, sizeof buf, "lean-host.slice/%s", unit_for(1));
+        ASSERT_CONTAINS(cg, buf);
         free(cg);
-        unit_prop("lean-worker-feedbeef-1.scope", "MemoryMax", buf, sizeof buf);
+        unit_prop(unit_for(1), "MemoryMax", buf, sizeof buf);
         ASSERT_STREQ(buf, "125829120");
-        unit_prop("lean-worker-feedbeef-1.scope", "MemoryHigh", buf, sizeof buf);
+        unit_prop(unit_for(1), "MemoryHigh", buf, sizeof buf);
         ASSERT_STREQ(buf, "83886080");
-        unit_prop("lean-worker-feedbeef-1.scope", "Description", buf, sizeof buf);
+        unit_prop(unit_for(1), "Description", buf, sizeof buf);
         ASSERT_STREQ(buf, "Lean worker for /tmp/project (test)");
-        unit_prop("lean-worker-feedbeef-1.scope", "CollectMode", buf, sizeof buf);
+        unit_prop(unit_for(1), "CollectMode", buf, sizeof buf);
         ASSERT_STREQ(buf, "inactive-or-failed");
 
         send_cmd(w, "-- @double alloc 20\ndef x := 1");
@@ -218,7 +289,7 @@ static void test_scope_lifecycle(void) {
         worker_stop(w, RESTART_CAUSE_IDLE, "idle");
         run_until(&p.n_dead, 1, "stop");
         ASSERT_EQ(p.cause, RESTART_CAUSE_IDLE);
-        wait_unit_gone("lean-worker-feedbeef-1.scope");
+        wait_unit_gone(unit_for(1));
         worker_free(w);
         probe_done(&p);
 }
@@ -241,7 +312,7 @@ static void test_oom_kill(void) {
         ASSERT_EQ(p.limit_kib, 120 * MIB);
         ASSERT_TRUE(p.rss_kib >= p.limit_kib * 9 / 10);
         ASSERT_EQ(p.n_reply, 0);
-        wait_unit_gone("lean-worker-feedbeef-2.scope");
+        wait_unit_gone(unit_for(2));
         worker_free(w);
         probe_done(&p);
 }
@@ -260,7 +331,7 @@ static void test_kill_and_free(void) {
         ASSERT_EQ(p.n_dead, 0);
         run_until(&p.n_dead, 1, "kill");
         ASSERT_EQ(p.cause, RESTART_CAUSE_TIMEOUT);
-        wait_unit_gone("lean-worker-feedbeef-3.scope");
+        wait_unit_gone(unit_for(3));
         worker_free(w);
         probe_done(&p);
 
@@ -269,7 +340,7 @@ static void test_kill_and_free(void) {
         ASSERT_OK(worker_start(&w, event, placer, true, &spec, &callbacks, &p));
         run_until(&p.n_ready, 1, "ready");
         w = worker_free(w);
-        wait_unit_gone("lean-worker-feedbeef-4.scope");
+        wait_unit_gone(unit_for(4));
         ASSERT_EQ(p.n_dead, 0);
         probe_done(&p);
 
@@ -279,7 +350,7 @@ static void test_kill_and_free(void) {
         ASSERT_EQ(worker_get_state(w), WORKER_PLACING);
         w = worker_free(w);
         run_for(500 * USEC_PER_MSEC);
-        wait_unit_gone("lean-worker-feedbeef-5.scope");
+        wait_unit_gone(unit_for(5));
         ASSERT_EQ(p.n_dead + p.n_ready, 0);
         probe_done(&p);
 }
@@ -303,18 +374,18 @@ static void test_placement_conflict(void) {
         ASSERT_OK(worker_start(&c, event, placer, true, &spec, &callbacks, &pc));
         run_until(&pc.n_dead, 1, "c fails");
         ASSERT_EQ(pc.cause, RESTART_CAUSE_WORKER_INTERNAL);
-        ASSERT_CONTAINS(pc.reason, "lean-worker-feedbeef-6.scope");
+        ASSERT_CONTAINS(pc.reason, unit_for(6));
         ASSERT_EQ(pc.n_ready, 0);
 
         /* a's scope survived the failed attempts */
-        ASSERT_FALSE(unit_gone("lean-worker-feedbeef-6.scope"));
+        ASSERT_FALSE(unit_gone(unit_for(6)));
         send_cmd(a, "def x := 1");
         run_until(&pa.n_reply, 1, "a still works");
 
         c = worker_free(c);
         b = worker_free(b);
         a = worker_free(a);
-        wait_unit_gone("lean-worker-feedbeef-6.scope");
+        wait_unit_gone(unit_for(6));
         probe_done(&pa);
         probe_done(&pb);
         probe_done(&pc);
@@ -342,6 +413,7 @@ int main(void) {
         ASSERT_TRUE(!scope_placer_unavailable_reason(placer));
 
         test_stale();
+        test_stale_owner();
         test_scope_lifecycle();
         test_oom_kill();
         test_kill_and_free();

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +28,7 @@
 #include "worker/memory.h"
 #include "worker/repl.h"
 #include "worker/scope.h"
+#include "worker/worker-tree.h"
 #include "worker/worker.h"
 
 #define WORKER_STOP_TERM_USEC (2 * USEC_PER_SEC)  /* stdin closed → SIGTERM */
@@ -105,6 +107,9 @@ struct LhWorker {
         uint64_t cause_rss_kib, cause_limit_kib;
 
         bool dead_reported;
+
+        WorkerTree tree;       /* descendants: killed and reaped with the worker */
+
         WorkerCallbacks cb;
         void *userdata;
 };
@@ -154,6 +159,7 @@ static void worker_close_io(LhWorker *w) {
 static void worker_destroy(LhWorker *w) {
         worker_close_io(w);
         w->child_source = sd_event_source_disable_unref(w->child_source);
+        worker_tree_done(&w->tree);
         if (w->placement)
                 scope_placement_cancel(w->placement);
         repl_decoder_free(w->decoder);
@@ -173,12 +179,12 @@ static LhWorker *worker_unref(LhWorker *w) {
         return NULL;
 }
 
-/* Kill the whole process group: lake spawns the REPL as its child. */
+/* Kill the whole process group (lake spawns the REPL as its child) and every
+ * descendant seen, also those that left the group (setsid). */
 static void worker_signal(LhWorker *w, int sig) {
         if (w->pid <= 0 || w->reaped)
                 return;
-        (void) kill(-w->pid, sig);
-        (void) kill(w->pid, sig);
+        worker_tree_signal(&w->tree, sig);
 }
 
 static void worker_request_end(LhWorker *w, RestartCause cause, const char *reason,
@@ -243,6 +249,7 @@ void worker_stop(LhWorker *w, RestartCause cause, const char *reason) {
         }
         worker_request_end(w, cause, reason, 0, 0);
         w->state = WORKER_STOPPING;
+        worker_tree_track(&w->tree); /* what it leaves behind when it exits */
         /* The REPL exits on EOF on stdin. */
         if (w->stdio_fd >= 0)
                 (void) shutdown(w->stdio_fd, SHUT_WR);
@@ -350,7 +357,7 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         /* sd-event reaps the zombie right after this callback, so the pid (and
          * group id) cannot have been reused yet: the group kill reaches only
          * what the REPL left behind. */
-        (void) kill(-w->pid, SIGKILL);
+        worker_tree_leader_ended(&w->tree);
         w->reaped = true;
         /* SIGCHLD may come before the status pipe's event: a failed exec's
          * reason is in the pipe already. */
@@ -552,8 +559,10 @@ static int worker_sample(LhWorker *w) {
         worker_locate_cgroup(w, NULL);
         if (w->cgroup_dir)
                 r = memory_sample_cgroup(w->cgroup_dir, w->cgroup_v2, &m);
-        if (r < 0)
+        if (r < 0) {
                 r = memory_sample_proc_tree(w->pid, &m);
+                worker_tree_track(&w->tree); /* no cgroup holds the tree together: remember it */
+        }
         if (r < 0)
                 return 0; /* gone already: on_child tells the rest */
 
@@ -714,8 +723,17 @@ _noreturn_ static void child_fail(int exec_fd, int step) {
         _exit(127);
 }
 
-_noreturn_ static void child_run(const WorkerSpec *spec, pid_t parent, int io_fd, int err_fd, int gate_fd,
-                                 int exec_fd) {
+static void child_reset_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur <= 1024)
+                return;
+        rl.rlim_cur = 1024;
+        (void) setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+_noreturn_ static void child_run(const WorkerSpec *spec, char **envp, pid_t parent, int io_fd, int err_fd,
+                                 int gate_fd, int exec_fd) {
         sigset_t all;
         ssize_t n;
         char c;
@@ -728,6 +746,10 @@ _noreturn_ static void child_run(const WorkerSpec *spec, pid_t parent, int io_fd
         if (dup2(io_fd, STDIN_FILENO) < 0 || dup2(io_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
                 child_fail(exec_fd, EXEC_STEP_SETUP);
         child_mark_cloexec();
+        /* The daemon raised its own soft fd limit for its connections;
+         * programs expect the conventional 1024 (select()), as systemd
+         * hands its services. */
+        child_reset_nofile();
 
         /* Parked until the scope exists (or process mode is settled); EOF
          * without the byte means the parent gave up on us. */
@@ -743,7 +765,7 @@ _noreturn_ static void child_run(const WorkerSpec *spec, pid_t parent, int io_fd
                 _exit(127);
         if (spec->cwd && chdir(spec->cwd) < 0)
                 child_fail(exec_fd, EXEC_STEP_CHDIR);
-        (void) sandbox_execvp(spec->sandbox, spec->argv, spec->cwd); /* execvp, in bwrap if configured */
+        (void) sandbox_execvpe(spec->sandbox, spec->argv, envp, spec->cwd); /* in bwrap if configured */
         child_fail(exec_fd, EXEC_STEP_EXEC);
 }
 
@@ -751,6 +773,7 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
                  const WorkerSpec *spec, const WorkerCallbacks *cb, void *userdata) {
         _cleanup_close_ int io_parent = -EBADF, io_child = -EBADF, err_r = -EBADF, err_w = -EBADF,
                         gate_r = -EBADF, gate_w = -EBADF, exec_r = -EBADF, exec_w = -EBADF;
+        _cleanup_free_ char **envp = NULL;
         int sv[2], p[2];
         bool use_scope;
         LhWorker *w;
@@ -803,13 +826,19 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
                 r = -ENOMEM;
                 goto fail;
         }
-        if (use_scope &&
-            asprintf(&w->unit, "lean-worker-%s-%" PRIu64 ".scope", w->project_id, w->generation) < 0) {
-                w->unit = NULL;
-                r = -ENOMEM;
-                goto fail;
+        if (use_scope) {
+                r = scope_placer_unit_name(placer, w->project_id, w->generation, &w->unit);
+                if (r < 0)
+                        goto fail;
         }
         r = repl_decoder_new(&w->decoder, spec->max_reply_bytes ?: REPL_REPLY_MAX_DEFAULT);
+        if (r < 0)
+                goto fail;
+        r = worker_tree_init(&w->tree, event, w->project_id, w->generation);
+        if (r < 0)
+                goto fail;
+
+        r = worker_tree_prepare_exec(&w->tree, &envp);
         if (r < 0)
                 goto fail;
 
@@ -820,9 +849,9 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
                 goto fail;
         }
         if (pid == 0)
-                child_run(spec, parent, io_child, err_w, gate_r, exec_w);
+                child_run(spec, envp, parent, io_child, err_w, gate_r, exec_w);
 
-        w->pid = pid;
+        w->pid = w->tree.leader = pid;
         w->started = now_usec(CLOCK_MONOTONIC);
         (void) setpgid(pid, pid); /* also here: no race with signals sent before the child ran */
         io_child = safe_close(io_child);
@@ -928,6 +957,8 @@ LhWorker *worker_free(LhWorker *w) {
                 (void) waitpid(w->pid, NULL, 0);
                 w->reaped = true;
         }
+        /* only when descendants are left, i.e. at shutdown or a very early free */
+        worker_tree_reap_now(&w->tree);
         if (w->unit && w->placer && !w->dead_reported)
                 (void) scope_placer_stop_unit(w->placer, w->unit);
         if (w->placement) {
@@ -939,6 +970,10 @@ LhWorker *worker_free(LhWorker *w) {
         worker_close_io(w);
         w->child_source = sd_event_source_disable_unref(w->child_source);
         return worker_unref(w);
+}
+
+bool worker_is_gone(const LhWorker *w) {
+        return !w || ((w->reaped || w->pid <= 0) && worker_tree_is_empty(&w->tree));
 }
 
 WorkerState worker_get_state(const LhWorker *w) {

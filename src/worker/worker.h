@@ -50,7 +50,7 @@ typedef struct WorkerMemory {
 typedef struct WorkerSpec {
         char **argv;              /* exec'd directly, never through a shell */
         const char *cwd;          /* project root */
-        const char *project_id;   /* short hash: scope lean-worker-<id>-<generation>.scope */
+        const char *project_id;   /* short hash: in the scope's name (scope_placer_unit_name()) */
         const char *description;  /* scope Description= */
         uint64_t generation;
         uint64_t memory_high_kib; /* post-job tier */
@@ -98,6 +98,9 @@ void worker_stop(LhWorker *w, RestartCause cause, const char *reason);
 LhWorker *worker_free(LhWorker *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LhWorker *, worker_free);
 
+/* Reaped, with every descendant seen killed and reaped too: freeing it now
+ * never waits. */
+bool worker_is_gone(const LhWorker *w);
 WorkerState worker_get_state(const LhWorker *w);
 pid_t worker_get_pid(const LhWorker *w);
 uint64_t worker_get_generation(const LhWorker *w);
@@ -121,7 +124,12 @@ void worker_get_stderr_stats(const LhWorker *w, uint64_t *ret_logged_bytes, uint
  *   worker_stop/worker_free, only from event loop dispatch. The first cause
  *   requested (by worker_kill/worker_stop or the sampler) wins over the
  *   classification of the child's death.
- * - worker_free() on a live worker SIGKILLs it and reaps it synchronously. */
+ * - worker_free() on a live worker SIGKILLs it and reaps it synchronously.
+ * - Each worker leads its own process group; the daemon is made a child
+ *   subreaper, so descendants that leave the group (setsid) are reaped and
+ *   killed with it too. If the daemon itself is SIGKILLed in process mode,
+ *   only the direct child goes (PR_SET_PDEATHSIG); its descendants are
+ *   orphaned (to init or the next subreaper above). */
 
 const char *worker_state_to_string(WorkerState s);
 const char *enforcement_mode_to_string(EnforcementMode m);

@@ -86,8 +86,9 @@ def test_abort_is_child_abort(client, lean_project):
 
 def test_restart_window_full(client, lean_project):
     seen = None
-    for _ in range(4):
-        r = run(client, lean_project, "-- @double exit 1")
+    for i in range(4):
+        # different inputs: one input that crashes twice is poison, charged once
+        r = run(client, lean_project, f"-- @double exit 1\ndef crash{i} := {i}")
         e = error_of(r)
         if e and e["code"] == "worker_unavailable":
             seen = e
