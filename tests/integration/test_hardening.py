@@ -165,6 +165,38 @@ def test_1100_idle_connections_under_soft_limit_1024(tmp_path, lean_project, man
     assert "Refusing" not in log
 
 
+def nofile_soft(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError(f"no Max open files line for {pid}")
+
+
+def children(pid):
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def test_workers_get_the_conventional_fd_limit(tmp_path, lean_project, many_fds):
+    """The daemon raises its own soft limit for connections; a worker gets
+    1024 back before exec, as systemd hands its services (select())."""
+    proc, sock, log_path = raw_daemon(tmp_path, prefix=["prlimit", "--nofile=1024:4096", "--"])
+    try:
+        with Client(sock) as c:
+            c.initialize()
+            run_ok(c, lean_project)
+            assert nofile_soft(proc.pid) == 4096
+            workers = children(proc.pid)
+            assert workers, "no worker process under the daemon"
+            assert all(nofile_soft(w) == 1024 for w in workers), [(w, nofile_soft(w)) for w in workers]
+    finally:
+        stop(proc, log_path)
+
+
 def test_connections_past_the_limit_are_refused_cleanly(tmp_path, lean_project, many_fds):
     """With soft = hard = 1024, the daemon keeps descriptors for workers: the
     connections it cannot take get one JSON-RPC error line and EOF, tool
