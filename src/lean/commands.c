@@ -337,6 +337,10 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
 
                         while (is_ascii_id_rest(*p) || *p == '.')
                                 p++;
+                        /* Lean's number stops before the letters: `1r"…"`, `0x1r#"…"#` are a
+                         * number and a raw string (found by tests/fuzz) */
+                        if (p[-1] == 'r' && (*p == '"' || *p == '#'))
+                                return scan_fail(&s, p - 1, "raw string literals are not allowed");
                         kw = number_hides_keyword(start, p);
                         if (kw)
                                 return scan_fail(&s, kw, "`%.*s` would start a command", (int) strspn(kw,

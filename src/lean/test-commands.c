@@ -137,6 +137,8 @@ static const struct {
         { "True\nscoped instance : Inhabited Empty := sorry", "scoped (attribute kind)" },
         { "True\nlocal notation \"x\" => 1",                  "local (attribute kind)" },
         { "True\npublic theorem evil : False := sorry",       "public (module system)" },
+        { "7r#\"\nopen Real\n»\" = x",                      "a number then a raw string (found by tests/fuzz)" },
+        { "0x1r\"a\" = x",                                    "a hex number then a raw string" },
         { "True\nregister_linter_set linter.x := linter.y",   "register_linter_set (core)" },
         { "True\nshow_panel_widgets [w]",                     "show_panel_widgets (core)" },
 };
