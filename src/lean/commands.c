@@ -178,22 +178,31 @@ static int scan_fail(const Scan *s, const char *at, const char *format, ...) {
         return -EINVAL;
 }
 
-/* A keyword that a number's letters may hide: Lean's numeric literal stops
- * where its digits (decimal, 0x…, 0b…, 0o…, exponent) stop, and the rest
- * starts a new identifier. Which letter that is depends on the base, so
- * every letter run suffix is checked. */
-static const char *number_hides_keyword(const char *start, const char *end) {
-        for (const char *q = start; q < end; q++) {
-                const char *w = q, *e = q;
+/* Where Lean's numeric literal starting at p (a digit) ends: Lean.Parser.Basic
+ * numberFnAux, exactly: "0b"/"0o"/"0x" and their digits, or decimal digits, an
+ * optional '.' with optional digits, an optional exponent. Whatever follows
+ * (letters, a quote, `r"`) is the next token for Lean, and so for the
+ * scanner; where Lean fails inside the literal (`0x` without digits, `1e`
+ * without exponent digits) it resumes at that point, which is where this
+ * stops too. */
+static const char *number_end(const char *p) {
+        if (p[0] == '0' && p[1] && strchr("bBoOxX", p[1])) {
+                const char *digits = strchr("bB", p[1]) ? "01" : strchr("oO", p[1]) ? "01234567"
+                                                                                     : "0123456789abcdefABCDEF";
 
-                if (!is_ascii_id_first(*q))
-                        continue;
-                while (e < end && is_ascii_id_rest(*e))
-                        e++;
-                if (lean_command_keyword_is(w, e - w))
-                        return w;
+                return p + 2 + strspn(p + 2, digits);
         }
-        return NULL;
+        p += strspn(p, "0123456789");
+        if (*p == '.')
+                p += 1 + strspn(p + 1, "0123456789");
+        if (*p == 'e' || *p == 'E') {
+                const char *q = p + 1;
+
+                if (*q == '+' || *q == '-')
+                        q++;
+                p = q + strspn(q, "0123456789");
+        }
+        return p;
 }
 
 /* An escape at p (p[0] == '\\') as Lean.Parser.Basic quotedCharFn reads it
@@ -333,18 +342,8 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
                 if (strneq(p, "@[", 2))
                         return scan_fail(&s, p, "an attribute `@[…]` belongs to a command");
                 if (is_digit(c)) {
-                        const char *start = p, *kw;
-
-                        while (is_ascii_id_rest(*p) || *p == '.')
-                                p++;
-                        /* Lean's number stops before the letters: `1r"…"`, `0x1r#"…"#` are a
-                         * number and a raw string (found by tests/fuzz) */
-                        if (p[-1] == 'r' && (*p == '"' || *p == '#'))
-                                return scan_fail(&s, p - 1, "raw string literals are not allowed");
-                        kw = number_hides_keyword(start, p);
-                        if (kw)
-                                return scan_fail(&s, kw, "`%.*s` would start a command", (int) strspn(kw,
-                                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789'!?"), kw);
+                        /* the identifier, quote or raw string glued to it is read next */
+                        p = number_end(p);
                         continue;
                 }
                 if (id_char_len(p, true) > 0 || strneq(p, "«", strlen("«"))) {

@@ -139,6 +139,9 @@ static const struct {
         { "True\npublic theorem evil : False := sorry",       "public (module system)" },
         { "7r#\"\nopen Real\n»\" = x",                      "a number then a raw string (found by tests/fuzz)" },
         { "0x1r\"a\" = x",                                    "a hex number then a raw string" },
+        { "1'\"'\ntheorem evil : False := sorry -- \"",     "a number then a char literal (found by tests/fuzz)" },
+        { "1e+theorem evil : False := sorry",                 "an exponent without digits" },
+        { "0xtheorem evil : False := sorry",                  "a hex prefix without digits" },
         { "True\nregister_linter_set linter.x := linter.y",   "register_linter_set (core)" },
         { "True\nshow_panel_widgets [w]",                     "show_panel_widgets (core)" },
 };
