@@ -5,10 +5,11 @@
  * once, with an error, later from the event loop, only when cancelled or at
  * the end, or fails internally. Oracles: every line the server writes is one
  * JSON-RPC 2.0 object (a response with exactly one of result/error, or a
- * notification); the connection closes after the client's EOF; no call is
- * left behind. First input byte: bit 0 prepends an initialize handshake,
+ * notification); no id is answered more often than the client sent it; the
+ * connection closes after the client's EOF; no call is left behind. First input byte: bit 0 prepends an initialize handshake,
  * bits 1-3 the write size, bits 4-7 the stub's first behaviour. */
 
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -147,7 +148,63 @@ static void step(int fd, Output *o) {
                 read_output(fd, o);
 }
 
-static void check_line(const char *line, size_t n) {
+/* Request ids, as json-c serializes them (the server echoes what json-c
+ * parsed), with how often the input carries each: no id may be answered
+ * more often than it was sent. */
+typedef struct Ids {
+        json_object *sent;     /* id text → count */
+        json_object *answered;
+} Ids;
+
+static void ids_add(json_object *counts, json_object *id) {
+        const char *k = json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN);
+        json_object *v;
+
+        if (json_object_object_get_ex(counts, k, &v))
+                json_object_set_int64(v, json_object_get_int64(v) + 1);
+        else
+                json_object_object_add(counts, k, json_object_new_int64(1));
+}
+
+static void ids_add_message(json_object *counts, json_object *m) {
+        json_object *id;
+
+        if (json_object_is_type(m, json_type_object) && json_object_object_get_ex(m, "id", &id) && id)
+                ids_add(counts, id);
+}
+
+static void ids_from_input(Ids *ids, const char *input, size_t n) {
+        for (size_t i = 0; i < n; ) {
+                const char *nl = memchr(input + i, '\n', n - i);
+                size_t len = nl ? (size_t) (nl - (input + i)) : n - i;
+                json_tokener *tok = json_tokener_new();
+                json_object *m;
+
+                FUZZ_ASSERT(tok);
+                m = json_tokener_parse_ex(tok, input + i, (int) len);
+                if (m && json_object_is_type(m, json_type_array))
+                        for (size_t j = 0; j < json_object_array_length(m); j++)
+                                ids_add_message(ids->sent, json_object_array_get_idx(m, j));
+                else if (m)
+                        ids_add_message(ids->sent, m);
+                json_object_put(m);
+                json_tokener_free(tok);
+                i += len + 1;
+        }
+}
+
+static void ids_check(const Ids *ids) {
+        json_object_object_foreach(ids->answered, k, v) {
+                json_object *sent = NULL;
+
+                if (!json_object_object_get_ex(ids->sent, k, &sent) ||
+                    json_object_get_int64(v) > json_object_get_int64(sent))
+                        FUZZ_FAIL("id %s answered %" PRIi64 " times, sent %" PRIi64 " times", k,
+                                  json_object_get_int64(v), sent ? json_object_get_int64(sent) : 0);
+        }
+}
+
+static void check_line(Ids *ids, const char *line, size_t n) {
         json_tokener *tok = json_tokener_new();
         json_object *m, *v;
         bool has_result, has_error;
@@ -164,7 +221,9 @@ static void check_line(const char *line, size_t n) {
         if (json_object_object_get_ex(m, "method", NULL))
                 FUZZ_ASSERT(!has_result && !has_error);
         else {
-                FUZZ_ASSERT(json_object_object_get_ex(m, "id", NULL));
+                FUZZ_ASSERT(json_object_object_get_ex(m, "id", &v));
+                if (v)
+                        ids_add(ids->answered, v);
                 if (has_result == has_error)
                         FUZZ_FAIL("a response needs exactly one of result and error: [%.*s]",
                                   (int) MIN(n, (size_t) 200), line);
@@ -180,6 +239,7 @@ static const char handshake[] =
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ char *input = NULL;
         Output o = {};
+        Ids ids = {};
         size_t n, sent = 0, chunk;
         unsigned rounds;
         int fd;
@@ -203,7 +263,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_ASSERT(connect(fd, (struct sockaddr *) &address, address_len) >= 0);
 
         while (sent < n && !o.eof) {
-                ssize_t w = send(fd, input + sent, MIN(chunk, n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
+                /* small pieces only at the start: framing across reads is reached, and
+                 * long inputs stay fast */
+                size_t piece = sent < 512 ? chunk : 16384;
+                ssize_t w = send(fd, input + sent, MIN(piece, n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
 
                 if (w > 0)
                         sent += w;
@@ -241,15 +304,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         if (getenv("FUZZ_VERBOSE"))
                 fwrite(o.buf, 1, o.len, stderr);
-        /* every line the server wrote */
+        /* every line the server wrote; no id answered more often than sent */
+        ids.sent = json_object_new_object();
+        ids.answered = json_object_new_object();
+        FUZZ_ASSERT(ids.sent && ids.answered);
+        ids_from_input(&ids, input, sent);
         for (size_t i = 0; i < o.len; ) {
                 char *nl = memchr(o.buf + i, '\n', o.len - i);
 
                 if (!nl)
                         FUZZ_FAIL("the server's output does not end with a newline");
-                check_line(o.buf + i, nl - (o.buf + i));
+                check_line(&ids, o.buf + i, nl - (o.buf + i));
                 i = nl - o.buf + 1;
         }
+        ids_check(&ids);
+        json_object_put(ids.sent);
+        json_object_put(ids.answered);
         free(o.buf);
         return 0;
 }

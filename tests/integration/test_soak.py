@@ -253,13 +253,15 @@ def killer(pid, stats, stop, seed):
                 pass
 
 
-def workers_up(client, projects):
-    for p in projects:
-        for _ in range(10):
-            r = client.call_tool("lean_run", {"project": str(p), "code": "def soak_settle := 0"})
-            if not r.get("isError"):
-                break
-            time.sleep(0.2)
+def workers_up(client, projects, pid):
+    """Every project's worker alive (a job may just have recycled one: max_requests)."""
+    for _ in range(20):
+        for p in projects:
+            client.call_tool("lean_run", {"project": str(p), "code": "def soak_settle := 0"})
+        time.sleep(0.2)
+        if len(daemon_children(pid)) == len(projects):
+            return
+    raise AssertionError(f"not one worker per project: {daemon_children(pid)}")
 
 
 def settled(pid, sample):
@@ -301,7 +303,7 @@ def test_exactly_once_soak(start_daemon, tmp_path):
 
     with d.client() as c:
         c.initialize()
-        workers_up(c, projects)
+        workers_up(c, projects, d.pid)
 
         # warm-up: the same load, briefly, so allocator pools and caches are at size
         stats = Stats()
@@ -310,7 +312,7 @@ def test_exactly_once_soak(start_daemon, tmp_path):
         for t in threads:
             t.join(timeout=20 * RECV_TIMEOUT)
         assert not stats.problems, "\n".join(stats.problems[:20])
-        workers_up(c, projects)
+        workers_up(c, projects, d.pid)
         fds0, rss0 = settled(d.pid, daemon_fds), settled(d.pid, daemon_rss_kib)
 
         # the main phase
@@ -340,7 +342,7 @@ def test_exactly_once_soak(start_daemon, tmp_path):
 
         # the same state as at the baseline: every project's worker up, one client
         assert c.request("ping")["result"] == {}
-        workers_up(c, projects)
+        workers_up(c, projects, d.pid)
         fds1, rss1 = settled(d.pid, daemon_fds), settled(d.pid, daemon_rss_kib)
 
     print(f"soak: daemon fds {fds0} -> {fds1}, VmRSS {rss0} -> {rss1} KiB (slack {slack})")
