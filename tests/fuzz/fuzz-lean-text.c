@@ -7,6 +7,7 @@
  *     holds nothing Lean's command loop could start a command at, even
  *     resuming after a lexical error;
  *   - a name accepted for `#print axioms <name>` is one identifier to Lean;
+ *   - lean_string_literal() gives one string literal to Lean, whatever the text;
  *   - the attempt command built from an accepted statement and proof has no
  *     command token but its own `theorem`.
  * Input: statement text, optionally a NUL byte and proof text. */
@@ -75,6 +76,18 @@ static void check_name(const char *s, size_t n) {
                 FUZZ_FAIL("lean_decl_name_is_valid accepted [%s], not one identifier to Lean", s);
 }
 
+/* query-text's string literal: one string token for Lean, whatever it holds */
+static void check_string_literal(const char *s, size_t n) {
+        _cleanup_free_ char *lit = NULL;
+
+        if (!model_utf8_valid(s, n))
+                return;
+        lit = lean_string_literal(s);
+        FUZZ_ASSERT(lit);
+        if (!model_is_one_string_literal(lit, strlen(lit)))
+                FUZZ_FAIL("lean_string_literal(%s) = %s is not one string literal to Lean", s, lit);
+}
+
 static void check_attempt(const char *statement, const char *proof) {
         _cleanup_free_ char *e1 = NULL, *e2 = NULL, *cmd = NULL;
         ModelFinding f;
@@ -112,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 check_comments(buf, n);
         check_text(buf, n);
         check_name(buf, n);
+        check_string_literal(buf, n);
         if (second) {
                 size_t m = strlen(second);
 

@@ -261,7 +261,7 @@ static ssize_t quoted_char(const char *s, size_t n, size_t i) {
 /* strLitFnAux from i (after the opening quote). A `{` is where an
  * interpolated string (s!, m!, f!) would hold a term: the model reads on
  * from there as code (more tokens, never fewer). */
-static Tok string_literal(const char *s, size_t n, size_t start) {
+static Tok string_literal(const char *s, size_t n, size_t start, bool interpolation) {
         size_t i = start + 1;
 
         for (;;) {
@@ -274,7 +274,7 @@ static Tok string_literal(const char *s, size_t n, size_t start) {
                 i += k;
                 if (curr == '"')
                         return (Tok) { .kind = TOK_OTHER, .start = start, .end = i };
-                if (curr == '{')
+                if (curr == '{' && interpolation)
                         return (Tok) { .kind = TOK_OTHER, .start = start, .end = i };
                 if (curr == '\\') {
                         ssize_t r = quoted_char(s, n, i);
@@ -441,7 +441,7 @@ static Tok next_token(const char *s, size_t n, size_t pos) {
                 return (Tok) { .kind = TOK_DOC, .start = pos, .end = (size_t) e };
         }
         if (curr == '"')
-                return string_literal(s, n, pos);
+                return string_literal(s, n, pos, true);
         if (curr == '\'' && next != '\'')
                 return char_literal(s, n, pos);
         if (is_digit(curr))
@@ -556,4 +556,14 @@ bool model_is_one_identifier(const char *s, size_t n, bool (*is_keyword)(const c
         r = one_identifier(s, n, is_keyword);
         newer_letters = false;
         return r;
+}
+
+bool model_is_one_string_literal(const char *s, size_t n) {
+        Tok t;
+
+        if (n < 2 || s[0] != '"')
+                return false;
+        /* a plain literal: `{` is an ordinary character there (no s!/m!/f!) */
+        t = string_literal(s, n, 0, false);
+        return t.kind == TOK_OTHER && t.end == n && s[n - 1] == '"';
 }

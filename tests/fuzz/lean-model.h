@@ -47,5 +47,8 @@ ModelFinding model_scan(const char *s, size_t n, bool (*is_keyword)(const char *
  * lexical error, nothing before or after). */
 bool model_is_one_identifier(const char *s, size_t n, bool (*is_keyword)(const char *w, size_t len));
 
+/* s is exactly one plain string literal for Lean (not after s!, m!, f!). */
+bool model_is_one_string_literal(const char *s, size_t n);
+
 /* s is valid UTF-8 without NUL bytes. */
 bool model_utf8_valid(const char *s, size_t n);
