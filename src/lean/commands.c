@@ -378,7 +378,9 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
                         if (!escaped && lean_command_keyword_is(start, p - start) &&
                             !(p - start == 6 && strneq(start, "scoped", 6) && after_open))
                                 return scan_fail(&s, start, "`%.*s` would start a command", (int) (p - start), start);
-                        prev_ident_is_open = !escaped && p - start == 4 && strneq(start, "open", 4);
+                        /* `open after a backtick is a name literal, not the keyword (found by tests/fuzz) */
+                        prev_ident_is_open = !escaped && p - start == 4 && strneq(start, "open", 4) &&
+                                             !(start > text && start[-1] == '`');
                         if (!escaped && (p - start == 4 && strneq(start, "open", 4)))
                                 needs_in = needs_in ?: start;
                         else if (!escaped && p - start == 10 && strneq(start, "set_option", 10))

@@ -142,6 +142,7 @@ static const struct {
         { "1'\"'\ntheorem evil : False := sorry -- \"",     "a number then a char literal (found by tests/fuzz)" },
         { "1e+theorem evil : False := sorry",                 "an exponent without digits" },
         { "0xtheorem evil : False := sorry",                  "a hex prefix without digits" },
+        { "H `open scoped in",                                "a name literal `open, then scoped (found by tests/fuzz)" },
         { "True\nregister_linter_set linter.x := linter.y",   "register_linter_set (core)" },
         { "True\nshow_panel_widgets [w]",                     "show_panel_widgets (core)" },
 };
