@@ -6,7 +6,8 @@
 #                                   $PREFIX (default /usr/local), start the daemon
 #   packaging/quickstart.sh test    install build and test dependencies, build with
 #                                   -Werror, run every test, then all of them again
-#                                   under ASan+UBSan; ends with the line "N passed, N failed"
+#                                   under ASan+UBSan, then the libFuzzer runs of tests/fuzz
+#                                   (a clang build); ends with the line "N passed, N failed"
 #
 # Never reads stdin; uses sudo for apt-get and installing only when not root.
 # Environment: PREFIX (start; default /usr/local), LEAN_HOST_BUILD_DIR (default build).
@@ -33,7 +34,7 @@ as_root() {
 
 BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd"
 RUN_DEPS="systemd dbus dbus-user-session git"
-TEST_DEPS="python3 python3-pytest util-linux procps bubblewrap"
+TEST_DEPS="python3 python3-pytest util-linux procps bubblewrap clang-14 libclang-rt-14-dev"
 
 missing_packages() {
 	local p
@@ -171,6 +172,20 @@ cmd_test() {
 			run_tests "$BUILD-asan" "asan" --num-processes "$(nproc)"
 	else
 		say "the ASan+UBSan build failed"
+		failed=$((failed + 1))
+	fi
+
+	# libFuzzer runs of tests/fuzz (suite fuzz): a third build, with clang
+	if ! command -v clang-14 >/dev/null; then
+		say "clang-14 is not installed: the libFuzzer runs (suite fuzz) are skipped"
+		skipped=$((skipped + 1))
+	elif CC=clang-14 setup_build "$BUILD-fuzz" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false &&
+	     ninja -C "$BUILD-fuzz"; then
+		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+			run_tests "$BUILD-fuzz" "fuzz" --suite fuzz --num-processes "$(nproc)"
+	else
+		say "the clang/libFuzzer build failed"
 		failed=$((failed + 1))
 	fi
 

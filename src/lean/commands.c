@@ -35,12 +35,21 @@ const char * const lean_command_keywords[] = {
         "simproc", "dsimproc", "simproc_decl", "dsimproc_decl", "builtin_simproc",
         "builtin_dsimproc", "builtin_simproc_decl", "builtin_dsimproc_decl", "grind_pattern",
         "init_grind_norm",
+        /* more core commands: the rest of the `@[builtin_command_parser]`s and core's
+         * `syntax … : command`s (Lean.Parser.Command, Lean.Elab.Tactic.Grind,
+         * Lean.Linter.Basic, Lean.Widget.UserWidget, Lean.Compiler's test_extern,
+         * Lean.LibrarySuggestions), and the declaration modifiers and attribute
+         * kinds that may start one (`public`/`meta` of the module system,
+         * `local notation`, `scoped instance`; `open scoped X in` stays a term) */
+        "grind_propagator", "builtin_grind_propagator", "register_linter_set",
+        "show_panel_widgets", "test_extern", "set_premise_selector", "set_library_suggestions",
+        "public", "meta", "local", "scoped",
         /* Batteries, Aesop and Mathlib commands */
         "alias", "irreducible_def", "notation3", "library_note", "assert_not_exists",
         "assert_not_imported", "proof_wanted", "recall", "initialize_simps_projections",
         "mk_iff_of_inductive_prop", "suppress_compilation", "unsuppress_compilation",
         "compile_inductive", "compile_def", "declare_aesop_rule_sets", "add_aesop_rules",
-        "erase_aesop_rules", "whatsnew", "extend_docs", "variable?",
+        "erase_aesop_rules", "whatsnew", "extend_docs", "variable?", "register_hint",
         NULL,
 };
 
@@ -169,22 +178,45 @@ static int scan_fail(const Scan *s, const char *at, const char *format, ...) {
         return -EINVAL;
 }
 
-/* A keyword that a number's letters may hide: Lean's numeric literal stops
- * where its digits (decimal, 0x…, 0b…, 0o…, exponent) stop, and the rest
- * starts a new identifier. Which letter that is depends on the base, so
- * every letter run suffix is checked. */
-static const char *number_hides_keyword(const char *start, const char *end) {
-        for (const char *q = start; q < end; q++) {
-                const char *w = q, *e = q;
+/* Where Lean's numeric literal starting at p (a digit) ends: Lean.Parser.Basic
+ * numberFnAux, exactly: "0b"/"0o"/"0x" and their digits, or decimal digits, an
+ * optional '.' with optional digits, an optional exponent. Whatever follows
+ * (letters, a quote, `r"`) is the next token for Lean, and so for the
+ * scanner; where Lean fails inside the literal (`0x` without digits, `1e`
+ * without exponent digits) it resumes at that point, which is where this
+ * stops too. */
+static const char *number_end(const char *p) {
+        if (p[0] == '0' && p[1] && strchr("bBoOxX", p[1])) {
+                const char *digits = strchr("bB", p[1]) ? "01" : strchr("oO", p[1]) ? "01234567"
+                                                                                     : "0123456789abcdefABCDEF";
 
-                if (!is_ascii_id_first(*q))
-                        continue;
-                while (e < end && is_ascii_id_rest(*e))
-                        e++;
-                if (lean_command_keyword_is(w, e - w))
-                        return w;
+                return p + 2 + strspn(p + 2, digits);
         }
-        return NULL;
+        p += strspn(p, "0123456789");
+        if (*p == '.')
+                p += 1 + strspn(p + 1, "0123456789");
+        if (*p == 'e' || *p == 'E') {
+                const char *q = p + 1;
+
+                if (*q == '+' || *q == '-')
+                        q++;
+                p = q + strspn(q, "0123456789");
+        }
+        return p;
+}
+
+/* An escape at p (p[0] == '\\') as Lean.Parser.Basic quotedCharFn reads it
+ * (isQuotableCharDefault, \xHH, \uHHHH): its length, 0 when it is none. */
+static size_t escape_len(const char *p) {
+        const char *q = p + 1;
+
+        if (*q && strchr("\\\"'nrt", *q))
+                return 2;
+        if (*q == 'x' && is_hex(q[1]) && is_hex(q[2]))
+                return 4;
+        if (*q == 'u' && is_hex(q[1]) && is_hex(q[2]) && is_hex(q[3]) && is_hex(q[4]))
+                return 6;
+        return 0;
 }
 
 /* A char literal at p (p[0] == '\''): its length, 0 when it is not one. */
@@ -220,6 +252,7 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
                 .ret_error = ret_error,
         };
         const char *p, *needs_in = NULL; /* an `open`/`set_option` waiting for its `in` */
+        bool prev_ident_is_open = false, after_open; /* the last token was the identifier `open` */
 
         if (ret_error)
                 *ret_error = NULL;
@@ -267,6 +300,9 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
                         p = end;
                         continue;
                 }
+                /* a token: only the identifier branch below sets it again */
+                after_open = prev_ident_is_open;
+                prev_ident_is_open = false;
                 if (c == '"') {
                         const char *start = p++;
 
@@ -275,8 +311,16 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
                                  * and terms hold tokens: refused rather than parsed */
                                 if (*p == '{')
                                         return scan_fail(&s, p, "`{` in a string literal (interpolation) is not allowed");
-                                if (*p == '\\' && p[1])
-                                        p++;
+                                if (*p == '\\') {
+                                        /* Lean.Parser.Basic quotedCharFn: an escape it does not know is a
+                                         * parse error there, and Lean resumes tokenizing INSIDE the string */
+                                        size_t n = escape_len(p);
+
+                                        if (n == 0)
+                                                return scan_fail(&s, p, "not an escape sequence Lean knows");
+                                        p += n;
+                                        continue;
+                                }
                                 p++;
                         }
                         if (!*p)
@@ -298,14 +342,8 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
                 if (strneq(p, "@[", 2))
                         return scan_fail(&s, p, "an attribute `@[…]` belongs to a command");
                 if (is_digit(c)) {
-                        const char *start = p, *kw;
-
-                        while (is_ascii_id_rest(*p) || *p == '.')
-                                p++;
-                        kw = number_hides_keyword(start, p);
-                        if (kw)
-                                return scan_fail(&s, kw, "`%.*s` would start a command", (int) strspn(kw,
-                                                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789'!?"), kw);
+                        /* the identifier, quote or raw string glued to it is read next */
+                        p = number_end(p);
                         continue;
                 }
                 if (id_char_len(p, true) > 0 || strneq(p, "«", strlen("«"))) {
@@ -336,8 +374,13 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
                         }
                         if (!escaped && p - start == 1 && *start == 'r' && (*p == '"' || *p == '#'))
                                 return scan_fail(&s, start, "raw string literals are not allowed");
-                        if (!escaped && lean_command_keyword_is(start, p - start))
+                        /* `open scoped X in` is a term; `scoped` anywhere else may start a command */
+                        if (!escaped && lean_command_keyword_is(start, p - start) &&
+                            !(p - start == 6 && strneq(start, "scoped", 6) && after_open))
                                 return scan_fail(&s, start, "`%.*s` would start a command", (int) (p - start), start);
+                        /* `open after a backtick is a name literal, not the keyword (found by tests/fuzz) */
+                        prev_ident_is_open = !escaped && p - start == 4 && strneq(start, "open", 4) &&
+                                             !(start > text && start[-1] == '`');
                         if (!escaped && (p - start == 4 && strneq(start, "open", 4)))
                                 needs_in = needs_in ?: start;
                         else if (!escaped && p - start == 10 && strneq(start, "set_option", 10))

@@ -22,16 +22,23 @@
  *     `∧theorem`, `Nat..theorem`, `x.1.theorem`, `1theorem` and `'x'theorem`
  *     all contain the token `theorem`, while `Nat.theorem`, `theorem'` and
  *     `«theorem»` are identifiers. A char literal `'"'` does not open a
- *     string and `r#"a"b"#` is one raw string.
+ *     string and `r#"a"b"#` is one raw string. A number ends where Lean's
+ *     numberFnAux ends it (`1'"'` is 1 and a char literal). A block comment
+ *     skips the character right after its "/-" (lean/header.h).
+ *   - tests/fuzz/fuzz-lean-text holds this check against an independent
+ *     model of Lean's lexing (tests/fuzz/lean-model.c).
  *
  * What lean_commands_user_text_check() refuses (conservative: when unsure, a
  * byte is a token boundary, so a keyword next to it is still seen):
  *   - invalid UTF-8; control characters other than tab, CR and newline;
- *   - unterminated block comments, strings, raw strings, «identifiers»;
+ *   - unterminated block comments, strings, «identifiers»; raw strings; a
+ *     string escape Lean's quotedCharFn does not know (Lean would resume
+ *     tokenizing inside the string);
  *   - doc and module-doc comments (`/--`, `/-!`: they belong to commands);
  *   - `#` directly followed by a letter or `_` (`#eval`, `#exit`, …); `@[`;
  *   - an identifier token equal to a command keyword of lean_command_keywords
- *     (outside comments; inside string literals too);
+ *     (outside comments and string literals; `scoped` right after `open` is
+ *     `open scoped X in`);
  *   - `open` or `set_option` unless a later `in` follows on the same line
  *     (`open Classical in`, `set_option maxHeartbeats 400000 in` are terms and
  *     tactics; a bare one is a command).

@@ -79,24 +79,30 @@ static void set_error(char **ret_error, const char *format, ...) {
         va_end(ap);
 }
 
-/* Skip whitespace and comments (line comments, nested block comments).
- * Returns the position of the next token; an unterminated block comment
- * returns its start so the header ends there. */
+/* Lean.Parser.Basic `whitespace`: after "/-" (not "/--", "/-!") it steps over
+ * ONE more character (`s.next input i`) before `finishCommentBlock 1`, so that
+ * character can neither open nor close anything: "/-/-/" is a whole comment.
+ * `finishCommentBlock` then counts "/-" up and "-/" down, nothing else (no
+ * line comments or strings inside). Bytes, not characters, are stepped: a
+ * UTF-8 continuation byte is never '-' or '/', so the result is the same. */
 const char *lean_block_comment_end(const char *p) {
         unsigned depth = 1;
 
         p += 2;
-        while (*p && depth > 0) {
+        if (*p)
+                p++;
+        while (*p) {
                 if (p[0] == '/' && p[1] == '-') {
                         depth++;
                         p += 2;
                 } else if (p[0] == '-' && p[1] == '/') {
-                        depth--;
                         p += 2;
+                        if (--depth == 0)
+                                return p;
                 } else
                         p++;
         }
-        return depth == 0 ? p : NULL;
+        return NULL;
 }
 
 static const char *skip_space_and_comments(const char *p) {

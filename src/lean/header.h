@@ -18,7 +18,9 @@
 bool lean_module_name_is_valid(const char *name);
 
 /* p points at "/-": the end of that block comment, nested ones included as
- * Lean nests them (just past its "-/"), or NULL when it is not terminated. */
+ * Lean nests them (just past its "-/"), or NULL when it is not terminated.
+ * Lean's rule exactly (Lean.Parser.Basic `whitespace`/`finishCommentBlock`):
+ * the character right after "/-" is skipped, so "/-/-/" is one comment. */
 const char *lean_block_comment_end(const char *p);
 
 typedef struct LeanHeader {

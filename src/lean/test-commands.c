@@ -66,6 +66,9 @@ static const char * const ordinary[] = {
         "calc a = b := by rfl\n    _ = c := by rfl",
         "show (fun (x : Nat) => x) 1 = 1 from rfl",
         "`Nat.add = `Nat.add",
+        "by\n  open scoped Classical in\n  exact em _",
+        "\"\\\\ \\\" \\' \\n \\r \\t \\x41 \\u03b1\" = s",  /* every escape Lean's quotedCharFn knows */
+        "/-/ -/ True",                          /* the '/' after \"/-\" is skipped: no nesting */
         NULL,
 };
 
@@ -122,6 +125,26 @@ static const struct {
         { "True \xff\xfe",                                    "invalid UTF-8" },
         { "\"unterminated",                                   "unterminated string" },
         { "«unterminated",                                    "unterminated «»" },
+        /* Lean.Parser.Basic `whitespace` skips the character after "/-": "/-/-/" is a whole
+         * comment, so the `theorem` line is a command and "-/ -/" no comment at all */
+        { "trivial /-/-/\ntheorem injected : False := sorry\n-/ -/", "the character after /- is skipped" },
+        { "True /-/-/ ∧ True\naxiom evil : False -/ -/",      "the character after /- is skipped" },
+        /* an escape quotedCharFn does not know is a parse error inside the string, and
+         * Lean's command loop resumes tokenizing right there */
+        { "\"\\q theorem injected : False := sorry \"",     "invalid escape: Lean resumes inside the string" },
+        { "\"\\x4 theorem injected : False := sorry \"",    "short \\x escape" },
+        { "\"\\\ntheorem injected : False := sorry \"",     "backslash-newline" },
+        { "True\nscoped instance : Inhabited Empty := sorry", "scoped (attribute kind)" },
+        { "True\nlocal notation \"x\" => 1",                  "local (attribute kind)" },
+        { "True\npublic theorem evil : False := sorry",       "public (module system)" },
+        { "7r#\"\nopen Real\n»\" = x",                      "a number then a raw string (found by tests/fuzz)" },
+        { "0x1r\"a\" = x",                                    "a hex number then a raw string" },
+        { "1'\"'\ntheorem evil : False := sorry -- \"",     "a number then a char literal (found by tests/fuzz)" },
+        { "1e+theorem evil : False := sorry",                 "an exponent without digits" },
+        { "0xtheorem evil : False := sorry",                  "a hex prefix without digits" },
+        { "H `open scoped in",                                "a name literal `open, then scoped (found by tests/fuzz)" },
+        { "True\nregister_linter_set linter.x := linter.y",   "register_linter_set (core)" },
+        { "True\nshow_panel_widgets [w]",                     "show_panel_widgets (core)" },
 };
 
 static void test_ordinary(void) {
@@ -189,6 +212,20 @@ static void test_keywords(void) {
                 "mutual", "deriving", "private", "protected", "noncomputable", "partial", "unsafe", "omit",
                 "include", "add_decl_doc", "register_option", "nonrec",
         };
+        /* commands of core Lean (`@[builtin_command_parser]` and core's `syntax … : command`),
+         * Batteries and Mathlib that an earlier list missed */
+        static const char * const added[] = {
+                "show_panel_widgets", "register_linter_set", "set_premise_selector", "set_library_suggestions",
+                "test_extern", "register_hint", "grind_propagator", "builtin_grind_propagator", "public",
+                "meta", "local", "scoped",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(added); i++) {
+                _cleanup_free_ char *text = NULL;
+
+                ASSERT_TRUE(lean_command_keyword_is(added[i], strlen(added[i])));
+                ASSERT_TRUE(asprintf(&text, "True\n%s x", added[i]) > 0);
+                check_refused(text, added[i]);
+        }
         for (size_t i = 0; i < ELEMENTSOF(from_tools); i++)
                 ASSERT_TRUE(lean_command_keyword_is(from_tools[i], strlen(from_tools[i])));
 }

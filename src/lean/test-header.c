@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "basic/strv.h"
 #include "lean/header.h"
@@ -118,6 +119,34 @@ static void test_split(void) {
         check_fail("import A--B\n", "\"A--B\"");
 }
 
+/* Lean.Parser.Basic: `whitespace` steps over the character after "/-",
+ * then `finishCommentBlock 1` counts "/-" and "-/". */
+static void check_comment_end(const char *text, ssize_t want) {
+        const char *end = lean_block_comment_end(text);
+
+        if ((end ? end - text : -1) != want)
+                fprintf(stderr, "comment [%s]: end %zd, want %zd\n", text, end ? end - text : -1, want);
+        assert((end ? end - text : -1) == want);
+}
+
+static void test_block_comment_end(void) {
+        check_comment_end("/- a -/", 7);
+        check_comment_end("/- /- -/ -/ x", 11);
+        check_comment_end("/-/-/", 5);             /* the '/' after "/-" is skipped: one whole comment */
+        check_comment_end("/-/-/-/", 5);
+        check_comment_end("/-/- -/", 7);           /* no nesting: "/-" + skipped '/' + "- -/" */
+        check_comment_end("/--/", -1);             /* the skipped '-' cannot close it */
+        check_comment_end("/-\n-/", 5);
+        check_comment_end("/- -/-/", 5);
+        check_comment_end("/-α-/", 6);             /* a multi-byte character skipped */
+        check_comment_end("/-", -1);
+        check_comment_end("/-/", -1);
+        check_comment_end("/- /- -/", -1);
+
+        /* the header splitter agrees: the comment ends, the import is read */
+        check_split("/-/-/\nimport A\n", (const char *[]) { "A", NULL }, "/-/-/\n        \n");
+}
+
 static void test_header_command(void) {
         _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *f = NULL;
         char *two[] = { (char *) "Mathlib.Tactic", (char *) "Aesop", NULL };
@@ -135,6 +164,7 @@ static void test_header_command(void) {
 int main(void) {
         test_module_names();
         test_split();
+        test_block_comment_end();
         test_header_command();
         printf("test-header: ok\n");
         return 0;
