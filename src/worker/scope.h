@@ -31,7 +31,9 @@ bool scope_placer_is_available(const ScopePlacer *p);
 const char *scope_placer_unavailable_reason(const ScopePlacer *p); /* NULL when available */
 
 /* Create unit (lean-worker-<id>-<gen>.scope) in the slice holding pid, with
- * MemoryHigh/MemoryMax (KiB → bytes), Description, CollectMode=inactive-or-failed;
+ * MemoryMax (KiB → bytes) and MemorySwapMax=0 when memory_max_kib > 0,
+ * MemoryHigh only when memory_high_kib > 0 (the worker passes 0: see
+ * README), Description, CollectMode=inactive-or-failed;
  * done() once the job is removed (r = 0 for job result "done"), always from
  * the event loop. Returns an opaque slot, valid until done() has been called
  * (the placer frees it right after); before that, freeing the placer or

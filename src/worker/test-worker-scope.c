@@ -4,7 +4,7 @@
  * tests/harness/with-user-systemd (root, namespaces). Needs $LEAN_REPL_DOUBLE.
  *
  * Checks: the placer is available; a worker runs in
- * lean-worker-<id>-<gen>.scope with MemoryHigh/MemoryMax; a kernel OOM kill
+ * lean-worker-<id>-<gen>.scope with MemoryMax/MemorySwapMax=0; a kernel OOM kill
  * at MemoryMax is classified rss_hard_limit_exceeded; scopes are gone after
  * their worker dies (stop, kill, OOM, free); placement conflicts fall back to
  * process mode or fail with worker_internal when scope mode is required;
@@ -196,8 +196,11 @@ static void test_scope_lifecycle(void) {
         free(cg);
         unit_prop("lean-worker-feedbeef-1.scope", "MemoryMax", buf, sizeof buf);
         ASSERT_STREQ(buf, "125829120");
+        /* no MemoryHigh (it would throttle a job above it on v2), no swap */
         unit_prop("lean-worker-feedbeef-1.scope", "MemoryHigh", buf, sizeof buf);
-        ASSERT_STREQ(buf, "83886080");
+        ASSERT_STREQ(buf, "infinity");
+        unit_prop("lean-worker-feedbeef-1.scope", "MemorySwapMax", buf, sizeof buf);
+        ASSERT_STREQ(buf, "0");
         unit_prop("lean-worker-feedbeef-1.scope", "Description", buf, sizeof buf);
         ASSERT_STREQ(buf, "Lean worker for /tmp/project (test)");
         unit_prop("lean-worker-feedbeef-1.scope", "CollectMode", buf, sizeof buf);
