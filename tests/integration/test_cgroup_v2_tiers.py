@@ -74,8 +74,10 @@ def pid_dead(pid):
 
 
 class Crossing(threading.Thread):
-    """Polls a scope's anon + swap; remembers when it reached the hard tier
-    and when the worker died."""
+    """Polls a scope's anon + swap; remembers when it came near the hard tier
+    and when the worker died. Near: 80 %, since a poll can miss the last
+    megabytes before the kill; the kill time measured from there is an upper
+    bound of the time from the crossing."""
 
     def __init__(self, cg, mib, pid):
         super().__init__(daemon=True)
@@ -94,7 +96,7 @@ class Crossing(threading.Thread):
                 except (OSError, ValueError):
                     pass
                 self.peak = max(self.peak, anon)
-                if self.at is None and anon >= self.limit * 0.95:
+                if self.at is None and anon >= self.limit * 0.8:
                     self.at = time.monotonic()
             time.sleep(0.02)
 
@@ -173,15 +175,15 @@ def test_job_over_hard_tier_killed_promptly(user_manager, start_daemon, lean_pro
         causes = restart_causes(r)
         assert "rss_hard_limit_exceeded" in causes, tool_body(r)
         assert "timeout" not in causes and (error_of(r) or {}).get("code") != "timeout", tool_body(r)
-        assert watch.at is not None, f"never saw the scope reach the hard tier (peak {watch.peak >> 20} MiB)"
+        assert watch.at is not None, f"never saw the scope near the hard tier (peak {watch.peak >> 20} MiB)"
         assert watch.dead_at is not None, "the worker did not die"
         print(f"over the hard tier ({sample_millis} ms sampling, swap {'on' if swap_on() else 'off'}): "
-              f"killed {watch.dead_at - watch.at:.2f} s and answered {done - watch.at:.2f} s after crossing, "
-              f"peak anon+swap {watch.peak >> 20} MiB")
-        assert watch.dead_at - watch.at <= 5, f"killed {watch.dead_at - watch.at:.1f} s after crossing the hard tier"
+              f"killed {watch.dead_at - watch.at:.2f} s and answered {done - watch.at:.2f} s after reaching 80 % "
+              f"of the hard tier, peak anon+swap {watch.peak >> 20} MiB")
+        assert watch.dead_at - watch.at <= 5, f"killed {watch.dead_at - watch.at:.1f} s after reaching 80 % of the hard tier"
         # the answer follows the kill (reap, classification, scope stop) promptly too
         assert done - watch.dead_at <= 10, f"answered {done - watch.dead_at:.1f} s after the kill"
-        # swap could not carry it past the hard tier
+        # swap could not carry it past the hard tier (no swap in the scope at all)
         assert watch.peak <= (HARD_MIB + 8) << 20, f"anon+swap peaked at {watch.peak >> 20} MiB"
         f2 = assert_ok(run(c, lean_project, "def after := 1"))
         assert f2["restarts_by_cause"].get("rss_hard_limit_exceeded", 0) >= 1
