@@ -306,17 +306,25 @@ static void worker_classify(LhWorker *w, const siginfo_t *si) {
                  * scope (MemoryMax) counts in the cgroup; if the scope is gone
                  * already, a SIGKILL nobody sent in a memory-limited scope is the
                  * kernel's; in process mode, memory at the limit says it. */
-                if (oom > 0 || (oom < 0 && w->memory_max_kib > 0) || worker_memory_at_limit(w)) {
+                /* The scope's peak charge at MemoryMax says it too: in a cgroup v2
+                 * guest the oom_kill count was once seen unraised at SIGCHLD. */
+                bool peak_at_max = oom == 0 && w->memory_max_kib > 0 && peak >= w->memory_max_kib / 20 * 19;
+
+                if (oom > 0 || (oom < 0 && w->memory_max_kib > 0) || peak_at_max || worker_memory_at_limit(w)) {
                         if (oom != 0)
                                 snprintf(buf, sizeof buf,
                                          "killed by the kernel OOM killer at the hard tier (MemoryMax=%" PRIu64 "K)%s",
                                          w->memory_max_kib, oom < 0 ? " (scope already gone)" : "");
+                        else if (peak_at_max)
+                                snprintf(buf, sizeof buf,
+                                         "killed by the kernel OOM killer at the hard tier (MemoryMax=%" PRIu64 "K, "
+                                         "scope peak %" PRIu64 "K)", w->memory_max_kib, peak);
                         else
                                 snprintf(buf, sizeof buf, "SIGKILLed with memory at the hard tier (%" PRIu64 "K)",
                                          w->memory_max_kib);
                         /* The last sample can be older than the allocation that hit the
                          * limit: report at least the peak (or the limit it was killed at). */
-                        rss = MAX(rss, oom != 0 ? MAX(peak, w->memory_max_kib) : rss);
+                        rss = MAX(rss, oom != 0 || peak_at_max ? MAX(peak, w->memory_max_kib) : rss);
                         return worker_request_end(w, RESTART_CAUSE_RSS_HARD_LIMIT, buf, rss, w->memory_max_kib);
                 }
         }
