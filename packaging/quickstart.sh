@@ -35,6 +35,8 @@ as_root() {
 BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd"
 RUN_DEPS="systemd dbus dbus-user-session git"
 TEST_DEPS="python3 python3-pytest util-linux procps bubblewrap clang-14 libclang-rt-14-dev"
+# the real-platform suite (tests/vm): qemu guests built with debootstrap
+VM_TEST_DEPS="qemu-system-x86 qemu-utils debootstrap e2fsprogs debian-archive-keyring"
 
 missing_packages() {
 	local p
@@ -151,7 +153,7 @@ cmd_test() {
 	local node_pkgs=""
 	command -v node >/dev/null || node_pkgs="nodejs npm"
 	# shellcheck disable=SC2086
-	install_packages $BUILD_DEPS $RUN_DEPS $TEST_DEPS $node_pkgs
+	install_packages $BUILD_DEPS $RUN_DEPS $TEST_DEPS $VM_TEST_DEPS $node_pkgs
 
 	if [ -f tests/client/package-lock.json ] && command -v npm >/dev/null; then
 		(cd tests/client && npm ci --no-audit --no-fund --loglevel=error) ||

@@ -357,6 +357,13 @@ DEFINE_FACTS_GETTER(project_enforcement_mode, "s", const char *, strempty(enforc
 DEFINE_FACTS_STRING_GETTER(scope_unit, scope_unit);
 DEFINE_FACTS_GETTER(rss_kib, "t", uint64_t, f.rss_kib);
 DEFINE_FACTS_GETTER(anon_kib, "t", uint64_t, f.anon_kib);
+/* kernel facts, cgroup v2 only: -1 = not available (cgroup v1, process mode, no worker) */
+DEFINE_FACTS_GETTER(swap_kib, "x", int64_t, f.swap_valid ? (int64_t) f.swap_kib : -1);
+DEFINE_FACTS_GETTER(memory_events_high, "x", int64_t, f.events_valid ? (int64_t) f.memory_events_high : -1);
+DEFINE_FACTS_GETTER(memory_events_max, "x", int64_t, f.events_valid ? (int64_t) f.memory_events_max : -1);
+DEFINE_FACTS_GETTER(memory_events_oom_kill, "x", int64_t, f.events_valid ? (int64_t) f.memory_events_oom_kill : -1);
+DEFINE_FACTS_GETTER(memory_pressure_some_avg10, "d", double, f.pressure_valid ? f.memory_pressure_some_avg10 : -1.0);
+DEFINE_FACTS_GETTER(memory_pressure_full_avg10, "d", double, f.pressure_valid ? f.memory_pressure_full_avg10 : -1.0);
 DEFINE_FACTS_GETTER(memory_high_kib, "t", uint64_t, f.memory_high_kib);
 DEFINE_FACTS_GETTER(memory_max_kib, "t", uint64_t, f.memory_max_kib);
 DEFINE_FACTS_STRING_GETTER(import_profile, import_profile);
@@ -463,6 +470,12 @@ static const sd_bus_vtable project_vtable[] = {
         /* sampled every RssSampleMillis: read on demand, never signalled */
         SD_BUS_PROPERTY("RssKiB", "t", property_get_rss_kib, 0, 0),
         SD_BUS_PROPERTY("AnonKiB", "t", property_get_anon_kib, 0, 0),
+        SD_BUS_PROPERTY("SwapKiB", "x", property_get_swap_kib, 0, 0),
+        SD_BUS_PROPERTY("MemoryEventsHigh", "x", property_get_memory_events_high, 0, 0),
+        SD_BUS_PROPERTY("MemoryEventsMax", "x", property_get_memory_events_max, 0, 0),
+        SD_BUS_PROPERTY("MemoryEventsOomKill", "x", property_get_memory_events_oom_kill, 0, 0),
+        SD_BUS_PROPERTY("MemoryPressureSomeAvg10", "d", property_get_memory_pressure_some_avg10, 0, 0),
+        SD_BUS_PROPERTY("MemoryPressureFullAvg10", "d", property_get_memory_pressure_full_avg10, 0, 0),
         /* PROJECT_CHANGE_RESTARTS */
         SD_BUS_PROPERTY("RestartsTotal", "t", property_get_project_restarts_total, 0, EMITS),
         SD_BUS_PROPERTY("RestartsByCause", "a{st}", property_get_project_restarts_by_cause, 0, EMITS),

@@ -123,6 +123,22 @@ static uint64_t get_t(Ctx *c, const char *path, const char *iface, const char *n
         return v;
 }
 
+static int64_t get_x(Ctx *c, const char *path, const char *iface, const char *name) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, "x");
+        int64_t v;
+
+        check_ok(sd_bus_message_read(m, "x", &v));
+        return v;
+}
+
+static double get_d(Ctx *c, const char *path, const char *iface, const char *name) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, "d");
+        double v;
+
+        check_ok(sd_bus_message_read(m, "d", &v));
+        return v;
+}
+
 static uint32_t get_u(Ctx *c, const char *path, const char *iface, const char *name) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, "u");
         uint32_t v;
@@ -292,6 +308,13 @@ static StubProject *add_project(Ctx *c, const char *root, const char *id) {
         snprintf(f->scope_unit, sizeof(f->scope_unit), "lean-worker-%s-7.scope", id);
         f->rss_kib = 123456;
         f->anon_kib = 100000;
+        f->swap_valid = f->events_valid = f->pressure_valid = true;
+        f->swap_kib = 2048;
+        f->memory_events_high = 11;
+        f->memory_events_max = 3;
+        f->memory_events_oom_kill = 1;
+        f->memory_pressure_some_avg10 = 12.5;
+        f->memory_pressure_full_avg10 = 0.25;
         f->memory_high_kib = 5 * KIB_PER_GIB;
         f->memory_max_kib = 16 * KIB_PER_GIB;
         snprintf(f->import_profile, sizeof(f->import_profile), "Mathlib.Tactic,Proj");
@@ -327,6 +350,7 @@ static void test_projects(Ctx *c) {
         p2 = add_project(c, "/srv/proj-b", "fedcba9876543210");
         p2->facts.state = PROJECT_IDLE;
         p2->facts.last_restart.valid = false;
+        p2->facts.swap_valid = p2->facts.events_valid = p2->facts.pressure_valid = false;
         check_ok(bus_project_path((LhProject *) p1, &path1));
         check_ok(bus_project_path((LhProject *) p2, &path2));
         /* a leading digit is escaped, as systemd's unit paths */
@@ -379,6 +403,16 @@ static void test_projects(Ctx *c) {
         check_s(c, path1, BUS_PROJECT_INTERFACE, "ScopeUnit", "lean-worker-0123456789abcdef-7.scope");
         check(get_t(c, path1, BUS_PROJECT_INTERFACE, "RssKiB") == 123456);
         check(get_t(c, path1, BUS_PROJECT_INTERFACE, "AnonKiB") == 100000);
+        check(get_x(c, path1, BUS_PROJECT_INTERFACE, "SwapKiB") == 2048);
+        check(get_x(c, path1, BUS_PROJECT_INTERFACE, "MemoryEventsHigh") == 11);
+        check(get_x(c, path1, BUS_PROJECT_INTERFACE, "MemoryEventsMax") == 3);
+        check(get_x(c, path1, BUS_PROJECT_INTERFACE, "MemoryEventsOomKill") == 1);
+        check(get_d(c, path1, BUS_PROJECT_INTERFACE, "MemoryPressureSomeAvg10") == 12.5);
+        check(get_d(c, path1, BUS_PROJECT_INTERFACE, "MemoryPressureFullAvg10") == 0.25);
+        /* not on cgroup v2 (proj-b): -1, never 0 */
+        check(get_x(c, path2, BUS_PROJECT_INTERFACE, "SwapKiB") == -1);
+        check(get_x(c, path2, BUS_PROJECT_INTERFACE, "MemoryEventsOomKill") == -1);
+        check(get_d(c, path2, BUS_PROJECT_INTERFACE, "MemoryPressureSomeAvg10") == -1.0);
         check(get_t(c, path1, BUS_PROJECT_INTERFACE, "MemoryHighKiB") == 5 * KIB_PER_GIB);
         check(get_t(c, path1, BUS_PROJECT_INTERFACE, "MemoryMaxKiB") == 16 * KIB_PER_GIB);
         check_s(c, path1, BUS_PROJECT_INTERFACE, "ImportProfile", "Mathlib.Tactic,Proj");
@@ -835,6 +869,7 @@ static int serve(void) {
         p->facts.worker_pid = 0;
         p->facts.scope_unit[0] = 0;
         p->facts.rss_kib = p->facts.anon_kib = 0;
+        p->facts.swap_valid = p->facts.events_valid = p->facts.pressure_valid = false;
         p->facts.import_profile[0] = 0;
         p->facts.restarts_total = 0;
         memset(p->facts.restarts_by_cause, 0, sizeof(p->facts.restarts_by_cause));

@@ -110,6 +110,9 @@ typedef struct ProjectInfo {
         uint64_t profile_switch_count, restarts_total;
         ByCause restarts_by_cause;
         RestartInfo last_restart;
+        /* kernel facts (cgroup v2): -1 = not available */
+        int64_t swap_kib, events_high, events_max, events_oom_kill;
+        double psi_some_avg10, psi_full_avg10;
 } ProjectInfo;
 
 typedef struct ManagerInfo {
@@ -162,6 +165,8 @@ typedef enum PropType {
         PROP_U64,      /* t */
         PROP_BY_CAUSE, /* a{st} */
         PROP_RESTART,  /* (sstbtt) */
+        PROP_I64,      /* x, -1 = not available (JSON null) */
+        PROP_DOUBLE,   /* d, < 0 = not available (JSON null) */
 } PropType;
 
 /* name on the bus → field; json: the MCP runtime-facts name where there is one;
@@ -180,6 +185,8 @@ static const char *const prop_signature[] = {
         [PROP_U64] = "t",
         [PROP_BY_CAUSE] = "a{st}",
         [PROP_RESTART] = "(sstbtt)",
+        [PROP_I64] = "x",
+        [PROP_DOUBLE] = "d",
 };
 
 #define P(n, j, t, f, nl) { n, j, t, offsetof(ProjectInfo, f), nl }
@@ -193,6 +200,12 @@ static const PropMap project_map[] = {
         P("ScopeUnit", "scope_unit", PROP_STRING, scope_unit, true),
         P("RssKiB", "rss_kib", PROP_U64, rss_kib, true),
         P("AnonKiB", "anon_kib", PROP_U64, anon_kib, true),
+        P("SwapKiB", "swap_kib", PROP_I64, swap_kib, true),
+        P("MemoryEventsHigh", "memory_events_high", PROP_I64, events_high, true),
+        P("MemoryEventsMax", "memory_events_max", PROP_I64, events_max, true),
+        P("MemoryEventsOomKill", "memory_events_oom_kill", PROP_I64, events_oom_kill, true),
+        P("MemoryPressureSomeAvg10", "memory_pressure_some_avg10", PROP_DOUBLE, psi_some_avg10, true),
+        P("MemoryPressureFullAvg10", "memory_pressure_full_avg10", PROP_DOUBLE, psi_full_avg10, true),
         P("MemoryHighKiB", "memory_high_kib", PROP_U64, memory_high_kib, false),
         P("MemoryMaxKiB", "memory_max_kib", PROP_U64, memory_max_kib, false),
         P("ImportProfile", "import_profile", PROP_STRING, import_profile, true),
@@ -291,6 +304,10 @@ static int read_property(sd_bus_message *m, const PropMap *p, void *base) {
                 return read_by_cause(m, field);
         case PROP_RESTART:
                 return read_restart(m, field);
+        case PROP_I64:
+                return sd_bus_message_read(m, "x", (int64_t *) field);
+        case PROP_DOUBLE:
+                return sd_bus_message_read(m, "d", (double *) field);
         }
         return -EINVAL;
 }
@@ -417,6 +434,9 @@ static int get_manager(Ctl *c, ManagerInfo *ret) {
 static int get_project(Ctl *c, const char *object, ProjectInfo *ret) {
         int r;
 
+        /* a daemon without the kernel facts: not available, not zero */
+        ret->swap_kib = ret->events_high = ret->events_max = ret->events_oom_kill = -1;
+        ret->psi_some_avg10 = ret->psi_full_avg10 = -1;
         r = get_all(c, object, PROJECT_IFACE, project_map, ret);
         if (r < 0)
                 return r;
@@ -496,6 +516,24 @@ static const char *format_kib(char *buf, size_t size, uint64_t kib) {
 
 #define FORMAT_KIB(kib) format_kib((char[16]) {}, 16, (kib))
 
+/* The kernel facts of a worker's scope as table cells: memory.events
+ * high/max/oom_kill, swap in use, PSI some avg10; "-" when not available
+ * (cgroup v1, process mode, no worker). */
+static void format_kernel_facts(const ProjectInfo *p, char ev[static 64], char swap[static 16], char psi[static 16]) {
+        if (p->events_high >= 0)
+                snprintf(ev, 64, "%" PRIi64 "/%" PRIi64 "/%" PRIi64, p->events_high, p->events_max, p->events_oom_kill);
+        else
+                snprintf(ev, 64, "-");
+        if (p->swap_kib > 0)
+                format_kib(swap, 16, (uint64_t) p->swap_kib);
+        else
+                snprintf(swap, 16, "%s", p->swap_kib == 0 ? "0" : "-");
+        if (p->psi_some_avg10 >= 0)
+                snprintf(psi, 16, "%.2f%%", p->psi_some_avg10);
+        else
+                snprintf(psi, 16, "-");
+}
+
 static json_object *json_uint_or_null(uint64_t v, bool nullable) {
         return nullable && v == 0 ? NULL : json_object_new_uint64(v);
 }
@@ -552,6 +590,12 @@ static json_object *map_to_json(const PropMap *map, const void *base) {
                         break;
                 case PROP_RESTART:
                         v = restart_to_json(field);
+                        break;
+                case PROP_I64:
+                        v = *(const int64_t *) field >= 0 ? json_object_new_int64(*(const int64_t *) field) : NULL;
+                        break;
+                case PROP_DOUBLE:
+                        v = *(const double *) field >= 0 ? json_object_new_double(*(const double *) field) : NULL;
                         break;
                 }
                 json_object_object_add(o, p->json, v);
@@ -724,8 +768,9 @@ static void strv_free_simple(char **l) {
 }
 
 static int verb_status(Ctl *c, int argc, char *argv[]) {
-        static const char *const headers[] = { "PROJECT", "STATE", "GEN", "SCOPE", "RSS/LIMIT", "RESTARTS" };
-        static const bool right[] = { false, false, true, false, true, true };
+        static const char *const headers[] = { "PROJECT", "STATE", "GEN", "SCOPE", "RSS/LIMIT", "SWAP",
+                                               "HIGH/MAX/OOM", "PSI10", "RESTARTS" };
+        static const bool right[] = { false, false, true, false, true, true, true, true, true };
         _cleanup_(manager_info_done) ManagerInfo m = {};
         ProjectInfo *projects = NULL;
         char **objects = NULL;
@@ -778,17 +823,21 @@ static int verb_status(Ctl *c, int argc, char *argv[]) {
 
                 for (size_t i = 0; i < n; i++) {
                         const ProjectInfo *p = &projects[i];
-                        char gen[32], mem[64], restarts[32];
+                        char gen[32], mem[64], restarts[32], ev[64], swap[16], psi[16];
 
                         snprintf(gen, sizeof gen, "%" PRIu64, p->worker_generation);
                         snprintf(mem, sizeof mem, "%s/%s", FORMAT_KIB(p->rss_kib), FORMAT_KIB(p->memory_max_kib));
                         snprintf(restarts, sizeof restarts, "%" PRIu64, p->restarts_total);
+                        format_kernel_facts(p, ev, swap, psi);
                         r = table_add_row(&t,
                                           p->root, NULL,
                                           p->state, state_color(p->state),
                                           gen, NULL,
                                           isempty(p->scope_unit) ? "-" : p->scope_unit, NULL,
                                           mem, NULL,
+                                          swap, NULL,
+                                          ev, p->events_oom_kill > 0 ? ANSI_YELLOW : NULL,
+                                          psi, NULL,
                                           restarts, p->restarts_in_window > 0 ? ANSI_YELLOW : NULL);
                         if (r < 0)
                                 break;
@@ -922,6 +971,14 @@ static int verb_facts(Ctl *c, int argc, char *argv[]) {
                strempty(p.scope_unit));
         printf("         Memory: %s (anon %s), high %s, max %s\n", FORMAT_KIB(p.rss_kib), FORMAT_KIB(p.anon_kib),
                FORMAT_KIB(p.memory_high_kib), FORMAT_KIB(p.memory_max_kib));
+        if (p.events_high >= 0 || p.swap_kib >= 0 || p.psi_some_avg10 >= 0) {
+                char ev[64], swap[16], psi[16];
+
+                format_kernel_facts(&p, ev, swap, psi);
+                printf("         Kernel: memory.events high/max/oom_kill %s, swap %s, memory pressure %s "
+                       "(some avg10)\n", ev, swap, psi);
+        } else
+                printf("         Kernel: - (only with a scope on cgroup v2)\n");
         printf("        Imports: %s (%" PRIu64 " profile switch%s)\n", isempty(p.import_profile) ? "-" : p.import_profile,
                p.profile_switch_count, p.profile_switch_count == 1 ? "" : "es");
         printf("          Queue: %" PRIu32 "\n", p.queue_depth);

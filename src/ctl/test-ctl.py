@@ -130,11 +130,13 @@ def test_status():
     hdr = [i for i, l in enumerate(lines) if l.startswith("PROJECT")]
     check(len(hdr) == 1, "one table header")
     h = lines[hdr[0]]
-    check(h.split() == ["PROJECT", "STATE", "GEN", "SCOPE", "RSS/LIMIT", "RESTARTS"], f"columns: {h}")
+    check(h.split() == ["PROJECT", "STATE", "GEN", "SCOPE", "RSS/LIMIT", "SWAP", "HIGH/MAX/OOM", "PSI10",
+                        "RESTARTS"], f"columns: {h}")
     rows = lines[hdr[0] + 1:hdr[0] + 3]
+    # kernel facts (cgroup v2): swap, memory.events high/max/oom_kill, PSI some avg10; "-" when not available
     check(rows[0].split() == ["/srv/proj-a", "busy", "7", "lean-worker-0123456789abcdef-7.scope",
-                              "120.6M/16.0G", "3"], f"row a: {rows[0]}")
-    check(rows[1].split() == ["/srv/proj-b", "idle", "7", "-", "-/16.0G", "0"], f"row b: {rows[1]}")
+                              "120.6M/16.0G", "2.0M", "11/3/1", "12.50%", "3"], f"row a: {rows[0]}")
+    check(rows[1].split() == ["/srv/proj-b", "idle", "7", "-", "-/16.0G", "-", "-", "-", "0"], f"row b: {rows[1]}")
     # left columns start where their header starts; right ones end where theirs ends
     starts = column_starts(h)
     for row in rows:
@@ -156,7 +158,9 @@ def test_facts():
     want = {
         "id": "0123456789abcdef", "root": "/srv/proj-a", "state": "busy", "worker_pid": 4242,
         "worker_generation": 7, "enforcement": "scope", "scope_unit": "lean-worker-0123456789abcdef-7.scope",
-        "rss_kib": 123456, "anon_kib": 100000, "memory_high_kib": 5 * 1024 * 1024,
+        "rss_kib": 123456, "anon_kib": 100000, "swap_kib": 2048, "memory_events_high": 11,
+        "memory_events_max": 3, "memory_events_oom_kill": 1, "memory_pressure_some_avg10": 12.5,
+        "memory_pressure_full_avg10": 0.25, "memory_high_kib": 5 * 1024 * 1024,
         "memory_max_kib": 16 * 1024 * 1024, "import_profile": "Mathlib.Tactic,Proj", "profile_switch_count": 2,
         "restarts_total": 3, "restarts_by_cause": {"child_exit": 2, "explicit": 1}, "restarts_in_window": 2,
         "last_restart": {"cause": "child_exit", "reason": "worker exited with status 3", "worker_generation": 6,
@@ -171,12 +175,18 @@ def test_facts():
     b = ctl_json("facts", "fedcba9876543210")
     check(b["worker_pid"] is None and b["scope_unit"] is None and b["rss_kib"] is None and
           b["last_restart"] is None and b["import_profile"] is None, f"nulls as in the MCP facts: {b}")
+    check(b["swap_kib"] is None and b["memory_events_oom_kill"] is None and b["memory_pressure_some_avg10"] is None,
+          f"kernel facts not available are null, not 0: {b}")
 
     r = ctl("facts", "/srv/proj-a")
     check(r.returncode == 0, "facts human")
     check(re.search(r"^ +State: busy$", r.stdout, re.M), f"facts State line: {r.stdout}")
     check(re.search(r"^ +Worker: PID 4242, generation 7", r.stdout, re.M), "facts Worker line")
     check(re.search(r"^ +Last restart: child_exit \(abnormal\), generation 6", r.stdout, re.M), "facts last restart")
+    check(re.search(r"^ +Kernel: memory.events high/max/oom_kill 11/3/1, swap 2.0M, memory pressure 12.50%",
+                    r.stdout, re.M), f"facts Kernel line: {r.stdout}")
+    r2 = ctl("facts", "fedcba9876543210")
+    check(re.search(r"^ +Kernel: - \(only with a scope on cgroup v2\)$", r2.stdout, re.M), f"no kernel facts: {r2.stdout}")
     labels = [l.index(":") for l in r.stdout.splitlines()[1:] if re.match(r"^ +[A-Z][a-z ]+: ", l)]
     check(len(set(labels)) == 1, f"facts labels aligned: {labels}")
 

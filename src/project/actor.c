@@ -218,7 +218,8 @@ static int project_spawn_worker(LhProject *p) {
         p->worker_stopping = false;
         p->stop_recorded = false;
         p->requests_served = 0;
-        p->rss_kib = p->anon_kib = 0;
+        p->rss_kib = p->anon_kib = p->tier_kib = 0;
+        p->memory = (WorkerMemory) {};
         p->scope_unit[0] = 0;
         p->mode = placer ? registry_get_enforcement(r) : ENFORCEMENT_MODE_PROCESS;
         project_clear_profiles(p);
@@ -316,10 +317,10 @@ static void project_after_job(LhProject *p, LhJob *j) {
                 p->restart_requested = false;
                 project_recycle_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator",
                                        p->anon_kib, 0, NULL);
-        } else if (c->worker_rss_post_job_restart_kib > 0 && p->anon_kib >= c->worker_rss_post_job_restart_kib) {
+        } else if (c->worker_rss_post_job_restart_kib > 0 && p->tier_kib >= c->worker_rss_post_job_restart_kib) {
                 snprintf(reason, sizeof reason, "rss_post_job current_kib=%" PRIu64 " limit_kib=%" PRIu64,
-                         p->anon_kib, c->worker_rss_post_job_restart_kib);
-                project_recycle_worker(p, RESTART_CAUSE_RSS_POST_JOB, reason, p->anon_kib,
+                         p->tier_kib, c->worker_rss_post_job_restart_kib);
+                project_recycle_worker(p, RESTART_CAUSE_RSS_POST_JOB, reason, p->tier_kib,
                                        c->worker_rss_post_job_restart_kib, &j->call_restart);
                 j->worker_restarted = true;
         } else if (c->worker_max_requests > 0 && p->requests_served >= c->worker_max_requests) {
@@ -625,11 +626,11 @@ static void project_dispatch(LhProject *p) {
                         (void) worker_sample_now(p->worker);
                         p->profile_switch_count++;
                         project_notify(p, PROJECT_CHANGE_WORKER);
-                        if (c->import_switch_rss_soft_kib > 0 && p->anon_kib >= c->import_switch_rss_soft_kib) {
+                        if (c->import_switch_rss_soft_kib > 0 && p->tier_kib >= c->import_switch_rss_soft_kib) {
                                 snprintf(reason, sizeof reason,
                                          "rss_import_switch current_kib=%" PRIu64 " limit_kib=%" PRIu64,
-                                         p->anon_kib, c->import_switch_rss_soft_kib);
-                                project_recycle_worker(p, RESTART_CAUSE_RSS_IMPORT_SWITCH, reason, p->anon_kib,
+                                         p->tier_kib, c->import_switch_rss_soft_kib);
+                                project_recycle_worker(p, RESTART_CAUSE_RSS_IMPORT_SWITCH, reason, p->tier_kib,
                                                        c->import_switch_rss_soft_kib, &j->call_restart);
                                 j->worker_restarted = true;
                                 return; /* on_dead kicks */
@@ -688,6 +689,8 @@ static void project_on_sample(LhWorker *w, const WorkerMemory *m, void *userdata
                 return;
         p->rss_kib = m->rss_kib;
         p->anon_kib = m->anon_kib;
+        p->tier_kib = worker_memory_tier_kib(m);
+        p->memory = *m;
 }
 
 static void project_on_reply(LhWorker *w, json_object *reply, void *userdata) {
@@ -744,7 +747,8 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
         p->worker_ready = false;
         p->worker_stopping = false;
         p->stop_recorded = false;
-        p->rss_kib = p->anon_kib = 0;
+        p->rss_kib = p->anon_kib = p->tier_kib = 0;
+        p->memory = (WorkerMemory) {};
         project_clear_profiles(p);
         timer_disarm(p->timeout_source);
         timer_disarm(p->idle_source);
@@ -961,6 +965,15 @@ void project_get_facts(const LhProject *p, LhFacts *ret) {
                 .last_restart = p->last_restart,
                 .rss_kib = p->rss_kib,
                 .anon_kib = p->anon_kib,
+                .swap_valid = p->memory.swap_valid,
+                .swap_kib = p->memory.swap_kib,
+                .events_valid = p->memory.events_valid,
+                .memory_events_high = p->memory.events_high,
+                .memory_events_max = p->memory.events_max,
+                .memory_events_oom_kill = p->memory.events_oom_kill,
+                .pressure_valid = p->memory.pressure_valid,
+                .memory_pressure_some_avg10 = p->memory.pressure_some_avg10,
+                .memory_pressure_full_avg10 = p->memory.pressure_full_avg10,
                 .memory_high_kib = c->worker_rss_post_job_restart_kib,
                 .memory_max_kib = c->worker_rss_hard_kill_kib,
                 .profile_switch_count = p->profile_switch_count,

@@ -50,6 +50,41 @@ json_object *restart_event_to_json(const RestartEvent *e) {
         return o;
 }
 
+/* {"high":n,"max":n,"oom_kill":n}, or JSON null when not on cgroup v2 */
+static json_object *memory_events_to_json(const LhFacts *f) {
+        json_object *o;
+
+        if (!f->events_valid)
+                return NULL;
+        o = json_object_new_object();
+        if (!o)
+                return NULL;
+        if (add(o, "high", json_object_new_uint64(f->memory_events_high), false) < 0 ||
+            add(o, "max", json_object_new_uint64(f->memory_events_max), false) < 0 ||
+            add(o, "oom_kill", json_object_new_uint64(f->memory_events_oom_kill), false) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+/* {"some_avg10":x,"full_avg10":y} (percent), or JSON null */
+static json_object *memory_pressure_to_json(const LhFacts *f) {
+        json_object *o;
+
+        if (!f->pressure_valid)
+                return NULL;
+        o = json_object_new_object();
+        if (!o)
+                return NULL;
+        if (add(o, "some_avg10", json_object_new_double(f->memory_pressure_some_avg10), false) < 0 ||
+            add(o, "full_avg10", json_object_new_double(f->memory_pressure_full_avg10), false) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
 json_object *facts_to_json(const LhFacts *f) {
         json_object *o, *by_cause;
 
@@ -76,6 +111,9 @@ json_object *facts_to_json(const LhFacts *f) {
             add(o, "last_restart", restart_event_to_json(&f->last_restart), !f->last_restart.valid) < 0 ||
             add(o, "rss_kib", kib_or_null(f->rss_kib), true) < 0 ||
             add(o, "anon_kib", kib_or_null(f->anon_kib), true) < 0 ||
+            add(o, "swap_kib", f->swap_valid ? json_object_new_uint64(f->swap_kib) : NULL, !f->swap_valid) < 0 ||
+            add(o, "memory_events", memory_events_to_json(f), !f->events_valid) < 0 ||
+            add(o, "memory_pressure", memory_pressure_to_json(f), !f->pressure_valid) < 0 ||
             add(o, "import_profile", isempty(f->import_profile) ? NULL : json_object_new_string(f->import_profile),
                 isempty(f->import_profile)) < 0 ||
             add(o, "profile_switch_count", json_object_new_uint64(f->profile_switch_count), false) < 0 ||

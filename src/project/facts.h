@@ -49,6 +49,13 @@ typedef struct LhFacts {
         char scope_unit[128];        /* "" = none */
         RestartEvent last_restart;
         uint64_t rss_kib, anon_kib;  /* last sample, 0 = none */
+        /* kernel facts of the worker's scope, cgroup v2 only (!*_valid: null) */
+        bool swap_valid;
+        uint64_t swap_kib;
+        bool events_valid;
+        uint64_t memory_events_high, memory_events_max, memory_events_oom_kill;
+        bool pressure_valid;
+        double memory_pressure_some_avg10, memory_pressure_full_avg10;
         uint64_t memory_high_kib, memory_max_kib;
         char import_profile[512];    /* imports joined by ",", "" = none */
         uint64_t profile_switch_count;

@@ -86,6 +86,8 @@ struct LhProject {
         char *active_profile;      /* fingerprint of the last profile used, NULL = none */
         uint64_t profile_switch_count;
         uint64_t rss_kib, anon_kib;
+        uint64_t tier_kib;    /* anon + swap: what the tiers judge */
+        WorkerMemory memory;  /* last sample, for the kernel facts */
         EnforcementMode mode;
         char scope_unit[128];
         usec_t last_used;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -160,6 +161,59 @@ int memory_parse_cgroup_v2(const char *current, const char *stat, const char *ev
         m.valid = true;
         *ret = m;
         return 0;
+}
+
+int memory_parse_pressure_avg10(const char *text, const char *kind, double *ret) {
+        const char *p;
+        uint64_t ip = 0, frac = 0, scale = 1;
+
+        if (!text || !kind)
+                return -EINVAL;
+        p = find_line_key(text, kind, false);
+        if (!p)
+                return -ENOENT;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        if (!strneq(p, "avg10=", 6))
+                return -EINVAL;
+        p += 6;
+        if (!isdigit((unsigned char) *p))
+                return -EINVAL;
+        /* the kernel prints "%lu.%02lu": no strtod, whose decimal point is the locale's */
+        for (; isdigit((unsigned char) *p) && ip < UINT64_MAX / 10; p++)
+                ip = ip * 10 + (uint64_t) (*p - '0');
+        if (*p == '.')
+                for (p++; isdigit((unsigned char) *p) && scale < 1000000; p++) {
+                        frac = frac * 10 + (uint64_t) (*p - '0');
+                        scale *= 10;
+                }
+        if (*p != ' ' && *p != '\n' && *p != '\0')
+                return -EINVAL;
+        *ret = (double) ip + (double) frac / (double) scale;
+        return 0;
+}
+
+void memory_parse_cgroup_v2_kernel(const char *events, const char *swap_current, const char *pressure,
+                                   WorkerMemory *m) {
+        uint64_t high, max, oom, swap;
+
+        assert(m);
+        if (events && memory_parse_keyed(events, "high", &high) >= 0 &&
+            memory_parse_keyed(events, "max", &max) >= 0 && memory_parse_keyed(events, "oom_kill", &oom) >= 0) {
+                m->events_valid = true;
+                m->events_high = high;
+                m->events_max = max;
+                m->events_oom_kill = oom;
+        }
+        if (swap_current && parse_u64(swap_current, &swap) >= 0) {
+                m->swap_valid = true;
+                m->swap_kib = swap / 1024;
+        }
+        if (pressure && memory_parse_pressure_avg10(pressure, "some", &m->pressure_some_avg10) >= 0) {
+                m->pressure_valid = true;
+                if (memory_parse_pressure_avg10(pressure, "full", &m->pressure_full_avg10) < 0)
+                        m->pressure_full_avg10 = 0;
+        }
 }
 
 int memory_parse_cgroup_v1(const char *usage, const char *stat, const char *oom_control, WorkerMemory *ret) {
@@ -359,7 +413,7 @@ int memory_cgroup_locate(pid_t pid, char **ret_dir, bool *ret_v2) {
 }
 
 int memory_sample_cgroup(const char *dir, bool v2, WorkerMemory *ret) {
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
         int r;
 
         r = read_in_dir(dir, v2 ? "memory.current" : "memory.usage_in_bytes", &a);
@@ -369,7 +423,17 @@ int memory_sample_cgroup(const char *dir, bool v2, WorkerMemory *ret) {
         if (r < 0)
                 return r;
         (void) read_in_dir(dir, v2 ? "memory.events" : "memory.oom_control", &c);
-        return v2 ? memory_parse_cgroup_v2(a, b, c, ret) : memory_parse_cgroup_v1(a, b, c, ret);
+        if (!v2)
+                return memory_parse_cgroup_v1(a, b, c, ret);
+        r = memory_parse_cgroup_v2(a, b, c, ret);
+        if (r < 0)
+                return r;
+        /* without swap accounting (swapaccount=0) memory.swap.current is missing:
+         * swap is then absent, not zero */
+        (void) read_in_dir(dir, "memory.swap.current", &d);
+        (void) read_in_dir(dir, "memory.pressure", &e);
+        memory_parse_cgroup_v2_kernel(c, d, e, ret);
+        return 0;
 }
 
 int memory_cgroup_peak_kib(const char *dir, bool v2, uint64_t *ret) {

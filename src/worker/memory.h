@@ -29,6 +29,14 @@ int memory_parse_proc_cgroup(const char *text, const char *controller, char **re
 
 /* Whole samples from the files' contents (bytes → KiB). */
 int memory_parse_cgroup_v2(const char *current, const char *stat, const char *events, WorkerMemory *ret);
+/* The v2 kernel facts into *m (each part only when its text is given and
+ * parses; the rest stays absent): memory.events high/max/oom_kill,
+ * memory.swap.current, memory.pressure some/full avg10. */
+void memory_parse_cgroup_v2_kernel(const char *events, const char *swap_current, const char *pressure,
+                                   WorkerMemory *m);
+/* "some avg10=1.25 avg60=… total=…" lines of a PSI file: avg10 of kind
+ * ("some" or "full"), locale-independent. */
+int memory_parse_pressure_avg10(const char *text, const char *kind, double *ret);
 int memory_parse_cgroup_v1(const char *usage, const char *stat, const char *oom_control, WorkerMemory *ret);
 /* Adds one process's VmRSS/RssAnon/RssFile+RssShmem to *acc. */
 int memory_parse_proc_status_add(const char *status, WorkerMemory *acc);

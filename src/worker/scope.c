@@ -171,13 +171,21 @@ int scope_placer_start(ScopePlacer *p, ScopePlacement **ret, const char *unit, p
                                   "MemoryAccounting", "b", 1);
         if (r < 0)
                 return r;
+        /* MemoryHigh throttles the job that crosses it into a timeout, and
+         * page cache (.olean maps) counts against it: callers pass 0, the
+         * post-job tier is the actor's decision (README, Memory enforcement). */
         if (memory_high_kib > 0) {
                 r = sd_bus_message_append(m, "(sv)", "MemoryHigh", "t", memory_high_kib * UINT64_C(1024));
                 if (r < 0)
                         return r;
         }
         if (memory_max_kib > 0) {
-                r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", memory_max_kib * UINT64_C(1024));
+                /* The hard tier. MemorySwapMax=0: swap would let the worker hold
+                 * more than MemoryMax and hide it from the tiers (and on v2
+                 * the kernel then swaps instead of OOM-killing). systemd
+                 * ignores it on cgroup v1. */
+                r = sd_bus_message_append(m, "(sv)(sv)", "MemoryMax", "t", memory_max_kib * UINT64_C(1024),
+                                          "MemorySwapMax", "t", UINT64_C(0));
                 if (r < 0)
                         return r;
         }

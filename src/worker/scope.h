@@ -38,7 +38,9 @@ int scope_placer_unit_name(const ScopePlacer *p, const char *project_id, uint64_
 int scope_unit_parse_owner(const char *unit, pid_t *ret_pid, uint64_t *ret_starttime);
 
 /* Create unit (scope_placer_unit_name()) in the slice holding pid, with
- * MemoryHigh/MemoryMax (KiB → bytes), Description, CollectMode=inactive-or-failed;
+ * MemoryMax (KiB → bytes) and MemorySwapMax=0 when memory_max_kib > 0,
+ * MemoryHigh only when memory_high_kib > 0 (the worker passes 0: see
+ * README), Description, CollectMode=inactive-or-failed;
  * done() once the job is removed (r = 0 for job result "done"), always from
  * the event loop. Returns an opaque slot, valid until done() has been called
  * (the placer frees it right after); before that, freeing the placer or

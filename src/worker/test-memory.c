@@ -122,6 +122,48 @@ static void test_cgroup_samples(void) {
         /* old kernels without oom_kill in oom_control */
         CHECK(memory_parse_cgroup_v1("4096\n", v1_stat, "oom_kill_disable 0\nunder_oom 0\n", &m) == 0 && m.oom_kills == 0);
         CHECK(memory_parse_cgroup_v1("4096\n", "rss 1\n", NULL, &m) == -ENOENT);
+        /* v1: no kernel facts */
+        CHECK(memory_parse_cgroup_v1("134217728\n", v1_stat, v1_oom, &m) == 0);
+        CHECK(!m.events_valid && !m.swap_valid && !m.pressure_valid);
+}
+
+/* Text as a 6.1 kernel writes it (cat memory.pressure / memory.swap.current
+ * of a lean-worker scope in the Debian 12 guest). */
+static const char v2_pressure[] =
+        "some avg10=12.34 avg60=3.00 avg300=0.61 total=1905337\n"
+        "full avg10=0.07 avg60=1.50 avg300=0.30 total=1290413\n";
+
+static void test_cgroup_kernel_facts(void) {
+        WorkerMemory m = {};
+        double d;
+
+        CHECK(memory_parse_pressure_avg10(v2_pressure, "some", &d) == 0 && d > 12.339 && d < 12.341);
+        CHECK(memory_parse_pressure_avg10(v2_pressure, "full", &d) == 0 && d > 0.069 && d < 0.071);
+        CHECK(memory_parse_pressure_avg10("some avg10=100.00 avg60=0.00 avg300=0.00 total=0\n", "some", &d) == 0 &&
+              d > 99.99 && d < 100.01);
+        CHECK(memory_parse_pressure_avg10(v2_pressure, "other", &d) == -ENOENT);
+        CHECK(memory_parse_pressure_avg10("some avg60=1.00\n", "some", &d) == -EINVAL);
+        CHECK(memory_parse_pressure_avg10("some avg10=x\n", "some", &d) == -EINVAL);
+
+        /* v1 and process mode: nothing is filled, everything stays absent */
+        memory_parse_cgroup_v2_kernel(NULL, NULL, NULL, &m);
+        CHECK(!m.events_valid && !m.swap_valid && !m.pressure_valid);
+
+        memory_parse_cgroup_v2_kernel(v2_events, "249561088\n", v2_pressure, &m);
+        CHECK(m.events_valid && m.events_high == 12 && m.events_max == 3 && m.events_oom_kill == 2);
+        CHECK(m.swap_valid && m.swap_kib == 243712);
+        CHECK(m.pressure_valid && m.pressure_some_avg10 > 12.3 && m.pressure_full_avg10 < 0.1);
+
+        /* the tiers count swap: 50 MiB anon + 238 MiB swapped out */
+        m.anon_kib = 51200;
+        CHECK(worker_memory_tier_kib(&m) == 51200 + 243712);
+        m.swap_valid = false;
+        CHECK(worker_memory_tier_kib(&m) == 51200);
+
+        /* swap accounting off (no memory.swap.current): absent, not zero */
+        m = (WorkerMemory) {};
+        memory_parse_cgroup_v2_kernel("low 0\nhigh 0\n", "", NULL, &m);
+        CHECK(!m.events_valid && !m.swap_valid && !m.pressure_valid);
 }
 
 /* I/O on the live system: our own tree must include a child that touched memory. */
@@ -181,6 +223,9 @@ static void test_cgroup_live(void) {
         printf("own memory cgroup %s (%s): %s\n", dir, v2 ? "v2" : "v1", r < 0 ? strerror(-r) : "readable");
         if (r >= 0)
                 CHECK(m.valid && m.rss_kib > 0);
+        /* kernel facts only on v2 (memory.events always exists there) */
+        if (r >= 0)
+                CHECK(v2 ? m.events_valid : !m.events_valid && !m.swap_valid && !m.pressure_valid);
 }
 
 int main(void) {
@@ -189,6 +234,7 @@ int main(void) {
         test_stat();
         test_proc_cgroup();
         test_cgroup_samples();
+        test_cgroup_kernel_facts();
         test_proc_tree();
         test_cgroup_live();
         return 0;

@@ -4,7 +4,7 @@
  * tests/harness/with-user-systemd (root, namespaces). Needs $LEAN_REPL_DOUBLE.
  *
  * Checks: the placer is available; a worker runs in
- * lean-worker-<id>-<owner pid>-<owner start>-<gen>.scope with MemoryHigh/MemoryMax; a kernel OOM kill
+ * lean-worker-<id>-<owner pid>-<owner start>-<gen>.scope with MemoryMax/MemorySwapMax=0; a kernel OOM kill
  * at MemoryMax is classified rss_hard_limit_exceeded; scopes are gone after
  * their worker dies (stop, kill, OOM, free); placement conflicts fall back to
  * process mode or fail with worker_internal when scope mode is required;
@@ -267,8 +267,11 @@ static void test_scope_lifecycle(void) {
         free(cg);
         unit_prop(unit_for(1), "MemoryMax", buf, sizeof buf);
         ASSERT_STREQ(buf, "125829120");
+        /* no MemoryHigh (it would throttle a job above it on v2), no swap */
         unit_prop(unit_for(1), "MemoryHigh", buf, sizeof buf);
-        ASSERT_STREQ(buf, "83886080");
+        ASSERT_STREQ(buf, "infinity");
+        unit_prop(unit_for(1), "MemorySwapMax", buf, sizeof buf);
+        ASSERT_STREQ(buf, "0");
         unit_prop(unit_for(1), "Description", buf, sizeof buf);
         ASSERT_STREQ(buf, "Lean worker for /tmp/project (test)");
         unit_prop(unit_for(1), "CollectMode", buf, sizeof buf);

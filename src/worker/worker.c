@@ -313,17 +313,25 @@ static void worker_classify(LhWorker *w, const siginfo_t *si) {
                  * scope (MemoryMax) counts in the cgroup; if the scope is gone
                  * already, a SIGKILL nobody sent in a memory-limited scope is the
                  * kernel's; in process mode, memory at the limit says it. */
-                if (oom > 0 || (oom < 0 && w->memory_max_kib > 0) || worker_memory_at_limit(w)) {
+                /* The scope's peak charge at MemoryMax says it too: in a cgroup v2
+                 * guest the oom_kill count was once seen unraised at SIGCHLD. */
+                bool peak_at_max = oom == 0 && w->memory_max_kib > 0 && peak >= w->memory_max_kib / 20 * 19;
+
+                if (oom > 0 || (oom < 0 && w->memory_max_kib > 0) || peak_at_max || worker_memory_at_limit(w)) {
                         if (oom != 0)
                                 snprintf(buf, sizeof buf,
                                          "killed by the kernel OOM killer at the hard tier (MemoryMax=%" PRIu64 "K)%s",
                                          w->memory_max_kib, oom < 0 ? " (scope already gone)" : "");
+                        else if (peak_at_max)
+                                snprintf(buf, sizeof buf,
+                                         "killed by the kernel OOM killer at the hard tier (MemoryMax=%" PRIu64 "K, "
+                                         "scope peak %" PRIu64 "K)", w->memory_max_kib, peak);
                         else
                                 snprintf(buf, sizeof buf, "SIGKILLed with memory at the hard tier (%" PRIu64 "K)",
                                          w->memory_max_kib);
                         /* The last sample can be older than the allocation that hit the
                          * limit: report at least the peak (or the limit it was killed at). */
-                        rss = MAX(rss, oom != 0 ? MAX(peak, w->memory_max_kib) : rss);
+                        rss = MAX(rss, oom != 0 || peak_at_max ? MAX(peak, w->memory_max_kib) : rss);
                         return worker_request_end(w, RESTART_CAUSE_RSS_HARD_LIMIT, buf, rss, w->memory_max_kib);
                 }
         }
@@ -575,14 +583,22 @@ static int worker_sample(LhWorker *w) {
         if (w->cb.on_sample && !w->freed)
                 w->cb.on_sample(w, &w->memory, w->userdata);
 
-        /* The hard tier on anonymous memory: the kernel enforces MemoryMax on
-         * the whole charge in scope mode; this covers process mode and v1. */
-        if (w->memory_max_kib > 0 && m.anon_kib > w->memory_max_kib && w->state != WORKER_DEAD) {
-                char reason[160];
+        /* The hard tier on anonymous memory plus swap: the kernel enforces
+         * MemoryMax on the whole charge in scope mode; this is the second
+         * line there and the only one in process mode and where swap is not
+         * limited (MemorySwapMax unsupported). */
+        if (w->memory_max_kib > 0 && worker_memory_tier_kib(&m) > w->memory_max_kib && w->state != WORKER_DEAD) {
+                char reason[192];
 
-                snprintf(reason, sizeof reason, "anonymous memory %" PRIu64 " KiB over the hard tier %" PRIu64 " KiB",
-                         m.anon_kib, w->memory_max_kib);
-                worker_kill_memory(w, RESTART_CAUSE_RSS_HARD_LIMIT, reason, m.anon_kib, w->memory_max_kib);
+                if (m.swap_valid && m.swap_kib > 0)
+                        snprintf(reason, sizeof reason,
+                                 "anonymous memory %" PRIu64 " KiB + swap %" PRIu64 " KiB over the hard tier %" PRIu64 " KiB",
+                                 m.anon_kib, m.swap_kib, w->memory_max_kib);
+                else
+                        snprintf(reason, sizeof reason, "anonymous memory %" PRIu64 " KiB over the hard tier %" PRIu64 " KiB",
+                                 m.anon_kib, w->memory_max_kib);
+                worker_kill_memory(w, RESTART_CAUSE_RSS_HARD_LIMIT, reason, worker_memory_tier_kib(&m),
+                                   w->memory_max_kib);
                 return 1;
         }
         return 0;
@@ -882,8 +898,9 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
                 char desc[512];
 
                 snprintf(desc, sizeof desc, "%s", spec->description ?: "Lean worker");
-                r = scope_placer_start(placer, &w->placement, w->unit, pid, desc, spec->memory_high_kib,
-                                       spec->memory_max_kib, on_placed, w);
+                /* no MemoryHigh: on v2 it throttles a job above it into a timeout */
+                r = scope_placer_start(placer, &w->placement, w->unit, pid, desc, 0, spec->memory_max_kib,
+                                       on_placed, w);
                 if (r < 0) {
                         if (require_scope)
                                 goto fail_child;

@@ -45,7 +45,22 @@ typedef struct WorkerMemory {
         uint64_t file_kib;  /* page cache incl. mapped .olean files: reported, never acted on */
         uint64_t oom_kills; /* kernel OOM kills seen in the scope's cgroup */
         const char *source; /* "cgroup-v2", "cgroup-v1", "proc" (static string) */
+
+        /* Kernel facts of the scope's cgroup, v2 only: on cgroup v1 and in
+         * process mode the *_valid flags stay false (absent, never zero). */
+        bool swap_valid;
+        uint64_t swap_kib;  /* memory.swap.current: counted in every tier */
+        bool events_valid;
+        uint64_t events_high, events_max, events_oom_kill; /* memory.events */
+        bool pressure_valid;
+        double pressure_some_avg10, pressure_full_avg10;   /* memory.pressure (PSI), percent */
 } WorkerMemory;
+
+/* What the tiers judge: anonymous memory plus what of it went to swap, never
+ * file-backed page cache (mapped .olean files). */
+static inline uint64_t worker_memory_tier_kib(const WorkerMemory *m) {
+        return m->anon_kib + (m->swap_valid ? m->swap_kib : 0);
+}
 
 typedef struct WorkerSpec {
         char **argv;              /* exec'd directly, never through a shell */
@@ -53,8 +68,8 @@ typedef struct WorkerSpec {
         const char *project_id;   /* short hash: in the scope's name (scope_placer_unit_name()) */
         const char *description;  /* scope Description= */
         uint64_t generation;
-        uint64_t memory_high_kib; /* post-job tier */
-        uint64_t memory_max_kib;  /* hard tier: kernel limit in scope mode, sampler kill always */
+        uint64_t memory_high_kib; /* post-job tier: judged by the actor after a job, no kernel MemoryHigh */
+        uint64_t memory_max_kib;  /* hard tier: MemoryMax (+ MemorySwapMax=0) in scope mode, sampler kill always */
         usec_t sample_interval;
         uint64_t stderr_max_bytes;
         uint64_t max_reply_bytes;   /* one REPL reply; larger: protocol error, worker killed (0 = default) */

@@ -207,9 +207,11 @@ def test_scope_mode_limits(user_manager, start_daemon, lean_project):
         unit = facts["scope_unit"]
         assert unit.startswith("lean-worker-") and unit.endswith(".scope")
         assert unit in active_scopes(um)
-        props = um.show(unit, "MemoryHigh", "MemoryMax", "Slice")
-        assert int(props["MemoryHigh"]) == 128 * 1024 * 1024
+        props = um.show(unit, "MemoryHigh", "MemoryMax", "MemorySwapMax", "Slice")
+        # the hard tier is MemoryMax with no swap; no MemoryHigh (it throttles jobs on v2)
+        assert props["MemoryHigh"] == "infinity"
         assert int(props["MemoryMax"]) == 256 * 1024 * 1024
+        assert props["MemorySwapMax"] == "0"
         assert props["Slice"] == "lean-host.slice"
         with open(f"/proc/{facts['worker_pid']}/cgroup") as f:
             assert unit in f.read()

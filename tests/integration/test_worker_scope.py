@@ -4,7 +4,7 @@ manager, driven by the C program src/worker/test-worker-scope (built by
 src/worker/meson.build) inside tests/harness/with-user-systemd.
 
 It checks that the scope placer is available, that a worker runs in
-lean-worker-<id>-<gen>.scope with MemoryHigh/MemoryMax/Description/CollectMode,
+lean-worker-<id>-<gen>.scope with MemoryMax/MemorySwapMax/Description/CollectMode,
 that a kernel OOM kill at MemoryMax is classified rss_hard_limit_exceeded,
 that no scope outlives its worker (stop, kill, OOM kill, free, free while
 placing), that a failed placement falls back to process mode (or fails with
