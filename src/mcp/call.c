@@ -201,8 +201,8 @@ void mcp_call_reply(McpCall *c, json_object *body, bool is_error) {
         mcp_call_unref(c);
 }
 
-void call_reply_error(McpCall *c, const char *code, bool retryable, const char *message) {
-        json_object *body = tool_error_body_new(code, retryable, message);
+void call_reply_error(McpCall *c, LhErrorCode code, const char *message) {
+        json_object *body = tool_error_body_new(lh_error_code_to_string(code), lh_error_code_retryable(code), message);
 
         if (!body)
                 log_oom();

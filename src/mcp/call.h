@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "mcp/router.h"
+#include "project/error-code.h"
 
 struct McpCall {
         unsigned n_ref;
@@ -29,7 +30,8 @@ struct McpCall {
 /* A call of tool on connection c (in batch b, or NULL), in both tables; the
  * one reference is the server's, dropped when answered. arguments is taken. */
 McpCall *call_new(Connection *c, Batch *b, json_object *id, const char *tool, json_object *arguments);
-void call_reply_error(McpCall *c, const char *code, bool retryable, const char *message);
+/* A tool error the MCP layer itself gives, retryable as the table says. */
+void call_reply_error(McpCall *c, LhErrorCode code, const char *message);
 
 /* notifications/cancelled */
 void call_notification_cancelled(Connection *c, json_object *params);

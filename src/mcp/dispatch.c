@@ -220,12 +220,12 @@ void method_tools_call(Connection *c, Batch *b, json_object *id, json_object *pa
 
         mcp_call_ref(call);
         if (s->stopping)
-                call_reply_error(call, "shutting_down", true, "lean-hostd is shutting down; retry once it is back");
+                call_reply_error(call, LH_ERROR_SHUTTING_DOWN, "lean-hostd is shutting down; retry once it is back");
         else if (!tool->handler) {
                 _cleanup_free_ char *m = NULL;
                 if (asprintf(&m, "%s is not implemented yet in this lean-hostd", tool->def->name) < 0)
                         m = NULL;
-                call_reply_error(call, "not_implemented", false, m ?: "not implemented");
+                call_reply_error(call, LH_ERROR_NOT_IMPLEMENTED, m ?: "not implemented");
         } else {
                 r = tool->handler(call, tool->userdata);
                 if (r < 0) {
@@ -236,7 +236,7 @@ void method_tools_call(Connection *c, Batch *b, json_object *id, json_object *pa
                                 log_warning_errno(r, "Tool %s failed: %m", call->tool);
                                 if (asprintf(&m, "internal error in %s: %s", call->tool, strerror(-r)) < 0)
                                         m = NULL;
-                                call_reply_error(call, "internal_error", false, m ?: "internal error");
+                                call_reply_error(call, LH_ERROR_INTERNAL_ERROR, m ?: "internal error");
                         }
                 }
         }
