@@ -3,7 +3,8 @@
 /* The MCP server object: options, wiring its layers together (the method
  * and notification tables, the callbacks from connections up), shutdown.
  * The layers, bottom up: jsonrpc.c, connection.c, router.c, call.c,
- * lifecycle.c and dispatch.c, listener.c (see server-internal.h). */
+ * lifecycle.c and dispatch.c, listener.c (see server-internal.h). Holds no
+ * protocol logic of its own: what a line, a method or a call does is theirs. */
 
 #include <fcntl.h>
 #include <limits.h>
