@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "basic/log.h"
+#include "basic/string-table.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/lifecycle.h"
 #include "mcp/schema.h"
@@ -20,10 +21,12 @@
 static const char *const protocol_versions[] = { MCP_PROTOCOL_VERSION, "2025-03-26", "2025-11-25" };
 
 /* MCP logging levels are the syslog levels, by name. */
-static const char *const mcp_log_levels[] = {
+static const char *const mcp_log_level_table[] = {
         [LOG_EMERG] = "emergency", [LOG_ALERT] = "alert",   [LOG_CRIT] = "critical", [LOG_ERR] = "error",
         [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info",     [LOG_DEBUG] = "debug",
 };
+
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP(mcp_log_level, int);
 
 #define INITIALIZE_PARAMS_SCHEMA                                                                \
         "{\"type\": \"object\", \"required\": [\"protocolVersion\"], \"properties\": {"         \
@@ -98,15 +101,14 @@ void method_initialize(Connection *c, Batch *b, json_object *id, json_object *pa
 
 void method_logging_set_level(Connection *c, Batch *b, json_object *id, json_object *params) {
         json_object *v;
-        const char *level;
+        int level;
 
         if (!check_params(c, b, id, c->server->set_level_schema, params))
                 return;
         (void) json_object_object_get_ex(params, "level", &v);
-        level = json_object_get_string(v);
-        for (int i = 0; i < (int) ELEMENTSOF(mcp_log_levels); i++)
-                if (streq(level, mcp_log_levels[i]))
-                        c->log_level = i;
+        level = mcp_log_level_from_string(json_object_get_string(v));
+        if (level >= 0) /* the schema allows only the names */
+                c->log_level = level;
         emit_result(c, b, id, json_object_new_object());
 }
 
@@ -139,7 +141,7 @@ void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger
                         log_oom();
                         return;
                 }
-                json_object_object_add(params, "level", json_object_new_string(mcp_log_levels[syslog_level]));
+                json_object_object_add(params, "level", json_object_new_string(mcp_log_level_to_string(syslog_level)));
                 if (logger)
                         json_object_object_add(params, "logger", json_object_new_string(logger));
                 json_object_object_add(params, "data", json_object_get(data));
