@@ -181,7 +181,7 @@ cmd_test() {
 	if ! command -v clang-14 >/dev/null; then
 		say "clang-14 is not installed: the libFuzzer runs (suite fuzz) are skipped"
 		skipped=$((skipped + 1))
-	elif CC=clang-14 setup_build "$BUILD-fuzz" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false &&
+	elif CC=clang-14 setup_build "$BUILD-fuzz" -Dwerror=true -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false &&
 	     ninja -C "$BUILD-fuzz"; then
 		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \

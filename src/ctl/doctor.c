@@ -78,7 +78,8 @@ static void report(Doctor *d, const char *name, CheckStatus s, char *fix, const 
                 [CHECK_PASS] = "\x1b[0;32m", [CHECK_INFO] = "\x1b[0;38;5;245m", [CHECK_WARN] = "\x1b[0;33m",
                 [CHECK_FAIL] = "\x1b[0;31m", [CHECK_SKIP] = "\x1b[0;38;5;245m",
         };
-        _cleanup_free_ char *detail = NULL, *fix_owned = fix;
+        _cleanup_free_ char *detail = NULL;
+        _unused_ _cleanup_free_ char *fix_owned = fix; /* ours: freed on every return */
         va_list ap;
         int k;
 

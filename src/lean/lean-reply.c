@@ -11,25 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/string-table.h"
 #include "basic/strv.h"
 #include "basic/json-util.h"
 #include "lean/lean-reply.h"
 
-static const char *const severity_table[_LEAN_SEVERITY_MAX] = {
+static const char *const lean_severity_table[_LEAN_SEVERITY_MAX] = {
         [LEAN_SEVERITY_INFO] = "info",
         [LEAN_SEVERITY_WARNING] = "warning",
         [LEAN_SEVERITY_ERROR] = "error",
 };
 
-const char *lean_severity_to_string(LeanSeverity s) {
-        return s >= 0 && s < _LEAN_SEVERITY_MAX ? severity_table[s] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(lean_severity, LeanSeverity);
 
 LeanSeverity lean_severity_from_string(const char *s) {
         if (!s)
                 return _LEAN_SEVERITY_INVALID;
         for (LeanSeverity i = 0; i < _LEAN_SEVERITY_MAX; i++)
-                if (streq(s, severity_table[i]))
+                if (streq(s, lean_severity_table[i]))
                         return i;
         /* Lean's own MessageSeverity spells info as "information" in some printers */
         if (streq(s, "information"))

@@ -14,13 +14,14 @@
 
 #include "basic/fileio.h"
 #include "basic/hash.h"
+#include "basic/string-table.h"
 #include "basic/path-util.h"
 #include "basic/strv.h"
 #include "basic/json-util.h"
 #include "lean/readiness.h"
 #include "lean/toolchain.h"
 
-static const char *const state_table[_LEAN_READINESS_MAX] = {
+static const char *const lean_readiness_state_table[_LEAN_READINESS_MAX] = {
         [LEAN_READINESS_READY] = "ready",
         [LEAN_READINESS_UNKNOWN_PIN] = "unknown_pin",
         [LEAN_READINESS_UNSUPPORTED] = "unsupported",
@@ -32,16 +33,7 @@ static const char *const state_table[_LEAN_READINESS_MAX] = {
         [LEAN_READINESS_PROVISION_FAILED] = "provision_failed",
 };
 
-const char *lean_readiness_state_to_string(LeanReadinessState s) {
-        return s >= 0 && s < _LEAN_READINESS_MAX ? state_table[s] : NULL;
-}
-
-LeanReadinessState lean_readiness_state_from_string(const char *s) {
-        for (LeanReadinessState i = 0; s && i < _LEAN_READINESS_MAX; i++)
-                if (streq(s, state_table[i]))
-                        return i;
-        return _LEAN_READINESS_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(lean_readiness_state, LeanReadinessState);
 
 /* ---- toolchain pin ---------------------------------------------------------- */
 

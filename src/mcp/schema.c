@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "basic/log.h"
 #include "basic/macro.h"
 #include "mcp/schema.h"
 
@@ -398,4 +399,23 @@ int schema_check(json_object *schema, const char *root, char **ret_error) {
         if (ret_error)
                 *ret_error = NULL;
         return check(schema, &p, ret_error);
+}
+
+int schema_parse(const char *text, const char *root, json_object **ret) {
+        _cleanup_free_ char *err = NULL;
+        json_object *o;
+        int r;
+
+        o = json_tokener_parse(text);
+        if (!o)
+                return log_error_errno(EINVAL, "Input schema of %s is not valid JSON.", root);
+        r = schema_check(o, root, &err);
+        if (r < 0) {
+                json_object_put(o);
+                if (r == -ENOMEM)
+                        return log_oom();
+                return log_error_errno(r, "Input schema of %s is broken: %s", root, strna(err));
+        }
+        *ret = o;
+        return 0;
 }

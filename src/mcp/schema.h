@@ -19,3 +19,7 @@ int schema_validate(json_object *schema, json_object *instance, const char *root
  * shapes (so a typo in the tool table is caught by the unit tests, not by a
  * client). -EINVAL with a message naming the schema location otherwise. */
 int schema_check(json_object *schema, const char *root, char **ret_error);
+
+/* Parses a schema from its text and checks it (schema_check); errors are
+ * logged naming root. 0 and the schema in *ret, or negative errno. */
+int schema_parse(const char *text, const char *root, json_object **ret);

@@ -1,28 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Inside the MCP server: the server object shared by server.c (connections,
- * framing, methods, calls) and listener.c (accepting, refusing). */
+/* Inside the MCP server: the server object, shared by its layers (bottom
+ * up): jsonrpc.c (message format, no server), connection.c (framing),
+ * router.c (messages to methods), call.c (calls in flight, cancellation),
+ * lifecycle.c and dispatch.c (the methods), listener.c (accepting) and
+ * server.c (the object, wiring the layers). Lower layers reach higher ones
+ * only through the callbacks and tables here. */
 
 #include <sys/types.h>
 
 #include "basic/log.h"
+#include "mcp/jsonrpc.h"
 #include "mcp/mcp.h"
 #include "mcp/tool-schemas.h"
-
-#define JSONRPC_PARSE_ERROR -32700
-#define JSONRPC_INVALID_REQUEST -32600
-#define JSONRPC_METHOD_NOT_FOUND -32601
-#define JSONRPC_INVALID_PARAMS -32602
-#define JSONRPC_INTERNAL_ERROR -32603
-#define JSONRPC_SERVER_BUSY -32000
-#define JSONRPC_PERMISSION_DENIED -32001
 
 /* Refused connections and accept() trouble: this many log lines per minute. */
 #define MCP_LOG_BURST 10
 #define MCP_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
 
 typedef struct Connection Connection;
+typedef struct McpMethod McpMethod;             /* router.h */
+typedef struct McpNotification McpNotification; /* router.h */
 
 typedef struct McpTool {
         const McpToolDef *def;
@@ -46,7 +45,16 @@ struct McpServer {
         json_object *initialize_schema, *tools_call_schema, *set_level_schema, *tools_list_schema;
         McpTool *tools;
         size_t n_tools;
-        json_object *tools_list; /* the "tools" array, built once */
+        json_object *tools_list_bytes; /* the serialized tools/list result, built once */
+
+        /* routing (router.c), set by server.c */
+        const McpMethod *methods;
+        size_t n_methods;
+        const McpNotification *notifications;
+        size_t n_notifications;
+        /* from a connection up (connection.c): a complete line, a close */
+        void (*on_line)(Connection *c, char *line, size_t n);
+        void (*on_connection_closed)(Connection *c);
 
         Listener *listeners;
         size_t n_listeners;
@@ -74,7 +82,7 @@ struct McpServer {
         bool stopping;
 };
 
-/* server.c: a new connection on an accepted fd (taken). */
+/* connection.c: a new connection on an accepted fd (taken). */
 int mcp_connection_new(McpServer *s, int fd);
 
 /* listener.c */

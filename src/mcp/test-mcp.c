@@ -462,6 +462,58 @@ static void test_tools_list(void) {
         test_teardown(&t);
 }
 
+/* tools/list goes out as bytes serialized once: they must be exactly what
+ * json-c makes of the list, the same every time, and whole inside a batch. */
+static void test_tools_list_bytes(void) {
+        static const char prefix[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":";
+        _cleanup_free_ char *first = NULL, *second = NULL, *batch = NULL, *list = NULL;
+        json_object *r;
+        const char *again;
+        size_t n, n_tools;
+        Test t;
+        Client *c;
+
+        test_setup(&t, 0, 0);
+        c = client_new(&t);
+        client_initialize(c, "2025-03-26");
+
+        client_send(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n");
+        first = client_line(c, WAIT_USEC);
+        client_send(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{}}\n");
+        second = client_line(c, WAIT_USEC);
+        ASSERT_TRUE(first && second);
+        ASSERT_STREQ(first, second);
+        ASSERT_TRUE(strneq(first, prefix, strlen(prefix)));
+
+        /* the result member is exactly json-c's serialization of what it parses to */
+        r = parse_strict(first);
+        n_tools = json_object_array_length(get(r, "result.tools"));
+        ASSERT_TRUE(n_tools >= 10);
+        again = json_object_to_json_string_length(get(r, "result"),
+                                                  JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        ASSERT_TRUE(again);
+        ASSERT_EQ(strlen(first), strlen(prefix) + n + 1); /* and the closing brace */
+        ASSERT_TRUE(memcmp(first + strlen(prefix), again, n) == 0);
+        list = strndup(again, n);
+        ASSERT_TRUE(list);
+        json_object_put(r);
+
+        /* in a batch, beside another answer: the same bytes, the array still valid JSON */
+        client_send(c, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"},"
+                       "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]\n");
+        batch = client_line(c, WAIT_USEC);
+        ASSERT_TRUE(batch);
+        ASSERT_TRUE(strstr(batch, list));
+        r = parse_strict(batch);
+        ASSERT_EQ(json_object_array_length(r), 2u);
+        ASSERT_EQ(json_object_array_length(get(json_object_array_get_idx(r, 0), "result.tools")), n_tools);
+        ASSERT_EQ(get_int(json_object_array_get_idx(r, 1), "id"), 2);
+        json_object_put(r);
+
+        client_free(c);
+        test_teardown(&t);
+}
+
 static void test_tools_call(void) {
         Test t;
         Client *c;
@@ -891,6 +943,7 @@ int main(void) {
         test_initialize();
         test_batches();
         test_tools_list();
+        test_tools_list_bytes();
         test_tools_call();
         test_deferred_and_cancel();
         test_slow_reader();

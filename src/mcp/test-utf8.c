@@ -87,7 +87,48 @@ static void test_sanitize(void) {
         ASSERT_TRUE(memcmp(out, "a\xef\xbf\xbdz\xef\xbf\xbd\xef\xbf\xbd", l) == 0);
 }
 
+/* The word-at-a-time ASCII path against a byte loop: a non-ASCII byte at
+ * every offset, from every alignment, in buffers shorter and longer than a
+ * word, including a valid multi-byte character right after an ASCII run. */
+static void test_ascii_fast_path(void) {
+        char buf[80];
+
+        for (size_t start = 0; start < 8; start++)
+                for (size_t len = 0; start + len <= sizeof buf; len++) {
+                        memset(buf, 'a', sizeof buf);
+                        ASSERT_EQ(utf8_ascii_prefix(buf + start, len), len);
+                        ASSERT_EQ(utf8_first_invalid(buf + start, len), len);
+                        ASSERT_EQ(utf8_sanitized_length(buf + start, len), len);
+                        for (size_t at = 0; at < len; at++) {
+                                char out[3 * sizeof buf];
+
+                                memset(buf, 'a', sizeof buf);
+                                buf[start + at] = (char) 0xff;
+                                ASSERT_EQ(utf8_ascii_prefix(buf + start, len), at);
+                                ASSERT_EQ(utf8_first_invalid(buf + start, len), at);
+                                ASSERT_EQ(utf8_sanitized_length(buf + start, len), len + 2);
+                                utf8_sanitize_copy(out, buf + start, len);
+                                ASSERT_TRUE(memcmp(out + at, "\xef\xbf\xbd", 3) == 0);
+                                ASSERT_EQ(out[0], at == 0 ? (char) 0xef : 'a');
+                                ASSERT_EQ(out[len + 1], at == len - 1 ? (char) 0xbd : 'a');
+
+                                buf[start + at] = 0x7f; /* the highest ASCII byte */
+                                ASSERT_EQ(utf8_ascii_prefix(buf + start, len), len);
+
+                                if (at + 2 <= len) { /* é: valid, not ASCII */
+                                        memcpy(buf + start + at, "\xc3\xa9", 2);
+                                        ASSERT_EQ(utf8_ascii_prefix(buf + start, len), at);
+                                        ASSERT_EQ(utf8_first_invalid(buf + start, len), len);
+                                        ASSERT_EQ(utf8_sanitized_length(buf + start, len), len);
+                                        utf8_sanitize_copy(out, buf + start, len);
+                                        ASSERT_TRUE(memcmp(out, buf + start, len) == 0);
+                                }
+                        }
+                }
+}
+
 int main(void) {
+        test_ascii_fast_path();
         test_first_invalid();
         test_escapes();
         test_nul_strings();

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,14 +29,32 @@ size_t utf8_sequence_length(const unsigned char *s, size_t n) {
         return 0;
 }
 
+/* Word at a time: almost all traffic is ASCII, and one AND per 8 bytes
+ * tells that no byte has its high bit set. memcpy() keeps it alignment- and
+ * aliasing-safe; compilers turn it into one load. */
+size_t utf8_ascii_prefix(const char *s, size_t n) {
+        const uint64_t high = UINT64_C(0x8080808080808080);
+        size_t i = 0;
+
+        for (; i + 8 <= n; i += 8) {
+                uint64_t w;
+
+                memcpy(&w, s + i, sizeof w);
+                if (w & high)
+                        break;
+        }
+        while (i < n && (unsigned char) s[i] < 0x80)
+                i++;
+        return i;
+}
+
 size_t utf8_first_invalid(const char *s, size_t n) {
         for (size_t i = 0; i < n;) {
                 size_t k;
 
-                if ((unsigned char) s[i] < 0x80) { /* the common case, byte by byte */
-                        i++;
-                        continue;
-                }
+                i += utf8_ascii_prefix(s + i, n - i);
+                if (i >= n)
+                        break;
                 k = utf8_sequence_length((const unsigned char *) s + i, n - i);
                 if (k == 0)
                         return i;
@@ -119,7 +138,13 @@ size_t utf8_sanitized_length(const char *s, size_t n) {
         size_t l = 0;
 
         for (size_t i = 0; i < n;) {
-                size_t k = utf8_sequence_length((const unsigned char *) s + i, n - i);
+                size_t a = utf8_ascii_prefix(s + i, n - i), k;
+
+                l += a;
+                i += a;
+                if (i >= n)
+                        break;
+                k = utf8_sequence_length((const unsigned char *) s + i, n - i);
                 if (k == 0) {
                         l += 3;
                         i++;
@@ -133,7 +158,14 @@ size_t utf8_sanitized_length(const char *s, size_t n) {
 
 void utf8_sanitize_copy(char *dst, const char *s, size_t n) {
         for (size_t i = 0; i < n;) {
-                size_t k = utf8_sequence_length((const unsigned char *) s + i, n - i);
+                size_t a = utf8_ascii_prefix(s + i, n - i), k;
+
+                memcpy(dst, s + i, a);
+                dst += a;
+                i += a;
+                if (i >= n)
+                        break;
+                k = utf8_sequence_length((const unsigned char *) s + i, n - i);
                 if (k == 0) {
                         memcpy(dst, "\xEF\xBF\xBD", 3);
                         dst += 3;

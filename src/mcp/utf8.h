@@ -15,6 +15,9 @@
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 size_t utf8_sequence_length(const unsigned char *s, size_t n);
 
+/* How many bytes at the start of s are ASCII (< 0x80), 8 at a time. */
+size_t utf8_ascii_prefix(const char *s, size_t n);
+
 /* Offset of the first invalid byte, or n when all of s is valid. */
 size_t utf8_first_invalid(const char *s, size_t n);
 

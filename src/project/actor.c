@@ -416,9 +416,9 @@ static void project_handle_step(LhProject *p, LhJob *j, int r, json_object *comm
                 return;
         }
         if (r == 0)
-                lh_error_set(&e, "internal", false, "The job produced no command.");
+                lh_error_set(&e, "internal_error", false, "The job produced no command.");
         else if (!j->has_error)
-                lh_error_set(&e, "internal", false, "The job failed: %s", strerror(-r));
+                lh_error_set(&e, "internal_error", false, "The job failed: %s", strerror(-r));
         project_complete_current(p, r == 0 || !j->has_error ? &e : NULL);
 }
 
@@ -654,7 +654,7 @@ static void project_dispatch(LhProject *p) {
 
         k = project_send_header(p, j);
         if (k < 0) {
-                lh_error_set(&e, "internal", false, "Out of memory.");
+                lh_error_set(&e, "internal_error", false, "Out of memory.");
                 project_complete_current(p, &e);
         }
 }

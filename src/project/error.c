@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "basic/json-util.h"
+#include "basic/log.h"
 #include "project/error.h"
 
 void lh_error_set(LhError *e, const char *code, bool retryable, const char *format, ...) {
@@ -11,6 +12,14 @@ void lh_error_set(LhError *e, const char *code, bool retryable, const char *form
         /* overwrites all of *e, which may be uninitialised: lh_error_done() first if it held details */
         if (!e)
                 return;
+        /* the table's own string: one spelling, and a typo shows up here */
+        if (code) {
+                const char *known = lh_error_code_to_string(lh_error_code_from_string(code));
+                if (known)
+                        code = known;
+                else
+                        log_warning("BUG: tool error code \"%s\" is not in the error code table.", code);
+        }
         *e = (LhError) {
                 .code = code,
                 .retryable = retryable,
@@ -44,7 +53,7 @@ json_object *lh_error_to_json(const LhError *e) {
         o = json_object_new_object();
         if (!o)
                 return NULL;
-        if (json_add(o, "code", json_object_new_string(e->code ?: "internal")) < 0 ||
+        if (json_add(o, "code", json_object_new_string(e->code ?: lh_error_code_to_string(LH_ERROR_INTERNAL_ERROR))) < 0 ||
             json_add(o, "retryable", json_object_new_boolean(e->retryable)) < 0 ||
             json_add(o, "message", json_object_new_string(e->message)) < 0)
                 goto fail;

@@ -8,13 +8,11 @@
 #include <stdint.h>
 
 #include "basic/macro.h"
+#include "project/error-code.h"
 #include "worker/restart-cause.h"
 
 typedef struct LhError {
-        const char *code;   /* stable static string: "mailbox_full", "worker_unavailable", "timeout",
-                             * "cancelled", "project_not_found", "shutting_down", "import_failed",
-                             * "worker_failed", "not_implemented", "invalid_arguments",
-                             * "project_not_trusted", "project_file_unreadable", "path_unresponsive", ... */
+        const char *code;   /* stable static string from the table in project/error-code.h */
         bool retryable;
         char message[512];
         /* worker_unavailable details (restart_cause < 0: none) */
@@ -25,6 +23,8 @@ typedef struct LhError {
         json_object *details; /* optional extra fields merged into the body (owned) */
 } LhError;
 
+/* code must be in the table of project/error-code.h (an unknown one is
+ * logged as a bug and kept as is). */
 void lh_error_set(LhError *e, const char *code, bool retryable, const char *format, ...) _printf_(4, 5);
 void lh_error_done(LhError *e);
 /* {"code":…, "retryable":…, "message":…, [worker_unavailable fields], …details} */

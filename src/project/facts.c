@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "basic/string-table.h"
 #include "project/facts.h"
 
 static const char *const project_state_table[_PROJECT_STATE_MAX] = {
@@ -9,11 +10,7 @@ static const char *const project_state_table[_PROJECT_STATE_MAX] = {
         [PROJECT_STOPPED] = "stopped",
 };
 
-const char *project_state_to_string(ProjectState s) {
-        if (s < 0 || s >= _PROJECT_STATE_MAX)
-                return NULL;
-        return project_state_table[s];
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(project_state, ProjectState);
 
 static json_object *kib_or_null(uint64_t v) {
         return v > 0 ? json_object_new_uint64(v) : NULL; /* NULL is JSON null */

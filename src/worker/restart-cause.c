@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "basic/macro.h"
+#include "basic/string-table.h"
 #include "worker/restart-cause.h"
 
 /* Wire names: identical to the reference implementation's RestartCause::as_str(). */
@@ -20,20 +21,7 @@ static const char *const restart_cause_table[_RESTART_CAUSE_MAX] = {
         [RESTART_CAUSE_SHUTDOWN] = "shutdown",
 };
 
-const char *restart_cause_to_string(RestartCause c) {
-        if (c < 0 || c >= _RESTART_CAUSE_MAX)
-                return NULL;
-        return restart_cause_table[c];
-}
-
-RestartCause restart_cause_from_string(const char *s) {
-        if (!s)
-                return _RESTART_CAUSE_INVALID;
-        for (RestartCause c = 0; c < _RESTART_CAUSE_MAX; c++)
-                if (streq(s, restart_cause_table[c]))
-                        return c;
-        return _RESTART_CAUSE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(restart_cause, RestartCause);
 
 bool restart_cause_counts_toward_limit(RestartCause c) {
         switch (c) {

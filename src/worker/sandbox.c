@@ -85,7 +85,6 @@ static bool path_is_below(const char *path, const char *prefix) {
 }
 
 static int find_executable(const char *name, const char *search, char **ret) {
-        _cleanup_strv_free_ char **dirs = NULL;
         const char *p = search;
 
         if (strchr(name, '/'))

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "basic/log.h"
+#include "basic/string-table.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
 #include "worker/memory.h"
@@ -123,20 +124,14 @@ static const char *const worker_state_table[_WORKER_STATE_MAX] = {
         [WORKER_DEAD] = "dead",
 };
 
-const char *worker_state_to_string(WorkerState s) {
-        return s >= 0 && s < _WORKER_STATE_MAX ? worker_state_table[s] : NULL;
-}
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(worker_state, WorkerState);
 
-const char *enforcement_mode_to_string(EnforcementMode m) {
-        switch (m) {
-        case ENFORCEMENT_MODE_SCOPE:
-                return "scope";
-        case ENFORCEMENT_MODE_PROCESS:
-                return "process";
-        default:
-                return NULL;
-        }
-}
+static const char *const enforcement_mode_table[_ENFORCEMENT_MODE_MAX] = {
+        [ENFORCEMENT_MODE_SCOPE] = "scope",
+        [ENFORCEMENT_MODE_PROCESS] = "process",
+};
+
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(enforcement_mode, EnforcementMode);
 
 static LhWorker *worker_ref(LhWorker *w) {
         w->n_ref++;

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Calls in flight and their cancellation: the McpCall handed to tool
+ * handlers, its answer turned into a tools/call result (structuredContent
+ * and a text summary), the server's and each connection's table of
+ * unanswered calls, notifications/cancelled, and cancelling what a closing
+ * connection leaves behind. A cancelled call's cancel callback runs once; its
+ * owner still answers and that answer is dropped (MCP: no response to a
+ * cancelled request). Must not know which tools exist, their schemas or the
+ * MCP lifecycle. */
+
+#include <assert.h>
+#include <stdio.h>
+
+#include "basic/log.h"
+#include "basic/time-util.h"
+#include "mcp/call.h"
+#include "mcp/jsonrpc.h"
+#include "mcp/server-internal.h"
+
+/* {"error": {"code", "retryable", "message"}}: the tool-error body every
+ * layer uses, here for the errors the MCP layer itself produces. */
+static json_object *tool_error_body_new(const char *code, bool retryable, const char *message) {
+        json_object *body = json_object_new_object(), *e = json_object_new_object();
+
+        if (!body || !e) {
+                json_object_put(body);
+                json_object_put(e);
+                return NULL;
+        }
+        json_object_object_add(e, "code", json_object_new_string(code));
+        json_object_object_add(e, "retryable", json_object_new_boolean(retryable));
+        json_object_object_add(e, "message", json_object_new_string(message));
+        json_object_object_add(body, "error", e);
+        return body;
+}
+
+/* The tools/call result: structuredContent (always an object) and, for
+ * clients that only read content, a compact summary of it as text. */
+static json_object *tool_result_new(McpServer *s, json_object *body, bool is_error) {
+        json_object *result, *content, *text;
+        _cleanup_free_ char *summary = NULL;
+
+        if (!json_object_is_type(body, json_type_object)) {
+                json_object *wrap = json_object_new_object();
+                if (!wrap) {
+                        json_object_put(body);
+                        return NULL;
+                }
+                json_object_object_add(wrap, "result", body);
+                body = wrap;
+        }
+
+        if (s && s->result_text)
+                summary = s->result_text(body, is_error, s->result_text_userdata);
+        if (!summary)
+                summary = mcp_result_text_default(body, is_error);
+        result = json_object_new_object();
+        content = json_object_new_array();
+        text = json_object_new_object();
+        if (!summary || !result || !content || !text) {
+                json_object_put(body);
+                json_object_put(result);
+                json_object_put(content);
+                json_object_put(text);
+                return NULL;
+        }
+        json_object_object_add(text, "type", json_object_new_string("text"));
+        json_object_object_add(text, "text", json_object_new_string(summary));
+        json_object_array_add(content, text);
+        json_object_object_add(result, "content", content);
+        json_object_object_add(result, "structuredContent", body);
+        json_object_object_add(result, "isError", json_object_new_boolean(is_error));
+        return result;
+}
+
+McpCall *mcp_call_ref(McpCall *c) {
+        if (c)
+                c->n_ref++;
+        return c;
+}
+
+McpCall *mcp_call_unref(McpCall *c) {
+        if (!c || --c->n_ref > 0)
+                return NULL;
+        json_object_put(c->id);
+        json_object_put(c->arguments);
+        free(c->tool);
+        batch_unref(c->batch);
+        return mfree(c);
+}
+
+const char *mcp_call_get_tool(const McpCall *c) {
+        return c->tool;
+}
+
+json_object *mcp_call_get_arguments(const McpCall *c) {
+        return c->arguments;
+}
+
+json_object *mcp_call_get_id(const McpCall *c) {
+        return c->id;
+}
+
+void mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata) {
+        c->cancel = cancel;
+        c->cancel_userdata = userdata;
+}
+
+void *mcp_call_get_cancel_userdata(const McpCall *c) {
+        return c->cancel ? c->cancel_userdata : NULL;
+}
+
+bool mcp_call_is_cancelled(const McpCall *c) {
+        return c->cancelled;
+}
+
+static void call_unlink_connection(McpCall *c) {
+        Connection *conn = c->conn;
+
+        if (!conn)
+                return;
+        if (c->conn_prev)
+                c->conn_prev->conn_next = c->conn_next;
+        else
+                conn->calls = c->conn_next;
+        if (c->conn_next)
+                c->conn_next->conn_prev = c->conn_prev;
+        c->conn_prev = c->conn_next = NULL;
+        c->conn = NULL;
+}
+
+/* Drops the server's reference, taken when the call was dispatched. */
+static void call_unlink_server(McpCall *c) {
+        McpServer *s = c->server;
+
+        if (!s)
+                return;
+        if (c->server_prev)
+                c->server_prev->server_next = c->server_next;
+        else
+                s->calls = c->server_next;
+        if (c->server_next)
+                c->server_next->server_prev = c->server_prev;
+        c->server_prev = c->server_next = NULL;
+        c->server = NULL;
+        s->n_calls--;
+        mcp_call_unref(c);
+}
+
+static void call_cancel(McpCall *c) {
+        if (c->replied || c->cancelled)
+                return;
+        c->cancelled = true;
+        if (c->cancel && !c->cancel_invoked) {
+                c->cancel_invoked = true;
+                mcp_call_ref(c);
+                c->cancel(c, c->cancel_userdata);
+                mcp_call_unref(c);
+        }
+}
+
+void mcp_call_reply(McpCall *c, json_object *body, bool is_error) {
+        _cleanup_(connection_unrefp) Connection *conn = NULL;
+        Batch *b;
+        bool deliver;
+
+        if (c->replied) {
+                log_debug("Tool call %s answered twice, ignoring the second answer.", c->tool);
+                json_object_put(body);
+                return;
+        }
+        c->replied = true;
+
+        mcp_call_ref(c);
+        conn = connection_ref(c->conn);
+        b = c->batch;
+        /* Replies to cancelled calls are dropped: per MCP, the receiver of a
+         * cancellation should not send a response for the cancelled request. */
+        deliver = conn && !conn->closed && !c->cancelled;
+        call_unlink_connection(c);
+
+        if (deliver) {
+                json_object *result = tool_result_new(c->server, body, is_error);
+                conn->last_activity = now_usec(CLOCK_MONOTONIC);
+                emit(conn, b, result ? jsonrpc_result_new(c->id, result) : NULL);
+        } else {
+                log_debug("Dropping the answer to %s call %s: %s.", c->tool,
+                          json_object_to_json_string_ext(c->id, JSON_C_TO_STRING_PLAIN),
+                          c->cancelled ? "cancelled" : "connection closed");
+                json_object_put(body);
+        }
+
+        if (b) {
+                b->n_pending--;
+                batch_maybe_send(b);
+        }
+        call_unlink_server(c);
+        if (conn)
+                connection_maybe_finish(conn);
+        mcp_call_unref(c);
+}
+
+void call_reply_error(McpCall *c, LhErrorCode code, const char *message) {
+        json_object *body = tool_error_body_new(lh_error_code_to_string(code), lh_error_code_retryable(code), message);
+
+        if (!body)
+                log_oom();
+        mcp_call_reply(c, body, true);
+}
+
+McpCall *call_new(Connection *c, Batch *b, json_object *id, const char *tool, json_object *arguments) {
+        McpServer *s = c->server;
+        McpCall *call;
+
+        assert(s);
+        assert(tool);
+
+        call = new0(McpCall, 1);
+        if (!call || !(call->tool = strdup(tool))) {
+                free(call);
+                json_object_put(arguments);
+                return NULL;
+        }
+        call->n_ref = 1; /* the server's, dropped when answered */
+        call->id = json_object_get(id);
+        call->arguments = arguments;
+        call->server = s;
+        call->server_next = s->calls;
+        if (s->calls)
+                s->calls->server_prev = call;
+        s->calls = call;
+        s->n_calls++;
+        call->conn = c;
+        call->conn_next = c->calls;
+        if (c->calls)
+                c->calls->conn_prev = call;
+        c->calls = call;
+        if (b) {
+                call->batch = batch_ref(b);
+                b->n_pending++;
+        }
+        return call;
+}
+
+void call_notification_cancelled(Connection *c, json_object *params) {
+        json_object *rid;
+
+        if (!json_object_is_type(params, json_type_object) ||
+            !json_object_object_get_ex(params, "requestId", &rid) || !rid)
+                return;
+        for (McpCall *call = c->calls; call; call = call->conn_next)
+                if (!call->cancelled && json_object_equal(call->id, rid)) {
+                        json_object *reason = NULL;
+                        (void) json_object_object_get_ex(params, "reason", &reason);
+                        log_debug("Connection %u cancelled %s call %s%s%s.", c->id, call->tool,
+                                  json_object_to_json_string_ext(rid, JSON_C_TO_STRING_PLAIN),
+                                  reason ? ": " : "", reason ? json_object_get_string(reason) : "");
+                        call_cancel(call);
+                        return;
+                }
+}
+
+void call_connection_closed(Connection *c) {
+        McpCall *call;
+
+        /* a cancel callback may answer (dropped) or even answer other calls
+         * of this connection */
+        while ((call = c->calls)) {
+                mcp_call_ref(call);
+                call_unlink_connection(call);
+                call_cancel(call);
+                mcp_call_unref(call);
+        }
+}
+
+void call_drop_all(McpServer *s) {
+        McpCall *call;
+
+        while ((call = s->calls)) {
+                mcp_call_ref(call);
+                call_cancel(call);
+                call_unlink_server(call);
+                mcp_call_unref(call);
+        }
+}
