@@ -276,3 +276,30 @@ def test_sdk_client_across_restart(start_daemon, lean_project):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_bridge_config_typo_under_socket_activation(user_manager):
+    # a configuration error: the service exits 78 and is not restarted; the
+    # bridge must say so promptly instead of waiting forever
+    um = user_manager
+    um.install_units({"LEAN_HOST_MCP_ENFORCEMENT": "process", "LEAN_HOST_MCP_MAX_WORKERS": "lots"})
+    um.systemctl("start", "lean-hostd.socket")
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": DEFAULT_PROTOCOL, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+    p = subprocess.Popen([binary("LEAN_HOST_MCP")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=dict(os.environ))
+    p.stdin.write(json.dumps(init).encode() + b"\n")
+    p.stdin.flush()
+    try:
+        rc = p.wait(60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"the bridge hung: {out!r} {err!r}\n"
+                             f"{um.show('lean-hostd.service', 'ActiveState', 'Result', 'ExecMainStatus')} "
+                             f"{um.show('lean-hostd.socket', 'ActiveState', 'Result')}\n{um.journal()[-2000:]}")
+    out, err = p.communicate()
+    assert rc == EX_UNAVAILABLE, (rc, out, err)
+    assert b"journalctl --user -u lean-hostd" in err, err
+    props = um.show("lean-hostd.service", "ExecMainStatus")
+    assert props["ExecMainStatus"] == "78", props
