@@ -5,7 +5,8 @@ code: every configuration key and its LEAN_HOST_MCP_* name in
 src/config/config.c's table, every journal field the actor logs
 (src/project/actor.c, restart-policy.c) and every lean-hostctl command and option is
 documented; the pages render with groff without warnings (when groff is
-installed)."""
+installed); every page has a date and no .so, and `mandoc -Tlint` finds
+nothing, style included (when mandoc is installed)."""
 
 import os
 import re
@@ -74,6 +75,19 @@ def main():
                 if "cannot adjust line" in line:  # a long literal line: cosmetic
                     continue
                 problems.append(f"groff: {line}")
+
+    # every page lint-clean (a date in .TH, no fragile .so), style included
+    pages = sorted(f for f in os.listdir(man) if re.fullmatch(r"[a-z.-]+\.[1-8]", f))
+    for page in pages:
+        text = read(man, page)
+        if not re.search(r'^\.TH \S+ \d "\d{4}-\d\d-\d\d"', text, re.M):
+            problems.append(f"{page}: .TH has no date")
+        if re.search(r"^\.so ", text, re.M):
+            problems.append(f"{page}: .so page (install a symlink instead)")
+    if shutil.which("mandoc"):
+        for page in pages:
+            r = subprocess.run(["mandoc", "-Tlint", os.path.join(man, page)], capture_output=True, text=True)
+            problems.extend(f"mandoc: {line}" for line in (r.stdout + r.stderr).splitlines())
 
     for p in problems:
         print(p, file=sys.stderr)

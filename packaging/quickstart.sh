@@ -10,7 +10,8 @@
 #                                   (a clang build); ends with the line "N passed, N failed"
 #
 # Never reads stdin; uses sudo for apt-get and installing only when not root.
-# Environment: PREFIX (start; default /usr/local), LEAN_HOST_BUILD_DIR (default build).
+# Environment: PREFIX (start; default /usr/local; another prefix gets its user
+# units linked into ~/.config/systemd/user), LEAN_HOST_BUILD_DIR (default build).
 set -euo pipefail
 exec </dev/null
 
@@ -85,18 +86,30 @@ cmd_start() {
 	local hostd=$PREFIX/bin/lean-hostd
 	[ -x "$hostd" ] || die "$hostd is missing after install"
 
+	local bridge_args=""
 	if user_manager_answers; then
 		systemctl --user daemon-reload
+		if ! systemctl --user cat lean-hostd.socket >/dev/null 2>&1; then
+			# PREFIX/lib/systemd/user is searched for /usr and /usr/local only:
+			# link the units into ~/.config/systemd/user
+			local unitdir
+			unitdir=$(pkg-config --variable=systemduserunitdir --define-variable=prefix="$PREFIX" systemd 2>/dev/null ||
+				echo "$PREFIX/lib/systemd/user")
+			systemctl --user link "$unitdir/lean-host.slice" "$unitdir/lean-hostd.socket" "$unitdir/lean-hostd.service"
+			say "linked the units from $unitdir into ~/.config/systemd/user (the user manager does not search $PREFIX)"
+		fi
 		systemctl --user enable --now lean-hostd.socket
 		say "started lean-hostd.socket in your systemd user manager; the daemon starts on the first connection."
 	else
 		local rt=${XDG_RUNTIME_DIR:-}
 		if [ -z "$rt" ]; then
+			# the rule of src/basic/socket-path.h, which daemon and bridge follow
 			rt=/run/user/$(id -u)
-			[ -d "$rt" ] && [ -w "$rt" ] || rt=${TMPDIR:-/tmp}/lean-host-$(id -u)
-			say "XDG_RUNTIME_DIR is not set; using $rt (export XDG_RUNTIME_DIR=$rt for lean-host-mcp)"
+			[ -d "$rt" ] && [ -O "$rt" ] || rt=/tmp/lean-host-$(id -u)
+			say "XDG_RUNTIME_DIR is not set; using $rt"
 		fi
 		mkdir -p -m 0700 "$rt"
+		[ -O "$rt" ] || die "$rt belongs to another user; set XDG_RUNTIME_DIR to a directory of yours"
 		local sock=$rt/lean-host/mcp.sock
 		local logdir=${XDG_STATE_HOME:-$HOME/.local/state}/lean-host
 		mkdir -p "$logdir"
@@ -114,8 +127,10 @@ cmd_start() {
 		done
 		[ -S "$sock" ] || die "lean-hostd did not create $sock; see $logdir/lean-hostd.log"
 		say "no systemd user manager answers: started 'lean-hostd --listen $sock' in the background (pid $pid, log $logdir/lean-hostd.log)."
+		# the client may start the bridge with another XDG_RUNTIME_DIR: name the socket
+		bridge_args=", \"args\": [\"--socket\", \"$sock\"]"
 	fi
-	say "register with your MCP client: {\"command\": \"$PREFIX/bin/lean-host-mcp\"}"
+	say "register with your MCP client: {\"command\": \"$PREFIX/bin/lean-host-mcp\"$bridge_args} (README: Register with an MCP client)"
 }
 
 # ---------------------------------------------------------------- test

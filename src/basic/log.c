@@ -84,6 +84,48 @@ const char *log_level_to_string(int level) {
         return level_names[level];
 }
 
+/* " KEY=value" on one line: a value with spaces, quotes, backslashes or
+ * control characters (or an empty one) is quoted and escaped, so a log file
+ * splits back into the fields the journal got. */
+static void log_print_field(FILE *f, const char *field) {
+        const char *eq = strchr(field, '='), *v;
+        bool quote;
+
+        if (!eq) {
+                fprintf(f, " %s", field);
+                return;
+        }
+        v = eq + 1;
+        quote = *v == 0;
+        for (const char *p = v; *p && !quote; p++)
+                quote = *p == ' ' || *p == '"' || *p == '\\' || (unsigned char) *p < 0x20 || *p == 0x7f;
+        if (!quote) {
+                fprintf(f, " %s", field);
+                return;
+        }
+        fprintf(f, " %.*s=\"", (int) (eq - field), field);
+        for (const char *p = v; *p; p++)
+                switch (*p) {
+                case '"':
+                case '\\':
+                        fputc('\\', f);
+                        fputc(*p, f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                case '\t':
+                        fputs("\\t", f);
+                        break;
+                default:
+                        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                                fprintf(f, "\\x%02x", (unsigned) (unsigned char) *p);
+                        else
+                                fputc(*p, f);
+                }
+        fputc('"', f);
+}
+
 static void log_emit(int level, int error, const char *file, int line, const char *func,
                      const char *msg, char **fields, size_t n_fields) {
         if (log_state.journal) {
@@ -120,7 +162,7 @@ static void log_emit(int level, int error, const char *file, int line, const cha
         flockfile(stderr);
         fprintf(stderr, "%s: %s", log_state.ident, msg);
         for (size_t i = 0; i < n_fields; i++)
-                fprintf(stderr, " %s", fields[i]);
+                log_print_field(stderr, fields[i]);
         fputc('\n', stderr);
         funlockfile(stderr);
 }

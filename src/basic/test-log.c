@@ -56,10 +56,40 @@ static void test_ratelimit_output(void) {
         ASSERT_FALSE(strstr(buf, "Rejecting connection 3."));
 }
 
+/* Structured fields in the stderr/log-file form: values with spaces are quoted. */
+static void test_struct_fields_quoted(void) {
+        char buf[4096];
+        FILE *f = tmpfile();
+        int saved = dup(STDERR_FILENO);
+        size_t n;
+
+        ASSERT_TRUE(f);
+        fflush(stderr);
+        ASSERT_TRUE(dup2(fileno(f), STDERR_FILENO) >= 0);
+        log_struct_internal(LOG_WARNING, 0, "Worker restarted.",
+                            "LEAN_HOST_CAUSE=rss_post_job",
+                            "LEAN_HOST_PROJECT=/home/a b/proj",
+                            "LEAN_HOST_DETAIL=say \"hi\"\\\n",
+                            "LEAN_HOST_EMPTY=",
+                            NULL);
+        fflush(stderr);
+        ASSERT_TRUE(dup2(saved, STDERR_FILENO) >= 0);
+        close(saved);
+        rewind(f);
+        n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        fclose(f);
+        ASSERT_TRUE(strstr(buf, " LEAN_HOST_CAUSE=rss_post_job "));
+        ASSERT_TRUE(strstr(buf, " LEAN_HOST_PROJECT=\"/home/a b/proj\""));
+        ASSERT_TRUE(strstr(buf, " LEAN_HOST_DETAIL=\"say \\\"hi\\\"\\\\\\n\""));
+        ASSERT_TRUE(strstr(buf, " LEAN_HOST_EMPTY=\"\"\n"));
+}
+
 int main(void) {
         log_setup("test-log", LOG_TARGET_STDERR);
         test_ratelimit_counts();
         test_ratelimit_disabled();
         test_ratelimit_output();
+        test_struct_fields_quoted();
         return 0;
 }

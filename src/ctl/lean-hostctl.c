@@ -20,6 +20,7 @@
 #include "basic/macro.h"
 #include "basic/path-util.h"
 #include "lh-build-config.h"
+#include "ctl/ctl-hint.h"
 #include "ctl/doctor.h"
 
 #define SERVICE "org.leanhost.Host1"
@@ -375,12 +376,14 @@ static bool bus_error_means_not_running(const sd_bus_error *e) {
 static int not_running(const Ctl *c, const sd_bus_error *e) {
         if (c->system)
                 fprintf(stderr, "lean-hostd is not running on the system bus.\n");
-        else
+        else {
+                fprintf(stderr, "lean-hostd is not running on the user bus.\n");
+                ctl_print_not_running_hint(stderr);
                 fprintf(stderr,
-                        "lean-hostd is not running on the user bus; start it with: systemctl --user start lean-hostd.socket\n"
                         "(bus activation starts it too, on any call such as this one, once the D-Bus\n"
                         "activation file %s.service is installed in a dbus-1/services directory)\n",
                         SERVICE);
+        }
         /* activation was tried and failed: say why */
         if (e && !sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) &&
             !sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))

@@ -6,6 +6,8 @@
 #include "basic/log.h"
 #include "config/config.h"
 #include "daemon/manager.h"
+#include "project/project.h"
+#include "worker/worker.h"
 #include "worker/sandbox.h"
 #include "lh-build-config.h"
 
@@ -26,7 +28,8 @@ static void help(void) {
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
                "     --listen PATH       Bind this socket instead of using the one systemd passes\n"
-               "                         (default without systemd: $XDG_RUNTIME_DIR/lean-host/mcp.sock)\n"
+               "                         (default without systemd: $XDG_RUNTIME_DIR/lean-host/mcp.sock,\n"
+               "                         without it /run/user/UID/..., else /tmp/lean-host-UID/...)\n"
                "     --config PATH       Read this config file (default: $XDG_CONFIG_HOME/lean-host/config.json,\n"
                "                         then " SYSCONFDIR "/lean-host/config.json)\n"
                "     --dump-config       Print the resolved configuration with each value's source, then exit\n"
@@ -149,6 +152,12 @@ int main(int argc, char *argv[]) {
                 m->system_bus = args.system_bus;
         if (r >= 0)
                 r = manager_startup(m, args.listen_path);
+        if (r >= 0)
+                /* the one line that says how workers are confined, for the journal */
+                log_info("Workers: enforcement %s (worker.enforcement=%s), sandbox %s, slice %s.",
+                         strna(enforcement_mode_to_string(registry_get_enforcement(m->registry))),
+                         strna(enforcement_request_to_string(config.enforcement)),
+                         strna(sandbox_mode_to_string(config.sandbox)), strna(config.slice));
         if (r >= 0)
                 r = manager_run(m);
 
