@@ -208,6 +208,13 @@ static int manager_bind_socket(Manager *m, const char *path, int *ret_fd) {
                 r = mkdir_p_mode(dir, 0700);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create socket directory %s: %m", dir);
+                /* A directory someone else made first (the /tmp/lean-host-UID
+                 * fallback) would let them replace our socket. */
+                if (stat(dir, &st) < 0)
+                        return log_error_errno(errno, "Failed to stat socket directory %s: %m", dir);
+                if (st.st_uid != geteuid() && st.st_uid != 0)
+                        return log_error_errno(EPERM, "Socket directory %s belongs to uid %u, not to us: refusing to listen there.",
+                                               dir, (unsigned) st.st_uid);
         }
 
         r = socket_path_check_stale(path, &sa, salen);

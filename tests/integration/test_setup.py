@@ -112,3 +112,18 @@ def test_conf_page_installed_as_link(tmp_path):
     assert link.is_symlink() and os.readlink(link) == "../man8/lean-hostd.8"
     assert link.resolve().exists()
     assert (link.parent.parent / "man8" / "lean-hostd.8").read_text().startswith(".\\\"")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a directory another uid owns")
+def test_socket_directory_of_another_user_refused(tmp_path):
+    # someone made the socket's directory first (the /tmp/lean-host-UID
+    # fallback is guessable): listening there would let them swap the socket
+    d = tmp_path / "squatted"
+    d.mkdir(mode=0o777)
+    os.chown(d, 65534, 65534)
+    env = base_env(str(tmp_path))
+    r = subprocess.run([binary("LEAN_HOSTD"), "--listen", str(d / "mcp.sock")], env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert r.returncode != 0
+    assert b"belongs to uid 65534" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert not (d / "mcp.sock").exists()
