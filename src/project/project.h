@@ -54,6 +54,14 @@ void registry_set_observer(LhRegistry *r, const RegistryObserver *o, void *userd
  * canonicalised). On failure fills err (project_not_found, …). */
 int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err);
 LhProject *registry_find_by_id(LhRegistry *r, const char *id);
+/* The same without any file system access, for a root already resolved
+ * (canonical, checked) off the loop: find or open it. */
+int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhError *err);
+/* While set, registry_resolve(path) uses root as path's resolution (a tool
+ * call resolved off the loop is being dispatched); both NULL to clear. Borrowed. */
+void registry_set_resolved(LhRegistry *r, const char *path, const char *root);
+/* The known project whose root is path or contains it (no file system access), or NULL. */
+LhProject *registry_find_by_path(LhRegistry *r, const char *path);
 /* Forget every project with no worker, no job, no cooldown and no call for
  * project.forget_idle_secs (run by a timer; exposed for tests). Returns how many. */
 size_t registry_forget_idle(LhRegistry *r);
@@ -134,8 +142,10 @@ const JobOps *job_get_ops(const LhJob *job);
 char **job_get_imports(const LhJob *job);   /* borrowed strv, never NULL */
 unsigned job_get_retry_count(const LhJob *job);
 
-/* The worker argv used when config worker_command is unset (["lake", "env",
- * "repl"]); one place so it can be refined per project. */
+/* The worker argv used when config worker_command is unset: what the last
+ * readiness check (off the loop) found, else ["lake", "env", "repl"]. */
 int project_default_worker_argv(const LhProject *p, char ***ret);
+/* What a readiness check off the loop found for it (takes argv; NULL: none yet). */
+void project_set_default_worker_argv(LhProject *p, char **argv);
 unsigned project_get_queue_depth(const LhProject *p); /* running + queued */
 ProjectState project_get_state(const LhProject *p);

@@ -17,6 +17,13 @@
 
 static int on_forget_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
+/* What the registry keeps on a project besides the actor's own state. */
+static void registry_project_free(LhProject *p) {
+        lean_readiness_cache_free(p->readiness_cache);
+        strv_free(p->default_argv);
+        project_free(p);
+}
+
 /* How often idle projects are looked for: a quarter of the idle time, 1 s to 1 min. */
 static usec_t registry_forget_period(const LhRegistry *r) {
         usec_t t = r->config->project_forget_idle_secs * USEC_PER_SEC / 4;
@@ -60,10 +67,8 @@ LhRegistry *registry_free(LhRegistry *r) {
         registry_shutdown(r);
         r->forget_source = sd_event_source_disable_unref(r->forget_source);
 
-        for (size_t i = 0; i < r->n_projects; i++) {
-                lean_readiness_cache_free(r->projects[i]->readiness_cache);
-                project_free(r->projects[i]);
-        }
+        for (size_t i = 0; i < r->n_projects; i++)
+                registry_project_free(r->projects[i]);
         free(r->projects);
         sd_event_unref(r->event);
         return mfree(r);
@@ -83,7 +88,6 @@ static LhProject *registry_find_by_root(LhRegistry *r, const char *root) {
 
 int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err) {
         _cleanup_free_ char *root = NULL;
-        LhProject *p, **a;
         int k;
 
         if (!r || !ret)
@@ -99,11 +103,48 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
                 return -EINVAL;
         }
 
+        /* resolved off the loop already (tool calls): no file system access here */
+        if (r->resolved_path && streq(r->resolved_path, path))
+                return registry_resolve_root(r, r->resolved_root, ret, err);
+
         /* realpath()/stat() may hang on a dead mount: on a thread, waited for a bounded time */
         k = project_root_resolve_bounded(path, r->config->trusted_roots, geteuid(), PROJECT_RESOLVE_TIMEOUT_USEC,
                                          &root, err);
         if (k < 0)
                 return k;
+        return registry_resolve_root(r, root, ret, err);
+}
+
+void registry_set_resolved(LhRegistry *r, const char *path, const char *root) {
+        assert(r);
+        assert(!path == !root);
+        r->resolved_path = path;
+        r->resolved_root = root;
+}
+
+LhProject *registry_find_by_path(LhRegistry *r, const char *path) {
+        LhProject *best = NULL;
+
+        if (!r || isempty(path))
+                return NULL;
+        for (size_t i = 0; i < r->n_projects; i++) {
+                const char *root = r->projects[i]->root;
+                size_t n = strlen(root);
+
+                if (strneq(path, root, n) && (path[n] == 0 || path[n] == '/' || streq(root, "/")) &&
+                    (!best || n > strlen(best->root)))
+                        best = r->projects[i];
+        }
+        return best;
+}
+
+int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhError *err) {
+        LhProject *p, **a;
+        int k;
+
+        assert(r);
+        assert(root);
+        assert(ret);
 
         p = registry_find_by_root(r, root);
         if (p) {
@@ -134,6 +175,12 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
 
         *ret = p;
         return 0;
+}
+
+void project_set_default_worker_argv(LhProject *p, char **argv) {
+        assert(p);
+        strv_free(p->default_argv);
+        p->default_argv = argv;
 }
 
 LhProject *registry_find_by_id(LhRegistry *r, const char *id) {
@@ -186,8 +233,7 @@ size_t registry_forget_idle(LhRegistry *r) {
                         r->forgotten_restarts_by_cause[c] += p->restarts_by_cause[c];
                 memmove(r->projects + i, r->projects + i + 1, (r->n_projects - i - 1) * sizeof(LhProject *));
                 r->n_projects--;
-                lean_readiness_cache_free(p->readiness_cache);
-                project_free(p);
+                registry_project_free(p);
                 n++;
         }
         return n;
