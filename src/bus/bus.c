@@ -415,21 +415,22 @@ static int property_get_toolchain(sd_bus *bus, const char *path, const char *int
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
-        if (bus_project_files_get(userdata, project_get_config(userdata), &f) == -ENOMEM)
+        if (bus_project_files_get(sd_bus_get_event(bus), userdata, project_get_config(userdata), &f) == -ENOMEM)
                 return -ENOMEM;
         return append_string(reply, f.toolchain);
 }
 
 /* Classified from the project's files (no worker needed): the same
- * classifier the tools run before a job, off the loop and cached (see
- * bus-files.h); "unknown" when the files do not answer in time. "stale"
+ * classifier the tools run before a job, off the loop; answered from what
+ * the last look-up found (see bus-files.h): "unknown" until the first one
+ * is done, and when the files do not answer in time. "stale"
  * needs the stamp the live worker started with, which the tools layer
  * keeps: the bus reports what a new worker would find. */
 static int property_get_readiness(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
-        if (bus_project_files_get(userdata, project_get_config(userdata), &f) == -ENOMEM)
+        if (bus_project_files_get(sd_bus_get_event(bus), userdata, project_get_config(userdata), &f) == -ENOMEM)
                 return -ENOMEM;
         return sd_bus_message_append(reply, "s", f.readiness);
 }

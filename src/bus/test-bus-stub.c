@@ -31,6 +31,8 @@ LhRegistry *stub_registry_new(void) {
 
 void stub_registry_free(LhRegistry *r) {
         for (size_t i = 0; i < r->n_projects; i++) {
+                if (r->projects[i]->bus_data_free)
+                        r->projects[i]->bus_data_free(r->projects[i]->bus_data);
                 free(r->projects[i]->readiness_cache.toolchain_text);
                 free(r->projects[i]);
         }
@@ -176,4 +178,17 @@ LeanReadinessCache *project_get_readiness_cache(LhProject *p) {
 const LhConfig *project_get_config(const LhProject *p) {
         (void) p;
         return NULL; /* readiness classifies as for the default worker */
+}
+
+void *project_get_bus_data(LhProject *p) {
+        return ((StubProject *) p)->bus_data;
+}
+
+void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data)) {
+        StubProject *s = (StubProject *) p;
+
+        if (s->bus_data_free && s->bus_data != data)
+                s->bus_data_free(s->bus_data);
+        s->bus_data = data;
+        s->bus_data_free = free_data;
 }

@@ -112,6 +112,8 @@ struct LhProject {
         usec_t last_resolved;
         LeanReadinessCache *readiness_cache;
         char **default_argv;           /* found off the loop by the last call's readiness check */
+        void *bus_data;
+        void (*bus_data_free)(void *data);
 };
 
 struct LhRegistry {

@@ -67,6 +67,10 @@ LhProject *registry_find_by_path(LhRegistry *r, const char *path);
 size_t registry_forget_idle(LhRegistry *r);
 /* The project's cached file reads for repeated readiness checks (D-Bus). */
 LeanReadinessCache *project_get_readiness_cache(LhProject *p);
+/* What the bus layer keeps per project (freed with it by free_data, which
+ * must not call back into the project). */
+void *project_get_bus_data(LhProject *p);
+void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data));
 
 /* Iterate: idx from 0 while non-NULL. */
 LhProject *registry_get_project(LhRegistry *r, size_t idx);

@@ -19,6 +19,8 @@ static int on_forget_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* What the registry keeps on a project besides the actor's own state. */
 static void registry_project_free(LhProject *p) {
+        if (p->bus_data_free)
+                p->bus_data_free(p->bus_data);
         lean_readiness_cache_free(p->readiness_cache);
         strv_free(p->default_argv);
         project_free(p);
@@ -196,6 +198,17 @@ LeanReadinessCache *project_get_readiness_cache(LhProject *p) {
         if (!p->readiness_cache)
                 p->readiness_cache = new0(LeanReadinessCache, 1); /* NULL on OOM: uncached reads */
         return p->readiness_cache;
+}
+
+void *project_get_bus_data(LhProject *p) {
+        return p->bus_data;
+}
+
+void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data)) {
+        if (p->bus_data_free && p->bus_data != data)
+                p->bus_data_free(p->bus_data);
+        p->bus_data = data;
+        p->bus_data_free = free_data;
 }
 
 /* Nothing in flight, nothing owed, nothing the next call needs kept. */
