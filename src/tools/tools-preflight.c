@@ -117,7 +117,9 @@ static ToolsPreflight *preflight_free(ToolsPreflight *pf) {
         if (!pf)
                 return NULL;
         pf->async = thread_async_cancel(pf->async);
-        mcp_call_set_cancel(pf->call, NULL, NULL);
+        /* the handler's own, once it ran, stays */
+        if (mcp_call_get_cancel_userdata(pf->call) == pf)
+                mcp_call_set_cancel(pf->call, NULL, NULL);
         mcp_call_unref(pf->call);
         free(pf->path);
         free(pf->guess_root);

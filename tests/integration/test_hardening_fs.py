@@ -353,5 +353,12 @@ def test_mount_hangs_after_resolution(hung_mount, start_daemon, tmp_path):
             assert err["retryable"] is True
             assert str(proj) in err["message"], err
             assert 1.5 < took < 4, took
+        # cancelled while its look-ups hang: no answer (MCP), nothing left
+        # behind that fires later
+        rid = a.call_tool_async("lean_project_status", {"project": str(proj)})
+        time.sleep(0.3)
+        a.notify("notifications/cancelled", {"requestId": rid, "reason": "test"})
+        time.sleep(2.5)
         assert "result" in b.request("ping", {}, timeout=1)
+        assert "result" in a.request("ping", {}, timeout=1)
     assert d.stop(signal.SIGTERM, timeout=20) == 0, d.log()[-4000:]
