@@ -633,6 +633,33 @@ static void test_hung_files(Ctx *c) {
         /* the others still classified from their files */
         check_files_s(c, "/org/leanhost/Host1/project/fedcba9876543210", "Readiness", "toolchain_not_installed");
 
+        /* a method naming a path there: answered path_unresponsive after the
+         * deadline, other calls served meanwhile (the loop never waits) */
+        {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL;
+                _cleanup_free_ char *inside = strdup_printf("%s/Foo.lean", root);
+                sd_bus_message *reply = NULL;
+
+                check(inside != NULL);
+                check_ok(sd_bus_message_new_method_call(c->client, &req, NULL, BUS_MANAGER_PATH,
+                                                        BUS_MANAGER_INTERFACE, "GetProject"));
+                check_ok(sd_bus_message_append(req, "s", inside));
+                check_ok(sd_bus_call_async(c->client, NULL, req, on_reply, &reply, 0));
+                t0 = now_usec(CLOCK_MONOTONIC);
+                while (!reply && now_usec(CLOCK_MONOTONIC) - t0 < 5 * USEC_PER_SEC) {
+                        usec_t p0 = now_usec(CLOCK_MONOTONIC);
+
+                        check_s(c, "/org/leanhost/Host1/project/fedcba9876543210", BUS_PROJECT_INTERFACE, "Id",
+                                "fedcba9876543210");
+                        check(now_usec(CLOCK_MONOTONIC) - p0 < 100 * USEC_PER_MSEC);
+                        (void) sd_event_run(c->event, 20 * USEC_PER_MSEC);
+                }
+                check(reply != NULL);
+                check(now_usec(CLOCK_MONOTONIC) - t0 >= 2 * USEC_PER_SEC - 100 * USEC_PER_MSEC);
+                check(reply && sd_bus_message_is_method_error(reply, BUS_ERROR_PREFIX "PathUnresponsive"));
+                sd_bus_message_unref(reply);
+        }
+
         /* the mount goes away: the stuck look-up ends and cleans up after itself */
         (void) kill(pid, SIGKILL);
         (void) waitpid(pid, &status, 0);

@@ -16,6 +16,7 @@
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
+#include "basic/thread-util.h"
 #include "config/config.h"
 #include "lean/readiness.h"
 #include "project/error.h"
@@ -57,6 +58,14 @@ LhProject *registry_find_by_id(LhRegistry *r, const char *id);
 /* The same without any file system access, for a root already resolved
  * (canonical, checked) off the loop: find or open it. */
 int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhError *err);
+/* registry_resolve() without any wait on the loop: path is resolved on a
+ * thread, done(job, userdata, k) runs on event (NULL: the registry's) when
+ * it ended (k 0) or after PROJECT_RESOLVE_TIMEOUT_USEC (k -ETIMEDOUT, job
+ * NULL); there, registry_resolve_finish() gives the project or the error
+ * (path_unresponsive on a time-out). -EBUSY: too many look-ups are stuck. */
+int registry_resolve_start(LhRegistry *r, sd_event *event, const char *path, ThreadAsyncDone done, void *userdata,
+                           ThreadAsync **ret);
+int registry_resolve_finish(LhRegistry *r, void *job, int k, const char *path, LhProject **ret, LhError *err);
 /* While set, registry_resolve(path) uses root as path's resolution (a tool
  * call resolved off the loop is being dispatched); both NULL to clear. Borrowed. */
 void registry_set_resolved(LhRegistry *r, const char *path, const char *root);
