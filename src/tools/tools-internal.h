@@ -88,7 +88,8 @@ int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in,
 const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation);
 
 /* The full freshness envelope (lean/readiness.h lean_freshness_to_json())
- * for a job's reply: stamp and advisories from the readiness check. */
+ * for a job's reply: stamp and advisories from the readiness check (NULL:
+ * no freshness; the files are never read on the loop). */
 json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env);
 

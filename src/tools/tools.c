@@ -341,13 +341,9 @@ int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanRe
 
 json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env) {
-        LeanProjectStamp stamp;
-
-        if (readiness)
-                stamp = readiness->stamp;
-        else if (lean_project_stamp_read(project_get_root(p), &stamp) < 0)
+        /* what the check before the job read (off the loop): nothing is read here */
+        if (!readiness)
                 return NULL;
-        return lean_freshness_to_json(project_get_root(p), &stamp, imports,
-                                      facts ? facts->worker_generation : 0, env,
-                                      readiness ? readiness->advisories : NULL);
+        return lean_freshness_to_json(project_get_root(p), &readiness->stamp, imports,
+                                      facts ? facts->worker_generation : 0, env, readiness->advisories);
 }
