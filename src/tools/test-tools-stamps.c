@@ -2,13 +2,15 @@
 
 /* The tools layer's per-project worker stamps go with a forgotten project:
  * reopened, the project's new worker generations match no old record (which
- * would recycle its first worker as stale). */
+ * would recycle its first worker as stale). And the readiness gate keeps the
+ * project's files in its readiness cache: unchanged, they are not re-read. */
 
 #include <ftw.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "basic/path-util.h"
+#include "basic/strv.h"
 #include "basic/tests.h"
 #include "tools/tools-internal.h"
 
@@ -24,7 +26,9 @@ static const RegistryObserver observer = { .project_removed = on_removed };
 
 int main(void) {
         char tmp[] = "/tmp/test-tools-stamps-XXXXXX";
-        _cleanup_free_ char *lakefile = NULL;
+        _cleanup_free_ char *lakefile = NULL, *pin = NULL;
+        LeanReadiness rd;
+        uint64_t reads;
         LeanProjectStamp a = { .toolchain = "leanprover/lean4:v4.19.0" };
         LhError err = {};
         sd_event *event;
@@ -40,8 +44,16 @@ int main(void) {
         ASSERT_TRUE(f);
         fputs("name = \"p\"\n", f);
         ASSERT_EQ(fclose(f), 0);
+        pin = path_join(tmp, "lean-toolchain");
+        f = fopen(pin, "we");
+        ASSERT_TRUE(f);
+        fputs("leanprover/lean4:v4.19.0\n", f);
+        ASSERT_EQ(fclose(f), 0);
 
         config_init_defaults(&config);
+        /* a custom worker: ready without elan, so the gate answers nothing */
+        config.worker_command = strv_copy((char *[]) { (char *) "true", NULL });
+        ASSERT_TRUE(config.worker_command);
         config.enforcement = ENFORCEMENT_PROCESS;
         config.project_forget_idle_secs = 1;
         ASSERT_OK(sd_event_new(&event));
@@ -62,6 +74,17 @@ int main(void) {
         /* reopened: generation 1 is a new worker, not the old one */
         ASSERT_OK(registry_resolve(registry, tmp, &p, &err));
         ASSERT_TRUE(tools_get_worker_stamp(&ctx, p, 1) == NULL);
+
+        /* the gate before a job (no call being dispatched: classified here) */
+        ASSERT_EQ(tools_check_readiness(&ctx, NULL, p, &rd), 0);
+        ASSERT_EQ(rd.state, LEAN_READINESS_READY);
+        ASSERT_TRUE(streq(rd.stamp.toolchain, "leanprover/lean4:v4.19.0"));
+        lean_readiness_done(&rd);
+        reads = project_get_readiness_cache(p)->reads;
+        ASSERT_TRUE(reads > 0);
+        ASSERT_EQ(tools_check_readiness(&ctx, NULL, p, &rd), 0);
+        lean_readiness_done(&rd);
+        ASSERT_EQ(project_get_readiness_cache(p)->reads, reads);
 
         registry_shutdown(registry);
         registry_free(registry);
