@@ -40,6 +40,92 @@ static void job_free(void *arg) {
         atomic_fetch_add(&n_freed, 1);
 }
 
+/* ---- thread_run_async ---- */
+
+typedef struct Seen {
+        int calls, r, result;
+        usec_t at;
+        sd_event *event;
+} Seen;
+
+static void on_done(void *arg, void *userdata, int r) {
+        Seen *seen = userdata;
+
+        seen->calls++;
+        seen->r = r;
+        seen->result = arg ? ((Job *) arg)->result : -1;
+        seen->at = now_usec(CLOCK_MONOTONIC);
+}
+
+static void test_async(const char *fifo) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Seen seen = {};
+        ThreadAsync *a = NULL;
+        Job *j;
+        usec_t t0;
+        int fd, freed;
+
+        ASSERT_OK(sd_event_new(&e));
+        seen.event = e;
+
+        /* finishes: done on the loop with the results, then freed */
+        freed = atomic_load(&n_freed);
+        j = calloc(1, sizeof *j);
+        ASSERT_TRUE(j);
+        ASSERT_OK(thread_run_async(e, job_run_quick, job_free, j, 5 * USEC_PER_SEC, on_done, &seen, &a));
+        ASSERT_EQ(seen.calls, 0); /* never from inside the call */
+        while (seen.calls == 0)
+                ASSERT_OK(sd_event_run(e, UINT64_MAX));
+        ASSERT_EQ(seen.calls, 1);
+        ASSERT_EQ(seen.r, 0);
+        ASSERT_EQ(seen.result, 42);
+        for (int i = 0; i < 200 && atomic_load(&n_freed) == freed; i++)
+                usleep(10 * 1000);
+        ASSERT_EQ(atomic_load(&n_freed), freed + 1);
+
+        /* hangs: the loop is not held up (a timer runs meanwhile), done says
+         * -ETIMEDOUT after the timeout, the thread frees its job when it ends */
+        seen = (Seen) { .event = e };
+        j = calloc(1, sizeof *j);
+        ASSERT_TRUE(j);
+        j->fifo = fifo;
+        t0 = now_usec(CLOCK_MONOTONIC);
+        ASSERT_OK(thread_run_async(e, job_run_fifo, job_free, j, 300 * USEC_PER_MSEC, on_done, &seen, &a));
+        ASSERT_TRUE(now_usec(CLOCK_MONOTONIC) - t0 < 100 * USEC_PER_MSEC);
+        while (seen.calls == 0)
+                ASSERT_OK(sd_event_run(e, UINT64_MAX));
+        ASSERT_EQ(seen.calls, 1);
+        ASSERT_ERROR(seen.r, ETIMEDOUT);
+        ASSERT_EQ(seen.result, -1);
+        ASSERT_TRUE(seen.at - t0 >= 300 * USEC_PER_MSEC);
+        ASSERT_TRUE(seen.at - t0 < 2 * USEC_PER_SEC);
+        ASSERT_EQ(thread_bounded_stuck(), 1);
+        fd = open(fifo, O_WRONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        for (int i = 0; i < 200 && thread_bounded_stuck() > 0; i++)
+                usleep(10 * 1000);
+        close(fd);
+        ASSERT_EQ(thread_bounded_stuck(), 0);
+        ASSERT_EQ(atomic_load(&n_freed), freed + 2);
+
+        /* cancelled while it hangs: done never comes, the thread still cleans up */
+        seen = (Seen) { .event = e };
+        j = calloc(1, sizeof *j);
+        ASSERT_TRUE(j);
+        j->fifo = fifo;
+        ASSERT_OK(thread_run_async(e, job_run_fifo, job_free, j, 100 * USEC_PER_MSEC, on_done, &seen, &a));
+        a = thread_async_cancel(a);
+        ASSERT_OK(sd_event_run(e, 300 * USEC_PER_MSEC));
+        ASSERT_EQ(seen.calls, 0);
+        fd = open(fifo, O_WRONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        for (int i = 0; i < 200 && thread_bounded_stuck() > 0; i++)
+                usleep(10 * 1000);
+        close(fd);
+        ASSERT_EQ(thread_bounded_stuck(), 0);
+        ASSERT_EQ(atomic_load(&n_freed), freed + 3);
+}
+
 int main(void) {
         char dir[] = "/tmp/test-thread-util-XXXXXX", fifo[64];
         Job quick = {}, *stuck;
@@ -76,6 +162,8 @@ int main(void) {
         for (int i = 0; i < 200 && thread_bounded_stuck() > 0; i++)
                 usleep(10 * 1000);
         ASSERT_EQ(thread_bounded_stuck(), 0);
+
+        test_async(fifo);
 
         (void) unlink(fifo);
         (void) rmdir(dir);

@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "basic/thread-util.h"
 
@@ -113,4 +116,163 @@ int thread_run_bounded(void (*run)(void *arg), void (*free_arg)(void *arg), void
 
 unsigned thread_bounded_stuck(void) {
         return atomic_load(&n_stuck);
+}
+
+/* ---- asynchronous: the loop never waits ------------------------------------ */
+
+/* One reference for the thread, one for the loop; the last one frees. */
+struct ThreadAsync {
+        atomic_int n_ref;
+        pthread_mutex_t lock;
+        bool finished, abandoned;
+        int efd;
+        sd_event_source *io, *timer;
+        void (*run)(void *);
+        void (*free_arg)(void *);
+        void *arg;
+        ThreadAsyncDone done;
+        void *userdata;
+};
+
+static void async_unref(ThreadAsync *a) {
+        if (atomic_fetch_sub(&a->n_ref, 1) != 1)
+                return;
+        if (a->arg && a->free_arg)
+                a->free_arg(a->arg);
+        if (a->efd >= 0)
+                close(a->efd);
+        pthread_mutex_destroy(&a->lock);
+        free(a);
+}
+
+static void *async_thread(void *userdata) {
+        ThreadAsync *a = userdata;
+        bool abandoned;
+
+        a->run(a->arg);
+
+        pthread_mutex_lock(&a->lock);
+        a->finished = true;
+        abandoned = a->abandoned;
+        pthread_mutex_unlock(&a->lock);
+        if (!abandoned)
+                (void) eventfd_write(a->efd, 1); /* our reference keeps efd open */
+        async_unref(a);
+        if (abandoned)
+                atomic_fetch_sub(&n_stuck, 1);
+        return NULL;
+}
+
+/* The loop's side is over: no more callbacks, drop its reference. */
+static void async_release(ThreadAsync *a) {
+        a->io = sd_event_source_disable_unref(a->io);
+        a->timer = sd_event_source_disable_unref(a->timer);
+        async_unref(a);
+}
+
+/* true: the thread is done, its results are ours; false: it is on its own now. */
+static bool async_finish_or_abandon(ThreadAsync *a) {
+        bool finished;
+
+        pthread_mutex_lock(&a->lock);
+        finished = a->finished;
+        if (!finished) {
+                a->abandoned = true;
+                atomic_fetch_add(&n_stuck, 1);
+        }
+        pthread_mutex_unlock(&a->lock);
+        return finished;
+}
+
+static void async_deliver(ThreadAsync *a) {
+        ThreadAsyncDone done = a->done;
+        void *userdata = a->userdata;
+
+        if (async_finish_or_abandon(a)) {
+                done(a->arg, userdata, 0);
+                async_release(a); /* frees arg */
+                return;
+        }
+        async_release(a); /* the thread frees arg when it ends */
+        done(NULL, userdata, -ETIMEDOUT);
+}
+
+static int on_async_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        async_deliver(userdata);
+        return 0;
+}
+
+static int on_async_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        async_deliver(userdata);
+        return 0;
+}
+
+int thread_run_async(sd_event *e, void (*run)(void *arg), void (*free_arg)(void *arg), void *arg,
+                     usec_t timeout, ThreadAsyncDone done, void *userdata, ThreadAsync **ret) {
+        _cleanup_(sd_event_unrefp) sd_event *def = NULL;
+        pthread_attr_t attr;
+        ThreadAsync *a;
+        pthread_t t;
+        int r;
+
+        assert(run);
+        assert(done);
+        if (atomic_load(&n_stuck) >= THREAD_BOUNDED_MAX_STUCK)
+                return -EBUSY;
+        if (!e) {
+                r = sd_event_default(&def);
+                if (r < 0)
+                        return r;
+                e = def;
+        }
+
+        a = new0(ThreadAsync, 1);
+        if (!a)
+                return -ENOMEM;
+        *a = (ThreadAsync) { .run = run, .done = done, .userdata = userdata, .efd = -EBADF };
+        atomic_init(&a->n_ref, 1);
+        if (pthread_mutex_init(&a->lock, NULL) != 0) {
+                free(a);
+                return -ENOMEM;
+        }
+        a->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (a->efd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = sd_event_add_io(e, &a->io, a->efd, EPOLLIN, on_async_ready, a);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_time_relative(e, &a->timer, CLOCK_MONOTONIC, timeout, 0, on_async_timeout, a);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(a->io, "thread-async");
+        (void) sd_event_source_set_description(a->timer, "thread-async-timeout");
+
+        a->arg = arg;
+        a->free_arg = free_arg;
+        atomic_fetch_add(&a->n_ref, 1);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = -pthread_create(&t, &attr, async_thread, a);
+        pthread_attr_destroy(&attr);
+        if (r < 0) {
+                atomic_fetch_sub(&a->n_ref, 1);
+                a->arg = NULL;
+                goto fail;
+        }
+        if (ret)
+                *ret = a;
+        return 0;
+fail:
+        async_release(a); /* arg not taken: the caller keeps it */
+        return r;
+}
+
+ThreadAsync *thread_async_cancel(ThreadAsync *a) {
+        if (!a)
+                return NULL;
+        (void) async_finish_or_abandon(a);
+        async_release(a); /* arg goes with the last reference */
+        return NULL;
 }

@@ -6,6 +6,8 @@
  * a thread and give up waiting after a timeout, so the event loop stalls for
  * at most that long. */
 
+#include <systemd/sd-event.h>
+
 #include "basic/macro.h"
 
 /* More threads than this still stuck: refuse at once (-EBUSY) instead of
@@ -22,3 +24,18 @@ int thread_run_bounded(void (*run)(void *arg), void (*free_arg)(void *arg), void
 
 /* Threads given up on and still running (tests, logging). */
 unsigned thread_bounded_stuck(void);
+
+/* The same, without any wait on the event loop: run(arg) on a detached
+ * thread; when it ends, done(arg, userdata, 0) runs on the loop (woken by an
+ * eventfd), then free_arg(arg). When it has not ended after timeout,
+ * done(NULL, userdata, -ETIMEDOUT) runs on the loop instead and the thread
+ * goes on alone (counted in thread_bounded_stuck(), frees arg itself when it
+ * ends). Returns -EBUSY (nothing run, the caller keeps arg) when too many are
+ * stuck. On success *ret (optional) can cancel: done is then never called. */
+typedef struct ThreadAsync ThreadAsync;
+typedef void (*ThreadAsyncDone)(void *arg, void *userdata, int r);
+
+int thread_run_async(sd_event *e, void (*run)(void *arg), void (*free_arg)(void *arg), void *arg,
+                     usec_t timeout, ThreadAsyncDone done, void *userdata, ThreadAsync **ret);
+/* done is not called any more; a running thread is left to end alone. NULL is fine. */
+ThreadAsync *thread_async_cancel(ThreadAsync *a);

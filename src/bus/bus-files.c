@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "basic/fileio.h"
+#include "basic/log.h"
 #include "basic/thread-util.h"
 #include "basic/time-util.h"
 #include "bus/bus-files.h"
@@ -17,6 +18,16 @@ typedef struct FilesJob {
         const char *readiness;
         char *toolchain;
 } FilesJob;
+
+/* Per project, on the loop: what the last look-up found. */
+typedef struct FilesState {
+        LhProject *project;
+        const char *readiness; /* NULL: nothing known */
+        char *toolchain;
+        ThreadAsync *lookup;   /* under way */
+        usec_t looked_up_at;   /* start of the last one */
+        usec_t unresponsive_until;
+} FilesState;
 
 static void cache_clear(LeanReadinessCache *c) {
         free(c->toolchain_text);
@@ -63,30 +74,56 @@ static void files_job_run(void *userdata) {
                 j->toolchain[strcspn(j->toolchain, "\r\n")] = 0;
 }
 
-void bus_project_files_done(BusProjectFiles *f) {
-        if (!f)
+static void files_state_free(void *userdata) {
+        FilesState *s = userdata;
+
+        if (!s)
                 return;
-        f->toolchain = mfree(f->toolchain);
+        thread_async_cancel(s->lookup);
+        free(s->toolchain);
+        free(s);
 }
 
-int bus_project_files_get(LhProject *p, const LhConfig *c, BusProjectFiles *ret) {
-        LeanReadinessCache *cache = project_get_readiness_cache(p);
-        const char *root = project_get_root(p);
-        usec_t now = now_usec(CLOCK_MONOTONIC);
+static void on_lookup_done(void *arg, void *userdata, int r) {
+        FilesState *s = userdata;
+        FilesJob *j = arg;
+        LeanReadinessCache *cache;
+
+        s->lookup = NULL; /* gone after this callback */
+        s->toolchain = mfree(s->toolchain);
+        if (r < 0) {
+                /* j is the thread's: it ends when the file system answers */
+                log_warning("Project %s: its files did not answer within %u ms; Readiness and Toolchain read "
+                            "unknown, not tried again for %u s.", project_get_root(s->project),
+                            (unsigned) (BUS_FILES_TIMEOUT_USEC / USEC_PER_MSEC),
+                            (unsigned) (BUS_FILES_RETRY_USEC / USEC_PER_SEC));
+                s->readiness = NULL;
+                s->unresponsive_until = now_usec(CLOCK_MONOTONIC) + BUS_FILES_RETRY_USEC;
+                cache = project_get_readiness_cache(s->project);
+                if (cache)
+                        cache->unresponsive_until = s->unresponsive_until;
+                return;
+        }
+        s->readiness = j->readiness;
+        s->toolchain = TAKE_PTR(j->toolchain);
+        cache = project_get_readiness_cache(s->project);
+        if (cache) {
+                cache_clear(cache);
+                *cache = j->cache; /* hands over toolchain_text */
+                j->cache = (LeanReadinessCache) {};
+        }
+}
+
+static int files_lookup_start(sd_event *event, FilesState *s, const LhConfig *c, usec_t now) {
+        LeanReadinessCache *cache = project_get_readiness_cache(s->project);
         FilesJob *j;
         int r;
-
-        *ret = (BusProjectFiles) { .readiness = "unknown" };
-        if (isempty(root))
-                return 0;
-        if (cache && cache->unresponsive_until > now)
-                return -ETIMEDOUT;
 
         j = new0(FilesJob, 1);
         if (!j)
                 return -ENOMEM;
         j->custom_worker = c && c->worker_command;
-        j->root = strdup(root);
+        j->root = strdup(project_get_root(s->project));
         if (c && c->elan_home)
                 j->elan_home = strdup(c->elan_home);
         if (c && c->repl_cache_dir)
@@ -97,25 +134,59 @@ int bus_project_files_get(LhProject *p, const LhConfig *c, BusProjectFiles *ret)
                 return -ENOMEM;
         }
 
-        r = thread_run_bounded(files_job_run, files_job_free, j, BUS_FILES_TIMEOUT_USEC);
-        if (r == -EBUSY)
+        s->looked_up_at = now;
+        r = thread_run_async(event, files_job_run, files_job_free, j, BUS_FILES_TIMEOUT_USEC, on_lookup_done, s,
+                             &s->lookup);
+        if (r < 0) {
                 files_job_free(j);
-        if (r == -ETIMEDOUT || r == -EBUSY) {
-                /* j is the thread's now (ETIMEDOUT) or gone */
-                if (cache)
-                        cache->unresponsive_until = now + BUS_FILES_RETRY_USEC;
+                if (r == -EBUSY) /* too many stuck already: as if this one were */
+                        s->unresponsive_until = now + BUS_FILES_RETRY_USEC;
                 return r;
         }
-        if (r < 0)
-                files_job_run(j); /* no thread: do it here */
+        return 0;
+}
 
-        if (cache) {
-                cache_clear(cache);
-                *cache = j->cache; /* hands over toolchain_text */
-                j->cache = (LeanReadinessCache) {};
+void bus_project_files_done(BusProjectFiles *f) {
+        if (!f)
+                return;
+        f->toolchain = mfree(f->toolchain);
+}
+
+int bus_project_files_get(sd_event *event, LhProject *p, const LhConfig *c, BusProjectFiles *ret) {
+        const char *root = project_get_root(p);
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        FilesState *s;
+        int r;
+
+        *ret = (BusProjectFiles) { .readiness = "unknown" };
+        if (isempty(root))
+                return 0;
+
+        s = project_get_bus_data(p);
+        if (!s) {
+                s = new0(FilesState, 1);
+                if (!s)
+                        return -ENOMEM;
+                s->project = p;
+                project_set_bus_data(p, s, files_state_free);
         }
-        ret->readiness = j->readiness ?: "unknown";
-        ret->toolchain = TAKE_PTR(j->toolchain);
-        files_job_free(j);
+
+        if (!s->lookup && now >= s->unresponsive_until &&
+            (s->looked_up_at == 0 || now - s->looked_up_at >= BUS_FILES_REFRESH_USEC)) {
+                r = files_lookup_start(event, s, c, now);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 && r != -EBUSY)
+                        log_debug_errno(r, "Project %s: cannot look at its files: %m", root);
+        }
+
+        if (!s->readiness)
+                return now < s->unresponsive_until ? -ETIMEDOUT : -EAGAIN;
+        ret->readiness = s->readiness;
+        if (s->toolchain) {
+                ret->toolchain = strdup(s->toolchain);
+                if (!ret->toolchain)
+                        return -ENOMEM;
+        }
         return 0;
 }

@@ -15,6 +15,7 @@
 #include "basic/log.h"
 #include "basic/path-util.h"
 #include "bus/bus-files.h"
+#include "bus/bus-resolve.h"
 #include "bus/bus.h"
 #include "lean/readiness.h"
 #include "lh-build-config.h"
@@ -32,6 +33,7 @@ struct BusService {
         bool name_acquired;
         bool disconnected;
         bool owns_bus;
+        BusResolve *resolves; /* methods waiting for a path's resolution */
 };
 
 /* --------------------------------------------------------------------------
@@ -114,36 +116,6 @@ static int append_restarts_by_cause(sd_bus_message *reply, const uint64_t by_cau
         return sd_bus_message_close_container(reply);
 }
 
-/* Resolve a project id, a root or any path inside one (absolute). */
-static int bus_resolve_project(BusService *b, const char *what, LhProject **ret, sd_bus_error *error) {
-        _cleanup_(lh_error_done) LhError err = {};
-        LhProject *p;
-        int r;
-
-        if (isempty(what))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Empty project root, path or id.");
-
-        p = registry_find_by_id(b->registry, what);
-        if (p) {
-                *ret = p;
-                return 0;
-        }
-
-        if (what[0] != '/')
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "ProjectNotFound",
-                                         "No known project has id '%s', and it is not an absolute path.", what);
-
-        err.restart_cause = _RESTART_CAUSE_INVALID;
-        r = registry_resolve(b->registry, what, &p, &err);
-        if (r < 0) {
-                if (err.code)
-                        return bus_error_from_lh_error(error, &err);
-                return sd_bus_error_set_errnof(error, r, "Failed to resolve project for '%s': %m", what);
-        }
-        *ret = p;
-        return 0;
-}
-
 /* --------------------------------------------------------------------------
  * Manager */
 
@@ -223,25 +195,6 @@ static int method_list_projects(sd_bus_message *m, void *userdata, sd_bus_error 
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_get_project(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *path = NULL;
-        BusService *b = userdata;
-        const char *what;
-        LhProject *p;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &what);
-        if (r < 0)
-                return r;
-        r = bus_resolve_project(b, what, &p, error);
-        if (r < 0)
-                return r;
-        r = bus_project_path(p, &path);
-        if (r < 0)
-                return r;
-        return sd_bus_reply_method_return(m, "o", path);
-}
-
 static int project_action(sd_bus_message *m, LhProject *p, bool stop, sd_bus_error *error) {
         int r;
 
@@ -252,19 +205,62 @@ static int project_action(sd_bus_message *m, LhProject *p, bool stop, sd_bus_err
         return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_worker_action(sd_bus_message *m, void *userdata, sd_bus_error *error, bool stop) {
-        BusService *b = userdata;
-        const char *what;
+/* RestartWorker/StopWorker as the userdata of on_project_resolved (NULL: GetProject). */
+#define BUS_ACTION_RESTART ((void *) (uintptr_t) 1)
+#define BUS_ACTION_STOP ((void *) (uintptr_t) 2)
+
+/* Continues GetProject/RestartWorker/StopWorker once the project is known. */
+static int on_project_resolved(sd_bus_message *m, LhProject *p, int k, const LhError *err, void *userdata,
+                               sd_bus_error *error) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (k < 0) {
+                if (err && err->code)
+                        return bus_error_from_lh_error(error, err);
+                return sd_bus_error_set_errnof(error, k, "Failed to resolve the project: %m");
+        }
+        if (userdata)
+                return project_action(m, p, userdata == BUS_ACTION_STOP, error);
+        r = bus_project_path(p, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "o", path);
+}
+
+/* An id or a known project answers at once; a path is resolved off the loop (1: answered later). */
+static int bus_find_project(BusService *b, sd_bus_message *m, const char *what, void *action, sd_bus_error *error) {
         LhProject *p;
+
+        if (isempty(what))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Empty project root, path or id.");
+        p = registry_find_by_id(b->registry, what);
+        if (p)
+                return on_project_resolved(m, p, 0, NULL, action, error);
+        if (what[0] != '/')
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "ProjectNotFound",
+                                         "No known project has id '%s', and it is not an absolute path.", what);
+        return bus_resolve_start(&b->resolves, b->registry, b->event, m, what, on_project_resolved, action);
+}
+
+static int method_get_project(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *what;
         int r;
 
         r = sd_bus_message_read(m, "s", &what);
         if (r < 0)
                 return r;
-        r = bus_resolve_project(b, what, &p, error);
+        return bus_find_project(userdata, m, what, NULL, error);
+}
+
+static int method_worker_action(sd_bus_message *m, void *userdata, sd_bus_error *error, bool stop) {
+        const char *what;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &what);
         if (r < 0)
                 return r;
-        return project_action(m, p, stop, error);
+        return bus_find_project(userdata, m, what, stop ? BUS_ACTION_STOP : BUS_ACTION_RESTART, error);
 }
 
 static int method_restart_worker(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -422,21 +418,22 @@ static int property_get_toolchain(sd_bus *bus, const char *path, const char *int
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
-        if (bus_project_files_get(userdata, project_get_config(userdata), &f) == -ENOMEM)
+        if (bus_project_files_get(sd_bus_get_event(bus), userdata, project_get_config(userdata), &f) == -ENOMEM)
                 return -ENOMEM;
         return append_string(reply, f.toolchain);
 }
 
 /* Classified from the project's files (no worker needed): the same
- * classifier the tools run before a job, off the loop and cached (see
- * bus-files.h); "unknown" when the files do not answer in time. "stale"
+ * classifier the tools run before a job, off the loop; answered from what
+ * the last look-up found (see bus-files.h): "unknown" until the first one
+ * is done, and when the files do not answer in time. "stale"
  * needs the stamp the live worker started with, which the tools layer
  * keeps: the bus reports what a new worker would find. */
 static int property_get_readiness(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
-        if (bus_project_files_get(userdata, project_get_config(userdata), &f) == -ENOMEM)
+        if (bus_project_files_get(sd_bus_get_event(bus), userdata, project_get_config(userdata), &f) == -ENOMEM)
                 return -ENOMEM;
         return sd_bus_message_append(reply, "s", f.readiness);
 }
@@ -636,6 +633,7 @@ static int on_name_acquired(sd_bus_message *m, void *userdata, sd_bus_error *ret
         BusService *b = userdata;
         const sd_bus_error *e;
 
+        bus_resolve_cancel_all(&b->resolves);
         b->name_slot = sd_bus_slot_unref(b->name_slot);
 
         e = sd_bus_message_get_error(m);
@@ -735,6 +733,7 @@ BusService *bus_service_free(BusService *b) {
         if (!b)
                 return NULL;
 
+        bus_resolve_cancel_all(&b->resolves);
         b->name_slot = sd_bus_slot_unref(b->name_slot);
         for (size_t i = 0; i < ELEMENTSOF(b->slots); i++)
                 b->slots[i] = sd_bus_slot_unref(b->slots[i]);

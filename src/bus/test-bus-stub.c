@@ -6,8 +6,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "bus/test-bus-stub.h"
+#include "project/resolve.h"
 
 struct LhRegistry {
         StubProject *projects[STUB_MAX_PROJECTS];
@@ -31,6 +33,8 @@ LhRegistry *stub_registry_new(void) {
 
 void stub_registry_free(LhRegistry *r) {
         for (size_t i = 0; i < r->n_projects; i++) {
+                if (r->projects[i]->bus_data_free)
+                        r->projects[i]->bus_data_free(r->projects[i]->bus_data);
                 free(r->projects[i]->readiness_cache.toolchain_text);
                 free(r->projects[i]);
         }
@@ -176,4 +180,50 @@ LeanReadinessCache *project_get_readiness_cache(LhProject *p) {
 const LhConfig *project_get_config(const LhProject *p) {
         (void) p;
         return NULL; /* readiness classifies as for the default worker */
+}
+
+void *project_get_bus_data(LhProject *p) {
+        return ((StubProject *) p)->bus_data;
+}
+
+void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data)) {
+        StubProject *s = (StubProject *) p;
+
+        if (s->bus_data_free && s->bus_data != data)
+                s->bus_data_free(s->bus_data);
+        s->bus_data = data;
+        s->bus_data_free = free_data;
+}
+
+/* Resolution "on a thread": the thread does nothing, the stub's
+ * registry_resolve() answers when it is done, from the loop. */
+static void stub_resolve_run(void *arg) {
+        struct stat st;
+
+        (void) stat(arg, &st); /* as realpath() would: it may hang */
+}
+
+int registry_resolve_start(LhRegistry *r, sd_event *event, const char *path, ThreadAsyncDone done, void *userdata,
+                           ThreadAsync **ret) {
+        char *copy = strdup(path);
+        int k;
+
+        if (!copy)
+                return -ENOMEM;
+        k = thread_run_async(event, stub_resolve_run, free, copy, 2 * USEC_PER_SEC, done, userdata, ret);
+        if (k < 0)
+                free(copy);
+        return k;
+}
+
+int registry_resolve_finish(LhRegistry *r, void *job, int k, const char *path, LhProject **ret, LhError *err) {
+        if (k < 0) {
+                project_unresponsive_error(err, path, k);
+                return k;
+        }
+        return registry_resolve(r, job, ret, err);
+}
+
+void project_unresponsive_error(LhError *err, const char *path, int k) {
+        lh_error_set(err, "path_unresponsive", true, "Looking up %s did not finish in time.", path);
 }

@@ -12,6 +12,8 @@ typedef struct StubProject {
         unsigned restart_calls, stop_calls;
         int action_result; /* returned by project_restart_worker()/project_stop_worker() */
         LeanReadinessCache readiness_cache;
+        void *bus_data;
+        void (*bus_data_free)(void *data);
 } StubProject;
 
 LhRegistry *stub_registry_new(void);

@@ -164,6 +164,25 @@ static void check_s(Ctx *c, const char *path, const char *iface, const char *nam
         }
 }
 
+/* A property from the project's files: answered at once from what the last
+ * look-up (on a thread) found, so it may take a few reads to show want. */
+static void check_files_s(Ctx *c, const char *path, const char *name, const char *want) {
+        _cleanup_free_ char *v = NULL;
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
+
+        for (;;) {
+                free(v);
+                v = get_s(c, path, BUS_PROJECT_INTERFACE, name);
+                if (streq(strempty(v), want) || now_usec(CLOCK_MONOTONIC) - t0 > 5 * USEC_PER_SEC)
+                        break;
+                (void) sd_event_run(c->event, 20 * USEC_PER_MSEC);
+        }
+        if (!streq(strempty(v), want)) {
+                fprintf(stderr, "%s.%s: got '%s', want '%s' (after 5 s)\n", BUS_PROJECT_INTERFACE, name, v, want);
+                failures++;
+        }
+}
+
 /* Reads a{st} into by_cause (indexed by restart_cause_from_string). */
 static size_t get_by_cause(Ctx *c, const char *path, const char *iface, uint64_t by_cause[static _RESTART_CAUSE_MAX]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, "RestartsByCause", "a{st}");
@@ -423,9 +442,16 @@ static void test_projects(Ctx *c) {
         check(get_u(c, path1, BUS_PROJECT_INTERFACE, "RestartsInWindow") == 2);
         check(get_u(c, path1, BUS_PROJECT_INTERFACE, "QueueDepth") == 5);
         check(get_t(c, path1, BUS_PROJECT_INTERFACE, "RequestsServed") == 9);
-        check_s(c, path1, BUS_PROJECT_INTERFACE, "Toolchain", ""); /* /srv/proj-a has no lean-toolchain */
+        /* from the files: not known yet, answered at once, a look-up started */
+        {
+                usec_t t0 = now_usec(CLOCK_MONOTONIC);
+
+                check_s(c, path1, BUS_PROJECT_INTERFACE, "Readiness", "unknown");
+                check(now_usec(CLOCK_MONOTONIC) - t0 < BUS_FILES_TIMEOUT_USEC);
+        }
+        check_files_s(c, path1, "Toolchain", ""); /* /srv/proj-a has no lean-toolchain */
         /* no lean-toolchain, no elan, no lake on PATH: nothing could run a REPL */
-        check_s(c, path1, BUS_PROJECT_INTERFACE, "Readiness", "toolchain_not_installed");
+        check_files_s(c, path1, "Readiness", "toolchain_not_installed");
         {
                 /* Toolchain: the first line of <root>/lean-toolchain */
                 char dir[] = "/tmp/test-bus-XXXXXX", file[64], saved[sizeof(p1->root)];
@@ -441,7 +467,7 @@ static void test_projects(Ctx *c) {
                 }
                 memcpy(saved, p1->root, sizeof(saved));
                 snprintf(p1->root, sizeof(p1->root), "%s", dir);
-                check_s(c, path1, BUS_PROJECT_INTERFACE, "Toolchain", "leanprover/lean4:v4.19.0");
+                check_files_s(c, path1, "Toolchain", "leanprover/lean4:v4.19.0");
                 memcpy(p1->root, saved, sizeof(saved));
                 (void) unlink(file);
                 (void) rmdir(dir);
@@ -555,11 +581,14 @@ static void test_bad_strings(Ctx *c) {
         sd_bus_message_unref(m);
 
         /* Readiness (no pin, no elan, no lake): classified once from the files, then from the cache */
-        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "toolchain_not_installed");
+        check_files_s(c, bad_path, "Readiness", "toolchain_not_installed");
         reads = bad->readiness_cache.reads;
         check(reads > 0);
+        /* later look-ups (one per BUS_FILES_REFRESH_USEC) re-read nothing unchanged */
+        usleep(BUS_FILES_REFRESH_USEC + 100 * USEC_PER_MSEC);
         check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Readiness", "toolchain_not_installed");
-        check_s(c, bad_path, BUS_PROJECT_INTERFACE, "Toolchain", "");
+        settle(c);
+        check_files_s(c, bad_path, "Toolchain", "");
         m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
         sd_bus_message_unref(m);
         check(bad->readiness_cache.reads == reads);
@@ -608,10 +637,22 @@ static void test_hung_files(Ctx *c) {
         hung = add_project(c, root, "4a4a4a4a4a4a4a4a");
         check_ok(bus_project_path((LhProject *) hung, &hung_path));
 
+        /* answered at once ("unknown": nothing known yet), never waited for */
+        stuck = thread_bounded_stuck();
         t0 = now_usec(CLOCK_MONOTONIC);
         check_s(c, hung_path, BUS_PROJECT_INTERFACE, "Readiness", "unknown");
+        check_s(c, hung_path, BUS_PROJECT_INTERFACE, "Toolchain", "");
+        check(now_usec(CLOCK_MONOTONIC) - t0 < BUS_FILES_TIMEOUT_USEC / 2);
+        /* the look-up is given up on after its deadline, the loop free meanwhile */
+        while (thread_bounded_stuck() == stuck && now_usec(CLOCK_MONOTONIC) - t0 < 3 * USEC_PER_SEC) {
+                usec_t p0 = now_usec(CLOCK_MONOTONIC);
+
+                check_s(c, "/org/leanhost/Host1/project/fedcba9876543210", BUS_PROJECT_INTERFACE, "Id",
+                        "fedcba9876543210");
+                check(now_usec(CLOCK_MONOTONIC) - p0 < 100 * USEC_PER_MSEC);
+                (void) sd_event_run(c->event, 20 * USEC_PER_MSEC);
+        }
         check(now_usec(CLOCK_MONOTONIC) - t0 >= BUS_FILES_TIMEOUT_USEC);
-        check(now_usec(CLOCK_MONOTONIC) - t0 < 3 * USEC_PER_SEC);
         stuck = thread_bounded_stuck();
         check(stuck >= 1);
         /* not tried again for a while: no new look-up is started (and none
@@ -621,9 +662,37 @@ static void test_hung_files(Ctx *c) {
         m = call(c, BUS_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL);
         check(!sd_bus_message_is_method_error(m, NULL));
         sd_bus_message_unref(m);
+        settle(c);
         check(thread_bounded_stuck() == stuck);
         /* the others still classified from their files */
-        check_s(c, "/org/leanhost/Host1/project/fedcba9876543210", BUS_PROJECT_INTERFACE, "Readiness", "toolchain_not_installed");
+        check_files_s(c, "/org/leanhost/Host1/project/fedcba9876543210", "Readiness", "toolchain_not_installed");
+
+        /* a method naming a path there: answered path_unresponsive after the
+         * deadline, other calls served meanwhile (the loop never waits) */
+        {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL;
+                _cleanup_free_ char *inside = strdup_printf("%s/Foo.lean", root);
+                sd_bus_message *reply = NULL;
+
+                check(inside != NULL);
+                check_ok(sd_bus_message_new_method_call(c->client, &req, NULL, BUS_MANAGER_PATH,
+                                                        BUS_MANAGER_INTERFACE, "GetProject"));
+                check_ok(sd_bus_message_append(req, "s", inside));
+                check_ok(sd_bus_call_async(c->client, NULL, req, on_reply, &reply, 0));
+                t0 = now_usec(CLOCK_MONOTONIC);
+                while (!reply && now_usec(CLOCK_MONOTONIC) - t0 < 5 * USEC_PER_SEC) {
+                        usec_t p0 = now_usec(CLOCK_MONOTONIC);
+
+                        check_s(c, "/org/leanhost/Host1/project/fedcba9876543210", BUS_PROJECT_INTERFACE, "Id",
+                                "fedcba9876543210");
+                        check(now_usec(CLOCK_MONOTONIC) - p0 < 100 * USEC_PER_MSEC);
+                        (void) sd_event_run(c->event, 20 * USEC_PER_MSEC);
+                }
+                check(reply != NULL);
+                check(now_usec(CLOCK_MONOTONIC) - t0 >= 2 * USEC_PER_SEC - 100 * USEC_PER_MSEC);
+                check(reply && sd_bus_message_is_method_error(reply, BUS_ERROR_PREFIX "PathUnresponsive"));
+                sd_bus_message_unref(reply);
+        }
 
         /* the mount goes away: the stuck look-up ends and cleans up after itself */
         (void) kill(pid, SIGKILL);

@@ -145,20 +145,14 @@ static void project_free_graveyard(LhProject *p, bool all) {
 /* The REPL the readiness check finds for this project (a dependency's
  * build, lean-host's own build for the pin, or `repl` on PATH), run under
  * the pinned toolchain's lake by absolute path (`<lake> env <repl>`) so it
- * sees the project's search path; plain `lake env repl` when none is found
- * (the call then fails with the readiness error before getting here). */
+ * sees the project's search path. Found off the loop by the readiness check
+ * before the call (tools); nothing is read here: the event loop must not
+ * wait for a file system. Plain `lake env repl` when none was found (the
+ * call then fails with the readiness error before getting here). */
 int project_default_worker_argv(const LhProject *p, char ***ret) {
-        _cleanup_(lean_readiness_done) LeanReadiness rd = {};
-        LeanReadinessInput in = {
-                .root = p->root,
-                .elan_home = CONFIG(p)->elan_home,
-                .repl_cache = CONFIG(p)->repl_cache_dir,
-        };
         char **l;
 
-        if (lean_readiness_classify(&in, &rd) >= 0 && lean_readiness_worker_argv(&rd, ret) >= 0)
-                return 0;
-        l = strv_copy((char *[]) { (char *) "lake", (char *) "env", (char *) "repl", NULL });
+        l = strv_copy(p->default_argv ?: (char *[]) { (char *) "lake", (char *) "env", (char *) "repl", NULL });
         if (!l)
                 return -ENOMEM;
         *ret = l;

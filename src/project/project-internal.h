@@ -113,6 +113,9 @@ struct LhProject {
         /* registry.c: forgetting idle projects, the D-Bus readiness cache */
         usec_t last_resolved;
         LeanReadinessCache *readiness_cache;
+        char **default_argv;           /* found off the loop by the last call's readiness check */
+        void *bus_data;
+        void (*bus_data_free)(void *data);
 };
 
 struct LhRegistry {
@@ -132,6 +135,8 @@ struct LhRegistry {
 
         sd_event_source *forget_source;
         uint64_t forgotten_restarts_total; /* of forgotten projects: totals never go down */
+        /* a path resolved off the loop for the call being dispatched (borrowed) */
+        const char *resolved_path, *resolved_root;
         uint64_t forgotten_restarts_by_cause[_RESTART_CAUSE_MAX];
 };
 

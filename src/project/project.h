@@ -16,6 +16,7 @@
 #include <systemd/sd-event.h>
 
 #include "basic/macro.h"
+#include "basic/thread-util.h"
 #include "config/config.h"
 #include "lean/readiness.h"
 #include "project/error.h"
@@ -54,11 +55,31 @@ void registry_set_observer(LhRegistry *r, const RegistryObserver *o, void *userd
  * canonicalised). On failure fills err (project_not_found, …). */
 int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err);
 LhProject *registry_find_by_id(LhRegistry *r, const char *id);
+/* The same without any file system access, for a root already resolved
+ * (canonical, checked) off the loop: find or open it. */
+int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhError *err);
+/* registry_resolve() without any wait on the loop: path is resolved on a
+ * thread, done(job, userdata, k) runs on event (NULL: the registry's) when
+ * it ended (k 0) or after PROJECT_RESOLVE_TIMEOUT_USEC (k -ETIMEDOUT, job
+ * NULL); there, registry_resolve_finish() gives the project or the error
+ * (path_unresponsive on a time-out). -EBUSY: too many look-ups are stuck. */
+int registry_resolve_start(LhRegistry *r, sd_event *event, const char *path, ThreadAsyncDone done, void *userdata,
+                           ThreadAsync **ret);
+int registry_resolve_finish(LhRegistry *r, void *job, int k, const char *path, LhProject **ret, LhError *err);
+/* While set, registry_resolve(path) uses root as path's resolution (a tool
+ * call resolved off the loop is being dispatched); both NULL to clear. Borrowed. */
+void registry_set_resolved(LhRegistry *r, const char *path, const char *root);
+/* The known project whose root is path or contains it (no file system access), or NULL. */
+LhProject *registry_find_by_path(LhRegistry *r, const char *path);
 /* Forget every project with no worker, no job, no cooldown and no call for
  * project.forget_idle_secs (run by a timer; exposed for tests). Returns how many. */
 size_t registry_forget_idle(LhRegistry *r);
 /* The project's cached file reads for repeated readiness checks (D-Bus). */
 LeanReadinessCache *project_get_readiness_cache(LhProject *p);
+/* What the bus layer keeps per project (freed with it by free_data, which
+ * must not call back into the project). */
+void *project_get_bus_data(LhProject *p);
+void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data));
 
 /* Iterate: idx from 0 while non-NULL. */
 LhProject *registry_get_project(LhRegistry *r, size_t idx);
@@ -134,8 +155,10 @@ const JobOps *job_get_ops(const LhJob *job);
 char **job_get_imports(const LhJob *job);   /* borrowed strv, never NULL */
 unsigned job_get_retry_count(const LhJob *job);
 
-/* The worker argv used when config worker_command is unset (["lake", "env",
- * "repl"]); one place so it can be refined per project. */
+/* The worker argv used when config worker_command is unset: what the last
+ * readiness check (off the loop) found, else ["lake", "env", "repl"]. */
 int project_default_worker_argv(const LhProject *p, char ***ret);
+/* What a readiness check off the loop found for it (takes argv; NULL: none yet). */
+void project_set_default_worker_argv(LhProject *p, char **argv);
 unsigned project_get_queue_depth(const LhProject *p); /* running + queued */
 ProjectState project_get_state(const LhProject *p);

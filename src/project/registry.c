@@ -11,11 +11,21 @@
 #include "basic/log.h"
 #include "basic/path-util.h"
 #include "basic/strv.h"
+#include "basic/thread-util.h"
 #include "basic/time-util.h"
 #include "project/project-internal.h"
 #include "project/resolve.h"
 
 static int on_forget_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* What the registry keeps on a project besides the actor's own state. */
+static void registry_project_free(LhProject *p) {
+        if (p->bus_data_free)
+                p->bus_data_free(p->bus_data);
+        lean_readiness_cache_free(p->readiness_cache);
+        strv_free(p->default_argv);
+        project_free(p);
+}
 
 /* How often idle projects are looked for: a quarter of the idle time, 1 s to 1 min. */
 static usec_t registry_forget_period(const LhRegistry *r) {
@@ -60,10 +70,8 @@ LhRegistry *registry_free(LhRegistry *r) {
         registry_shutdown(r);
         r->forget_source = sd_event_source_disable_unref(r->forget_source);
 
-        for (size_t i = 0; i < r->n_projects; i++) {
-                lean_readiness_cache_free(r->projects[i]->readiness_cache);
-                project_free(r->projects[i]);
-        }
+        for (size_t i = 0; i < r->n_projects; i++)
+                registry_project_free(r->projects[i]);
         free(r->projects);
         sd_event_unref(r->event);
         return mfree(r);
@@ -83,7 +91,6 @@ static LhProject *registry_find_by_root(LhRegistry *r, const char *root) {
 
 int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *err) {
         _cleanup_free_ char *root = NULL;
-        LhProject *p, **a;
         int k;
 
         if (!r || !ret)
@@ -99,11 +106,124 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
                 return -EINVAL;
         }
 
+        /* resolved off the loop already (tool calls): no file system access here */
+        if (r->resolved_path && streq(r->resolved_path, path))
+                return registry_resolve_root(r, r->resolved_root, ret, err);
+
         /* realpath()/stat() may hang on a dead mount: on a thread, waited for a bounded time */
         k = project_root_resolve_bounded(path, r->config->trusted_roots, geteuid(), PROJECT_RESOLVE_TIMEOUT_USEC,
                                          &root, err);
         if (k < 0)
                 return k;
+        return registry_resolve_root(r, root, ret, err);
+}
+
+/* The thread's own copies: it may outlive the caller and the config. */
+typedef struct RegistryResolveJob {
+        char *path;
+        char **trusted_roots;
+        uid_t uid;
+        int r;
+        char *root;
+        LhError err;
+} RegistryResolveJob;
+
+static void resolve_job_free(void *userdata) {
+        RegistryResolveJob *j = userdata;
+
+        if (!j)
+                return;
+        free(j->path);
+        strv_free(j->trusted_roots);
+        free(j->root);
+        lh_error_done(&j->err);
+        free(j);
+}
+
+static void resolve_job_run(void *userdata) {
+        RegistryResolveJob *j = userdata;
+
+        j->r = project_root_resolve(j->path, j->trusted_roots, j->uid, &j->root, &j->err);
+}
+
+int registry_resolve_start(LhRegistry *r, sd_event *event, const char *path, ThreadAsyncDone done, void *userdata,
+                           ThreadAsync **ret) {
+        RegistryResolveJob *j;
+        int k;
+
+        assert(r);
+        assert(path);
+        assert(done);
+
+        j = new0(RegistryResolveJob, 1);
+        if (!j)
+                return -ENOMEM;
+        j->uid = geteuid();
+        j->err.restart_cause = _RESTART_CAUSE_INVALID;
+        j->path = strdup(path);
+        j->trusted_roots = strv_copy(r->config->trusted_roots);
+        if (!j->path || !j->trusted_roots) {
+                resolve_job_free(j);
+                return -ENOMEM;
+        }
+        k = thread_run_async(event ?: r->event, resolve_job_run, resolve_job_free, j, PROJECT_RESOLVE_TIMEOUT_USEC,
+                             done, userdata, ret);
+        if (k < 0)
+                resolve_job_free(j);
+        return k;
+}
+
+int registry_resolve_finish(LhRegistry *r, void *job, int k, const char *path, LhProject **ret, LhError *err) {
+        RegistryResolveJob *j = job;
+
+        assert(r);
+        assert(path);
+        assert(ret);
+
+        if (k < 0) {
+                project_unresponsive_error(err, path, k);
+                return k;
+        }
+        if (j->r < 0) {
+                if (err) {
+                        *err = j->err; /* takes the details */
+                        j->err.details = NULL;
+                }
+                return j->r;
+        }
+        return registry_resolve_root(r, j->root, ret, err);
+}
+
+void registry_set_resolved(LhRegistry *r, const char *path, const char *root) {
+        assert(r);
+        assert(!path == !root);
+        r->resolved_path = path;
+        r->resolved_root = root;
+}
+
+LhProject *registry_find_by_path(LhRegistry *r, const char *path) {
+        LhProject *best = NULL;
+
+        if (!r || isempty(path))
+                return NULL;
+        for (size_t i = 0; i < r->n_projects; i++) {
+                const char *root = r->projects[i]->root;
+                size_t n = strlen(root);
+
+                if (strneq(path, root, n) && (path[n] == 0 || path[n] == '/' || streq(root, "/")) &&
+                    (!best || n > strlen(best->root)))
+                        best = r->projects[i];
+        }
+        return best;
+}
+
+int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhError *err) {
+        LhProject *p, **a;
+        int k;
+
+        assert(r);
+        assert(root);
+        assert(ret);
 
         p = registry_find_by_root(r, root);
         if (p) {
@@ -136,6 +256,12 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
         return 0;
 }
 
+void project_set_default_worker_argv(LhProject *p, char **argv) {
+        assert(p);
+        strv_free(p->default_argv);
+        p->default_argv = argv;
+}
+
 LhProject *registry_find_by_id(LhRegistry *r, const char *id) {
         if (!r || isempty(id))
                 return NULL;
@@ -149,6 +275,17 @@ LeanReadinessCache *project_get_readiness_cache(LhProject *p) {
         if (!p->readiness_cache)
                 p->readiness_cache = new0(LeanReadinessCache, 1); /* NULL on OOM: uncached reads */
         return p->readiness_cache;
+}
+
+void *project_get_bus_data(LhProject *p) {
+        return p->bus_data;
+}
+
+void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data)) {
+        if (p->bus_data_free && p->bus_data != data)
+                p->bus_data_free(p->bus_data);
+        p->bus_data = data;
+        p->bus_data_free = free_data;
 }
 
 /* Nothing in flight, nothing owed, nothing the next call needs kept. */
@@ -186,8 +323,7 @@ size_t registry_forget_idle(LhRegistry *r) {
                         r->forgotten_restarts_by_cause[c] += p->restarts_by_cause[c];
                 memmove(r->projects + i, r->projects + i + 1, (r->n_projects - i - 1) * sizeof(LhProject *));
                 r->n_projects--;
-                lean_readiness_cache_free(p->readiness_cache);
-                project_free(p);
+                registry_project_free(p);
                 n++;
         }
         return n;

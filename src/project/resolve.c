@@ -70,6 +70,14 @@ int project_root_resolve(const char *path, char * const *trusted_roots, uid_t ui
         return 0;
 }
 
+void project_unresponsive_error(LhError *err, const char *path, int k) {
+        lh_error_set(err, "path_unresponsive", true,
+                     "Looking up %s %s (a hung network or FUSE mount?); lean-host does not wait longer "
+                     "so other calls go on. Retry once the file system answers.",
+                     path, k == -EBUSY ? "was not tried: too many earlier look-ups are still stuck"
+                                       : "did not finish in time");
+}
+
 /* Owned by the waiter, or by the thread once the waiter gave up. */
 typedef struct ResolveJob {
         char *path;
@@ -124,11 +132,7 @@ int project_root_resolve_bounded(const char *path, char * const *trusted_roots, 
                 if (k == -EBUSY)
                         resolve_job_free(j);
                 /* after -ETIMEDOUT j belongs to the thread */
-                lh_error_set(err, "path_unresponsive", true,
-                             "Looking up %s %s (a hung network or FUSE mount?); lean-host does not wait longer "
-                             "so other calls go on. Retry once the file system answers.",
-                             path, k == -EBUSY ? "was not tried: too many earlier look-ups are still stuck"
-                                               : "did not finish in time");
+                project_unresponsive_error(err, path, k);
                 return k;
         }
         if (k < 0) {

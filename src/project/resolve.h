@@ -12,8 +12,9 @@
 #include "basic/macro.h"
 #include "project/error.h"
 
-/* How long the event loop waits for a resolution before answering
- * path_unresponsive (a hung NFS/FUSE mount). */
+/* How long a resolution (and, for a tool call, the readiness check after it,
+ * both off the loop) may take before the call is answered path_unresponsive
+ * (a hung NFS/FUSE mount). */
 #define PROJECT_RESOLVE_TIMEOUT_USEC (2 * USEC_PER_SEC)
 
 /* 0 with *ret_root (malloc'd), or negative errno with err filled (when the
@@ -26,3 +27,6 @@ int project_root_resolve(const char *path, char * const *trusted_roots, uid_t ui
  * retryable. */
 int project_root_resolve_bounded(const char *path, char * const *trusted_roots, uid_t uid, usec_t timeout,
                                  char **ret_root, LhError *err);
+
+/* err := path_unresponsive (retryable) for path; k: -ETIMEDOUT or -EBUSY (too many stuck). */
+void project_unresponsive_error(LhError *err, const char *path, int k);

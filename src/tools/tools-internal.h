@@ -31,6 +31,14 @@ typedef struct ToolsStamp {
 /* How long a smoke failure holds calls off before the next try. */
 #define TOOLS_SMOKE_HOLD_USEC (60 * USEC_PER_SEC)
 
+typedef struct ToolsPreflight ToolsPreflight;
+
+/* A registered tool: the handler the dispatcher calls once the look-ups are done. */
+typedef struct ToolsEntry {
+        ToolsContext *ctx;
+        McpToolHandler handler;
+} ToolsEntry;
+
 struct ToolsContext {
         LhRegistry *registry;
         const LhConfig *config;
@@ -39,7 +47,19 @@ struct ToolsContext {
         size_t n_stamps;
         const char *elan_home; /* NULL: config lean.elan_home, $ELAN_HOME, ~/.elan (tests override) */
         ReplProvisioner *provisioner; /* builds the REPL for projects that have none */
+        ToolsEntry *entries;
+        ToolsPreflight *preflights;   /* calls whose look-ups run on a thread */
+        ToolsPreflight *preflight;    /* the call being dispatched, its look-ups done */
 };
+
+/* tools-preflight.c: resolve path and classify readiness on a thread, then
+ * call handler(call, ctx) from the loop once done (0: under way or answered;
+ * negative errno: nothing answered). */
+int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handler, const char *path);
+void tools_preflight_abort_all(ToolsContext *ctx);
+/* The classification done off the loop for p by the call being dispatched
+ * (once): 0 with *ret, -ENODATA when there is none, or its negative errno. */
+int tools_preflight_take(ToolsContext *ctx, LhProject *p, LeanReadiness *ret);
 
 /* Readiness gate before a project's job (tools.c). Classifies the project;
  * when the live worker is stale (lake-manifest.json or lean-toolchain
@@ -68,7 +88,8 @@ int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in,
 const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation);
 
 /* The full freshness envelope (lean/readiness.h lean_freshness_to_json())
- * for a job's reply: stamp and advisories from the readiness check. */
+ * for a job's reply: stamp and advisories from the readiness check (NULL:
+ * no freshness; the files are never read on the loop). */
 json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "basic/log.h"
+#include "basic/path-util.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
 #include "tools/tools-internal.h"
@@ -33,6 +34,17 @@ static const ToolHandlerDef tool_handlers[] = {
         { "lean_declaration_verify_batch", tool_declaration_verify_batch_handle },
 };
 
+/* Every tool: the project's files are looked at off the loop first. */
+static int tools_dispatch(McpCall *call, void *userdata) {
+        ToolsEntry *e = userdata;
+        const char *path = tool_arg_string(call, "project");
+
+        /* no path to look up: the handler answers the argument error at once */
+        if (isempty(path) || !path_is_absolute(path))
+                return e->handler(call, e->ctx);
+        return tools_preflight_start(e->ctx, call, e->handler, path);
+}
+
 int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret) {
         _cleanup_(tools_context_freep) ToolsContext *ctx = NULL;
         int r;
@@ -52,8 +64,12 @@ int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *conf
         if (r < 0)
                 return log_error_errno(r, "Failed to set up REPL provisioning: %m");
 
+        ctx->entries = new0(ToolsEntry, ELEMENTSOF(tool_handlers));
+        if (!ctx->entries)
+                return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(tool_handlers); i++) {
-                r = mcp_server_register_tool(server, tool_handlers[i].name, tool_handlers[i].handler, ctx);
+                ctx->entries[i] = (ToolsEntry) { .ctx = ctx, .handler = tool_handlers[i].handler };
+                r = mcp_server_register_tool(server, tool_handlers[i].name, tools_dispatch, &ctx->entries[i]);
                 if (r < 0)
                         return log_error_errno(r, "Failed to register tool %s: %m", tool_handlers[i].name);
         }
@@ -64,6 +80,8 @@ int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *conf
 ToolsContext *tools_context_free(ToolsContext *ctx) {
         if (!ctx)
                 return NULL;
+        tools_preflight_abort_all(ctx);
+        free(ctx->entries);
         lean_cache_free(ctx->cache);
         repl_provisioner_free(ctx->provisioner);
         free(ctx->stamps);
@@ -107,6 +125,19 @@ void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_ge
                 return; /* first job of a generation wins: that is what it started with */
         s->worker_generation = worker_generation;
         s->stamp = *stamp;
+}
+
+void tools_project_removed(ToolsContext *ctx, LhProject *p) {
+        ToolsStamp *s;
+
+        if (!ctx || !p)
+                return;
+        /* a reopened project starts afresh: an old record would match its new
+         * worker generations and recycle a fresh worker as stale */
+        s = stamp_find(ctx, p);
+        if (!s)
+                return;
+        *s = ctx->stamps[--ctx->n_stamps];
 }
 
 /* The worker itself is broken (not Lean on the user's text, not memory, not
@@ -176,22 +207,79 @@ int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, Lean
         return tools_classify_full(ctx, p, in, true, ret);
 }
 
+/* What lean_readiness_classify() does last with a smoke failure, on a
+ * classification made without one (the files are not read again). */
+static int readiness_set_unusable(LeanReadiness *rd, const char *failure, bool custom_worker) {
+        char *fix = NULL, *message;
+
+        /* a bad build of our own is thrown away and rebuilt; a project's is
+         * rebuilt in its package directory (whatever the require named it) */
+        if (!custom_worker && rd->repl_path) {
+                const char *bin = strstr(rd->repl_path, "/.lake/build/bin/repl");
+
+                if (rd->repl_cache_dir && strneq(rd->repl_path, rd->repl_cache_dir, strlen(rd->repl_cache_dir)))
+                        fix = strdup_printf("rm -rf %s", rd->repl_cache_dir);
+                else if (bin)
+                        fix = strdup_printf("cd %.*s && %s build repl", (int) (bin - rd->repl_path), rd->repl_path,
+                                            rd->lake_path ?: "lake");
+        }
+        message = strdup_printf("the worker failed its smoke command: %s", failure);
+        if (!message) {
+                free(fix);
+                return -ENOMEM;
+        }
+        free(rd->message);
+        free(rd->fix);
+        rd->message = message;
+        rd->fix = fix;
+        rd->state = LEAN_READINESS_UNUSABLE;
+        return 0;
+}
+
+static int readiness_set_stale(LeanReadiness *rd, const LeanProjectStamp *started) {
+        char *message = strdup_printf("%s changed since the worker started: the worker must be recycled",
+                                      streq(started->toolchain, rd->stamp.toolchain) ? "lake-manifest.json"
+                                                                                      : "lean-toolchain");
+
+        if (!message)
+                return -ENOMEM;
+        free(rd->message);
+        rd->message = message;
+        rd->fix = mfree(rd->fix);
+        rd->state = LEAN_READINESS_STALE;
+        return 0;
+}
+
 int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, bool provision,
                         LeanReadiness *ret) {
+        LeanReadinessInput plain;
+        const char *failure;
         int r;
 
         in->elan_home = in->elan_home ?: ctx->config->elan_home;
         in->repl_cache = in->repl_cache ?: ctx->config->repl_cache_dir;
-        r = lean_readiness_classify(in, ret);
+        /* the call's classification, made off the loop; else (tests, no thread) here */
+        r = tools_preflight_take(ctx, p, ret);
+        if (r == -ENODATA) {
+                plain = *in;
+                plain.started = NULL;
+                plain.smoke_failure = NULL;
+                plain.cache = plain.cache ?: project_get_readiness_cache(p);
+                r = lean_readiness_classify(&plain, ret);
+        }
         if (r >= 0 && ret->state == LEAN_READINESS_NOT_INSTALLED)
                 return repl_provisioner_apply(ctx->provisioner, ret, provision, NULL);
         if (r < 0 || !lean_readiness_state_is_usable(ret->state))
                 return r;
-        in->smoke_failure = smoke_failure_for(ctx, p, &ret->stamp);
-        if (!in->smoke_failure)
-                return 0;
-        lean_readiness_done(ret);
-        return lean_readiness_classify(in, ret);
+        /* in the order lean_readiness_classify() checks them */
+        failure = in->smoke_failure ?: smoke_failure_for(ctx, p, &ret->stamp);
+        if (failure)
+                r = readiness_set_unusable(ret, failure, in->custom_worker);
+        else if (in->started && !lean_project_stamp_equal(in->started, &ret->stamp))
+                r = readiness_set_stale(ret, in->started);
+        if (r < 0)
+                lean_readiness_done(ret);
+        return r;
 }
 
 int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanReadiness *ret) {
@@ -199,6 +287,7 @@ int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanRe
                 .root = project_get_root(p),
                 .elan_home = ctx->elan_home,
                 .custom_worker = !strv_isempty(ctx->config->worker_command),
+                .cache = project_get_readiness_cache(p), /* unchanged files are not read again */
         };
         LhError err;
         LhFacts facts;
@@ -252,13 +341,9 @@ int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanRe
 
 json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env) {
-        LeanProjectStamp stamp;
-
-        if (readiness)
-                stamp = readiness->stamp;
-        else if (lean_project_stamp_read(project_get_root(p), &stamp) < 0)
+        /* what the check before the job read (off the loop): nothing is read here */
+        if (!readiness)
                 return NULL;
-        return lean_freshness_to_json(project_get_root(p), &stamp, imports,
-                                      facts ? facts->worker_generation : 0, env,
-                                      readiness ? readiness->advisories : NULL);
+        return lean_freshness_to_json(project_get_root(p), &readiness->stamp, imports,
+                                      facts ? facts->worker_generation : 0, env, readiness->advisories);
 }

@@ -15,3 +15,5 @@ typedef struct ToolsContext ToolsContext;
 int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret);
 ToolsContext *tools_context_free(ToolsContext *ctx);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ToolsContext *, tools_context_free);
+/* A forgotten project's records go with it (registry observer project_removed). */
+void tools_project_removed(ToolsContext *ctx, LhProject *p);

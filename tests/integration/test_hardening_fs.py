@@ -318,3 +318,47 @@ def test_hung_mount_does_not_freeze_the_daemon(hung_mount, start_daemon, tmp_pat
         assert not r.get("isError"), r
     # SIGTERM with look-ups still stuck in the kernel: the daemon exits
     assert d.stop(signal.SIGTERM, timeout=20) == 0, d.log()[-4000:]
+
+
+def test_mount_hangs_after_resolution(hung_mount, start_daemon, tmp_path):
+    """The project resolves (its root is on a working disk), then its
+    readiness check hangs: elan's home is on the hung mount. The check runs
+    off the loop: pings stay fast all along, the call is answered
+    path_unresponsive within the deadline. (Before, the classification ran on
+    the event loop and the daemon froze for good.)"""
+    proj = make_project(tmp_path / "proj")
+    asan = ":".join(x for x in [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"] if x)
+    d = start_daemon(env={"ASAN_OPTIONS": asan, "LEAN_HOST_MCP_WORKER_COMMAND": None,
+                          "LEAN_HOST_MCP_ELAN_HOME": str(hung_mount / "elan")})
+    with d.client() as a, d.client() as b:
+        a.initialize()
+        b.initialize()
+        for tool, args in (("lean_project_status", {"project": str(proj)}),
+                           ("lean_run", lean_run_args(proj, "def a := 1"))):
+            t0 = time.monotonic()
+            rid = a.call_tool_async(tool, args)
+            worst = 0.0
+            while time.monotonic() - t0 < 1.5:
+                p0 = time.monotonic()
+                rb = b.request("ping", {}, timeout=5)
+                assert "result" in rb, rb
+                worst = max(worst, time.monotonic() - p0)
+                time.sleep(0.05)
+            assert worst < 0.5, worst
+            r = a.wait_response(rid, timeout=10)
+            took = time.monotonic() - t0
+            err = error_of(r["result"])
+            assert err is not None, r
+            assert err["code"] == "path_unresponsive", err
+            assert err["retryable"] is True
+            assert str(proj) in err["message"], err
+            assert 1.5 < took < 4, took
+        # cancelled while its look-ups hang: no answer (MCP), nothing left
+        # behind that fires later
+        rid = a.call_tool_async("lean_project_status", {"project": str(proj)})
+        time.sleep(0.3)
+        a.notify("notifications/cancelled", {"requestId": rid, "reason": "test"})
+        time.sleep(2.5)
+        assert "result" in b.request("ping", {}, timeout=1)
+        assert "result" in a.request("ping", {}, timeout=1)
+    assert d.stop(signal.SIGTERM, timeout=20) == 0, d.log()[-4000:]

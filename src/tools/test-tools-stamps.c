@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The tools layer's per-project worker stamps go with a forgotten project:
+ * reopened, the project's new worker generations match no old record (which
+ * would recycle its first worker as stale). And the readiness gate keeps the
+ * project's files in its readiness cache: unchanged, they are not re-read. */
+
+#include <ftw.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "basic/path-util.h"
+#include "basic/strv.h"
+#include "basic/tests.h"
+#include "tools/tools-internal.h"
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static void on_removed(LhProject *p, void *userdata) {
+        tools_project_removed(userdata, p);
+}
+
+static const RegistryObserver observer = { .project_removed = on_removed };
+
+int main(void) {
+        char tmp[] = "/tmp/test-tools-stamps-XXXXXX";
+        _cleanup_free_ char *lakefile = NULL, *pin = NULL;
+        LeanReadiness rd;
+        uint64_t reads;
+        LeanProjectStamp a = { .toolchain = "leanprover/lean4:v4.19.0" };
+        LhError err = {};
+        sd_event *event;
+        LhRegistry *registry;
+        LhConfig config;
+        ToolsContext ctx = {};
+        LhProject *p;
+        FILE *f;
+
+        ASSERT_TRUE(mkdtemp(tmp));
+        lakefile = path_join(tmp, "lakefile.toml");
+        f = fopen(lakefile, "we");
+        ASSERT_TRUE(f);
+        fputs("name = \"p\"\n", f);
+        ASSERT_EQ(fclose(f), 0);
+        pin = path_join(tmp, "lean-toolchain");
+        f = fopen(pin, "we");
+        ASSERT_TRUE(f);
+        fputs("leanprover/lean4:v4.19.0\n", f);
+        ASSERT_EQ(fclose(f), 0);
+
+        config_init_defaults(&config);
+        /* a custom worker: ready without elan, so the gate answers nothing */
+        config.worker_command = strv_copy((char *[]) { (char *) "true", NULL });
+        ASSERT_TRUE(config.worker_command);
+        config.enforcement = ENFORCEMENT_PROCESS;
+        config.project_forget_idle_secs = 1;
+        ASSERT_OK(sd_event_new(&event));
+        ASSERT_OK(registry_new(&registry, event, &config, NULL));
+        registry_set_observer(registry, &observer, &ctx);
+        ctx.registry = registry;
+        ctx.config = &config;
+
+        ASSERT_OK(registry_resolve(registry, tmp, &p, &err));
+        tools_note_worker_stamp(&ctx, p, 1, &a);
+        ASSERT_TRUE(tools_get_worker_stamp(&ctx, p, 1) != NULL);
+
+        /* idle past forget_idle_secs: forgotten, its record with it */
+        usleep(1100 * 1000);
+        ASSERT_EQ(registry_forget_idle(registry), 1u);
+        ASSERT_EQ(ctx.n_stamps, 0u);
+
+        /* reopened: generation 1 is a new worker, not the old one */
+        ASSERT_OK(registry_resolve(registry, tmp, &p, &err));
+        ASSERT_TRUE(tools_get_worker_stamp(&ctx, p, 1) == NULL);
+
+        /* the gate before a job (no call being dispatched: classified here) */
+        ASSERT_EQ(tools_check_readiness(&ctx, NULL, p, &rd), 0);
+        ASSERT_EQ(rd.state, LEAN_READINESS_READY);
+        ASSERT_TRUE(streq(rd.stamp.toolchain, "leanprover/lean4:v4.19.0"));
+        lean_readiness_done(&rd);
+        reads = project_get_readiness_cache(p)->reads;
+        ASSERT_TRUE(reads > 0);
+        ASSERT_EQ(tools_check_readiness(&ctx, NULL, p, &rd), 0);
+        lean_readiness_done(&rd);
+        ASSERT_EQ(project_get_readiness_cache(p)->reads, reads);
+
+        registry_shutdown(registry);
+        registry_free(registry);
+        sd_event_unref(event);
+        config_done(&config);
+        free(ctx.stamps);
+        ASSERT_EQ(nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+        printf("OK\n");
+        return 0;
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Before a project tool runs, everything that touches the project's files
+ * (resolving the path to its Lake root, classifying readiness, finding the
+ * worker's REPL) runs on a thread. The event loop never waits for it: the
+ * call goes on from the thread's completion event, or is answered
+ * path_unresponsive when the thread is not done in time (a hung mount); the
+ * thread is then left to end alone. The handler then runs as before, and
+ * finds the root and the classification already there (registry_resolve()
+ * and tools_classify_full() touch no file). */
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "basic/log.h"
+#include "basic/path-util.h"
+#include "basic/strv.h"
+#include "basic/thread-util.h"
+#include "project/resolve.h"
+#include "tools/tools-internal.h"
+
+/* The thread's own copies: it may outlive the call, the project and the config. */
+typedef struct PreflightJob {
+        char *path;
+        char **trusted_roots;
+        uid_t uid;
+        char *elan_home, *repl_cache;
+        bool custom_worker;
+        LeanReadinessCache cache;
+
+        int r;              /* resolution */
+        char *root;
+        LhError err;
+        int classified;     /* lean_readiness_classify() */
+        LeanReadiness rd;
+        char **argv;        /* the default worker's, when found */
+} PreflightJob;
+
+struct ToolsPreflight {
+        ToolsContext *ctx;
+        McpCall *call;
+        McpToolHandler handler;
+        ThreadAsync *async;
+        char *path;
+        char *guess_root;   /* the known project the path seemed to be in: its cache went along */
+        LhProject *project; /* while the handler runs */
+        int classified;
+        LeanReadiness rd;
+        bool rd_taken;
+        ToolsPreflight *next;
+};
+
+static void cache_clear(LeanReadinessCache *c) {
+        free(c->toolchain_text);
+        *c = (LeanReadinessCache) {};
+}
+
+static int cache_copy(LeanReadinessCache *dst, const LeanReadinessCache *src) {
+        *dst = *src;
+        dst->toolchain_text = NULL;
+        if (src->toolchain_text) {
+                dst->toolchain_text = strdup(src->toolchain_text);
+                if (!dst->toolchain_text)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void preflight_job_free(void *userdata) {
+        PreflightJob *j = userdata;
+
+        if (!j)
+                return;
+        free(j->path);
+        strv_free(j->trusted_roots);
+        free(j->elan_home);
+        free(j->repl_cache);
+        cache_clear(&j->cache);
+        free(j->root);
+        lh_error_done(&j->err);
+        lean_readiness_done(&j->rd);
+        strv_free(j->argv);
+        free(j);
+}
+
+static void preflight_job_run(void *userdata) {
+        PreflightJob *j = userdata;
+        LeanReadinessInput in = {
+                .elan_home = j->elan_home,
+                .repl_cache = j->repl_cache,
+                .custom_worker = j->custom_worker,
+                .cache = &j->cache,
+        };
+
+        j->r = project_root_resolve(j->path, j->trusted_roots, j->uid, &j->root, &j->err);
+        if (j->r < 0)
+                return;
+        /* the live worker's stamp (stale) and a smoke failure are the loop's:
+         * applied there (tools_classify_full) */
+        in.root = j->root;
+        j->classified = lean_readiness_classify(&in, &j->rd);
+        if (j->classified >= 0 && !j->custom_worker)
+                (void) lean_readiness_worker_argv(&j->rd, &j->argv);
+}
+
+static void preflight_unlink(ToolsPreflight *pf) {
+        for (ToolsPreflight **i = &pf->ctx->preflights; *i; i = &(*i)->next)
+                if (*i == pf) {
+                        *i = pf->next;
+                        break;
+                }
+}
+
+static ToolsPreflight *preflight_free(ToolsPreflight *pf) {
+        if (!pf)
+                return NULL;
+        pf->async = thread_async_cancel(pf->async);
+        /* the handler's own, once it ran, stays */
+        if (mcp_call_get_cancel_userdata(pf->call) == pf)
+                mcp_call_set_cancel(pf->call, NULL, NULL);
+        mcp_call_unref(pf->call);
+        free(pf->path);
+        free(pf->guess_root);
+        if (!pf->rd_taken)
+                lean_readiness_done(&pf->rd);
+        return mfree(pf);
+}
+
+static void preflight_reply_error(ToolsPreflight *pf, LhError *err, int r) {
+        if (!err->code)
+                lh_error_set(err, r == -ENOMEM ? "internal_error" : "project_not_found", r == -ENOMEM,
+                             "cannot open project %s: %s", pf->path, strerror(-r));
+        tool_reply_error(pf->call, NULL, err, NULL);
+}
+
+static void on_preflight_cancelled(McpCall *call, void *userdata) {
+        ToolsPreflight *pf = userdata;
+
+        preflight_unlink(pf);
+        tool_reply_errorf(call, NULL, "cancelled", false, "The call was cancelled.");
+        preflight_free(pf);
+}
+
+/* The handler runs as if it had done the look-ups itself. */
+static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
+        ToolsContext *ctx = pf->ctx;
+        LeanReadinessCache *cache;
+        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+        LhProject *p;
+        int r;
+
+        r = registry_resolve_root(ctx->registry, j->root, &p, &err);
+        if (r < 0) {
+                preflight_reply_error(pf, &err, r);
+                lh_error_done(&err);
+                return;
+        }
+        /* what the thread read, for the next call and the D-Bus getters;
+         * only when it started from this project's cache (or none) */
+        cache = project_get_readiness_cache(p);
+        if (cache && (!pf->guess_root || streq(pf->guess_root, j->root))) {
+                cache_clear(cache);
+                *cache = j->cache; /* hands over toolchain_text */
+                j->cache = (LeanReadinessCache) {};
+        }
+        if (j->classified >= 0 && !j->custom_worker)
+                project_set_default_worker_argv(p, TAKE_PTR(j->argv));
+
+        pf->project = p;
+        pf->classified = j->classified;
+        pf->rd = j->rd;
+        j->rd = (LeanReadiness) {};
+
+        ctx->preflight = pf;
+        registry_set_resolved(ctx->registry, pf->path, j->root);
+        r = pf->handler(pf->call, ctx);
+        registry_set_resolved(ctx->registry, NULL, NULL);
+        ctx->preflight = NULL;
+        if (r < 0) {
+                /* as the server does for a handler's failure; ignored when it did answer */
+                log_warning_errno(r, "Tool %s failed: %m", mcp_call_get_tool(pf->call));
+                tool_reply_errorf(pf->call, p, "internal_error", false, "internal error in %s: %s",
+                                  mcp_call_get_tool(pf->call), strerror(-r));
+        }
+}
+
+static void on_preflight_done(void *arg, void *userdata, int r) {
+        ToolsPreflight *pf = userdata;
+        PreflightJob *j = arg;
+        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+
+        pf->async = NULL; /* gone after this callback */
+        preflight_unlink(pf);
+        mcp_call_set_cancel(pf->call, NULL, NULL);
+
+        if (r < 0) {
+                /* the thread did not finish in time and goes on alone */
+                log_warning("Looking up %s did not finish within %u ms: path_unresponsive.", pf->path,
+                            (unsigned) (PROJECT_RESOLVE_TIMEOUT_USEC / USEC_PER_MSEC));
+                project_unresponsive_error(&err, pf->path, r);
+                tool_reply_error(pf->call, NULL, &err, NULL);
+        } else if (j->r < 0)
+                preflight_reply_error(pf, &j->err, j->r);
+        else
+                preflight_dispatch(pf, j);
+        lh_error_done(&err);
+        preflight_free(pf);
+}
+
+int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handler, const char *path) {
+        LeanReadinessCache *cache = NULL;
+        ToolsPreflight *pf;
+        PreflightJob *j;
+        LhProject *guess;
+        LhError err = {};
+        int r;
+
+        assert(ctx);
+        assert(call);
+        assert(handler);
+        assert(path);
+
+        pf = new0(ToolsPreflight, 1);
+        j = new0(PreflightJob, 1);
+        if (!pf || !j) {
+                free(pf);
+                free(j);
+                return -ENOMEM;
+        }
+        *pf = (ToolsPreflight) { .ctx = ctx, .call = mcp_call_ref(call), .handler = handler };
+        j->uid = geteuid();
+        j->err.restart_cause = _RESTART_CAUSE_INVALID;
+        j->custom_worker = !strv_isempty(ctx->config->worker_command);
+        pf->path = strdup(path);
+        j->path = strdup(path);
+        j->trusted_roots = strv_copy(ctx->config->trusted_roots);
+        if (ctx->elan_home ?: ctx->config->elan_home)
+                j->elan_home = strdup(ctx->elan_home ?: ctx->config->elan_home);
+        if (ctx->config->repl_cache_dir)
+                j->repl_cache = strdup(ctx->config->repl_cache_dir);
+        guess = registry_find_by_path(ctx->registry, path);
+        if (guess) {
+                pf->guess_root = strdup(project_get_root(guess));
+                cache = project_get_readiness_cache(guess);
+        }
+        if (!pf->path || !j->path || !j->trusted_roots || (!j->elan_home && (ctx->elan_home ?: ctx->config->elan_home)) ||
+            (!j->repl_cache && ctx->config->repl_cache_dir) || (guess && !pf->guess_root) ||
+            (cache && cache_copy(&j->cache, cache) < 0)) {
+                preflight_job_free(j);
+                preflight_free(pf);
+                return -ENOMEM;
+        }
+
+        r = thread_run_async(NULL, preflight_job_run, preflight_job_free, j, PROJECT_RESOLVE_TIMEOUT_USEC,
+                             on_preflight_done, pf, &pf->async);
+        if (r < 0) {
+                preflight_job_free(j);
+                if (r != -EBUSY) {
+                        /* no thread: the handler resolves with a bounded wait, as before */
+                        r = handler(call, ctx);
+                        preflight_free(pf);
+                        return r;
+                }
+                project_unresponsive_error(&err, path, r);
+                tool_reply_error(call, NULL, &err, NULL);
+                lh_error_done(&err);
+                preflight_free(pf);
+                return 0;
+        }
+        pf->next = ctx->preflights;
+        ctx->preflights = pf;
+        mcp_call_set_cancel(call, on_preflight_cancelled, pf);
+        return 0;
+}
+
+/* Shutdown: every call still waiting for its look-ups is answered. */
+void tools_preflight_abort_all(ToolsContext *ctx) {
+        while (ctx->preflights) {
+                ToolsPreflight *pf = ctx->preflights;
+
+                ctx->preflights = pf->next;
+                tool_reply_errorf(pf->call, NULL, "shutting_down", true, "The daemon is shutting down.");
+                preflight_free(pf);
+        }
+}
+
+int tools_preflight_take(ToolsContext *ctx, LhProject *p, LeanReadiness *ret) {
+        ToolsPreflight *pf = ctx->preflight;
+
+        if (!pf || pf->project != p || pf->rd_taken)
+                return -ENODATA;
+        pf->rd_taken = true;
+        if (pf->classified < 0)
+                return pf->classified;
+        *ret = pf->rd;
+        pf->rd = (LeanReadiness) {};
+        return 0;
+}
