@@ -14,7 +14,8 @@ typedef struct LhError {
         const char *code;   /* stable static string: "mailbox_full", "worker_unavailable", "timeout",
                              * "cancelled", "project_not_found", "shutting_down", "import_failed",
                              * "worker_failed", "not_implemented", "invalid_arguments",
-                             * "project_not_trusted", "project_file_unreadable", "path_unresponsive", ... */
+                             * "project_not_trusted", "project_file_unreadable", "path_unresponsive",
+                             * "reply_too_large", ... */
         bool retryable;
         char message[512];
         /* worker_unavailable details (restart_cause < 0: none) */
