@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -114,66 +113,4 @@ int thread_run_bounded(void (*run)(void *arg), void (*free_arg)(void *arg), void
 
 unsigned thread_bounded_stuck(void) {
         return atomic_load(&n_stuck);
-}
-
-typedef struct Detached {
-        void (*run)(void *);
-        void *arg;
-} Detached;
-
-static void *detached_thread(void *userdata) {
-        Detached d = *(Detached *) userdata;
-
-        free(userdata);
-        d.run(d.arg);
-        return NULL;
-}
-
-int thread_run_detached(void (*run)(void *arg), void *arg) {
-        pthread_attr_t attr;
-        pthread_t t;
-        Detached *d;
-        int r;
-
-        assert(run);
-
-        d = malloc(sizeof *d);
-        if (!d)
-                return -ENOMEM;
-        *d = (Detached) { .run = run, .arg = arg };
-        r = pthread_attr_init(&attr);
-        if (r != 0) {
-                free(d);
-                return -r;
-        }
-        r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (r == 0)
-                r = pthread_create(&t, &attr, detached_thread, d);
-        pthread_attr_destroy(&attr);
-        if (r != 0) {
-                free(d);
-                return -r;
-        }
-        return 0;
-}
-
-static atomic_bool trim_running;
-
-static void trim_run(void *arg) {
-        (void) arg;
-        (void) malloc_trim(0);
-        atomic_store(&trim_running, false);
-}
-
-int thread_trim_heap_async(void) {
-        int r;
-
-        if (atomic_exchange(&trim_running, true))
-                return 0;
-        r = thread_run_detached(trim_run, NULL);
-        if (r < 0) {
-                atomic_store(&trim_running, false);
-                return r;
-        }
-        return 1;
 }

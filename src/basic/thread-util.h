@@ -22,13 +22,3 @@ int thread_run_bounded(void (*run)(void *arg), void (*free_arg)(void *arg), void
 
 /* Threads given up on and still running (tests, logging). */
 unsigned thread_bounded_stuck(void);
-
-/* Runs run(arg) on a new detached thread; nobody waits for it. 0, or a
- * negative errno when no thread could be started (nothing was run). */
-int thread_run_detached(void (*run)(void *arg), void *arg);
-
-/* malloc_trim(0) on a detached thread, at most one at a time: after a big
- * tree was freed, glibc keeps its pages (hundreds of MB for 150k small
- * objects) until a trim; walking them takes 40-120 ms, not on the loop.
- * 1: started, 0: one runs already, negative errno. */
-int thread_trim_heap_async(void);

@@ -58,11 +58,12 @@ def test_150k_messages_do_not_stall_pings_and_memory_goes_back(start_daemon, lea
     assert body["truncated"] is True and body["messages_total"] == 150000
     assert body["messages_returned"] == 200
     worst_ms = max(r["pings"]) * 1e3
-    # before: a 150k-message reply was bounded in one step (20-90 ms) and its
-    # dropped messages released by a defer source that starved the loop
-    # (0.4-0.8 s) or, before that, never released at all; now: 10-60 ms
-    # worst on this loaded machine, most of it scheduling
-    assert worst_ms < 200, f"worst ping {worst_ms:.0f} ms (p50 {sorted(r['pings'])[len(r['pings']) // 2] * 1e3:.1f} ms)"
+    # before: bounding the 150k messages took one step of 20-90 ms, and the
+    # dropped ones were never freed (a one-shot defer source); freed in
+    # slices by an always-pending default-priority source, pings waited
+    # 0.4-0.8 s. Now 20-120 ms worst at load 4-10 on 2 cores, nearly all of it
+    # CPU scheduling (an idle loop: under 1 ms). Generous for loaded CI.
+    assert worst_ms < 250, f"worst ping {worst_ms:.0f} ms (p50 {sorted(r['pings'])[len(r['pings']) // 2] * 1e3:.1f} ms)"
     assert len(r["pings"]) > 100
     if not sanitized():  # ASan's allocator keeps what it frees (quarantine)
         # before: 450 MB stayed; now back to about the baseline
