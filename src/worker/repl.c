@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdarg.h>
 #include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <systemd/sd-event.h>
 
