@@ -551,6 +551,10 @@ int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_obj
                         kept++;
                 }
 
+        /* the index's job is done (json_object_deep_copy() refuses userdata it does not know) */
+        if (idx != &local)
+                json_object_set_userdata(msgs, NULL, NULL);
+
         if (!changed)
                 goto done;
         b->truncated = true;
