@@ -11,6 +11,11 @@
       (content[0].text and structuredContent).
   lean-host-bench.py rss [--clients N]
       daemon VmRSS/RssAnon at idle and with N initialized connections.
+  lean-host-bench.py big-reply [--messages N] [--max-reply-bytes B]
+      one lean_run whose REPL reply holds N error messages (the double's
+      `@double errors`), while a second client sends `ping` every 5 ms: the
+      worst ping latency during the call (how long the loop was blocked), the
+      call's time, and the daemon's VmRSS/RssAnon before, at peak and 3 s after.
 
 Binaries from the environment (bench/meson.build sets them): LEAN_HOSTD,
 LEAN_REPL_DOUBLE. Each mode starts its own `lean-hostd --listen` in a
@@ -208,9 +213,71 @@ def bench_rss(args):
         d.stop()
 
 
+def bench_big_reply(args):
+    if not os.environ.get("LEAN_REPL_DOUBLE"):
+        print("big-reply: LEAN_REPL_DOUBLE is not set, skipped")
+        return
+    d = Daemon({"LEAN_HOST_MCP_WORKER_MAX_REPLY_BYTES": str(args.max_reply_bytes)})
+    proj = os.path.join(d.tmp, "proj")
+    os.makedirs(proj)
+    with open(os.path.join(proj, "lakefile.lean"), "w") as f:
+        f.write("import Lake\nopen Lake DSL\npackage proj\n")
+    try:
+        r = ping_during_big_reply(d.sock, proj, args.messages, d.status)
+        print(f"{'big-reply':<28} messages={args.messages} max_reply_bytes={args.max_reply_bytes} "
+              f"call={r['call_s'] * 1e3:.0f}ms error={r['error']}")
+        report("ping during big reply", r["pings"])
+        print(f"{'daemon RSS (KiB)':<28} before={r['rss_before']} peak={r['rss_peak']} after={r['rss_after']} "
+              f"anon_after={r['anon_after']}")
+    finally:
+        d.stop()
+
+
+def ping_during_big_reply(sock, proj, messages, status, settle=3.0):
+    """Shared with tests/integration/test_big_reply.py (imported from there)."""
+    a = Conn(sock)
+    a.initialize()
+    b = Conn(sock)
+    b.initialize()
+    warm = a.request("tools/call", {"name": "lean_run", "arguments": {"project": proj, "code": "def x := 1"}})
+    assert "result" in warm, warm
+    time.sleep(0.3)
+    rss_before = status("VmRSS")
+    pings, peak, stop = [], [rss_before], threading.Event()
+
+    def pinger():
+        while not stop.is_set():
+            t = time.perf_counter()
+            b.request("ping")
+            pings.append(time.perf_counter() - t)
+            peak.append(status("VmRSS"))
+            time.sleep(0.005)
+
+    th = threading.Thread(target=pinger)
+    th.start()
+    code = f"def x := 1\n-- @double errors {messages} message\n"
+    t = time.perf_counter()
+    res = a.request("tools/call", {"name": "lean_run", "arguments": {"project": proj, "code": code}})
+    call_s = time.perf_counter() - t
+    time.sleep(settle)  # pinging on: the release and the heap trim come after the answer
+    stop.set()
+    th.join()
+    out = {"pings": pings, "call_s": call_s, "rss_before": rss_before, "rss_peak": max(peak),
+           "rss_after": status("VmRSS"), "anon_after": status("RssAnon"), "response": res,
+           "error": None}
+    sc = res.get("result", {}).get("structuredContent") or {}
+    if res.get("result", {}).get("isError"):
+        out["error"] = (sc.get("error") or {}).get("code")
+    a.close()
+    b.close()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss"])
+    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss", "big-reply"])
+    ap.add_argument("--messages", type=int, default=150000)
+    ap.add_argument("--max-reply-bytes", type=int, default=24 << 20)
     ap.add_argument("--clients", type=int, default=None)
     ap.add_argument("--requests", type=int, default=None)
     args = ap.parse_args()
@@ -223,6 +290,8 @@ def main():
     elif args.mode == "lean-run":
         args.requests = args.requests or 200
         bench_lean_run(args)
+    elif args.mode == "big-reply":
+        bench_big_reply(args)
     else:
         args.clients = args.clients or 200
         bench_rss(args)

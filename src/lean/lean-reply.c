@@ -15,6 +15,7 @@
 #include "basic/strv.h"
 #include "basic/json-util.h"
 #include "lean/lean-reply.h"
+#include "lean/message-index.h"
 
 static const char *const lean_severity_table[_LEAN_SEVERITY_MAX] = {
         [LEAN_SEVERITY_INFO] = "info",
@@ -466,24 +467,6 @@ fail:
 /* Never less than this of a kept message's text, even past the byte budget. */
 #define MESSAGE_TEXT_MIN 64
 
-static int message_class(json_object *m) {
-        json_object *v;
-        const char *data;
-
-        if (!json_object_object_get_ex(m, "severity", &v) || !json_object_is_type(v, json_type_string))
-                return 3;
-        switch (lean_severity_from_string(json_object_get_string(v))) {
-        case LEAN_SEVERITY_ERROR:
-                return 0;
-        case LEAN_SEVERITY_WARNING:
-                data = json_object_object_get_ex(m, "data", &v) && json_object_is_type(v, json_type_string) ?
-                        json_object_get_string(v) : "";
-                return strstr(data, "declaration uses 'sorry'") || strstr(data, "declaration uses `sorry`") ? 1 : 2;
-        default:
-                return 3;
-        }
-}
-
 /* The text cut to at most max bytes on a UTF-8 boundary, with a marker. */
 static json_object *message_cut(json_object *m, const char *data, size_t len, size_t max) {
         _cleanup_free_ char *t = NULL;
@@ -505,7 +488,8 @@ static json_object *message_cut(json_object *m, const char *data, size_t len, si
 
 int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_object **ret_old) {
         _cleanup_free_ json_object **keep = NULL;
-        _cleanup_free_ uint8_t *classes = NULL;
+        _cleanup_(lean_message_index_done) LeanMessageIndex local = {};
+        LeanMessageIndex *idx;
         json_object *msgs, *out;
         size_t n, kept = 0;
         bool changed = false;
@@ -519,34 +503,40 @@ int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_obj
         if (n == 0)
                 return 0;
         keep = new0(json_object *, n);
-        classes = new(uint8_t, n);
-        if (!keep || !classes)
+        if (!keep)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                classes[i] = (uint8_t) message_class(json_object_array_get_idx(msgs, i));
+        /* the decoder indexed it while parsing; else index it now */
+        idx = lean_message_index_get(msgs);
+        if (!idx) {
+                local.array = msgs;
+                if (lean_message_index_update(&local) < 0)
+                        return -ENOMEM;
+                idx = &local;
+        }
 
-        for (int class = 0; class <= 3; class++)
+        /* Only plain arrays are walked here; a message object is touched only when kept. */
+        for (int class = 0; class < _LEAN_MESSAGE_CLASS_MAX; class++)
                 for (size_t i = 0; i < n; i++) {
-                        json_object *m = json_object_array_get_idx(msgs, i), *v;
+                        json_object *m, *v;
                         size_t len, left;
-                        const char *data;
 
-                        if (classes[i] != class)
+                        if (idx->class[i] != class)
                                 continue;
                         if (b->messages_returned >= b->max_messages) {
                                 changed = true;
                                 continue;
                         }
-                        data = json_object_object_get_ex(m, "data", &v) && json_object_is_type(v, json_type_string) ?
-                                json_object_get_string(v) : NULL;
-                        len = data ? (size_t) json_object_get_string_len(v) : 0;
+                        len = idx->len[i];
                         left = b->max_bytes > b->bytes_used ? b->max_bytes - b->bytes_used : 0;
+                        m = json_object_array_get_idx(msgs, i);
                         if (len <= left)
                                 keep[i] = json_object_get(m);
-                        else if (left >= MESSAGE_TEXT_MIN || (class == 0 && b->messages_returned == 0)) {
-                                /* the first error always shows, at least its start */
+                        else if (left >= MESSAGE_TEXT_MIN || (class == LEAN_MESSAGE_CLASS_ERROR && b->messages_returned == 0)) {
+                                /* the first error always shows, at least its start (len > 0: data is a string) */
                                 len = MAX(left, (size_t) MESSAGE_TEXT_MIN);
-                                keep[i] = message_cut(m, data, json_object_get_string_len(v), len);
+                                if (!json_object_object_get_ex(m, "data", &v))
+                                        goto oom;
+                                keep[i] = message_cut(m, json_object_get_string(v), idx->len[i], len);
                                 if (!keep[i])
                                         goto oom;
                                 b->texts_cut++;
@@ -560,17 +550,31 @@ int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_obj
                         kept++;
                 }
 
+        /* the index's job is done (json_object_deep_copy() refuses userdata it does not know) */
+        if (idx != &local)
+                json_object_set_userdata(msgs, NULL, NULL);
+
         if (!changed)
                 goto done;
         b->truncated = true;
         out = json_object_new_array_ext((int) kept);
         if (!out)
                 goto oom;
-        for (size_t i = 0; i < n; i++)
-                if (keep[i] && json_object_array_add(out, TAKE_PTR(keep[i])) < 0) {
+        for (size_t i = 0; i < n; i++) {
+                if (!keep[i])
+                        continue;
+                if (json_object_array_add(out, TAKE_PTR(keep[i])) < 0) {
                         json_object_put(out);
                         goto oom;
                 }
+                /* what is kept (or a cut copy's parts) leaves the old array,
+                 * so the dropped rest shares nothing and may be freed on
+                 * another thread (json-c's reference counts are not atomic) */
+                if (json_object_array_put_idx(msgs, i, NULL) < 0) {
+                        json_object_put(out);
+                        goto oom;
+                }
+        }
         if (ret_old)
                 *ret_old = json_object_get(msgs);
         if (json_object_object_add(reply, "messages", out) < 0) {

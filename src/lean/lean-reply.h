@@ -146,6 +146,9 @@ typedef struct LeanMessageBudget {
 /* Applies the budget to the "messages" array of a raw REPL reply, in place
  * (before lean_reply_parse(), so dropped messages cost nothing more). When
  * the array was replaced, *ret_old (optional) gets the original one to
- * release (freeing 100k messages takes long: the caller may do it in
- * slices); without ret_old it is released here. Returns 0, -ENOMEM. */
+ * release, holding only the dropped messages (kept ones are taken out), so
+ * it shares no object with reply: the caller may free it on another thread
+ * (freeing 100k messages takes long); without ret_old it is released here.
+ * A "messages" array indexed by the REPL decoder (lean/message-index.h) is
+ * bounded without looking at the dropped messages. Returns 0, -ENOMEM. */
 int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_object **ret_old);

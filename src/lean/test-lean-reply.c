@@ -14,6 +14,7 @@
 #include "basic/strv.h"
 #include "basic/tests.h"
 #include "lean/lean-reply.h"
+#include "lean/message-index.h"
 #include "worker/repl.h"
 
 static void closedirp(DIR **d) {
@@ -487,6 +488,124 @@ static void test_message_budget(const char *dir) {
         json_object_put(error);
 }
 
+/* A flood as the REPL sends it (pretty-printed, message shapes from real
+ * transcripts): the decoder indexes the messages while it parses them, in
+ * chunks, and bounding with that index gives exactly what bounding without
+ * it gives; the dropped messages share no object with the result. */
+static void test_decoder_index(const char *dir) {
+        json_object *shapes[4] = {
+                fixture_message(dir, "app_type_mismatch.expected.out", "error", ""),
+                fixture_message(dir, "have_by_sorry.expected.out", "warning", "declaration uses"),
+                fixture_message(dir, "def_eval.expected.out", "info", "rfl"),
+                NULL,
+        };
+        json_object *src = json_object_new_object(), *msgs = json_object_new_array();
+        size_t n = 3001;
+        char long_text[3000];
+
+        memset(long_text, 'x', sizeof long_text - 1);
+        long_text[sizeof long_text - 1] = 0;
+
+        /* an ordinary warning: the sorry one with other text */
+        shapes[3] = json_object_new_object();
+        json_object_object_foreach(shapes[1], wk, wv)
+                ASSERT_OK(json_object_object_add(shapes[3], wk, streq(wk, "data") ?
+                                                 json_object_new_string("unused variable `h`") :
+                                                 json_object_get(wv)));
+        for (size_t i = 0; i < n; i++) {
+                json_object *m = json_object_new_object();
+                json_object_object_foreach(shapes[(i * 7) % 4], fk, fv)
+                        ASSERT_OK(json_object_object_add(m, fk, json_object_get(fv)));
+                if (i % 100 == 5) /* some long texts, for the byte budget */
+                        ASSERT_OK(json_object_object_add(m, "data", json_object_new_string(long_text)));
+                ASSERT_OK(json_object_array_add(msgs, m));
+        }
+        ASSERT_OK(json_object_object_add(src, "messages", msgs));
+        ASSERT_OK(json_object_object_add(src, "env", json_object_new_int(4)));
+
+        const char *text = json_object_to_json_string_ext(src, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+        size_t len = strlen(text);
+        _cleanup_(repl_decoder_freep) ReplDecoder *d = NULL;
+        json_object *reply = NULL, *plain = json_tokener_parse(text), *old = NULL, *plain_old = NULL;
+        size_t off = 0;
+
+        ASSERT_TRUE(plain);
+        ASSERT_OK(repl_decoder_new(&d, 0));
+        while (off < len && !reply) {
+                size_t used, chunk = MIN(len - off, (size_t) 1 + (off * 31) % 4096);
+                ASSERT_TRUE(repl_decoder_feed(d, text + off, chunk, &used, &reply) >= 0);
+                off += used;
+        }
+        ASSERT_TRUE(reply);
+        ASSERT_TRUE(json_object_equal(reply, plain));
+
+        json_object *a = json_object_object_get(reply, "messages");
+        LeanMessageIndex *idx = lean_message_index_get(a);
+        ASSERT_TRUE(idx);           /* indexed while parsed */
+        ASSERT_EQ(idx->n, n);
+        for (size_t i = 0; i < n; i++) {
+                size_t l;
+                ASSERT_EQ(idx->class[i], lean_message_class(json_object_array_get_idx(a, i), &l));
+                ASSERT_EQ(idx->len[i], l);
+        }
+        ASSERT_TRUE(lean_message_index_get(json_object_object_get(plain, "messages")) == NULL);
+
+        for (unsigned t = 0; t < 3; t++) {
+                size_t budgets[3][2] = { { 200, 256 * 1024 }, { 50, 2000 }, { 5000, 100000 } };
+                LeanMessageBudget b1 = LEAN_MESSAGE_BUDGET_INIT(budgets[t][0], budgets[t][1]), b2 = b1;
+                json_object *r1 = json_object_get(reply), *r2 = json_object_get(plain);
+
+                if (t > 0) { /* fresh trees: the first pass changed them */
+                        json_object_put(r1);
+                        json_object_put(r2);
+                        r1 = NULL;
+                        d = repl_decoder_free(d);
+                        ASSERT_OK(repl_decoder_new(&d, 0));
+                        off = 0;
+                        while (off < len && !r1) {
+                                size_t used;
+                                ASSERT_TRUE(repl_decoder_feed(d, text + off, MIN(len - off, (size_t) 65536), &used, &r1) >= 0);
+                                off += used;
+                        }
+                        ASSERT_TRUE(lean_message_index_get(json_object_object_get(r1, "messages")));
+                        r2 = json_tokener_parse(text);
+                }
+                ASSERT_OK(lean_reply_bound_messages(r1, &b1, &old));
+                ASSERT_OK(lean_reply_bound_messages(r2, &b2, &plain_old));
+                ASSERT_TRUE(json_object_equal(r1, r2));
+                ASSERT_EQ(b1.messages_returned, b2.messages_returned);
+                ASSERT_EQ(b1.bytes_used, b2.bytes_used);
+                ASSERT_EQ(b1.texts_cut, b2.texts_cut);
+                ASSERT_TRUE(b1.truncated == b2.truncated);
+                if (old) {
+                        /* nothing kept is still in the dropped array, nor any part of a cut copy */
+                        json_object *kept = json_object_object_get(r1, "messages");
+                        for (size_t i = 0; i < json_object_array_length(old); i++) {
+                                json_object *m = json_object_array_get_idx(old, i);
+                                if (!m)
+                                        continue;
+                                for (size_t j = 0; j < json_object_array_length(kept); j++) {
+                                        json_object *km = json_object_array_get_idx(kept, j);
+                                        ASSERT_TRUE(km != m);
+                                        json_object_object_foreach(km, key, val)
+                                                ASSERT_TRUE(json_object_object_get(m, key) != val);
+                                }
+                        }
+                }
+                json_object_put(old);
+                json_object_put(plain_old);
+                old = plain_old = NULL;
+                json_object_put(r1);
+                json_object_put(r2);
+        }
+
+        json_object_put(reply);
+        json_object_put(plain);
+        json_object_put(src);
+        for (size_t i = 0; i < ELEMENTSOF(shapes); i++)
+                json_object_put(shapes[i]);
+}
+
 int main(int argc, char **argv) {
         const char *dir = getenv("LEAN_REPL_FIXTURES") ?: (argc > 1 ? argv[1] : NULL);
 
@@ -495,6 +614,7 @@ int main(int argc, char **argv) {
                 return EXIT_TEST_SKIP;
         }
         test_all_fixtures(dir);
+        test_decoder_index(dir);
         test_readme(dir);
         test_repl_errors(dir);
         test_errors_and_tactic_sorries(dir);

@@ -796,7 +796,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                                      "This input crashed the worker of %s twice (%s%s%s); it is not run again.",
                                      p->root, strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
                                      strempty(reason));
-                } else
+                } else if (!restart_policy_input_error(p, cause, reason, &e))
                         lh_error_set(&e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
                                      "The worker of %s ended during the call (%s%s%s)%s.", p->root,
                                      strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",

@@ -15,6 +15,7 @@ static const char *const lh_error_code_table[_LH_ERROR_CODE_MAX] = {
         [LH_ERROR_IMPORT_FAILED] = "import_failed",
         [LH_ERROR_IMPORTS_MISMATCH] = "imports_mismatch",
         [LH_ERROR_POISON_INPUT] = "poison_input",
+        [LH_ERROR_REPLY_TOO_LARGE] = "reply_too_large",
         [LH_ERROR_PROOF_STATE_LOST] = "proof_state_lost",
         [LH_ERROR_LEAN_ERROR] = "lean_error",
         [LH_ERROR_LEAN_REPL_ERROR] = "lean_repl_error",

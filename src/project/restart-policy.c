@@ -40,6 +40,17 @@ bool restart_policy_may_retry(JobFlags flags, unsigned retry_count, RestartCause
                 cause != RESTART_CAUSE_RSS_HARD_LIMIT;
 }
 
+bool restart_policy_input_error(const LhProject *p, RestartCause cause, const char *reason, LhError *e) {
+        if (cause != RESTART_CAUSE_REPLY_TOO_LARGE)
+                return false;
+        lh_error_set(e, "reply_too_large", false,
+                     "Lean's reply to this call is too large (%s); the worker of %s was recycled. Ask for less "
+                     "output, or raise worker.max_reply_bytes (LEAN_HOST_MCP_WORKER_MAX_REPLY_BYTES, now %" PRIu64
+                     " bytes).", strna(reason), p->root, CONFIG(p)->worker_max_reply_bytes);
+        e->restart_cause = cause;
+        return true;
+}
+
 uint64_t restart_policy_command_hash(const char *fingerprint, json_object *command) {
         uint64_t h = hash_fnv1a64_update(HASH_FNV1A64_INIT, strempty(fingerprint), strlen(strempty(fingerprint)) + 1);
 
@@ -63,7 +74,8 @@ uint64_t restart_policy_command_hash(const char *fingerprint, json_object *comma
 static int restart_cause_log_level(RestartCause c) {
         if (restart_cause_counts_toward_limit(c) || c == RESTART_CAUSE_WORKER_INTERNAL)
                 return LOG_WARNING; /* abnormal */
-        if (c == RESTART_CAUSE_RSS_POST_JOB || c == RESTART_CAUSE_RSS_IMPORT_SWITCH || c == RESTART_CAUSE_CANCELLED)
+        if (c == RESTART_CAUSE_RSS_POST_JOB || c == RESTART_CAUSE_RSS_IMPORT_SWITCH || c == RESTART_CAUSE_CANCELLED ||
+            c == RESTART_CAUSE_REPLY_TOO_LARGE)
                 return LOG_INFO;    /* memory pressure, a client's cancel: what an operator watches */
         return LOG_DEBUG;           /* hygiene */
 }

@@ -14,6 +14,12 @@
  * on a fresh worker? */
 bool restart_policy_may_retry(JobFlags flags, unsigned retry_count, RestartCause cause);
 
+/* A worker ended because of what the call asked for, not by a fault of its
+ * own (RESTART_CAUSE_REPLY_TOO_LARGE): sets *e to the call's error, not
+ * retryable (the same input gives the same reply), and returns true. Such
+ * an end is never retried and never counted. */
+bool restart_policy_input_error(const LhProject *p, RestartCause cause, const char *reason, LhError *e);
+
 /* Pure: the identity of a job command for poison-input bookkeeping: the
  * import fingerprint and every field except the worker-local handles
  * ("env", "proofState"), which differ from one worker to the next. */

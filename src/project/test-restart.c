@@ -92,6 +92,11 @@ static void test_may_retry(void) {
         ASSERT_FALSE(restart_cause_counts_toward_limit(RESTART_CAUSE_CANCELLED));
         ASSERT_TRUE(restart_cause_is_planned(RESTART_CAUSE_CANCELLED));
         ASSERT_TRUE(restart_cause_counts_toward_limit(RESTART_CAUSE_TIMEOUT));
+        /* a reply over worker.max_reply_bytes is the input's fault: never retried, never counted */
+        ASSERT_FALSE(restart_policy_may_retry(JOB_READ_ONLY, 0, RESTART_CAUSE_REPLY_TOO_LARGE));
+        ASSERT_FALSE(restart_cause_counts_toward_limit(RESTART_CAUSE_REPLY_TOO_LARGE));
+        ASSERT_STREQ(restart_cause_to_string(RESTART_CAUSE_REPLY_TOO_LARGE), "reply_too_large");
+        ASSERT_EQ(restart_cause_from_string("reply_too_large"), RESTART_CAUSE_REPLY_TOO_LARGE);
 }
 
 static void test_command_hash(void) {

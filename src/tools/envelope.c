@@ -14,6 +14,7 @@
 #include "basic/json-util.h"
 #include "lean/lean-reply.h"
 #include "tools/envelope.h"
+#include "worker/repl.h"
 
 typedef struct ToolJob {
         McpCall *call;
@@ -149,47 +150,6 @@ static void on_call_cancelled(McpCall *call, void *userdata) {
                 job_cancel(tj->job);
 }
 
-/* Freeing a JSON array of 100k messages takes most of a second: a big one
- * is released from the event loop, a slice per iteration. */
-#define RELEASE_SLICE 2000
-
-static int on_release_slice(sd_event_source *s, void *userdata) {
-        json_object *a = userdata;
-        size_t n = json_object_array_length(a), k = MIN(n, (size_t) RELEASE_SLICE);
-
-        if (k > 0)
-                (void) json_object_array_del_idx(a, n - k, k);
-        if (n > k)
-                return 0; /* a defer source stays on: the next slice next iteration */
-        /* done: take the loop's reference back and drop it (destroy callback frees a) */
-        (void) sd_event_source_set_floating(s, false);
-        sd_event_source_disable_unref(s);
-        return 0;
-}
-
-static void release_destroy(void *userdata) {
-        json_object_put(userdata);
-}
-
-static void release_in_slices(json_object *a) {
-        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        sd_event_source *s = NULL;
-
-        if (!a)
-                return;
-        if (json_object_array_length(a) <= RELEASE_SLICE || sd_event_default(&e) < 0 ||
-            sd_event_add_defer(e, &s, on_release_slice, a) < 0) {
-                json_object_put(a);
-                return;
-        }
-        /* floating: a loop freed before the end (exit) still releases a */
-        (void) sd_event_source_set_destroy_callback(s, release_destroy);
-        (void) sd_event_source_set_description(s, "release-reply");
-        if (sd_event_source_set_floating(s, true) < 0)
-                log_debug("Could not make the release source floating.");
-        sd_event_source_unref(s);
-}
-
 static void tool_job_reset_budget(ToolJob *tj) {
         const LhConfig *c = project_get_config(tj->project);
 
@@ -216,7 +176,7 @@ static int tool_job_step(LhJob *job, void *userdata, json_object *reply, json_ob
         json_object *dropped = NULL;
         if (lean_reply_bound_messages(reply, &tj->budget, &dropped) < 0)
                 return -ENOMEM;
-        release_in_slices(dropped);
+        repl_release_in_slices(dropped);
         return tj->inner->step(job, tj->inner_userdata, reply, ret_command);
 }
 

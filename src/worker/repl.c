@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <systemd/sd-event.h>
 
+#include "lean/message-index.h"
 #include "worker/repl.h"
 
 /* Lean's info trees nest deeply; json-c's default depth of 32 is too small. */
@@ -15,6 +18,10 @@ struct ReplDecoder {
         unsigned utf8_need;           /* continuation bytes still expected */
         unsigned char utf8_lo, utf8_hi; /* allowed range of the next one */
         char error_text[256];
+        /* the reply's "messages" array while it is parsed, and its index
+         * (borrowed: both belong to the tree the tokener builds) */
+        json_object *scan_array;
+        LeanMessageIndex *scan_index;
 };
 
 int repl_encode_command(json_object *command, char **ret, size_t *ret_len) {
@@ -80,6 +87,8 @@ static int decoder_fail(ReplDecoder *d, int error, const char *fmt, ...) {
         vsnprintf(d->error_text, sizeof d->error_text, fmt, ap);
         va_end(ap);
         d->error = error;
+        d->scan_array = NULL;
+        d->scan_index = NULL;
         return error;
 }
 
@@ -118,6 +127,60 @@ static bool utf8_feed(ReplDecoder *d, const char *buf, size_t n) {
                         return false;
         }
         return true;
+}
+
+/* Index the messages parsed so far, so that bounding a huge reply later is
+ * cheap (src/lean/message-index.h). This looks at json-c's parser stack (the
+ * struct is public in json-c 0.16/0.17, marked deprecated): while the value of
+ * the reply's member "messages" is parsed, level 0 is the reply object with
+ * that field name pending and level 1 is the array, which holds the elements
+ * completed so far. Anything else, and no index is made: bounding then
+ * classifies at the end, correct but slower. */
+static void decoder_scan(ReplDecoder *d) {
+        struct json_tokener_srec *top;
+        json_object *a;
+
+        if (d->tok->depth < 1)
+                return;
+        top = &d->tok->stack[0];
+        if (!json_object_is_type(top->current, json_type_object) || !top->obj_field_name ||
+            !streq(top->obj_field_name, "messages"))
+                return;
+        a = d->tok->stack[1].current;
+        if (!json_object_is_type(a, json_type_array))
+                return;
+        if (a != d->scan_array || json_object_get_userdata(a) != d->scan_index) {
+                if (json_object_get_userdata(a))
+                        return;
+                d->scan_index = lean_message_index_attach(a);
+                d->scan_array = d->scan_index ? a : NULL;
+                if (!d->scan_index)
+                        return;
+        }
+        (void) lean_message_index_update(d->scan_index);
+}
+
+/* An oversized reply is abandoned: its tree (100k messages and more) is
+ * dropped now, the messages array in slices rather than all at once. */
+static void decoder_drop_partial(ReplDecoder *d) {
+        json_object *a = NULL;
+
+        decoder_scan(d);
+        if (d->scan_array)
+                a = json_object_get(d->scan_array);
+        json_tokener_reset(d->tok);
+        repl_release_in_slices(a);
+}
+
+/* The reply is complete: index what the last chunk added. */
+static void decoder_scan_finish(ReplDecoder *d, json_object *reply) {
+        json_object *a;
+
+        if (d->scan_array && json_object_object_get_ex(reply, "messages", &a) && a == d->scan_array &&
+            json_object_get_userdata(a) == d->scan_index)
+                (void) lean_message_index_update(d->scan_index);
+        d->scan_array = NULL;
+        d->scan_index = NULL;
 }
 
 static bool is_json_space(char c) {
@@ -164,7 +227,9 @@ int repl_decoder_feed(ReplDecoder *d, const char *buf, size_t n, size_t *ret_con
                         chunk = d->max_reply_bytes - d->in_value;
                         if (chunk == 0) {
                                 *ret_consumed = i;
-                                return decoder_fail(d, -EMSGSIZE, "reply larger than %zu bytes", d->max_reply_bytes);
+                                decoder_drop_partial(d);
+                                return decoder_fail(d, -EMSGSIZE, "reply larger than %zu bytes (worker.max_reply_bytes)",
+                                                   d->max_reply_bytes);
                         }
                 }
                 if (chunk > INT32_MAX)
@@ -186,6 +251,7 @@ int repl_decoder_feed(ReplDecoder *d, const char *buf, size_t n, size_t *ret_con
                         i += used;
                         d->in_value = 0;
                         json_tokener_reset(d->tok);
+                        decoder_scan_finish(d, o);
                         if (!json_object_is_type(o, json_type_object)) {
                                 json_object_put(o);
                                 *ret_consumed = i;
@@ -196,6 +262,7 @@ int repl_decoder_feed(ReplDecoder *d, const char *buf, size_t n, size_t *ret_con
                         return 1;
                 }
                 if (jerr == json_tokener_continue) {
+                        decoder_scan(d);
                         i += chunk;
                         d->in_value += chunk;
                         continue; /* loop ends or hits the cap check */
@@ -219,4 +286,59 @@ const char *repl_decoder_error(const ReplDecoder *d) {
 
 size_t repl_decoder_pending(const ReplDecoder *d) {
         return d->in_value;
+}
+
+/* ---- releasing big trees ---------------------------------------------------- */
+
+#define RELEASE_SLICE 500
+
+static int on_release_slice(sd_event_source *s, void *userdata) {
+        json_object *a = userdata;
+        size_t n = json_object_array_length(a), k = MIN(n, (size_t) RELEASE_SLICE);
+
+        if (k > 0)
+                (void) json_object_array_del_idx(a, n - k, k);
+        /* glibc keeps freed pages until a trim; one trim after all 150k
+         * messages walks for 40-150 ms, one per slice for well under a
+         * millisecond (it sees this slice's chunks). Not on a thread: it would
+         * hold the heap lock against the loop's own allocations. */
+        (void) malloc_trim(0);
+        if (n > k)
+                return 0; /* still on: the next slice in a later iteration */
+        /* Done. No longer floating, the source drops its last reference:
+         * sd-event frees it after this callback, the destroy callback a. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        (void) sd_event_source_set_floating(s, false);
+        return 0;
+}
+
+static void release_destroy(void *userdata) {
+        json_object_put(userdata);
+}
+
+void repl_release_in_slices(json_object *a) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        sd_event_source *s = NULL;
+
+        if (!a)
+                return;
+        if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) <= RELEASE_SLICE ||
+            sd_event_default(&e) < 0 || sd_event_add_defer(e, &s, on_release_slice, a) < 0) {
+                json_object_put(a);
+                return;
+        }
+        (void) sd_event_source_set_destroy_callback(s, release_destroy);
+        (void) sd_event_source_set_description(s, "release-reply");
+        /* A defer source is one-shot: keep it on until the last slice. It
+         * stays pending from its first iteration on, and sd-event dispatches
+         * the oldest pending source first: at the default priority it would
+         * run before every connection that became ready later (pings waited
+         * 0.4-0.8 s). At idle priority every ready source goes first. */
+        if (sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IDLE) < 0 ||
+            sd_event_source_set_enabled(s, SD_EVENT_ON) < 0 || sd_event_source_set_floating(s, true) < 0) {
+                sd_event_source_disable_unref(s); /* the destroy callback releases a at once */
+                return;
+        }
+        /* floating: the loop holds it; a loop freed before the end (exit) still releases a */
+        sd_event_source_unref(s);
 }

@@ -40,3 +40,10 @@ const char *repl_decoder_error(const ReplDecoder *d);
 
 /* Bytes of the reply currently being decoded (0 between replies). */
 size_t repl_decoder_pending(const ReplDecoder *d);
+
+/* Releases a big JSON array (a reply's dropped messages) from the default
+ * event loop, 500 elements per otherwise idle iteration, each slice followed
+ * by malloc_trim(0) so the pages go back to the kernel. Freeing 150k
+ * messages at once blocks for 0.1-0.5 s. Takes the reference; NULL is fine;
+ * a small array is released at once. */
+void repl_release_in_slices(json_object *a);

@@ -19,6 +19,7 @@ static const char *const restart_cause_table[_RESTART_CAUSE_MAX] = {
         [RESTART_CAUSE_EXPLICIT] = "explicit",
         [RESTART_CAUSE_WORKER_INTERNAL] = "worker_internal",
         [RESTART_CAUSE_SHUTDOWN] = "shutdown",
+        [RESTART_CAUSE_REPLY_TOO_LARGE] = "reply_too_large",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(restart_cause, RestartCause);

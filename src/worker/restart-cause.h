@@ -22,6 +22,7 @@ typedef enum RestartCause {
         RESTART_CAUSE_EXPLICIT,           /* planned: operator asked (RestartWorker, lean-hostctl restart) */
         RESTART_CAUSE_WORKER_INTERNAL,    /* abnormal but not counted: anything else */
         RESTART_CAUSE_SHUTDOWN,           /* planned: daemon stopping / project stopped; not a restart */
+        RESTART_CAUSE_REPLY_TOO_LARGE,    /* not counted: a reply over worker.max_reply_bytes, the input's fault */
         _RESTART_CAUSE_MAX,
         _RESTART_CAUSE_INVALID = -EINVAL,
 } RestartCause;

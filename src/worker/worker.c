@@ -464,6 +464,12 @@ static int on_stdio(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
                 r = repl_decoder_feed(w->decoder, buf + off, (size_t) n - off, &used, &reply);
                 off += used;
+                if (r == -EMSGSIZE) {
+                        /* the input asked for too much: not the worker's fault */
+                        w->protocol_error = true;
+                        worker_kill(w, RESTART_CAUSE_REPLY_TOO_LARGE, repl_decoder_error(w->decoder));
+                        break;
+                }
                 if (r < 0) {
                         worker_protocol_violation(w, repl_decoder_error(w->decoder));
                         break;

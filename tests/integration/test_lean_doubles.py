@@ -268,6 +268,7 @@ def test_lean_repl_double(catalogue, tmp_path):
         d.send({"cmd": "theorem t : True := trivial", "env": 0})
         d.send({"cmd": "import Missing.Foo\n"})
         d.send({"cmd": "def g := 1\n-- @double error boom", "env": 0})
+        d.send({"cmd": "def g2 := 1\n-- @double errors 3 boom", "env": 0})
         d.send({"cmd": "def h := 1\n-- @double pid", "env": 0})
         d.send({"tactic": "exact 1", "proofState": 0})
         d.send({"tactic": "intro x", "proofState": 0})
