@@ -8,6 +8,7 @@ measured numbers are in bench/ (`lean-host-bench.py big-reply`)."""
 
 import importlib.util
 import os
+import time
 
 from conftest import binary, error_of, lean_run_args, tool_body
 
@@ -47,7 +48,13 @@ def test_150k_messages_do_not_stall_pings_and_memory_goes_back(start_daemon, lea
     # 150k messages of the double's pretty-printed shape are 23.4 MB: just
     # under a 24 MiB limit
     # the double (Python) needs about 300 MB to build such a reply
-    d = start_daemon(env={"LEAN_HOST_MCP_WORKER_MAX_REPLY_BYTES": 24 * MIB,
+    # MALLOC_PERTURB_ (meson sets a random one for every test) makes glibc
+    # write every freed chunk; once the daemon has run a thread (the file
+    # look-ups of a call), malloc_trim() then gave back none or part of the
+    # pages (150-446 MB kept in 6 of 6 runs, 0 of 6 without it): the daemon
+    # runs here as it does for users, without it
+    d = start_daemon(env={"MALLOC_PERTURB_": "0",
+                          "LEAN_HOST_MCP_WORKER_MAX_REPLY_BYTES": 24 * MIB,
                           "LEAN_HOST_MCP_IMPORT_SWITCH_RSS_SOFT_KIB": 2 * MIB,
                           "LEAN_HOST_MCP_WORKER_RSS_POST_JOB_RESTART_KIB": 2 * MIB,
                           "LEAN_HOST_MCP_WORKER_RSS_HARD_KILL_KIB": 4 * MIB})
@@ -66,8 +73,15 @@ def test_150k_messages_do_not_stall_pings_and_memory_goes_back(start_daemon, lea
     assert worst_ms < 250, f"worst ping {worst_ms:.0f} ms (p50 {sorted(r['pings'])[len(r['pings']) // 2] * 1e3:.1f} ms)"
     assert len(r["pings"]) > 100
     if not sanitized():  # ASan's allocator keeps what it frees (quarantine)
-        # before: 450 MB stayed; now back to about the baseline
-        assert r["rss_after"] < r["rss_before"] + 50 * 1024, r
+        # before: 450 MB stayed; now back to about the baseline. The release
+        # runs in idle slices: on a loaded machine it can take longer than
+        # the bench's settle time, so wait for it (bounded).
+        rss = r["rss_after"]
+        deadline = time.monotonic() + 60
+        while rss >= r["rss_before"] + 50 * 1024 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            rss = status_of(d.pid)("VmRSS")
+        assert rss < r["rss_before"] + 50 * 1024, dict(r, rss_final=rss)
     assert d.alive()
 
 
