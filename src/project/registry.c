@@ -118,63 +118,27 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
         return registry_resolve_root(r, root, ret, err);
 }
 
-/* The thread's own copies: it may outlive the caller and the config. */
-typedef struct RegistryResolveJob {
-        char *path;
-        char **trusted_roots;
-        uid_t uid;
-        int r;
-        char *root;
-        LhError err;
-} RegistryResolveJob;
-
-static void resolve_job_free(void *userdata) {
-        RegistryResolveJob *j = userdata;
-
-        if (!j)
-                return;
-        free(j->path);
-        strv_free(j->trusted_roots);
-        free(j->root);
-        lh_error_done(&j->err);
-        free(j);
-}
-
-static void resolve_job_run(void *userdata) {
-        RegistryResolveJob *j = userdata;
-
-        j->r = project_root_resolve(j->path, j->trusted_roots, j->uid, &j->root, &j->err);
-}
-
 int registry_resolve_start(LhRegistry *r, sd_event *event, const char *path, ThreadAsyncDone done, void *userdata,
                            ThreadAsync **ret) {
-        RegistryResolveJob *j;
+        ProjectResolveJob *j;
         int k;
 
         assert(r);
         assert(path);
         assert(done);
 
-        j = new0(RegistryResolveJob, 1);
-        if (!j)
-                return -ENOMEM;
-        j->uid = geteuid();
-        j->err.restart_cause = _RESTART_CAUSE_INVALID;
-        j->path = strdup(path);
-        j->trusted_roots = strv_copy(r->config->trusted_roots);
-        if (!j->path || !j->trusted_roots) {
-                resolve_job_free(j);
-                return -ENOMEM;
-        }
-        k = thread_run_async(event ?: r->event, resolve_job_run, resolve_job_free, j, PROJECT_RESOLVE_TIMEOUT_USEC,
-                             done, userdata, ret);
+        k = project_resolve_job_new(path, r->config->trusted_roots, geteuid(), &j);
         if (k < 0)
-                resolve_job_free(j);
+                return k;
+        k = thread_run_async(event ?: r->event, project_resolve_job_run, project_resolve_job_free, j,
+                             PROJECT_RESOLVE_TIMEOUT_USEC, done, userdata, ret);
+        if (k < 0)
+                project_resolve_job_free(j);
         return k;
 }
 
 int registry_resolve_finish(LhRegistry *r, void *job, int k, const char *path, LhProject **ret, LhError *err) {
-        RegistryResolveJob *j = job;
+        _cleanup_free_ char *root = NULL;
 
         assert(r);
         assert(path);
@@ -184,14 +148,10 @@ int registry_resolve_finish(LhRegistry *r, void *job, int k, const char *path, L
                 project_unresponsive_error(err, path, k);
                 return k;
         }
-        if (j->r < 0) {
-                if (err) {
-                        *err = j->err; /* takes the details */
-                        j->err.details = NULL;
-                }
-                return j->r;
-        }
-        return registry_resolve_root(r, j->root, ret, err);
+        k = project_resolve_job_take(job, &root, err);
+        if (k < 0)
+                return k;
+        return registry_resolve_root(r, root, ret, err);
 }
 
 void registry_set_resolved(LhRegistry *r, const char *path, const char *root) {

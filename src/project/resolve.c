@@ -78,18 +78,30 @@ void project_unresponsive_error(LhError *err, const char *path, int k) {
                                        : "did not finish in time");
 }
 
-/* Owned by the waiter, or by the thread once the waiter gave up. */
-typedef struct ResolveJob {
-        char *path;
-        char **trusted_roots;
-        uid_t uid;
-        int r;
-        char *root;
-        LhError err;
-} ResolveJob;
+int project_resolve_job_new(const char *path, char * const *trusted_roots, uid_t uid, ProjectResolveJob **ret) {
+        ProjectResolveJob *j;
 
-static void resolve_job_free(void *userdata) {
-        ResolveJob *j = userdata;
+        assert(path);
+        assert(ret);
+
+        /* copies: a stuck thread may outlive the caller's strings and config */
+        j = new0(ProjectResolveJob, 1);
+        if (!j)
+                return -ENOMEM;
+        j->uid = uid;
+        j->err.restart_cause = _RESTART_CAUSE_INVALID;
+        j->path = strdup(path);
+        j->trusted_roots = strv_copy(trusted_roots);
+        if (!j->path || !j->trusted_roots) {
+                project_resolve_job_free(j);
+                return -ENOMEM;
+        }
+        *ret = j;
+        return 0;
+}
+
+void project_resolve_job_free(void *userdata) {
+        ProjectResolveJob *j = userdata;
 
         if (!j)
                 return;
@@ -100,52 +112,51 @@ static void resolve_job_free(void *userdata) {
         free(j);
 }
 
-static void resolve_job_run(void *userdata) {
-        ResolveJob *j = userdata;
+void project_resolve_job_run(void *userdata) {
+        ProjectResolveJob *j = userdata;
 
         j->r = project_root_resolve(j->path, j->trusted_roots, j->uid, &j->root, &j->err);
 }
 
+int project_resolve_job_take(ProjectResolveJob *j, char **ret_root, LhError *err) {
+        assert(j);
+        assert(ret_root);
+
+        if (j->r >= 0) {
+                *ret_root = TAKE_PTR(j->root);
+                return j->r;
+        }
+        if (err) {
+                *err = j->err; /* takes the details */
+                j->err.details = NULL;
+        }
+        return j->r;
+}
+
 int project_root_resolve_bounded(const char *path, char * const *trusted_roots, uid_t uid, usec_t timeout,
                                  char **ret_root, LhError *err) {
-        ResolveJob *j;
+        ProjectResolveJob *j;
         int k;
 
         assert(path);
         assert(ret_root);
 
-        /* copies: a stuck thread may outlive the caller's strings and config */
-        j = new0(ResolveJob, 1);
-        if (!j)
-                return -ENOMEM;
-        j->uid = uid;
-        j->err.restart_cause = _RESTART_CAUSE_INVALID;
-        j->path = strdup(path);
-        j->trusted_roots = strv_copy(trusted_roots);
-        if (!j->path || !j->trusted_roots) {
-                resolve_job_free(j);
-                return -ENOMEM;
-        }
-
-        k = thread_run_bounded(resolve_job_run, resolve_job_free, j, timeout);
+        k = project_resolve_job_new(path, trusted_roots, uid, &j);
+        if (k < 0)
+                return k;
+        k = thread_run_bounded(project_resolve_job_run, project_resolve_job_free, j, timeout);
         if (k == -ETIMEDOUT || k == -EBUSY) {
                 if (k == -EBUSY)
-                        resolve_job_free(j);
+                        project_resolve_job_free(j);
                 /* after -ETIMEDOUT j belongs to the thread */
                 project_unresponsive_error(err, path, k);
                 return k;
         }
         if (k < 0) {
                 /* no thread: do it here rather than fail */
-                resolve_job_run(j);
+                project_resolve_job_run(j);
         }
-        k = j->r;
-        if (k >= 0)
-                *ret_root = TAKE_PTR(j->root);
-        else if (err) {
-                *err = j->err; /* takes the details */
-                j->err.details = NULL;
-        }
-        resolve_job_free(j);
+        k = project_resolve_job_take(j, ret_root, err);
+        project_resolve_job_free(j);
         return k;
 }

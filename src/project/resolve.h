@@ -28,5 +28,23 @@ int project_root_resolve(const char *path, char * const *trusted_roots, uid_t ui
 int project_root_resolve_bounded(const char *path, char * const *trusted_roots, uid_t uid, usec_t timeout,
                                  char **ret_root, LhError *err);
 
+/* One resolution as a job for a thread (thread-util.h), owned by the caller
+ * or by the thread once the caller gave up; it keeps its own copies. */
+typedef struct ProjectResolveJob {
+        char *path;
+        char **trusted_roots;
+        uid_t uid;
+        int r;
+        char *root;
+        LhError err;
+} ProjectResolveJob;
+
+int project_resolve_job_new(const char *path, char * const *trusted_roots, uid_t uid, ProjectResolveJob **ret);
+void project_resolve_job_free(void *userdata);
+void project_resolve_job_run(void *userdata);
+/* The job's outcome, as project_root_resolve() gives it: *ret_root and err
+ * are taken from the job. */
+int project_resolve_job_take(ProjectResolveJob *j, char **ret_root, LhError *err);
+
 /* err := path_unresponsive (retryable) for path; k: -ETIMEDOUT or -EBUSY (too many stuck). */
 void project_unresponsive_error(LhError *err, const char *path, int k);
