@@ -29,22 +29,6 @@ typedef struct FilesState {
         usec_t unresponsive_until;
 } FilesState;
 
-static void cache_clear(LeanReadinessCache *c) {
-        free(c->toolchain_text);
-        *c = (LeanReadinessCache) {};
-}
-
-static int cache_copy(LeanReadinessCache *dst, const LeanReadinessCache *src) {
-        *dst = *src;
-        dst->toolchain_text = NULL;
-        if (src->toolchain_text) {
-                dst->toolchain_text = strdup(src->toolchain_text);
-                if (!dst->toolchain_text)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
 static void files_job_free(void *userdata) {
         FilesJob *j = userdata;
 
@@ -52,7 +36,7 @@ static void files_job_free(void *userdata) {
         free(j->elan_home);
         free(j->repl_cache);
         free(j->toolchain);
-        cache_clear(&j->cache);
+        lean_readiness_cache_clear(&j->cache);
         free(j);
 }
 
@@ -108,7 +92,7 @@ static void on_lookup_done(void *arg, void *userdata, int r) {
         s->toolchain = TAKE_PTR(j->toolchain);
         cache = project_get_readiness_cache(s->project);
         if (cache) {
-                cache_clear(cache);
+                lean_readiness_cache_clear(cache);
                 *cache = j->cache; /* hands over toolchain_text */
                 j->cache = (LeanReadinessCache) {};
         }
@@ -129,7 +113,7 @@ static int files_lookup_start(sd_event *event, FilesState *s, const LhConfig *c,
         if (c && c->repl_cache_dir)
                 j->repl_cache = strdup(c->repl_cache_dir);
         if (!j->root || (c && c->elan_home && !j->elan_home) || (c && c->repl_cache_dir && !j->repl_cache) ||
-            (cache && cache_copy(&j->cache, cache) < 0)) {
+            (cache && lean_readiness_cache_copy(&j->cache, cache) < 0)) {
                 files_job_free(j);
                 return -ENOMEM;
         }

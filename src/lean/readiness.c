@@ -4,6 +4,7 @@
  * states and the order they are checked in. Nothing here runs a process:
  * the smoke result comes from the caller. */
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,6 +140,27 @@ LeanReadinessCache *lean_readiness_cache_free(LeanReadinessCache *c) {
                 return NULL;
         free(c->toolchain_text);
         return mfree(c);
+}
+
+void lean_readiness_cache_clear(LeanReadinessCache *c) {
+        assert(c);
+        free(c->toolchain_text);
+        *c = (LeanReadinessCache) {};
+}
+
+int lean_readiness_cache_copy(LeanReadinessCache *dst, const LeanReadinessCache *src) {
+        assert(dst);
+        assert(src);
+        *dst = *src;
+        dst->toolchain_text = NULL;
+        if (src->toolchain_text) {
+                dst->toolchain_text = strdup(src->toolchain_text);
+                if (!dst->toolchain_text) {
+                        *dst = (LeanReadinessCache) {};
+                        return -ENOMEM;
+                }
+        }
+        return 0;
 }
 
 /* The pin file's text, from the cache when its stamp did not change. The

@@ -122,6 +122,10 @@ typedef struct LeanReadinessCache {
 } LeanReadinessCache;
 
 LeanReadinessCache *lean_readiness_cache_free(LeanReadinessCache *c);
+/* Empties c in place (frees what it holds). */
+void lean_readiness_cache_clear(LeanReadinessCache *c);
+/* dst := a deep copy of src (a thread's own copy); -ENOMEM leaves dst empty. */
+int lean_readiness_cache_copy(LeanReadinessCache *dst, const LeanReadinessCache *src);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LeanReadinessCache *, lean_readiness_cache_free);
 
 /* The text of <root>/lean-toolchain as written (safe reader, ≤ 4 KiB), from

@@ -52,22 +52,6 @@ struct ToolsPreflight {
         ToolsPreflight *next;
 };
 
-static void cache_clear(LeanReadinessCache *c) {
-        free(c->toolchain_text);
-        *c = (LeanReadinessCache) {};
-}
-
-static int cache_copy(LeanReadinessCache *dst, const LeanReadinessCache *src) {
-        *dst = *src;
-        dst->toolchain_text = NULL;
-        if (src->toolchain_text) {
-                dst->toolchain_text = strdup(src->toolchain_text);
-                if (!dst->toolchain_text)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
 static void preflight_job_free(void *userdata) {
         PreflightJob *j = userdata;
 
@@ -77,7 +61,7 @@ static void preflight_job_free(void *userdata) {
         strv_free(j->trusted_roots);
         free(j->elan_home);
         free(j->repl_cache);
-        cache_clear(&j->cache);
+        lean_readiness_cache_clear(&j->cache);
         free(j->root);
         lh_error_done(&j->err);
         lean_readiness_done(&j->rd);
@@ -161,7 +145,7 @@ static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
          * only when it started from this project's cache (or none) */
         cache = project_get_readiness_cache(p);
         if (cache && (!pf->guess_root || streq(pf->guess_root, j->root))) {
-                cache_clear(cache);
+                lean_readiness_cache_clear(cache);
                 *cache = j->cache; /* hands over toolchain_text */
                 j->cache = (LeanReadinessCache) {};
         }
@@ -247,7 +231,7 @@ int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         }
         if (!pf->path || !j->path || !j->trusted_roots || (!j->elan_home && (ctx->elan_home ?: ctx->config->elan_home)) ||
             (!j->repl_cache && ctx->config->repl_cache_dir) || (guess && !pf->guess_root) ||
-            (cache && cache_copy(&j->cache, cache) < 0)) {
+            (cache && lean_readiness_cache_copy(&j->cache, cache) < 0)) {
                 preflight_job_free(j);
                 preflight_free(pf);
                 return -ENOMEM;
