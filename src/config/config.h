@@ -11,7 +11,7 @@
 /* The resolved runtime configuration: built-in default < config file < env
  * (LEAN_HOST_MCP_*) < command line. Parsed once at start; nothing reads the
  * environment or the file after that. Every key has a dotted file name
- * ("memory.worker_rss_hard_kill_kib") and an env name; see config.c's table. */
+ * ("memory.worker_rss_hard_kill_kib") and an env name; see config-table.c. */
 
 typedef enum ConfigSource {
         CONFIG_SOURCE_DEFAULT,
@@ -80,7 +80,7 @@ typedef struct LhConfig {
         char *elan_home;           /* "" = $ELAN_HOME, else ~/.elan */
 
         char *config_file;           /* the file read, or NULL */
-        ConfigSource source[64];     /* per key, indexed as config.c's table */
+        ConfigSource source[64];     /* per key, indexed as config-table.c's table */
 } LhConfig;
 
 /* Fill with built-in defaults (max_workers resolved from MemTotal). */
