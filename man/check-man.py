@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """check-man.py SOURCE_ROOT: the hand-written man pages cannot drift from the
 code: every configuration key and its LEAN_HOST_MCP_* name in
-src/config/config.c's table, every journal field the actor logs
+src/config's key table, every journal field the actor logs
 (src/project/actor.c, restart-policy.c) and every lean-hostctl command and option is
 documented; the pages render with groff without warnings (when groff is
 installed); every page has a date and no .so, and `mandoc -Tlint` finds
@@ -20,6 +20,13 @@ def read(*p):
         return f.read()
 
 
+def read_module(src, d):
+    # a module's sources (split over several files), tests left out
+    p = os.path.join(src, "src", d)
+    return "".join(read(p, f) for f in sorted(os.listdir(p))
+                   if f.endswith(".c") and not f.startswith("test-"))
+
+
 def roff_text(s):
     # "\-" is a hyphen in roff source; \fB…\fR fonts are irrelevant here
     return s.replace("\\-", "-").replace("\\fB", "").replace("\\fR", "").replace("\\fI", "")
@@ -31,14 +38,14 @@ def main():
     problems = []
 
     hostd = roff_text(read(man, "lean-hostd.8"))
-    config = read(src, "src", "config", "config.c")
-    table = config[config.index("static const ConfigKey config_table[]"):]
+    config = read_module(src, "config")
+    table = config[config.index("const ConfigKey config_table[]"):]
     table = table[:table.index("};")]
     keys = re.findall(r'U64\("([a-z_.]+)", "([A-Z_]+)"', table)
     keys += [(k, e[len("LEAN_HOST_MCP_"):]) for k, e in
              re.findall(r'\.key = "([a-z_.]+)", \.env = "([A-Z_]+)"', table)]
     if len(keys) < 20:
-        problems.append(f"parsed only {len(keys)} keys from config.c")
+        problems.append(f"parsed only {len(keys)} keys from src/config")
     for key, env in keys:
         env = env if env.startswith("LEAN_HOST_MCP_") else "LEAN_HOST_MCP_" + env
         if not re.search(r"\b" + re.escape(key) + r"\b", hostd):
@@ -58,7 +65,7 @@ def main():
         if not re.search(r"\b" + c + r"\b", hostd):
             problems.append(f"lean-hostd.8: restart cause {c} undocumented")
 
-    ctl_src = read(src, "src", "ctl", "lean-hostctl.c")
+    ctl_src = read_module(src, "ctl")
     ctl_man = roff_text(read(man, "lean-hostctl.1"))
     for verb in re.findall(r'\{ "([a-z]+)", \d, \d, verb_', ctl_src):
         if not re.search(r"^\.B(?:R|I)? " + verb + r"\b", ctl_man, re.M):
