@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Colours, units, tables and JSON for lean-hostctl's output. */
+
+#include <stdarg.h>
+#include <unistd.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+#include "basic/macro.h"
+#include "ctl/ctl.h"
+
+bool ctl_color_wanted(void) {
+        const char *term = getenv("TERM");
+
+        if (getenv("NO_COLOR"))
+                return false;
+        if (term && streq(term, "dumb"))
+                return false;
+        return isatty(STDOUT_FILENO) > 0;
+}
+
+const char *ctl_on(const Ctl *c, const char *code) {
+        return c->color ? code : "";
+}
+
+const char *ctl_off(const Ctl *c) {
+        return c->color ? ANSI_NORMAL : "";
+}
+
+const char *state_color(const char *state) {
+        if (!state)
+                return NULL;
+        if (streq(state, "busy") || streq(state, "starting"))
+                return ANSI_GREEN;
+        if (streq(state, "cooling_down"))
+                return ANSI_RED;
+        if (streq(state, "stopped"))
+                return ANSI_GREY;
+        return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * formatting */
+
+/* KiB → "180.0M" (1024-based, like systemd's format_bytes); 0 → "-". */
+const char *format_kib(char *buf, size_t size, uint64_t kib) {
+        static const char suffixes[] = "KMGTPE";
+        double v = (double) kib;
+        size_t i = 0;
+
+        if (kib == 0)
+                return "-";
+        while (v >= 1024.0 && i + 1 < sizeof(suffixes) - 1) {
+                v /= 1024.0;
+                i++;
+        }
+        snprintf(buf, size, "%.1f%c", v, suffixes[i]);
+        return buf;
+}
+
+
+/* The kernel facts of a worker's scope as table cells: memory.events
+ * high/max/oom_kill, swap in use, PSI some avg10; "-" when not available
+ * (cgroup v1, process mode, no worker). */
+void format_kernel_facts(const ProjectInfo *p, char ev[static 64], char swap[static 16], char psi[static 16]) {
+        if (p->events_high >= 0)
+                snprintf(ev, 64, "%" PRIi64 "/%" PRIi64 "/%" PRIi64, p->events_high, p->events_max, p->events_oom_kill);
+        else
+                snprintf(ev, 64, "-");
+        if (p->swap_kib > 0)
+                format_kib(swap, 16, (uint64_t) p->swap_kib);
+        else
+                snprintf(swap, 16, "%s", p->swap_kib == 0 ? "0" : "-");
+        if (p->psi_some_avg10 >= 0)
+                snprintf(psi, 16, "%.2f%%", p->psi_some_avg10);
+        else
+                snprintf(psi, 16, "-");
+}
+
+static json_object *json_uint_or_null(uint64_t v, bool nullable) {
+        return nullable && v == 0 ? NULL : json_object_new_uint64(v);
+}
+
+static json_object *json_string_or_null(const char *s, bool nullable) {
+        return nullable && isempty(s) ? NULL : json_object_new_string(strempty(s));
+}
+
+json_object *by_cause_to_json(const ByCause *b) {
+        json_object *o = json_object_new_object();
+
+        for (size_t i = 0; o && i < b->n; i++)
+                json_object_object_add(o, b->items[i].cause, json_object_new_uint64(b->items[i].count));
+        return o;
+}
+
+/* As the MCP facts' restart events: null when none, rss/limit null when 0. */
+json_object *restart_to_json(const RestartInfo *r) {
+        json_object *o;
+
+        if (isempty(r->cause))
+                return NULL;
+        o = json_object_new_object();
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "cause", json_object_new_string(r->cause));
+        json_object_object_add(o, "reason", json_object_new_string(strempty(r->reason)));
+        json_object_object_add(o, "worker_generation", json_object_new_uint64(r->generation));
+        json_object_object_add(o, "planned", json_object_new_boolean(r->planned));
+        json_object_object_add(o, "rss_kib", json_uint_or_null(r->rss_kib, true));
+        json_object_object_add(o, "limit_kib", json_uint_or_null(r->limit_kib, true));
+        return o;
+}
+
+json_object *map_to_json(const PropMap *map, const void *base) {
+        json_object *o = json_object_new_object();
+
+        for (const PropMap *p = map; o && p->name; p++) {
+                const void *field = (const uint8_t *) base + p->offset;
+                json_object *v = NULL;
+
+                switch (p->type) {
+                case PROP_STRING:
+                        v = json_string_or_null(*(char *const *) field, p->nullable);
+                        break;
+                case PROP_U32:
+                        v = json_uint_or_null(*(const uint32_t *) field, p->nullable);
+                        break;
+                case PROP_U64:
+                        v = json_uint_or_null(*(const uint64_t *) field, p->nullable);
+                        break;
+                case PROP_BY_CAUSE:
+                        v = by_cause_to_json(field);
+                        break;
+                case PROP_RESTART:
+                        v = restart_to_json(field);
+                        break;
+                case PROP_I64:
+                        v = *(const int64_t *) field >= 0 ? json_object_new_int64(*(const int64_t *) field) : NULL;
+                        break;
+                case PROP_DOUBLE:
+                        v = *(const double *) field >= 0 ? json_object_new_double(*(const double *) field) : NULL;
+                        break;
+                }
+                json_object_object_add(o, p->json, v);
+        }
+        return o;
+}
+
+json_object *project_to_json(const ProjectInfo *p) {
+        json_object *o = map_to_json(project_map, p);
+
+        if (o)
+                json_object_object_add(o, "object", json_object_new_string(p->object));
+        return o;
+}
+
+int print_json(json_object *o) {
+        if (!o) {
+                fprintf(stderr, "Out of memory.\n");
+                return -ENOMEM;
+        }
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+
+void table_done(Table *t) {
+        for (size_t i = 0; i < t->n_rows * t->n_columns; i++)
+                free(t->cells[i]);
+        free(t->cells);
+        free(t->colors);
+}
+
+int table_add_row(Table *t, ...) {
+        size_t base = t->n_rows * t->n_columns;
+        char **cells;
+        const char **colors;
+        va_list ap;
+
+        cells = reallocarray(t->cells, base + t->n_columns, sizeof(char *));
+        if (!cells)
+                return -ENOMEM;
+        t->cells = cells;
+        colors = reallocarray(t->colors, base + t->n_columns, sizeof(char *));
+        if (!colors)
+                return -ENOMEM;
+        t->colors = colors;
+        /* varargs: (text, color) pairs */
+        va_start(ap, t);
+        for (size_t i = 0; i < t->n_columns; i++) {
+                const char *s = va_arg(ap, const char *);
+                t->cells[base + i] = strdup(strempty(s));
+                t->colors[base + i] = va_arg(ap, const char *);
+        }
+        va_end(ap);
+        t->n_rows++;
+        for (size_t i = 0; i < t->n_columns; i++)
+                if (!t->cells[base + i])
+                        return -ENOMEM;
+        return 0;
+}
+
+void table_print(const Ctl *c, const Table *t) {
+        size_t width[16] = {};
+
+        for (size_t j = 0; j < t->n_columns && j < ELEMENTSOF(width); j++) {
+                width[j] = strlen(t->headers[j]);
+                for (size_t i = 0; i < t->n_rows; i++)
+                        width[j] = MAX(width[j], strlen(t->cells[i * t->n_columns + j]));
+        }
+
+        for (size_t j = 0; j < t->n_columns; j++) {
+                bool last = j + 1 == t->n_columns;
+                int pad = (int) (width[j] - strlen(t->headers[j]));
+
+                if (t->right[j])
+                        printf("%*s", pad, "");
+                printf("%s%s%s", ctl_on(c, ANSI_BOLD), t->headers[j], ctl_off(c));
+                if (!t->right[j] && !last)
+                        printf("%*s", pad, "");
+                fputs(last ? "\n" : " ", stdout);
+        }
+        for (size_t i = 0; i < t->n_rows; i++)
+                for (size_t j = 0; j < t->n_columns; j++) {
+                        const char *s = t->cells[i * t->n_columns + j], *color = t->colors[i * t->n_columns + j];
+                        bool last = j + 1 == t->n_columns;
+                        int pad = (int) (width[j] - strlen(s));
+
+                        if (t->right[j])
+                                printf("%*s", pad, "");
+                        fputs(color ? ctl_on(c, color) : "", stdout);
+                        fputs(s, stdout);
+                        fputs(color ? ctl_off(c) : "", stdout);
+                        if (!t->right[j] && !last)
+                                printf("%*s", pad, "");
+                        fputs(last ? "\n" : " ", stdout);
+                }
+}
+
+const char *ctl_bus_name(const Ctl *c) {
+        return c->system ? "system" : "user";
+}
+
+void print_by_cause_inline(const ByCause *b) {
+        for (size_t i = 0; i < b->n; i++)
+                printf("%s%s %" PRIu64, i == 0 ? " (" : ", ", b->items[i].cause, b->items[i].count);
+        if (b->n > 0)
+                fputs(")", stdout);
+}
+
+void print_by_cause_table(const Ctl *c, const ByCause *b) {
+        static const char *const headers[] = { "CAUSE", "COUNT" };
+        static const bool right[] = { false, true };
+        Table t = { .n_columns = 2, .headers = headers, .right = right };
+
+        for (size_t i = 0; i < b->n; i++) {
+                char count[32];
+
+                snprintf(count, sizeof count, "%" PRIu64, b->items[i].count);
+                if (table_add_row(&t, b->items[i].cause, NULL, count, NULL) < 0)
+                        break;
+        }
+        table_print(c, &t);
+        table_done(&t);
+}
+
+void print_restart_line(const Ctl *c, const RestartInfo *r) {
+        printf("%s%s%s (%s), generation %" PRIu64, ctl_on(c, r->planned ? "" : ANSI_RED), r->cause, ctl_off(c),
+               r->planned ? "planned" : "abnormal", r->generation);
+        if (r->rss_kib > 0)
+                printf(", rss %s", FORMAT_KIB(r->rss_kib));
+        if (r->limit_kib > 0)
+                printf(", limit %s", FORMAT_KIB(r->limit_kib));
+}
+
