@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/list.h"
 #include "lean/cache.h"
 
 #define CACHE_BUCKETS 512
 
 typedef struct CacheEntry CacheEntry;
 struct CacheEntry {
-        CacheEntry *prev, *next;  /* use order */
+        LIST_FIELDS(CacheEntry, lru); /* use order */
         CacheEntry *chain;        /* bucket chain */
         char *key;
         json_object *value;
@@ -25,7 +26,7 @@ struct LeanCache {
         size_t max_entries;
         uint64_t max_bytes;
         CacheEntry *buckets[CACHE_BUCKETS];
-        CacheEntry *head, *tail;
+        CacheEntry *lru, *lru_tail;   /* most and least recently used */
         size_t n_entries;
         uint64_t bytes;
         uint64_t hits, misses;
@@ -56,25 +57,15 @@ int lean_cache_new(LeanCache **ret, size_t max_entries, uint64_t max_bytes) {
 }
 
 static void cache_unlink(LeanCache *c, CacheEntry *e) {
-        if (e->prev)
-                e->prev->next = e->next;
-        else
-                c->head = e->next;
-        if (e->next)
-                e->next->prev = e->prev;
-        else
-                c->tail = e->prev;
-        e->prev = e->next = NULL;
+        if (c->lru_tail == e)
+                c->lru_tail = e->lru_prev;
+        LIST_REMOVE(lru, c->lru, e);
 }
 
 static void cache_push_front(LeanCache *c, CacheEntry *e) {
-        e->prev = NULL;
-        e->next = c->head;
-        if (c->head)
-                c->head->prev = e;
-        c->head = e;
-        if (!c->tail)
-                c->tail = e;
+        LIST_PREPEND(lru, c->lru, e);
+        if (!c->lru_tail)
+                c->lru_tail = e;
 }
 
 static void cache_remove(LeanCache *c, CacheEntry *e) {
@@ -95,8 +86,8 @@ static void cache_remove(LeanCache *c, CacheEntry *e) {
 LeanCache *lean_cache_free(LeanCache *c) {
         if (!c)
                 return NULL;
-        while (c->head)
-                cache_remove(c, c->head);
+        while (c->lru)
+                cache_remove(c, c->lru);
         return mfree(c);
 }
 
@@ -141,8 +132,8 @@ int lean_cache_put(LeanCache *c, const char *key, json_object *value) {
         if (bytes > c->max_bytes)
                 return 0; /* would evict everything and still not fit */
 
-        while (c->tail && (c->n_entries + 1 > c->max_entries || c->bytes + bytes > c->max_bytes))
-                cache_remove(c, c->tail);
+        while (c->lru_tail && (c->n_entries + 1 > c->max_entries || c->bytes + bytes > c->max_bytes))
+                cache_remove(c, c->lru_tail);
 
         e = new0(CacheEntry, 1);
         if (!e)

@@ -257,13 +257,7 @@ void connection_close(Connection *c, const char *why) {
         c->out = mfree(c->out);
         c->out_start = c->out_end = c->out_alloc = 0;
 
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                s->connections = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        c->prev = c->next = NULL;
+        LIST_REMOVE(connections, s->connections, c);
         s->n_connections--;
         c->server = NULL;
 
@@ -577,10 +571,7 @@ int mcp_connection_new(McpServer *s, int fd) {
                 return log_warning_errno(r, "Failed to watch a new connection: %m");
         }
 
-        c->next = s->connections;
-        if (s->connections)
-                s->connections->prev = c;
-        s->connections = c;
+        LIST_PREPEND(connections, s->connections, c);
         s->n_connections++;
         log_debug("Connection %u opened (%u open).", c->id, s->n_connections);
         connection_update_timeout(c);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "basic/list.h"
 #include "basic/macro.h"
 #include "basic/time-util.h"
 #include "mcp/mcp.h"
@@ -19,7 +20,7 @@ typedef struct Connection Connection;
 struct Connection {
         unsigned n_ref;
         McpServer *server; /* NULL once closed */
-        Connection *prev, *next;
+        LIST_FIELDS(Connection, connections);
         unsigned id;
         int fd;
         sd_event_source *source, *linger;

@@ -131,7 +131,7 @@ void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger
         for (c = s->connections; c; c = next) {
                 json_object *msg, *params;
 
-                next = c->next;
+                next = c->connections_next;
                 /* only to initialized clients, at or above their level (info until they set one) */
                 if (c->closing || !c->protocol_version || syslog_level > c->log_level)
                         continue;
@@ -153,7 +153,7 @@ void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger
 
                 connection_ref(c);
                 connection_send(c, msg);
-                next = c->closed ? next : c->next;
+                next = c->closed ? next : c->connections_next;
                 connection_unref(c);
         }
 }

@@ -76,10 +76,10 @@ void mcp_server_stop_accepting(McpServer *s) {
 
         /* idle connections go now, the others once answered and flushed */
         for (c = s->connections; c; c = next) {
-                next = c->next;
+                next = c->connections_next;
                 connection_ref(c);
                 connection_maybe_finish(c);
-                next = c->closed ? next : c->next;
+                next = c->closed ? next : c->connections_next;
                 connection_unref(c);
         }
 }
@@ -89,7 +89,7 @@ bool mcp_server_is_drained(const McpServer *s) {
                 return true;
         if (s->n_calls > 0)
                 return false;
-        for (const Connection *c = s->connections; c; c = c->next)
+        for (const Connection *c = s->connections; c; c = c->connections_next)
                 if (connection_out_pending(c) > 0)
                         return false;
         return true;
