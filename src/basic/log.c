@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -14,6 +15,10 @@ static struct {
         const char *ident;
         int max_level;
         bool journal;
+        LogForwardFunc forward;
+        void *forward_userdata;
+        pthread_t forward_thread;
+        bool forwarding;
 } log_state = {
         .ident = "lean-host",
         .max_level = LOG_INFO,
@@ -126,8 +131,23 @@ static void log_print_field(FILE *f, const char *field) {
         fputc('"', f);
 }
 
+void log_set_forward(LogForwardFunc f, void *userdata) {
+        log_state.forward = f;
+        log_state.forward_userdata = userdata;
+        log_state.forward_thread = pthread_self();
+}
+
+static void log_pass_on(int level, const char *msg) {
+        if (!log_state.forward || !pthread_equal(pthread_self(), log_state.forward_thread) || log_state.forwarding)
+                return;
+        log_state.forwarding = true;
+        log_state.forward(level, msg, log_state.forward_userdata);
+        log_state.forwarding = false;
+}
+
 static void log_emit(int level, int error, const char *file, int line, const char *func,
                      const char *msg, char **fields, size_t n_fields) {
+        log_pass_on(level, msg);
         if (log_state.journal) {
                 struct iovec iov[8 + 32];
                 char buf[8][256];

@@ -24,6 +24,12 @@ int log_level_from_string(const char *s); /* "debug", "info", "notice", "warning
 const char *log_level_to_string(int level);
 bool log_to_journal(void);
 
+/* Also hand every line that is logged (after the level filter) to f, e.g. to
+ * pass it on to MCP clients. Only lines logged on the thread that set the
+ * hook are passed, and none that f itself logs. NULL turns it off. */
+typedef void (*LogForwardFunc)(int level, const char *message, void *userdata);
+void log_set_forward(LogForwardFunc f, void *userdata);
+
 /* Returns -abs(error) so callers can "return log_error_errno(r, ...)". */
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) _printf_(6, 7);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -85,8 +86,57 @@ static void test_struct_fields_quoted(void) {
         ASSERT_TRUE(strstr(buf, " LEAN_HOST_EMPTY=\"\"\n"));
 }
 
+typedef struct Forwarded {
+        unsigned n;
+        int level;
+        char last[256];
+} Forwarded;
+
+static void on_forward(int level, const char *message, void *userdata) {
+        Forwarded *f = userdata;
+
+        f->n++;
+        f->level = level;
+        snprintf(f->last, sizeof f->last, "%s", message);
+        log_warning("logged by the hook: not passed on again");
+}
+
+static void *log_from_thread(void *arg) {
+        log_warning("from another thread");
+        return NULL;
+}
+
+/* The hook gets each line that passes the level filter, on its own thread
+ * only, and never what it logs itself. */
+static void test_forward(void) {
+        Forwarded f = {};
+        pthread_t t;
+
+        log_set_forward(on_forward, &f);
+        log_info("hello %d", 42);
+        ASSERT_EQ(f.n, 1u);
+        ASSERT_EQ(f.level, LOG_INFO);
+        ASSERT_STREQ(f.last, "hello 42");
+
+        log_debug("below the level");
+        ASSERT_EQ(f.n, 1u);
+
+        log_struct_internal(LOG_NOTICE, 0, "structured", "LEAN_HOST_X=1", NULL);
+        ASSERT_EQ(f.n, 2u);
+        ASSERT_STREQ(f.last, "structured");
+
+        ASSERT_EQ(pthread_create(&t, NULL, log_from_thread, NULL), 0);
+        ASSERT_EQ(pthread_join(t, NULL), 0);
+        ASSERT_EQ(f.n, 2u);
+
+        log_set_forward(NULL, NULL);
+        log_error("after");
+        ASSERT_EQ(f.n, 2u);
+}
+
 int main(void) {
         log_setup("test-log", LOG_TARGET_STDERR);
+        test_forward();
         test_ratelimit_counts();
         test_ratelimit_disabled();
         test_ratelimit_output();

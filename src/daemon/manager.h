@@ -10,6 +10,7 @@
 
 #include "basic/macro.h"
 #include "bus/bus.h"
+#include "daemon/log-forward.h"
 #include "tools/tools.h"
 #include "config/config.h"
 #include "mcp/mcp.h"
@@ -23,6 +24,7 @@ typedef struct Manager {
         ScopePlacer *placer;
         LhRegistry *registry;
         McpServer *mcp;
+        LogForward *log_forward; /* log lines → MCP notifications/message */
         ToolsContext *tools;
         BusService *bus;
 

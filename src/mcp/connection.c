@@ -550,7 +550,7 @@ int mcp_connection_new(McpServer *s, int fd) {
         c->server = s;
         c->fd = fd;
         c->id = ++s->next_connection_id;
-        c->log_level = LOG_INFO;
+        c->log_level = -1; /* no notifications/message until the client sends logging/setLevel */
         c->last_activity = now_usec(CLOCK_MONOTONIC);
 
         r = sd_event_add_io(s->event, &c->source, fd, EPOLLIN, on_connection_io, c);

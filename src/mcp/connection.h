@@ -37,7 +37,7 @@ struct Connection {
         /* the MCP session, kept by lifecycle.c; here only to pick the timeout */
         const char *protocol_version; /* NULL until initialize was answered */
         bool got_initialized;
-        int log_level;
+        int log_level;            /* logging/setLevel as a syslog level; -1 = none set, no log messages */
 
         bool input_eof;
         bool input_paused; /* complete lines wait in the buffer: too much output queued */

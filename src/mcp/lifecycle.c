@@ -132,7 +132,7 @@ void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger
                 json_object *msg, *params;
 
                 next = c->connections_next;
-                /* only to initialized clients, at or above their level (info until they set one) */
+                /* only to initialized clients, at or above the level they set (none until they do) */
                 if (c->closing || !c->protocol_version || syslog_level > c->log_level)
                         continue;
 

@@ -71,7 +71,7 @@ bool mcp_server_is_drained(const McpServer *s);
 
 /* Logging to clients (notifications/message) at or above their setLevel.
  * Only connections that completed initialize get messages; their level is
- * "info" until they send logging/setLevel. data is borrowed (a ref is taken),
+ * none until they send logging/setLevel. data is borrowed (a ref is taken),
  * logger may be NULL. */
 void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger, json_object *data);
 

@@ -705,6 +705,8 @@ static void test_slow_reader(void) {
         json_object_put(r);
         r = client_call(quiet, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"emergency\"}}");
         json_object_put(r);
+        r = client_call(slow, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"info\"}}");
+        json_object_put(r);
 
         /* 3000 tools/list requests (~40 MB of answers) that the client never reads */
         const char *one = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n";
@@ -733,7 +735,7 @@ static void test_slow_reader(void) {
         ASSERT_EQ(mcp_server_get_n_connections(t.server), 3);
         ASSERT_FALSE(mcp_server_is_drained(t.server));
 
-        /* logs pile up for the slow one (level info by default) until it is cut off */
+        /* logs pile up for the slow one (level info) until it is cut off */
         big = malloc(1024 * 1024 + 1);
         ASSERT_TRUE(big);
         memset(big, 'l', 1024 * 1024);
@@ -767,16 +769,20 @@ static void test_slow_reader(void) {
 
 static void test_logging(void) {
         Test t;
-        Client *a, *b, *fresh;
+        Client *a, *b, *fresh, *mute;
         json_object *r, *data;
 
         test_setup(&t, 0, 0);
         a = client_new(&t);
         b = client_new(&t);
         fresh = client_new(&t);
+        mute = client_new(&t);
         client_initialize(a, "2025-06-18");
         client_initialize(b, "2025-06-18");
+        client_initialize(mute, "2025-06-18");
         assert_ping(fresh);
+        r = client_call(b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"info\"}}");
+        json_object_put(r);
 
         r = client_call(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"loud\"}}");
         assert_error(r, -32602, "params.level: must be one of debug, info");
@@ -798,7 +804,7 @@ static void test_logging(void) {
         ASSERT_STREQ(get_str(r, "params.logger"), "mcp");
         ASSERT_STREQ(get_str(r, "params.data.k"), "v");
         json_object_put(r);
-        client_expect_nothing(b); /* info by default */
+        client_expect_nothing(b); /* at info */
         mcp_server_broadcast_log(t.server, LOG_WARNING, NULL, data);
         r = client_recv(a);
         ASSERT_STREQ(get_str(r, "params.level"), "warning");
@@ -815,10 +821,12 @@ static void test_logging(void) {
         r = client_recv(b);
         json_object_put(r);
         client_expect_nothing(fresh); /* never initialized */
+        client_expect_nothing(mute);  /* never set a level: not even an emergency */
 
         client_free(a);
         client_free(b);
         client_free(fresh);
+        client_free(mute);
         test_teardown(&t);
 }
 

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's log lines as MCP notifications/message (logger "lean-hostd")
+ * to the clients that asked with logging/setLevel. The logging hook only
+ * queues the line; the next event-loop round sends the queue, so a line
+ * logged in the middle of the MCP code (a connection half closed) never
+ * re-enters it. */
+
+#include <systemd/sd-event.h>
+
+#include "basic/macro.h"
+#include "mcp/mcp.h"
+
+typedef struct LogForward LogForward;
+
+int log_forward_new(LogForward **ret, sd_event *event, McpServer *server);
+LogForward *log_forward_free(LogForward *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LogForward *, log_forward_free);
