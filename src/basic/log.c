@@ -62,10 +62,6 @@ void log_set_max_level(int level) {
         log_state.max_level = level;
 }
 
-int log_get_max_level(void) {
-        return log_state.max_level;
-}
-
 bool log_to_journal(void) {
         return log_state.journal;
 }

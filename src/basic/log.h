@@ -19,7 +19,6 @@ typedef enum LogTarget {
 
 void log_setup(const char *ident, LogTarget target);
 void log_set_max_level(int level);
-int log_get_max_level(void);
 int log_level_from_string(const char *s); /* "debug", "info", "notice", "warning", "error"... or -EINVAL */
 const char *log_level_to_string(int level);
 bool log_to_journal(void);

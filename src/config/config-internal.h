@@ -63,8 +63,6 @@ static inline const void *config_field_const(const LhConfig *c, const ConfigKey 
 }
 
 /* config-parse.c */
-int config_error(char **ret_error, int error, const ConfigKey *k, ConfigSource source,
-                 const char *path, const char *format, ...) _printf_(6, 7);
 int file_error(char **ret_error, int error, const char *path, const char *format, ...) _printf_(4, 5);
 void config_key_free_value(LhConfig *c, const ConfigKey *k);
 const char *json_type_article(json_type t);
@@ -72,8 +70,6 @@ int config_set_from_text(LhConfig *c, const ConfigKey *k, const char *s, ConfigS
 int config_set_from_json(LhConfig *c, const ConfigKey *k, json_object *v, const char *path, char **ret_error);
 
 /* config.c */
-void config_set_defaults_raw(LhConfig *c);
-void config_resolve_max_workers(LhConfig *c);
 
 /* config-file.c */
 int config_load_file(LhConfig *c, const char *path, bool must_exist, char **ret_error);

@@ -9,7 +9,9 @@
 #include "config/config-internal.h"
 
 /* "LEAN_HOST_MCP_X (env): msg" / "memory.x (file /p): msg" / "memory.x (default): msg" */
-int config_error(char **ret_error, int error, const ConfigKey *k, ConfigSource source,
+static int config_error(char **ret_error, int error, const ConfigKey *k, ConfigSource source,
+                        const char *path, const char *format, ...) _printf_(6, 7);
+static int config_error(char **ret_error, int error, const ConfigKey *k, ConfigSource source,
                         const char *path, const char *format, ...) {
         _cleanup_free_ char *msg = NULL;
         char *s;

@@ -40,7 +40,7 @@ uint64_t config_auto_max_workers(uint64_t memtotal_kib, uint64_t post_job_kib) {
         return MIN(MAX(n, (uint64_t) 1), (uint64_t) MAX_WORKERS_AUTO_MAX);
 }
 
-void config_resolve_max_workers(LhConfig *c) {
+static void config_resolve_max_workers(LhConfig *c) {
         uint64_t mem;
 
         assert(c);
@@ -56,7 +56,7 @@ void config_resolve_max_workers(LhConfig *c) {
 
 /* ---- defaults ----------------------------------------------------------- */
 
-void config_set_defaults_raw(LhConfig *c) {
+static void config_set_defaults_raw(LhConfig *c) {
         assert(c);
 
         *c = (LhConfig) {};

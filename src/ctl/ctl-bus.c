@@ -17,14 +17,14 @@
 #include "basic/macro.h"
 #include "ctl/ctl.h"
 
-void by_cause_done(ByCause *b) {
+static void by_cause_done(ByCause *b) {
         for (size_t i = 0; i < b->n; i++)
                 free(b->items[i].cause);
         b->items = mfree(b->items);
         b->n = 0;
 }
 
-void restart_info_done(RestartInfo *r) {
+static void restart_info_done(RestartInfo *r) {
         r->cause = mfree(r->cause);
         r->reason = mfree(r->reason);
 }
@@ -236,7 +236,7 @@ static bool startswith(const char *s, const char *prefix) {
         return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-bool bus_error_means_not_running(const sd_bus_error *e) {
+static bool bus_error_means_not_running(const sd_bus_error *e) {
         if (!sd_bus_error_is_set(e))
                 return false;
         return sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
@@ -245,7 +245,7 @@ bool bus_error_means_not_running(const sd_bus_error *e) {
                startswith(e->name, "org.freedesktop.systemd1.");
 }
 
-int ctl_not_running(const Ctl *c, const sd_bus_error *e) {
+static int ctl_not_running(const Ctl *c, const sd_bus_error *e) {
         if (c->system)
                 fprintf(stderr, "lean-hostd is not running on the system bus.\n");
         else {

@@ -118,12 +118,8 @@ typedef struct Table {
 #define FORMAT_KIB(kib) format_kib((char[16]) {}, 16, (kib))
 
 /* ctl-bus.c */
-void by_cause_done(ByCause *b);
-void restart_info_done(RestartInfo *r);
 void project_info_done(ProjectInfo *p);
 void manager_info_done(ManagerInfo *m);
-bool bus_error_means_not_running(const sd_bus_error *e);
-int ctl_not_running(const Ctl *c, const sd_bus_error *e);
 int ctl_call_failed(const Ctl *c, const sd_bus_error *e, int r, const char *what);
 int ctl_exit_code(int r);
 int get_manager(Ctl *c, ManagerInfo *ret);

@@ -23,7 +23,7 @@ static const char *const lean_severity_table[_LEAN_SEVERITY_MAX] = {
         [LEAN_SEVERITY_ERROR] = "error",
 };
 
-DEFINE_STRING_TABLE_LOOKUP_TO_STRING(lean_severity, LeanSeverity);
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP_TO_STRING(lean_severity, LeanSeverity);
 
 LeanSeverity lean_severity_from_string(const char *s) {
         if (!s)

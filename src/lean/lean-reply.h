@@ -30,7 +30,6 @@ typedef enum LeanSeverity {
         _LEAN_SEVERITY_INVALID = -EINVAL,
 } LeanSeverity;
 
-const char *lean_severity_to_string(LeanSeverity s);
 LeanSeverity lean_severity_from_string(const char *s);
 
 /* 1-based line, 0-based column (UTF-8 codepoints), as Lean reports them.

@@ -34,7 +34,7 @@ static const char *const lean_readiness_state_table[_LEAN_READINESS_MAX] = {
         [LEAN_READINESS_PROVISION_FAILED] = "provision_failed",
 };
 
-DEFINE_STRING_TABLE_LOOKUP(lean_readiness_state, LeanReadinessState);
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(lean_readiness_state, LeanReadinessState);
 
 /* ---- toolchain pin ---------------------------------------------------------- */
 

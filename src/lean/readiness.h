@@ -52,7 +52,6 @@ typedef enum LeanReadinessState {
 } LeanReadinessState;
 
 const char *lean_readiness_state_to_string(LeanReadinessState s); /* "ready", "unknown_pin", … */
-LeanReadinessState lean_readiness_state_from_string(const char *s);
 /* ready and unknown_pin may run jobs; the others are tool errors whose code is the state name. */
 static inline bool lean_readiness_state_is_usable(LeanReadinessState s) {
         return s == LEAN_READINESS_READY || s == LEAN_READINESS_UNKNOWN_PIN;
