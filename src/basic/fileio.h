@@ -47,13 +47,5 @@ typedef struct FileStamp {
 int file_stamp_get(const char *path, FileStamp *ret);
 bool file_stamp_equal(const FileStamp *a, const FileStamp *b);
 
-/* Strict UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF); embedded NULs are
- * invalid. On failure *ret_offset (optional) is the first bad byte. */
-bool utf8_is_valid_n(const char *s, size_t n, size_t *ret_offset);
-static inline bool utf8_is_valid(const char *s) {
-        return s && utf8_is_valid_n(s, __builtin_strlen(s), NULL);
-}
-
-/* A copy of s with every byte that is not part of valid UTF-8 written as
- * "\xNN" (so it can go on D-Bus or into JSON). NULL on OOM. */
-char *utf8_escape_invalid(const char *s);
+/* utf8_is_valid_n() and friends moved to basic/utf8.h; included for their callers. */
+#include "basic/utf8.h"

@@ -5,64 +5,6 @@
 
 #include "mcp/utf8.h"
 
-size_t utf8_sequence_length(const unsigned char *s, size_t n) {
-        unsigned char c = s[0];
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xC2 && c <= 0xDF)
-                return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-        if (c >= 0xE0 && c <= 0xEF) {
-                if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-                        return 0;
-                if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-                        return 0;
-                return 3;
-        }
-        if (c >= 0xF0 && c <= 0xF4) {
-                if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-                        return 0;
-                if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-                        return 0;
-                return 4;
-        }
-        return 0;
-}
-
-/* Word at a time: almost all traffic is ASCII, and one AND per 8 bytes
- * tells that no byte has its high bit set. memcpy() keeps it alignment- and
- * aliasing-safe; compilers turn it into one load. */
-size_t utf8_ascii_prefix(const char *s, size_t n) {
-        const uint64_t high = UINT64_C(0x8080808080808080);
-        size_t i = 0;
-
-        for (; i + 8 <= n; i += 8) {
-                uint64_t w;
-
-                memcpy(&w, s + i, sizeof w);
-                if (w & high)
-                        break;
-        }
-        while (i < n && (unsigned char) s[i] < 0x80)
-                i++;
-        return i;
-}
-
-size_t utf8_first_invalid(const char *s, size_t n) {
-        for (size_t i = 0; i < n;) {
-                size_t k;
-
-                i += utf8_ascii_prefix(s + i, n - i);
-                if (i >= n)
-                        break;
-                k = utf8_sequence_length((const unsigned char *) s + i, n - i);
-                if (k == 0)
-                        return i;
-                i += k;
-        }
-        return n;
-}
-
 static int hex4(const char *s, size_t n) {
         int v = 0;
 

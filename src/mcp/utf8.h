@@ -12,14 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-size_t utf8_sequence_length(const unsigned char *s, size_t n);
+#include "basic/utf8.h"
 
-/* How many bytes at the start of s are ASCII (< 0x80), 8 at a time. */
-size_t utf8_ascii_prefix(const char *s, size_t n);
-
-/* Offset of the first invalid byte, or n when all of s is valid. */
-size_t utf8_first_invalid(const char *s, size_t n);
+/* utf8_sequence_length(), utf8_ascii_prefix(), utf8_first_invalid(): basic/utf8.h */
 
 /* Escapes in JSON text that json-c would silently change: a \uXXXX
  * surrogate without its partner (becomes U+FFFD), a \u0000 in a member name
