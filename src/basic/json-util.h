@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <json-c/json.h>
 
+#include "basic/strv.h"
+
 /* Add v under key, taking ownership of v in every case: NULL v (a failed
  * allocation upstream) and a failed add both give -ENOMEM, v is released. */
 static inline int json_add(json_object *o, const char *key, json_object *v) {
@@ -16,4 +18,27 @@ static inline int json_add(json_object *o, const char *key, json_object *v) {
                 return -ENOMEM;
         }
         return 0;
+}
+
+/* For _cleanup_(json_object_putp). */
+static inline void json_object_putp(json_object **j) {
+        json_object_put(*j);
+}
+
+/* A JSON array of the strings in l (NULL l: an empty array); NULL on OOM. */
+static inline json_object *json_strv_new(char *const *l) {
+        json_object *a = json_object_new_array();
+
+        if (!a)
+                return NULL;
+        STRV_FOREACH(s, (char **) l) {
+                json_object *v = json_object_new_string(*s);
+
+                if (!v || json_object_array_add(a, v) < 0) {
+                        json_object_put(v);
+                        json_object_put(a);
+                        return NULL;
+                }
+        }
+        return a;
 }

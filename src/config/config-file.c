@@ -24,7 +24,7 @@ static void offset_to_line_col(const char *text, size_t offset, unsigned *line, 
 
 static int config_parse_file_text(LhConfig *c, const char *path, const char *text, size_t size,
                                   char **ret_error) {
-        _cleanup_(json_putp) json_object *root = NULL;
+        _cleanup_(json_object_putp) json_object *root = NULL;
         json_tokener *tok;
         enum json_tokener_error jerr;
         size_t end, bad;

@@ -11,12 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "basic/json-util.h"
 #include "basic/macro.h"
 #include "config/config.h"
-
-static inline void json_putp(json_object **j) {
-        json_object_put(*j);
-}
 
 /* One row per key. Everything (defaults, file keys, env names, zero rules,
  * dump order, the source[] index) comes from this table, so a key added here

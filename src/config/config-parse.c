@@ -282,7 +282,7 @@ int config_set_from_text(LhConfig *c, const ConfigKey *k, const char *s, ConfigS
                 const char *p = s + strspn(s, " \t\n");
 
                 if (*p == '[') {
-                        _cleanup_(json_putp) json_object *j = NULL;
+                        _cleanup_(json_object_putp) json_object *j = NULL;
                         json_tokener *tok = json_tokener_new();
 
                         if (!tok)
@@ -381,7 +381,7 @@ int config_set_from_json(LhConfig *c, const ConfigKey *k, json_object *v, const 
                         r = command_from_json(k, v, source, path, &l, ret_error);
                 else if (t == json_type_string && k->path_list) {
                         /* the env's text forms: "/a:/b" or a JSON array as text */
-                        _cleanup_(json_putp) json_object *j = NULL;
+                        _cleanup_(json_object_putp) json_object *j = NULL;
                         const char *text = json_object_get_string(v);
 
                         if (text[strspn(text, " \t\n")] == '[') {

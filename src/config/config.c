@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "basic/fileio.h"
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "config/config-internal.h"
@@ -173,16 +174,13 @@ void config_dump(const LhConfig *c, FILE *f) {
                         break;
                 case CONFIG_TYPE_STRV: {
                         char **l = *(char **const *) p;
-                        _cleanup_(json_putp) json_object *a = NULL;
+                        _cleanup_(json_object_putp) json_object *a = NULL;
 
                         if (!l) {
                                 fputs("null", f);
                                 break;
                         }
-                        a = json_object_new_array();
-                        STRV_FOREACH(s, l)
-                                if (!a || json_object_array_add(a, json_object_new_string(*s)) < 0)
-                                        break;
+                        a = json_strv_new(l);
                         fputs(a ? json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN |
                                                                             JSON_C_TO_STRING_NOSLASHESCAPE)
                                 : "?", f);

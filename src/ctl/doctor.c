@@ -43,10 +43,6 @@
 #include "lean/readiness.h"
 #include "lean/toolchain.h"
 
-static inline void json_putp(json_object **j) {
-        json_object_put(*j);
-}
-
 typedef enum CheckStatus {
         CHECK_PASS,
         CHECK_INFO,
@@ -428,7 +424,7 @@ static int mcp_recv(int fd, int64_t id, char **buf, size_t *len, json_object **r
 
 static json_object *mcp_call(int fd, int64_t id, const char *method, json_object *params, char **buf, size_t *len,
                              int *ret_error) {
-        _cleanup_(json_putp) json_object *msg = json_object_new_object();
+        _cleanup_(json_object_putp) json_object *msg = json_object_new_object();
         json_object *resp = NULL;
         int r;
 
@@ -536,7 +532,7 @@ static void check_tools(Doctor *d, const char *root) {
                                 item = json_object_array_get_idx(content, 0);
                         if (item)
                                 json_object_object_get_ex(item, "text", &text);
-                        _cleanup_(json_putp) json_object *body = text ? json_tokener_parse(json_object_get_string(text)) : NULL;
+                        _cleanup_(json_object_putp) json_object *body = text ? json_tokener_parse(json_object_get_string(text)) : NULL;
                         json_object *e = NULL, *code = NULL, *message = NULL;
 
                         /* the structured error: code and message */
@@ -622,7 +618,7 @@ int doctor_run(int argc, char *argv[], bool json, bool color) {
                 check_project(&d, argv[1]);
 
         if (json) {
-                _cleanup_(json_putp) json_object *o = json_object_new_object();
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
 
                 if (o && json_add(o, "checks", json_object_get(d.checks)) >= 0 &&
                     json_add(o, "passed", json_object_new_uint64(d.counts[CHECK_PASS])) >= 0 &&
