@@ -183,22 +183,31 @@ static void log_emit(int level, int error, const char *file, int line, const cha
         funlockfile(stderr);
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...) {
+/* Format and emit one line; error >= 0. */
+static void log_emitv(int level, int error, const char *file, int line, const char *func,
+                      const char *format, va_list ap) _printf_(6, 0);
+static void log_emitv(int level, int error, const char *file, int line, const char *func,
+                      const char *format, va_list ap) {
         char msg[2048];
-        va_list ap;
         int saved = errno;
+
+        /* %m means the error we were given, not whatever errno is now */
+        errno = error;
+        vsnprintf(msg, sizeof msg, format, ap);
+        log_emit(level, error, file, line, func, msg, NULL, 0);
+        errno = saved;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *func, const char *format, ...) {
+        va_list ap;
 
         if (error < 0)
                 error = -error;
         if (level <= log_state.max_level) {
-                /* %m means the error we were given, not whatever errno is now */
-                errno = error;
                 va_start(ap, format);
-                vsnprintf(msg, sizeof msg, format, ap);
+                log_emitv(level, error, file, line, func, format, ap);
                 va_end(ap);
-                log_emit(level, error, file, line, func, msg, NULL, 0);
         }
-        errno = saved;
         return -error;
 }
 
@@ -246,26 +255,20 @@ bool log_ratelimit_below(LogRateLimit *rl, usec_t now, unsigned *ret_suppressed)
 
 int log_ratelimit_internal(LogRateLimit *rl, int level, int error, const char *file, int line, const char *func,
                            const char *format, ...) {
-        char msg[2048];
+        char msg[64];
         unsigned suppressed;
         va_list ap;
-        int saved = errno;
 
         if (error < 0)
                 error = -error;
-        if (level > log_state.max_level || !log_ratelimit_below(rl, now_usec(CLOCK_MONOTONIC), &suppressed)) {
-                errno = saved;
+        if (level > log_state.max_level || !log_ratelimit_below(rl, now_usec(CLOCK_MONOTONIC), &suppressed))
                 return -error;
-        }
         if (suppressed > 0) {
                 snprintf(msg, sizeof msg, "Suppressed %u similar message%s.", suppressed, suppressed == 1 ? "" : "s");
                 log_emit(level, 0, file, line, func, msg, NULL, 0);
         }
-        errno = error;
         va_start(ap, format);
-        vsnprintf(msg, sizeof msg, format, ap);
+        log_emitv(level, error, file, line, func, format, ap);
         va_end(ap);
-        log_emit(level, error, file, line, func, msg, NULL, 0);
-        errno = saved;
         return -error;
 }

@@ -54,6 +54,24 @@
                         func(*p);                           \
         }
 
+/* Reference counting on an n_ref member, as systemd's DEFINE_TRIVIAL_REF_UNREF_FUNC:
+ * name_ref() takes one, name_unref() drops one and calls free_func on the last. */
+#define DEFINE_TRIVIAL_REF_FUNC(type, name)                 \
+        type *name##_ref(type *p) {                         \
+                if (p)                                      \
+                        p->n_ref++;                         \
+                return p;                                   \
+        }
+#define DEFINE_TRIVIAL_UNREF_FUNC(type, name, free_func)    \
+        type *name##_unref(type *p) {                       \
+                if (!p || --p->n_ref > 0)                   \
+                        return NULL;                        \
+                return free_func(p);                        \
+        }
+#define DEFINE_TRIVIAL_REF_UNREF_FUNC(type, name, free_func) \
+        DEFINE_TRIVIAL_REF_FUNC(type, name)                  \
+        DEFINE_TRIVIAL_UNREF_FUNC(type, name, free_func)
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

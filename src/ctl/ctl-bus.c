@@ -2,6 +2,7 @@
 
 /* The facts as the bus exports them, the bus calls and their errors. */
 
+#include <assert.h>
 #include <unistd.h>
 
 #include "basic/path-util.h"
@@ -414,4 +415,18 @@ int list_project_objects(Ctl *c, char ***ret) {
         }
         *ret = l;
         return (int) n;
+}
+
+/* PROJECT as given on the command line → its facts. */
+int get_project_by_argument(Ctl *c, const char *arg, ProjectInfo *ret) {
+        _cleanup_free_ char *object = NULL;
+        int r;
+
+        assert(c);
+        assert(ret);
+
+        r = resolve_project(c, arg, &object);
+        if (r < 0)
+                return r;
+        return get_project(c, object, ret);
 }

@@ -112,7 +112,6 @@ finish:
 int verb_restarts(Ctl *c, int argc, char *argv[]) {
         _cleanup_(manager_info_done) ManagerInfo m = {};
         _cleanup_(project_info_done) ProjectInfo p = {};
-        _cleanup_free_ char *object = NULL;
         int r;
 
         if (argc < 2) {
@@ -136,10 +135,7 @@ int verb_restarts(Ctl *c, int argc, char *argv[]) {
                 return 0;
         }
 
-        r = resolve_project(c, argv[1], &object);
-        if (r < 0)
-                return r;
-        r = get_project(c, object, &p);
+        r = get_project_by_argument(c, argv[1], &p);
         if (r < 0)
                 return r;
         if (c->json) {
@@ -170,13 +166,9 @@ int verb_restarts(Ctl *c, int argc, char *argv[]) {
 
 int verb_facts(Ctl *c, int argc, char *argv[]) {
         _cleanup_(project_info_done) ProjectInfo p = {};
-        _cleanup_free_ char *object = NULL;
         int r;
 
-        r = resolve_project(c, argv[1], &object);
-        if (r < 0)
-                return r;
-        r = get_project(c, object, &p);
+        r = get_project_by_argument(c, argv[1], &p);
         if (r < 0)
                 return r;
         if (c->json)

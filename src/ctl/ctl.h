@@ -125,6 +125,7 @@ int ctl_exit_code(int r);
 int get_manager(Ctl *c, ManagerInfo *ret);
 int get_project(Ctl *c, const char *object, ProjectInfo *ret);
 int resolve_project(Ctl *c, const char *arg, char **ret_object);
+int get_project_by_argument(Ctl *c, const char *arg, ProjectInfo *ret);
 int list_project_objects(Ctl *c, char ***ret);
 
 /* ctl-print.c */

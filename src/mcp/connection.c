@@ -75,18 +75,12 @@ static void connection_send_errorf(Connection *c, int code, const char *format, 
         connection_send(c, msg);
 }
 
-Connection *connection_ref(Connection *c) {
-        if (c)
-                c->n_ref++;
-        return c;
-}
-
-Connection *connection_unref(Connection *c) {
-        if (!c || --c->n_ref > 0)
-                return NULL;
+static Connection *connection_free(Connection *c) {
         assert(c->closed);
         return mfree(c);
 }
+
+DEFINE_TRIVIAL_REF_UNREF_FUNC(Connection, connection, connection_free);
 
 size_t connection_out_pending(const Connection *c) {
         return c->out_end - c->out_start;

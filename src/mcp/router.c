@@ -34,19 +34,13 @@ static Batch *batch_new(Connection *conn) {
         return b;
 }
 
-Batch *batch_ref(Batch *b) {
-        if (b)
-                b->n_ref++;
-        return b;
-}
-
-Batch *batch_unref(Batch *b) {
-        if (!b || --b->n_ref > 0)
-                return NULL;
+static Batch *batch_free(Batch *b) {
         json_object_put(b->responses);
         connection_unref(b->conn);
         return mfree(b);
 }
+
+DEFINE_TRIVIAL_REF_UNREF_FUNC(Batch, batch, batch_free);
 
 void batch_maybe_send(Batch *b) {
         if (!b->sealed || b->n_pending > 0 || b->sent)
