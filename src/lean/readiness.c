@@ -572,23 +572,6 @@ fail:
 
 /* ---- JSON ------------------------------------------------------------------- */
 
-static json_object *strv_to_json(char * const *l) {
-        json_object *a = json_object_new_array();
-
-        if (!a)
-                return NULL;
-        for (char * const *s = l; s && *s; s++) {
-                json_object *v = json_object_new_string(*s);
-
-                if (!v || json_object_array_add(a, v) < 0) {
-                        json_object_put(v);
-                        json_object_put(a);
-                        return NULL;
-                }
-        }
-        return a;
-}
-
 json_object *lean_readiness_to_json(const LeanReadiness *r) {
         json_object *o = json_object_new_object();
 
@@ -597,7 +580,7 @@ json_object *lean_readiness_to_json(const LeanReadiness *r) {
         if (json_add(o, "state", json_object_new_string(lean_readiness_state_to_string(r->state))) < 0 ||
             json_add(o, "message", json_object_new_string(strempty(r->message))) < 0 ||
             (r->fix && json_add(o, "fix", json_object_new_string(r->fix)) < 0) ||
-            json_add(o, "advisories", strv_to_json(r->advisories)) < 0 ||
+            json_add(o, "advisories", json_strv_new(r->advisories)) < 0 ||
             (r->toolchain.pin ? json_add(o, "toolchain", json_object_new_string(r->toolchain.pin))
                               : json_object_object_add(o, "toolchain", NULL)) < 0 ||
             (r->elan_toolchain_dir && json_add(o, "elan_toolchain_dir", json_object_new_string(r->elan_toolchain_dir)) < 0) ||
@@ -632,7 +615,7 @@ json_object *lean_freshness_to_json(const char *root, const LeanProjectStamp *st
                 return NULL;
         if (json_add(o, "project_root", json_object_new_string(strempty(root))) < 0 ||
             json_add(o, "manifest_hash", json_object_new_string(stamp ? stamp->manifest_hash : "")) < 0 ||
-            json_add(o, "imports", strv_to_json(imports)) < 0)
+            json_add(o, "imports", json_strv_new(imports)) < 0)
                 goto fail;
         session = json_object_new_object();
         if (json_add(o, "session", session) < 0 ||
@@ -641,7 +624,7 @@ json_object *lean_freshness_to_json(const char *root, const LeanProjectStamp *st
                 goto fail;
         if ((stamp && !isempty(stamp->toolchain) ? json_add(o, "toolchain", json_object_new_string(stamp->toolchain))
                                                  : json_object_object_add(o, "toolchain", NULL)) < 0 ||
-            json_add(o, "advisories", strv_to_json(advisories)) < 0)
+            json_add(o, "advisories", json_strv_new(advisories)) < 0)
                 goto fail;
         return o;
 fail:

@@ -332,6 +332,14 @@ static usec_t connection_next_deadline(const Connection *c, bool *ret_line) {
         return s->idle_timeout > 0 ? c->last_activity + s->idle_timeout : USEC_INFINITY;
 }
 
+/* An unfinished line or a missing initialize: say so in a JSON-RPC error, then close. */
+static void connection_timed_out(Connection *c, const char *what, usec_t after) {
+        log_debug("Connection %u: %s within %g s, closing.", c->id, what, (double) after / USEC_PER_SEC);
+        connection_send_errorf(c, JSONRPC_INVALID_REQUEST, "invalid request: %s within %g s; closing the connection",
+                               what, (double) after / USEC_PER_SEC);
+        connection_shutdown_after_error(c);
+}
+
 static int on_connection_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
         _cleanup_(connection_unrefp) Connection *c = connection_ref(userdata);
         McpServer *s = c->server;
@@ -342,21 +350,11 @@ static int on_connection_timeout(sd_event_source *source, uint64_t usec, void *u
                 connection_update_timeout(c);
                 return 0;
         }
-        if (line) {
-                log_debug("Connection %u: unfinished line stalled for %g s, closing.", c->id,
-                          (double) s->line_timeout / USEC_PER_SEC);
-                connection_send_errorf(c, JSONRPC_INVALID_REQUEST,
-                                       "invalid request: the line was not completed within %g s; closing the connection",
-                                       (double) s->line_timeout / USEC_PER_SEC);
-                connection_shutdown_after_error(c);
-        } else if (!c->protocol_version) {
-                log_debug("Connection %u: no initialize within %g s, closing.", c->id,
-                          (double) s->handshake_timeout / USEC_PER_SEC);
-                connection_send_errorf(c, JSONRPC_INVALID_REQUEST,
-                                       "invalid request: no initialize within %g s; closing the connection",
-                                       (double) s->handshake_timeout / USEC_PER_SEC);
-                connection_shutdown_after_error(c);
-        } else {
+        if (line)
+                connection_timed_out(c, "the line was not completed", s->line_timeout);
+        else if (!c->protocol_version)
+                connection_timed_out(c, "no initialize", s->handshake_timeout);
+        else {
                 /* quietly: the bridge exits cleanly on a close at a line boundary */
                 log_debug("Connection %u: idle for %g s with nothing in flight, closing.", c->id,
                           (double) s->idle_timeout / USEC_PER_SEC);
