@@ -28,28 +28,45 @@ static void test_ratelimit_disabled(void) {
                 ASSERT_TRUE(log_ratelimit_below(&rl, i, &suppressed));
 }
 
+/* stderr into a temporary file until capture_end(), which reads it into buf. */
+typedef struct Capture {
+        FILE *f;
+        int saved;
+} Capture;
+
+static Capture capture_begin(void) {
+        Capture c = { tmpfile(), dup(STDERR_FILENO) };
+
+        ASSERT_TRUE(c.f);
+        ASSERT_TRUE(c.saved >= 0);
+        fflush(stderr);
+        ASSERT_TRUE(dup2(fileno(c.f), STDERR_FILENO) >= 0);
+        return c;
+}
+
+static size_t capture_end(Capture c, char *buf, size_t size) {
+        size_t n;
+
+        fflush(stderr);
+        ASSERT_TRUE(dup2(c.saved, STDERR_FILENO) >= 0);
+        close(c.saved);
+        rewind(c.f);
+        n = fread(buf, 1, size - 1, c.f);
+        buf[n] = 0;
+        fclose(c.f);
+        return n;
+}
+
 /* 1000 warnings in a burst give burst lines on stderr, not 1000. */
 static void test_ratelimit_output(void) {
         LogRateLimit rl = LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 3);
         char buf[65536];
-        FILE *f = tmpfile();
-        int saved = dup(STDERR_FILENO);
+        Capture c = capture_begin();
         size_t n, lines = 0;
 
-        ASSERT_TRUE(f);
-        ASSERT_TRUE(saved >= 0);
-        fflush(stderr);
-        ASSERT_TRUE(dup2(fileno(f), STDERR_FILENO) >= 0);
         for (unsigned i = 0; i < 1000; i++)
                 log_ratelimit_warning(&rl, "Rejecting connection %u.", i);
-        fflush(stderr);
-        ASSERT_TRUE(dup2(saved, STDERR_FILENO) >= 0);
-        close(saved);
-
-        rewind(f);
-        n = fread(buf, 1, sizeof buf - 1, f);
-        buf[n] = 0;
-        fclose(f);
+        n = capture_end(c, buf, sizeof buf);
         for (size_t i = 0; i < n; i++)
                 lines += buf[i] == '\n';
         ASSERT_EQ(lines, 3);
@@ -60,26 +77,15 @@ static void test_ratelimit_output(void) {
 /* Structured fields in the stderr/log-file form: values with spaces are quoted. */
 static void test_struct_fields_quoted(void) {
         char buf[4096];
-        FILE *f = tmpfile();
-        int saved = dup(STDERR_FILENO);
-        size_t n;
+        Capture c = capture_begin();
 
-        ASSERT_TRUE(f);
-        fflush(stderr);
-        ASSERT_TRUE(dup2(fileno(f), STDERR_FILENO) >= 0);
         log_struct_internal(LOG_WARNING, 0, "Worker restarted.",
                             "LEAN_HOST_CAUSE=rss_post_job",
                             "LEAN_HOST_PROJECT=/home/a b/proj",
                             "LEAN_HOST_DETAIL=say \"hi\"\\\n",
                             "LEAN_HOST_EMPTY=",
                             NULL);
-        fflush(stderr);
-        ASSERT_TRUE(dup2(saved, STDERR_FILENO) >= 0);
-        close(saved);
-        rewind(f);
-        n = fread(buf, 1, sizeof buf - 1, f);
-        buf[n] = 0;
-        fclose(f);
+        (void) capture_end(c, buf, sizeof buf);
         ASSERT_TRUE(strstr(buf, " LEAN_HOST_CAUSE=rss_post_job "));
         ASSERT_TRUE(strstr(buf, " LEAN_HOST_PROJECT=\"/home/a b/proj\""));
         ASSERT_TRUE(strstr(buf, " LEAN_HOST_DETAIL=\"say \\\"hi\\\"\\\\\\n\""));

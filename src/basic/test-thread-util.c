@@ -57,13 +57,25 @@ static void on_done(void *arg, void *userdata, int r) {
         seen->at = now_usec(CLOCK_MONOTONIC);
 }
 
+
+/* Open the FIFO's write end so the reader stuck on it returns, and wait for it. */
+static void unstick(const char *fifo) {
+        int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+
+        ASSERT_TRUE(fd >= 0);
+        for (int i = 0; i < 200 && thread_bounded_stuck() > 0; i++)
+                usleep(10 * 1000);
+        close(fd);
+        ASSERT_EQ(thread_bounded_stuck(), 0);
+}
+
 static void test_async(const char *fifo) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         Seen seen = {};
         ThreadAsync *a = NULL;
         Job *j;
         usec_t t0;
-        int fd, freed;
+        int freed;
 
         ASSERT_OK(sd_event_new(&e));
         seen.event = e;
@@ -100,12 +112,7 @@ static void test_async(const char *fifo) {
         ASSERT_TRUE(seen.at - t0 >= 300 * USEC_PER_MSEC);
         ASSERT_TRUE(seen.at - t0 < 2 * USEC_PER_SEC);
         ASSERT_EQ(thread_bounded_stuck(), 1);
-        fd = open(fifo, O_WRONLY | O_CLOEXEC);
-        ASSERT_TRUE(fd >= 0);
-        for (int i = 0; i < 200 && thread_bounded_stuck() > 0; i++)
-                usleep(10 * 1000);
-        close(fd);
-        ASSERT_EQ(thread_bounded_stuck(), 0);
+        unstick(fifo);
         ASSERT_EQ(atomic_load(&n_freed), freed + 2);
 
         /* cancelled while it hangs: done never comes, the thread still cleans up */
@@ -117,12 +124,7 @@ static void test_async(const char *fifo) {
         a = thread_async_cancel(a);
         ASSERT_OK(sd_event_run(e, 300 * USEC_PER_MSEC));
         ASSERT_EQ(seen.calls, 0);
-        fd = open(fifo, O_WRONLY | O_CLOEXEC);
-        ASSERT_TRUE(fd >= 0);
-        for (int i = 0; i < 200 && thread_bounded_stuck() > 0; i++)
-                usleep(10 * 1000);
-        close(fd);
-        ASSERT_EQ(thread_bounded_stuck(), 0);
+        unstick(fifo);
         ASSERT_EQ(atomic_load(&n_freed), freed + 3);
 }
 
