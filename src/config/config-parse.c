@@ -196,6 +196,22 @@ static int command_from_json(const ConfigKey *k, json_object *v, ConfigSource so
         return 0;
 }
 
+/* The enum-valued types: how their text is parsed, and what an error names. */
+typedef struct ConfigEnumType {
+        int (*from_string)(const char *s);
+        const char *noun, *expected;
+} ConfigEnumType;
+
+static const ConfigEnumType config_enum_types[] = {
+        [CONFIG_TYPE_ENFORCEMENT] = { enforcement_request_from_string, "value", "auto, scope or process" },
+        [CONFIG_TYPE_LOG_LEVEL] = { log_level_from_string, "log level", "debug, info, notice, warning or error" },
+        [CONFIG_TYPE_SANDBOX] = { sandbox_mode_from_string, "value", "none or bwrap" },
+};
+
+/* ... all stored as an int */
+_Static_assert(sizeof(EnforcementRequest) == sizeof(int) && sizeof(SandboxMode) == sizeof(int),
+               "enum-valued config fields are stored as int");
+
 static int store_string(LhConfig *c, const ConfigKey *k, const char *s, ConfigSource source,
                         const char *path, char **ret_error) {
         char *copy;
@@ -212,30 +228,16 @@ static int store_string(LhConfig *c, const ConfigKey *k, const char *s, ConfigSo
                 *(char **) config_field(c, k) = copy;
                 return 0;
 
-        case CONFIG_TYPE_ENFORCEMENT: {
-                int e = enforcement_request_from_string(s);
-                if (e < 0)
-                        return config_error(ret_error, -EINVAL, k, source, path,
-                                            "unknown value '%s' (expected auto, scope or process)", s);
-                *(EnforcementRequest *) config_field(c, k) = (EnforcementRequest) e;
-                return 0;
-        }
-
-        case CONFIG_TYPE_LOG_LEVEL: {
-                int l = log_level_from_string(s);
-                if (l < 0)
-                        return config_error(ret_error, -EINVAL, k, source, path,
-                                            "unknown log level '%s' (expected debug, info, notice, warning or error)", s);
-                *(int *) config_field(c, k) = l;
-                return 0;
-        }
-
+        case CONFIG_TYPE_ENFORCEMENT:
+        case CONFIG_TYPE_LOG_LEVEL:
         case CONFIG_TYPE_SANDBOX: {
-                int m = sandbox_mode_from_string(s);
-                if (m < 0)
+                const ConfigEnumType *e = &config_enum_types[k->type];
+                int v = e->from_string(s);
+
+                if (v < 0)
                         return config_error(ret_error, -EINVAL, k, source, path,
-                                            "unknown value '%s' (expected none or bwrap)", s);
-                *(SandboxMode *) config_field(c, k) = (SandboxMode) m;
+                                            "unknown %s '%s' (expected %s)", e->noun, s, e->expected);
+                *(int *) config_field(c, k) = v;
                 return 0;
         }
 

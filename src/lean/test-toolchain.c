@@ -10,24 +10,23 @@
 #include "basic/tests.h"
 #include "lean/toolchain.h"
 
-static char *elan_name(const char *pin) {
+/* pin → f(parsed pin) */
+static char *from_pin(const char *pin, char *(*f)(const LeanToolchain *t)) {
         LeanToolchain t;
         char *n;
 
         ASSERT_OK(lean_toolchain_parse(pin, &t));
-        n = lean_toolchain_elan_name(&t);
+        n = f(&t);
         lean_toolchain_done(&t);
         return n;
 }
 
-static char *elan_dir(const char *pin) {
-        LeanToolchain t;
-        char *n;
+static char *elan_name(const char *pin) {
+        return from_pin(pin, lean_toolchain_elan_name);
+}
 
-        ASSERT_OK(lean_toolchain_parse(pin, &t));
-        n = lean_toolchain_elan_dirname(&t);
-        lean_toolchain_done(&t);
-        return n;
+static char *elan_dir(const char *pin) {
+        return from_pin(pin, lean_toolchain_elan_dirname);
 }
 
 static void test_elan_names(void) {
