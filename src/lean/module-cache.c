@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/hash.h"
 #include "basic/list.h"
 #include "lean/cache.h"
 
@@ -33,13 +34,7 @@ struct LeanCache {
 };
 
 static unsigned cache_bucket(const char *key) {
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-        for (const unsigned char *p = (const unsigned char *) key; *p; p++) {
-                h ^= *p;
-                h *= 1099511628211ULL;
-        }
-        return (unsigned) (h % CACHE_BUCKETS);
+        return (unsigned) (hash_string(key) % CACHE_BUCKETS);
 }
 
 int lean_cache_new(LeanCache **ret, size_t max_entries, uint64_t max_bytes) {
