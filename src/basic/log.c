@@ -7,6 +7,7 @@
 #include <systemd/sd-journal.h>
 
 #include "basic/log.h"
+#include "basic/string-table.h"
 #include "basic/time-util.h"
 
 /* The logging setup is process-wide by nature (like syslog(3)); it is the one
@@ -24,7 +25,7 @@ static struct {
         .max_level = LOG_INFO,
 };
 
-static const char *const level_names[] = {
+static const char *const log_level_table[] = {
         [LOG_EMERG] = "emerg",   [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
         [LOG_ERR] = "error",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
         [LOG_INFO] = "info",     [LOG_DEBUG] = "debug",
@@ -66,23 +67,22 @@ bool log_to_journal(void) {
         return log_state.journal;
 }
 
+DEFINE_STRING_TABLE_LOOKUP_TO_STRING(log_level, int);
+
+/* The table's names, and syslog's short spellings on top. */
+#define log_level_name_table log_level_table
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP_FROM_STRING(log_level_name, int);
+
 int log_level_from_string(const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
-                if (level_names[i] && streq(s, level_names[i]))
-                        return (int) i;
+        int l = log_level_name_from_string(s);
+
+        if (l >= 0 || !s)
+                return l;
         if (streq(s, "err"))
                 return LOG_ERR;
         if (streq(s, "warn"))
                 return LOG_WARNING;
         return -EINVAL;
-}
-
-const char *log_level_to_string(int level) {
-        if (level < 0 || (size_t) level >= ELEMENTSOF(level_names))
-                return NULL;
-        return level_names[level];
 }
 
 /* " KEY=value" on one line: a value with spaces, quotes, backslashes or

@@ -140,8 +140,21 @@ static void test_forward(void) {
         ASSERT_EQ(f.n, 2u);
 }
 
+static void test_level_names(void) {
+        ASSERT_EQ(log_level_from_string("debug"), LOG_DEBUG);
+        ASSERT_EQ(log_level_from_string("error"), LOG_ERR);
+        ASSERT_EQ(log_level_from_string("err"), LOG_ERR);
+        ASSERT_EQ(log_level_from_string("warn"), LOG_WARNING);
+        ASSERT_EQ(log_level_from_string("loud"), -EINVAL);
+        ASSERT_EQ(log_level_from_string(NULL), -EINVAL);
+        ASSERT_STREQ(log_level_to_string(LOG_NOTICE), "notice");
+        ASSERT_TRUE(log_level_to_string(LOG_DEBUG + 1) == NULL);
+        ASSERT_TRUE(log_level_to_string(-1) == NULL);
+}
+
 int main(void) {
         log_setup("test-log", LOG_TARGET_STDERR);
+        test_level_names();
         test_forward();
         test_ratelimit_counts();
         test_ratelimit_disabled();

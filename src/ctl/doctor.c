@@ -37,6 +37,7 @@
 #include "basic/json-util.h"
 #include "basic/path-util.h"
 #include "basic/socket-path.h"
+#include "basic/string-table.h"
 #include "basic/strv.h"
 #include "config/config.h"
 #include "ctl/doctor.h"
@@ -52,10 +53,12 @@ typedef enum CheckStatus {
         _CHECK_MAX,
 } CheckStatus;
 
-static const char *const status_table[_CHECK_MAX] = {
+static const char *const check_status_table[_CHECK_MAX] = {
         [CHECK_PASS] = "pass", [CHECK_INFO] = "info", [CHECK_WARN] = "warn",
         [CHECK_FAIL] = "fail", [CHECK_SKIP] = "skip",
 };
+
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP_TO_STRING(check_status, CheckStatus);
 
 typedef struct Doctor {
         bool json, color;
@@ -89,14 +92,14 @@ static void report(Doctor *d, const char *name, CheckStatus s, char *fix, const 
                 json_object *o = json_object_new_object();
 
                 if (!o || json_add(o, "name", json_object_new_string(name)) < 0 ||
-                    json_add(o, "status", json_object_new_string(status_table[s])) < 0 ||
+                    json_add(o, "status", json_object_new_string(check_status_to_string(s))) < 0 ||
                     json_add(o, "detail", json_object_new_string(strempty(detail))) < 0 ||
                     (fix && json_add(o, "fix", json_object_new_string(fix)) < 0) ||
                     json_object_array_add(d->checks, o) < 0)
                         json_object_put(o);
                 return;
         }
-        printf("%s%-4s%s  %-18s %s\n", d->color ? colors[s] : "", status_table[s], d->color ? "\x1b[0m" : "",
+        printf("%s%-4s%s  %-18s %s\n", d->color ? colors[s] : "", check_status_to_string(s), d->color ? "\x1b[0m" : "",
                name, strempty(detail));
         if (fix)
                 printf("      %-18s fix: %s\n", "", fix);
