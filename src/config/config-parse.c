@@ -5,6 +5,7 @@
 #include "basic/fileio.h"
 #include "basic/path-util.h"
 #include "basic/log.h"
+#include "basic/string-table.h"
 #include "basic/strv.h"
 #include "config/config-internal.h"
 
@@ -326,17 +327,20 @@ int config_set_from_text(LhConfig *c, const ConfigKey *k, const char *s, ConfigS
         return 0;
 }
 
+static const char *const json_type_article_table[] = {
+        [json_type_null] = "null",
+        [json_type_boolean] = "a boolean",
+        [json_type_double] = "a fractional number",
+        [json_type_int] = "an integer",
+        [json_type_object] = "an object",
+        [json_type_array] = "an array",
+        [json_type_string] = "a string",
+};
+
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP_TO_STRING(json_type_article, json_type);
+
 const char *json_type_article(json_type t) {
-        switch (t) {
-        case json_type_null: return "null";
-        case json_type_boolean: return "a boolean";
-        case json_type_double: return "a fractional number";
-        case json_type_int: return "an integer";
-        case json_type_object: return "an object";
-        case json_type_array: return "an array";
-        case json_type_string: return "a string";
-        }
-        return "something else";
+        return json_type_article_to_string(t) ?: "something else";
 }
 
 int config_set_from_json(LhConfig *c, const ConfigKey *k, json_object *v, const char *path,

@@ -12,6 +12,7 @@
 #include "basic/strv.h"
 #include "lean/header.h"
 #include "lean/commands.h"
+#include "basic/string-table.h"
 #include "lean/proof-text.h"
 
 const char * const lean_default_allowed_axioms[] = {
@@ -91,19 +92,16 @@ static bool word_in(const char *w, size_t n, const char * const *list) {
         return false;
 }
 
-static const char *kind_name(LeanUserTextKind kind) {
-        switch (kind) {
-        case LEAN_USER_TEXT_STATEMENT:
-                return "statement";
-        case LEAN_USER_TEXT_PROOF:
-                return "proof";
-        default:
-                return "tactic";
-        }
-}
+static const char *const lean_user_text_kind_table[] = {
+        [LEAN_USER_TEXT_STATEMENT] = "statement",
+        [LEAN_USER_TEXT_PROOF] = "proof",
+        [LEAN_USER_TEXT_TACTIC] = "tactic",
+};
+
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP_TO_STRING(lean_user_text_kind, LeanUserTextKind);
 
 static int user_text_check_basic(const char *text, LeanUserTextKind kind, char **ret_error) {
-        const char *what = kind_name(kind);
+        const char *what = lean_user_text_kind_to_string(kind) ?: "text";
         const char *p = text;
         bool line_start = true;    /* at column 0 */
         bool first_token = true;   /* no token yet on this line (whitespace may precede) */
