@@ -51,6 +51,8 @@ size_t utf8_ascii_prefix(const char *s, size_t n) {
 }
 
 size_t utf8_first_invalid(const char *s, size_t n) {
+        assert(s || n == 0);
+
         for (size_t i = 0; i < n;) {
                 size_t k;
 
@@ -85,6 +87,8 @@ bool utf8_is_valid_n(const char *s, size_t n, size_t *ret_offset) {
 char *utf8_escape_invalid(const char *s) {
         size_t n = strlen(s), o = 0;
         char *out;
+
+        assert(s);
 
         out = malloc(n * 4 + 1); /* worst case: every byte escaped */
         if (!out)

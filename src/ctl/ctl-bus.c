@@ -31,6 +31,8 @@ static void restart_info_done(RestartInfo *r) {
 }
 
 void project_info_done(ProjectInfo *p) {
+        assert(p);
+
         free(p->object);
         free(p->id);
         free(p->root);
@@ -46,6 +48,8 @@ void project_info_done(ProjectInfo *p) {
 }
 
 void manager_info_done(ManagerInfo *m) {
+        assert(m);
+
         free(m->version);
         free(m->enforcement);
         free(m->sandbox);
@@ -266,6 +270,8 @@ static int ctl_not_running(const Ctl *c, const sd_bus_error *e) {
 
 /* Report a failed call once; -EHOSTDOWN means "not running" (exit 3). */
 int ctl_call_failed(const Ctl *c, const sd_bus_error *e, int r, const char *what) {
+        assert(c);
+
         if (bus_error_means_not_running(e))
                 return ctl_not_running(c, e);
         if (sd_bus_error_is_set(e))
@@ -304,11 +310,18 @@ static int get_all(Ctl *c, const char *path, const char *iface, const PropMap *m
 }
 
 int get_manager(Ctl *c, ManagerInfo *ret) {
+        assert(c);
+        assert(ret);
+
         return get_all(c, MANAGER_PATH, MANAGER_IFACE, manager_map, ret);
 }
 
 int get_project(Ctl *c, const char *object, ProjectInfo *ret) {
         int r;
+
+        assert(c);
+        assert(object);
+        assert(ret);
 
         /* a daemon without the kernel facts: not available, not zero */
         ret->swap_kib = ret->events_high = ret->events_max = ret->events_oom_kill = -1;
@@ -354,6 +367,9 @@ int resolve_project(Ctl *c, const char *arg, char **ret_object) {
         const char *object;
         int r;
 
+        assert(c);
+        assert(ret_object);
+
         r = project_argument(arg, &what);
         if (r < 0)
                 return r;
@@ -381,6 +397,9 @@ int list_project_objects(Ctl *c, char ***ret) {
         char **l = NULL;
         size_t n = 0;
         int r;
+
+        assert(c);
+        assert(ret);
 
         r = sd_bus_call_method(c->bus, SERVICE, MANAGER_PATH, MANAGER_IFACE, "ListProjects", &error, &reply, NULL);
         if (r < 0)

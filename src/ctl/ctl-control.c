@@ -2,6 +2,7 @@
 
 /* The verbs that act or follow: restart, stop, monitor. */
 
+#include <assert.h>
 #include <time.h>
 
 #include <errno.h>
@@ -20,6 +21,9 @@ int verb_action(Ctl *c, int argc, char *argv[]) {
         _cleanup_free_ char *object = NULL;
         bool stop = streq(argv[0], "stop");
         int r;
+
+        assert(c);
+        assert(argv);
 
         r = resolve_project(c, argv[1], &object);
         if (r < 0)
@@ -116,6 +120,8 @@ int verb_monitor(Ctl *c, int argc, char *argv[]) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         Monitor mon = { .ctl = c };
         int r;
+
+        assert(c);
 
         /* Synchronous: the match is in place before we say so, so whoever
          * waits for the line below sees every later event. The daemon need

@@ -2,6 +2,7 @@
 
 /* Colours, units, tables and JSON for lean-hostctl's output. */
 
+#include <assert.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -27,10 +28,14 @@ bool ctl_color_wanted(void) {
 }
 
 const char *ctl_on(const Ctl *c, const char *code) {
+        assert(c);
+
         return c->color ? code : "";
 }
 
 const char *ctl_off(const Ctl *c) {
+        assert(c);
+
         return c->color ? ANSI_NORMAL : "";
 }
 
@@ -54,6 +59,8 @@ const char *format_kib(char *buf, size_t size, uint64_t kib) {
         static const char suffixes[] = "KMGTPE";
         double v = (double) kib;
         size_t i = 0;
+
+        assert(buf);
 
         if (kib == 0)
                 return "-";
@@ -95,6 +102,8 @@ static json_object *json_string_or_null(const char *s, bool nullable) {
 json_object *by_cause_to_json(const ByCause *b) {
         json_object *o = json_object_new_object();
 
+        assert(b);
+
         for (size_t i = 0; o && i < b->n; i++)
                 json_object_object_add(o, b->items[i].cause, json_object_new_uint64(b->items[i].count));
         return o;
@@ -103,6 +112,8 @@ json_object *by_cause_to_json(const ByCause *b) {
 /* As the MCP facts' restart events: null when none, rss/limit null when 0. */
 json_object *restart_to_json(const RestartInfo *r) {
         json_object *o;
+
+        assert(r);
 
         if (isempty(r->cause))
                 return NULL;
@@ -120,6 +131,9 @@ json_object *restart_to_json(const RestartInfo *r) {
 
 json_object *map_to_json(const PropMap *map, const void *base) {
         json_object *o = json_object_new_object();
+
+        assert(map);
+        assert(base);
 
         for (const PropMap *p = map; o && p->name; p++) {
                 const void *field = (const uint8_t *) base + p->offset;
@@ -156,6 +170,8 @@ json_object *map_to_json(const PropMap *map, const void *base) {
 json_object *project_to_json(const ProjectInfo *p) {
         json_object *o = map_to_json(project_map, p);
 
+        assert(p);
+
         if (o)
                 json_object_object_add(o, "object", json_object_new_string(p->object));
         return o;
@@ -173,6 +189,8 @@ int print_json(json_object *o) {
 
 
 void table_done(Table *t) {
+        assert(t);
+
         for (size_t i = 0; i < t->n_rows * t->n_columns; i++)
                 free(t->cells[i]);
         free(t->cells);
@@ -184,6 +202,8 @@ int table_add_row(Table *t, ...) {
         char **cells;
         const char **colors;
         va_list ap;
+
+        assert(t);
 
         cells = reallocarray(t->cells, base + t->n_columns, sizeof(char *));
         if (!cells)
@@ -210,6 +230,9 @@ int table_add_row(Table *t, ...) {
 
 void table_print(const Ctl *c, const Table *t) {
         size_t width[16] = {};
+
+        assert(c);
+        assert(t);
 
         for (size_t j = 0; j < t->n_columns && j < ELEMENTSOF(width); j++) {
                 width[j] = strlen(t->headers[j]);
@@ -246,10 +269,14 @@ void table_print(const Ctl *c, const Table *t) {
 }
 
 const char *ctl_bus_name(const Ctl *c) {
+        assert(c);
+
         return c->system ? "system" : "user";
 }
 
 void print_by_cause_inline(const ByCause *b) {
+        assert(b);
+
         for (size_t i = 0; i < b->n; i++)
                 printf("%s%s %" PRIu64, i == 0 ? " (" : ", ", b->items[i].cause, b->items[i].count);
         if (b->n > 0)
@@ -260,6 +287,9 @@ void print_by_cause_table(const Ctl *c, const ByCause *b) {
         static const char *const headers[] = { "CAUSE", "COUNT" };
         static const bool right[] = { false, true };
         Table t = { .n_columns = 2, .headers = headers, .right = right };
+
+        assert(c);
+        assert(b);
 
         for (size_t i = 0; i < b->n; i++) {
                 char count[32];
@@ -273,6 +303,9 @@ void print_by_cause_table(const Ctl *c, const ByCause *b) {
 }
 
 void print_restart_line(const Ctl *c, const RestartInfo *r) {
+        assert(c);
+        assert(r);
+
         printf("%s%s%s (%s), generation %" PRIu64, ctl_on(c, r->planned ? "" : ANSI_RED), r->cause, ctl_off(c),
                r->planned ? "planned" : "abnormal", r->generation);
         if (r->rss_kib > 0)

@@ -2,6 +2,7 @@
 
 /* The read-only verbs: status, restarts, facts. */
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -23,6 +24,8 @@ int verb_status(Ctl *c, int argc, char *argv[]) {
         char **objects = NULL;
         size_t n = 0;
         int r;
+
+        assert(c);
 
         r = get_manager(c, &m);
         if (r < 0)
@@ -114,6 +117,9 @@ int verb_restarts(Ctl *c, int argc, char *argv[]) {
         _cleanup_(project_info_done) ProjectInfo p = {};
         int r;
 
+        assert(c);
+        assert(argv);
+
         if (argc < 2) {
                 r = get_manager(c, &m);
                 if (r < 0)
@@ -167,6 +173,9 @@ int verb_restarts(Ctl *c, int argc, char *argv[]) {
 int verb_facts(Ctl *c, int argc, char *argv[]) {
         _cleanup_(project_info_done) ProjectInfo p = {};
         int r;
+
+        assert(c);
+        assert(argv);
 
         r = get_project_by_argument(c, argv[1], &p);
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -326,6 +327,9 @@ int manager_new(Manager **ret, const LhConfig *config) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
+        assert(ret);
+        assert(config);
+
         m = new0(Manager, 1);
         if (!m)
                 return log_oom();
@@ -347,6 +351,8 @@ int manager_new(Manager **ret, const LhConfig *config) {
 
 int manager_startup(Manager *m, const char *listen_path) {
         int fd = -EBADF, r;
+
+        assert(m);
 
         /* Signals: SIGCHLD for worker child watches, SIGTERM/SIGINT to stop. */
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_stop_signal, m);
@@ -425,6 +431,8 @@ int manager_startup(Manager *m, const char *listen_path) {
 
 int manager_run(Manager *m) {
         int r;
+
+        assert(m);
 
         r = sd_event_loop(m->event);
         if (r < 0)

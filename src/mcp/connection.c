@@ -83,6 +83,8 @@ static Connection *connection_free(Connection *c) {
 DEFINE_TRIVIAL_REF_UNREF_FUNC(Connection, connection, connection_free);
 
 size_t connection_out_pending(const Connection *c) {
+        assert(c);
+
         return c->out_end - c->out_start;
 }
 
@@ -171,6 +173,8 @@ void connection_send(Connection *c, json_object *msg) {
         const char *s;
         size_t n, l;
 
+        assert(c);
+
         if (!msg)
                 return;
         if (c->closed || c->wr_shutdown) {
@@ -225,6 +229,8 @@ void connection_send(Connection *c, json_object *msg) {
 }
 
 void connection_maybe_finish(Connection *c) {
+        assert(c);
+
         if (c->closed || c->closing || c->calls || connection_out_pending(c) > 0 || c->input_paused)
                 return;
         if (c->input_eof)
@@ -235,6 +241,8 @@ void connection_maybe_finish(Connection *c) {
 
 void connection_close(Connection *c, const char *why) {
         McpServer *s = c->server;
+
+        assert(c);
 
         if (c->closed)
                 return;
@@ -532,6 +540,8 @@ static int on_connection_resume(sd_event_source *source, void *userdata) {
 int mcp_connection_new(McpServer *s, int fd) {
         Connection *c;
         int r;
+
+        assert(s);
 
         c = new0(Connection, 1);
         if (!c) {

@@ -43,6 +43,8 @@ static Batch *batch_free(Batch *b) {
 DEFINE_TRIVIAL_REF_UNREF_FUNC(Batch, batch, batch_free);
 
 void batch_maybe_send(Batch *b) {
+        assert(b);
+
         if (!b->sealed || b->n_pending > 0 || b->sent)
                 return;
         b->sent = true;
@@ -53,6 +55,8 @@ void batch_maybe_send(Batch *b) {
 }
 
 void emit(Connection *c, Batch *b, json_object *msg) {
+        assert(c);
+
         if (!msg) {
                 log_oom();
                 return;
@@ -64,6 +68,8 @@ void emit(Connection *c, Batch *b, json_object *msg) {
 }
 
 void emit_error(Connection *c, Batch *b, json_object *id, int code, const char *message) {
+        assert(c);
+
         emit(c, b, jsonrpc_error_new(id, code, message));
 }
 
@@ -71,6 +77,9 @@ void emit_errorf(Connection *c, Batch *b, json_object *id, int code, const char 
         _cleanup_free_ char *s = NULL;
         va_list ap;
         int r;
+
+        assert(c);
+        assert(format);
 
         va_start(ap, format);
         r = vasprintf(&s, format, ap);
@@ -83,6 +92,8 @@ void emit_errorf(Connection *c, Batch *b, json_object *id, int code, const char 
 }
 
 void emit_result(Connection *c, Batch *b, json_object *id, json_object *result) {
+        assert(c);
+
         if (!result) {
                 log_oom();
                 return;
@@ -94,6 +105,9 @@ bool check_params(Connection *c, Batch *b, json_object *id, json_object *schema,
         _cleanup_free_ char *err = NULL;
         json_object *empty = NULL;
         int r;
+
+        assert(c);
+        assert(schema);
 
         if (!params)
                 params = empty = json_object_new_object();
@@ -196,6 +210,7 @@ void router_handle_line(Connection *c, char *line, size_t n) {
         int r;
 
         assert(c);
+        assert(line);
 
         r = jsonrpc_parse_line(c->server->tokener, line, n, &msg, &error);
         if (r == 0)

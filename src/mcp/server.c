@@ -6,6 +6,7 @@
  * lifecycle.c and dispatch.c, listener.c (see server-internal.h). Holds no
  * protocol logic of its own: what a line, a method or a call does is theirs. */
 
+#include <assert.h>
 #include <fcntl.h>
 #include <limits.h>
 
@@ -99,6 +100,9 @@ int mcp_server_new(McpServer **ret, sd_event *event, const McpServerOptions *opt
         _cleanup_(mcp_server_freep) McpServer *s = NULL;
         int r;
 
+        assert(ret);
+        assert(event);
+
         s = new0(McpServer, 1);
         if (!s)
                 return -ENOMEM;
@@ -174,11 +178,15 @@ McpServer *mcp_server_free(McpServer *s) {
 }
 
 void mcp_server_set_connections_changed(McpServer *s, McpConnectionsChanged cb, void *userdata) {
+        assert(s);
+
         s->connections_changed = cb;
         s->connections_changed_userdata = userdata;
 }
 
 void mcp_server_set_result_text(McpServer *s, McpResultText f, void *userdata) {
+        assert(s);
+
         s->result_text = f;
         s->result_text_userdata = userdata;
 }
