@@ -5,6 +5,7 @@
  * never re-checks them) and lenient about members it does not (kept in
  * extra), since newer REPLs add fields. */
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -242,6 +243,8 @@ int lean_reply_parse(json_object *reply, LeanReply *ret, char **ret_error) {
         static const char lean_error_prefix[] = "Lean error:\n";
         int k;
 
+        assert(ret);
+
         if (ret_error)
                 *ret_error = NULL;
         *ret = (LeanReply) LEAN_REPLY_INIT;
@@ -283,6 +286,8 @@ void lean_reply_done(LeanReply *r) {
 size_t lean_reply_count_severity(const LeanReply *r, LeanSeverity s) {
         size_t n = 0;
 
+        assert(r);
+
         for (size_t i = 0; i < r->n_messages; i++)
                 if (r->messages[i].severity == s)
                         n++;
@@ -290,10 +295,14 @@ size_t lean_reply_count_severity(const LeanReply *r, LeanSeverity s) {
 }
 
 bool lean_reply_has_errors(const LeanReply *r) {
+        assert(r);
+
         return r->repl_error || lean_reply_count_severity(r, LEAN_SEVERITY_ERROR) > 0;
 }
 
 bool lean_reply_has_sorry(const LeanReply *r) {
+        assert(r);
+
         if (r->n_sorries > 0)
                 return true;
         if (r->proof_status && strstr(r->proof_status, "contains sorry"))
@@ -308,6 +317,8 @@ bool lean_reply_has_sorry(const LeanReply *r) {
 }
 
 bool lean_reply_proof_completed(const LeanReply *r) {
+        assert(r);
+
         if (r->repl_error || r->proof_state < 0)
                 return false;
         if (r->proof_status)
@@ -329,6 +340,8 @@ static bool pos_shift(LeanPos *p, unsigned lines) {
 
 size_t lean_reply_shift_lines(LeanReply *r, unsigned lines) {
         size_t clamped = 0;
+
+        assert(r);
 
         if (lines == 0)
                 return 0;
@@ -385,6 +398,8 @@ json_object *lean_pos_to_json(LeanPos p) {
 json_object *lean_message_to_json(const LeanMessage *m) {
         json_object *o = json_object_new_object();
 
+        assert(m);
+
         if (!o)
                 return NULL;
         if (json_add(o, "severity", json_object_new_string(lean_severity_to_string(m->severity))) < 0 ||
@@ -398,6 +413,8 @@ json_object *lean_message_to_json(const LeanMessage *m) {
 json_object *lean_sorry_to_json(const LeanSorry *s) {
         json_object *o = json_object_new_object();
 
+        assert(s);
+
         if (!o)
                 return NULL;
         if ((lean_pos_is_set(s->pos) && json_add(o, "pos", lean_pos_to_json(s->pos)) < 0) ||
@@ -410,6 +427,8 @@ json_object *lean_sorry_to_json(const LeanSorry *s) {
 
 json_object *lean_reply_to_json(const LeanReply *r) {
         json_object *o = json_object_new_object(), *a;
+
+        assert(r);
 
         if (!o)
                 return NULL;

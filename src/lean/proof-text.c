@@ -310,6 +310,8 @@ size_t lean_signature_binders_end(const char *text) {
 char *lean_attempt_command(const char *statement, const char *proof, unsigned *ret_proof_line) {
         char *s;
 
+        assert(statement);
+
         /* Generated text and the user's never share a line: a trailing `--`
          * comment in the statement ends at its newline instead of swallowing
          * ":=", and the proof starts a line of its own. A statement written
@@ -357,6 +359,8 @@ char *lean_tactic_block(const char *tactic) {
 char *lean_print_axioms_command(const char *name) {
         char *s;
 
+        assert(name);
+
         if (asprintf(&s, "#print axioms %s", name) < 0)
                 return NULL;
         return s;
@@ -368,6 +372,9 @@ int lean_parse_axioms_message(const char *data, char ***ret_axioms) {
         _cleanup_strv_free_ char **axioms = NULL;
         const char *p, *end;
         size_t n;
+
+        assert(data);
+        assert(ret_axioms);
 
         if (!data || data[0] != '\'')
                 return 0;
@@ -423,6 +430,9 @@ int lean_unsolved_goals_extract(const char *data, char ***goals) {
         static const char prefix[] = "unsolved goals\n";
         const char *p;
         int n = 0;
+
+        assert(data);
+        assert(goals);
 
         if (!data || !strneq(data, prefix, strlen(prefix)))
                 return 0;

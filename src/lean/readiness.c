@@ -74,6 +74,8 @@ int lean_toolchain_parse(const char *pin, LeanToolchain *ret) {
         const char *colon;
         size_t a, b;
 
+        assert(ret);
+
         *ret = (LeanToolchain) {};
         if (!pin)
                 return -EINVAL;
@@ -116,6 +118,8 @@ int lean_toolchain_parse(const char *pin, LeanToolchain *ret) {
 char *lean_toolchain_elan_dirname(const LeanToolchain *t) {
         _cleanup_free_ char *full = lean_toolchain_elan_name(t);
         char *out, *o;
+
+        assert(t);
 
         if (!full)
                 return NULL;
@@ -170,6 +174,9 @@ int lean_toolchain_text_read(const char *root, LeanReadinessCache *cache, char *
         FileStamp st;
         int r;
 
+        assert(root);
+        assert(ret);
+
         *ret = NULL;
         if (!path)
                 return -ENOMEM;
@@ -216,6 +223,9 @@ static int toolchain_read_cached(const char *root, LeanReadinessCache *cache, Le
 }
 
 int lean_toolchain_read(const char *root, LeanToolchain *ret) {
+        assert(root);
+        assert(ret);
+
         return toolchain_read_cached(root, NULL, ret);
 }
 
@@ -269,6 +279,9 @@ int lean_project_stamp_read(const char *root, LeanProjectStamp *ret) {
         LeanToolchain t;
         int r;
 
+        assert(root);
+        assert(ret);
+
         r = lean_toolchain_read(root, &t);
         if (r == -ENOMEM)
                 return r;
@@ -278,6 +291,9 @@ int lean_project_stamp_read(const char *root, LeanProjectStamp *ret) {
 }
 
 bool lean_project_stamp_equal(const LeanProjectStamp *a, const LeanProjectStamp *b) {
+        assert(a);
+        assert(b);
+
         return streq(a->manifest_hash, b->manifest_hash) && streq(a->toolchain, b->toolchain);
 }
 
@@ -480,6 +496,9 @@ int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
         bool done = false;
         int k, tk;
 
+        assert(in);
+        assert(r);
+
         if (!in || !in->root || !r)
                 return -EINVAL;
         *r = (LeanReadiness) { .state = LEAN_READINESS_READY };
@@ -575,6 +594,8 @@ fail:
 json_object *lean_readiness_to_json(const LeanReadiness *r) {
         json_object *o = json_object_new_object();
 
+        assert(r);
+
         if (!o)
                 return NULL;
         if (json_add(o, "state", json_object_new_string(lean_readiness_state_to_string(r->state))) < 0 ||
@@ -596,6 +617,9 @@ json_object *lean_readiness_to_json(const LeanReadiness *r) {
 
 int lean_readiness_worker_argv(const LeanReadiness *r, char ***ret) {
         char **l;
+
+        assert(r);
+        assert(ret);
 
         if (!r->repl_path)
                 return -ENOENT;
