@@ -9,56 +9,59 @@
 #include "basic/strv.h"
 #include "config/config-internal.h"
 
-/* "LEAN_HOST_MCP_X (env): msg" / "memory.x (file /p): msg" / "memory.x (default): msg" */
-static int config_error(char **ret_error, int error, const ConfigKey *k, ConfigSource source,
-                        const char *path, const char *format, ...) _printf_(6, 7);
-static int config_error(char **ret_error, int error, const ConfigKey *k, ConfigSource source,
-                        const char *path, const char *format, ...) {
+/* *ret_error = prefix + the formatted message; returns error (or -ENOMEM). */
+static int error_setv(char **ret_error, int error, const char *prefix, const char *format, va_list ap)
+        _printf_(4, 0);
+static int error_setv(char **ret_error, int error, const char *prefix, const char *format, va_list ap) {
         _cleanup_free_ char *msg = NULL;
         char *s;
-        va_list ap;
-        int r;
 
-        if (!ret_error)
-                return error;
-
-        va_start(ap, format);
-        r = vasprintf(&msg, format, ap);
-        va_end(ap);
-        if (r < 0)
+        if (vasprintf(&msg, format, ap) < 0 || asprintf(&s, "%s%s", prefix, msg) < 0)
                 return -ENOMEM;
-
-        if (source == CONFIG_SOURCE_ENV)
-                r = asprintf(&s, "%s (env): %s", k->env, msg);
-        else if (source == CONFIG_SOURCE_FILE)
-                r = asprintf(&s, "%s (file %s): %s", k->key, strna(path), msg);
-        else
-                r = asprintf(&s, "%s (%s): %s", k->key, config_source_to_string(source), msg);
-        if (r < 0)
-                return -ENOMEM;
-
         free(*ret_error);
         *ret_error = s;
         return error;
 }
 
-/* Errors about the file as a whole (syntax, encoding). */
-int file_error(char **ret_error, int error, const char *path, const char *format, ...) {
-        _cleanup_free_ char *msg = NULL;
+/* "LEAN_HOST_MCP_X (env): msg" / "memory.x (file /p): msg" / "memory.x (default): msg" */
+static int config_error(char **ret_error, int error, const ConfigKey *k, ConfigSource source,
+                        const char *path, const char *format, ...) _printf_(6, 7);
+static int config_error(char **ret_error, int error, const ConfigKey *k, ConfigSource source,
+                        const char *path, const char *format, ...) {
+        _cleanup_free_ char *prefix = NULL;
         va_list ap;
-        char *s;
         int r;
 
         if (!ret_error)
                 return error;
-        va_start(ap, format);
-        r = vasprintf(&msg, format, ap);
-        va_end(ap);
-        if (r < 0 || asprintf(&s, "file %s: %s", path, msg) < 0)
+        if (source == CONFIG_SOURCE_ENV)
+                r = asprintf(&prefix, "%s (env): ", k->env);
+        else if (source == CONFIG_SOURCE_FILE)
+                r = asprintf(&prefix, "%s (file %s): ", k->key, strna(path));
+        else
+                r = asprintf(&prefix, "%s (%s): ", k->key, config_source_to_string(source));
+        if (r < 0)
                 return -ENOMEM;
-        free(*ret_error);
-        *ret_error = s;
-        return error;
+        va_start(ap, format);
+        r = error_setv(ret_error, error, prefix, format, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Errors about the file as a whole (syntax, encoding). */
+int file_error(char **ret_error, int error, const char *path, const char *format, ...) {
+        _cleanup_free_ char *prefix = NULL;
+        va_list ap;
+        int r;
+
+        if (!ret_error)
+                return error;
+        if (asprintf(&prefix, "file %s: ", path) < 0)
+                return -ENOMEM;
+        va_start(ap, format);
+        r = error_setv(ret_error, error, prefix, format, ap);
+        va_end(ap);
+        return r;
 }
 
 void config_key_free_value(LhConfig *c, const ConfigKey *k) {
