@@ -58,9 +58,7 @@ static void test_embedded_nul(void) {
 
         test_setup(&t, 0, 0);
         h = (Handler) { .t = &t, .body = json_object_new_object() };
-        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = client_new_for_tool(&t, &h);
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 json_object *r = client_call(c, cases[i].line);
                 assert_error(r, cases[i].code, cases[i].message);
@@ -272,9 +270,7 @@ static void test_result_text(void) {
 
         test_setup(&t, 0, 0);
         h = (Handler) { .t = &t };
-        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = client_new_for_tool(&t, &h);
 
         /* by default: a big body is not repeated as text */
         memset(pad, 'y', sizeof pad - 1);

@@ -322,3 +322,12 @@ void client_tool_call_async(Client *c, const char *id, const char *tool, const c
         client_send(c, "\n");
         free(line);
 }
+
+Client *client_new_for_tool(Test *t, Handler *h) {
+        Client *c;
+
+        ASSERT_OK(mcp_server_register_tool(t->server, "lean_run", handler, h));
+        c = client_new(t);
+        client_initialize(c, "2025-06-18");
+        return c;
+}

@@ -88,6 +88,9 @@ void client_initialize(Client *c, const char *version);
 void on_cancel(McpCall *call, void *userdata);
 int on_timer_reply(sd_event_source *s, uint64_t usec, void *userdata);
 int handler(McpCall *call, void *userdata);
+
+/* h registered as lean_run, and a client that completed initialize (2025-06-18). */
+Client *client_new_for_tool(Test *t, Handler *h);
 char *call_line(const char *id, const char *tool, const char *args);
 json_object *client_tool_call(Client *c, const char *id, const char *tool, const char *args);
 void client_tool_call_async(Client *c, const char *id, const char *tool, const char *args);

@@ -616,9 +616,7 @@ static void test_deferred_and_cancel(void) {
 
         test_setup(&t, 0, 0);
         h = (Handler) { .t = &t, .delay = 100 * USEC_PER_MSEC };
-        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = client_new_for_tool(&t, &h);
 
         /* deferred via a timer; other requests are answered meanwhile */
         client_tool_call_async(c, "\"slow\"", "lean_run", RUN_ARGS);
@@ -920,9 +918,7 @@ static void test_half_close_with_pending_call(void) {
 
         test_setup(&t, 0, 0);
         h = (Handler) { .t = &t, .delay = 50 * USEC_PER_MSEC };
-        ASSERT_OK(mcp_server_register_tool(t.server, "lean_run", handler, &h));
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = client_new_for_tool(&t, &h);
         client_tool_call_async(c, "1", "lean_run", RUN_ARGS);
         ASSERT_OK_ERRNO((shutdown(c->fd, SHUT_WR)));
         r = client_recv(c);
