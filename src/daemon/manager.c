@@ -397,7 +397,7 @@ int manager_startup(Manager *m, const char *listen_path) {
                 return log_error_errno(r, "Failed to create MCP server: %m");
         mcp_server_set_connections_changed(m->mcp, on_connections_changed, m);
         mcp_server_set_result_text(m->mcp, tool_result_summary, NULL);
-        r = log_forward_new(&m->log_forward, m->event, m->mcp);
+        r = mcp_log_forward_new(&m->log_forward, m->event, m->mcp);
         if (r < 0)
                 log_warning_errno(r, "Failed to pass log lines on to MCP clients, continuing without: %m");
 
@@ -462,7 +462,7 @@ Manager *manager_free(Manager *m) {
 
         /* Workers (and their scopes) go before the bus and the placer they use. */
         m->bus = bus_service_free(m->bus);
-        m->log_forward = log_forward_free(m->log_forward);
+        m->log_forward = mcp_log_forward_free(m->log_forward);
         m->mcp = mcp_server_free(m->mcp);
         m->tools = tools_context_free(m->tools);
         m->registry = registry_free(m->registry);

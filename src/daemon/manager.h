@@ -10,7 +10,7 @@
 
 #include "basic/macro.h"
 #include "bus/bus.h"
-#include "daemon/log-forward.h"
+#include "mcp/log-forward.h"
 #include "tools/tools.h"
 #include "config/config.h"
 #include "mcp/mcp.h"
@@ -24,7 +24,7 @@ typedef struct Manager {
         ScopePlacer *placer;
         LhRegistry *registry;
         McpServer *mcp;
-        LogForward *log_forward; /* log lines → MCP notifications/message */
+        McpLogForward *log_forward; /* log lines → MCP notifications/message */
         ToolsContext *tools;
         BusService *bus;
 

@@ -3,6 +3,10 @@
  * non-blocking AF_UNIX clients. The loop is stepped while the test waits for
  * a client's next line, so no threads are needed. */
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "mcp/log-forward.h"
 #include "mcp/test-mcp-util.h"
 
 /* ---- the tests ---------------------------------------------------------- */
@@ -765,6 +769,93 @@ static void test_slow_reader(void) {
         test_teardown(&t);
 }
 
+/* The daemon's log lines through McpLogForward: sent on the next loop round,
+ * at most a queue's worth per round and the rest counted, only to clients
+ * that set a level. */
+static void test_log_forward(void) {
+        _cleanup_(mcp_log_forward_freep) McpLogForward *f = NULL;
+        Test t;
+        Client *a, *mute;
+        json_object *r;
+
+        test_setup(&t, 0, 0);
+        a = client_new(&t);
+        mute = client_new(&t);
+        client_initialize(a, "2025-06-18");
+        client_initialize(mute, "2025-06-18");
+        r = client_call(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"info\"}}");
+        json_object_put(r);
+
+        ASSERT_OK(mcp_log_forward_new(&f, t.event, t.server));
+        log_set_max_level(LOG_INFO);
+        log_info("one %d", 1);
+        r = client_recv(a);
+        ASSERT_STREQ(get_str(r, "method"), "notifications/message");
+        ASSERT_STREQ(get_str(r, "params.level"), "info");
+        ASSERT_STREQ(get_str(r, "params.logger"), "lean-hostd");
+        ASSERT_STREQ(get_str(r, "params.data"), "one 1");
+        json_object_put(r);
+
+        for (unsigned i = 0; i < 70; i++)
+                log_info("burst %u", i);
+        for (unsigned i = 0; i < 64; i++) {
+                char want[32];
+
+                r = client_recv(a);
+                snprintf(want, sizeof want, "burst %u", i);
+                ASSERT_STREQ(get_str(r, "params.data"), want);
+                json_object_put(r);
+        }
+        r = client_recv(a);
+        ASSERT_STREQ(get_str(r, "params.level"), "warning");
+        ASSERT_STREQ(get_str(r, "params.data"), "Suppressed 6 log messages.");
+        json_object_put(r);
+        client_expect_nothing(mute);
+
+        /* A line logged while a round is being sent (here: the slow client cut
+         * off for not reading) waits for the next round; it is neither lost
+         * nor does it clobber the lines being sent. */
+        Client *slow = client_new(&t);
+        char big[1900];
+
+        client_initialize(slow, "2025-06-18");
+        r = client_call(slow, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"info\"}}");
+        json_object_put(r);
+        r = client_call(a, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"warning\"}}");
+        json_object_put(r);
+        memset(big, 'x', sizeof big - 1);
+        big[sizeof big - 1] = 0;
+        int saved_stderr = dup(STDERR_FILENO), devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+        ASSERT_TRUE(saved_stderr >= 0 && devnull >= 0);
+        fflush(stderr);
+        ASSERT_TRUE(dup2(devnull, STDERR_FILENO) >= 0); /* 64 MiB of log lines */
+        for (unsigned round = 0; round < 2000 && mcp_server_get_n_connections(t.server) == 3; round++) {
+                for (unsigned i = 0; i < 64; i++)
+                        log_info("%s", big);
+                ASSERT_OK(sd_event_run(t.event, 0));
+        }
+        fflush(stderr);
+        ASSERT_TRUE(dup2(saved_stderr, STDERR_FILENO) >= 0);
+        close(saved_stderr);
+        close(devnull);
+        ASSERT_EQ(mcp_server_get_n_connections(t.server), 2);
+        r = client_recv(a);
+        ASSERT_STREQ(get_str(r, "params.level"), "warning");
+        ASSERT_CONTAINS(get_str(r, "params.data"), "output queued");
+        json_object_put(r);
+        client_free(slow);
+
+        f = mcp_log_forward_free(f);
+        log_warning("after the forwarder is gone");
+        client_expect_nothing(a);
+        log_set_max_level(getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_ERR);
+
+        client_free(a);
+        client_free(mute);
+        test_teardown(&t);
+}
+
 static void test_logging(void) {
         Test t;
         Client *a, *b, *fresh, *mute;
@@ -952,6 +1043,7 @@ int main(void) {
         test_deferred_and_cancel();
         test_slow_reader();
         test_logging();
+        test_log_forward();
         test_max_connections();
         test_stop_accepting();
         test_half_close_with_pending_call();

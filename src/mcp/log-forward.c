@@ -2,14 +2,15 @@
 #include <assert.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "basic/log.h"
-#include "daemon/log-forward.h"
+#include "mcp/log-forward.h"
 
 /* Lines logged within one event-loop round beyond this are counted, not sent. */
 #define LOG_FORWARD_QUEUE_MAX 64
 
-struct LogForward {
+struct McpLogForward {
         McpServer *server;
         sd_event_source *flush;
         char *lines[LOG_FORWARD_QUEUE_MAX];
@@ -18,7 +19,7 @@ struct LogForward {
         unsigned dropped;
 };
 
-static void log_forward_send(LogForward *f, int level, const char *line) {
+static void log_forward_send(McpLogForward *f, int level, const char *line) {
         json_object *data = json_object_new_string(line);
 
         if (!data)
@@ -28,16 +29,20 @@ static void log_forward_send(LogForward *f, int level, const char *line) {
 }
 
 static int on_flush(sd_event_source *s, void *userdata) {
-        LogForward *f = userdata;
+        McpLogForward *f = userdata;
+        char *lines[LOG_FORWARD_QUEUE_MAX];
+        int levels[LOG_FORWARD_QUEUE_MAX];
         size_t n = f->n_lines;
         unsigned dropped = f->dropped;
 
-        /* what this logs is queued for the next round, not sent now */
+        /* Take the queue: what sending logs is queued anew, for the next round. */
+        memcpy(lines, f->lines, n * sizeof lines[0]);
+        memcpy(levels, f->levels, n * sizeof levels[0]);
         f->n_lines = 0;
         f->dropped = 0;
         for (size_t i = 0; i < n; i++) {
-                log_forward_send(f, f->levels[i], f->lines[i]);
-                f->lines[i] = mfree(f->lines[i]);
+                log_forward_send(f, levels[i], lines[i]);
+                free(lines[i]);
         }
         if (dropped > 0) {
                 char msg[128];
@@ -49,7 +54,7 @@ static int on_flush(sd_event_source *s, void *userdata) {
 }
 
 static void on_log(int level, const char *message, void *userdata) {
-        LogForward *f = userdata;
+        McpLogForward *f = userdata;
         char *copy;
 
         if (f->n_lines >= LOG_FORWARD_QUEUE_MAX) {
@@ -66,15 +71,15 @@ static void on_log(int level, const char *message, void *userdata) {
         (void) sd_event_source_set_enabled(f->flush, SD_EVENT_ONESHOT);
 }
 
-int log_forward_new(LogForward **ret, sd_event *event, McpServer *server) {
-        _cleanup_(log_forward_freep) LogForward *f = NULL;
+int mcp_log_forward_new(McpLogForward **ret, sd_event *event, McpServer *server) {
+        _cleanup_(mcp_log_forward_freep) McpLogForward *f = NULL;
         int r;
 
         assert(ret);
         assert(event);
         assert(server);
 
-        f = new0(LogForward, 1);
+        f = new0(McpLogForward, 1);
         if (!f)
                 return -ENOMEM;
         f->server = server;
@@ -90,7 +95,7 @@ int log_forward_new(LogForward **ret, sd_event *event, McpServer *server) {
         return 0;
 }
 
-LogForward *log_forward_free(LogForward *f) {
+McpLogForward *mcp_log_forward_free(McpLogForward *f) {
         if (!f)
                 return NULL;
         log_set_forward(NULL, NULL);

@@ -12,8 +12,8 @@
 #include "basic/macro.h"
 #include "mcp/mcp.h"
 
-typedef struct LogForward LogForward;
+typedef struct McpLogForward McpLogForward;
 
-int log_forward_new(LogForward **ret, sd_event *event, McpServer *server);
-LogForward *log_forward_free(LogForward *f);
-DEFINE_TRIVIAL_CLEANUP_FUNC(LogForward *, log_forward_free);
+int mcp_log_forward_new(McpLogForward **ret, sd_event *event, McpServer *server);
+McpLogForward *mcp_log_forward_free(McpLogForward *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(McpLogForward *, mcp_log_forward_free);
