@@ -67,6 +67,14 @@ static void parse_ok(json_object *reply, LeanReply *r) {
         }
 }
 
+/* Element idx of the fixture name, parsed (the reply keeps what it needs). */
+static void parse_fixture(const char *dir, const char *name, size_t idx, LeanReply *r) {
+        json_object *all = fixture(dir, name);
+
+        parse_ok(json_object_array_get_idx(all, idx), r);
+        json_object_put(all);
+}
+
 /* Structural invariants every parsed reply and its JSON satisfy. */
 static void check_reply(json_object *reply, const char *where, size_t *n_messages, size_t *n_sorries) {
         LeanReply r = LEAN_REPLY_INIT;
@@ -219,20 +227,16 @@ static void test_repl_errors(const char *dir) {
         json_object *all;
         LeanReply r;
 
-        all = fixture(dir, "unknown_environment.expected.out");
-        parse_ok(json_object_array_get_idx(all, 0), &r);
+        parse_fixture(dir, "unknown_environment.expected.out", 0, &r);
         ASSERT_STREQ(r.repl_error, "Unknown environment.");
         ASSERT_TRUE(r.lean_error == NULL);
         ASSERT_TRUE(lean_reply_has_errors(&r));
         ASSERT_EQ(r.env, -1);
         lean_reply_done(&r);
-        json_object_put(all);
 
-        all = fixture(dir, "unknown_proof_state.expected.out");
-        parse_ok(json_object_array_get_idx(all, 1), &r);
+        parse_fixture(dir, "unknown_proof_state.expected.out", 1, &r);
         ASSERT_STREQ(r.repl_error, "Unknown proof state.");
         lean_reply_done(&r);
-        json_object_put(all);
 
         /* a tactic that fails in tactic mode: "Lean error:\n…" */
         all = fixture(dir, "unknown_tactic.expected.out");
@@ -248,20 +252,16 @@ static void test_repl_errors(const char *dir) {
 }
 
 static void test_errors_and_tactic_sorries(const char *dir) {
-        json_object *all;
         LeanReply r;
 
         /* type mismatch: an error message with positions */
-        all = fixture(dir, "app_type_mismatch.expected.out");
-        parse_ok(json_object_array_get_idx(all, 0), &r);
+        parse_fixture(dir, "app_type_mismatch.expected.out", 0, &r);
         ASSERT_TRUE(lean_reply_has_errors(&r));
         ASSERT_TRUE(lean_reply_count_severity(&r, LEAN_SEVERITY_ERROR) >= 1);
         lean_reply_done(&r);
-        json_object_put(all);
 
         /* tactic-mode sorry: no positions, a proof state, status "contains sorry" */
-        all = fixture(dir, "tactic_mode_sorry.expected.out");
-        parse_ok(json_object_array_get_idx(all, 1), &r);
+        parse_fixture(dir, "tactic_mode_sorry.expected.out", 1, &r);
         ASSERT_EQ(r.n_sorries, 1);
         ASSERT_FALSE(lean_pos_is_set(r.sorries[0].pos));
         ASSERT_EQ(r.sorries[0].proof_state, 1);
@@ -271,11 +271,9 @@ static void test_errors_and_tactic_sorries(const char *dir) {
         ASSERT_TRUE(lean_reply_has_sorry(&r));
         ASSERT_FALSE(lean_reply_proof_completed(&r));
         lean_reply_done(&r);
-        json_object_put(all);
 
         /* tactic mode: a message with no source position comes as line 0 */
-        all = fixture(dir, "invalid_tactic.expected.out");
-        parse_ok(json_object_array_get_idx(all, 1), &r);
+        parse_fixture(dir, "invalid_tactic.expected.out", 1, &r);
         ASSERT_EQ(r.n_messages, 1);
         ASSERT_EQ(r.messages[0].severity, LEAN_SEVERITY_ERROR);
         ASSERT_TRUE(lean_pos_is_set(r.messages[0].pos));
@@ -285,31 +283,24 @@ static void test_errors_and_tactic_sorries(const char *dir) {
         ASSERT_TRUE(lean_reply_has_errors(&r));
         ASSERT_FALSE(lean_reply_proof_completed(&r));
         lean_reply_done(&r);
-        json_object_put(all);
 
         /* traces (trace_simp) and allTactics */
-        all = fixture(dir, "trace_simp.expected.out");
-        parse_ok(json_object_array_get_idx(all, 5), &r);
+        parse_fixture(dir, "trace_simp.expected.out", 5, &r);
         ASSERT_EQ(strv_length(r.traces), 1);
         ASSERT_STREQ(r.traces[0], "37");
         lean_reply_done(&r);
-        json_object_put(all);
 
-        all = fixture(dir, "all_tactics.expected.out");
-        parse_ok(json_object_array_get_idx(all, 0), &r);
+        parse_fixture(dir, "all_tactics.expected.out", 0, &r);
         ASSERT_TRUE(r.tactics);
         ASSERT_EQ(json_object_array_length(r.tactics), 2);
         lean_reply_done(&r);
-        json_object_put(all);
 
         /* pickling: the bare {"env": N} */
-        all = fixture(dir, "pickle_proof_state_1.expected.out");
-        parse_ok(json_object_array_get_idx(all, 0), &r);
+        parse_fixture(dir, "pickle_proof_state_1.expected.out", 0, &r);
         ASSERT_EQ(r.env, 0);
         ASSERT_EQ(r.n_messages, 0);
         ASSERT_FALSE(lean_reply_has_errors(&r));
         lean_reply_done(&r);
-        json_object_put(all);
 }
 
 static void test_bad_shapes(void) {
