@@ -47,9 +47,15 @@ static const WorkerCallbacks project_worker_callbacks = {
 
 /* ---- small helpers -------------------------------------------------------- */
 
+/* Every change of a fact: the next project_get_facts() computes a new snapshot. */
+void project_facts_touch(LhProject *p) {
+        p->facts_version++;
+}
+
 void project_notify(LhProject *p, ProjectChange what) {
         LhRegistry *r = p->registry;
 
+        project_facts_touch(p);
         if (r->observer && r->observer->project_changed)
                 r->observer->project_changed(p, what, r->observer_userdata);
 }
@@ -286,6 +292,7 @@ static void project_fail_current(LhProject *p, const LhError *err) {
         assert(j);
         timer_disarm(p->timeout_source);
         p->current = NULL;
+        project_facts_touch(p);
         registry_withdraw(p->registry, p);
         job_finish(j, err);
         project_notify(p, PROJECT_CHANGE_STATE);
@@ -302,6 +309,7 @@ static void project_after_job(LhProject *p, LhJob *j) {
         if (!p->worker || p->worker_stopping)
                 return;
         p->requests_served++;
+        project_facts_touch(p);
         /* the tiers below judge the memory the job left behind, not an older sample */
         (void) worker_sample_now(p->worker);
         if (!p->worker || p->worker_stopping)
@@ -331,6 +339,7 @@ static void project_complete_current(LhProject *p, const LhError *err) {
         assert(j);
         timer_disarm(p->timeout_source);
         p->current = NULL;
+        project_facts_touch(p);
         project_after_job(p, j);
         job_finish(j, err);
         project_notify(p, PROJECT_CHANGE_STATE);
@@ -565,6 +574,7 @@ static void project_dispatch(LhProject *p) {
                 }
                 job_queue_remove(p, j);
                 p->current = j;
+                project_facts_touch(p);
                 j->phase = JOB_PHASE_WAITING;
                 j->started_at = j->admission_started = now;
                 p->stopped = false;
@@ -681,6 +691,7 @@ static void project_on_sample(LhWorker *w, const WorkerMemory *m, void *userdata
 
         if (w != p->worker || !m || !m->valid)
                 return;
+        project_facts_touch(p);
         p->rss_kib = m->rss_kib;
         p->anon_kib = m->anon_kib;
         p->tier_kib = worker_memory_tier_kib(m);
@@ -779,6 +790,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         timer_disarm(p->timeout_source);
                         j->retry_count++;
                         j->phase = JOB_PHASE_WAITING;
+                        project_facts_touch(p);
                         j->base_env = -1;
                         json_object_put(j->result);
                         j->result = NULL;
@@ -827,6 +839,7 @@ int project_new(LhProject **ret, LhRegistry *r, const char *root) {
         if (!p)
                 return -ENOMEM;
         p->registry = r;
+        p->facts_version = 1; /* nothing cached yet */
         p->cooling_cause = _RESTART_CAUSE_INVALID;
         p->mode = registry_get_enforcement(r);
         p->root = strdup(root);
@@ -895,6 +908,7 @@ void project_shutdown(LhProject *p) {
         }
         if ((j = p->current)) {
                 p->current = NULL;
+                project_facts_touch(p);
                 job_finish(j, &e);
         }
         registry_withdraw(r, p);
@@ -947,9 +961,12 @@ ProjectState project_get_state(const LhProject *p) {
         return PROJECT_IDLE;
 }
 
-void project_get_facts(const LhProject *p, LhFacts *ret) {
+/* The snapshot, computed once per change (facts_version): the envelope of
+ * every call and each D-Bus getter read it. */
+static void project_compute_facts(LhProject *p, LhFacts *ret) {
         const LhConfig *c = CONFIG(p);
 
+        p->facts_computed++;
         *ret = (LhFacts) {
                 .state = project_get_state(p),
                 .worker_generation = p->generation,
@@ -972,7 +989,6 @@ void project_get_facts(const LhProject *p, LhFacts *ret) {
                 .memory_max_kib = c->worker_rss_hard_kill_kib,
                 .profile_switch_count = p->profile_switch_count,
                 .restarts_total = p->restarts_total,
-                .restarts_in_window = restart_window_count_const(&p->window, now_usec(CLOCK_MONOTONIC)),
                 .queue_depth = project_get_queue_depth(p),
                 .requests_served = p->requests_served,
         };
@@ -980,6 +996,23 @@ void project_get_facts(const LhProject *p, LhFacts *ret) {
                 snprintf(ret->scope_unit, sizeof ret->scope_unit, "%s", p->scope_unit);
         snprintf(ret->import_profile, sizeof ret->import_profile, "%s", strempty(p->active_profile));
         memcpy(ret->restarts_by_cause, p->restarts_by_cause, sizeof ret->restarts_by_cause);
+}
+
+void project_get_facts(LhProject *p, LhFacts *ret) {
+        assert(p);
+        assert(ret);
+
+        if (p->facts_cached_version != p->facts_version) {
+                project_compute_facts(p, &p->facts);
+                p->facts_cached_version = p->facts_version;
+        }
+        *ret = p->facts;
+        /* the window empties with time alone: counted at each read */
+        ret->restarts_in_window = restart_window_count_const(&p->window, now_usec(CLOCK_MONOTONIC));
+}
+
+uint64_t project_get_facts_computed(const LhProject *p) {
+        return p->facts_computed;
 }
 
 int project_restart_worker(LhProject *p) {
@@ -1005,6 +1038,7 @@ int project_stop_worker(LhProject *p) {
                 return -ESHUTDOWN;
 
         p->stopped = true;
+        project_facts_touch(p);
         p->restart_requested = false;
         project_reset_restart_policy(p);
         if (p->worker && !p->worker_stopping)

@@ -96,6 +96,7 @@ void job_queue_append(LhProject *p, LhJob *j) {
                 p->queue_head = j;
         p->queue_tail = j;
         p->n_queued++;
+        project_facts_touch(p);
 }
 
 void job_queue_prepend(LhProject *p, LhJob *j) {
@@ -107,6 +108,7 @@ void job_queue_prepend(LhProject *p, LhJob *j) {
                 p->queue_tail = j;
         p->queue_head = j;
         p->n_queued++;
+        project_facts_touch(p);
 }
 
 void job_queue_remove(LhProject *p, LhJob *j) {
@@ -120,6 +122,7 @@ void job_queue_remove(LhProject *p, LhJob *j) {
                 p->queue_tail = j->queue_prev;
         j->queue_prev = j->queue_next = NULL;
         p->n_queued--;
+        project_facts_touch(p);
 }
 
 static uint64_t usec_to_millis(usec_t u) {

@@ -103,6 +103,10 @@ struct LhProject {
         uint64_t poison[32];       /* commands that crashed a worker on their retry too (restart-policy.c) */
         unsigned n_poison, poison_next;
 
+        /* the facts snapshot: recomputed when facts_version moved */
+        uint64_t facts_version, facts_cached_version, facts_computed;
+        LhFacts facts;
+
         sd_event_source *kick_source;
         sd_event_source *timeout_source;
         sd_event_source *idle_source;
@@ -147,7 +151,8 @@ void project_kick(LhProject *p);
 int project_timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler);
 void project_timer_disarm(sd_event_source *s);
 void project_shutdown(LhProject *p);
-void project_notify(LhProject *p, ProjectChange what);
+void project_notify(LhProject *p, ProjectChange what); /* touches the facts too */
+void project_facts_touch(LhProject *p);
 bool project_is_evictable(const LhProject *p);
 void project_evict(LhProject *p);
 bool project_is_quiet(const LhProject *p);

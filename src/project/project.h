@@ -101,7 +101,10 @@ bool registry_is_quiet(LhRegistry *r); /* no jobs, no live workers */
 
 const char *project_get_root(const LhProject *p);
 const char *project_get_id(const LhProject *p);  /* 16 hex chars, stable hash of the root */
-void project_get_facts(const LhProject *p, LhFacts *ret); /* snapshot, per-call fields zero */
+/* The snapshot (per-call fields zero), computed once per change. */
+void project_get_facts(LhProject *p, LhFacts *ret);
+/* How many snapshots were computed (tests bound it). */
+uint64_t project_get_facts_computed(const LhProject *p);
 const LhConfig *project_get_config(const LhProject *p);
 
 /* Operator actions: planned recycle (explicit) / stop the worker (project
