@@ -15,7 +15,13 @@
  *          importing (header, once per worker and profile) → running →
  *          (retrying: back to waiting, once, read-only jobs, not after a
  *          hard-tier kill) → done
- * Project: idle ⇄ starting ⇄ busy; cooling_down; stopped. */
+ * Project: idle ⇄ starting ⇄ busy; cooling_down; stopped.
+ *
+ * Owns: LhProject's actor fields (everything but `queue`, `profiles`,
+ * `ticket`, `restarts` and `record`, whose files own them). Must not know:
+ * the registry's internals (it reads its config, loop, placer, observer and
+ * shutting_down) or anything above (tools, bus). Lower files are told
+ * through their verbs and answer through callbacks. */
 
 #include <assert.h>
 #include <limits.h>
@@ -25,10 +31,8 @@
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
-#include "lean/header.h"
 #include "lean/readiness.h"
 #include "project/project-internal.h"
-#include "project/restart-policy.h"
 
 #define CONFIG(p) ((p)->registry->config)
 
@@ -48,11 +52,11 @@ static const WorkerCallbacks project_worker_callbacks = {
 /* ---- small helpers -------------------------------------------------------- */
 
 /* Every change of a fact: the next project_get_facts() computes a new snapshot. */
-void project_facts_touch(LhProject *p) {
+static void project_facts_touch(LhProject *p) {
         p->facts_version++;
 }
 
-void project_notify(LhProject *p, ProjectChange what) {
+static void project_notify(LhProject *p, ProjectChange what) {
         LhRegistry *r = p->registry;
 
         project_facts_touch(p);
@@ -90,46 +94,6 @@ static int timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_t
         return r;
 }
 
-/* for restart-policy.c */
-int project_timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler) {
-        return timer_arm(p, s, after, handler);
-}
-
-void project_timer_disarm(sd_event_source *s) {
-        timer_disarm(s);
-}
-
-static void project_clear_profiles(LhProject *p) {
-        for (size_t i = 0; i < p->n_profiles; i++)
-                free(p->profiles[i].fingerprint);
-        p->profiles = mfree(p->profiles);
-        p->n_profiles = 0;
-}
-
-static const ImportProfile *project_find_profile(const LhProject *p, const char *fingerprint) {
-        for (size_t i = 0; i < p->n_profiles; i++)
-                if (streq(p->profiles[i].fingerprint, fingerprint))
-                        return p->profiles + i;
-        return NULL;
-}
-
-static int project_add_profile(LhProject *p, const char *fingerprint, int env) {
-        ImportProfile *a;
-        char *f;
-
-        f = strdup(fingerprint);
-        if (!f)
-                return -ENOMEM;
-        a = realloc(p->profiles, (p->n_profiles + 1) * sizeof(ImportProfile));
-        if (!a) {
-                free(f);
-                return -ENOMEM;
-        }
-        p->profiles = a;
-        p->profiles[p->n_profiles++] = (ImportProfile) { .fingerprint = f, .env = env };
-        return 0;
-}
-
 /* all: also workers whose descendants are still being reaped (freeing
  * those waits a bounded while: only at shutdown) */
 static void project_free_graveyard(LhProject *p, bool all) {
@@ -146,6 +110,69 @@ static void project_free_graveyard(LhProject *p, bool all) {
                 p->graveyard = mfree(p->graveyard);
 }
 
+/* ---- the restart policy's answers ------------------------------------------- */
+
+/* The one place a worker end becomes observable (restart-policy.c keeps
+ * the statistics; the observers hear it from here). */
+static void project_record_event(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
+                                 uint64_t limit_kib, RestartEvent *ret) {
+        LhRegistry *r = p->registry;
+        RestartEvent ev;
+
+        if (!restart_policy_record(&p->restarts, p->generation, p->scope_unit, cause, reason, rss_kib, limit_kib,
+                                   &ev)) {
+                if (ret)
+                        *ret = ev;
+                return;
+        }
+        if (ret)
+                *ret = ev;
+        if (r->observer && r->observer->worker_restarted)
+                r->observer->worker_restarted(p, &ev, r->observer_userdata);
+        project_notify(p, PROJECT_CHANGE_RESTARTS);
+}
+
+static bool project_count_abnormal(LhProject *p, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
+        if (restart_policy_count_abnormal(&p->restarts, cause, rss_kib, limit_kib))
+                return true;
+        /* cooling down now */
+        project_notify(p, PROJECT_CHANGE_STATE);
+        project_kick(p);
+        return false;
+}
+
+static bool project_check_cooling(LhProject *p) {
+        bool ended, cooling = restart_policy_check_cooling(&p->restarts, &ended);
+
+        if (ended)
+                project_notify(p, PROJECT_CHANGE_STATE);
+        return cooling;
+}
+
+static void project_on_cooled(void *userdata) {
+        LhProject *p = userdata;
+
+        project_notify(p, PROJECT_CHANGE_STATE);
+        project_kick(p);
+}
+
+static void project_reset_restart_policy(LhProject *p) {
+        restart_policy_reset(&p->restarts);
+        project_notify(p, PROJECT_CHANGE_STATE | PROJECT_CHANGE_RESTARTS);
+}
+
+/* The job leaves the project: its permit back, its answer with the facts. */
+static void project_finish_job(LhProject *p, LhJob *j, const LhError *err) {
+        LhFacts facts;
+
+        project_get_facts(p, &facts);
+        if (j->has_permit) {
+                job_set_permit(j, false);
+                admission_release_heavy(&p->registry->admission);
+        }
+        job_finish(j, &facts, err);
+}
+
 /* ---- worker lifecycle ------------------------------------------------------ */
 
 /* The REPL the readiness check finds for this project (a dependency's
@@ -158,7 +185,7 @@ static void project_free_graveyard(LhProject *p, bool all) {
 int project_default_worker_argv(const LhProject *p, char ***ret) {
         char **l;
 
-        l = strv_copy(p->default_argv ?: (char *[]) { (char *) "lake", (char *) "env", (char *) "repl", NULL });
+        l = strv_copy(p->record.default_argv ?: (char *[]) { (char *) "lake", (char *) "env", (char *) "repl", NULL });
         if (!l)
                 return -ENOMEM;
         *ret = l;
@@ -221,8 +248,8 @@ static int project_spawn_worker(LhProject *p) {
         p->rss_kib = p->anon_kib = p->tier_kib = 0;
         p->memory = (WorkerMemory) {};
         p->scope_unit[0] = 0;
-        p->mode = placer ? registry_get_enforcement(r) : ENFORCEMENT_MODE_PROCESS;
-        project_clear_profiles(p);
+        p->mode = placer ? project_enforcement_for(c, r->placer) : ENFORCEMENT_MODE_PROCESS;
+        import_profiles_clear(&p->profiles);
         log_debug("Project %s: worker %" PRIu64 " starting (pid %d).", p->root, p->generation,
                   (int) worker_get_pid(w));
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
@@ -273,7 +300,7 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 bool project_is_evictable(const LhProject *p) {
         /* not a worker the worker layer is already ending (its on_dead tells why) */
         return p->worker && p->worker_ready && !p->worker_stopping && worker_get_state(p->worker) < WORKER_STOPPING &&
-                !p->current && !p->queue_head && !p->registry->shutting_down;
+                !p->current && !p->queue.head && !p->registry->shutting_down;
 }
 
 void project_evict(LhProject *p) {
@@ -293,8 +320,8 @@ static void project_fail_current(LhProject *p, const LhError *err) {
         timer_disarm(p->timeout_source);
         p->current = NULL;
         project_facts_touch(p);
-        registry_withdraw(p->registry, p);
-        job_finish(j, err);
+        admission_withdraw(&p->ticket);
+        project_finish_job(p, j, err);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
 }
@@ -303,9 +330,10 @@ static void project_fail_current(LhProject *p, const LhError *err) {
  * reference does so (post-job). */
 static void project_after_job(LhProject *p, LhJob *j) {
         const LhConfig *c = CONFIG(p);
+        RestartEvent ev;
         char reason[256];
 
-        p->last_used = now_usec(CLOCK_MONOTONIC);
+        admission_ticket_touch(&p->ticket, now_usec(CLOCK_MONOTONIC));
         if (!p->worker || p->worker_stopping)
                 return;
         p->requests_served++;
@@ -323,8 +351,8 @@ static void project_after_job(LhProject *p, LhJob *j) {
                 snprintf(reason, sizeof reason, "rss_post_job current_kib=%" PRIu64 " limit_kib=%" PRIu64,
                          p->tier_kib, c->worker_rss_post_job_restart_kib);
                 project_recycle_worker(p, RESTART_CAUSE_RSS_POST_JOB, reason, p->tier_kib,
-                                       c->worker_rss_post_job_restart_kib, &j->call_restart);
-                j->worker_restarted = true;
+                                       c->worker_rss_post_job_restart_kib, &ev);
+                job_note_restart(j, &ev, true);
         } else if (c->worker_max_requests > 0 && p->requests_served >= c->worker_max_requests) {
                 snprintf(reason, sizeof reason, "max_requests served=%" PRIu64 " limit=%" PRIu64,
                          p->requests_served, c->worker_max_requests);
@@ -341,7 +369,7 @@ static void project_complete_current(LhProject *p, const LhError *err) {
         p->current = NULL;
         project_facts_touch(p);
         project_after_job(p, j);
-        job_finish(j, err);
+        project_finish_job(p, j, err);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
 }
@@ -360,7 +388,7 @@ static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
         snprintf(reason, sizeof reason, "no reply within %" PRIu64 " ms", ms);
         project_kill_worker(p, RESTART_CAUSE_TIMEOUT, reason, &ev);
-        j->call_restart = ev;
+        job_note_restart(j, &ev, false);
         lh_error_set(&e, "timeout", true,
                      "No reply from the worker of %s within %" PRIu64 " ms; the worker (generation %" PRIu64 ") was killed.",
                      p->root, ms, ev.worker_generation);
@@ -374,10 +402,11 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         LhError e;
         int k;
 
-        j->command_hashed = j->phase == JOB_PHASE_RUNNING;
+        job_note_command(j, j->phase == JOB_PHASE_RUNNING,
+                         j->phase == JOB_PHASE_RUNNING ? restart_policy_command_hash(j->fingerprint, command) : 0,
+                         p->generation);
         if (j->command_hashed) {
-                j->command_hash = restart_policy_command_hash(j->fingerprint, command);
-                if (project_poison_contains(p, j->command_hash)) {
+                if (restart_policy_poison_contains(&p->restarts, j->command_hash)) {
                         json_object_put(command);
                         lh_error_set(&e, "poison_input", false,
                                      "This input crashed the worker of %s twice; it is not run again "
@@ -386,7 +415,6 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
                         return;
                 }
         }
-        j->generation = p->generation;
         k = worker_send(p->worker, command);
         json_object_put(command);
         if (k < 0) {
@@ -429,7 +457,7 @@ static void project_start_job(LhProject *p, LhJob *j) {
         json_object *command = NULL;
         int r;
 
-        j->phase = JOB_PHASE_RUNNING;
+        job_set_phase(j, JOB_PHASE_RUNNING);
         if (!p->active_profile || !streq(p->active_profile, j->fingerprint)) {
                 char *f = strdup(j->fingerprint);
 
@@ -448,20 +476,13 @@ static void project_start_job(LhProject *p, LhJob *j) {
 }
 
 static int project_send_header(LhProject *p, LhJob *j) {
-        _cleanup_free_ char *text = NULL;
         json_object *command;
+        int k;
 
-        text = lean_header_command(j->imports);
-        if (!text)
-                return -ENOMEM;
-        command = json_object_new_object();
-        if (!command)
-                return -ENOMEM;
-        if (json_object_object_add(command, "cmd", json_object_new_string(text)) < 0) {
-                json_object_put(command);
-                return -ENOMEM;
-        }
-        j->phase = JOB_PHASE_IMPORTING;
+        k = import_header_command(j->imports, &command);
+        if (k < 0)
+                return k;
+        job_set_phase(j, JOB_PHASE_IMPORTING);
         project_send(p, j, command);
         return 0;
 }
@@ -469,49 +490,15 @@ static int project_send_header(LhProject *p, LhJob *j) {
 /* The header's reply: its env, or import_failed with the error messages. */
 static void project_handle_header_reply(LhProject *p, LhJob *j, json_object *reply) {
         _cleanup_(lh_error_done) LhError e = {};
-        json_object *messages, *v, *errors = NULL;
-        const char *first = NULL;
-        int env = -1;
+        int env;
 
-        if (json_object_object_get_ex(reply, "messages", &messages) &&
-            json_object_is_type(messages, json_type_array)) {
-                size_t n = json_object_array_length(messages);
-
-                for (size_t i = 0; i < n; i++) {
-                        json_object *m = json_object_array_get_idx(messages, i), *sev, *data;
-
-                        if (!json_object_object_get_ex(m, "severity", &sev) ||
-                            !streq(strempty(json_object_get_string(sev)), "error"))
-                                continue;
-                        if (!errors)
-                                errors = json_object_new_array();
-                        if (errors)
-                                json_object_array_add(errors, json_object_get(m));
-                        if (!first && json_object_object_get_ex(m, "data", &data))
-                                first = json_object_get_string(data);
-                }
-        }
-        if (!errors && json_object_object_get_ex(reply, "env", &v) && json_object_is_type(v, json_type_int))
-                env = json_object_get_int(v);
-
-        if (errors || env < 0) {
-                if (!first && json_object_object_get_ex(reply, "message", &v))
-                        first = json_object_get_string(v);
-                lh_error_set(&e, "import_failed", false, "Importing %s failed: %s",
-                             isempty(j->fingerprint) ? "the prelude" : j->fingerprint,
-                             first ?: "the worker returned no environment");
-                e.details = json_object_new_object();
-                if (e.details)
-                        json_object_object_add(e.details, "messages",
-                                               errors ? json_object_get(errors) : json_object_new_array());
-                json_object_put(errors);
+        if (import_header_parse_reply(reply, j->fingerprint, &env, &e) < 0) {
                 project_complete_current(p, &e);
                 return;
         }
-
-        if (project_add_profile(p, j->fingerprint, env) < 0)
+        if (import_profiles_add(&p->profiles, j->fingerprint, env) < 0)
                 log_oom(); /* the env is still used for this job, only not remembered */
-        j->base_env = env;
+        job_set_base_env_internal(j, env);
         project_start_job(p, j);
 }
 
@@ -520,14 +507,14 @@ static void project_handle_header_reply(LhProject *p, LhJob *j, json_object *rep
 static void project_went_idle(LhProject *p) {
         LhRegistry *r = p->registry;
 
-        registry_withdraw(r, p);
-        if (!p->worker && p->holds_slot)
-                registry_release_slot(r, p);
+        admission_withdraw(&p->ticket);
+        if (!p->worker && p->ticket.holds_slot)
+                admission_release_slot(&r->admission, &p->ticket);
         if (project_is_evictable(p)) {
                 if (CONFIG(p)->worker_idle_secs > 0)
                         (void) timer_arm(p, &p->idle_source, CONFIG(p)->worker_idle_secs * USEC_PER_SEC,
                                          on_idle_timeout);
-                registry_admission_poke(r);
+                admission_poke(&r->admission);
         }
 }
 
@@ -535,6 +522,7 @@ static void project_dispatch(LhProject *p) {
         LhRegistry *r = p->registry;
         const LhConfig *c = CONFIG(p);
         usec_t now = now_usec(CLOCK_MONOTONIC);
+        RestartEvent ev;
         char reason[256];
         LhError e;
         LhJob *j;
@@ -549,16 +537,17 @@ static void project_dispatch(LhProject *p) {
                 if (p->current) {
                         /* a command in flight finishes; one still waiting fails */
                         if (p->current->phase == JOB_PHASE_WAITING) {
-                                project_unavailable_error(p, &e);
+                                restart_policy_unavailable_error(&p->restarts, &e);
                                 project_fail_current(p, &e);
                         }
                         return;
                 }
-                j = p->queue_head;
+                j = p->queue.head;
                 if (j) {
-                        job_queue_remove(p, j);
-                        project_unavailable_error(p, &e);
-                        job_finish(j, &e);
+                        job_queue_remove(&p->queue, j);
+                        project_facts_touch(p);
+                        restart_policy_unavailable_error(&p->restarts, &e);
+                        project_finish_job(p, j, &e);
                         project_notify(p, PROJECT_CHANGE_STATE);
                         project_kick(p);
                 } else
@@ -567,16 +556,15 @@ static void project_dispatch(LhProject *p) {
         }
 
         if (!p->current) {
-                j = p->queue_head;
+                j = p->queue.head;
                 if (!j) {
                         project_went_idle(p);
                         return;
                 }
-                job_queue_remove(p, j);
+                job_queue_remove(&p->queue, j);
                 p->current = j;
                 project_facts_touch(p);
-                j->phase = JOB_PHASE_WAITING;
-                j->started_at = j->admission_started = now;
+                job_begin(j, now);
                 p->stopped = false;
                 timer_disarm(p->idle_source);
                 project_notify(p, PROJECT_CHANGE_STATE);
@@ -593,21 +581,18 @@ static void project_dispatch(LhProject *p) {
                 return;
 
         if ((j->flags & JOB_HEAVY) && !j->has_permit) {
-                if (!registry_acquire_heavy(r, p))
+                if (!admission_acquire_heavy(&r->admission, &p->ticket))
                         return;
-                j->has_permit = true;
+                job_set_permit(j, true);
         }
 
         if (!p->worker) {
-                if (!registry_acquire_slot(r, p))
+                if (!admission_acquire_slot(&r->admission, &p->ticket))
                         return;
-                if (!j->admitted) {
-                        j->admitted = true;
-                        j->admission_wait = now - j->admission_started;
-                }
+                job_note_admitted(j, now);
                 k = project_spawn_worker(p);
                 if (k < 0) {
-                        registry_release_slot(r, p);
+                        admission_release_slot(&r->admission, &p->ticket);
                         lh_error_set(&e, "worker_failed", k != -EOPNOTSUPP,
                                      "Could not start a worker for %s: %s%s", p->root, strerror(-k),
                                      k == -EOPNOTSUPP ? " (enforcement \"scope\" needs a user manager with a memory controller)" : "");
@@ -616,16 +601,12 @@ static void project_dispatch(LhProject *p) {
                 }
                 return; /* on_ready kicks */
         }
-        if (!j->admitted) {
-                j->admitted = true;
-                j->admission_wait = now - j->admission_started;
-        }
+        job_note_admitted(j, now);
         if (!p->worker_ready)
                 return;
 
         /* import-switch tier: other imports than last time, and the worker is big */
-        if (!j->switch_checked) {
-                j->switch_checked = true;
+        if (job_take_switch_check(j)) {
                 if (p->active_profile && !streq(p->active_profile, j->fingerprint)) {
                         (void) worker_sample_now(p->worker);
                         p->profile_switch_count++;
@@ -635,23 +616,23 @@ static void project_dispatch(LhProject *p) {
                                          "rss_import_switch current_kib=%" PRIu64 " limit_kib=%" PRIu64,
                                          p->tier_kib, c->import_switch_rss_soft_kib);
                                 project_recycle_worker(p, RESTART_CAUSE_RSS_IMPORT_SWITCH, reason, p->tier_kib,
-                                                       c->import_switch_rss_soft_kib, &j->call_restart);
-                                j->worker_restarted = true;
+                                                       c->import_switch_rss_soft_kib, &ev);
+                                job_note_restart(j, &ev, true);
                                 return; /* on_dead kicks */
                         }
                 }
         }
 
-        const ImportProfile *prof = project_find_profile(p, j->fingerprint);
+        const ImportProfile *prof = import_profiles_find(&p->profiles, j->fingerprint);
         if (prof) {
-                j->base_env = prof->env;
+                job_set_base_env_internal(j, prof->env);
                 project_start_job(p, j);
                 return;
         }
 
-        if (c->worker_max_imports > 0 && p->n_profiles >= c->worker_max_imports) {
+        if (c->worker_max_imports > 0 && p->profiles.n >= c->worker_max_imports) {
                 snprintf(reason, sizeof reason, "max_imports profiles=%zu limit=%" PRIu64,
-                         p->n_profiles, c->worker_max_imports);
+                         p->profiles.n, c->worker_max_imports);
                 project_recycle_worker(p, RESTART_CAUSE_MAX_IMPORTS, reason, p->anon_kib, 0, NULL);
                 return;
         }
@@ -754,7 +735,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
         p->stop_recorded = false;
         p->rss_kib = p->anon_kib = p->tier_kib = 0;
         p->memory = (WorkerMemory) {};
-        project_clear_profiles(p);
+        import_profiles_clear(&p->profiles);
         timer_disarm(p->timeout_source);
         timer_disarm(p->idle_source);
 
@@ -768,7 +749,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         allowed = project_count_abnormal(p, cause, rss_kib, limit_kib);
         }
 
-        registry_release_slot(r, p);
+        admission_release_slot(&r->admission, &p->ticket);
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
 
         if (!recorded && in_call) {
@@ -776,11 +757,10 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                 const char *failed_during = j->phase == JOB_PHASE_IMPORTING ? "import_header" :
                                             j->phase == JOB_PHASE_RUNNING ? "command" : "startup";
 
-                j->call_restart = ev;
-                j->worker_restarted = true;
+                job_note_restart(j, &ev, true);
 
                 if (!allowed) {
-                        project_unavailable_error(p, &e);
+                        restart_policy_unavailable_error(&p->restarts, &e);
                         project_fail_current(p, &e);
                         return;
                 }
@@ -788,14 +768,8 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         log_info("Project %s: worker %" PRIu64 " died during a read-only call (%s), retrying it once.",
                                  p->root, ev.worker_generation, strna(restart_cause_to_string(cause)));
                         timer_disarm(p->timeout_source);
-                        j->retry_count++;
-                        j->phase = JOB_PHASE_WAITING;
+                        job_reset_for_retry(j);
                         project_facts_touch(p);
-                        j->base_env = -1;
-                        json_object_put(j->result);
-                        j->result = NULL;
-                        lh_error_done(&j->error);
-                        j->has_error = false;
                         project_kick(p);
                         return;
                 }
@@ -803,12 +777,12 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                 if (j->retry_count > 0 && j->phase == JOB_PHASE_RUNNING && j->command_hashed &&
                     restart_cause_counts_toward_limit(cause) && cause != RESTART_CAUSE_RSS_HARD_LIMIT) {
                         /* the same command crashed two workers: the input, not the worker */
-                        project_poison_add(p, j->command_hash);
+                        restart_policy_poison_add(&p->restarts, j->command_hash);
                         lh_error_set(&e, "poison_input", false,
                                      "This input crashed the worker of %s twice (%s%s%s); it is not run again.",
                                      p->root, strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
                                      strempty(reason));
-                } else if (!restart_policy_input_error(p, cause, reason, &e))
+                } else if (!restart_policy_input_error(&p->restarts, cause, reason, &e))
                         lh_error_set(&e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
                                      "The worker of %s ended during the call (%s%s%s)%s.", p->root,
                                      strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
@@ -840,8 +814,7 @@ int project_new(LhProject **ret, LhRegistry *r, const char *root) {
                 return -ENOMEM;
         p->registry = r;
         p->facts_version = 1; /* nothing cached yet */
-        p->cooling_cause = _RESTART_CAUSE_INVALID;
-        p->mode = registry_get_enforcement(r);
+        p->mode = project_enforcement_for(c, r->placer);
         p->root = strdup(root);
         if (!p->root) {
                 free(p);
@@ -850,8 +823,11 @@ int project_new(LhProject **ret, LhRegistry *r, const char *root) {
         hash_to_hex16(hash_string(p->root), p->id);
         snprintf(p->description, sizeof p->description, "Lean worker for %s", p->root);
 
-        k = restart_window_init(&p->window, (unsigned) MIN(c->restart_limit, (uint64_t) 1024),
-                                c->restart_window_secs * USEC_PER_SEC);
+        k = restart_policy_init(&p->restarts, r->event, p->root, p->id, c->restart_limit, c->restart_window_secs,
+                                c->worker_max_reply_bytes, project_on_cooled, p);
+        if (k < 0)
+                goto fail;
+        k = admission_ticket_add(&r->admission, &p->ticket, p);
         if (k < 0)
                 goto fail;
 
@@ -875,15 +851,15 @@ LhProject *project_free(LhProject *p) {
                 return NULL;
 
         /* registry_free shut us down first: no jobs left */
-        assert(!p->current && !p->queue_head);
+        assert(!p->current && !p->queue.head);
         p->worker = worker_free(p->worker);
         project_free_graveyard(p, true);
-        project_clear_profiles(p);
+        import_profiles_clear(&p->profiles);
         sd_event_source_disable_unref(p->kick_source);
         sd_event_source_disable_unref(p->timeout_source);
         sd_event_source_disable_unref(p->idle_source);
-        sd_event_source_disable_unref(p->cooldown_source);
-        restart_window_done(&p->window);
+        restart_policy_done(&p->restarts);
+        admission_ticket_remove(&p->registry->admission, &p->ticket);
         free(p->active_profile);
         free(p->root);
         return mfree(p);
@@ -897,21 +873,22 @@ void project_shutdown(LhProject *p) {
 
         timer_disarm(p->timeout_source);
         timer_disarm(p->idle_source);
-        timer_disarm(p->cooldown_source);
+        restart_policy_shutdown(&p->restarts);
         timer_disarm(p->kick_source);
 
         lh_error_set(&e, "shutting_down", true, "The daemon is shutting down; call again once it is back.");
         /* one at a time from the head: done() may cancel others (submits are refused now) */
-        while ((j = p->queue_head)) {
-                job_queue_remove(p, j);
-                job_finish(j, &e);
+        while ((j = p->queue.head)) {
+                job_queue_remove(&p->queue, j);
+                project_facts_touch(p);
+                project_finish_job(p, j, &e);
         }
         if ((j = p->current)) {
                 p->current = NULL;
                 project_facts_touch(p);
-                job_finish(j, &e);
+                project_finish_job(p, j, &e);
         }
-        registry_withdraw(r, p);
+        admission_withdraw(&p->ticket);
 
         if (p->worker) {
                 if (!p->stop_recorded)
@@ -921,14 +898,37 @@ void project_shutdown(LhProject *p) {
         }
         p->worker_ready = p->worker_stopping = p->stop_recorded = false;
         project_free_graveyard(p, true);
-        project_clear_profiles(p);
-        registry_release_slot(r, p);
+        import_profiles_clear(&p->profiles);
+        admission_release_slot(&r->admission, &p->ticket);
         p->stopped = true;
         project_notify(p, PROJECT_CHANGE_STATE | PROJECT_CHANGE_WORKER);
 }
 
 bool project_is_quiet(const LhProject *p) {
-        return !p->current && !p->queue_head && !p->worker;
+        return !p->current && !p->queue.head && !p->worker;
+}
+
+/* Nothing in flight, nothing owed, nothing the next call needs kept. */
+bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!project_is_quiet(p) || p->ticket.holds_slot || p->ticket.waiting_slot || p->ticket.waiting_permit ||
+            p->restarts.cooling_down || p->n_graveyard > 0)
+                return false;
+        if (p->kick_source && sd_event_source_get_enabled(p->kick_source, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return false;
+        return now - MAX(p->ticket.last_used, p->record.last_resolved) >= idle;
+}
+
+EnforcementMode project_enforcement_for(const LhConfig *c, ScopePlacer *placer) {
+        switch (c->enforcement) {
+        case ENFORCEMENT_SCOPE:
+                return ENFORCEMENT_MODE_SCOPE;
+        case ENFORCEMENT_PROCESS:
+                return ENFORCEMENT_MODE_PROCESS;
+        default:
+                return placer && scope_placer_is_available(placer) ? ENFORCEMENT_MODE_SCOPE : ENFORCEMENT_MODE_PROCESS;
+        }
 }
 
 /* ---- public API ----------------------------------------------------------------- */
@@ -946,15 +946,15 @@ const LhConfig *project_get_config(const LhProject *p) {
 }
 
 unsigned project_get_queue_depth(const LhProject *p) {
-        return p->n_queued + (p->current ? 1 : 0);
+        return p->queue.n + (p->current ? 1 : 0);
 }
 
 ProjectState project_get_state(const LhProject *p) {
-        if (p->cooling_down)
+        if (p->restarts.cooling_down)
                 return PROJECT_COOLING_DOWN;
         if (p->current)
                 return p->current->phase == JOB_PHASE_RUNNING ? PROJECT_BUSY : PROJECT_STARTING;
-        if (p->queue_head)
+        if (p->queue.head)
                 return PROJECT_STARTING;
         if (p->stopped)
                 return PROJECT_STOPPED;
@@ -973,7 +973,7 @@ static void project_compute_facts(LhProject *p, LhFacts *ret) {
                 .worker_pid = p->worker ? worker_get_pid(p->worker) : 0,
                 .enforcement = p->mode,
                 .sandbox = c->sandbox,
-                .last_restart = p->last_restart,
+                .last_restart = p->restarts.last_restart,
                 .rss_kib = p->rss_kib,
                 .anon_kib = p->anon_kib,
                 .swap_valid = p->memory.swap_valid,
@@ -988,14 +988,14 @@ static void project_compute_facts(LhProject *p, LhFacts *ret) {
                 .memory_high_kib = c->worker_rss_post_job_restart_kib,
                 .memory_max_kib = c->worker_rss_hard_kill_kib,
                 .profile_switch_count = p->profile_switch_count,
-                .restarts_total = p->restarts_total,
+                .restarts_total = p->restarts.restarts_total,
                 .queue_depth = project_get_queue_depth(p),
                 .requests_served = p->requests_served,
         };
         if (p->worker)
                 snprintf(ret->scope_unit, sizeof ret->scope_unit, "%s", p->scope_unit);
         snprintf(ret->import_profile, sizeof ret->import_profile, "%s", strempty(p->active_profile));
-        memcpy(ret->restarts_by_cause, p->restarts_by_cause, sizeof ret->restarts_by_cause);
+        memcpy(ret->restarts_by_cause, p->restarts.restarts_by_cause, sizeof ret->restarts_by_cause);
 }
 
 void project_get_facts(LhProject *p, LhFacts *ret) {
@@ -1008,7 +1008,7 @@ void project_get_facts(LhProject *p, LhFacts *ret) {
         }
         *ret = p->facts;
         /* the window empties with time alone: counted at each read */
-        ret->restarts_in_window = restart_window_count_const(&p->window, now_usec(CLOCK_MONOTONIC));
+        ret->restarts_in_window = restart_window_count_const(&p->restarts.window, now_usec(CLOCK_MONOTONIC));
 }
 
 uint64_t project_get_facts_computed(const LhProject *p) {
@@ -1068,7 +1068,7 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
         if (project_check_cooling(p)) {
                 LhError e;
 
-                project_unavailable_error(p, &e);
+                restart_policy_unavailable_error(&p->restarts, &e);
                 if (err)
                         *err = e;
                 return -EAGAIN;
@@ -1081,11 +1081,9 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
                 return -EBUSY;
         }
 
-        job_ref(j);
-        j->project = p;
-        j->phase = JOB_PHASE_QUEUED;
-        j->queued_at = now_usec(CLOCK_MONOTONIC);
-        job_queue_append(p, j);
+        job_attach(j, p, now_usec(CLOCK_MONOTONIC));
+        job_queue_append(&p->queue, j);
+        project_facts_touch(p);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
         return 0;
@@ -1103,8 +1101,9 @@ void job_cancel(LhJob *j) {
         lh_error_set(&e, "cancelled", false, "The call was cancelled.");
 
         if (j->phase == JOB_PHASE_QUEUED) {
-                job_queue_remove(p, j);
-                job_finish(j, &e);
+                job_queue_remove(&p->queue, j);
+                project_facts_touch(p);
+                project_finish_job(p, j, &e);
                 project_notify(p, PROJECT_CHANGE_STATE);
                 return;
         }
@@ -1113,7 +1112,7 @@ void job_cancel(LhJob *j) {
         if ((j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING) && p->worker && !p->worker_stopping) {
                 /* the worker is inside the command: the only way out is to kill it */
                 project_kill_worker(p, RESTART_CAUSE_CANCELLED, "the running call was cancelled", &ev);
-                j->call_restart = ev;
+                job_note_restart(j, &ev, false);
                 e.restart_cause = RESTART_CAUSE_CANCELLED;
         }
         project_fail_current(p, &e);

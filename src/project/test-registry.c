@@ -236,23 +236,23 @@ static void test_forget(void) {
 
         /* long idle but still owed something: kept */
         {
-                usec_t saved = pr->last_resolved;
+                usec_t saved = pr->record.last_resolved;
 
-                pr->last_resolved = 0;
-                pr->cooling_down = true;
+                pr->record.last_resolved = 0;
+                pr->restarts.cooling_down = true;
                 ASSERT_EQ(registry_forget_idle(r), 0);
-                pr->cooling_down = false;
-                pr->waiting_admission = true;
+                pr->restarts.cooling_down = false;
+                pr->ticket.waiting_slot = true;
                 ASSERT_EQ(registry_forget_idle(r), 0);
-                pr->waiting_admission = false;
-                pr->last_resolved = saved;
+                pr->ticket.waiting_slot = false;
+                pr->record.last_resolved = saved;
                 ASSERT_EQ(n_removed, 0);
         }
 
         /* then idle: forgotten by the timer, the observer told first; its
          * restarts stay in the totals */
-        pr->restarts_total = 3;
-        pr->restarts_by_cause[RESTART_CAUSE_CHILD_EXIT] = 3;
+        pr->restarts.restarts_total = 3;
+        pr->restarts.restarts_by_cause[RESTART_CAUSE_CHILD_EXIT] = 3;
         test_loop_run_until(event, &n_removed, 1, "the idle project to be forgotten", 5 * USEC_PER_SEC);
         ASSERT_EQ(registry_get_n_projects(r), 0);
         ASSERT_EQ(registry_get_restarts_total(r), 3);
