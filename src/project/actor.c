@@ -53,7 +53,7 @@ static const WorkerCallbacks project_worker_callbacks = {
 
 /* Every change of a fact: the next project_get_facts() computes a new snapshot. */
 static void project_facts_touch(LhProject *p) {
-        p->facts_version++;
+        facts_cache_invalidate(&p->facts_cache);
 }
 
 static void project_notify(LhProject *p, ProjectChange what) {
@@ -175,23 +175,6 @@ static void project_finish_job(LhProject *p, LhJob *j, const LhError *err) {
 
 /* ---- worker lifecycle ------------------------------------------------------ */
 
-/* The REPL the readiness check finds for this project (a dependency's
- * build, lean-host's own build for the pin, or `repl` on PATH), run under
- * the pinned toolchain's lake by absolute path (`<lake> env <repl>`) so it
- * sees the project's search path. Found off the loop by the readiness check
- * before the call (tools); nothing is read here: the event loop must not
- * wait for a file system. Plain `lake env repl` when none was found (the
- * call then fails with the readiness error before getting here). */
-int project_default_worker_argv(const LhProject *p, char ***ret) {
-        char **l;
-
-        l = strv_copy(p->record.default_argv ?: (char *[]) { (char *) "lake", (char *) "env", (char *) "repl", NULL });
-        if (!l)
-                return -ENOMEM;
-        *ret = l;
-        return 0;
-}
-
 static int project_spawn_worker(LhProject *p) {
         LhRegistry *r = p->registry;
         const LhConfig *c = CONFIG(p);
@@ -295,12 +278,6 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         snprintf(reason, sizeof reason, "idle for %" PRIu64 " s", CONFIG(p)->worker_idle_secs);
         project_recycle_worker(p, RESTART_CAUSE_IDLE, reason, p->anon_kib, 0, NULL);
         return 0;
-}
-
-bool project_is_evictable(const LhProject *p) {
-        /* not a worker the worker layer is already ending (its on_dead tells why) */
-        return p->worker && p->worker_ready && !p->worker_stopping && worker_get_state(p->worker) < WORKER_STOPPING &&
-                !p->current && !p->queue.head && !p->registry->shutting_down;
 }
 
 void project_evict(LhProject *p) {
@@ -408,9 +385,7 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         if (j->command_hashed) {
                 if (restart_policy_poison_contains(&p->restarts, j->command_hash)) {
                         json_object_put(command);
-                        lh_error_set(&e, "poison_input", false,
-                                     "This input crashed the worker of %s twice; it is not run again "
-                                     "(an operator's `lean-hostctl restart` forgets it).", p->root);
+                        restart_policy_poison_error(&p->restarts, &e);
                         project_fail_current(p, &e);
                         return;
                 }
@@ -774,26 +749,9 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         return;
                 }
 
-                if (j->retry_count > 0 && j->phase == JOB_PHASE_RUNNING && j->command_hashed &&
-                    restart_cause_counts_toward_limit(cause) && cause != RESTART_CAUSE_RSS_HARD_LIMIT) {
-                        /* the same command crashed two workers: the input, not the worker */
-                        restart_policy_poison_add(&p->restarts, j->command_hash);
-                        lh_error_set(&e, "poison_input", false,
-                                     "This input crashed the worker of %s twice (%s%s%s); it is not run again.",
-                                     p->root, strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
-                                     strempty(reason));
-                } else if (!restart_policy_input_error(&p->restarts, cause, reason, &e))
-                        lh_error_set(&e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
-                                     "The worker of %s ended during the call (%s%s%s)%s.", p->root,
-                                     strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
-                                     strempty(reason), j->retry_count > 0 ? ", also on the retry" : "");
-                e.restart_cause = cause;
-                e.rss_kib = rss_kib;
-                e.limit_kib = limit_kib;
-                e.details = json_object_new_object();
-                if (e.details)
-                        (void) json_object_object_add(e.details, "failed_during",
-                                                      json_object_new_string(failed_during));
+                restart_policy_call_error(&p->restarts, cause, reason, rss_kib, limit_kib, j->retry_count,
+                                          j->phase == JOB_PHASE_RUNNING && j->command_hashed ? &j->command_hash : NULL,
+                                          failed_during, &e);
                 project_fail_current(p, &e);
                 lh_error_done(&e);
                 return;
@@ -813,7 +771,7 @@ int project_new(LhProject **ret, LhRegistry *r, const char *root) {
         if (!p)
                 return -ENOMEM;
         p->registry = r;
-        p->facts_version = 1; /* nothing cached yet */
+        facts_cache_init(&p->facts_cache);
         p->mode = project_enforcement_for(c, r->placer);
         p->root = strdup(root);
         if (!p->root) {
@@ -902,117 +860,6 @@ void project_shutdown(LhProject *p) {
         admission_release_slot(&r->admission, &p->ticket);
         p->stopped = true;
         project_notify(p, PROJECT_CHANGE_STATE | PROJECT_CHANGE_WORKER);
-}
-
-bool project_is_quiet(const LhProject *p) {
-        return !p->current && !p->queue.head && !p->worker;
-}
-
-/* Nothing in flight, nothing owed, nothing the next call needs kept. */
-bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle) {
-        int enabled = SD_EVENT_OFF;
-
-        if (!project_is_quiet(p) || p->ticket.holds_slot || p->ticket.waiting_slot || p->ticket.waiting_permit ||
-            p->restarts.cooling_down || p->n_graveyard > 0)
-                return false;
-        if (p->kick_source && sd_event_source_get_enabled(p->kick_source, &enabled) >= 0 && enabled != SD_EVENT_OFF)
-                return false;
-        return now - MAX(p->ticket.last_used, p->record.last_resolved) >= idle;
-}
-
-EnforcementMode project_enforcement_for(const LhConfig *c, ScopePlacer *placer) {
-        switch (c->enforcement) {
-        case ENFORCEMENT_SCOPE:
-                return ENFORCEMENT_MODE_SCOPE;
-        case ENFORCEMENT_PROCESS:
-                return ENFORCEMENT_MODE_PROCESS;
-        default:
-                return placer && scope_placer_is_available(placer) ? ENFORCEMENT_MODE_SCOPE : ENFORCEMENT_MODE_PROCESS;
-        }
-}
-
-/* ---- public API ----------------------------------------------------------------- */
-
-const char *project_get_root(const LhProject *p) {
-        return p->root;
-}
-
-const char *project_get_id(const LhProject *p) {
-        return p->id;
-}
-
-const LhConfig *project_get_config(const LhProject *p) {
-        return CONFIG(p);
-}
-
-unsigned project_get_queue_depth(const LhProject *p) {
-        return p->queue.n + (p->current ? 1 : 0);
-}
-
-ProjectState project_get_state(const LhProject *p) {
-        if (p->restarts.cooling_down)
-                return PROJECT_COOLING_DOWN;
-        if (p->current)
-                return p->current->phase == JOB_PHASE_RUNNING ? PROJECT_BUSY : PROJECT_STARTING;
-        if (p->queue.head)
-                return PROJECT_STARTING;
-        if (p->stopped)
-                return PROJECT_STOPPED;
-        return PROJECT_IDLE;
-}
-
-/* The snapshot, computed once per change (facts_version): the envelope of
- * every call and each D-Bus getter read it. */
-static void project_compute_facts(LhProject *p, LhFacts *ret) {
-        const LhConfig *c = CONFIG(p);
-
-        p->facts_computed++;
-        *ret = (LhFacts) {
-                .state = project_get_state(p),
-                .worker_generation = p->generation,
-                .worker_pid = p->worker ? worker_get_pid(p->worker) : 0,
-                .enforcement = p->mode,
-                .sandbox = c->sandbox,
-                .last_restart = p->restarts.last_restart,
-                .rss_kib = p->rss_kib,
-                .anon_kib = p->anon_kib,
-                .swap_valid = p->memory.swap_valid,
-                .swap_kib = p->memory.swap_kib,
-                .events_valid = p->memory.events_valid,
-                .memory_events_high = p->memory.events_high,
-                .memory_events_max = p->memory.events_max,
-                .memory_events_oom_kill = p->memory.events_oom_kill,
-                .pressure_valid = p->memory.pressure_valid,
-                .memory_pressure_some_avg10 = p->memory.pressure_some_avg10,
-                .memory_pressure_full_avg10 = p->memory.pressure_full_avg10,
-                .memory_high_kib = c->worker_rss_post_job_restart_kib,
-                .memory_max_kib = c->worker_rss_hard_kill_kib,
-                .profile_switch_count = p->profile_switch_count,
-                .restarts_total = p->restarts.restarts_total,
-                .queue_depth = project_get_queue_depth(p),
-                .requests_served = p->requests_served,
-        };
-        if (p->worker)
-                snprintf(ret->scope_unit, sizeof ret->scope_unit, "%s", p->scope_unit);
-        snprintf(ret->import_profile, sizeof ret->import_profile, "%s", strempty(p->active_profile));
-        memcpy(ret->restarts_by_cause, p->restarts.restarts_by_cause, sizeof ret->restarts_by_cause);
-}
-
-void project_get_facts(LhProject *p, LhFacts *ret) {
-        assert(p);
-        assert(ret);
-
-        if (p->facts_cached_version != p->facts_version) {
-                project_compute_facts(p, &p->facts);
-                p->facts_cached_version = p->facts_version;
-        }
-        *ret = p->facts;
-        /* the window empties with time alone: counted at each read */
-        ret->restarts_in_window = restart_window_count_const(&p->restarts.window, now_usec(CLOCK_MONOTONIC));
-}
-
-uint64_t project_get_facts_computed(const LhProject *p) {
-        return p->facts_computed;
 }
 
 int project_restart_worker(LhProject *p) {

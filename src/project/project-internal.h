@@ -6,6 +6,7 @@
  *
  *   registry.c        LhRegistry, ProjectRecord      (root → project, forgetting)
  *   actor.c           LhProject's actor fields       (mailbox, worker, tiers)
+ *   snapshot.c        FactsCache                     (facts, state: reads the actor's fields)
  *   profiles.c        ImportProfiles                 (import headers per worker)
  *   restart-policy.c  RestartPolicy                  (statistics, window, poison)
  *   admission.c       Admission, AdmissionTicket     (worker slots, permits)
@@ -24,6 +25,7 @@
 #include "project/queue.h"
 #include "project/restart-policy.h"
 #include "project/restart.h"
+#include "project/snapshot.h"
 
 /* What the registry keeps on a project (registry.c's). */
 typedef struct ProjectRecord {
@@ -66,9 +68,7 @@ struct LhProject {
         AdmissionTicket ticket;    /* admission.c's */
         RestartPolicy restarts;    /* restart-policy.c's */
 
-        /* the facts snapshot: recomputed when facts_version moved */
-        uint64_t facts_version, facts_cached_version, facts_computed;
-        LhFacts facts;
+        FactsCache facts_cache;    /* snapshot.c's */
 
         sd_event_source *kick_source;
         sd_event_source *timeout_source;
@@ -104,10 +104,12 @@ struct LhRegistry {
 int project_new(LhProject **ret, LhRegistry *r, const char *root);
 LhProject *project_free(LhProject *p);
 void project_shutdown(LhProject *p);
-bool project_is_quiet(const LhProject *p);
-bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle);
-EnforcementMode project_enforcement_for(const LhConfig *c, ScopePlacer *placer);
 /* the admission's callbacks (registry.c wires them) */
-bool project_is_evictable(const LhProject *p);
 void project_evict(LhProject *p);
 void project_kick(LhProject *p);
+
+/* snapshot.c */
+bool project_is_quiet(const LhProject *p);
+bool project_is_evictable(const LhProject *p);
+bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle);
+EnforcementMode project_enforcement_for(const LhConfig *c, ScopePlacer *placer);

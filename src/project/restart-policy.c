@@ -279,3 +279,33 @@ bool restart_policy_poison_contains(const RestartPolicy *rp, uint64_t command_ha
 void restart_policy_shutdown(RestartPolicy *rp) {
         restart_policy_disarm(rp);
 }
+
+void restart_policy_call_error(RestartPolicy *rp, RestartCause cause, const char *reason, uint64_t rss_kib,
+                               uint64_t limit_kib, unsigned retry_count, const uint64_t *command_hash,
+                               const char *failed_during, LhError *e) {
+        if (retry_count > 0 && command_hash && restart_cause_counts_toward_limit(cause) &&
+            cause != RESTART_CAUSE_RSS_HARD_LIMIT) {
+                /* the same command crashed two workers: the input, not the worker */
+                restart_policy_poison_add(rp, *command_hash);
+                lh_error_set(e, "poison_input", false,
+                             "This input crashed the worker of %s twice (%s%s%s); it is not run again.",
+                             rp->root, strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
+                             strempty(reason));
+        } else if (!restart_policy_input_error(rp, cause, reason, e))
+                lh_error_set(e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
+                             "The worker of %s ended during the call (%s%s%s)%s.", rp->root,
+                             strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
+                             strempty(reason), retry_count > 0 ? ", also on the retry" : "");
+        e->restart_cause = cause;
+        e->rss_kib = rss_kib;
+        e->limit_kib = limit_kib;
+        e->details = json_object_new_object();
+        if (e->details)
+                (void) json_object_object_add(e->details, "failed_during", json_object_new_string(failed_during));
+}
+
+void restart_policy_poison_error(const RestartPolicy *rp, LhError *e) {
+        lh_error_set(e, "poison_input", false,
+                     "This input crashed the worker of %s twice; it is not run again "
+                     "(an operator's `lean-hostctl restart` forgets it).", rp->root);
+}

@@ -76,3 +76,13 @@ void restart_policy_poison_add(RestartPolicy *rp, uint64_t command_hash);
 bool restart_policy_poison_contains(const RestartPolicy *rp, uint64_t command_hash);
 /* Daemon stop: no cool-down timer any more. */
 void restart_policy_shutdown(RestartPolicy *rp);
+
+/* The call's error when its worker ended during it and it is not retried:
+ * poison_input when the same job command (*command_hash, NULL: not a job
+ * command) crashed a second worker (remembered now), reply_too_large, or
+ * worker_failed; with the cause, sizes and details.failed_during. */
+void restart_policy_call_error(RestartPolicy *rp, RestartCause cause, const char *reason, uint64_t rss_kib,
+                               uint64_t limit_kib, unsigned retry_count, const uint64_t *command_hash,
+                               const char *failed_during, LhError *e);
+/* A command known to be poison is not sent. */
+void restart_policy_poison_error(const RestartPolicy *rp, LhError *e);
