@@ -17,8 +17,8 @@
  *          hard-tier kill) → done
  * Project: idle ⇄ starting ⇄ busy; cooling_down; stopped.
  *
- * Owns: LhProject's actor fields (everything but `queue`, `profiles`,
- * `ticket`, `restarts` and `record`, whose files own them). Must not know:
+ * Owns: LhProject's actor fields (everything but `queue`, `slot`, `ticket`,
+ * `restarts`, `facts_cache` and `record`, whose files own them). Must not know:
  * the registry's internals (it reads its config, loop, placer, observer and
  * shutting_down) or anything above (tools, bus). Lower files are told
  * through their verbs and answer through callbacks. */
@@ -94,22 +94,6 @@ static int timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_t
         return r;
 }
 
-/* all: also workers whose descendants are still being reaped (freeing
- * those waits a bounded while: only at shutdown) */
-static void project_free_graveyard(LhProject *p, bool all) {
-        size_t k = 0;
-
-        for (size_t i = 0; i < p->n_graveyard; i++) {
-                if (all || worker_is_gone(p->graveyard[i]))
-                        worker_free(p->graveyard[i]);
-                else
-                        p->graveyard[k++] = p->graveyard[i];
-        }
-        p->n_graveyard = k;
-        if (k == 0)
-                p->graveyard = mfree(p->graveyard);
-}
-
 /* ---- the restart policy's answers ------------------------------------------- */
 
 /* The one place a worker end becomes observable (restart-policy.c keeps
@@ -119,7 +103,7 @@ static void project_record_event(LhProject *p, RestartCause cause, const char *r
         LhRegistry *r = p->registry;
         RestartEvent ev;
 
-        if (!restart_policy_record(&p->restarts, p->generation, p->scope_unit, cause, reason, rss_kib, limit_kib,
+        if (!restart_policy_record(&p->restarts, p->slot.generation, p->slot.scope_unit, cause, reason, rss_kib, limit_kib,
                                    &ev)) {
                 if (ret)
                         *ret = ev;
@@ -180,9 +164,6 @@ static int project_spawn_worker(LhProject *p) {
         const LhConfig *c = CONFIG(p);
         _cleanup_strv_free_ char **argv_default = NULL;
         char **argv = c->worker_command;
-        ScopePlacer *placer = NULL;
-        bool require_scope = false;
-        LhWorker *w = NULL;
         int k;
 
         if (strv_isempty(argv)) {
@@ -191,50 +172,14 @@ static int project_spawn_worker(LhProject *p) {
                         return k;
                 argv = argv_default;
         }
-
-        switch (c->enforcement) {
-        case ENFORCEMENT_SCOPE:
-                placer = r->placer;
-                require_scope = true;
-                break;
-        case ENFORCEMENT_PROCESS:
-                break;
-        default:
-                placer = r->placer;
-        }
-
-        WorkerSpec spec = {
-                .argv = argv,
-                .cwd = p->root,
-                .project_id = p->id,
-                .description = p->description,
-                .generation = p->generation + 1,
-                .memory_high_kib = c->worker_rss_post_job_restart_kib,
-                .memory_max_kib = c->worker_rss_hard_kill_kib,
-                .sample_interval = c->worker_rss_sample_millis * USEC_PER_MSEC,
-                .stderr_max_bytes = c->worker_stderr_max_bytes,
-                .max_reply_bytes = c->worker_max_reply_bytes,
-                .slice = c->slice,
-                .sandbox = c->sandbox,
-        };
-
-        k = worker_start(&w, r->event, placer, require_scope, &spec, &project_worker_callbacks, p);
+        /* enforcement "scope" requires a scope; "auto" takes one when it can */
+        k = worker_slot_start(&p->slot, r->event, c, c->enforcement == ENFORCEMENT_PROCESS ? NULL : r->placer,
+                              c->enforcement == ENFORCEMENT_SCOPE, project_enforcement_for(c, r->placer), argv,
+                              p->root, p->id, p->description, &project_worker_callbacks, p);
         if (k < 0)
                 return k;
-
-        p->generation++;
-        p->worker = w;
-        p->worker_ready = false;
-        p->worker_stopping = false;
-        p->stop_recorded = false;
-        p->requests_served = 0;
-        p->rss_kib = p->anon_kib = p->tier_kib = 0;
-        p->memory = (WorkerMemory) {};
-        p->scope_unit[0] = 0;
-        p->mode = placer ? project_enforcement_for(c, r->placer) : ENFORCEMENT_MODE_PROCESS;
-        import_profiles_clear(&p->profiles);
-        log_debug("Project %s: worker %" PRIu64 " starting (pid %d).", p->root, p->generation,
-                  (int) worker_get_pid(w));
+        log_debug("Project %s: worker %" PRIu64 " starting (pid %d).", p->root, p->slot.generation,
+                  (int) worker_get_pid(p->slot.worker));
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
         return 0;
 }
@@ -242,29 +187,25 @@ static int project_spawn_worker(LhProject *p) {
 /* Planned end (graceful): the event is recorded now; on_dead only cleans up. */
 static void project_recycle_worker(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
                                    uint64_t limit_kib, RestartEvent *ret) {
-        assert(p->worker && !p->worker_stopping);
+        assert(p->slot.worker && !p->slot.stopping);
 
         project_record_event(p, cause, reason, rss_kib, limit_kib, ret);
-        p->worker_stopping = true;
-        p->stop_recorded = true;
         timer_disarm(p->idle_source);
         timer_disarm(p->timeout_source);
-        worker_stop(p->worker, cause, reason);
+        worker_slot_stop(&p->slot, cause, reason, false);
         project_notify(p, PROJECT_CHANGE_WORKER);
 }
 
 /* End asked by us (timeout: abnormal, counted now; cancel: planned, never counted). */
 static void project_kill_worker(LhProject *p, RestartCause cause, const char *reason, RestartEvent *ret) {
-        uint64_t rss = p->rss_kib;
+        uint64_t rss = p->slot.rss_kib;
 
-        assert(p->worker && !p->worker_stopping);
+        assert(p->slot.worker && !p->slot.stopping);
 
         project_record_event(p, cause, reason, rss, 0, ret);
-        p->worker_stopping = true;
-        p->stop_recorded = true;
         timer_disarm(p->idle_source);
         timer_disarm(p->timeout_source);
-        worker_kill(p->worker, cause, reason);
+        worker_slot_stop(&p->slot, cause, reason, true);
         (void) project_count_abnormal(p, cause, rss, 0);
         project_notify(p, PROJECT_CHANGE_WORKER);
 }
@@ -276,7 +217,7 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         if (!project_is_evictable(p))
                 return 0;
         snprintf(reason, sizeof reason, "idle for %" PRIu64 " s", CONFIG(p)->worker_idle_secs);
-        project_recycle_worker(p, RESTART_CAUSE_IDLE, reason, p->anon_kib, 0, NULL);
+        project_recycle_worker(p, RESTART_CAUSE_IDLE, reason, p->slot.anon_kib, 0, NULL);
         return 0;
 }
 
@@ -285,7 +226,7 @@ void project_evict(LhProject *p) {
                 return;
         /* as the reference: giving the slot to another project is an idle stop */
         project_recycle_worker(p, RESTART_CAUSE_IDLE, "evicted: least recently used idle worker, slot needed by another project",
-                               p->anon_kib, 0, NULL);
+                               p->slot.anon_kib, 0, NULL);
 }
 
 /* ---- jobs ------------------------------------------------------------------ */
@@ -311,29 +252,29 @@ static void project_after_job(LhProject *p, LhJob *j) {
         char reason[256];
 
         admission_ticket_touch(&p->ticket, now_usec(CLOCK_MONOTONIC));
-        if (!p->worker || p->worker_stopping)
+        if (!p->slot.worker || p->slot.stopping)
                 return;
-        p->requests_served++;
+        worker_slot_served(&p->slot);
         project_facts_touch(p);
         /* the tiers below judge the memory the job left behind, not an older sample */
-        (void) worker_sample_now(p->worker);
-        if (!p->worker || p->worker_stopping)
+        (void) worker_sample_now(p->slot.worker);
+        if (!p->slot.worker || p->slot.stopping)
                 return;
 
         if (p->restart_requested) {
                 p->restart_requested = false;
                 project_recycle_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator",
-                                       p->anon_kib, 0, NULL);
-        } else if (c->worker_rss_post_job_restart_kib > 0 && p->tier_kib >= c->worker_rss_post_job_restart_kib) {
+                                       p->slot.anon_kib, 0, NULL);
+        } else if (c->worker_rss_post_job_restart_kib > 0 && p->slot.tier_kib >= c->worker_rss_post_job_restart_kib) {
                 snprintf(reason, sizeof reason, "rss_post_job current_kib=%" PRIu64 " limit_kib=%" PRIu64,
-                         p->tier_kib, c->worker_rss_post_job_restart_kib);
-                project_recycle_worker(p, RESTART_CAUSE_RSS_POST_JOB, reason, p->tier_kib,
+                         p->slot.tier_kib, c->worker_rss_post_job_restart_kib);
+                project_recycle_worker(p, RESTART_CAUSE_RSS_POST_JOB, reason, p->slot.tier_kib,
                                        c->worker_rss_post_job_restart_kib, &ev);
                 job_note_restart(j, &ev, true);
-        } else if (c->worker_max_requests > 0 && p->requests_served >= c->worker_max_requests) {
+        } else if (c->worker_max_requests > 0 && p->slot.requests_served >= c->worker_max_requests) {
                 snprintf(reason, sizeof reason, "max_requests served=%" PRIu64 " limit=%" PRIu64,
-                         p->requests_served, c->worker_max_requests);
-                project_recycle_worker(p, RESTART_CAUSE_MAX_REQUESTS, reason, p->anon_kib, 0, NULL);
+                         p->slot.requests_served, c->worker_max_requests);
+                project_recycle_worker(p, RESTART_CAUSE_MAX_REQUESTS, reason, p->slot.anon_kib, 0, NULL);
         }
 }
 
@@ -360,7 +301,7 @@ static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         LhError e;
 
         if (!j || (j->phase != JOB_PHASE_IMPORTING && j->phase != JOB_PHASE_RUNNING) ||
-            !p->worker || p->worker_stopping)
+            !p->slot.worker || p->slot.stopping)
                 return 0;
 
         snprintf(reason, sizeof reason, "no reply within %" PRIu64 " ms", ms);
@@ -381,7 +322,7 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
 
         job_note_command(j, j->phase == JOB_PHASE_RUNNING,
                          j->phase == JOB_PHASE_RUNNING ? restart_policy_command_hash(j->fingerprint, command) : 0,
-                         p->generation);
+                         p->slot.generation);
         if (j->command_hashed) {
                 if (restart_policy_poison_contains(&p->restarts, j->command_hash)) {
                         json_object_put(command);
@@ -390,7 +331,7 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
                         return;
                 }
         }
-        k = worker_send(p->worker, command);
+        k = worker_send(p->slot.worker, command);
         json_object_put(command);
         if (k < 0) {
                 lh_error_set(&e, "worker_failed", true, "Could not send the command to the worker of %s: %s",
@@ -405,7 +346,7 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
 static void project_handle_step(LhProject *p, LhJob *j, int r, json_object *command) {
         LhError e;
 
-        if (p->current != j || j->phase != JOB_PHASE_RUNNING || !p->worker || p->worker_stopping) {
+        if (p->current != j || j->phase != JOB_PHASE_RUNNING || !p->slot.worker || p->slot.stopping) {
                 /* cancelled (or the worker went) from inside the callback */
                 json_object_put(command);
                 return;
@@ -471,7 +412,7 @@ static void project_handle_header_reply(LhProject *p, LhJob *j, json_object *rep
                 project_complete_current(p, &e);
                 return;
         }
-        if (import_profiles_add(&p->profiles, j->fingerprint, env) < 0)
+        if (import_profiles_add(&p->slot.profiles, j->fingerprint, env) < 0)
                 log_oom(); /* the env is still used for this job, only not remembered */
         job_set_base_env_internal(j, env);
         project_start_job(p, j);
@@ -483,7 +424,7 @@ static void project_went_idle(LhProject *p) {
         LhRegistry *r = p->registry;
 
         admission_withdraw(&p->ticket);
-        if (!p->worker && p->ticket.holds_slot)
+        if (!p->slot.worker && p->ticket.holds_slot)
                 admission_release_slot(&r->admission, &p->ticket);
         if (project_is_evictable(p)) {
                 if (CONFIG(p)->worker_idle_secs > 0)
@@ -503,7 +444,7 @@ static void project_dispatch(LhProject *p) {
         LhJob *j;
         int k;
 
-        project_free_graveyard(p, false);
+        worker_slot_free_graveyard(&p->slot, false);
         if (r->shutting_down)
                 return;
 
@@ -552,7 +493,7 @@ static void project_dispatch(LhProject *p) {
         /* a worker on its way down must be gone before anything else; the
          * worker layer may have killed it on its own (a protocol violation):
          * its on_dead follows, the job waits for the next worker */
-        if (p->worker && (p->worker_stopping || worker_get_state(p->worker) >= WORKER_STOPPING))
+        if (p->slot.worker && (p->slot.stopping || worker_get_state(p->slot.worker) >= WORKER_STOPPING))
                 return;
 
         if ((j->flags & JOB_HEAVY) && !j->has_permit) {
@@ -561,7 +502,7 @@ static void project_dispatch(LhProject *p) {
                 job_set_permit(j, true);
         }
 
-        if (!p->worker) {
+        if (!p->slot.worker) {
                 if (!admission_acquire_slot(&r->admission, &p->ticket))
                         return;
                 job_note_admitted(j, now);
@@ -577,20 +518,20 @@ static void project_dispatch(LhProject *p) {
                 return; /* on_ready kicks */
         }
         job_note_admitted(j, now);
-        if (!p->worker_ready)
+        if (!p->slot.ready)
                 return;
 
         /* import-switch tier: other imports than last time, and the worker is big */
         if (job_take_switch_check(j)) {
                 if (p->active_profile && !streq(p->active_profile, j->fingerprint)) {
-                        (void) worker_sample_now(p->worker);
+                        (void) worker_sample_now(p->slot.worker);
                         p->profile_switch_count++;
                         project_notify(p, PROJECT_CHANGE_WORKER);
-                        if (c->import_switch_rss_soft_kib > 0 && p->tier_kib >= c->import_switch_rss_soft_kib) {
+                        if (c->import_switch_rss_soft_kib > 0 && p->slot.tier_kib >= c->import_switch_rss_soft_kib) {
                                 snprintf(reason, sizeof reason,
                                          "rss_import_switch current_kib=%" PRIu64 " limit_kib=%" PRIu64,
-                                         p->tier_kib, c->import_switch_rss_soft_kib);
-                                project_recycle_worker(p, RESTART_CAUSE_RSS_IMPORT_SWITCH, reason, p->tier_kib,
+                                         p->slot.tier_kib, c->import_switch_rss_soft_kib);
+                                project_recycle_worker(p, RESTART_CAUSE_RSS_IMPORT_SWITCH, reason, p->slot.tier_kib,
                                                        c->import_switch_rss_soft_kib, &ev);
                                 job_note_restart(j, &ev, true);
                                 return; /* on_dead kicks */
@@ -598,17 +539,17 @@ static void project_dispatch(LhProject *p) {
                 }
         }
 
-        const ImportProfile *prof = import_profiles_find(&p->profiles, j->fingerprint);
+        const ImportProfile *prof = import_profiles_find(&p->slot.profiles, j->fingerprint);
         if (prof) {
                 job_set_base_env_internal(j, prof->env);
                 project_start_job(p, j);
                 return;
         }
 
-        if (c->worker_max_imports > 0 && p->profiles.n >= c->worker_max_imports) {
+        if (c->worker_max_imports > 0 && p->slot.profiles.n >= c->worker_max_imports) {
                 snprintf(reason, sizeof reason, "max_imports profiles=%zu limit=%" PRIu64,
-                         p->profiles.n, c->worker_max_imports);
-                project_recycle_worker(p, RESTART_CAUSE_MAX_IMPORTS, reason, p->anon_kib, 0, NULL);
+                         p->slot.profiles.n, c->worker_max_imports);
+                project_recycle_worker(p, RESTART_CAUSE_MAX_IMPORTS, reason, p->slot.anon_kib, 0, NULL);
                 return;
         }
 
@@ -628,16 +569,11 @@ static int on_kick(sd_event_source *s, void *userdata) {
 
 static void project_on_ready(LhWorker *w, void *userdata) {
         LhProject *p = userdata;
-        const char *unit;
 
-        if (w != p->worker || p->worker_stopping)
+        if (!worker_slot_ready(&p->slot, w))
                 return;
-        p->worker_ready = true;
-        p->mode = worker_get_mode(w);
-        unit = worker_get_unit(w);
-        snprintf(p->scope_unit, sizeof p->scope_unit, "%s", strempty(unit));
-        log_debug("Project %s: worker %" PRIu64 " ready (%s%s%s).", p->root, p->generation,
-                  enforcement_mode_to_string(p->mode), unit ? ", " : "", strempty(unit));
+        log_debug("Project %s: worker %" PRIu64 " ready (%s%s%s).", p->root, p->slot.generation,
+                  enforcement_mode_to_string(p->slot.mode), p->slot.scope_unit[0] ? ", " : "", p->slot.scope_unit);
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
         project_kick(p);
 }
@@ -645,13 +581,8 @@ static void project_on_ready(LhWorker *w, void *userdata) {
 static void project_on_sample(LhWorker *w, const WorkerMemory *m, void *userdata) {
         LhProject *p = userdata;
 
-        if (w != p->worker || !m || !m->valid)
-                return;
-        project_facts_touch(p);
-        p->rss_kib = m->rss_kib;
-        p->anon_kib = m->anon_kib;
-        p->tier_kib = worker_memory_tier_kib(m);
-        p->memory = *m;
+        if (worker_slot_sample(&p->slot, w, m))
+                project_facts_touch(p);
 }
 
 static void project_on_reply(LhWorker *w, json_object *reply, void *userdata) {
@@ -661,7 +592,7 @@ static void project_on_reply(LhWorker *w, json_object *reply, void *userdata) {
         int r;
 
         /* late replies (a killed worker, an old generation, a cancelled job) are dropped */
-        if (w != p->worker || p->worker_stopping || !j ||
+        if (w != p->slot.worker || p->slot.stopping || !j ||
             (j->phase != JOB_PHASE_IMPORTING && j->phase != JOB_PHASE_RUNNING) ||
             j->generation != worker_get_generation(w)) {
                 log_debug("Project %s: dropping a reply from worker %" PRIu64 " that nobody waits for.",
@@ -685,32 +616,18 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                             uint64_t limit_kib, void *userdata) {
         LhProject *p = userdata;
         LhRegistry *r = p->registry;
-        bool was_ready = p->worker_ready, recorded = p->stop_recorded, allowed = true, in_call;
+        bool was_ready, recorded, allowed = true, in_call;
         RestartEvent ev = {};
-        LhWorker **g;
+        WorkerSlotEnd end;
         LhJob *j;
         LhError e;
 
-        if (w != p->worker)
+        if (!worker_slot_bury(&p->slot, w, &end))
                 return;
-
-        /* freed from the kick, never inside its own callback */
-        g = realloc(p->graveyard, (p->n_graveyard + 1) * sizeof(LhWorker *));
-        if (g) {
-                p->graveyard = g;
-                p->graveyard[p->n_graveyard++] = w;
-        } else
-                log_oom(); /* leaks one dead worker rather than freeing it under its own feet */
-
+        was_ready = end.was_ready;
+        recorded = end.recorded;
         if (rss_kib == 0)
-                rss_kib = p->rss_kib;
-        p->worker = NULL;
-        p->worker_ready = false;
-        p->worker_stopping = false;
-        p->stop_recorded = false;
-        p->rss_kib = p->anon_kib = p->tier_kib = 0;
-        p->memory = (WorkerMemory) {};
-        import_profiles_clear(&p->profiles);
+                rss_kib = end.rss_kib;
         timer_disarm(p->timeout_source);
         timer_disarm(p->idle_source);
 
@@ -772,7 +689,7 @@ int project_new(LhProject **ret, LhRegistry *r, const char *root) {
                 return -ENOMEM;
         p->registry = r;
         facts_cache_init(&p->facts_cache);
-        p->mode = project_enforcement_for(c, r->placer);
+        worker_slot_init(&p->slot, project_enforcement_for(c, r->placer));
         p->root = strdup(root);
         if (!p->root) {
                 free(p);
@@ -810,9 +727,7 @@ LhProject *project_free(LhProject *p) {
 
         /* registry_free shut us down first: no jobs left */
         assert(!p->current && !p->queue.head);
-        p->worker = worker_free(p->worker);
-        project_free_graveyard(p, true);
-        import_profiles_clear(&p->profiles);
+        worker_slot_done(&p->slot);
         sd_event_source_disable_unref(p->kick_source);
         sd_event_source_disable_unref(p->timeout_source);
         sd_event_source_disable_unref(p->idle_source);
@@ -848,15 +763,10 @@ void project_shutdown(LhProject *p) {
         }
         admission_withdraw(&p->ticket);
 
-        if (p->worker) {
-                if (!p->stop_recorded)
-                        project_record_event(p, RESTART_CAUSE_SHUTDOWN, "daemon shutting down", p->rss_kib, 0, &ev);
-                /* kills and reaps synchronously: no orphans, no on_dead */
-                p->worker = worker_free(p->worker);
-        }
-        p->worker_ready = p->worker_stopping = p->stop_recorded = false;
-        project_free_graveyard(p, true);
-        import_profiles_clear(&p->profiles);
+        if (p->slot.worker && !p->slot.stop_recorded)
+                project_record_event(p, RESTART_CAUSE_SHUTDOWN, "daemon shutting down", p->slot.rss_kib, 0, &ev);
+        /* kills and reaps synchronously: no orphans, no on_dead */
+        worker_slot_done(&p->slot);
         admission_release_slot(&r->admission, &p->ticket);
         p->stopped = true;
         project_notify(p, PROJECT_CHANGE_STATE | PROJECT_CHANGE_WORKER);
@@ -867,14 +777,14 @@ int project_restart_worker(LhProject *p) {
                 return -ESHUTDOWN;
         project_reset_restart_policy(p);
         project_kick(p);
-        if (!p->worker || p->worker_stopping)
+        if (!p->slot.worker || p->slot.stopping)
                 return 0; /* nothing to restart: the next call starts a fresh worker anyway */
         if (p->current) {
                 /* not under a running call: right after it */
                 p->restart_requested = true;
                 return 0;
         }
-        project_recycle_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator", p->anon_kib, 0, NULL);
+        project_recycle_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator", p->slot.anon_kib, 0, NULL);
         return 0;
 }
 
@@ -888,8 +798,8 @@ int project_stop_worker(LhProject *p) {
         project_facts_touch(p);
         p->restart_requested = false;
         project_reset_restart_policy(p);
-        if (p->worker && !p->worker_stopping)
-                project_recycle_worker(p, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", p->anon_kib, 0, NULL);
+        if (p->slot.worker && !p->slot.stopping)
+                project_recycle_worker(p, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", p->slot.anon_kib, 0, NULL);
         if (p->current) {
                 lh_error_set(&e, "cancelled", true, "The worker of %s was stopped by the operator.", p->root);
                 project_fail_current(p, &e);
@@ -956,7 +866,7 @@ void job_cancel(LhJob *j) {
         }
 
         assert(p->current == j);
-        if ((j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING) && p->worker && !p->worker_stopping) {
+        if ((j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING) && p->slot.worker && !p->slot.stopping) {
                 /* the worker is inside the command: the only way out is to kill it */
                 project_kill_worker(p, RESTART_CAUSE_CANCELLED, "the running call was cancelled", &ev);
                 job_note_restart(j, &ev, false);

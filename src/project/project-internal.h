@@ -7,6 +7,7 @@
  *   registry.c        LhRegistry, ProjectRecord      (root → project, forgetting)
  *   actor.c           LhProject's actor fields       (mailbox, worker, tiers)
  *   snapshot.c        FactsCache                     (facts, state: reads the actor's fields)
+ *   worker-slot.c     WorkerSlot                     (the live worker, generations, samples)
  *   profiles.c        ImportProfiles                 (import headers per worker)
  *   restart-policy.c  RestartPolicy                  (statistics, window, poison)
  *   admission.c       Admission, AdmissionTicket     (worker slots, permits)
@@ -26,6 +27,7 @@
 #include "project/restart-policy.h"
 #include "project/restart.h"
 #include "project/snapshot.h"
+#include "project/worker-slot.h"
 
 /* What the registry keeps on a project (registry.c's). */
 typedef struct ProjectRecord {
@@ -46,24 +48,11 @@ struct LhProject {
         LhJob *current;       /* the running job */
 
         /* worker: at most one live one; a replacement starts only after the
-         * old one's on_dead, so replies can only come from p->worker */
-        LhWorker *worker;
-        LhWorker **graveyard;      /* dead workers, freed from the kick (not inside their callbacks) */
-        size_t n_graveyard;
-        uint64_t generation;       /* the last generation handed out; 0 = none yet */
-        bool worker_ready;         /* on_ready came (the worker layer has no "was ready" once dead) */
-        bool worker_stopping;      /* a stop/kill was asked: nothing more is sent to it */
-        bool stop_recorded;        /* the restart event of that stop is already recorded */
+         * old one's on_dead, so replies can only come from slot.worker */
+        WorkerSlot slot;           /* worker-slot.c's */
         bool restart_requested;    /* explicit restart asked while a job ran */
-        uint64_t requests_served;
-        ImportProfiles profiles;   /* profiles.c's: the live worker's import headers */
         char *active_profile;      /* fingerprint of the last profile used, NULL = none */
         uint64_t profile_switch_count;
-        uint64_t rss_kib, anon_kib;
-        uint64_t tier_kib;    /* anon + swap: what the tiers judge */
-        WorkerMemory memory;  /* last sample, for the kernel facts */
-        EnforcementMode mode;
-        char scope_unit[128];
 
         AdmissionTicket ticket;    /* admission.c's */
         RestartPolicy restarts;    /* restart-policy.c's */

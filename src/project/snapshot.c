@@ -41,13 +41,11 @@ int project_default_worker_argv(const LhProject *p, char ***ret) {
 }
 
 bool project_is_evictable(const LhProject *p) {
-        /* not a worker the worker layer is already ending (its on_dead tells why) */
-        return p->worker && p->worker_ready && !p->worker_stopping && worker_get_state(p->worker) < WORKER_STOPPING &&
-                !p->current && !p->queue.head && !p->registry->shutting_down;
+        return worker_slot_is_usable(&p->slot) && !p->current && !p->queue.head && !p->registry->shutting_down;
 }
 
 bool project_is_quiet(const LhProject *p) {
-        return !p->current && !p->queue.head && !p->worker;
+        return !p->current && !p->queue.head && !p->slot.worker;
 }
 
 /* Nothing in flight, nothing owed, nothing the next call needs kept. */
@@ -55,7 +53,7 @@ bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle) {
         int enabled = SD_EVENT_OFF;
 
         if (!project_is_quiet(p) || p->ticket.holds_slot || p->ticket.waiting_slot || p->ticket.waiting_permit ||
-            p->restarts.cooling_down || p->n_graveyard > 0)
+            p->restarts.cooling_down || p->slot.n_graveyard > 0)
                 return false;
         if (p->kick_source && sd_event_source_get_enabled(p->kick_source, &enabled) >= 0 && enabled != SD_EVENT_OFF)
                 return false;
@@ -109,31 +107,31 @@ static void project_compute_facts(LhProject *p, LhFacts *ret) {
         p->facts_cache.computed++;
         *ret = (LhFacts) {
                 .state = project_get_state(p),
-                .worker_generation = p->generation,
-                .worker_pid = p->worker ? worker_get_pid(p->worker) : 0,
-                .enforcement = p->mode,
+                .worker_generation = p->slot.generation,
+                .worker_pid = p->slot.worker ? worker_get_pid(p->slot.worker) : 0,
+                .enforcement = p->slot.mode,
                 .sandbox = c->sandbox,
                 .last_restart = p->restarts.last_restart,
-                .rss_kib = p->rss_kib,
-                .anon_kib = p->anon_kib,
-                .swap_valid = p->memory.swap_valid,
-                .swap_kib = p->memory.swap_kib,
-                .events_valid = p->memory.events_valid,
-                .memory_events_high = p->memory.events_high,
-                .memory_events_max = p->memory.events_max,
-                .memory_events_oom_kill = p->memory.events_oom_kill,
-                .pressure_valid = p->memory.pressure_valid,
-                .memory_pressure_some_avg10 = p->memory.pressure_some_avg10,
-                .memory_pressure_full_avg10 = p->memory.pressure_full_avg10,
+                .rss_kib = p->slot.rss_kib,
+                .anon_kib = p->slot.anon_kib,
+                .swap_valid = p->slot.memory.swap_valid,
+                .swap_kib = p->slot.memory.swap_kib,
+                .events_valid = p->slot.memory.events_valid,
+                .memory_events_high = p->slot.memory.events_high,
+                .memory_events_max = p->slot.memory.events_max,
+                .memory_events_oom_kill = p->slot.memory.events_oom_kill,
+                .pressure_valid = p->slot.memory.pressure_valid,
+                .memory_pressure_some_avg10 = p->slot.memory.pressure_some_avg10,
+                .memory_pressure_full_avg10 = p->slot.memory.pressure_full_avg10,
                 .memory_high_kib = c->worker_rss_post_job_restart_kib,
                 .memory_max_kib = c->worker_rss_hard_kill_kib,
                 .profile_switch_count = p->profile_switch_count,
                 .restarts_total = p->restarts.restarts_total,
                 .queue_depth = project_get_queue_depth(p),
-                .requests_served = p->requests_served,
+                .requests_served = p->slot.requests_served,
         };
-        if (p->worker)
-                snprintf(ret->scope_unit, sizeof ret->scope_unit, "%s", p->scope_unit);
+        if (p->slot.worker)
+                snprintf(ret->scope_unit, sizeof ret->scope_unit, "%s", p->slot.scope_unit);
         snprintf(ret->import_profile, sizeof ret->import_profile, "%s", strempty(p->active_profile));
         memcpy(ret->restarts_by_cause, p->restarts.restarts_by_cause, sizeof ret->restarts_by_cause);
 }
