@@ -36,18 +36,7 @@
 
 #define CONFIG(p) ((p)->registry->config)
 
-static void project_on_ready(LhWorker *w, void *userdata);
-static void project_on_reply(LhWorker *w, json_object *reply, void *userdata);
-static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason, uint64_t rss_kib,
-                            uint64_t limit_kib, void *userdata);
-static void project_on_sample(LhWorker *w, const WorkerMemory *m, void *userdata);
-
-static const WorkerCallbacks project_worker_callbacks = {
-        .on_ready = project_on_ready,
-        .on_reply = project_on_reply,
-        .on_dead = project_on_dead,
-        .on_sample = project_on_sample,
-};
+static const WorkerCallbacks project_worker_callbacks; /* below the callbacks */
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -74,26 +63,6 @@ void project_kick(LhProject *p) {
                 log_error_errno(r, "Failed to schedule the actor of %s: %m", p->root);
 }
 
-static void timer_disarm(sd_event_source *s) {
-        if (s)
-                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
-}
-
-static int timer_arm(LhProject *p, sd_event_source **s, usec_t after, sd_event_time_handler_t handler) {
-        usec_t when = now_usec(CLOCK_MONOTONIC) + after;
-        int r;
-
-        if (*s) {
-                r = sd_event_source_set_time(*s, when);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(*s, SD_EVENT_ONESHOT);
-        } else
-                r = sd_event_add_time(p->registry->event, s, CLOCK_MONOTONIC, when, USEC_PER_MSEC, handler, p);
-        if (r < 0)
-                log_error_errno(r, "Failed to arm a timer for %s: %m", p->root);
-        return r;
-}
-
 /* ---- the restart policy's answers ------------------------------------------- */
 
 /* The one place a worker end becomes observable (restart-policy.c keeps
@@ -103,14 +72,13 @@ static void project_record_event(LhProject *p, RestartCause cause, const char *r
         LhRegistry *r = p->registry;
         RestartEvent ev;
 
-        if (!restart_policy_record(&p->restarts, p->slot.generation, p->slot.scope_unit, cause, reason, rss_kib, limit_kib,
-                                   &ev)) {
-                if (ret)
-                        *ret = ev;
-                return;
-        }
+        bool counted = restart_policy_record(&p->restarts, p->slot.generation, p->slot.scope_unit, cause, reason,
+                                             rss_kib, limit_kib, &ev);
+
         if (ret)
                 *ret = ev;
+        if (!counted)
+                return;
         if (r->observer && r->observer->worker_restarted)
                 r->observer->worker_restarted(p, &ev, r->observer_userdata);
         project_notify(p, PROJECT_CHANGE_RESTARTS);
@@ -125,7 +93,7 @@ static bool project_count_abnormal(LhProject *p, RestartCause cause, uint64_t rs
         return false;
 }
 
-static bool project_check_cooling(LhProject *p) {
+bool project_check_cooling(LhProject *p) {
         bool ended, cooling = restart_policy_check_cooling(&p->restarts, &ended);
 
         if (ended)
@@ -190,8 +158,8 @@ static void project_recycle_worker(LhProject *p, RestartCause cause, const char 
         assert(p->slot.worker && !p->slot.stopping);
 
         project_record_event(p, cause, reason, rss_kib, limit_kib, ret);
-        timer_disarm(p->idle_source);
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->idle_source);
+        project_timer_disarm(p->timeout_source);
         worker_slot_stop(&p->slot, cause, reason, false);
         project_notify(p, PROJECT_CHANGE_WORKER);
 }
@@ -203,8 +171,8 @@ static void project_kill_worker(LhProject *p, RestartCause cause, const char *re
         assert(p->slot.worker && !p->slot.stopping);
 
         project_record_event(p, cause, reason, rss, 0, ret);
-        timer_disarm(p->idle_source);
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->idle_source);
+        project_timer_disarm(p->timeout_source);
         worker_slot_stop(&p->slot, cause, reason, true);
         (void) project_count_abnormal(p, cause, rss, 0);
         project_notify(p, PROJECT_CHANGE_WORKER);
@@ -231,14 +199,21 @@ void project_evict(LhProject *p) {
 
 /* ---- jobs ------------------------------------------------------------------ */
 
-static void project_fail_current(LhProject *p, const LhError *err) {
+static void project_after_job(LhProject *p, LhJob *j);
+
+/* The current job ends: failed (the worker is not judged after it) or
+ * completed while its worker lives (success or a job error). */
+static void project_end_current(LhProject *p, const LhError *err, bool completed) {
         LhJob *j = p->current;
 
         assert(j);
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->timeout_source);
         p->current = NULL;
         project_facts_touch(p);
-        admission_withdraw(&p->ticket);
+        if (completed)
+                project_after_job(p, j);
+        else
+                admission_withdraw(&p->ticket);
         project_finish_job(p, j, err);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
@@ -249,7 +224,7 @@ static void project_fail_current(LhProject *p, const LhError *err) {
 static void project_after_job(LhProject *p, LhJob *j) {
         const LhConfig *c = CONFIG(p);
         RestartEvent ev;
-        char reason[256];
+        TierVerdict v;
 
         admission_ticket_touch(&p->ticket, now_usec(CLOCK_MONOTONIC));
         if (!p->slot.worker || p->slot.stopping)
@@ -265,31 +240,11 @@ static void project_after_job(LhProject *p, LhJob *j) {
                 p->restart_requested = false;
                 project_recycle_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator",
                                        p->slot.anon_kib, 0, NULL);
-        } else if (c->worker_rss_post_job_restart_kib > 0 && p->slot.tier_kib >= c->worker_rss_post_job_restart_kib) {
-                snprintf(reason, sizeof reason, "rss_post_job current_kib=%" PRIu64 " limit_kib=%" PRIu64,
-                         p->slot.tier_kib, c->worker_rss_post_job_restart_kib);
-                project_recycle_worker(p, RESTART_CAUSE_RSS_POST_JOB, reason, p->slot.tier_kib,
-                                       c->worker_rss_post_job_restart_kib, &ev);
-                job_note_restart(j, &ev, true);
-        } else if (c->worker_max_requests > 0 && p->slot.requests_served >= c->worker_max_requests) {
-                snprintf(reason, sizeof reason, "max_requests served=%" PRIu64 " limit=%" PRIu64,
-                         p->slot.requests_served, c->worker_max_requests);
-                project_recycle_worker(p, RESTART_CAUSE_MAX_REQUESTS, reason, p->slot.anon_kib, 0, NULL);
+        } else if (tier_after_job(c, &p->slot, &v)) {
+                project_recycle_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
+                if (v.cause == RESTART_CAUSE_RSS_POST_JOB)
+                        job_note_restart(j, &ev, true);
         }
-}
-
-/* The current job finished while its worker lives (success or a job error). */
-static void project_complete_current(LhProject *p, const LhError *err) {
-        LhJob *j = p->current;
-
-        assert(j);
-        timer_disarm(p->timeout_source);
-        p->current = NULL;
-        project_facts_touch(p);
-        project_after_job(p, j);
-        project_finish_job(p, j, err);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
 }
 
 static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -312,7 +267,7 @@ static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata)
                      p->root, ms, ev.worker_generation);
         e.restart_cause = RESTART_CAUSE_TIMEOUT;
         e.rss_kib = ev.rss_kib;
-        project_fail_current(p, &e);
+        project_end_current(p, &e, false);
         return 0;
 }
 
@@ -327,7 +282,7 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
                 if (restart_policy_poison_contains(&p->restarts, j->command_hash)) {
                         json_object_put(command);
                         restart_policy_poison_error(&p->restarts, &e);
-                        project_fail_current(p, &e);
+                        project_end_current(p, &e, false);
                         return;
                 }
         }
@@ -336,10 +291,11 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         if (k < 0) {
                 lh_error_set(&e, "worker_failed", true, "Could not send the command to the worker of %s: %s",
                              p->root, strerror(-k));
-                project_complete_current(p, &e);
+                project_end_current(p, &e, true);
                 return;
         }
-        (void) timer_arm(p, &p->timeout_source, CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout);
+        (void) project_timer_arm(p->registry->event, &p->timeout_source,
+                                 CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout, p);
 }
 
 /* After start()/step(): r == 0 send *command, 1 finished, < 0 error. */
@@ -359,14 +315,14 @@ static void project_handle_step(LhProject *p, LhJob *j, int r, json_object *comm
         json_object_put(command);
 
         if (r > 0) {
-                project_complete_current(p, NULL);
+                project_end_current(p, NULL, true);
                 return;
         }
         if (r == 0)
                 lh_error_set(&e, "internal_error", false, "The job produced no command.");
         else if (!j->has_error)
                 lh_error_set(&e, "internal_error", false, "The job failed: %s", strerror(-r));
-        project_complete_current(p, r == 0 || !j->has_error ? &e : NULL);
+        project_end_current(p, r == 0 || !j->has_error ? &e : NULL, true);
 }
 
 static void project_start_job(LhProject *p, LhJob *j) {
@@ -409,7 +365,7 @@ static void project_handle_header_reply(LhProject *p, LhJob *j, json_object *rep
         int env;
 
         if (import_header_parse_reply(reply, j->fingerprint, &env, &e) < 0) {
-                project_complete_current(p, &e);
+                project_end_current(p, &e, true);
                 return;
         }
         if (import_profiles_add(&p->slot.profiles, j->fingerprint, env) < 0)
@@ -428,8 +384,8 @@ static void project_went_idle(LhProject *p) {
                 admission_release_slot(&r->admission, &p->ticket);
         if (project_is_evictable(p)) {
                 if (CONFIG(p)->worker_idle_secs > 0)
-                        (void) timer_arm(p, &p->idle_source, CONFIG(p)->worker_idle_secs * USEC_PER_SEC,
-                                         on_idle_timeout);
+                        (void) project_timer_arm(p->registry->event, &p->idle_source,
+                                                 CONFIG(p)->worker_idle_secs * USEC_PER_SEC, on_idle_timeout, p);
                 admission_poke(&r->admission);
         }
 }
@@ -439,7 +395,7 @@ static void project_dispatch(LhProject *p) {
         const LhConfig *c = CONFIG(p);
         usec_t now = now_usec(CLOCK_MONOTONIC);
         RestartEvent ev;
-        char reason[256];
+        TierVerdict v;
         LhError e;
         LhJob *j;
         int k;
@@ -454,7 +410,7 @@ static void project_dispatch(LhProject *p) {
                         /* a command in flight finishes; one still waiting fails */
                         if (p->current->phase == JOB_PHASE_WAITING) {
                                 restart_policy_unavailable_error(&p->restarts, &e);
-                                project_fail_current(p, &e);
+                                project_end_current(p, &e, false);
                         }
                         return;
                 }
@@ -482,7 +438,7 @@ static void project_dispatch(LhProject *p) {
                 project_facts_touch(p);
                 job_begin(j, now);
                 p->stopped = false;
-                timer_disarm(p->idle_source);
+                project_timer_disarm(p->idle_source);
                 project_notify(p, PROJECT_CHANGE_STATE);
         }
 
@@ -513,7 +469,7 @@ static void project_dispatch(LhProject *p) {
                                      "Could not start a worker for %s: %s%s", p->root, strerror(-k),
                                      k == -EOPNOTSUPP ? " (enforcement \"scope\" needs a user manager with a memory controller)" : "");
                         log_warning_errno(k, "Project %s: could not start a worker: %m", p->root);
-                        project_fail_current(p, &e);
+                        project_end_current(p, &e, false);
                 }
                 return; /* on_ready kicks */
         }
@@ -527,12 +483,8 @@ static void project_dispatch(LhProject *p) {
                         (void) worker_sample_now(p->slot.worker);
                         p->profile_switch_count++;
                         project_notify(p, PROJECT_CHANGE_WORKER);
-                        if (c->import_switch_rss_soft_kib > 0 && p->slot.tier_kib >= c->import_switch_rss_soft_kib) {
-                                snprintf(reason, sizeof reason,
-                                         "rss_import_switch current_kib=%" PRIu64 " limit_kib=%" PRIu64,
-                                         p->slot.tier_kib, c->import_switch_rss_soft_kib);
-                                project_recycle_worker(p, RESTART_CAUSE_RSS_IMPORT_SWITCH, reason, p->slot.tier_kib,
-                                                       c->import_switch_rss_soft_kib, &ev);
+                        if (tier_import_switch(c, &p->slot, &v)) {
+                                project_recycle_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
                                 job_note_restart(j, &ev, true);
                                 return; /* on_dead kicks */
                         }
@@ -546,17 +498,15 @@ static void project_dispatch(LhProject *p) {
                 return;
         }
 
-        if (c->worker_max_imports > 0 && p->slot.profiles.n >= c->worker_max_imports) {
-                snprintf(reason, sizeof reason, "max_imports profiles=%zu limit=%" PRIu64,
-                         p->slot.profiles.n, c->worker_max_imports);
-                project_recycle_worker(p, RESTART_CAUSE_MAX_IMPORTS, reason, p->slot.anon_kib, 0, NULL);
+        if (tier_max_imports(c, &p->slot, &v)) {
+                project_recycle_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, NULL);
                 return;
         }
 
         k = project_send_header(p, j);
         if (k < 0) {
                 lh_error_set(&e, "internal_error", false, "Out of memory.");
-                project_complete_current(p, &e);
+                project_end_current(p, &e, true);
         }
 }
 
@@ -599,7 +549,7 @@ static void project_on_reply(LhWorker *w, json_object *reply, void *userdata) {
                           p->root, worker_get_generation(w));
                 return;
         }
-        timer_disarm(p->timeout_source);
+        project_timer_disarm(p->timeout_source);
 
         if (j->phase == JOB_PHASE_IMPORTING) {
                 project_handle_header_reply(p, j, reply);
@@ -628,8 +578,8 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
         recorded = end.recorded;
         if (rss_kib == 0)
                 rss_kib = end.rss_kib;
-        timer_disarm(p->timeout_source);
-        timer_disarm(p->idle_source);
+        project_timer_disarm(p->timeout_source);
+        project_timer_disarm(p->idle_source);
 
         j = p->current;
         in_call = j && (j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING ||
@@ -653,13 +603,13 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
 
                 if (!allowed) {
                         restart_policy_unavailable_error(&p->restarts, &e);
-                        project_fail_current(p, &e);
+                        project_end_current(p, &e, false);
                         return;
                 }
                 if (restart_policy_may_retry(j->flags, j->retry_count, cause)) {
                         log_info("Project %s: worker %" PRIu64 " died during a read-only call (%s), retrying it once.",
                                  p->root, ev.worker_generation, strna(restart_cause_to_string(cause)));
-                        timer_disarm(p->timeout_source);
+                        project_timer_disarm(p->timeout_source);
                         job_reset_for_retry(j);
                         project_facts_touch(p);
                         project_kick(p);
@@ -669,13 +619,20 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                 restart_policy_call_error(&p->restarts, cause, reason, rss_kib, limit_kib, j->retry_count,
                                           j->phase == JOB_PHASE_RUNNING && j->command_hashed ? &j->command_hash : NULL,
                                           failed_during, &e);
-                project_fail_current(p, &e);
+                project_end_current(p, &e, false);
                 lh_error_done(&e);
                 return;
         }
 
         project_kick(p);
 }
+
+static const WorkerCallbacks project_worker_callbacks = {
+        .on_ready = project_on_ready,
+        .on_reply = project_on_reply,
+        .on_dead = project_on_dead,
+        .on_sample = project_on_sample,
+};
 
 /* ---- project object ---------------------------------------------------------- */
 
@@ -744,10 +701,10 @@ void project_shutdown(LhProject *p) {
         LhError e;
         LhJob *j;
 
-        timer_disarm(p->timeout_source);
-        timer_disarm(p->idle_source);
+        project_timer_disarm(p->timeout_source);
+        project_timer_disarm(p->idle_source);
         restart_policy_shutdown(&p->restarts);
-        timer_disarm(p->kick_source);
+        project_timer_disarm(p->kick_source);
 
         lh_error_set(&e, "shutting_down", true, "The daemon is shutting down; call again once it is back.");
         /* one at a time from the head: done() may cancel others (submits are refused now) */
@@ -802,61 +759,24 @@ int project_stop_worker(LhProject *p) {
                 project_recycle_worker(p, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", p->slot.anon_kib, 0, NULL);
         if (p->current) {
                 lh_error_set(&e, "cancelled", true, "The worker of %s was stopped by the operator.", p->root);
-                project_fail_current(p, &e);
+                project_end_current(p, &e, false);
         } else
                 project_notify(p, PROJECT_CHANGE_STATE);
         return 0;
 }
 
-int project_submit(LhProject *p, LhJob *j, LhError *err) {
-        LhRegistry *r;
-        unsigned depth;
-
-        if (!p || !j)
-                return -EINVAL;
-        if (j->project || j->phase != JOB_PHASE_NEW)
-                return -EBUSY;
-        r = p->registry;
-
-        if (r->shutting_down) {
-                lh_error_set(err, "shutting_down", true, "The daemon is shutting down; call again once it is back.");
-                return -ESHUTDOWN;
-        }
-        if (project_check_cooling(p)) {
-                LhError e;
-
-                restart_policy_unavailable_error(&p->restarts, &e);
-                if (err)
-                        *err = e;
-                return -EAGAIN;
-        }
-        depth = project_get_queue_depth(p);
-        if (depth >= CONFIG(p)->mailbox_capacity) {
-                lh_error_set(err, "mailbox_full", true,
-                             "The mailbox of %s is full (capacity %" PRIu64 ": %u call%s running or queued); retry shortly.",
-                             p->root, CONFIG(p)->mailbox_capacity, depth, depth == 1 ? "" : "s");
-                return -EBUSY;
-        }
-
+void project_enqueue(LhProject *p, LhJob *j) {
         job_attach(j, p, now_usec(CLOCK_MONOTONIC));
         job_queue_append(&p->queue, j);
-        project_facts_touch(p);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
-        return 0;
 }
 
-void job_cancel(LhJob *j) {
-        LhProject *p;
+void project_cancel_job(LhProject *p, LhJob *j) {
         RestartEvent ev;
         LhError e;
 
-        if (!j || !j->project || j->phase == JOB_PHASE_DONE || j->phase == JOB_PHASE_NEW)
-                return;
-        p = j->project;
-
         lh_error_set(&e, "cancelled", false, "The call was cancelled.");
-
         if (j->phase == JOB_PHASE_QUEUED) {
                 job_queue_remove(&p->queue, j);
                 project_facts_touch(p);
@@ -872,5 +792,5 @@ void job_cancel(LhJob *j) {
                 job_note_restart(j, &ev, false);
                 e.restart_cause = RESTART_CAUSE_CANCELLED;
         }
-        project_fail_current(p, &e);
+        project_end_current(p, &e, false);
 }

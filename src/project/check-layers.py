@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""src/project's file-level call graph must have no cycle, and no file may
-grow past 800 lines.
+"""src/project's file-level call graph must have no cycle, no file may
+grow past 800 lines, and each file says at its top what it owns ("Owns").
 
 The graph comes from the objects of the built library: an edge A -> B when
 A.o needs (nm: U) a symbol that B.o defines. A cycle means a lower layer
@@ -91,7 +91,11 @@ def main():
         if not name.endswith(".c") or name.startswith("test-"):
             continue
         with open(os.path.join(srcdir, name), encoding="utf-8") as f:
-            n = sum(1 for _ in f)
+            lines = f.readlines()
+        n = len(lines)
+        if not any("Owns" in l for l in lines[:40]):
+            failed = True
+            print(f"{name}: no ownership comment (\"Owns: ...\") at its top")
         if n > MAX_LINES:
             failed = True
             print(f"{name}: {n} lines (at most {MAX_LINES})")

@@ -5,8 +5,10 @@
  * downwards; a lower one reports back through callbacks it is given):
  *
  *   registry.c        LhRegistry, ProjectRecord      (root → project, forgetting)
+ *   mailbox.c         (nothing: submit's refusals, cancel)
  *   actor.c           LhProject's actor fields       (mailbox, worker, tiers)
  *   snapshot.c        FactsCache                     (facts, state: reads the actor's fields)
+ *   tiers.c           (nothing: pure verdicts, timers)
  *   worker-slot.c     WorkerSlot                     (the live worker, generations, samples)
  *   profiles.c        ImportProfiles                 (import headers per worker)
  *   restart-policy.c  RestartPolicy                  (statistics, window, poison)
@@ -27,6 +29,7 @@
 #include "project/restart-policy.h"
 #include "project/restart.h"
 #include "project/snapshot.h"
+#include "project/tiers.h"
 #include "project/worker-slot.h"
 
 /* What the registry keeps on a project (registry.c's). */
@@ -89,10 +92,13 @@ struct LhRegistry {
         uint64_t forgotten_restarts_by_cause[_RESTART_CAUSE_MAX];
 };
 
-/* actor.c, for registry.c */
+/* actor.c, for registry.c and mailbox.c */
 int project_new(LhProject **ret, LhRegistry *r, const char *root);
 LhProject *project_free(LhProject *p);
 void project_shutdown(LhProject *p);
+void project_enqueue(LhProject *p, LhJob *j);    /* accepted: queued */
+void project_cancel_job(LhProject *p, LhJob *j); /* queued or current */
+bool project_check_cooling(LhProject *p);        /* ends it early when the window allows */
 /* the admission's callbacks (registry.c wires them) */
 void project_evict(LhProject *p);
 void project_kick(LhProject *p);

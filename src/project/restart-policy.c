@@ -33,6 +33,7 @@
 #include "basic/log.h"
 #include "basic/time-util.h"
 #include "project/restart-policy.h"
+#include "project/tiers.h"
 
 static uint64_t usec_to_millis_up(usec_t u) {
         return (u + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
@@ -153,24 +154,11 @@ bool restart_policy_record(RestartPolicy *rp, uint64_t generation, const char *s
 }
 
 static int restart_policy_arm(RestartPolicy *rp, usec_t after, sd_event_time_handler_t handler) {
-        usec_t when = now_usec(CLOCK_MONOTONIC) + after;
-        int r;
-
-        if (rp->cooldown_source) {
-                r = sd_event_source_set_time(rp->cooldown_source, when);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(rp->cooldown_source, SD_EVENT_ONESHOT);
-        } else
-                r = sd_event_add_time(rp->event, &rp->cooldown_source, CLOCK_MONOTONIC, when, USEC_PER_MSEC,
-                                      handler, rp);
-        if (r < 0)
-                log_error_errno(r, "Failed to arm the cool-down timer of %s: %m", rp->root);
-        return r;
+        return project_timer_arm(rp->event, &rp->cooldown_source, after, handler, rp);
 }
 
 static void restart_policy_disarm(RestartPolicy *rp) {
-        if (rp->cooldown_source)
-                (void) sd_event_source_set_enabled(rp->cooldown_source, SD_EVENT_OFF);
+        project_timer_disarm(rp->cooldown_source);
 }
 
 static int on_cooldown_end(sd_event_source *s, uint64_t usec, void *userdata) {
