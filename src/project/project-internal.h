@@ -39,6 +39,8 @@ typedef struct ProjectRecord {
         char **default_argv;           /* found off the loop by the last call's readiness check */
         void *bus_data;
         void (*bus_data_free)(void *data);
+        void *tools_data;
+        void (*tools_data_free)(void *data);
 } ProjectRecord;
 
 struct LhProject {

@@ -80,6 +80,10 @@ LeanReadinessCache *project_get_readiness_cache(LhProject *p);
  * must not call back into the project). */
 void *project_get_bus_data(LhProject *p);
 void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data));
+/* The same for the tools layer (worker stamps, smoke accounting): one
+ * record per project, gone with it, so no second per-project table. */
+void *project_get_tools_data(LhProject *p);
+void project_set_tools_data(LhProject *p, void *data, void (*free_data)(void *data));
 
 /* Iterate: idx from 0 while non-NULL. */
 LhProject *registry_get_project(LhRegistry *r, size_t idx);

@@ -28,6 +28,8 @@ static void registry_project_free(LhProject *p) {
 
         if (rec->bus_data_free)
                 rec->bus_data_free(rec->bus_data);
+        if (rec->tools_data_free)
+                rec->tools_data_free(rec->tools_data);
         lean_readiness_cache_free(rec->readiness_cache);
         strv_free(rec->default_argv);
         project_free(p);
@@ -285,6 +287,19 @@ void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data
                 rec->bus_data_free(rec->bus_data);
         rec->bus_data = data;
         rec->bus_data_free = free_data;
+}
+
+void *project_get_tools_data(LhProject *p) {
+        return p->record.tools_data;
+}
+
+void project_set_tools_data(LhProject *p, void *data, void (*free_data)(void *data)) {
+        ProjectRecord *rec = &p->record;
+
+        if (rec->tools_data_free && rec->tools_data != data)
+                rec->tools_data_free(rec->tools_data);
+        rec->tools_data = data;
+        rec->tools_data_free = free_data;
 }
 
 size_t registry_forget_idle(LhRegistry *r) {

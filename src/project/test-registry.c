@@ -213,6 +213,13 @@ static void test_utf8(void) {
         expect_refused("bad\xc0\x80name", "invalid_arguments", "\\xc0\\x80");
 }
 
+static unsigned n_attached_freed;
+
+static void attached_free(void *data) {
+        n_attached_freed++;
+        free(data);
+}
+
 static void test_forget(void) {
         _cleanup_(registry_freep) LhRegistry *r = NULL;
         _cleanup_free_ char *root = p("forget");
@@ -225,6 +232,10 @@ static void test_forget(void) {
         registry_set_observer(r, &observer, NULL);
         ASSERT_OK(registry_resolve(r, root, &pr, &err));
         ASSERT_TRUE(project_get_readiness_cache(pr)); /* freed with the project */
+        /* what the bus and the tools keep per project goes with it: no second table */
+        project_set_tools_data(pr, strdup("tools"), attached_free);
+        project_set_bus_data(pr, strdup("bus"), attached_free);
+        ASSERT_STREQ(project_get_tools_data(pr), "tools");
         ASSERT_EQ(registry_get_n_projects(r), 1);
 
         /* used again within the idle time: kept */
@@ -255,6 +266,7 @@ static void test_forget(void) {
         pr->restarts.restarts_by_cause[RESTART_CAUSE_CHILD_EXIT] = 3;
         test_loop_run_until(event, &n_removed, 1, "the idle project to be forgotten", 5 * USEC_PER_SEC);
         ASSERT_EQ(registry_get_n_projects(r), 0);
+        ASSERT_EQ(n_attached_freed, 2);
         ASSERT_EQ(registry_get_restarts_total(r), 3);
         {
                 uint64_t by_cause[_RESTART_CAUSE_MAX];
@@ -263,9 +275,10 @@ static void test_forget(void) {
                 ASSERT_EQ(by_cause[RESTART_CAUSE_CHILD_EXIT], 3);
         }
 
-        /* and opened again on the next call */
+        /* and opened again on the next call, afresh */
         ASSERT_OK(registry_resolve(r, root, &again, &err));
         ASSERT_EQ(registry_get_n_projects(r), 1);
+        ASSERT_TRUE(project_get_tools_data(again) == NULL);
 
         /* 0 = never */
         r = registry_free(r);
