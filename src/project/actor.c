@@ -276,8 +276,7 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         int k;
 
         job_note_command(j, j->phase == JOB_PHASE_RUNNING,
-                         j->phase == JOB_PHASE_RUNNING ? restart_policy_command_hash(j->fingerprint, command) : 0,
-                         p->slot.generation);
+                         j->phase == JOB_PHASE_RUNNING ? restart_policy_command_hash(j->fingerprint, command) : 0);
         if (j->command_hashed) {
                 if (restart_policy_poison_contains(&p->restarts, j->command_hash)) {
                         json_object_put(command);
@@ -541,10 +540,10 @@ static void project_on_reply(LhWorker *w, json_object *reply, void *userdata) {
         json_object *command = NULL;
         int r;
 
-        /* late replies (a killed worker, an old generation, a cancelled job) are dropped */
+        /* late replies (a killed or older worker, a cancelled job) are dropped: a
+         * command only ever goes to the live worker, one reply each */
         if (w != p->slot.worker || p->slot.stopping || !j ||
-            (j->phase != JOB_PHASE_IMPORTING && j->phase != JOB_PHASE_RUNNING) ||
-            j->generation != worker_get_generation(w)) {
+            (j->phase != JOB_PHASE_IMPORTING && j->phase != JOB_PHASE_RUNNING)) {
                 log_debug("Project %s: dropping a reply from worker %" PRIu64 " that nobody waits for.",
                           p->root, worker_get_generation(w));
                 return;

@@ -40,7 +40,6 @@ struct LhJob {
         bool command_hashed;
 
         int base_env;
-        uint64_t generation; /* of the worker that got the outstanding command */
 
         json_object *result;
         LhError error;
@@ -57,7 +56,7 @@ void job_set_base_env_internal(LhJob *j, int env);
 /* A restart during the call; restarted: the call's worker is a new one now. */
 void job_note_restart(LhJob *j, const RestartEvent *ev, bool restarted);
 /* The outstanding command (hashed: a job command, not the header). */
-void job_note_command(LhJob *j, bool hashed, uint64_t hash, uint64_t generation);
+void job_note_command(LhJob *j, bool hashed, uint64_t hash);
 /* Back to waiting for a fresh worker, from scratch. */
 void job_reset_for_retry(LhJob *j);
 /* Fill per-call facts into snapshot's copy and call done() once; drops the

@@ -140,11 +140,10 @@ void job_note_restart(LhJob *j, const RestartEvent *ev, bool restarted) {
                 j->worker_restarted = true;
 }
 
-void job_note_command(LhJob *j, bool hashed, uint64_t hash, uint64_t generation) {
+void job_note_command(LhJob *j, bool hashed, uint64_t hash) {
         j->command_hashed = hashed;
         if (hashed)
                 j->command_hash = hash;
-        j->generation = generation;
 }
 
 void job_reset_for_retry(LhJob *j) {
