@@ -14,6 +14,7 @@
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/path-util.h"
+#include "bus/bus-emit.h"
 #include "bus/bus-files.h"
 #include "bus/bus-resolve.h"
 #include "bus/bus.h"
@@ -34,6 +35,7 @@ struct BusService {
         bool disconnected;
         bool owns_bus;
         BusResolve *resolves; /* methods waiting for a path's resolution */
+        BusEmitter *emitter;  /* PropertiesChanged, coalesced */
 };
 
 /* --------------------------------------------------------------------------
@@ -545,36 +547,10 @@ void bus_service_project_added(BusService *b, LhProject *p) {
 }
 
 void bus_service_project_changed(BusService *b, LhProject *p, ProjectChange what) {
-        _cleanup_free_ char *path = NULL;
-        int r;
-
         if (!b || !p || b->disconnected)
                 return;
-        r = bus_project_path(p, &path);
-        if (r < 0)
-                return;
-
-        if (what & PROJECT_CHANGE_STATE) {
-                r = sd_bus_emit_properties_changed(b->bus, path, BUS_PROJECT_INTERFACE,
-                                                   "State", "QueueDepth", "RequestsServed", NULL);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to emit PropertiesChanged (state): %m");
-        }
-        if (what & PROJECT_CHANGE_WORKER) {
-                r = sd_bus_emit_properties_changed(b->bus, path, BUS_PROJECT_INTERFACE,
-                                                   "WorkerPID", "WorkerGeneration", "EnforcementMode", "ScopeUnit",
-                                                   "MemoryHighKiB", "MemoryMaxKiB", "ImportProfile",
-                                                   "ProfileSwitchCount", NULL);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to emit PropertiesChanged (worker): %m");
-        }
-        if (what & PROJECT_CHANGE_RESTARTS) {
-                r = sd_bus_emit_properties_changed(b->bus, path, BUS_PROJECT_INTERFACE,
-                                                   "RestartsTotal", "RestartsByCause", "RestartsInWindow",
-                                                   "LastRestart", NULL);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to emit PropertiesChanged (restarts): %m");
-        }
+        /* marked only: one signal per object per loop turn (bus-emit.c) */
+        bus_emitter_project_changed(b->emitter, p, what);
 }
 
 void bus_service_project_removed(BusService *b, LhProject *p) {
@@ -583,6 +559,7 @@ void bus_service_project_removed(BusService *b, LhProject *p) {
 
         if (!b || !p || b->disconnected)
                 return;
+        bus_emitter_project_removed(b->emitter, p);
         r = bus_project_path(p, &path);
         if (r >= 0)
                 r = sd_bus_emit_object_removed(b->bus, path);
@@ -608,22 +585,13 @@ void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEven
                                ev->worker_generation, (int) ev->planned, ev->rss_kib, ev->limit_kib);
         if (r < 0)
                 log_debug_errno(r, "Failed to emit WorkerRestarted: %m");
-
-        r = sd_bus_emit_properties_changed(b->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
-                                           "RestartsTotal", "RestartsByCause", NULL);
-        if (r < 0)
-                log_debug_errno(r, "Failed to emit PropertiesChanged (manager restarts): %m");
+        bus_emitter_manager_changed(b->emitter, BUS_MANAGER_CHANGE_RESTARTS);
 }
 
 void bus_service_workers_changed(BusService *b) {
-        int r;
-
         if (!b || b->disconnected)
                 return;
-        r = sd_bus_emit_properties_changed(b->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
-                                           "WorkersActive", "EnforcementMode", NULL);
-        if (r < 0)
-                log_debug_errno(r, "Failed to emit PropertiesChanged (workers): %m");
+        bus_emitter_manager_changed(b->emitter, BUS_MANAGER_CHANGE_WORKERS);
 }
 
 /* --------------------------------------------------------------------------
@@ -669,6 +637,9 @@ int bus_service_attach(BusService **ret, sd_bus *bus, sd_event *event, LhRegistr
         b->event = sd_event_ref(event);
         b->registry = registry;
         b->config = config;
+        r = bus_emitter_new(&b->emitter, b->bus, event, registry);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up PropertiesChanged: %m");
 
         r = sd_bus_add_object_vtable(b->bus, &b->slots[0], BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, manager_vtable, b);
         if (r < 0)
@@ -734,6 +705,9 @@ BusService *bus_service_free(BusService *b) {
                 return NULL;
 
         bus_resolve_cancel_all(&b->resolves);
+        if (b->emitter && !b->disconnected)
+                bus_emitter_flush(b->emitter); /* what changed last still goes out */
+        b->emitter = bus_emitter_free(b->emitter);
         b->name_slot = sd_bus_slot_unref(b->name_slot);
         for (size_t i = 0; i < ELEMENTSOF(b->slots); i++)
                 b->slots[i] = sd_bus_slot_unref(b->slots[i]);

@@ -120,7 +120,7 @@ const char *project_get_id(const LhProject *p) {
         return ((const StubProject *) p)->id;
 }
 
-void project_get_facts(const LhProject *p, LhFacts *ret) {
+void project_get_facts(LhProject *p, LhFacts *ret) {
         *ret = ((const StubProject *) p)->facts;
 }
 

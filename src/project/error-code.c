@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The stable error code strings. Owns: the table. Must not know: who
+ * answers with a code (check-error-codes.py keeps every code in it). */
 #include "basic/string-table.h"
 #include "project/error-code.h"
 

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* LhError, the structured error of a call. Owns: LhError. Must not know:
+ * projects, jobs, workers. */
 #include <stdarg.h>
 #include <stdio.h>
 

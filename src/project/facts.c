@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Facts as JSON. Owns nothing (LhFacts is filled by snapshot.c and job.c).
+ * Must not know: projects, jobs, workers. */
 #include "basic/string-table.h"
 #include "project/facts.h"
 

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A job: a call's commands, its per-call facts and its one answer. Owns:
+ * LhJob. Must not know: the project's fields, the queue, admission, the
+ * worker; it is told (verbs) and answers done() with the facts it is given. */
+
 #include <assert.h>
 
 #include "basic/strv.h"
 #include "basic/time-util.h"
-#include "project/project-internal.h"
+#include "project/job-internal.h"
 
 int job_new(LhJob **ret, char **imports, JobFlags flags, const JobOps *ops, void *userdata) {
         LhJob *j;
@@ -87,64 +91,88 @@ unsigned job_get_retry_count(const LhJob *job) {
         return job->retry_count;
 }
 
-void job_queue_append(LhProject *p, LhJob *j) {
-        j->queue_prev = p->queue_tail;
-        j->queue_next = NULL;
-        if (p->queue_tail)
-                p->queue_tail->queue_next = j;
-        else
-                p->queue_head = j;
-        p->queue_tail = j;
-        p->n_queued++;
+JobQueueLink *job_queue_link(LhJob *j) {
+        return &j->queue_link;
 }
 
-void job_queue_prepend(LhProject *p, LhJob *j) {
-        j->queue_prev = NULL;
-        j->queue_next = p->queue_head;
-        if (p->queue_head)
-                p->queue_head->queue_prev = j;
-        else
-                p->queue_tail = j;
-        p->queue_head = j;
-        p->n_queued++;
+void job_attach(LhJob *j, LhProject *p, usec_t now) {
+        assert(!j->project && j->phase == JOB_PHASE_NEW);
+        job_ref(j);
+        j->project = p;
+        j->phase = JOB_PHASE_QUEUED;
+        j->queued_at = now;
 }
 
-void job_queue_remove(LhProject *p, LhJob *j) {
-        if (j->queue_prev)
-                j->queue_prev->queue_next = j->queue_next;
-        else
-                p->queue_head = j->queue_next;
-        if (j->queue_next)
-                j->queue_next->queue_prev = j->queue_prev;
-        else
-                p->queue_tail = j->queue_prev;
-        j->queue_prev = j->queue_next = NULL;
-        p->n_queued--;
+void job_begin(LhJob *j, usec_t now) {
+        j->phase = JOB_PHASE_WAITING;
+        j->started_at = j->admission_started = now;
+}
+
+void job_set_phase(LhJob *j, JobPhase phase) {
+        j->phase = phase;
+}
+
+void job_note_admitted(LhJob *j, usec_t now) {
+        if (j->admitted)
+                return;
+        j->admitted = true;
+        j->admission_wait = now - j->admission_started;
+}
+
+bool job_take_switch_check(LhJob *j) {
+        if (j->switch_checked)
+                return false;
+        j->switch_checked = true;
+        return true;
+}
+
+void job_set_permit(LhJob *j, bool has) {
+        j->has_permit = has;
+}
+
+void job_set_base_env_internal(LhJob *j, int env) {
+        j->base_env = env;
+}
+
+void job_note_restart(LhJob *j, const RestartEvent *ev, bool restarted) {
+        j->call_restart = *ev;
+        if (restarted)
+                j->worker_restarted = true;
+}
+
+void job_note_command(LhJob *j, bool hashed, uint64_t hash) {
+        j->command_hashed = hashed;
+        if (hashed)
+                j->command_hash = hash;
+}
+
+void job_reset_for_retry(LhJob *j) {
+        j->retry_count++;
+        j->phase = JOB_PHASE_WAITING;
+        j->base_env = -1;
+        json_object_put(j->result);
+        j->result = NULL;
+        lh_error_done(&j->error);
+        j->has_error = false;
 }
 
 static uint64_t usec_to_millis(usec_t u) {
         return u / USEC_PER_MSEC;
 }
 
-void job_finish(LhJob *j, const LhError *err) {
-        LhProject *p = j->project;
-        LhFacts facts;
+void job_finish(LhJob *j, const LhFacts *snapshot, const LhError *err) {
+        LhFacts facts = *snapshot;
         usec_t now = now_usec(CLOCK_MONOTONIC);
 
-        assert(p);
+        assert(j->project);
         assert(j->phase != JOB_PHASE_DONE);
+        assert(!j->has_permit);
 
-        project_get_facts(p, &facts);
         facts.worker_restarted = j->worker_restarted;
         facts.retry_count = j->retry_count;
         facts.admission_wait_millis = usec_to_millis(j->admission_wait);
         facts.queue_wait_millis = usec_to_millis((j->started_at ?: now) - j->queued_at);
         facts.call_restart = j->call_restart;
-
-        if (j->has_permit) {
-                j->has_permit = false;
-                registry_release_heavy(p->registry);
-        }
         j->phase = JOB_PHASE_DONE;
 
         if (err)

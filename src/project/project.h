@@ -80,6 +80,10 @@ LeanReadinessCache *project_get_readiness_cache(LhProject *p);
  * must not call back into the project). */
 void *project_get_bus_data(LhProject *p);
 void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data));
+/* The same for the tools layer (worker stamps, smoke accounting): one
+ * record per project, gone with it, so no second per-project table. */
+void *project_get_tools_data(LhProject *p);
+void project_set_tools_data(LhProject *p, void *data, void (*free_data)(void *data));
 
 /* Iterate: idx from 0 while non-NULL. */
 LhProject *registry_get_project(LhRegistry *r, size_t idx);
@@ -101,7 +105,10 @@ bool registry_is_quiet(LhRegistry *r); /* no jobs, no live workers */
 
 const char *project_get_root(const LhProject *p);
 const char *project_get_id(const LhProject *p);  /* 16 hex chars, stable hash of the root */
-void project_get_facts(const LhProject *p, LhFacts *ret); /* snapshot, per-call fields zero */
+/* The snapshot (per-call fields zero), computed once per change. */
+void project_get_facts(LhProject *p, LhFacts *ret);
+/* How many snapshots were computed (tests bound it). */
+uint64_t project_get_facts_computed(const LhProject *p);
 const LhConfig *project_get_config(const LhProject *p);
 
 /* Operator actions: planned recycle (explicit) / stop the worker (project

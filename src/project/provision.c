@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The REPL build, per toolchain, as an asynchronous child. See provision.h. */
+/* The REPL build, per toolchain, as an asynchronous child. See provision.h.
+ * Owns: ReplProvisioner. Must not know: projects, the actor. */
 
 #include <assert.h>
 #include <errno.h>

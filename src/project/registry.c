@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The project registry: canonical Lake root → project actor, plus admission
- * (the global cap on live workers with LRU eviction of idle workers, and the
- * heavy-job permit pool). Everything runs inside the sd-event loop. */
+/* The project registry: canonical Lake root → project actor, forgetting
+ * idle projects, the daemon-wide totals. Everything runs inside the
+ * sd-event loop.
+ *
+ * Owns: LhRegistry and each project's ProjectRecord (last resolution, the
+ * readiness cache, the default worker argv, the bus's data). Must not know:
+ * the actor's fields (it asks actor.c), the bus or tools above it. */
 
 #include <assert.h>
 #include <stdio.h>
@@ -20,12 +24,43 @@ static int on_forget_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* What the registry keeps on a project besides the actor's own state. */
 static void registry_project_free(LhProject *p) {
-        if (p->bus_data_free)
-                p->bus_data_free(p->bus_data);
-        lean_readiness_cache_free(p->readiness_cache);
-        strv_free(p->default_argv);
+        ProjectRecord *rec = &p->record;
+
+        if (rec->bus_data_free)
+                rec->bus_data_free(rec->bus_data);
+        if (rec->tools_data_free)
+                rec->tools_data_free(rec->tools_data);
+        lean_readiness_cache_free(rec->readiness_cache);
+        strv_free(rec->default_argv);
         project_free(p);
 }
+
+/* admission.c's callbacks */
+static bool registry_ticket_is_evictable(void *owner) {
+        return project_is_evictable(owner);
+}
+
+static void registry_ticket_evict(void *owner) {
+        project_evict(owner);
+}
+
+static void registry_ticket_wake(void *owner) {
+        project_kick(owner);
+}
+
+static void registry_on_workers_changed(void *userdata, unsigned workers_active) {
+        LhRegistry *r = userdata;
+
+        if (r->observer && r->observer->workers_changed)
+                r->observer->workers_changed(r, workers_active, r->observer_userdata);
+}
+
+static const AdmissionOps registry_admission_ops = {
+        .is_evictable = registry_ticket_is_evictable,
+        .evict = registry_ticket_evict,
+        .wake = registry_ticket_wake,
+        .workers_changed = registry_on_workers_changed,
+};
 
 /* How often idle projects are looked for: a quarter of the idle time, 1 s to 1 min. */
 static usec_t registry_forget_period(const LhRegistry *r) {
@@ -46,6 +81,7 @@ int registry_new(LhRegistry **ret, sd_event *event, const LhConfig *config, Scop
         r->event = sd_event_ref(event);
         r->config = config;
         r->placer = placer;
+        admission_init(&r->admission, config->max_workers, config->heavy_permits, &registry_admission_ops, r);
 
         if (config->project_forget_idle_secs > 0) {
                 int k = sd_event_add_time_relative(event, &r->forget_source, CLOCK_MONOTONIC,
@@ -73,6 +109,7 @@ LhRegistry *registry_free(LhRegistry *r) {
         for (size_t i = 0; i < r->n_projects; i++)
                 registry_project_free(r->projects[i]);
         free(r->projects);
+        admission_done(&r->admission);
         sd_event_unref(r->event);
         return mfree(r);
 }
@@ -187,7 +224,7 @@ int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhEr
 
         p = registry_find_by_root(r, root);
         if (p) {
-                p->last_resolved = now_usec(CLOCK_MONOTONIC);
+                p->record.last_resolved = now_usec(CLOCK_MONOTONIC);
                 *ret = p;
                 return 0;
         }
@@ -205,7 +242,7 @@ int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhEr
         k = project_new(&p, r, root);
         if (k < 0)
                 return k;
-        p->last_resolved = now_usec(CLOCK_MONOTONIC);
+        p->record.last_resolved = now_usec(CLOCK_MONOTONIC);
         r->projects[r->n_projects++] = p;
 
         log_debug("Project %s opened (id %s).", p->root, p->id);
@@ -218,8 +255,8 @@ int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhEr
 
 void project_set_default_worker_argv(LhProject *p, char **argv) {
         assert(p);
-        strv_free(p->default_argv);
-        p->default_argv = argv;
+        strv_free(p->record.default_argv);
+        p->record.default_argv = argv;
 }
 
 LhProject *registry_find_by_id(LhRegistry *r, const char *id) {
@@ -232,32 +269,37 @@ LhProject *registry_find_by_id(LhRegistry *r, const char *id) {
 }
 
 LeanReadinessCache *project_get_readiness_cache(LhProject *p) {
-        if (!p->readiness_cache)
-                p->readiness_cache = new0(LeanReadinessCache, 1); /* NULL on OOM: uncached reads */
-        return p->readiness_cache;
+        ProjectRecord *rec = &p->record;
+
+        if (!rec->readiness_cache)
+                rec->readiness_cache = new0(LeanReadinessCache, 1); /* NULL on OOM: uncached reads */
+        return rec->readiness_cache;
 }
 
 void *project_get_bus_data(LhProject *p) {
-        return p->bus_data;
+        return p->record.bus_data;
 }
 
 void project_set_bus_data(LhProject *p, void *data, void (*free_data)(void *data)) {
-        if (p->bus_data_free && p->bus_data != data)
-                p->bus_data_free(p->bus_data);
-        p->bus_data = data;
-        p->bus_data_free = free_data;
+        ProjectRecord *rec = &p->record;
+
+        if (rec->bus_data_free && rec->bus_data != data)
+                rec->bus_data_free(rec->bus_data);
+        rec->bus_data = data;
+        rec->bus_data_free = free_data;
 }
 
-/* Nothing in flight, nothing owed, nothing the next call needs kept. */
-static bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle) {
-        int enabled = SD_EVENT_OFF;
+void *project_get_tools_data(LhProject *p) {
+        return p->record.tools_data;
+}
 
-        if (!project_is_quiet(p) || p->holds_slot || p->waiting_admission || p->waiting_permit ||
-            p->cooling_down || p->n_graveyard > 0)
-                return false;
-        if (p->kick_source && sd_event_source_get_enabled(p->kick_source, &enabled) >= 0 && enabled != SD_EVENT_OFF)
-                return false;
-        return now - MAX(p->last_used, p->last_resolved) >= idle;
+void project_set_tools_data(LhProject *p, void *data, void (*free_data)(void *data)) {
+        ProjectRecord *rec = &p->record;
+
+        if (rec->tools_data_free && rec->tools_data != data)
+                rec->tools_data_free(rec->tools_data);
+        rec->tools_data = data;
+        rec->tools_data_free = free_data;
 }
 
 size_t registry_forget_idle(LhRegistry *r) {
@@ -278,9 +320,9 @@ size_t registry_forget_idle(LhRegistry *r) {
                           r->config->project_forget_idle_secs);
                 if (r->observer && r->observer->project_removed)
                         r->observer->project_removed(p, r->observer_userdata);
-                r->forgotten_restarts_total += p->restarts_total;
+                r->forgotten_restarts_total += p->restarts.restarts_total;
                 for (RestartCause c = 0; c < _RESTART_CAUSE_MAX; c++)
-                        r->forgotten_restarts_by_cause[c] += p->restarts_by_cause[c];
+                        r->forgotten_restarts_by_cause[c] += p->restarts.restarts_by_cause[c];
                 memmove(r->projects + i, r->projects + i + 1, (r->n_projects - i - 1) * sizeof(LhProject *));
                 r->n_projects--;
                 registry_project_free(p);
@@ -309,35 +351,22 @@ size_t registry_get_n_projects(LhRegistry *r) {
 }
 
 unsigned registry_get_workers_active(LhRegistry *r) {
-        return r ? r->workers_active : 0;
-}
-
-static uint64_t registry_max_workers(const LhRegistry *r) {
-        /* 0 would be "auto", which config resolves at load; be safe anyway */
-        return r->config->max_workers > 0 ? r->config->max_workers : 1;
+        return r ? r->admission.workers_active : 0;
 }
 
 uint64_t registry_get_max_workers(LhRegistry *r) {
-        return registry_max_workers(r);
+        return r->admission.max_workers;
 }
 
 EnforcementMode registry_get_enforcement(LhRegistry *r) {
-        switch (r->config->enforcement) {
-        case ENFORCEMENT_SCOPE:
-                return ENFORCEMENT_MODE_SCOPE;
-        case ENFORCEMENT_PROCESS:
-                return ENFORCEMENT_MODE_PROCESS;
-        default:
-                return r->placer && scope_placer_is_available(r->placer) ?
-                        ENFORCEMENT_MODE_SCOPE : ENFORCEMENT_MODE_PROCESS;
-        }
+        return project_enforcement_for(r->config, r->placer);
 }
 
 uint64_t registry_get_restarts_total(LhRegistry *r) {
         uint64_t n = r ? r->forgotten_restarts_total : 0;
 
         for (size_t i = 0; r && i < r->n_projects; i++)
-                n += r->projects[i]->restarts_total;
+                n += r->projects[i]->restarts.restarts_total;
         return n;
 }
 
@@ -347,19 +376,20 @@ void registry_get_restarts_by_cause(LhRegistry *r, uint64_t by_cause[static _RES
                 memcpy(by_cause, r->forgotten_restarts_by_cause, sizeof(uint64_t) * _RESTART_CAUSE_MAX);
         for (size_t i = 0; r && i < r->n_projects; i++)
                 for (RestartCause c = 0; c < _RESTART_CAUSE_MAX; c++)
-                        by_cause[c] += r->projects[i]->restarts_by_cause[c];
+                        by_cause[c] += r->projects[i]->restarts.restarts_by_cause[c];
 }
 
 void registry_shutdown(LhRegistry *r) {
         if (!r || r->shutting_down)
                 return;
         r->shutting_down = true;
+        admission_shutdown(&r->admission);
 
         log_debug("Shutting down %zu project(s).", r->n_projects);
         /* done() callbacks may not add projects (resolve refuses), so the array is stable */
         for (size_t i = 0; i < r->n_projects; i++)
                 project_shutdown(r->projects[i]);
-        registry_notify_workers(r);
+        admission_notify_workers(&r->admission);
 }
 
 bool registry_is_quiet(LhRegistry *r) {
@@ -369,126 +399,4 @@ bool registry_is_quiet(LhRegistry *r) {
                 if (!project_is_quiet(r->projects[i]))
                         return false;
         return true;
-}
-
-void registry_notify_workers(LhRegistry *r) {
-        if (r->observer && r->observer->workers_changed)
-                r->observer->workers_changed(r, r->workers_active, r->observer_userdata);
-}
-
-/* ---- admission ----------------------------------------------------------- */
-
-ssize_t admission_pick_lru(LhProject *const *projects, size_t n, const LhProject *requester) {
-        ssize_t best = -1;
-
-        for (size_t i = 0; i < n; i++) {
-                if (projects[i] == requester || !project_is_evictable(projects[i]))
-                        continue;
-                if (best < 0 || projects[i]->last_used < projects[best]->last_used)
-                        best = (ssize_t) i;
-        }
-        return best;
-}
-
-static void registry_try_evict_for(LhRegistry *r, LhProject *p) {
-        ssize_t i;
-
-        if (p->eviction_requested)
-                return;
-        i = admission_pick_lru(r->projects, r->n_projects, p);
-        if (i < 0)
-                return;
-        log_debug("Worker cap %" PRIu64 " reached: evicting the idle worker of %s for %s.",
-                  registry_max_workers(r), r->projects[i]->root, p->root);
-        p->eviction_requested = true;
-        project_evict(r->projects[i]);
-}
-
-bool registry_acquire_slot(LhRegistry *r, LhProject *p) {
-        if (p->holds_slot)
-                return true;
-
-        if (r->workers_active < registry_max_workers(r)) {
-                r->workers_active++;
-                p->holds_slot = true;
-                p->waiting_admission = false;
-                p->eviction_requested = false;
-                registry_notify_workers(r);
-                return true;
-        }
-
-        if (!p->waiting_admission) {
-                p->waiting_admission = true;
-                p->waiting_since = now_usec(CLOCK_MONOTONIC);
-        }
-        registry_try_evict_for(r, p);
-        return false;
-}
-
-/* Hand a free slot to the longest waiting project. */
-static void registry_grant_slots(LhRegistry *r) {
-        while (r->workers_active < registry_max_workers(r)) {
-                LhProject *best = NULL;
-
-                for (size_t i = 0; i < r->n_projects; i++) {
-                        LhProject *q = r->projects[i];
-
-                        if (q->waiting_admission && (!best || q->waiting_since < best->waiting_since))
-                                best = q;
-                }
-                if (!best)
-                        return;
-                r->workers_active++;
-                best->holds_slot = true;
-                best->waiting_admission = false;
-                best->eviction_requested = false;
-                project_kick(best);
-        }
-}
-
-void registry_release_slot(LhRegistry *r, LhProject *p) {
-        if (!p->holds_slot)
-                return;
-        p->holds_slot = false;
-        assert(r->workers_active > 0);
-        r->workers_active--;
-        if (!r->shutting_down)
-                registry_grant_slots(r);
-        registry_notify_workers(r);
-}
-
-void registry_withdraw(LhRegistry *r, LhProject *p) {
-        p->waiting_admission = false;
-        p->eviction_requested = false;
-        p->waiting_permit = false;
-}
-
-void registry_admission_poke(LhRegistry *r) {
-        if (r->shutting_down)
-                return;
-        for (size_t i = 0; i < r->n_projects; i++)
-                if (r->projects[i]->waiting_admission)
-                        registry_try_evict_for(r, r->projects[i]);
-}
-
-bool registry_acquire_heavy(LhRegistry *r, LhProject *p) {
-        /* 0 permits would starve heavy jobs forever: treat as unlimited */
-        if (r->config->heavy_permits == 0 || r->heavy_in_use < r->config->heavy_permits) {
-                r->heavy_in_use++;
-                p->waiting_permit = false;
-                return true;
-        }
-        p->waiting_permit = true;
-        return false;
-}
-
-void registry_release_heavy(LhRegistry *r) {
-        assert(r->heavy_in_use > 0);
-        r->heavy_in_use--;
-        if (r->shutting_down)
-                return;
-        /* wake every waiter: the first to run takes the permit, the others wait again */
-        for (size_t i = 0; i < r->n_projects; i++)
-                if (r->projects[i]->waiting_permit)
-                        project_kick(r->projects[i]);
 }

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A path to its Lake root, off the loop. Owns: ProjectResolveJob. Must not
+ * know: the registry, projects. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>

@@ -18,8 +18,13 @@
  * - A hard-tier kill (rss_hard_limit_exceeded, kernel OOM or the sampler)
  *   is never retried: the same input would only be killed again.
  * - An operator's restart or stop (D-Bus, lean-hostctl) empties the window,
- *   ends cooling down and forgets the poison inputs. */
+ *   ends cooling down and forgets the poison inputs.
+ *
+ * Owns: RestartPolicy (statistics, window, cooling down, poison inputs, the
+ * cool-down timer). Must not know: the actor, jobs, workers, the registry;
+ * it answers through return values and the one `cooled` callback. */
 
+#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,11 +33,34 @@
 #include "basic/log.h"
 #include "basic/time-util.h"
 #include "project/restart-policy.h"
-
-#define CONFIG(p) ((p)->registry->config)
+#include "project/tiers.h"
 
 static uint64_t usec_to_millis_up(usec_t u) {
         return (u + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
+}
+
+int restart_policy_init(RestartPolicy *rp, sd_event *event, const char *root, const char *id, uint64_t limit,
+                        uint64_t window_secs, uint64_t max_reply_bytes, void (*cooled)(void *userdata),
+                        void *userdata) {
+        assert(rp);
+        assert(event);
+
+        *rp = (RestartPolicy) {
+                .event = event,
+                .root = root,
+                .id = id,
+                .window_secs = window_secs,
+                .max_reply_bytes = max_reply_bytes,
+                .cooled = cooled,
+                .userdata = userdata,
+                .cooling_cause = _RESTART_CAUSE_INVALID,
+        };
+        return restart_window_init(&rp->window, (unsigned) MIN(limit, (uint64_t) 1024), window_secs * USEC_PER_SEC);
+}
+
+void restart_policy_done(RestartPolicy *rp) {
+        rp->cooldown_source = sd_event_source_disable_unref(rp->cooldown_source);
+        restart_window_done(&rp->window);
 }
 
 bool restart_policy_may_retry(JobFlags flags, unsigned retry_count, RestartCause cause) {
@@ -40,17 +68,16 @@ bool restart_policy_may_retry(JobFlags flags, unsigned retry_count, RestartCause
                 cause != RESTART_CAUSE_RSS_HARD_LIMIT;
 }
 
-bool restart_policy_input_error(const LhProject *p, RestartCause cause, const char *reason, LhError *e) {
+bool restart_policy_input_error(const RestartPolicy *rp, RestartCause cause, const char *reason, LhError *e) {
         if (cause != RESTART_CAUSE_REPLY_TOO_LARGE)
                 return false;
         lh_error_set(e, "reply_too_large", false,
                      "Lean's reply to this call is too large (%s); the worker of %s was recycled. Ask for less "
                      "output, or raise worker.max_reply_bytes (LEAN_HOST_MCP_WORKER_MAX_REPLY_BYTES, now %" PRIu64
-                     " bytes).", strna(reason), p->root, CONFIG(p)->worker_max_reply_bytes);
+                     " bytes).", strna(reason), rp->root, rp->max_reply_bytes);
         e->restart_cause = cause;
         return true;
 }
-
 uint64_t restart_policy_command_hash(const char *fingerprint, json_object *command) {
         uint64_t h = hash_fnv1a64_update(HASH_FNV1A64_INIT, strempty(fingerprint), strlen(strempty(fingerprint)) + 1);
 
@@ -80,20 +107,20 @@ static int restart_cause_log_level(RestartCause c) {
         return LOG_DEBUG;           /* hygiene */
 }
 
-static void project_log_worker_end(LhProject *p, const RestartEvent *ev) {
+static void restart_policy_log_end(const RestartPolicy *rp, const char *scope_unit, const RestartEvent *ev) {
         char msg[512], f_project[PATH_MAX + 32], f_id[64], f_cause[64], f_gen[64], f_planned[32],
                 f_rss[64], f_limit[64], f_scope[192], f_reason[300];
 
-        snprintf(msg, sizeof msg, "Worker %" PRIu64 " of %s ended (%s%s): %s", ev->worker_generation, p->root,
+        snprintf(msg, sizeof msg, "Worker %" PRIu64 " of %s ended (%s%s): %s", ev->worker_generation, rp->root,
                  strna(restart_cause_to_string(ev->cause)), ev->planned ? ", planned" : "", ev->reason);
-        snprintf(f_project, sizeof f_project, "LEAN_HOST_PROJECT=%s", p->root);
-        snprintf(f_id, sizeof f_id, "LEAN_HOST_PROJECT_ID=%s", p->id);
+        snprintf(f_project, sizeof f_project, "LEAN_HOST_PROJECT=%s", rp->root);
+        snprintf(f_id, sizeof f_id, "LEAN_HOST_PROJECT_ID=%s", rp->id);
         snprintf(f_cause, sizeof f_cause, "LEAN_HOST_CAUSE=%s", strna(restart_cause_to_string(ev->cause)));
         snprintf(f_gen, sizeof f_gen, "LEAN_HOST_GENERATION=%" PRIu64, ev->worker_generation);
         snprintf(f_planned, sizeof f_planned, "LEAN_HOST_PLANNED=%s", ev->planned ? "1" : "0");
         snprintf(f_rss, sizeof f_rss, "LEAN_HOST_RSS_KIB=%" PRIu64, ev->rss_kib);
         snprintf(f_limit, sizeof f_limit, "LEAN_HOST_LIMIT_KIB=%" PRIu64, ev->limit_kib);
-        snprintf(f_scope, sizeof f_scope, "LEAN_HOST_SCOPE=%s", p->scope_unit);
+        snprintf(f_scope, sizeof f_scope, "LEAN_HOST_SCOPE=%s", strempty(scope_unit));
         snprintf(f_reason, sizeof f_reason, "LEAN_HOST_REASON=%s", ev->reason);
 
         (void) log_struct_internal(restart_cause_log_level(ev->cause), 0, msg,
@@ -101,15 +128,12 @@ static void project_log_worker_end(LhProject *p, const RestartEvent *ev) {
                                    f_reason, NULL);
 }
 
-/* The one place a worker end becomes observable: stats, last event, log,
- * observers. SHUTDOWN is logged but is not a restart. */
-void project_record_event(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
-                                 uint64_t limit_kib, RestartEvent *ret) {
-        LhRegistry *r = p->registry;
+bool restart_policy_record(RestartPolicy *rp, uint64_t generation, const char *scope_unit, RestartCause cause,
+                           const char *reason, uint64_t rss_kib, uint64_t limit_kib, RestartEvent *ret) {
         RestartEvent ev = {
                 .valid = true,
                 .cause = cause,
-                .worker_generation = p->generation,
+                .worker_generation = generation,
                 .planned = restart_cause_is_planned(cause),
                 .rss_kib = rss_kib,
                 .limit_kib = limit_kib,
@@ -117,119 +141,159 @@ void project_record_event(LhProject *p, RestartCause cause, const char *reason, 
         };
 
         snprintf(ev.reason, sizeof ev.reason, "%s", strempty(reason));
-        project_log_worker_end(p, &ev);
+        restart_policy_log_end(rp, scope_unit, &ev);
         if (ret)
                 *ret = ev;
         if (cause == RESTART_CAUSE_SHUTDOWN || cause < 0 || cause >= _RESTART_CAUSE_MAX)
-                return;
+                return false;
 
-        p->restarts_total++;
-        p->restarts_by_cause[cause]++;
-        p->last_restart = ev;
-        if (r->observer && r->observer->worker_restarted)
-                r->observer->worker_restarted(p, &ev, r->observer_userdata);
-        project_notify(p, PROJECT_CHANGE_RESTARTS);
+        rp->restarts_total++;
+        rp->restarts_by_cause[cause]++;
+        rp->last_restart = ev;
+        return true;
+}
+
+static int restart_policy_arm(RestartPolicy *rp, usec_t after, sd_event_time_handler_t handler) {
+        return project_timer_arm(rp->event, &rp->cooldown_source, after, handler, rp);
+}
+
+static void restart_policy_disarm(RestartPolicy *rp) {
+        project_timer_disarm(rp->cooldown_source);
 }
 
 static int on_cooldown_end(sd_event_source *s, uint64_t usec, void *userdata) {
-        LhProject *p = userdata;
+        RestartPolicy *rp = userdata;
         usec_t now = now_usec(CLOCK_MONOTONIC), left;
 
-        if (!p->cooling_down)
+        if (!rp->cooling_down)
                 return 0;
-        left = restart_window_retry_after(&p->window, now);
+        left = restart_window_retry_after(&rp->window, now);
         if (left > 0)
-                return project_timer_arm(p, &p->cooldown_source, left, on_cooldown_end), 0;
+                return restart_policy_arm(rp, left, on_cooldown_end), 0;
 
-        log_info("Project %s: the restart window allows workers again.", p->root);
-        p->cooling_down = false;
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
+        log_info("Project %s: the restart window allows workers again.", rp->root);
+        rp->cooling_down = false;
+        if (rp->cooled)
+                rp->cooled(rp->userdata);
         return 0;
 }
 
-static void project_enter_cooling(LhProject *p, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
+static void restart_policy_enter_cooling(RestartPolicy *rp, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
-        usec_t left = restart_window_retry_after(&p->window, now);
+        usec_t left = restart_window_retry_after(&rp->window, now);
 
-        p->cooling_cause = cause;
-        p->cooling_rss_kib = rss_kib;
-        p->cooling_limit_kib = limit_kib;
-        if (!p->cooling_down)
+        rp->cooling_cause = cause;
+        rp->cooling_rss_kib = rss_kib;
+        rp->cooling_limit_kib = limit_kib;
+        if (!rp->cooling_down)
                 log_warning("Project %s: %u abnormal worker restarts within %" PRIu64 " s (last: %s); "
                             "calls fail fast for %" PRIu64 " ms.",
-                            p->root, restart_window_count(&p->window, now), CONFIG(p)->restart_window_secs,
+                            rp->root, restart_window_count(&rp->window, now), rp->window_secs,
                             strna(restart_cause_to_string(cause)), usec_to_millis_up(left));
-        p->cooling_down = true;
-        (void) project_timer_arm(p, &p->cooldown_source, MAX(left, (usec_t) 1), on_cooldown_end);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
+        rp->cooling_down = true;
+        (void) restart_policy_arm(rp, MAX(left, (usec_t) 1), on_cooldown_end);
 }
 
-bool project_count_abnormal(LhProject *p, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
+bool restart_policy_count_abnormal(RestartPolicy *rp, RestartCause cause, uint64_t rss_kib, uint64_t limit_kib) {
         if (!restart_cause_counts_toward_limit(cause))
                 return true;
-        if (restart_window_record(&p->window, now_usec(CLOCK_MONOTONIC)) >= 0)
+        if (restart_window_record(&rp->window, now_usec(CLOCK_MONOTONIC)) >= 0)
                 return true;
-        project_enter_cooling(p, cause, rss_kib, limit_kib);
+        restart_policy_enter_cooling(rp, cause, rss_kib, limit_kib);
         return false;
 }
 
-void project_unavailable_error(LhProject *p, LhError *e) {
+void restart_policy_unavailable_error(RestartPolicy *rp, LhError *e) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
-        usec_t left = restart_window_retry_after(&p->window, now);
-        unsigned n = restart_window_count(&p->window, now);
+        usec_t left = restart_window_retry_after(&rp->window, now);
+        unsigned n = restart_window_count(&rp->window, now);
 
         lh_error_set(e, "worker_unavailable", true,
                      "The worker of %s ended abnormally %u times within %" PRIu64 " s (last cause: %s); "
                      "calls fail fast, retry in %" PRIu64 " ms.",
-                     p->root, n, CONFIG(p)->restart_window_secs, strna(restart_cause_to_string(p->cooling_cause)),
+                     rp->root, n, rp->window_secs, strna(restart_cause_to_string(rp->cooling_cause)),
                      MAX(usec_to_millis_up(left), (uint64_t) 1));
-        e->restart_cause = p->cooling_cause;
-        e->rss_kib = p->cooling_rss_kib;
-        e->limit_kib = p->cooling_limit_kib;
+        e->restart_cause = rp->cooling_cause;
+        e->rss_kib = rp->cooling_rss_kib;
+        e->limit_kib = rp->cooling_limit_kib;
         e->retry_after_ms = MAX(usec_to_millis_up(left), (uint64_t) 1);
         e->restarts_in_window = n;
 }
 
-bool project_check_cooling(LhProject *p) {
-        if (!p->cooling_down)
+bool restart_policy_check_cooling(RestartPolicy *rp, bool *ret_ended) {
+        if (ret_ended)
+                *ret_ended = false;
+        if (!rp->cooling_down)
                 return false;
-        if (restart_window_is_full(&p->window, now_usec(CLOCK_MONOTONIC)))
+        if (restart_window_is_full(&rp->window, now_usec(CLOCK_MONOTONIC)))
                 return true;
-        p->cooling_down = false;
-        project_timer_disarm(p->cooldown_source);
-        project_notify(p, PROJECT_CHANGE_STATE);
+        rp->cooling_down = false;
+        restart_policy_disarm(rp);
+        if (ret_ended)
+                *ret_ended = true;
         return false;
 }
 
-void project_reset_restart_policy(LhProject *p) {
-        bool was_cooling = p->cooling_down;
+void restart_policy_reset(RestartPolicy *rp) {
+        bool was_cooling = rp->cooling_down;
 
-        restart_window_reset(&p->window);
-        p->cooling_down = false;
-        p->cooling_cause = _RESTART_CAUSE_INVALID;
-        p->cooling_rss_kib = p->cooling_limit_kib = 0;
-        project_timer_disarm(p->cooldown_source);
-        p->n_poison = p->poison_next = 0;
+        restart_window_reset(&rp->window);
+        rp->cooling_down = false;
+        rp->cooling_cause = _RESTART_CAUSE_INVALID;
+        rp->cooling_rss_kib = rp->cooling_limit_kib = 0;
+        restart_policy_disarm(rp);
+        rp->n_poison = rp->poison_next = 0;
         if (was_cooling)
-                log_info("Project %s: the operator cleared the restart window.", p->root);
-        project_notify(p, PROJECT_CHANGE_STATE | PROJECT_CHANGE_RESTARTS);
+                log_info("Project %s: the operator cleared the restart window.", rp->root);
 }
 
-void project_poison_add(LhProject *p, uint64_t command_hash) {
-        if (project_poison_contains(p, command_hash))
+void restart_policy_poison_add(RestartPolicy *rp, uint64_t command_hash) {
+        if (restart_policy_poison_contains(rp, command_hash))
                 return;
         /* a small ring: the oldest is forgotten first */
-        p->poison[p->poison_next] = command_hash;
-        p->poison_next = (p->poison_next + 1) % ELEMENTSOF(p->poison);
-        if (p->n_poison < ELEMENTSOF(p->poison))
-                p->n_poison++;
+        rp->poison[rp->poison_next] = command_hash;
+        rp->poison_next = (rp->poison_next + 1) % ELEMENTSOF(rp->poison);
+        if (rp->n_poison < ELEMENTSOF(rp->poison))
+                rp->n_poison++;
 }
 
-bool project_poison_contains(const LhProject *p, uint64_t command_hash) {
-        for (unsigned i = 0; i < p->n_poison; i++)
-                if (p->poison[i] == command_hash)
+bool restart_policy_poison_contains(const RestartPolicy *rp, uint64_t command_hash) {
+        for (unsigned i = 0; i < rp->n_poison; i++)
+                if (rp->poison[i] == command_hash)
                         return true;
         return false;
+}
+
+void restart_policy_shutdown(RestartPolicy *rp) {
+        restart_policy_disarm(rp);
+}
+
+void restart_policy_call_error(RestartPolicy *rp, RestartCause cause, const char *reason, uint64_t rss_kib,
+                               uint64_t limit_kib, unsigned retry_count, const uint64_t *command_hash,
+                               const char *failed_during, LhError *e) {
+        if (retry_count > 0 && command_hash && restart_cause_counts_toward_limit(cause) &&
+            cause != RESTART_CAUSE_RSS_HARD_LIMIT) {
+                /* the same command crashed two workers: the input, not the worker */
+                restart_policy_poison_add(rp, *command_hash);
+                lh_error_set(e, "poison_input", false,
+                             "This input crashed the worker of %s twice (%s%s%s); it is not run again.",
+                             rp->root, strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
+                             strempty(reason));
+        } else if (!restart_policy_input_error(rp, cause, reason, e))
+                lh_error_set(e, "worker_failed", cause != RESTART_CAUSE_RSS_HARD_LIMIT,
+                             "The worker of %s ended during the call (%s%s%s)%s.", rp->root,
+                             strna(restart_cause_to_string(cause)), isempty(reason) ? "" : ": ",
+                             strempty(reason), retry_count > 0 ? ", also on the retry" : "");
+        e->restart_cause = cause;
+        e->rss_kib = rss_kib;
+        e->limit_kib = limit_kib;
+        e->details = json_object_new_object();
+        if (e->details)
+                (void) json_object_object_add(e->details, "failed_during", json_object_new_string(failed_during));
+}
+
+void restart_policy_poison_error(const RestartPolicy *rp, LhError *e) {
+        lh_error_set(e, "poison_input", false,
+                     "This input crashed the worker of %s twice; it is not run again "
+                     "(an operator's `lean-hostctl restart` forgets it).", rp->root);
 }

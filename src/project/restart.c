@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The restart window. Owns: RestartWindow. Must not know: the policy
+ * around it, projects. */
 #include "project/restart.h"
 
 int restart_window_init(RestartWindow *w, unsigned limit, usec_t window) {

@@ -213,6 +213,13 @@ static void test_utf8(void) {
         expect_refused("bad\xc0\x80name", "invalid_arguments", "\\xc0\\x80");
 }
 
+static unsigned n_attached_freed;
+
+static void attached_free(void *data) {
+        n_attached_freed++;
+        free(data);
+}
+
 static void test_forget(void) {
         _cleanup_(registry_freep) LhRegistry *r = NULL;
         _cleanup_free_ char *root = p("forget");
@@ -225,6 +232,10 @@ static void test_forget(void) {
         registry_set_observer(r, &observer, NULL);
         ASSERT_OK(registry_resolve(r, root, &pr, &err));
         ASSERT_TRUE(project_get_readiness_cache(pr)); /* freed with the project */
+        /* what the bus and the tools keep per project goes with it: no second table */
+        project_set_tools_data(pr, strdup("tools"), attached_free);
+        project_set_bus_data(pr, strdup("bus"), attached_free);
+        ASSERT_STREQ(project_get_tools_data(pr), "tools");
         ASSERT_EQ(registry_get_n_projects(r), 1);
 
         /* used again within the idle time: kept */
@@ -236,25 +247,26 @@ static void test_forget(void) {
 
         /* long idle but still owed something: kept */
         {
-                usec_t saved = pr->last_resolved;
+                usec_t saved = pr->record.last_resolved;
 
-                pr->last_resolved = 0;
-                pr->cooling_down = true;
+                pr->record.last_resolved = 0;
+                pr->restarts.cooling_down = true;
                 ASSERT_EQ(registry_forget_idle(r), 0);
-                pr->cooling_down = false;
-                pr->waiting_admission = true;
+                pr->restarts.cooling_down = false;
+                pr->ticket.waiting_slot = true;
                 ASSERT_EQ(registry_forget_idle(r), 0);
-                pr->waiting_admission = false;
-                pr->last_resolved = saved;
+                pr->ticket.waiting_slot = false;
+                pr->record.last_resolved = saved;
                 ASSERT_EQ(n_removed, 0);
         }
 
         /* then idle: forgotten by the timer, the observer told first; its
          * restarts stay in the totals */
-        pr->restarts_total = 3;
-        pr->restarts_by_cause[RESTART_CAUSE_CHILD_EXIT] = 3;
+        pr->restarts.restarts_total = 3;
+        pr->restarts.restarts_by_cause[RESTART_CAUSE_CHILD_EXIT] = 3;
         test_loop_run_until(event, &n_removed, 1, "the idle project to be forgotten", 5 * USEC_PER_SEC);
         ASSERT_EQ(registry_get_n_projects(r), 0);
+        ASSERT_EQ(n_attached_freed, 2);
         ASSERT_EQ(registry_get_restarts_total(r), 3);
         {
                 uint64_t by_cause[_RESTART_CAUSE_MAX];
@@ -263,9 +275,10 @@ static void test_forget(void) {
                 ASSERT_EQ(by_cause[RESTART_CAUSE_CHILD_EXIT], 3);
         }
 
-        /* and opened again on the next call */
+        /* and opened again on the next call, afresh */
         ASSERT_OK(registry_resolve(r, root, &again, &err));
         ASSERT_EQ(registry_get_n_projects(r), 1);
+        ASSERT_TRUE(project_get_tools_data(again) == NULL);
 
         /* 0 = never */
         r = registry_free(r);

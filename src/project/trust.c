@@ -3,7 +3,8 @@
 /* Whose code a project root would make us run, git's safe.directory rule:
  * the daemon runs `lake env <repl>` in the root, lake elaborates the
  * lakefile (Lean code) and the REPL is a binary under .lake/, so a root that
- * another user can write is another user's code running as us. */
+ * another user can write is another user's code running as us.
+ * Owns nothing (pure checks). Must not know: projects, the registry. */
 
 #include <stdio.h>
 #include <string.h>

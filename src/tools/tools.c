@@ -90,27 +90,22 @@ ToolsContext *tools_context_free(ToolsContext *ctx) {
 
 /* ---- worker stamps ----------------------------------------------------------- */
 
+/* The record lives on the project (project_get_tools_data()) and goes
+ * with it: a forgotten and reopened project starts afresh. */
 static ToolsStamp *stamp_find(ToolsContext *ctx, LhProject *p) {
-        const char *id = project_get_id(p);
-
-        for (size_t i = 0; i < ctx->n_stamps; i++)
-                if (streq(ctx->stamps[i].project_id, id))
-                        return &ctx->stamps[i];
-        return NULL;
+        return project_get_tools_data(p);
 }
 
 static ToolsStamp *stamp_get(ToolsContext *ctx, LhProject *p) {
-        ToolsStamp *s = stamp_find(ctx, p), *n;
+        ToolsStamp *s = stamp_find(ctx, p);
 
         if (s)
                 return s;
-        n = realloc(ctx->stamps, (ctx->n_stamps + 1) * sizeof *n);
-        if (!n)
+        s = new0(ToolsStamp, 1);
+        if (!s)
                 return NULL; /* only costs stale detection and smoke accounting */
-        ctx->stamps = n;
-        s = &ctx->stamps[ctx->n_stamps++];
-        *s = (ToolsStamp) {};
         snprintf(s->project_id, sizeof s->project_id, "%s", project_get_id(p));
+        project_set_tools_data(p, s, free);
         return s;
 }
 
@@ -128,16 +123,7 @@ void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_ge
 }
 
 void tools_project_removed(ToolsContext *ctx, LhProject *p) {
-        ToolsStamp *s;
-
-        if (!ctx || !p)
-                return;
-        /* a reopened project starts afresh: an old record would match its new
-         * worker generations and recycle a fresh worker as stale */
-        s = stamp_find(ctx, p);
-        if (!s)
-                return;
-        *s = ctx->stamps[--ctx->n_stamps];
+        /* nothing: the project's record is freed with it */
 }
 
 /* The worker itself is broken (not Lean on the user's text, not memory, not

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The mailbox's door: what a call gets when it is not accepted (shutting
+ * down, cooling down, the mailbox full) and the cancel of an accepted one.
+ * Owns nothing; writes nothing but through the actor's verbs. Must not know
+ * anything above (tools, bus). */
+
+#include <stdio.h>
+
+#include "project/project-internal.h"
+
+int project_submit(LhProject *p, LhJob *j, LhError *err) {
+        const LhConfig *c;
+        unsigned depth;
+
+        if (!p || !j)
+                return -EINVAL;
+        if (j->project || j->phase != JOB_PHASE_NEW)
+                return -EBUSY;
+        c = p->registry->config;
+
+        if (p->registry->shutting_down) {
+                lh_error_set(err, "shutting_down", true, "The daemon is shutting down; call again once it is back.");
+                return -ESHUTDOWN;
+        }
+        if (project_check_cooling(p)) {
+                LhError e;
+
+                restart_policy_unavailable_error(&p->restarts, &e);
+                if (err)
+                        *err = e;
+                return -EAGAIN;
+        }
+        depth = project_get_queue_depth(p);
+        if (depth >= c->mailbox_capacity) {
+                lh_error_set(err, "mailbox_full", true,
+                             "The mailbox of %s is full (capacity %" PRIu64 ": %u call%s running or queued); retry shortly.",
+                             p->root, c->mailbox_capacity, depth, depth == 1 ? "" : "s");
+                return -EBUSY;
+        }
+
+        project_enqueue(p, j);
+        return 0;
+}
+
+void job_cancel(LhJob *j) {
+        if (!j || !j->project || j->phase == JOB_PHASE_DONE || j->phase == JOB_PHASE_NEW)
+                return;
+        project_cancel_job(j->project, j);
+}

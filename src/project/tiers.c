@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Tier verdicts and timers. Owns nothing; must not know the actor. */
+
+#include <stdio.h>
+
+#include "basic/log.h"
+#include "basic/time-util.h"
+#include "project/tiers.h"
+
+bool tier_after_job(const LhConfig *c, const WorkerSlot *s, TierVerdict *ret) {
+        if (c->worker_rss_post_job_restart_kib > 0 && s->tier_kib >= c->worker_rss_post_job_restart_kib) {
+                *ret = (TierVerdict) {
+                        .cause = RESTART_CAUSE_RSS_POST_JOB,
+                        .rss_kib = s->tier_kib,
+                        .limit_kib = c->worker_rss_post_job_restart_kib,
+                };
+                snprintf(ret->reason, sizeof ret->reason, "rss_post_job current_kib=%" PRIu64 " limit_kib=%" PRIu64,
+                         s->tier_kib, c->worker_rss_post_job_restart_kib);
+                return true;
+        }
+        if (c->worker_max_requests > 0 && s->requests_served >= c->worker_max_requests) {
+                *ret = (TierVerdict) { .cause = RESTART_CAUSE_MAX_REQUESTS, .rss_kib = s->anon_kib };
+                snprintf(ret->reason, sizeof ret->reason, "max_requests served=%" PRIu64 " limit=%" PRIu64,
+                         s->requests_served, c->worker_max_requests);
+                return true;
+        }
+        return false;
+}
+
+bool tier_import_switch(const LhConfig *c, const WorkerSlot *s, TierVerdict *ret) {
+        if (c->import_switch_rss_soft_kib == 0 || s->tier_kib < c->import_switch_rss_soft_kib)
+                return false;
+        *ret = (TierVerdict) {
+                .cause = RESTART_CAUSE_RSS_IMPORT_SWITCH,
+                .rss_kib = s->tier_kib,
+                .limit_kib = c->import_switch_rss_soft_kib,
+        };
+        snprintf(ret->reason, sizeof ret->reason, "rss_import_switch current_kib=%" PRIu64 " limit_kib=%" PRIu64,
+                 s->tier_kib, c->import_switch_rss_soft_kib);
+        return true;
+}
+
+bool tier_max_imports(const LhConfig *c, const WorkerSlot *s, TierVerdict *ret) {
+        if (c->worker_max_imports == 0 || s->profiles.n < c->worker_max_imports)
+                return false;
+        *ret = (TierVerdict) { .cause = RESTART_CAUSE_MAX_IMPORTS, .rss_kib = s->anon_kib };
+        snprintf(ret->reason, sizeof ret->reason, "max_imports profiles=%zu limit=%" PRIu64, s->profiles.n,
+                 c->worker_max_imports);
+        return true;
+}
+
+int project_timer_arm(sd_event *event, sd_event_source **s, usec_t after, sd_event_time_handler_t handler,
+                      void *userdata) {
+        usec_t when = now_usec(CLOCK_MONOTONIC) + after;
+        int r;
+
+        if (*s) {
+                r = sd_event_source_set_time(*s, when);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(*s, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(event, s, CLOCK_MONOTONIC, when, USEC_PER_MSEC, handler, userdata);
+        if (r < 0)
+                log_error_errno(r, "Failed to arm a timer: %m");
+        return r;
+}
+
+void project_timer_disarm(sd_event_source *s) {
+        if (s)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
