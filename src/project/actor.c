@@ -421,6 +421,7 @@ static void project_start_job(LhProject *p, LhJob *j) {
         int r;
 
         j->phase = JOB_PHASE_RUNNING;
+        job_progress(j, "running in Lean (worker generation %" PRIu64 ")", p->generation);
         if (!p->active_profile || !streq(p->active_profile, j->fingerprint)) {
                 char *f = strdup(j->fingerprint);
 
@@ -453,6 +454,7 @@ static int project_send_header(LhProject *p, LhJob *j) {
                 return -ENOMEM;
         }
         j->phase = JOB_PHASE_IMPORTING;
+        job_progress(j, "importing %s", isempty(j->fingerprint) ? "the prelude" : j->fingerprint);
         project_send(p, j, command);
         return 0;
 }
@@ -570,6 +572,7 @@ static void project_dispatch(LhProject *p) {
                 p->stopped = false;
                 timer_disarm(p->idle_source);
                 project_notify(p, PROJECT_CHANGE_STATE);
+                job_queue_progress(p);
         }
 
         j = p->current;
@@ -583,14 +586,18 @@ static void project_dispatch(LhProject *p) {
                 return;
 
         if ((j->flags & JOB_HEAVY) && !j->has_permit) {
-                if (!registry_acquire_heavy(r, p))
+                if (!registry_acquire_heavy(r, p)) {
+                        job_progress(j, "waiting for a heavy-job permit (worker.heavy_permits)");
                         return;
+                }
                 j->has_permit = true;
         }
 
         if (!p->worker) {
-                if (!registry_acquire_slot(r, p))
+                if (!registry_acquire_slot(r, p)) {
+                        job_progress(j, "waiting for a worker slot (worker.max_workers)");
                         return;
+                }
                 if (!j->admitted) {
                         j->admitted = true;
                         j->admission_wait = now - j->admission_started;
@@ -603,7 +610,8 @@ static void project_dispatch(LhProject *p) {
                                      k == -EOPNOTSUPP ? " (enforcement \"scope\" needs a user manager with a memory controller)" : "");
                         log_warning_errno(k, "Project %s: could not start a worker: %m", p->root);
                         project_fail_current(p, &e);
-                }
+                } else
+                        job_progress(j, "starting a Lean worker (generation %" PRIu64 ")", p->generation);
                 return; /* on_ready kicks */
         }
         if (!j->admitted) {
@@ -779,6 +787,8 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                         timer_disarm(p->timeout_source);
                         j->retry_count++;
                         j->phase = JOB_PHASE_WAITING;
+                        job_progress(j, "the worker ended (%s): retrying the call on a new worker",
+                                     strna(restart_cause_to_string(cause)));
                         j->base_env = -1;
                         json_object_put(j->result);
                         j->result = NULL;
@@ -1052,6 +1062,7 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
         j->phase = JOB_PHASE_QUEUED;
         j->queued_at = now_usec(CLOCK_MONOTONIC);
         job_queue_append(p, j);
+        job_queue_progress(p);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
         return 0;

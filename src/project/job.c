@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "basic/strv.h"
 #include "basic/time-util.h"
@@ -49,6 +51,36 @@ LhJob *job_unref(LhJob *j) {
         strv_free(j->imports);
         free(j->fingerprint);
         return mfree(j);
+}
+
+void job_set_progress(LhJob *job, JobProgressFunc progress, void *userdata) {
+        job->progress = progress;
+        job->progress_userdata = userdata;
+}
+
+void job_progress(LhJob *j, const char *format, ...) {
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+        int r;
+
+        if (!j->progress)
+                return;
+        va_start(ap, format);
+        r = vasprintf(&m, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return; /* only a progress message lost */
+        j->progress(j, m, j->progress_userdata);
+}
+
+void job_queue_progress(LhProject *p) {
+        unsigned ahead = p->current ? 1 : 0;
+
+        /* the first with nothing ahead is dispatched right away: no news */
+        for (LhJob *j = p->queue_head; j; j = j->queue_next, ahead++)
+                if (ahead > 0)
+                        job_progress(j, "waiting in the mailbox (position %u, %u call%s ahead)", ahead + 1, ahead,
+                                     ahead == 1 ? "" : "s");
 }
 
 int job_get_base_env(const LhJob *job) {

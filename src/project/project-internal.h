@@ -47,6 +47,9 @@ struct LhJob {
         json_object *result;
         LhError error;
         bool has_error;
+
+        JobProgressFunc progress;
+        void *progress_userdata;
 };
 
 typedef struct ImportProfile {
@@ -170,5 +173,9 @@ ssize_t admission_pick_lru(LhProject *const *projects, size_t n, const LhProject
 void job_queue_append(LhProject *p, LhJob *j);
 void job_queue_prepend(LhProject *p, LhJob *j);
 void job_queue_remove(LhProject *p, LhJob *j);
+/* A stage of j for its progress callback (none set: nothing is formatted). */
+void job_progress(LhJob *j, const char *format, ...) _printf_(2, 3);
+/* Each queued job of p: its place in the mailbox (jobs ahead, the running one included). */
+void job_queue_progress(LhProject *p);
 /* Fill per-call facts and call done() once; drops the project's reference. */
 void job_finish(LhJob *j, const LhError *err);
