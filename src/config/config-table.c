@@ -113,6 +113,8 @@ const ConfigKey config_table[] = {
             result_max_messages, 200, false, 0, MAX_COUNT),
         U64("daemon.result_max_message_bytes", "RESULT_MAX_MESSAGE_BYTES",
             result_max_message_bytes, 256 * 1024, false, 1024, MAX_BYTES),
+        U64("daemon.progress_interval_secs", "PROGRESS_INTERVAL_SECS",
+            progress_interval_secs, 15, true, 0, 3600),
 
         /* REPL provisioning (lean/provision.h) and elan (lean/toolchain.h); "" = the built-in default */
         { .key = "repl.source", .env = "LEAN_HOST_MCP_REPL_SOURCE", .type = CONFIG_TYPE_STRING,

@@ -71,6 +71,7 @@ typedef struct LhConfig {
         uint64_t connection_idle_secs;   /* idle session (nothing in flight) closed after this; 0 = never */
         uint64_t result_max_messages;    /* Lean messages per tool result, the rest counted */
         uint64_t result_max_message_bytes; /* message text per tool result */
+        uint64_t progress_interval_secs; /* heartbeat progress of a silent call with a progressToken; 0 = none */
         uint64_t worker_max_reply_bytes; /* one REPL reply; larger → error, worker recycled */
 
         /* REPL provisioning and elan; "" = default */

@@ -88,6 +88,7 @@ static void test_defaults(void) {
         ASSERT_EQ(c.max_line_bytes, 8ULL * 1024 * 1024);
         ASSERT_EQ(c.max_connections, 1024);
         ASSERT_EQ(c.log_level, LOG_INFO);
+        ASSERT_EQ(c.progress_interval_secs, 15);
         ASSERT_TRUE(c.config_file == NULL);
         for (size_t i = 0; i < config_n_keys(); i++)
                 ASSERT_EQ(c.source[i], CONFIG_SOURCE_DEFAULT);
@@ -314,6 +315,8 @@ static void test_rejections(void) {
                 { NULL, "LEAN_HOST_MCP_WORKER_RSS_SAMPLE_MILLIS=60001", { "LEAN_HOST_MCP_WORKER_RSS_SAMPLE_MILLIS (env)", "60000" } },
                 { NULL, "LEAN_HOST_MCP_MAX_LINE_BYTES=4095", { "LEAN_HOST_MCP_MAX_LINE_BYTES (env)", "4096" } },
                 { "{\"daemon\":{\"max_line_bytes\":100}}", NULL, { "daemon.max_line_bytes (file @)", ">= 4096" } },
+                { NULL, "LEAN_HOST_MCP_PROGRESS_INTERVAL_SECS=3601", { "LEAN_HOST_MCP_PROGRESS_INTERVAL_SECS (env)", "3600" } },
+                { "{\"daemon\":{\"progress_interval_secs\":-1}}", NULL, { "daemon.progress_interval_secs (file @)" } },
 
                 /* tier order, both ways, from env and from the file */
                 { NULL, "LEAN_HOST_MCP_WORKER_RSS_POST_JOB_RESTART_KIB=20971520",

@@ -386,6 +386,7 @@ int manager_startup(Manager *m, const char *listen_path) {
                 .line_timeout_usec = m->config->line_timeout_secs * USEC_PER_SEC,
                 .handshake_timeout_usec = m->config->handshake_timeout_secs * USEC_PER_SEC,
                 .idle_timeout_usec = m->config->connection_idle_secs * USEC_PER_SEC,
+                .progress_interval_usec = m->config->progress_interval_secs * USEC_PER_SEC,
                 .server_name = "lean-host",
                 .server_version = PACKAGE_VERSION,
                 .instructions = "lean-host runs Lean 4 for Lake projects in supervised, memory-capped workers. "

@@ -83,6 +83,9 @@ McpCall *mcp_call_ref(McpCall *c) {
 McpCall *mcp_call_unref(McpCall *c) {
         if (!c || --c->n_ref > 0)
                 return NULL;
+        call_progress_done(c);
+        json_object_put(c->progress_token);
+        free(c->progress_stage);
         json_object_put(c->id);
         json_object_put(c->arguments);
         free(c->tool);
@@ -118,6 +121,8 @@ bool mcp_call_is_cancelled(const McpCall *c) {
 static void call_unlink_connection(McpCall *c) {
         Connection *conn = c->conn;
 
+        /* nothing more goes to the client: no progress after the answer or the close */
+        call_progress_stop(c);
         if (!conn)
                 return;
         if (c->conn_prev)
@@ -152,6 +157,7 @@ static void call_cancel(McpCall *c) {
         if (c->replied || c->cancelled)
                 return;
         c->cancelled = true;
+        call_progress_done(c);
         if (c->cancel && !c->cancel_invoked) {
                 c->cancel_invoked = true;
                 mcp_call_ref(c);
@@ -181,7 +187,10 @@ void mcp_call_reply(McpCall *c, json_object *body, bool is_error) {
         call_unlink_connection(c);
 
         if (deliver) {
-                json_object *result = tool_result_new(c->server, body, is_error);
+                json_object *result;
+
+                call_progress_flush_final(c, conn);
+                result = tool_result_new(c->server, body, is_error);
                 conn->last_activity = now_usec(CLOCK_MONOTONIC);
                 emit(conn, b, result ? jsonrpc_result_new(c->id, result) : NULL);
         } else {

@@ -218,6 +218,10 @@ void method_tools_call(Connection *c, Batch *b, json_object *id, json_object *pa
                 return;
         }
 
+        /* a call without its progress still runs */
+        if (call_progress_init(call, params) < 0)
+                log_debug("Tool call %s goes without progress notifications.", call->tool);
+
         mcp_call_ref(call);
         if (s->stopping)
                 call_reply_error(call, LH_ERROR_SHUTTING_DOWN, "lean-hostd is shutting down; retry once it is back");

@@ -26,6 +26,8 @@ typedef struct McpServerOptions {
         uint64_t handshake_timeout_usec; /* no initialize answered within this: error + close; 0 = never */
         uint64_t idle_timeout_usec;    /* an initialized session with nothing in flight, silent this
                                         * long, is closed; 0 = never */
+        uint64_t progress_interval_usec; /* a call with a progressToken silent this long gets a
+                                          * heartbeat notifications/progress; 0 = none */
         const char *server_name;    /* "lean-host" */
         const char *server_version;
         const char *instructions;   /* optional initialize.instructions */
@@ -95,6 +97,20 @@ void mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
 bool mcp_call_is_cancelled(const McpCall *c);
 /* The userdata of the cancel callback set last (NULL: none). */
 void *mcp_call_get_cancel_userdata(const McpCall *c);
+
+/* Progress (progress.c): when the request carried params._meta.progressToken,
+ * a notifications/progress with message (a stage: "starting a Lean worker",
+ * "importing Mathlib", "item 2 of 5: foo", …) and a progress value higher
+ * than the last; the same stage twice in a row is sent once. It goes out
+ * from the event loop, never from inside the caller (a failed write cancels
+ * the call), and before the call's answer. The call layer also sends a
+ * heartbeat with the last stage when it was silent for the server's progress
+ * interval. A no-op without a token, once answered, cancelled or its
+ * connection gone: nothing follows the answer. */
+void mcp_call_report_progress(McpCall *c, const char *message);
+void mcp_call_report_progressf(McpCall *c, const char *format, ...) _printf_(2, 3);
+/* Whether progress goes anywhere (a token, not answered, not cancelled). */
+bool mcp_call_wants_progress(const McpCall *c);
 
 /* Answer (exactly once; later calls are ignored and logged at debug). The
  * server's own reference is dropped here: a handler that answers after

@@ -66,6 +66,7 @@ struct McpServer {
         uint64_t max_input_bytes;
         uint64_t in_bytes;        /* input buffers allocated over all connections */
         usec_t line_timeout, handshake_timeout, idle_timeout;
+        usec_t progress_interval; /* heartbeat of calls with a progressToken; 0 = none */
 
         Connection *connections;
         unsigned n_connections;

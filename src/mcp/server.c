@@ -116,6 +116,7 @@ int mcp_server_new(McpServer **ret, sd_event *event, const McpServerOptions *opt
         s->line_timeout = opts ? opts->line_timeout_usec : 0;
         s->handshake_timeout = opts ? opts->handshake_timeout_usec : 0;
         s->idle_timeout = opts ? opts->idle_timeout_usec : 0;
+        s->progress_interval = opts ? opts->progress_interval_usec : 0;
         s->uid = geteuid();
         s->reject_log = s->peer_log = s->accept_log = LOG_RATELIMIT_INIT(MCP_LOG_INTERVAL_USEC, MCP_LOG_BURST);
         s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -329,6 +329,7 @@ static void project_start_job(LhProject *p, LhJob *j) {
         int r;
 
         job_set_phase(j, JOB_PHASE_RUNNING);
+        job_progress(j, "running in Lean (worker generation %" PRIu64 ")", p->slot.generation);
         if (!p->active_profile || !streq(p->active_profile, j->fingerprint)) {
                 char *f = strdup(j->fingerprint);
 
@@ -354,6 +355,7 @@ static int project_send_header(LhProject *p, LhJob *j) {
         if (k < 0)
                 return k;
         job_set_phase(j, JOB_PHASE_IMPORTING);
+        job_progress(j, "importing %s", isempty(j->fingerprint) ? "the prelude" : j->fingerprint);
         project_send(p, j, command);
         return 0;
 }
@@ -439,6 +441,7 @@ static void project_dispatch(LhProject *p) {
                 p->stopped = false;
                 project_timer_disarm(p->idle_source);
                 project_notify(p, PROJECT_CHANGE_STATE);
+                job_queue_progress(&p->queue, p->current);
         }
 
         j = p->current;
@@ -452,14 +455,18 @@ static void project_dispatch(LhProject *p) {
                 return;
 
         if ((j->flags & JOB_HEAVY) && !j->has_permit) {
-                if (!admission_acquire_heavy(&r->admission, &p->ticket))
+                if (!admission_acquire_heavy(&r->admission, &p->ticket)) {
+                        job_progress(j, "waiting for a heavy-job permit (worker.heavy_permits)");
                         return;
+                }
                 job_set_permit(j, true);
         }
 
         if (!p->slot.worker) {
-                if (!admission_acquire_slot(&r->admission, &p->ticket))
+                if (!admission_acquire_slot(&r->admission, &p->ticket)) {
+                        job_progress(j, "waiting for a worker slot (worker.max_workers)");
                         return;
+                }
                 job_note_admitted(j, now);
                 k = project_spawn_worker(p);
                 if (k < 0) {
@@ -469,7 +476,8 @@ static void project_dispatch(LhProject *p) {
                                      k == -EOPNOTSUPP ? " (enforcement \"scope\" needs a user manager with a memory controller)" : "");
                         log_warning_errno(k, "Project %s: could not start a worker: %m", p->root);
                         project_end_current(p, &e, false);
-                }
+                } else
+                        job_progress(j, "starting a Lean worker (generation %" PRIu64 ")", p->slot.generation);
                 return; /* on_ready kicks */
         }
         job_note_admitted(j, now);
@@ -610,6 +618,8 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                                  p->root, ev.worker_generation, strna(restart_cause_to_string(cause)));
                         project_timer_disarm(p->timeout_source);
                         job_reset_for_retry(j);
+                        job_progress(j, "the worker ended (%s): retrying the call on a new worker",
+                                     strna(restart_cause_to_string(cause)));
                         project_facts_touch(p);
                         project_kick(p);
                         return;
@@ -767,6 +777,7 @@ int project_stop_worker(LhProject *p) {
 void project_enqueue(LhProject *p, LhJob *j) {
         job_attach(j, p, now_usec(CLOCK_MONOTONIC));
         job_queue_append(&p->queue, j);
+        job_queue_progress(&p->queue, p->current);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
 }

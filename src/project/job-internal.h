@@ -44,6 +44,9 @@ struct LhJob {
         json_object *result;
         LhError error;
         bool has_error;
+
+        JobProgressFunc progress;
+        void *progress_userdata;
 };
 
 void job_attach(LhJob *j, LhProject *p, usec_t now);    /* submitted: queued */
@@ -62,3 +65,7 @@ void job_reset_for_retry(LhJob *j);
 /* Fill per-call facts into snapshot's copy and call done() once; drops the
  * project's reference. The caller released the job's permit first. */
 void job_finish(LhJob *j, const LhFacts *snapshot, const LhError *err);
+/* A stage of j for its progress callback (none set: nothing is formatted). */
+void job_progress(LhJob *j, const char *format, ...) _printf_(2, 3);
+/* Each queued job: its place in the mailbox (jobs ahead; running: one is current). */
+void job_queue_progress(const JobQueue *q, bool running);

@@ -4,6 +4,8 @@
  * worker; it is told (verbs) and answers done() with the facts it is given. */
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "basic/strv.h"
 #include "basic/time-util.h"
@@ -53,6 +55,38 @@ LhJob *job_unref(LhJob *j) {
         strv_free(j->imports);
         free(j->fingerprint);
         return mfree(j);
+}
+
+void job_set_progress(LhJob *job, JobProgressFunc progress, void *userdata) {
+        job->progress = progress;
+        job->progress_userdata = userdata;
+}
+
+void job_progress(LhJob *j, const char *format, ...) {
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+        int r;
+
+        if (!j->progress)
+                return;
+        va_start(ap, format);
+        r = vasprintf(&m, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return; /* only a progress message lost */
+        j->progress(j, m, j->progress_userdata);
+}
+
+void job_queue_progress(const JobQueue *q, bool running) {
+        unsigned ahead = running ? 1 : 0;
+
+        assert(q);
+
+        /* the first with nothing ahead is dispatched right away: no news */
+        for (LhJob *j = q->head; j; j = j->queue_link.next, ahead++)
+                if (ahead > 0)
+                        job_progress(j, "waiting in the mailbox (position %u, %u call%s ahead)", ahead + 1, ahead,
+                                     ahead == 1 ? "" : "s");
 }
 
 int job_get_base_env(const LhJob *job) {

@@ -138,6 +138,11 @@ typedef struct JobOps {
         void (*free_userdata)(void *userdata);
 } JobOps;
 
+/* Stages of a job as the actor sees them (waiting in the mailbox, worker
+ * start, import, running, retry), for the caller's progress report. message
+ * is borrowed; the callback must not call back into the project. */
+typedef void (*JobProgressFunc)(LhJob *job, const char *message, void *userdata);
+
 /* imports: the module names of the import header (may be empty/NULL). */
 int job_new(LhJob **ret, char **imports, JobFlags flags, const JobOps *ops, void *userdata);
 LhJob *job_ref(LhJob *j);
@@ -153,6 +158,7 @@ int project_submit(LhProject *p, LhJob *job, LhError *err);
  * done(cancelled). Finished: no-op. */
 void job_cancel(LhJob *job);
 
+void job_set_progress(LhJob *job, JobProgressFunc progress, void *userdata);
 int job_get_base_env(const LhJob *job);  /* env id of the import header in this worker, -1 none */
 void job_set_result(LhJob *job, json_object *result); /* takes ownership */
 void job_set_error(LhJob *job, const LhError *err);   /* copies (details ref'd) */

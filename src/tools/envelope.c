@@ -150,6 +150,13 @@ static void on_call_cancelled(McpCall *call, void *userdata) {
                 job_cancel(tj->job);
 }
 
+/* The actor's stages of the job, as the call's progress. */
+static void on_job_progress(LhJob *job, const char *message, void *userdata) {
+        ToolJob *tj = userdata;
+
+        mcp_call_report_progress(tj->call, message);
+}
+
 static void tool_job_reset_budget(ToolJob *tj) {
         const LhConfig *c = project_get_config(tj->project);
 
@@ -241,6 +248,8 @@ int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags 
                 return r;
         }
         tj->job = job;
+        if (mcp_call_wants_progress(call))
+                job_set_progress(job, on_job_progress, tj);
 
         r = project_submit(project, job, &err);
         if (r < 0) {
@@ -270,6 +279,22 @@ McpCall *tool_job_get_call(LhJob *job) {
         ToolJob *tj = tool_job_of(job);
 
         return tj ? tj->call : NULL;
+}
+
+void tool_job_progress(LhJob *job, const char *format, ...) {
+        ToolJob *tj = tool_job_of(job);
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+        int r;
+
+        if (!tj || !mcp_call_wants_progress(tj->call))
+                return;
+        va_start(ap, format);
+        r = vasprintf(&m, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return; /* only a progress message lost */
+        mcp_call_report_progress(tj->call, m);
 }
 
 void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const LhFacts *facts,

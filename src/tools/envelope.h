@@ -67,6 +67,10 @@ int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags 
 
 /* Inside JobOps callbacks of a job submitted through tool_submit_job(). */
 McpCall *tool_job_get_call(LhJob *job);
+/* A stage of the job for its call's progress notifications (each item of a
+ * batch, each attempt): nothing when the client asked for none. The actor's
+ * own stages (mailbox, worker start, import) reach the call by themselves. */
+void tool_job_progress(LhJob *job, const char *format, ...) _printf_(2, 3);
 
 /* Typical JobOps.done body: replies to the job's call with the result
  * envelope (result borrowed: a ref is taken) or, when err != NULL, with the

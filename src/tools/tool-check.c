@@ -255,6 +255,9 @@ static int verify_next(LhJob *job, VerifyJob *vj, json_object **ret_command) {
 
                 if (!item_runs(it) || it->repl_failed)
                         continue;
+                if (vj->batch && vj->phase == VERIFY_PHASE_CODE)
+                        tool_job_progress(job, "item %zu of %zu: %s", vj->current + 1, vj->n_items,
+                                          strna(it->name));
                 if (vj->phase == VERIFY_PHASE_CODE && !it->body)
                         vj->phase = VERIFY_PHASE_AXIOMS;
                 if (vj->phase == VERIFY_PHASE_CODE)

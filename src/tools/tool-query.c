@@ -421,6 +421,8 @@ static int query_next(LhJob *job, QueryJob *qj, size_t from, json_object **ret_c
                 if (r < 0)
                         return r;
                 qj->current = i;
+                if (qj->batch)
+                        tool_job_progress(job, "module %zu of %zu: %s", i + 1, qj->n_queries, qj->queries[i].module);
                 if (qj->per_module)
                         return query_command_with_header(qj->queries[i].module, text, ret_command);
                 return tool_query_command(job, text, ret_command);

@@ -80,6 +80,7 @@ static int search_send(LhJob *job, SearchJob *sj, json_object **ret_command) {
         if (!t)
                 return -ENOMEM;
         sj->attempt_started = now_usec(CLOCK_MONOTONIC);
+        tool_job_progress(job, "attempt %zu of %zu: %s", sj->current + 1, sj->n, sj->tactics[sj->current]);
         return tool_query_command(job, t, ret_command);
 }
 

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A job's progress callback (job_set_progress) against the actor with real
+ * process-mode workers running the test double ($LEAN_REPL_DOUBLE): the
+ * stages of a cold call in order, mailbox positions as the queue moves, a
+ * retry on a new worker, the waits for a heavy permit and a worker slot. */
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "basic/path-util.h"
+#include "basic/strv.h"
+#include "basic/tests.h"
+#include "basic/time-util.h"
+#include "project/project.h"
+
+static LhConfig config;
+static sd_event *event;
+static char project_dir[] = "/tmp/lh-test-job-progress-XXXXXX";
+static char other_dir[] = "/tmp/lh-test-job-progress-other-XXXXXX";
+
+typedef struct Call {
+        const char *code, *retry_code;
+        JobFlags flags;
+        LhJob *job;
+        bool done, ok;
+        char **stages; /* every message the callback got, in order */
+} Call;
+
+static int call_start(LhJob *job, void *userdata, json_object **ret) {
+        Call *c = userdata;
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "cmd", json_object_new_string(job_get_retry_count(job) > 0 && c->retry_code ?
+                                                                c->retry_code : c->code));
+        if (job_get_base_env(job) >= 0)
+                json_object_object_add(o, "env", json_object_new_int(job_get_base_env(job)));
+        *ret = o;
+        return 0;
+}
+
+static int call_step(LhJob *job, void *userdata, json_object *reply, json_object **ret) {
+        job_set_result(job, json_object_get(reply));
+        return 1;
+}
+
+static void call_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
+        Call *c = userdata;
+
+        c->done = true;
+        c->ok = !err;
+}
+
+static void call_progress(LhJob *job, const char *message, void *userdata) {
+        Call *c = userdata;
+
+        ASSERT_TRUE(job == c->job);
+        ASSERT_OK(strv_extend(&c->stages, message));
+}
+
+static const JobOps call_ops = { .start = call_start, .step = call_step, .done = call_done };
+
+static void submit(LhProject *p, Call *c) {
+        ASSERT_OK(job_new(&c->job, NULL, c->flags, &call_ops, c));
+        job_set_progress(c->job, call_progress, c);
+        ASSERT_OK(project_submit(p, c->job, NULL));
+}
+
+static void wait_done(Call *c) {
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + 20 * USEC_PER_SEC;
+
+        while (!c->done) {
+                ASSERT_TRUE(now_usec(CLOCK_MONOTONIC) < deadline);
+                ASSERT_OK(sd_event_run(event, 100 * USEC_PER_MSEC));
+        }
+        ASSERT_TRUE(c->ok);
+}
+
+static void call_release(Call *c) {
+        c->job = job_unref(c->job);
+        c->stages = strv_free(c->stages);
+}
+
+/* The index of the first stage starting with prefix, or abort. */
+static size_t stage(const Call *c, const char *prefix) {
+        for (size_t i = 0; c->stages && c->stages[i]; i++)
+                if (strneq(c->stages[i], prefix, strlen(prefix)))
+                        return i;
+        fprintf(stderr, "no stage \"%s\" among:\n", prefix);
+        STRV_FOREACH(s, c->stages)
+                fprintf(stderr, "  %s\n", *s);
+        abort();
+}
+
+static bool has_stage(const Call *c, const char *prefix) {
+        STRV_FOREACH(s, c->stages)
+                if (strneq(*s, prefix, strlen(prefix)))
+                        return true;
+        return false;
+}
+
+static void test_stages_and_mailbox(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        _cleanup_(lh_error_done) LhError err = {};
+        Call a = { .code = "-- @double sleep 0.3\ndef a := 1" }, b = { .code = "def b := 1" },
+             c = { .code = "def c := 1" };
+        LhProject *p;
+
+        ASSERT_OK(registry_new(&r, event, &config, NULL));
+        ASSERT_OK(registry_resolve(r, project_dir, &p, &err));
+        submit(p, &a);
+        submit(p, &b);
+        submit(p, &c);
+        wait_done(&a);
+        wait_done(&b);
+        wait_done(&c);
+
+        /* a cold call: worker start, the import header, its command */
+        ASSERT_TRUE(stage(&a, "starting a Lean worker (generation 1)") < stage(&a, "importing the prelude"));
+        ASSERT_TRUE(stage(&a, "importing the prelude") < stage(&a, "running in Lean (worker generation 1)"));
+        ASSERT_FALSE(has_stage(&a, "waiting in the mailbox"));
+        /* queued behind it, the positions as the queue moves, then warm */
+        ASSERT_TRUE(stage(&b, "waiting in the mailbox (position 2, 1 call ahead)") < stage(&b, "running in Lean"));
+        ASSERT_TRUE(stage(&c, "waiting in the mailbox (position 3, 2 calls ahead)") <
+                    stage(&c, "waiting in the mailbox (position 2, 1 call ahead)"));
+        ASSERT_FALSE(has_stage(&b, "starting a Lean worker"));
+        ASSERT_FALSE(has_stage(&c, "importing"));
+        call_release(&a);
+        call_release(&b);
+        call_release(&c);
+}
+
+static void test_retry(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        _cleanup_(lh_error_done) LhError err = {};
+        Call ro = { .code = "-- @double exit 1", .retry_code = "def x := 1", .flags = JOB_READ_ONLY };
+        LhProject *p;
+
+        ASSERT_OK(registry_new(&r, event, &config, NULL));
+        ASSERT_OK(registry_resolve(r, project_dir, &p, &err));
+        submit(p, &ro);
+        wait_done(&ro);
+        ASSERT_TRUE(stage(&ro, "running in Lean (worker generation 1)") <
+                    stage(&ro, "the worker ended (child_exit): retrying the call on a new worker"));
+        ASSERT_TRUE(stage(&ro, "the worker ended") < stage(&ro, "starting a Lean worker (generation 2)"));
+        ASSERT_TRUE(stage(&ro, "starting a Lean worker (generation 2)") <
+                    stage(&ro, "running in Lean (worker generation 2)"));
+        call_release(&ro);
+}
+
+static void test_admission_waits(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        _cleanup_(lh_error_done) LhError err = {};
+        Call heavy = { .code = "-- @double sleep 0.4", .flags = JOB_HEAVY },
+             heavy2 = { .code = "def h := 1", .flags = JOB_HEAVY },
+             busy = { .code = "-- @double sleep 0.4" }, other = { .code = "def o := 1" };
+        LhProject *p, *q;
+
+        /* one heavy permit: the second heavy job waits for it */
+        ASSERT_OK(registry_new(&r, event, &config, NULL));
+        ASSERT_OK(registry_resolve(r, project_dir, &p, &err));
+        ASSERT_OK(registry_resolve(r, other_dir, &q, &err));
+        submit(p, &heavy);
+        while (!has_stage(&heavy, "running in Lean"))
+                ASSERT_OK(sd_event_run(event, 100 * USEC_PER_MSEC));
+        submit(q, &heavy2);
+        wait_done(&heavy);
+        wait_done(&heavy2);
+        ASSERT_TRUE(stage(&heavy2, "waiting for a heavy-job permit") < stage(&heavy2, "running in Lean"));
+        ASSERT_FALSE(has_stage(&heavy, "waiting for a heavy-job permit"));
+        call_release(&heavy);
+        call_release(&heavy2);
+        r = registry_free(r);
+
+        /* one worker slot, held by a busy project: the other waits for it */
+        config.max_workers = 1;
+        ASSERT_OK(registry_new(&r, event, &config, NULL));
+        ASSERT_OK(registry_resolve(r, project_dir, &p, &err));
+        ASSERT_OK(registry_resolve(r, other_dir, &q, &err));
+        submit(p, &busy);
+        while (!has_stage(&busy, "running in Lean"))
+                ASSERT_OK(sd_event_run(event, 100 * USEC_PER_MSEC));
+        submit(q, &other);
+        wait_done(&busy);
+        wait_done(&other);
+        ASSERT_TRUE(stage(&other, "waiting for a worker slot") < stage(&other, "starting a Lean worker"));
+        call_release(&busy);
+        call_release(&other);
+        config.max_workers = 4;
+}
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        ASSERT_TRUE(f);
+        ASSERT_TRUE(fputs(text, f) >= 0);
+        ASSERT_TRUE(fclose(f) == 0);
+}
+
+static void make_project(char *dir) {
+        _cleanup_free_ char *f = NULL;
+
+        ASSERT_TRUE(mkdtemp(dir));
+        f = path_join(dir, "lakefile.lean");
+        write_file(f, "import Lake\n");
+}
+
+static void remove_tree(const char *dir) {
+        char cmd[256];
+
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        (void) system(cmd);
+}
+
+int main(void) {
+        const char *dbl = getenv("LEAN_REPL_DOUBLE");
+        sigset_t ss;
+
+        if (isempty(dbl) || access(dbl, X_OK) < 0 || access("/usr/bin/python3", X_OK) < 0) {
+                fprintf(stderr, "LEAN_REPL_DOUBLE not set or not executable, skipping.\n");
+                return EXIT_TEST_SKIP;
+        }
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGCHLD);
+        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
+
+        config_init_defaults(&config);
+        ASSERT_OK(strv_extend(&config.worker_command, dbl));
+        config.enforcement = ENFORCEMENT_PROCESS;
+        config.worker_rss_sample_millis = 50;
+        config.request_timeout_millis = 5000;
+        config.restart_limit = 10;
+        config.worker_idle_secs = 0;
+        config.max_workers = 4;
+        config.heavy_permits = 1;
+
+        ASSERT_OK(sd_event_default(&event));
+        make_project(project_dir);
+        make_project(other_dir);
+
+        test_stages_and_mailbox();
+        test_retry();
+        test_admission_waits();
+
+        remove_tree(project_dir);
+        remove_tree(other_dir);
+        sd_event_unref(event);
+        config_done(&config);
+        return 0;
+}
