@@ -127,31 +127,6 @@ static void project_finish_job(LhProject *p, LhJob *j, const LhError *err) {
 
 /* ---- worker lifecycle ------------------------------------------------------ */
 
-static int project_spawn_worker(LhProject *p) {
-        LhRegistry *r = p->registry;
-        const LhConfig *c = CONFIG(p);
-        _cleanup_strv_free_ char **argv_default = NULL;
-        char **argv = c->worker_command;
-        int k;
-
-        if (strv_isempty(argv)) {
-                k = project_default_worker_argv(p, &argv_default);
-                if (k < 0)
-                        return k;
-                argv = argv_default;
-        }
-        /* enforcement "scope" requires a scope; "auto" takes one when it can */
-        k = worker_slot_start(&p->slot, r->event, c, c->enforcement == ENFORCEMENT_PROCESS ? NULL : r->placer,
-                              c->enforcement == ENFORCEMENT_SCOPE, project_enforcement_for(c, r->placer), argv,
-                              p->root, p->id, p->description, &project_worker_callbacks, p);
-        if (k < 0)
-                return k;
-        log_debug("Project %s: worker %" PRIu64 " starting (pid %d).", p->root, p->slot.generation,
-                  (int) worker_get_pid(p->slot.worker));
-        project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
-        return 0;
-}
-
 /* Planned end (graceful): the event is recorded now; on_dead only cleans up. */
 static void project_recycle_worker(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
                                    uint64_t limit_kib, RestartEvent *ret) {
@@ -245,6 +220,38 @@ static void project_after_job(LhProject *p, LhJob *j) {
                 if (v.cause == RESTART_CAUSE_RSS_POST_JOB)
                         job_note_restart(j, &ev, true);
         }
+}
+
+/* For j, the current job: on failure j ends with worker_failed. */
+static void project_spawn_worker(LhProject *p, LhJob *j) {
+        LhRegistry *r = p->registry;
+        const LhConfig *c = CONFIG(p);
+        _cleanup_strv_free_ char **argv_default = NULL;
+        char **argv = c->worker_command;
+        LhError e;
+        int k = 0;
+
+        if (strv_isempty(argv)) {
+                k = project_default_worker_argv(p, &argv_default);
+                argv = argv_default;
+        }
+        /* enforcement "scope" requires a scope; "auto" takes one when it can */
+        if (k >= 0)
+                k = worker_slot_start(&p->slot, r->event, c, c->enforcement == ENFORCEMENT_PROCESS ? NULL : r->placer,
+                                      c->enforcement == ENFORCEMENT_SCOPE, project_enforcement_for(c, r->placer),
+                                      argv, p->root, p->id, p->description, &project_worker_callbacks, p);
+        if (k < 0) {
+                admission_release_slot(&r->admission, &p->ticket);
+                lh_error_set(&e, "worker_failed", k != -EOPNOTSUPP, "Could not start a worker for %s: %s%s", p->root,
+                             strerror(-k), k == -EOPNOTSUPP ? " (enforcement \"scope\" needs a user manager with a memory controller)" : "");
+                log_warning_errno(k, "Project %s: could not start a worker: %m", p->root);
+                project_end_current(p, &e, false);
+                return;
+        }
+        log_debug("Project %s: worker %" PRIu64 " starting (pid %d).", p->root, p->slot.generation,
+                  (int) worker_get_pid(p->slot.worker));
+        job_progress(j, "starting a Lean worker (generation %" PRIu64 ")", p->slot.generation);
+        project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
 }
 
 static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -462,25 +469,15 @@ static void project_dispatch(LhProject *p) {
                 job_set_permit(j, true);
         }
 
-        if (!p->slot.worker) {
-                if (!admission_acquire_slot(&r->admission, &p->ticket)) {
-                        job_progress(j, "waiting for a worker slot (worker.max_workers)");
-                        return;
-                }
-                job_note_admitted(j, now);
-                k = project_spawn_worker(p);
-                if (k < 0) {
-                        admission_release_slot(&r->admission, &p->ticket);
-                        lh_error_set(&e, "worker_failed", k != -EOPNOTSUPP,
-                                     "Could not start a worker for %s: %s%s", p->root, strerror(-k),
-                                     k == -EOPNOTSUPP ? " (enforcement \"scope\" needs a user manager with a memory controller)" : "");
-                        log_warning_errno(k, "Project %s: could not start a worker: %m", p->root);
-                        project_end_current(p, &e, false);
-                } else
-                        job_progress(j, "starting a Lean worker (generation %" PRIu64 ")", p->slot.generation);
-                return; /* on_ready kicks */
+        if (!p->slot.worker && !admission_acquire_slot(&r->admission, &p->ticket)) {
+                job_progress(j, "waiting for a worker slot (worker.max_workers)");
+                return;
         }
         job_note_admitted(j, now);
+        if (!p->slot.worker) {
+                project_spawn_worker(p, j);
+                return; /* on_ready kicks */
+        }
         if (!p->slot.ready)
                 return;
 
@@ -671,7 +668,6 @@ int project_new(LhProject **ret, LhRegistry *r, const char *root) {
         k = admission_ticket_add(&r->admission, &p->ticket, p);
         if (k < 0)
                 goto fail;
-
         k = sd_event_add_defer(r->event, &p->kick_source, on_kick, p);
         if (k < 0)
                 goto fail;
@@ -679,7 +675,6 @@ int project_new(LhProject **ret, LhRegistry *r, const char *root) {
         if (k < 0)
                 goto fail;
         (void) sd_event_source_set_description(p->kick_source, "project-kick");
-
         *ret = p;
         return 0;
 fail:
@@ -777,7 +772,6 @@ int project_stop_worker(LhProject *p) {
 void project_enqueue(LhProject *p, LhJob *j) {
         job_attach(j, p, now_usec(CLOCK_MONOTONIC));
         job_queue_append(&p->queue, j);
-        job_queue_progress(&p->queue, p->current);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
 }

@@ -39,6 +39,7 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
         }
 
         project_enqueue(p, j);
+        job_queue_progress(&p->queue, p->current);
         return 0;
 }
 
