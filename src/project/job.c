@@ -137,6 +137,9 @@ void job_attach(LhJob *j, LhProject *p, usec_t now) {
         j->queued_at = now;
 }
 
+/* job_attach, job_begin, job_set_phase and job_reset_for_retry are the only
+ * places a job's phase changes: a per-job progress hook (worker starting,
+ * importing, running) belongs there. */
 void job_begin(LhJob *j, usec_t now) {
         j->phase = JOB_PHASE_WAITING;
         j->started_at = j->admission_started = now;

@@ -4,8 +4,9 @@
  * sd-event loop.
  *
  * Owns: LhRegistry and each project's ProjectRecord (last resolution, the
- * readiness cache, the default worker argv, the bus's data). Must not know:
- * the actor's fields (it asks actor.c), the bus or tools above it. */
+ * readiness cache, the default worker argv, what the bus and the tools
+ * attach). Must not know: the actor's fields (it asks actor.c), the bus or
+ * tools above it. */
 
 #include <assert.h>
 #include <stdio.h>
