@@ -47,6 +47,8 @@ struct ToolsContext {
         size_t n_stamps;
         const char *elan_home; /* NULL: config lean.elan_home, $ELAN_HOME, ~/.elan (tests override) */
         ReplProvisioner *provisioner; /* builds the REPL for projects that have none */
+        const McpToolDef *const *defs; /* the tools served (tools_list_defs(); tests add their own) */
+        size_t n_defs;
         ToolsEntry *entries;
         ToolsPreflight *preflights;   /* calls whose look-ups run on a thread */
         ToolsPreflight *preflight;    /* the call being dispatched, its look-ups done */
