@@ -102,8 +102,6 @@ int tool_module_query_batch_handle(McpCall *call, void *userdata);     /* lean_m
 int tool_declaration_inspect_handle(McpCall *call, void *userdata);    /* lean_declaration_inspect */
 int tool_declaration_search_handle(McpCall *call, void *userdata);     /* lean_declaration_search */
 /* tool-proof.c */
-int tool_proof_attempt_handle(McpCall *call, void *userdata);          /* lean_proof_attempt */
-int tool_proof_search_handle(McpCall *call, void *userdata);           /* lean_proof_search */
 /* tool-verify.c */
 int tool_declaration_verify_handle(McpCall *call, void *userdata);     /* lean_declaration_verify */
 int tool_declaration_verify_batch_handle(McpCall *call, void *userdata); /* lean_declaration_verify_batch */
