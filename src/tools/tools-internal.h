@@ -99,8 +99,6 @@ json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char 
 int tool_module_query_handle(McpCall *call, void *userdata);           /* lean_module_query */
 int tool_module_query_batch_handle(McpCall *call, void *userdata);     /* lean_module_query_batch */
 /* tool-declaration.c */
-int tool_declaration_inspect_handle(McpCall *call, void *userdata);    /* lean_declaration_inspect */
-int tool_declaration_search_handle(McpCall *call, void *userdata);     /* lean_declaration_search */
 /* tool-proof.c */
 /* tool-verify.c */
 int tool_declaration_verify_handle(McpCall *call, void *userdata);     /* lean_declaration_verify */
