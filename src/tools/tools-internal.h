@@ -101,5 +101,3 @@ int tool_module_query_batch_handle(McpCall *call, void *userdata);     /* lean_m
 /* tool-declaration.c */
 /* tool-proof.c */
 /* tool-verify.c */
-int tool_declaration_verify_handle(McpCall *call, void *userdata);     /* lean_declaration_verify */
-int tool_declaration_verify_batch_handle(McpCall *call, void *userdata); /* lean_declaration_verify_batch */
