@@ -162,11 +162,19 @@ int mcp_tool_schema_new(const McpToolArg *args, const char *root, json_object **
         return 0;
 }
 
-const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
+static const McpToolArg *arg_find_row(const McpToolArg *args, const char *name) {
         for (const McpToolArg *a = args; a && a->name; a++)
                 if (streq(a->name, name))
-                        return a->alias_of ? mcp_tool_arg_find(args, a->alias_of) : a;
+                        return a;
         return NULL;
+}
+
+const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
+        const McpToolArg *a = arg_find_row(args, name);
+
+        if (a && a->alias_of)
+                a = arg_find_row(args, a->alias_of);
+        return a && !a->alias_of ? a : NULL; /* an alias of an alias: a broken table */
 }
 
 json_object *mcp_tool_arg_get(const McpToolArg *args, json_object *arguments, const char *name) {

@@ -130,7 +130,8 @@ int tool_project_path(const char *path, char **ret, char **ret_error) {
                 return asprintf(ret_error, "arguments.project: must be the absolute path of a Lake project root "
                                 "or of a file inside it") < 0 ? -ENOMEM : -EINVAL;
         if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
-                /* the daemon runs as the calling user: ~ is theirs */
+                /* the daemon runs as the calling user: ~ is theirs ($HOME; the
+                 * passwd look-up only where the environment lacks it) */
                 home = getenv("HOME");
                 if (isempty(home) || !path_is_absolute(home)) {
                         struct passwd *pw = getpwuid(getuid());
@@ -143,6 +144,9 @@ int tool_project_path(const char *path, char **ret, char **ret_error) {
                 *ret = strdup_printf("%s%s", home, path + 1);
                 return *ret ? 0 : -ENOMEM;
         }
+        if (path[0] == '~')
+                return asprintf(ret_error, "arguments.project: %s: only ~ and ~/ (your home) are expanded; "
+                                "give an absolute path", path) < 0 ? -ENOMEM : -EINVAL;
         if (!path_is_absolute(path))
                 /* the daemon's cwd means nothing to the caller */
                 return asprintf(ret_error, "arguments.project: %s is a relative path; give an absolute path "
