@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared by the tool handlers (src/tools/ only). Every handler has the
- * McpToolHandler signature; userdata is the ToolsContext. */
+/* Shared by the tools (src/tools/ only): the context every ToolCall has,
+ * the readiness gate, the worker stamps and smoke accounting, freshness. */
 
 #include "config/config.h"
 #include "lean/cache.h"
@@ -33,7 +33,8 @@ typedef struct ToolsStamp {
 
 typedef struct ToolsPreflight ToolsPreflight;
 
-/* A registered tool: the handler the dispatcher calls once the look-ups are done. */
+/* A registered tool: the handler the dispatcher calls once the look-ups are
+ * done (tool_call_handle()). */
 typedef struct ToolsEntry {
         ToolsContext *ctx;
         McpToolHandler handler;
@@ -47,6 +48,8 @@ struct ToolsContext {
         size_t n_stamps;
         const char *elan_home; /* NULL: config lean.elan_home, $ELAN_HOME, ~/.elan (tests override) */
         ReplProvisioner *provisioner; /* builds the REPL for projects that have none */
+        const McpToolDef *const *defs; /* the tools served (tools_list_defs(); tests add their own) */
+        size_t n_defs;
         ToolsEntry *entries;
         ToolsPreflight *preflights;   /* calls whose look-ups run on a thread */
         ToolsPreflight *preflight;    /* the call being dispatched, its look-ups done */
@@ -93,19 +96,4 @@ const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, 
 json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env);
 
-/* tool-run.c */
-int tool_run_handle(McpCall *call, void *userdata);                    /* lean_run */
-/* tool-status.c */
-int tool_status_handle(McpCall *call, void *userdata);                 /* lean_project_status */
-/* tool-module.c */
-int tool_module_query_handle(McpCall *call, void *userdata);           /* lean_module_query */
-int tool_module_query_batch_handle(McpCall *call, void *userdata);     /* lean_module_query_batch */
-/* tool-declaration.c */
-int tool_declaration_inspect_handle(McpCall *call, void *userdata);    /* lean_declaration_inspect */
-int tool_declaration_search_handle(McpCall *call, void *userdata);     /* lean_declaration_search */
-/* tool-proof.c */
-int tool_proof_attempt_handle(McpCall *call, void *userdata);          /* lean_proof_attempt */
-int tool_proof_search_handle(McpCall *call, void *userdata);           /* lean_proof_search */
-/* tool-verify.c */
-int tool_declaration_verify_handle(McpCall *call, void *userdata);     /* lean_declaration_verify */
-int tool_declaration_verify_batch_handle(McpCall *call, void *userdata); /* lean_declaration_verify_batch */
+/* The tools themselves: tool-lean-*.c, on the call base (call-base.h). */

@@ -32,30 +32,41 @@
 #include "basic/strv.h"
 #include "lean/lean-reply.h"
 #include "lean/proof-text.h"
+#include "tools/call-base.h"
+#include "tools/tool-args.h"
 #include "tools/tool-proof-common.h"
-#include "tools/tools-internal.h"
 
-typedef struct AttemptJob {
-        ToolsContext *ctx;
-        LeanReadiness readiness;
-        char **imports;
+static const McpToolArg attempt_args[] = {
+        TOOL_ARG_PROJECT,
+        TOOL_ARG_IMPORTS,
+        { .name = "statement", .type = MCP_ARG_STRING, .limits = MCP_ARG_HAS_MIN, .min = 1,
+          .description = "The proposition to prove, e.g. \"\u2200 n : Nat, n + 0 = n\" (binders as \u2200; no "
+                         "`theorem name :` prefix, no commands or imports)." },
+        { .name = "proof", .type = MCP_ARG_STRING,
+          .description = "Complete proof for statement: a term, or a tactic block starting with `by`. Without it "
+                         "the result gives the proof state of `by sorry` to continue from." },
+        { .name = "proof_state", .type = MCP_ARG_INTEGER, .limits = MCP_ARG_HAS_MIN, .min = 0,
+          .description = "Proof state id from an earlier result." },
+        { .name = "tactic", .type = MCP_ARG_STRING, .limits = MCP_ARG_HAS_MIN, .min = 1,
+          .description = "Tactic to run on proof_state." },
+        { .name = "worker_generation", .type = MCP_ARG_INTEGER, .limits = MCP_ARG_HAS_MIN, .min = 1,
+          .description = "The worker_generation of the result that gave proof_state: the call fails with "
+                         "proof_state_lost when that worker is gone." },
+        TOOL_ARG_END,
+};
+
+typedef struct AttemptState {
         bool tactic_mode;
         char *text;              /* statement mode: the command; tactic mode: the tactic */
         int64_t proof_state;     /* tactic mode */
         uint64_t want_generation;/* tactic mode: the worker that holds proof_state */
         uint64_t generation;     /* the worker the job ran on */
-        int env;
-} AttemptJob;
+} AttemptState;
 
-static void attempt_job_free(void *userdata) {
-        AttemptJob *aj = userdata;
+static void attempt_state_free(void *state) {
+        AttemptState *aj = state;
 
-        if (!aj)
-                return;
-        lean_readiness_done(&aj->readiness);
-        strv_free(aj->imports);
         free(aj->text);
-        free(aj);
 }
 
 static int set_error(LhJob *job, const char *code, const char *prefix, const char *arg, const char *suffix) {
@@ -67,15 +78,14 @@ static int set_error(LhJob *job, const char *code, const char *prefix, const cha
         return -EPROTO;
 }
 
-static int attempt_start(LhJob *job, void *userdata, json_object **ret_command) {
-        AttemptJob *aj = userdata;
+static int attempt_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
+        AttemptState *aj = tool_call_state(tc);
         LhFacts facts;
         json_object *cmd;
         int base = job_get_base_env(job);
 
         project_get_facts(job_get_project(job), &facts);
         aj->generation = facts.worker_generation;
-        aj->env = -1;
 
         if (aj->tactic_mode && (facts.worker_pid <= 0 || facts.worker_generation != aj->want_generation)) {
                 LhError err;
@@ -142,10 +152,10 @@ static int add_goals_and_states(json_object *result, const LeanReply *lr) {
         return 0;
 }
 
-static int attempt_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+static int attempt_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_free_ char *shape_error = NULL;
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
-        AttemptJob *aj = userdata;
+        AttemptState *aj = tool_call_state(tc);
         json_object *result = NULL;
         bool success;
         int r;
@@ -193,7 +203,7 @@ static int attempt_step(LhJob *job, void *userdata, json_object *reply, json_obj
                         if (json_object_object_add(result, "source", json_object_new_string(aj->text)) < 0)
                                 goto oom;
                         success = !lean_reply_has_errors(&lr) && !lean_reply_has_sorry(&lr);
-                        aj->env = lr.env;
+                        tc->env = lr.env;
                 }
         }
         if (json_object_object_add(result, "mode", json_object_new_string(aj->tactic_mode ? "tactic" : "statement")) < 0 ||
@@ -207,134 +217,92 @@ oom:
         return -ENOMEM;
 }
 
-static void attempt_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
-        AttemptJob *aj = userdata;
-        LhProject *p = job_get_project(job);
-        json_object *freshness = NULL;
+static int attempt_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts) {
+        AttemptState *aj = tool_call_state(tc);
+        LhError lost;
 
-        if (p) {
-                tools_note_job_end(aj->ctx, p, &aj->readiness.stamp, facts, err);
-                freshness = tools_freshness(p, &aj->readiness, aj->imports, facts, aj->env);
-        }
-        if (err && aj->tactic_mode && facts && facts->worker_restarted && !streq(err->code, "proof_state_lost")) {
-                /* the worker died under the tactic: its proof states died with it */
-                LhError lost;
-
-                lh_error_set(&lost, "proof_state_lost", false,
-                             "the worker restarted while running the tactic, proof state %" PRIi64
-                             " is gone: %s", aj->proof_state, err->message);
-                tool_job_reply(job, NULL, &lost, facts, freshness);
-                lh_error_done(&lost);
-                return;
-        }
-        tool_job_reply(job, result, err, facts, freshness);
+        if (!err || !aj->tactic_mode || !facts || !facts->worker_restarted || streq(err->code, "proof_state_lost"))
+                return 0;
+        /* the worker died under the tactic: its proof states died with it */
+        lh_error_set(&lost, "proof_state_lost", false,
+                     "the worker restarted while running the tactic, proof state %" PRIi64 " is gone: %s",
+                     aj->proof_state, err->message);
+        tool_call_reply(tc, NULL, &lost, facts);
+        lh_error_done(&lost);
+        return 1;
 }
 
-static const JobOps attempt_ops = {
-        .start = attempt_start,
-        .step = attempt_step,
-        .done = attempt_done,
-        .free_userdata = attempt_job_free,
-};
-
-int tool_proof_attempt_handle(McpCall *call, void *userdata) {
-        ToolsContext *ctx = userdata;
-        json_object *args = mcp_call_get_arguments(call), *v;
+static int attempt_call(ToolCall *tc) {
+        AttemptState *aj = tool_call_state(tc);
+        _cleanup_strv_free_ char **imports = NULL;
         _cleanup_free_ char *text_error = NULL;
         const char *statement, *proof, *tactic;
-        bool has_state, has_gen;
-        LhProject *p;
-        AttemptJob *aj;
+        json_object *state;
+        LhProject *p = tc->project;
         LhFacts facts;
         int r;
 
-        r = tool_resolve_project(call, ctx->registry, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-
-        statement = tool_arg_string(call, "statement");
-        proof = tool_arg_string(call, "proof");
-        tactic = tool_arg_string(call, "tactic");
-        has_state = json_object_object_get_ex(args, "proof_state", &v);
-        if (has_state && (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)) {
-                tool_reply_errorf(call, p, "invalid_arguments", false, "\"proof_state\" must be a proof state id");
-                return 0;
-        }
-        if (!!statement == has_state) {
-                tool_reply_errorf(call, p, "invalid_arguments", false,
-                                  "give either \"statement\" (with an optional \"proof\") or \"proof_state\" "
-                                  "with \"tactic\"");
+        /* types and ranges: the table's; the combinations: here */
+        statement = tool_call_arg_string(tc, "statement");
+        proof = tool_call_arg_string(tc, "proof");
+        tactic = tool_call_arg_string(tc, "tactic");
+        state = tool_call_arg(tc, "proof_state");
+        if (!!statement == !!state) {
+                tool_call_reply_errorf(tc, "invalid_arguments", false,
+                                       "give either \"statement\" (with an optional \"proof\") or \"proof_state\" "
+                                       "with \"tactic\"");
                 return 0;
         }
         if (statement ? !!tactic : (!tactic || proof)) {
-                tool_reply_errorf(call, p, "invalid_arguments", false,
-                                  statement ? "\"tactic\" goes with \"proof_state\", not with \"statement\"" :
-                                              "\"proof_state\" needs a \"tactic\" (and no \"proof\")");
+                tool_call_reply_errorf(tc, "invalid_arguments", false,
+                                       statement ? "\"tactic\" goes with \"proof_state\", not with \"statement\"" :
+                                                   "\"proof_state\" needs a \"tactic\" (and no \"proof\")");
                 return 0;
         }
+        aj->tactic_mode = !!state;
 
-        aj = new0(AttemptJob, 1);
-        if (!aj)
-                return -ENOMEM;
-        aj->ctx = ctx;
-        aj->env = -1;
-        aj->tactic_mode = has_state;
-
-        r = tool_parse_imports(call, p, args, "\"imports\"", &aj->imports);
+        r = tool_parse_imports(tc->call, p, mcp_call_get_arguments(tc->call), "\"imports\"", &imports);
         if (r != 0)
-                goto finish;
+                return r < 0 ? r : 0;
 
         if (statement) {
                 r = lean_user_text_check(statement, LEAN_USER_TEXT_STATEMENT, &text_error);
                 if (r >= 0 && proof)
                         r = lean_user_text_check(proof, LEAN_USER_TEXT_PROOF, &text_error);
-                if (r < 0) {
-                        if (r == -EINVAL) {
-                                tool_reply_errorf(call, p, "invalid_arguments", false, "%s", strna(text_error));
-                                r = 1;
-                        }
-                        goto finish;
+                if (r == -EINVAL) {
+                        tool_call_reply_errorf(tc, "invalid_arguments", false, "%s", strna(text_error));
+                        return 0;
                 }
+                if (r < 0)
+                        return r;
                 aj->text = lean_attempt_command(statement, proof, NULL);
-                if (!aj->text) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
+                if (!aj->text)
+                        return -ENOMEM;
         } else {
-                aj->proof_state = json_object_get_int64(v);
+                aj->proof_state = json_object_get_int64(state);
                 r = lean_user_text_check(tactic, LEAN_USER_TEXT_TACTIC, &text_error);
-                if (r < 0) {
-                        if (r == -EINVAL) {
-                                tool_reply_errorf(call, p, "invalid_arguments", false, "%s", strna(text_error));
-                                r = 1;
-                        }
-                        goto finish;
+                if (r == -EINVAL) {
+                        tool_call_reply_errorf(tc, "invalid_arguments", false, "%s", strna(text_error));
+                        return 0;
                 }
+                if (r < 0)
+                        return r;
                 aj->text = lean_tactic_block(tactic);
-                if (!aj->text) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
+                if (!aj->text)
+                        return -ENOMEM;
 
                 project_get_facts(p, &facts);
-                has_gen = json_object_object_get_ex(args, "worker_generation", &v);
-                if (has_gen && (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)) {
-                        tool_reply_errorf(call, p, "invalid_arguments", false,
-                                          "\"worker_generation\" must be a worker generation (>= 1)");
-                        r = 1;
-                        goto finish;
-                }
-                aj->want_generation = has_gen ? (uint64_t) json_object_get_int64(v) : facts.worker_generation;
+                aj->want_generation = tool_call_arg(tc, "worker_generation") ?
+                        (uint64_t) tool_call_arg_int(tc, "worker_generation") : facts.worker_generation;
                 if (facts.worker_pid <= 0 || facts.worker_generation != aj->want_generation) {
-                        tool_reply_errorf(call, p, "proof_state_lost", false,
-                                          "proof state %" PRIi64 " is gone: %s; start again from the statement",
-                                          aj->proof_state,
-                                          facts.worker_pid <= 0 ? "the project has no live worker" :
-                                                                  "the worker restarted since it was created");
-                        r = 1;
-                        goto finish;
+                        tool_call_reply_errorf(tc, "proof_state_lost", false,
+                                               "proof state %" PRIi64 " is gone: %s; start again from the statement",
+                                               aj->proof_state,
+                                               facts.worker_pid <= 0 ? "the project has no live worker" :
+                                                                       "the worker restarted since it was created");
+                        return 0;
                 }
-                if (!aj->imports && !isempty(facts.import_profile)) {
+                if (!imports && !isempty(facts.import_profile)) {
                         /* stay on the live worker's profile ("A,B"): no import switch */
                         char profile[sizeof facts.import_profile];
 
@@ -342,20 +310,36 @@ int tool_proof_attempt_handle(McpCall *call, void *userdata) {
                         for (char *c = profile; *c; c++)
                                 if (*c == ',')
                                         *c = ' ';
-                        r = strv_split_words(profile, &aj->imports);
+                        r = strv_split_words(profile, &imports);
                         if (r < 0)
-                                goto finish;
+                                return r;
                 }
         }
 
-        r = tools_check_readiness(ctx, call, p, &aj->readiness);
+        r = tool_call_check_readiness(tc);
         if (r != 0)
-                goto finish;
-
-        r = tool_submit_job(call, p, aj->imports, aj->tactic_mode ? 0 : JOB_READ_ONLY, &attempt_ops, aj);
-        return r < 0 ? r : 0;
-
-finish:
-        attempt_job_free(aj);
-        return r < 0 ? r : 0;
+                return r < 0 ? r : 0;
+        return tool_call_submit(tc, TAKE_PTR(imports), aj->tactic_mode ? 0 : JOB_READ_ONLY);
 }
+
+const ToolDef tool_lean_proof_attempt = {
+        .mcp = {
+                .name = "lean_proof_attempt",
+                .title = "Attempt a proof",
+                .description =
+                        "Work on a proof interactively. Either give a statement (and optionally a whole "
+                        "proof) to start, or continue from a proof_state returned earlier by running one "
+                        "tactic. Returns the remaining goals and new proof state ids. Proof states belong "
+                        "to the current worker and are invalid after it restarts.",
+                .args = attempt_args,
+                TOOL_ANNOTATIONS_RUNS_USER_LEAN,
+        },
+        .call = attempt_call,
+        .ops = {
+                .start = attempt_start,
+                .step = attempt_step,
+                .done = attempt_done,
+                .free_state = attempt_state_free,
+        },
+        .state_size = sizeof(AttemptState),
+};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* lean_proof_search {project, goal, imports?, tactics?, time_budget_ms?}
+/* lean_proof_search {project, statement (deprecated: goal), imports?, tactics?, time_budget_ms?}
  *
  * Tries a portfolio of tactics on the goal, one REPL command per tactic
  * (lean_query_proof_attempt(): `theorem _lh_search :\n<goal>\n:= by\n  <tactic>`,
@@ -26,11 +26,10 @@
 #include "basic/time-util.h"
 #include "lean/query-text.h"
 #include "lean/try-this.h"
+#include "tools/call-base.h"
+#include "tools/tool-args.h"
 #include "tools/tool-query.h"
 
-#define PROOF_SEARCH_DEFAULT_BUDGET_MS 10000U
-#define PROOF_SEARCH_MIN_BUDGET_MS 100U
-#define PROOF_SEARCH_MAX_BUDGET_MS 120000U
 #define PROOF_SEARCH_MAX_ERRORS 3U   /* error messages kept per failed attempt */
 #define PROOF_SEARCH_MAX_ERROR_CHARS 2000
 
@@ -38,10 +37,23 @@ static const char * const default_portfolio[] = {
         "exact?", "apply?", "simp?", "omega", "decide", "aesop", "linarith", "norm_num",
 };
 
+static const McpToolArg proof_search_args[] = {
+        TOOL_ARG_PROJECT,
+        { .name = "statement", .type = MCP_ARG_STRING, .required = true, .limits = MCP_ARG_HAS_MIN, .min = 1,
+          .description = "Proposition or theorem statement to prove. Required (the deprecated spelling "
+                         "goal is accepted instead)." },
+        { .name = "goal", .type = MCP_ARG_STRING, .limits = MCP_ARG_HAS_MIN, .min = 1, .alias_of = "statement",
+          .description = "Deprecated alias of statement (as in lean_proof_attempt); give one of them." },
+        TOOL_ARG_IMPORTS,
+        { .name = "tactics", .type = MCP_ARG_STRINGS, .limits = MCP_ARG_HAS_MAX, .max = 64,
+          .description = "Tactics to try, in order." },
+        { .name = "time_budget_ms", .type = MCP_ARG_INTEGER, .limits = MCP_ARG_HAS_MIN | MCP_ARG_HAS_MAX,
+          .min = 100, .max = 120000, .default_int = 10000,
+          .description = "Total time for the search in milliseconds." },
+        TOOL_ARG_END,
+};
+
 typedef struct SearchJob {
-        ToolsContext *ctx;
-        LeanReadiness readiness;
-        char **imports;
         char *goal;
         char **tactics;
         char **texts;          /* generated command per tactic */
@@ -52,35 +64,29 @@ typedef struct SearchJob {
         usec_t attempt_started;
         json_object *attempts;
         json_object *proofs;   /* unordered until finish */
-        int env;
 } SearchJob;
 
-static void search_job_free(void *userdata) {
-        SearchJob *sj = userdata;
+static void search_state_free(void *state) {
+        SearchJob *sj = state;
 
-        if (!sj)
-                return;
-        lean_readiness_done(&sj->readiness);
-        strv_free(sj->imports);
         free(sj->goal);
         strv_free(sj->tactics);
         strv_free(sj->texts);
         json_object_put(sj->attempts);
         json_object_put(sj->proofs);
-        free(sj);
 }
 
 static unsigned ms_since(usec_t t) {
         return (unsigned) ((now_usec(CLOCK_MONOTONIC) - t) / 1000);
 }
 
-static int search_send(LhJob *job, SearchJob *sj, json_object **ret_command) {
+static int search_send(ToolCall *tc, LhJob *job, SearchJob *sj, json_object **ret_command) {
         char *t = strdup(sj->texts[sj->current]);
 
         if (!t)
                 return -ENOMEM;
         sj->attempt_started = now_usec(CLOCK_MONOTONIC);
-        tool_job_progress(job, "attempt %zu of %zu: %s", sj->current + 1, sj->n, sj->tactics[sj->current]);
+        tool_call_progress(tc, "attempt %zu of %zu: %s", sj->current + 1, sj->n, sj->tactics[sj->current]);
         return tool_query_command(job, t, ret_command);
 }
 
@@ -128,11 +134,10 @@ static int search_finish(LhJob *job, SearchJob *sj, bool exhausted) {
         return 1;
 }
 
-static int search_start(LhJob *job, void *userdata, json_object **ret_command) {
-        SearchJob *sj = userdata;
+static int search_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
+        SearchJob *sj = tool_call_state(tc);
 
         /* a retry on a fresh worker starts over, budget included */
-        sj->env = -1;
         sj->current = 0;
         json_object_put(sj->attempts);
         json_object_put(sj->proofs);
@@ -141,13 +146,13 @@ static int search_start(LhJob *job, void *userdata, json_object **ret_command) {
         if (!sj->attempts || !sj->proofs)
                 return -ENOMEM;
         sj->started = now_usec(CLOCK_MONOTONIC);
-        return search_send(job, sj, ret_command);
+        return search_send(tc, job, sj, ret_command);
 }
 
-static int search_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+static int search_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
         _cleanup_(query_json_putp) json_object *attempt = json_object_new_object();
-        SearchJob *sj = userdata;
+        SearchJob *sj = tool_call_state(tc);
         const char *tactic = sj->tactics[sj->current], *status;
         int r;
 
@@ -163,7 +168,7 @@ static int search_step(LhJob *job, void *userdata, json_object *reply, json_obje
         else
                 status = "proved";
         if (r >= 0 && lr.env >= 0)
-                sj->env = lr.env;
+                tc->env = lr.env;
 
         if (json_add(attempt, "tactic", json_object_new_string(tactic)) < 0 ||
             json_add(attempt, "status", json_object_new_string(status)) < 0 ||
@@ -218,75 +223,31 @@ static int search_step(LhJob *job, void *userdata, json_object *reply, json_obje
                 return search_finish(job, sj, false);
         if (ms_since(sj->started) >= sj->budget_ms)
                 return search_finish(job, sj, true);
-        return search_send(job, sj, ret_command);
+        return search_send(tc, job, sj, ret_command);
 }
 
-static void search_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
-        SearchJob *sj = userdata;
-        LhProject *p = job_get_project(job);
-        json_object *freshness = NULL;
-
-        if (p) {
-                tools_note_job_end(sj->ctx, p, &sj->readiness.stamp, facts, err);
-                freshness = tools_freshness(p, &sj->readiness, sj->imports, facts, sj->env);
-        }
-        tool_job_reply(job, result, err, facts, freshness);
-}
-
-static const JobOps search_ops = {
-        .start = search_start,
-        .step = search_step,
-        .done = search_done,
-        .free_userdata = search_job_free,
-};
-
-int tool_proof_search_handle(McpCall *call, void *userdata) {
-        ToolsContext *ctx = userdata;
-        json_object *args = mcp_call_get_arguments(call), *tactics;
+static int search_call(ToolCall *tc) {
+        SearchJob *sj = tool_call_state(tc);
+        _cleanup_strv_free_ char **imports = NULL;
+        json_object *tactics;
         const char *goal;
-        SearchJob *sj;
-        LhProject *p;
         int r;
 
-        r = tool_resolve_project(call, ctx->registry, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        goal = tool_arg_string(call, "goal");
-        if (isempty(goal)) {
-                tool_reply_errorf(call, p, "invalid_arguments", false, "\"goal\" must be a non-empty proposition");
-                return 0;
-        }
-        sj = new0(SearchJob, 1);
-        if (!sj)
-                return -ENOMEM;
-        sj->ctx = ctx;
-        sj->env = -1;
-        sj->budget_ms = tool_query_uint(args, "time_budget_ms", PROOF_SEARCH_DEFAULT_BUDGET_MS,
-                                        PROOF_SEARCH_MAX_BUDGET_MS);
-        if (sj->budget_ms < PROOF_SEARCH_MIN_BUDGET_MS)
-                sj->budget_ms = PROOF_SEARCH_MIN_BUDGET_MS;
+        /* statement or its deprecated spelling goal; types, lengths, ranges: the table's */
+        goal = tool_call_arg_string(tc, "statement");
+        sj->budget_ms = (unsigned) tool_call_arg_int(tc, "time_budget_ms");
         sj->goal = strdup(goal);
         if (!sj->goal)
-                goto oom;
+                return -ENOMEM;
 
-        if (json_object_object_get_ex(args, "tactics", &tactics) && json_object_is_type(tactics, json_type_array) &&
-            json_object_array_length(tactics) > 0) {
-                for (size_t i = 0; i < json_object_array_length(tactics); i++) {
-                        json_object *t = json_object_array_get_idx(tactics, i);
-
-                        if (!json_object_is_type(t, json_type_string) || isempty(json_object_get_string(t))) {
-                                search_job_free(sj);
-                                tool_reply_errorf(call, p, "invalid_arguments", false,
-                                                  "\"tactics\"[%zu] must be a non-empty string", i);
-                                return 0;
-                        }
-                        if (strv_extend(&sj->tactics, json_object_get_string(t)) < 0)
-                                goto oom;
-                }
-        } else
+        tactics = tool_call_arg(tc, "tactics");
+        for (size_t i = 0; tactics && i < json_object_array_length(tactics); i++)
+                if (strv_extend(&sj->tactics, json_object_get_string(json_object_array_get_idx(tactics, i))) < 0)
+                        return -ENOMEM;
+        if (!sj->tactics)
                 for (size_t i = 0; i < ELEMENTSOF(default_portfolio); i++)
                         if (strv_extend(&sj->tactics, default_portfolio[i]) < 0)
-                                goto oom;
+                                return -ENOMEM;
         sj->n = strv_length(sj->tactics);
 
         for (size_t i = 0; i < sj->n; i++) {
@@ -295,34 +256,47 @@ int tool_proof_search_handle(McpCall *call, void *userdata) {
 
                 r = lean_query_proof_attempt(goal, sj->tactics[i], &text, &why);
                 if (r == -ENOMEM)
-                        goto oom;
+                        return r;
                 if (r < 0) {
-                        /* say whether the goal or this tactic is at fault */
+                        /* say whether the statement or this tactic is at fault */
                         bool goal_bad = lean_query_proof_attempt(goal, "rfl", &text, NULL) < 0;
 
                         free(text);
-                        tool_reply_errorf(call, p, "invalid_arguments", false, "%s%s%s %s", goal_bad ? "\"goal\"" : "tactic \"",
-                                          goal_bad ? "" : sj->tactics[i], goal_bad ? "" : "\"", strna(why));
-                        search_job_free(sj);
+                        tool_call_reply_errorf(tc, "invalid_arguments", false, "%s%s%s %s",
+                                               goal_bad ? "\"statement\"" : "tactic \"",
+                                               goal_bad ? "" : sj->tactics[i], goal_bad ? "" : "\"", strna(why));
                         return 0;
                 }
                 if (strv_consume(&sj->texts, text) < 0)
-                        goto oom;
+                        return -ENOMEM;
         }
 
-        r = tool_query_imports(call, p, false, &sj->imports);
-        if (r != 0) {
-                search_job_free(sj);
+        r = tool_query_imports(tc->call, tc->project, false, &imports);
+        if (r != 0)
                 return r < 0 ? r : 0;
-        }
-        r = tools_check_readiness(ctx, call, p, &sj->readiness);
-        if (r != 0) {
-                search_job_free(sj);
+        r = tool_call_check_readiness(tc);
+        if (r != 0)
                 return r < 0 ? r : 0;
-        }
-        r = tool_submit_job(call, p, sj->imports, JOB_HEAVY | JOB_READ_ONLY, &search_ops, sj);
-        return r < 0 ? r : 0;
-oom:
-        search_job_free(sj);
-        return -ENOMEM;
+        return tool_call_submit(tc, TAKE_PTR(imports), JOB_HEAVY | JOB_READ_ONLY);
 }
+
+const ToolDef tool_lean_proof_search = {
+        .mcp = {
+                .name = "lean_proof_search",
+                .title = "Search for a proof",
+                .description =
+                        "Try to close a goal automatically with a list of tactics (or a built-in "
+                        "default portfolio: exact?, apply?, simp?, omega, decide, aesop, linarith, norm_num) "
+                        "within a time budget. Returns the verified proofs found (no error, no sorry), "
+                        "best first, what each attempt did, and the tactics left untried when the budget ran out.",
+                .args = proof_search_args,
+                TOOL_ANNOTATIONS_RUNS_USER_LEAN,
+        },
+        .call = search_call,
+        .ops = {
+                .start = search_start,
+                .step = search_step,
+                .free_state = search_state_free,
+        },
+        .state_size = sizeof(SearchJob),
+};
