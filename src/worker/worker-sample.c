@@ -12,6 +12,7 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "worker/memory.h"
+#include "worker/proc-tree.h"
 #include "worker/worker-sample.h"
 
 void worker_sampler_done(WorkerSampler *s) {
@@ -39,9 +40,16 @@ int worker_sampler_read(WorkerSampler *s, pid_t pid, WorkerTree *tree, WorkerMem
         if (s->cgroup_dir)
                 r = memory_sample_cgroup(s->cgroup_dir, s->cgroup_v2, &m);
         if (r < 0) {
-                r = memory_sample_proc_tree(pid, &m);
+                _cleanup_free_ ProcTreeEntry *found = NULL;
+                size_t n = 0;
+
+                /* one walk of the tree for both: the sample, and the
+                 * descendants remembered (no cgroup holds them together) */
+                r = proc_tree_collect(pid, &found, &n);
+                if (r >= 0)
+                        r = memory_sample_proc_entries(pid, found, n, &m);
                 if (tree)
-                        worker_tree_track(tree);
+                        worker_tree_track_found(tree, found, n);
         }
         if (r < 0)
                 return r;
