@@ -17,8 +17,17 @@
       worst ping latency during the call (how long the loop was blocked), the
       call's time, and the daemon's VmRSS/RssAnon before, at peak and 3 s after.
 
+  lean-host-bench.py floor [--seconds S]
+      lean-host against the floor under it, each as a ratio to a baseline
+      measured in the same run: lean_run p50 vs the same REPL JSON sent
+      through a pipe to the same stand-in worker; daemon CPU per ping and
+      throughput at 1, 64 and 256 connections vs a bare epoll server
+      (bench-echo.c, load from bench-load.c); the daemon's CPU while 16
+      workers sit idle vs with none; daemon CPU per lean_run with 2,000 more
+      (sleeping) processes on the machine vs without.
+
 Binaries from the environment (bench/meson.build sets them): LEAN_HOSTD,
-LEAN_REPL_DOUBLE. Each mode starts its own `lean-hostd --listen` in a
+LEAN_REPL_DOUBLE, LEAN_HOST_BENCH_ECHO, LEAN_HOST_BENCH_LOAD. Each mode starts its own `lean-hostd --listen` in a
 temporary directory, with enforcement=process."""
 
 import argparse
@@ -273,9 +282,196 @@ def ping_during_big_reply(sock, proj, messages, status, settle=3.0):
     return out
 
 
+# ---- floor ---------------------------------------------------------------
+
+def cpu_s(pid):
+    """utime+stime of pid (all its threads, also ended ones), seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ns_threads(pid):
+    """CPU of pid's live threads from schedstat, nanoseconds: finer than
+    clock ticks, for an idle daemon (whose threads do not come and go)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
+def make_project(root, name):
+    proj = os.path.join(root, name)
+    os.makedirs(proj)
+    with open(os.path.join(proj, "lakefile.lean"), "w") as f:
+        f.write(f"import Lake\nopen Lake DSL\npackage {name}\n")
+    return proj
+
+
+def pipe_roundtrips(n):
+    """The same REPL command through a pipe to the stand-in worker, no daemon."""
+    p = subprocess.Popen([os.environ["LEAN_REPL_DOUBLE"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def roundtrip(cmd):
+        p.stdin.write(json.dumps(cmd).encode() + b"\n\n")
+        p.stdin.flush()
+        got = False
+        while True:
+            line = p.stdout.readline()
+            if not line:
+                raise EOFError("the worker closed its stdout")
+            if line.strip():
+                got = True
+            elif got:
+                return
+
+    roundtrip({"cmd": "def x := 1"})
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        roundtrip({"cmd": "def x := 1", "env": 0})
+        samples.append(time.perf_counter() - t)
+    p.stdin.close()
+    p.wait()
+    return samples
+
+
+def p50(samples):
+    return sorted(samples)[len(samples) // 2]
+
+
+def floor_lean_run(d, n):
+    proj = make_project(d.tmp, "p0")
+    c = Conn(d.sock)
+    c.initialize()
+    call = {"name": "lean_run", "arguments": {"project": proj, "code": "def x := 1"}}
+    r = c.request("tools/call", call)
+    if "error" in r or r["result"].get("isError"):
+        raise SystemExit(f"lean_run failed: {json.dumps(r)[:400]}")
+    daemon = []
+    for _ in range(n):
+        t = time.perf_counter()
+        c.request("tools/call", call)
+        daemon.append(time.perf_counter() - t)
+    c.close()
+    pipe = pipe_roundtrips(n)
+    a, b = p50(daemon) * 1e6, p50(pipe) * 1e6
+    print(f"lean_run p50 {a:8.0f}us  direct pipe p50 {b:8.0f}us  added {a - b:8.0f}us  ratio {a / b:5.2f}  "
+          f"(target: added <= 100us)")
+
+
+def load(sock, conns, secs):
+    out = subprocess.run([os.environ["LEAN_HOST_BENCH_LOAD"], "ping", sock, str(conns), str(secs)],
+                         capture_output=True, text=True, timeout=secs + 120)
+    for line in out.stdout.splitlines():
+        if line.startswith("requests "):
+            return int(line.split()[1])
+    raise SystemExit(f"bench-load failed: {out.stderr}")
+
+
+def ping_cpu(pid, sock, conns, secs):
+    c0 = cpu_s(pid)
+    n = load(sock, conns, secs)
+    return (cpu_s(pid) - c0) / max(n, 1) * 1e6, n / secs
+
+
+def floor_ping(d, secs):
+    tmp = tempfile.mkdtemp(prefix="lean-host-echo.")
+    esock = os.path.join(tmp, "echo.sock")
+    echo = subprocess.Popen([os.environ["LEAN_HOST_BENCH_ECHO"], esock])
+    try:
+        for _ in range(200):
+            if os.path.exists(esock):
+                break
+            time.sleep(0.01)
+        for conns in (1, 64, 256):
+            dc, dt = ping_cpu(d.proc.pid, d.sock, conns, secs)
+            ec, et = ping_cpu(echo.pid, esock, conns, secs)
+            print(f"ping {conns:3d} conns: daemon {dc:6.1f}us CPU/req {dt:8.0f} req/s | bare epoll {ec:6.1f}us "
+                  f"CPU/req {et:8.0f} req/s | CPU ratio {dc / max(ec, 1e-3):5.2f} throughput ratio "
+                  f"{dt / max(et, 1e-3):5.2f}" + ("  (target: CPU ratio <= 3)" if conns == 64 else ""))
+    finally:
+        echo.terminate()
+        echo.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def floor_idle(d, workers, secs):
+    def idle_cpu():
+        time.sleep(1.0)
+        c0 = cpu_ns_threads(d.proc.pid)
+        time.sleep(secs)
+        return (cpu_ns_threads(d.proc.pid) - c0) / secs / 1e6
+
+    base = idle_cpu()
+    conns = []
+    for i in range(workers):
+        c = Conn(d.sock)
+        c.initialize()
+        proj = make_project(d.tmp, f"idle{i}")
+        r = c.request("tools/call", {"name": "lean_run", "arguments": {"project": proj, "code": "def x := 1"}})
+        if "error" in r or r["result"].get("isError"):
+            raise SystemExit(f"lean_run failed: {json.dumps(r)[:400]}")
+        conns.append(c)
+    busy = idle_cpu()
+    for c in conns:
+        c.close()
+    print(f"idle daemon CPU: {workers} idle workers {busy:6.3f} ms/s | no worker {base:6.3f} ms/s  "
+          f"(target: < 2 ms/s)")
+
+
+def floor_crowd(d, n, crowd):
+    proj = make_project(d.tmp, "crowd")
+    c = Conn(d.sock)
+    c.initialize()
+    call = {"name": "lean_run", "arguments": {"project": proj, "code": "def x := 1"}}
+    c.request("tools/call", call)
+
+    def cost():
+        c0 = cpu_s(d.proc.pid)
+        for _ in range(n):
+            c.request("tools/call", call)
+        return (cpu_s(d.proc.pid) - c0) / n * 1e6
+
+    quiet = cost()
+    cr = subprocess.Popen([os.environ["LEAN_HOST_BENCH_LOAD"], "crowd", str(crowd)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        cr.stdout.readline()
+        crowded = cost()
+    finally:
+        cr.stdin.close()
+        cr.wait()
+    c.close()
+    print(f"lean_run daemon CPU: {crowded:7.0f}us with {crowd} more processes | {quiet:7.0f}us without | "
+          f"ratio {crowded / max(quiet, 1e-3):5.2f}  (target: ~1)")
+
+
+def bench_floor(args):
+    for k in ("LEAN_REPL_DOUBLE", "LEAN_HOST_BENCH_ECHO", "LEAN_HOST_BENCH_LOAD"):
+        if not os.environ.get(k):
+            print(f"floor: {k} is not set, skipped")
+            return
+    print(f"floor: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+          f"load {os.getloadavg()[0]:.2f}")
+    d = Daemon({"LEAN_HOST_MCP_MAX_WORKERS": "20"})
+    try:
+        floor_lean_run(d, args.requests)
+        floor_ping(d, args.seconds)
+        floor_crowd(d, args.requests, 2000)
+        floor_idle(d, 16, 10.0)
+    finally:
+        d.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss", "big-reply"])
+    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss", "big-reply", "floor"])
+    ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--messages", type=int, default=150000)
     ap.add_argument("--max-reply-bytes", type=int, default=24 << 20)
     ap.add_argument("--clients", type=int, default=None)
@@ -292,6 +488,9 @@ def main():
         bench_lean_run(args)
     elif args.mode == "big-reply":
         bench_big_reply(args)
+    elif args.mode == "floor":
+        args.requests = args.requests or 300
+        bench_floor(args)
     else:
         args.clients = args.clients or 200
         bench_rss(args)

@@ -23,7 +23,8 @@ struct Connection {
         LIST_FIELDS(Connection, connections);
         unsigned id;
         int fd;
-        sd_event_source *source, *linger;
+        uint32_t events;          /* in the server's connection epoll (connection.c) */
+        sd_event_source *linger;
         sd_event_source *timeout; /* unfinished line, handshake, idle session */
         usec_t line_started;      /* first byte of the unfinished line, 0 = none */
         usec_t last_activity;     /* last byte read or answer sent */

@@ -71,6 +71,7 @@ struct McpServer {
 
         Connection *connections;
         unsigned n_connections;
+        struct ConnectionPoll *connection_poll; /* connection.c: one epoll for all, while any is open */
         unsigned next_connection_id;
 
         McpCall *calls; /* unanswered, all connections */

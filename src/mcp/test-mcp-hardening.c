@@ -305,6 +305,48 @@ static void test_result_text(void) {
         test_teardown(&t);
 }
 
+/* Every ready connection is handled per event-loop wake-up (a source per
+ * connection took one iteration each, and each iteration's epoll_wait
+ * reported all ready sockets again). */
+static void test_drain_per_wakeup(void) {
+        enum { N = 32 };
+        Client *c[N];
+        uint64_t before, after;
+        unsigned answered = 0;
+        Test t;
+
+        test_setup(&t, 0, 0);
+        for (size_t i = 0; i < N; i++)
+                c[i] = client_new(&t);
+        while (t.last_n < N)
+                ASSERT_OK(sd_event_run(t.event, 100 * USEC_PER_MSEC));
+        for (size_t i = 0; i < N; i++)
+                client_initialize(c[i], "2025-06-18");
+        pump(&t, QUIET_USEC);
+
+        for (size_t i = 0; i < N; i++)
+                client_send(c[i], "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\n");
+        ASSERT_OK(sd_event_get_iteration(t.event, &before));
+        while (answered < N) {
+                ASSERT_OK(sd_event_run(t.event, 100 * USEC_PER_MSEC));
+                answered = 0;
+                for (size_t i = 0; i < N; i++) {
+                        (void) client_fill(c[i]);
+                        answered += memchr(c[i]->buf, '\n', c[i]->len) != NULL;
+                }
+        }
+        ASSERT_OK(sd_event_get_iteration(t.event, &after));
+        fprintf(stderr, "%d pings answered in %" PRIu64 " event loop iterations\n", N, after - before);
+        ASSERT_TRUE(after - before <= 3);
+        for (size_t i = 0; i < N; i++) {
+                json_object *r = client_recv(c[i]);
+                ASSERT_TRUE(json_object_is_type(get(r, "result"), json_type_object));
+                json_object_put(r);
+                client_free(c[i]);
+        }
+        test_teardown(&t);
+}
+
 int main(void) {
         ASSERT_TRUE(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
         log_setup("test-mcp-hardening", LOG_TARGET_STDERR);
@@ -317,5 +359,6 @@ int main(void) {
         test_input_budget();
         test_peer_uid();
         test_result_text();
+        test_drain_per_wakeup();
         return 0;
 }

@@ -457,19 +457,24 @@ int memory_cgroup_peak_kib(const char *dir, bool v2, uint64_t *ret) {
  * process in it, never a scan of every process on the machine. */
 int memory_sample_proc_tree(pid_t root, WorkerMemory *ret) {
         _cleanup_free_ ProcTreeEntry *tree = NULL;
-        WorkerMemory m = { .source = "proc" };
         size_t n = 0;
         int r;
 
         r = proc_tree_collect(root, &tree, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i <= n; i++) {
-                _cleanup_free_ char *path = NULL, *status = NULL;
-                pid_t pid = i == 0 ? root : tree[i - 1].pid;
+        return memory_sample_proc_entries(root, tree, n, ret);
+}
 
-                if (asprintf(&path, "/proc/%i/status", (int) pid) < 0)
-                        return -ENOMEM;
+int memory_sample_proc_entries(pid_t root, const ProcTreeEntry *tree, size_t n, WorkerMemory *ret) {
+        WorkerMemory m = { .source = "proc" };
+
+        for (size_t i = 0; i <= n; i++) {
+                _cleanup_free_ char *status = NULL;
+                pid_t pid = i == 0 ? root : tree[i - 1].pid;
+                char path[64];
+
+                snprintf(path, sizeof path, "/proc/%i/status", (int) pid);
                 if (read_small_file(path, &status) < 0) {
                         if (i == 0)
                                 return -ESRCH;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "worker/proc-tree.h"
 #include "worker/worker.h"
 
 /* "key value" lines (memory.stat, memory.events, memory.oom_control): the
@@ -52,6 +53,8 @@ int memory_cgroup_peak_kib(const char *dir, bool v2, uint64_t *ret);
 
 /* Sum over root and all its descendants (found through /proc/PID/task/TID/children). */
 int memory_sample_proc_tree(pid_t root, WorkerMemory *ret);
+/* The same over root and descendants collected already (proc_tree_collect()). */
+int memory_sample_proc_entries(pid_t root, const ProcTreeEntry *tree, size_t n, WorkerMemory *ret);
 
 /* Is there a memory controller at all (v2 with "memory" in the root's
  * cgroup.controllers, or a mounted v1 memory hierarchy)? On false, *ret_reason

@@ -174,12 +174,15 @@ static void test_reply_and_stop(void) {
         ASSERT_TRUE(json_object_object_get_ex(p.reply, "env", &v));
         ASSERT_EQ(json_object_get_int(v), 1);
 
-        /* A sample on demand, and the periodic ones. */
+        /* A sample on demand, and the periodic ones while a command runs
+         * (none while idle: test-worker-sample.c). */
         m = worker_sample_now(w);
         ASSERT_TRUE(m && m->valid);
         ASSERT_TRUE(m->rss_kib > 0);
         ASSERT_TRUE(p.n_sample >= 1);
-        run_until(&p.n_sample, 3, "periodic samples");
+        send_cmd(&p, w, "-- @double sleep 0.6\ndef z := 1", 1);
+        run_until(&p.n_sample, 4, "periodic samples while busy");
+        run_until(&p.n_reply, 3, "reply 3");
 
         /* Planned stop: the REPL exits on EOF; the requested cause wins. */
         p.in_call = true;
@@ -261,9 +264,9 @@ static void test_hard_tier(void) {
         {
                 LhWorker *w = start_ready(&p, &spec);
 
-                send_cmd(&p, w, "-- @double alloc 20\ndef small := 1", -1);
-                run_until(&p.n_reply, 1, "small alloc");
+                send_cmd(&p, w, "-- @double alloc 20\n-- @double sleep 0.5\ndef small := 1", -1);
                 run_until(&p.n_sample, 3, "samples");
+                run_until(&p.n_reply, 1, "small alloc");
                 ASSERT_EQ(p.n_dead, 0);
                 ASSERT_TRUE(worker_get_memory(w)->anon_kib >= 20 * 1024);
                 p.in_call = true;

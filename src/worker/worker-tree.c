@@ -113,9 +113,13 @@ void worker_tree_track(WorkerTree *t) {
         _cleanup_free_ ProcTreeEntry *found = NULL;
         size_t n = 0;
 
-        tree_adopt_orphans(t);
         if (t->leader <= 0 || t->leader_reaped || proc_tree_collect(t->leader, &found, &n) < 0)
-                return;
+                return tree_adopt_orphans(t);
+        worker_tree_track_found(t, found, n);
+}
+
+void worker_tree_track_found(WorkerTree *t, const ProcTreeEntry *found, size_t n) {
+        tree_adopt_orphans(t);
         for (size_t i = 0; i < n; i++)
                 tree_add(t, found + i);
 }

@@ -38,6 +38,8 @@ int worker_tree_prepare_exec(const WorkerTree *t, char ***ret_envp);
 
 /* Remember the descendants as they are now. */
 void worker_tree_track(WorkerTree *t);
+/* The same with the leader's descendants collected already (proc_tree_collect()). */
+void worker_tree_track_found(WorkerTree *t, const ProcTreeEntry *found, size_t n);
 /* Signal the group and every remembered descendant still the same process. */
 void worker_tree_signal(WorkerTree *t, int sig);
 /* The leader was reaped (or is about to be): kill what it left, reap it from the loop. */
