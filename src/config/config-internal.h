@@ -15,9 +15,7 @@
 #include "basic/macro.h"
 #include "config/config.h"
 
-/* One row per key. Everything (defaults, file keys, env names, zero rules,
- * dump order, the source[] index) comes from this table, so a key added here
- * is parsed, validated, dumped and documented-by-dump in one place. */
+/* A row of the key table (config-table.c). */
 
 typedef enum ConfigType {
         CONFIG_TYPE_U64,
@@ -65,8 +63,6 @@ void config_key_free_value(LhConfig *c, const ConfigKey *k);
 const char *json_type_article(json_type t);
 int config_set_from_text(LhConfig *c, const ConfigKey *k, const char *s, ConfigSource source, char **ret_error);
 int config_set_from_json(LhConfig *c, const ConfigKey *k, json_object *v, const char *path, char **ret_error);
-
-/* config.c */
 
 /* config-file.c */
 int config_load_file(LhConfig *c, const char *path, bool must_exist, char **ret_error);

@@ -72,19 +72,12 @@ static void connection_poll_unref_if_unused(McpServer *s);
 /* A framing error: a JSON-RPC error line with a null id. */
 static void connection_send_errorf(Connection *c, int code, const char *format, ...) _printf_(3, 4);
 static void connection_send_errorf(Connection *c, int code, const char *format, ...) {
-        _cleanup_free_ char *s = NULL;
         json_object *msg;
         va_list ap;
-        int r;
 
         va_start(ap, format);
-        r = vasprintf(&s, format, ap);
+        msg = jsonrpc_error_newv(NULL, code, format, ap);
         va_end(ap);
-        if (r < 0) {
-                log_oom();
-                return;
-        }
-        msg = jsonrpc_error_new(NULL, code, s);
         if (!msg) {
                 log_oom();
                 return;

@@ -68,6 +68,14 @@ json_object *jsonrpc_error_new(json_object *id, int code, const char *message) {
         return m;
 }
 
+json_object *jsonrpc_error_newv(json_object *id, int code, const char *format, va_list ap) {
+        _cleanup_free_ char *message = NULL;
+
+        if (vasprintf(&message, format, ap) < 0)
+                return NULL;
+        return jsonrpc_error_new(id, code, message);
+}
+
 json_object *jsonrpc_result_new(json_object *id, json_object *result) {
         json_object *m = json_object_new_object();
 

@@ -7,8 +7,11 @@
  * connections, sessions or tools. */
 
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "basic/macro.h"
 
 #define JSONRPC_PARSE_ERROR -32700
 #define JSONRPC_INVALID_REQUEST -32600
@@ -20,6 +23,8 @@
 
 /* {"jsonrpc":"2.0","id":id,"error":{code,message}}; id is borrowed (a ref is taken). */
 json_object *jsonrpc_error_new(json_object *id, int code, const char *message);
+/* The same with a formatted message; NULL on OOM. */
+json_object *jsonrpc_error_newv(json_object *id, int code, const char *format, va_list ap) _printf_(3, 0);
 /* {"jsonrpc":"2.0","id":id,"result":result}; result is taken (also on failure). */
 json_object *jsonrpc_result_new(json_object *id, json_object *result);
 /* {"jsonrpc":"2.0","method":method,"params":params}; params is taken. */

@@ -74,21 +74,16 @@ void emit_error(Connection *c, Batch *b, json_object *id, int code, const char *
 }
 
 void emit_errorf(Connection *c, Batch *b, json_object *id, int code, const char *format, ...) {
-        _cleanup_free_ char *s = NULL;
+        json_object *msg;
         va_list ap;
-        int r;
 
         assert(c);
         assert(format);
 
         va_start(ap, format);
-        r = vasprintf(&s, format, ap);
+        msg = jsonrpc_error_newv(id, code, format, ap);
         va_end(ap);
-        if (r < 0) {
-                log_oom();
-                return;
-        }
-        emit_error(c, b, id, code, s);
+        emit(c, b, msg); /* NULL: logged as OOM */
 }
 
 void emit_result(Connection *c, Batch *b, json_object *id, json_object *result) {

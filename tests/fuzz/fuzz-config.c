@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The config file parser (src/config/config.c): the input is the file's
+/* The config file parser (src/config/config-file.c): the input is the file's
  * contents. Oracles: a load either fails with a message or gives a
  * configuration that passes its own validation and dumps. */
 
