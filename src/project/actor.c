@@ -421,7 +421,7 @@ static void project_start_job(LhProject *p, LhJob *j) {
         int r;
 
         j->phase = JOB_PHASE_RUNNING;
-        if (!p->active_profile || !streq(p->active_profile, j->fingerprint)) {
+        if (!(j->flags & JOB_OWN_IMPORTS) && (!p->active_profile || !streq(p->active_profile, j->fingerprint))) {
                 char *f = strdup(j->fingerprint);
 
                 if (f) {
@@ -612,6 +612,11 @@ static void project_dispatch(LhProject *p) {
         }
         if (!p->worker_ready)
                 return;
+        if (j->flags & JOB_OWN_IMPORTS) {
+                j->base_env = -1;
+                project_start_job(p, j);
+                return;
+        }
 
         /* import-switch tier: other imports than last time, and the worker is big */
         if (!j->switch_checked) {
