@@ -386,6 +386,7 @@ int manager_startup(Manager *m, const char *listen_path) {
                                 "Every project-scoped tool takes `project`: the Lake project root or any file in it. "
                                 "Errors carry a stable `code` and `retryable`; results carry runtime facts.",
         };
+        opts.tools = tools_list_defs(&opts.n_tools);
         r = mcp_server_new(&m->mcp, m->event, &opts);
         if (r < 0)
                 return log_error_errno(r, "Failed to create MCP server: %m");

@@ -78,11 +78,10 @@ static void drop_tools_list(json_object *o, void *userdata) {
         json_object_put(userdata);
 }
 
-int dispatch_init(McpServer *s) {
+int dispatch_init(McpServer *s, const McpToolDef *const *defs, size_t n) {
         _cleanup_(json_putp) json_object *result = NULL, *list = NULL;
-        const McpToolDef *defs;
         const char *text;
-        size_t n, l;
+        size_t l;
         int r;
 
         r = schema_parse(TOOLS_CALL_PARAMS_SCHEMA, "tools/call", &s->tools_call_schema);
@@ -91,22 +90,21 @@ int dispatch_init(McpServer *s) {
         if (r < 0)
                 return r;
 
-        defs = mcp_tool_defs(&n);
-        s->tools = new0(McpTool, n);
+        s->tools = new0(McpTool, MAX(n, 1u));
         list = json_object_new_array();
         if (!s->tools || !list)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 json_object *entry;
 
-                if (server_find_tool(s, defs[i].name))
-                        return log_error_errno(EINVAL, "Tool %s is listed twice.", defs[i].name);
-                r = schema_parse(defs[i].input_schema, defs[i].name, &s->tools[i].schema);
+                if (server_find_tool(s, defs[i]->name))
+                        return log_error_errno(EINVAL, "Tool %s is listed twice.", defs[i]->name);
+                r = mcp_tool_schema_new(defs[i]->args, defs[i]->name, &s->tools[i].schema);
                 if (r < 0)
                         return r;
-                s->tools[i].def = defs + i;
+                s->tools[i].def = defs[i];
                 s->n_tools++;
-                entry = tool_entry_new(defs + i, s->tools[i].schema);
+                entry = tool_entry_new(defs[i], s->tools[i].schema);
                 if (!entry || json_object_array_add(list, entry) < 0) {
                         json_object_put(entry);
                         return -ENOMEM;
@@ -162,6 +160,21 @@ void method_tools_list(Connection *c, Batch *b, json_object *id, json_object *pa
         emit_result(c, b, id, result);
 }
 
+/* Every argument string reaches C code (paths, Lean source); then the
+ * schema and the table's alias rules. -EINVAL with the message naming the
+ * argument and the rule broken. */
+static int dispatch_check_arguments(McpTool *tool, json_object *arguments, char **ret_error) {
+        char where[256];
+        int r;
+
+        if (json_find_nul_string(arguments, "arguments", where, sizeof where))
+                return asprintf(ret_error, "%s: must not contain NUL (\\u0000)", where) < 0 ? -ENOMEM : -EINVAL;
+        r = schema_validate(tool->schema, arguments, "arguments", ret_error);
+        if (r < 0)
+                return r;
+        return mcp_tool_args_check(tool->def->args, arguments, "arguments", ret_error);
+}
+
 void method_tools_call(Connection *c, Batch *b, json_object *id, json_object *params) {
         McpServer *s = c->server;
         _cleanup_free_ char *err = NULL;
@@ -194,27 +207,23 @@ void method_tools_call(Connection *c, Batch *b, json_object *id, json_object *pa
                 log_oom();
                 return;
         }
-        /* every argument string reaches C code (paths, Lean source) */
-        char where[256];
-        if (json_find_nul_string(arguments, "params.arguments", where, sizeof where)) {
-                json_object_put(arguments);
-                emit_errorf(c, b, id, JSONRPC_INVALID_PARAMS, "%s: must not contain NUL (\\u0000)", where);
-                return;
-        }
-        r = schema_validate(tool->schema, arguments, "params.arguments", &err);
-        if (r < 0) {
-                json_object_put(arguments);
-                if (r == -EINVAL)
-                        emit_error(c, b, id, JSONRPC_INVALID_PARAMS, err ?: "params.arguments: invalid");
-                else
-                        emit_error(c, b, id, JSONRPC_INTERNAL_ERROR, "internal error: out of memory");
-                return;
-        }
-
         call = call_new(c, b, id, tool->def->name, arguments);
         if (!call) {
                 log_oom();
                 emit_error(c, b, id, JSONRPC_INTERNAL_ERROR, "internal error: out of memory");
+                return;
+        }
+
+        /* A bad argument is the tool's error, not the protocol's (MCP "Tool
+         * Execution Errors"): the model reads it and can fix the call. */
+        r = dispatch_check_arguments(tool, call->arguments, &err);
+        if (r == -ENOMEM) {
+                log_oom();
+                call_reply_error(call, LH_ERROR_INTERNAL_ERROR, "internal error: out of memory");
+                return;
+        }
+        if (r < 0) {
+                call_reply_error(call, LH_ERROR_INVALID_ARGUMENTS, err ?: "arguments: invalid");
                 return;
         }
 

@@ -5,9 +5,9 @@
 
 #include "mcp/router.h"
 
-/* The tool table from mcp_tool_defs() with parsed schemas, and the
- * serialized tools/list answer, built once. */
-int dispatch_init(McpServer *s);
+/* The tool table (McpServerOptions.tools) with the schemas generated from
+ * the argument tables, and the serialized tools/list answer, built once. */
+int dispatch_init(McpServer *s, const McpToolDef *const *defs, size_t n);
 void dispatch_done(McpServer *s);
 
 void method_tools_list(Connection *c, Batch *b, json_object *id, json_object *params);

@@ -37,6 +37,16 @@ DEFINE_PRIVATE_STRING_TABLE_LOOKUP(mcp_log_level, int);
         "\"level\": {\"type\": \"string\", \"enum\": [\"debug\", \"info\", \"notice\", "        \
         "\"warning\", \"error\", \"critical\", \"alert\", \"emergency\"]}}}"
 
+/* Client strings go to the log only when they cannot forge a line. */
+static const char *printable_or(const char *t, const char *fallback) {
+        if (!t)
+                return fallback;
+        for (const char *p = t; *p; p++)
+                if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
+                        return fallback;
+        return t;
+}
+
 int lifecycle_init(McpServer *s) {
         int r;
 
@@ -69,8 +79,22 @@ void method_initialize(Connection *c, Batch *b, json_object *id, json_object *pa
         for (size_t i = 0; i < ELEMENTSOF(protocol_versions); i++)
                 if (streq(asked, protocol_versions[i]))
                         version = protocol_versions[i];
-        if (!streq(asked, version))
-                log_debug("Connection %u asked for protocol version %s, offering %s.", c->id, asked, version);
+        if (!streq(asked, version)) {
+                /* As the spec says (lifecycle, "Version Negotiation"): answer with
+                 * a version we speak, the client disconnects if it cannot speak
+                 * it. Nothing in the answer says more; the log does, for whoever
+                 * wonders why an old client went away or misbehaves. */
+                json_object *ci = NULL, *cn = NULL;
+
+                if (json_object_object_get_ex(params, "clientInfo", &ci))
+                        (void) json_object_object_get_ex(ci, "name", &cn);
+                log_ratelimit_notice(&s->version_log,
+                                     "Connection %u: client %.64s asked for MCP protocol version %.32s, which this "
+                                     "server does not speak; answering with %s.", c->id,
+                                     printable_or(json_object_is_type(cn, json_type_string) ? json_object_get_string(cn)
+                                                                                             : NULL, "(unnamed)"),
+                                     printable_or(asked, "(unprintable)"), version);
+        }
 
         result = json_object_new_object();
         caps = json_object_new_object();

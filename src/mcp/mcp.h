@@ -17,6 +17,7 @@
 
 typedef struct McpServer McpServer;
 typedef struct McpCall McpCall;
+typedef struct McpToolDef McpToolDef; /* mcp/tool-schemas.h */
 
 typedef struct McpServerOptions {
         uint64_t max_line_bytes;
@@ -29,6 +30,8 @@ typedef struct McpServerOptions {
         const char *server_name;    /* "lean-host" */
         const char *server_version;
         const char *instructions;   /* optional initialize.instructions */
+        const McpToolDef *const *tools; /* the tools listed, in this order (tools_list_defs()) */
+        size_t n_tools;
 } McpServerOptions;
 
 /* Return 0 when the call was taken (answered now or later via

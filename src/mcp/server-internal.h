@@ -62,6 +62,7 @@ struct McpServer {
         int spare_fd;             /* given up to accept-and-refuse under EMFILE */
         uid_t uid;                /* peers must be this uid (or root) */
         LogRateLimit reject_log, peer_log, accept_log;
+        LogRateLimit version_log; /* lifecycle.c: clients answered with another protocol version */
 
         uint64_t max_input_bytes;
         uint64_t in_bytes;        /* input buffers allocated over all connections */

@@ -114,6 +114,7 @@ int mcp_server_new(McpServer **ret, sd_event *event, const McpServerOptions *opt
         s->idle_timeout = opts ? opts->idle_timeout_usec : 0;
         s->uid = geteuid();
         s->reject_log = s->peer_log = s->accept_log = LOG_RATELIMIT_INIT(MCP_LOG_INTERVAL_USEC, MCP_LOG_BURST);
+        s->version_log = LOG_RATELIMIT_INIT(MCP_LOG_INTERVAL_USEC, MCP_LOG_BURST);
         s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         s->server_name = strdup(opts && opts->server_name ? opts->server_name : "lean-host");
         s->server_version = strdup(opts && opts->server_version ? opts->server_version : "0");
@@ -140,7 +141,7 @@ int mcp_server_new(McpServer **ret, sd_event *event, const McpServerOptions *opt
         r = lifecycle_init(s);
         if (r < 0)
                 return r;
-        r = dispatch_init(s);
+        r = dispatch_init(s, opts ? opts->tools : NULL, opts ? opts->n_tools : 0);
         if (r < 0)
                 return r;
 

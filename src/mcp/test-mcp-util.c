@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "mcp/test-mcp-util.h"
+#include "tools/tools.h"
 
 void on_changed(McpServer *s, unsigned n, void *userdata) {
         Test *t = userdata;
@@ -17,6 +18,8 @@ void test_setup_opts(Test *t, const McpServerOptions *o) {
         opts.server_name = "lean-host";
         opts.server_version = "9.9";
         opts.instructions = "test instructions";
+        if (!opts.tools)
+                opts.tools = tools_list_defs(&opts.n_tools);
         *t = (Test) {};
         ASSERT_OK(sd_event_new(&t->event));
         ASSERT_OK(mcp_server_new(&t->server, t->event, &opts));
@@ -232,6 +235,19 @@ void assert_error(json_object *r, int code, const char *message_part) {
         ASSERT_CONTAINS(get_str(r, "error.message"), message_part);
         ASSERT_FALSE(has(r, "result"));
         ASSERT_STREQ(get_str(r, "jsonrpc"), "2.0");
+}
+
+/* An argument error: a tool result with isError, code invalid_arguments. */
+void assert_argument_error(json_object *r, const char *message_part) {
+        if (!has(r, "result") || !has(get(r, "result"), "isError")) {
+                fprintf(stderr, "expected an invalid_arguments tool error, got %s\n", json_object_to_json_string(r));
+                abort();
+        }
+        ASSERT_TRUE(json_object_get_boolean(get(r, "result.isError")));
+        ASSERT_STREQ(get_str(r, "result.structuredContent.error.code"), "invalid_arguments");
+        ASSERT_FALSE(json_object_get_boolean(get(r, "result.structuredContent.error.retryable")));
+        ASSERT_CONTAINS(get_str(r, "result.structuredContent.error.message"), message_part);
+        ASSERT_FALSE(has(r, "error"));
 }
 
 void assert_error_id_null(json_object *r, int code, const char *message_part) {

@@ -82,6 +82,7 @@ const char *get_str(json_object *o, const char *path);
 int64_t get_int(json_object *o, const char *path);
 json_object *client_call(Client *c, const char *line);
 void assert_error(json_object *r, int code, const char *message_part);
+void assert_argument_error(json_object *r, const char *message_part);
 void assert_error_id_null(json_object *r, int code, const char *message_part);
 void assert_ping(Client *c);
 void client_initialize(Client *c, const char *version);

@@ -538,10 +538,6 @@ static void test_tools_call(void) {
                 { "{\"arguments\":{}}", "params.name: required property missing" },
                 { "{\"name\":5}", "params.name: expected string, got integer" },
                 { "{\"name\":\"lean_run\",\"arguments\":\"not an object\"}", "params.arguments: expected object, got string" },
-                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":\"/p\"}}", "params.arguments.code: required property missing" },
-                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":5,\"code\":[]}}", "params.arguments.project: expected string, got integer" },
-                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":\"/p\",\"code\":\"x\",\"bogus\":1}}", "params.arguments.bogus: unknown property" },
-                { "{\"name\":\"lean_run\"}", "params.arguments.project: required property missing" },
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *line;
@@ -550,6 +546,33 @@ static void test_tools_call(void) {
                 r = client_call(c, line);
                 free(line);
                 assert_error(r, -32602, bad[i].message);
+                ASSERT_EQ(get_int(r, "id"), (int64_t) i);
+                json_object_put(r);
+        }
+        /* argument errors are the tool's (isError, invalid_arguments), naming the argument and the rule */
+        static const struct {
+                const char *params, *message;
+        } bad_args[] = {
+                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":\"/p\"}}", "arguments.code: required property missing" },
+                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":5,\"code\":[]}}", "arguments.project: expected string, got integer" },
+                { "{\"name\":\"lean_run\",\"arguments\":{\"project\":\"/p\",\"code\":\"x\",\"bogus\":1}}", "arguments.bogus: unknown property" },
+                { "{\"name\":\"lean_run\"}", "arguments.project: required property missing" },
+                { "{\"name\":\"lean_declaration_verify\",\"arguments\":{\"project\":\"/p\",\"code\":\"x\"}}",
+                  "arguments.name: required property missing" },
+                { "{\"name\":\"lean_proof_search\",\"arguments\":{\"project\":\"/p\"}}",
+                  "arguments.statement: required property missing (or its deprecated alias goal)" },
+                { "{\"name\":\"lean_proof_search\",\"arguments\":{\"project\":\"/p\",\"statement\":\"True\",\"goal\":\"True\"}}",
+                  "arguments.goal: give statement or its deprecated alias goal, not both" },
+                { "{\"name\":\"lean_declaration_search\",\"arguments\":{\"project\":\"/p\",\"query\":\"x\",\"max_results\":201}}",
+                  "arguments.max_results: must be <= 200" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad_args); i++) {
+                char *line;
+                ASSERT_TRUE(asprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"tools/call\",\"params\":%s}", i,
+                                     bad_args[i].params) > 0);
+                r = client_call(c, line);
+                free(line);
+                assert_argument_error(r, bad_args[i].message);
                 ASSERT_EQ(get_int(r, "id"), (int64_t) i);
                 json_object_put(r);
         }

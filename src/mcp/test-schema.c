@@ -4,6 +4,7 @@
 #include "basic/tests.h"
 #include "mcp/schema.h"
 #include "mcp/tool-schemas.h"
+#include "tools/tools.h"
 
 static json_object *parse(const char *s) {
         json_object *o = json_tokener_parse(s);
@@ -55,15 +56,15 @@ static void test_tool_table(void) {
                 "lean_declaration_verify_batch", "lean_proof_search", "lean_project_status",
                 "lean_run",
         };
-        const McpToolDef *defs;
+        const McpToolDef *const *defs;
         size_t n;
 
-        defs = mcp_tool_defs(&n);
+        defs = tools_list_defs(&n);
         ASSERT_EQ(n, ELEMENTSOF(expected));
         for (size_t i = 0; i < ELEMENTSOF(expected); i++) {
                 bool found = false;
                 for (size_t j = 0; j < n; j++)
-                        if (streq(defs[j].name, expected[i])) {
+                        if (streq(defs[j]->name, expected[i])) {
                                 ASSERT_FALSE(found);
                                 found = true;
                         }
@@ -71,21 +72,18 @@ static void test_tool_table(void) {
         }
 
         for (size_t i = 0; i < n; i++) {
-                json_object *s = json_tokener_parse(defs[i].input_schema), *props, *type;
+                json_object *s = NULL, *props, *type;
                 char *err = NULL;
 
-                if (!s) {
-                        fprintf(stderr, "schema of %s does not parse\n", defs[i].name);
-                        abort();
-                }
-                if (schema_check(s, defs[i].name, &err) < 0) {
-                        fprintf(stderr, "schema of %s: %s\n", defs[i].name, err);
+                ASSERT_OK(mcp_tool_schema_new(defs[i]->args, defs[i]->name, &s));
+                if (schema_check(s, defs[i]->name, &err) < 0) {
+                        fprintf(stderr, "schema of %s: %s\n", defs[i]->name, err);
                         abort();
                 }
                 ASSERT_TRUE(json_object_object_get_ex(s, "type", &type));
                 ASSERT_STREQ(json_object_get_string(type), "object");
-                ASSERT_TRUE(!isempty(defs[i].description));
-                ASSERT_TRUE(!isempty(defs[i].title));
+                ASSERT_TRUE(!isempty(defs[i]->description));
+                ASSERT_TRUE(!isempty(defs[i]->title));
                 /* every project-scoped tool takes project; all ten are project scoped */
                 ASSERT_TRUE(json_object_object_get_ex(s, "properties", &props));
                 ASSERT_TRUE(json_object_object_get_ex(props, "project", NULL));
@@ -94,14 +92,19 @@ static void test_tool_table(void) {
 }
 
 static void test_validate(void) {
-        const char *run_schema = NULL;
-        const McpToolDef *defs;
+        _cleanup_free_ char *run_schema = NULL;
+        const McpToolDef *const *defs;
         size_t n;
 
-        defs = mcp_tool_defs(&n);
+        defs = tools_list_defs(&n);
         for (size_t i = 0; i < n; i++)
-                if (streq(defs[i].name, "lean_run"))
-                        run_schema = defs[i].input_schema;
+                if (streq(defs[i]->name, "lean_run")) {
+                        json_object *o = NULL;
+
+                        ASSERT_OK(mcp_tool_schema_new(defs[i]->args, defs[i]->name, &o));
+                        run_schema = strdup(json_object_to_json_string(o));
+                        json_object_put(o);
+                }
         ASSERT_TRUE(run_schema);
 
         assert_valid(run_schema, "{\"project\": \"/p\", \"code\": \"def a := 1\"}");

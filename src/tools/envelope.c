@@ -5,13 +5,18 @@
  * call's cancellation is wired to job_cancel(), and refusals are answered
  * here, so every tool handler answers exactly once. */
 
+#include <pwd.h>
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <systemd/sd-event.h>
 
 #include "basic/log.h"
 #include "basic/json-util.h"
+#include "basic/path-util.h"
+#include "basic/strv.h"
 #include "lean/lean-reply.h"
 #include "tools/envelope.h"
 #include "worker/repl.h"
@@ -85,15 +90,25 @@ json_object *tool_envelope_error(LhProject *project, const LhError *err, const L
 }
 
 /* Last resort when building the envelope itself failed: still one answer. */
-static json_object *envelope_oom(void) {
+json_object *tool_envelope_oom(void) {
         return json_tokener_parse("{\"error\":{\"code\":\"internal_error\",\"retryable\":true,"
                                   "\"message\":\"out of memory building the tool result\"}}");
+}
+
+int tool_envelope_add_budget(json_object *body, const LeanMessageBudget *budget) {
+        if (!budget->truncated)
+                return 0;
+        if (json_add(body, "truncated", json_object_new_boolean(true)) < 0 ||
+            json_add(body, "messages_total", json_object_new_uint64(budget->messages_total)) < 0 ||
+            json_add(body, "messages_returned", json_object_new_uint64(budget->messages_returned)) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts) {
         json_object *body = tool_envelope_error(project, err, facts, NULL);
 
-        mcp_call_reply(call, body ?: envelope_oom(), true);
+        mcp_call_reply(call, body ?: tool_envelope_oom(), true);
 }
 
 void tool_reply_errorf(McpCall *call, LhProject *project, const char *code, bool retryable,
@@ -118,14 +133,48 @@ const char *tool_arg_string(McpCall *call, const char *key) {
         return json_object_get_string(v);
 }
 
+int tool_project_path(const char *path, char **ret, char **ret_error) {
+        const char *home;
+
+        assert(ret);
+        assert(ret_error);
+
+        *ret = *ret_error = NULL;
+        if (isempty(path))
+                return asprintf(ret_error, "arguments.project: must be the absolute path of a Lake project root "
+                                "or of a file inside it") < 0 ? -ENOMEM : -EINVAL;
+        if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
+                /* the daemon runs as the calling user: ~ is theirs */
+                home = getenv("HOME");
+                if (isempty(home) || !path_is_absolute(home)) {
+                        struct passwd *pw = getpwuid(getuid());
+
+                        home = pw ? pw->pw_dir : NULL;
+                }
+                if (isempty(home))
+                        return asprintf(ret_error, "arguments.project: %s: the home directory is unknown; "
+                                        "give an absolute path", path) < 0 ? -ENOMEM : -EINVAL;
+                *ret = strdup_printf("%s%s", home, path + 1);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (!path_is_absolute(path))
+                /* the daemon's cwd means nothing to the caller */
+                return asprintf(ret_error, "arguments.project: %s is a relative path; give an absolute path "
+                                "(or one starting with ~/)", path) < 0 ? -ENOMEM : -EINVAL;
+        *ret = strdup(path);
+        return *ret ? 0 : -ENOMEM;
+}
+
 int tool_resolve_project(McpCall *call, LhRegistry *registry, LhProject **ret) {
-        const char *path = tool_arg_string(call, "project");
+        _cleanup_free_ char *path = NULL, *why = NULL;
         LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
         int r;
 
-        if (isempty(path)) {
-                tool_reply_errorf(call, NULL, "invalid_arguments", false,
-                                  "\"project\" must be the path of a Lake project root or of a file inside it");
+        r = tool_project_path(tool_arg_string(call, "project"), &path, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                tool_reply_errorf(call, NULL, "invalid_arguments", false, "%s", why);
                 return 1;
         }
         r = registry_resolve(registry, path, ret, &err);
@@ -285,10 +334,7 @@ void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const L
                 body = tool_envelope_error(tj->project, err, facts, freshness);
         else
                 body = tool_envelope_result(tj->project, json_object_get(result), facts, freshness);
-        if (body && tj->budget.truncated &&
-            (json_add(body, "truncated", json_object_new_boolean(true)) < 0 ||
-             json_add(body, "messages_total", json_object_new_uint64(tj->budget.messages_total)) < 0 ||
-             json_add(body, "messages_returned", json_object_new_uint64(tj->budget.messages_returned)) < 0))
+        if (body && tool_envelope_add_budget(body, &tj->budget) < 0)
                 body = (json_object_put(body), NULL);
-        mcp_call_reply(tj->call, body ?: envelope_oom(), err || !body);
+        mcp_call_reply(tj->call, body ?: tool_envelope_oom(), err || !body);
 }

@@ -24,6 +24,7 @@
 #include "mcp/mcp.h"
 #include "project/error.h"
 #include "project/facts.h"
+#include "lean/lean-reply.h"
 #include "project/project.h"
 
 /* Build envelopes. result/freshness: ownership taken (freshness may be NULL =
@@ -44,6 +45,17 @@ void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, con
 /* Convenience: reply with a fresh error built from code/retryable/message. */
 void tool_reply_errorf(McpCall *call, LhProject *project, const char *code, bool retryable,
                        const char *format, ...) _printf_(5, 6);
+
+/* The project path of a call: "~" and "~/x" in the user's home (the daemon
+ * runs as the calling user: $HOME, else the passwd entry); a relative path
+ * is refused (the daemon's cwd means nothing to the caller). 0 with *ret,
+ * -EINVAL with *ret_error (a message for invalid_arguments), -ENOMEM. */
+int tool_project_path(const char *path, char **ret, char **ret_error);
+
+/* "truncated", "messages_total", "messages_returned" when the message budget cut. */
+int tool_envelope_add_budget(json_object *body, const LeanMessageBudget *budget);
+/* The error body when building the real one failed. */
+json_object *tool_envelope_oom(void);
 
 /* Resolve arguments.project (a path: the root or anything inside it) through
  * the registry. Returns 0 with *ret set, 1 when the call has already been

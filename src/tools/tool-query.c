@@ -25,12 +25,9 @@
 #include "basic/strv.h"
 #include "lean/header.h"
 #include "lean/query-text.h"
+#include "tools/tool-args.h"
 #include "tools/tool-query.h"
 
-#define MODULE_QUERY_DEFAULT_MAX_ITEMS 500U
-#define MODULE_QUERY_MAX_ITEMS 10000U
-#define MODULE_QUERY_DEFAULT_MAX_CHARS 100000U
-#define MODULE_QUERY_MAX_CHARS 10000000U
 
 /* ---- shared plumbing (tool-query.h) ------------------------------------------ */
 
@@ -227,8 +224,13 @@ static int module_query_parse(json_object *item, ModuleQuery *q, const char **re
                 return -ENOMEM;
         q->include_type = obj_bool(sel, "include_type");
         q->include_doc = obj_bool(sel, "include_doc");
-        q->max_items = tool_query_uint(bud, "max_items", MODULE_QUERY_DEFAULT_MAX_ITEMS, MODULE_QUERY_MAX_ITEMS);
-        q->max_chars = tool_query_uint(bud, "max_chars", MODULE_QUERY_DEFAULT_MAX_CHARS, MODULE_QUERY_MAX_CHARS);
+        /* max_results, max_chars; budgets is their deprecated spelling (the table's rows) */
+        q->max_items = tool_query_uint(item, "max_results",
+                                       tool_query_uint(bud, "max_items", MODULE_QUERY_DEFAULT_MAX_ITEMS,
+                                                       MODULE_QUERY_MAX_ITEMS), MODULE_QUERY_MAX_ITEMS);
+        q->max_chars = tool_query_uint(item, "max_chars",
+                                       tool_query_uint(bud, "max_chars", MODULE_QUERY_DEFAULT_MAX_CHARS,
+                                                       MODULE_QUERY_MAX_CHARS), MODULE_QUERY_MAX_CHARS);
         return 0;
 }
 

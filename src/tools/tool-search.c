@@ -250,9 +250,10 @@ int tool_proof_search_handle(McpCall *call, void *userdata) {
         r = tool_resolve_project(call, ctx->registry, &p);
         if (r != 0)
                 return r < 0 ? r : 0;
-        goal = tool_arg_string(call, "goal");
+        /* goal: the deprecated spelling of statement (the table's alias row) */
+        goal = tool_arg_string(call, "statement") ?: tool_arg_string(call, "goal");
         if (isempty(goal)) {
-                tool_reply_errorf(call, p, "invalid_arguments", false, "\"goal\" must be a non-empty proposition");
+                tool_reply_errorf(call, p, "invalid_arguments", false, "\"statement\" must be a non-empty proposition");
                 return 0;
         }
         sj = new0(SearchJob, 1);

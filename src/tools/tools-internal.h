@@ -93,10 +93,6 @@ const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, 
 json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env);
 
-/* tool-run.c */
-int tool_run_handle(McpCall *call, void *userdata);                    /* lean_run */
-/* tool-status.c */
-int tool_status_handle(McpCall *call, void *userdata);                 /* lean_project_status */
 /* tool-module.c */
 int tool_module_query_handle(McpCall *call, void *userdata);           /* lean_module_query */
 int tool_module_query_batch_handle(McpCall *call, void *userdata);     /* lean_module_query_batch */

@@ -12,41 +12,27 @@
 #include "basic/path-util.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
-#include "tools/tools-internal.h"
-
-typedef struct ToolHandlerDef {
-        const char *name;
-        McpToolHandler handler;
-} ToolHandlerDef;
-
-/* Tools listed in tools/list but missing here are answered with
- * not_implemented by the MCP server. */
-static const ToolHandlerDef tool_handlers[] = {
-        { "lean_run",                      tool_run_handle },
-        { "lean_project_status",           tool_status_handle },
-        { "lean_module_query",             tool_module_query_handle },
-        { "lean_module_query_batch",       tool_module_query_batch_handle },
-        { "lean_declaration_inspect",      tool_declaration_inspect_handle },
-        { "lean_declaration_search",       tool_declaration_search_handle },
-        { "lean_proof_search",             tool_proof_search_handle },
-        { "lean_proof_attempt",            tool_proof_attempt_handle },
-        { "lean_declaration_verify",       tool_declaration_verify_handle },
-        { "lean_declaration_verify_batch", tool_declaration_verify_batch_handle },
-};
+#include "tools/call-base.h"
 
 /* Every tool: the project's files are looked at off the loop first. */
 static int tools_dispatch(McpCall *call, void *userdata) {
+        _cleanup_free_ char *path = NULL, *why = NULL;
         ToolsEntry *e = userdata;
-        const char *path = tool_arg_string(call, "project");
+        int r;
 
+        r = tool_project_path(tool_arg_string(call, "project"), &path, &why);
+        if (r == -ENOMEM)
+                return r;
         /* no path to look up: the handler answers the argument error at once */
-        if (isempty(path) || !path_is_absolute(path))
+        if (r < 0)
                 return e->handler(call, e->ctx);
         return tools_preflight_start(e->ctx, call, e->handler, path);
 }
 
 int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret) {
         _cleanup_(tools_context_freep) ToolsContext *ctx = NULL;
+        const McpToolDef *const *defs;
+        size_t n;
         int r;
 
         if (!server || !registry || !config || !ret)
@@ -64,14 +50,17 @@ int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *conf
         if (r < 0)
                 return log_error_errno(r, "Failed to set up REPL provisioning: %m");
 
-        ctx->entries = new0(ToolsEntry, ELEMENTSOF(tool_handlers));
+        defs = tools_list_defs(&n);
+        ctx->entries = new0(ToolsEntry, n);
         if (!ctx->entries)
                 return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(tool_handlers); i++) {
-                ctx->entries[i] = (ToolsEntry) { .ctx = ctx, .handler = tool_handlers[i].handler };
-                r = mcp_server_register_tool(server, tool_handlers[i].name, tools_dispatch, &ctx->entries[i]);
+        for (size_t i = 0; i < n; i++) {
+                const ToolDef *d = tools_list_find(defs[i]->name);
+
+                ctx->entries[i] = (ToolsEntry) { .ctx = ctx, .handler = d->call ? tool_call_handle : d->handle };
+                r = mcp_server_register_tool(server, d->mcp.name, tools_dispatch, &ctx->entries[i]);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to register tool %s: %m", tool_handlers[i].name);
+                        return log_error_errno(r, "Failed to register tool %s: %m", d->mcp.name);
         }
         *ret = TAKE_PTR(ctx);
         return 0;

@@ -10,6 +10,9 @@
 
 typedef struct ToolsContext ToolsContext;
 
+/* Every tool, in tools/list order: McpServerOptions.tools (tool-list.c). */
+const McpToolDef *const *tools_list_defs(size_t *ret_n);
+
 /* Registers every tool handler on server; *ret holds what the handlers share
  * (registry, module-query cache) and must outlive the server's calls. */
 int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret);

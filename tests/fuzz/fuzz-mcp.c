@@ -21,6 +21,8 @@
 #include "fuzz.h"
 #include "mcp/mcp.h"
 #include "mcp/tool-schemas.h"
+#include "tools/tools.h"
+#include "mcp/tool-schemas.h"
 
 #define MAX_HELD 64
 
@@ -88,18 +90,19 @@ static void setup(void) {
                 .server_version = "fuzz",
                 .instructions = "fuzz",
         };
-        const McpToolDef *defs;
+        const McpToolDef *const *defs;
         size_t n_defs;
         int fd, l;
 
         signal(SIGPIPE, SIG_IGN);
         log_set_max_level(getenv("FUZZ_DEBUG") ? LOG_DEBUG : LOG_CRIT);
         FUZZ_ASSERT(sd_event_new(&event) >= 0);
+        defs = opts.tools = tools_list_defs(&n_defs);
+        opts.n_tools = n_defs;
         FUZZ_ASSERT(mcp_server_new(&server, event, &opts) >= 0);
-        defs = mcp_tool_defs(&n_defs);
         /* every tool but the last: that one answers not_implemented */
         for (size_t i = 0; i + 1 < n_defs; i++)
-                FUZZ_ASSERT(mcp_server_register_tool(server, defs[i].name, stub_handler, NULL) >= 0);
+                FUZZ_ASSERT(mcp_server_register_tool(server, defs[i]->name, stub_handler, NULL) >= 0);
 
         address.sun_family = AF_UNIX;
         l = snprintf(address.sun_path + 1, sizeof address.sun_path - 1, "lean-host-fuzz-mcp-%d", (int) getpid());

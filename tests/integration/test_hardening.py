@@ -270,7 +270,8 @@ def test_nul_and_invalid_utf8_rejected(client, lean_project):
     r = client.request("tools/call", {"name": "lean_run\u0000x", "arguments": lean_run_args(lean_project, "def a := 1")})
     assert r["error"]["code"] == -32602 and "params.name" in r["error"]["message"], r
     r = client.request("tools/call", {"name": "lean_run", "arguments": lean_run_args(str(lean_project) + "\u0000/x", "def a := 1")})
-    assert r["error"]["code"] == -32602 and "params.arguments.project" in r["error"]["message"], r
+    err = r["result"]["structuredContent"]["error"]  # an argument: the tool's error
+    assert r["result"]["isError"] and err["code"] == "invalid_arguments" and "arguments.project" in err["message"], r
     client.send_raw(b'{"jsonrpc":"2.0","id":"\xc0\x80","method":"ping"}\n')
     r = client.recv()
     assert r["id"] is None and r["error"]["code"] == -32700, r

@@ -12,10 +12,17 @@
 
 #include "basic/strv.h"
 #include "basic/json-util.h"
-#include "tools/tools-internal.h"
+#include "tools/call-base.h"
+#include "tools/tool-args.h"
 
-int tool_status_handle(McpCall *call, void *userdata) {
-        ToolsContext *ctx = userdata;
+static const McpToolArg status_args[] = {
+        TOOL_ARG_PROJECT,
+        TOOL_ARG_END,
+};
+
+static int status_call(ToolCall *tc) {
+        ToolsContext *ctx = tc->ctx;
+        LhProject *p = tc->project;
         const LhConfig *c = ctx->config;
         LeanReadiness readiness;
         LeanReadinessInput in = {
@@ -24,12 +31,7 @@ int tool_status_handle(McpCall *call, void *userdata) {
         };
         json_object *result, *limits;
         LhFacts facts;
-        LhProject *p;
         int r;
-
-        r = tool_resolve_project(call, ctx->registry, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
 
         /* Pure reading: a stale worker is only reported here; the next job recycles it. */
         project_get_facts(p, &facts);
@@ -70,8 +72,21 @@ int tool_status_handle(McpCall *call, void *userdata) {
                 return -ENOMEM;
         }
         /* runtime = the facts snapshot (result envelope with facts NULL) */
-        mcp_call_reply(call, tool_envelope_result(p, result, NULL,
+        mcp_call_reply(tc->call, tool_envelope_result(p, result, NULL,
                                                   tools_freshness(p, &readiness, NULL, &facts, -1)), false);
         lean_readiness_done(&readiness);
         return 0;
 }
+
+const ToolDef tool_lean_project_status = {
+        .mcp = {
+                .name = "lean_project_status",
+                .title = "Project status",
+                .description =
+                        "Report the state of a Lake project: toolchain, build freshness, whether a worker "
+                        "is running, its memory use, restarts and queue depth. Never starts a build.",
+                .args = status_args,
+                TOOL_ANNOTATIONS_READ_ONLY,
+        },
+        .call = status_call,
+};

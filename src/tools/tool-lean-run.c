@@ -16,36 +16,35 @@
 #include "basic/strv.h"
 #include "lean/header.h"
 #include "lean/lean-reply.h"
-#include "tools/tools-internal.h"
+#include "tools/call-base.h"
+#include "tools/tool-args.h"
 
-typedef struct RunJob {
-        ToolsContext *ctx;
+static const McpToolArg run_args[] = {
+        TOOL_ARG_PROJECT,
+        { .name = "code", .type = MCP_ARG_STRING, .required = true,
+          .description = "Lean snippet: an optional import header followed by commands." },
+        TOOL_ARG_END,
+};
+
+typedef struct RunState {
         LeanHeader header;
-        LeanReadiness readiness; /* from the gate before submission: stamp, advisories */
-        int env;                 /* env id of the last reply, -1 none */
-} RunJob;
+} RunState;
 
-static void run_job_free(void *userdata) {
-        RunJob *rj = userdata;
+static void run_state_free(void *state) {
+        RunState *s = state;
 
-        if (!rj)
-                return;
-        lean_header_done(&rj->header);
-        lean_readiness_done(&rj->readiness);
-        free(rj);
+        lean_header_done(&s->header);
 }
 
-static int run_start(LhJob *job, void *userdata, json_object **ret_command) {
-        RunJob *rj = userdata;
-        json_object *cmd;
+static int run_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
+        RunState *s = tool_call_state(tc);
         int base = job_get_base_env(job);
+        json_object *cmd;
 
-        /* a retry on a fresh worker starts over */
-        rj->env = -1;
         cmd = json_object_new_object();
         if (!cmd)
                 return -ENOMEM;
-        if (json_object_object_add(cmd, "cmd", json_object_new_string(rj->header.body)) < 0 ||
+        if (json_object_object_add(cmd, "cmd", json_object_new_string(s->header.body)) < 0 ||
             (base >= 0 && json_object_object_add(cmd, "env", json_object_new_int(base)) < 0)) {
                 json_object_put(cmd);
                 return -ENOMEM;
@@ -56,10 +55,9 @@ static int run_start(LhJob *job, void *userdata, json_object **ret_command) {
 
 /* The REPL's reply → the tool's result (lean_reply_to_json(): messages,
  * sorries, env, has_errors, has_sorry, and tactics/infotree when asked). */
-static int run_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+static int run_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_free_ char *shape_error = NULL;
         LeanReply lr = LEAN_REPLY_INIT;
-        RunJob *rj = userdata;
         json_object *result;
         LhError err;
         int r;
@@ -89,7 +87,7 @@ static int run_step(LhJob *job, void *userdata, json_object *reply, json_object 
                 r = -ENOMEM;
                 goto fail;
         }
-        rj->env = lr.env;
+        tc->env = lr.env;
         lean_reply_done(&lr);
         job_set_result(job, result);
         return 1;
@@ -98,67 +96,50 @@ fail:
         return r;
 }
 
-static void run_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
-        RunJob *rj = userdata;
-        LhProject *p = job_get_project(job);
-        json_object *freshness = NULL;
-
-        if (p) {
-                tools_note_job_end(rj->ctx, p, &rj->readiness.stamp, facts, err);
-                freshness = tools_freshness(p, &rj->readiness, rj->header.imports, facts, rj->env);
-        }
-        tool_job_reply(job, result, err, facts, freshness);
-}
-
-static const JobOps run_ops = {
-        .start = run_start,
-        .step = run_step,
-        .done = run_done,
-        .free_userdata = run_job_free,
-};
-
-int tool_run_handle(McpCall *call, void *userdata) {
-        ToolsContext *ctx = userdata;
+static int run_call(ToolCall *tc) {
+        RunState *s = tool_call_state(tc);
         _cleanup_free_ char *header_error = NULL;
-        const char *code;
-        LhProject *p;
-        RunJob *rj;
+        char **imports;
         int r;
 
-        r = tool_resolve_project(call, ctx->registry, &p);
+        r = lean_header_split(tool_call_arg_string(tc, "code"), &s->header, &header_error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                tool_call_reply_errorf(tc, "invalid_arguments", false, "arguments.code: invalid import header: %s",
+                                       strna(header_error));
+                return 0;
+        }
+
+        r = tool_call_check_readiness(tc);
         if (r != 0)
                 return r < 0 ? r : 0;
-
-        code = tool_arg_string(call, "code");
-        if (!code) {
-                tool_reply_errorf(call, p, "invalid_arguments", false, "\"code\" must be a string of Lean source");
-                return 0;
-        }
-
-        rj = new0(RunJob, 1);
-        if (!rj)
-                return -ENOMEM;
-        rj->ctx = ctx;
-        rj->env = -1;
-        r = lean_header_split(code, &rj->header, &header_error);
-        if (r < 0) {
-                run_job_free(rj);
-                if (r == -ENOMEM)
-                        return r;
-                tool_reply_errorf(call, p, "invalid_arguments", false, "invalid import header: %s",
-                                  strna(header_error));
-                return 0;
-        }
-
-        r = tools_check_readiness(ctx, call, p, &rj->readiness);
-        if (r != 0) {
-                run_job_free(rj);
-                return r < 0 ? r : 0;
-        }
 
         /* Read-only for the retry policy: every run starts from the import
          * env, never from a previous run's env, so running it again on a
          * fresh worker gives the same answer. */
-        r = tool_submit_job(call, p, rj->header.imports, JOB_READ_ONLY, &run_ops, rj);
-        return r < 0 ? r : 0;
+        imports = strv_copy(s->header.imports);
+        if (!imports && s->header.imports)
+                return -ENOMEM;
+        return tool_call_submit(tc, imports, JOB_READ_ONLY);
 }
+
+const ToolDef tool_lean_run = {
+        .mcp = {
+                .name = "lean_run",
+                .title = "Run Lean code",
+                .description =
+                        "Elaborate a Lean snippet in the project's environment and return the messages "
+                        "(errors, warnings, #eval/#check output) with positions. The snippet may start "
+                        "with import lines; without them the project's default imports are used.",
+                .args = run_args,
+                TOOL_ANNOTATIONS_RUNS_USER_LEAN,
+        },
+        .call = run_call,
+        .ops = {
+                .start = run_start,
+                .step = run_step,
+                .free_state = run_state_free,
+        },
+        .state_size = sizeof(RunState),
+};

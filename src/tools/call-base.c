@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The call base (call-base.h): one ToolCall per tools/call, one JobOps for
+ * every tool's job, one done path (smoke/stamp accounting, freshness, the
+ * reply), one free. */
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "basic/json-util.h"
+#include "basic/log.h"
+#include "basic/strv.h"
+#include "lean/lean-reply.h"
+#include "tools/call-base.h"
+#include "worker/repl.h"
+
+static ToolCall *tool_call_ref(ToolCall *tc) {
+        tc->n_ref++;
+        return tc;
+}
+
+static ToolCall *tool_call_unref(ToolCall *tc) {
+        if (!tc || --tc->n_ref > 0)
+                return NULL;
+        if (tc->state && tc->def->ops.free_state)
+                tc->def->ops.free_state(tc->state);
+        free(tc->state);
+        if (tc->have_readiness)
+                lean_readiness_done(&tc->readiness);
+        strv_free(tc->imports);
+        /* the call may have moved on to another job: leave its wiring */
+        if (mcp_call_get_cancel_userdata(tc->call) == tc)
+                mcp_call_set_cancel(tc->call, NULL, NULL);
+        mcp_call_unref(tc->call);
+        return mfree(tc);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(ToolCall *, tool_call_unref);
+
+static void tool_call_reset_budget(ToolCall *tc) {
+        const LhConfig *c = tc->project ? project_get_config(tc->project) : NULL;
+
+        tc->budget = LEAN_MESSAGE_BUDGET_INIT(c ? c->result_max_messages : 200,
+                                              c ? c->result_max_message_bytes : 256 * 1024);
+}
+
+int tool_call_handle(McpCall *call, void *userdata) {
+        _cleanup_(tool_call_unrefp) ToolCall *tc = NULL;
+        ToolsContext *ctx = userdata;
+        const ToolDef *def;
+        int r;
+
+        assert(call);
+        assert(ctx);
+
+        def = tools_list_find(mcp_call_get_tool(call));
+        if (!def || !def->call)
+                return -EOPNOTSUPP;
+        tc = new0(ToolCall, 1);
+        if (!tc)
+                return -ENOMEM;
+        *tc = (ToolCall) {
+                .n_ref = 1,
+                .def = def,
+                .ctx = ctx,
+                .call = mcp_call_ref(call),
+                .env = -1,
+        };
+        if (def->state_size > 0) {
+                tc->state = calloc(1, def->state_size);
+                if (!tc->state)
+                        return -ENOMEM;
+        }
+        if (!def->no_project) {
+                r = tool_resolve_project(call, ctx->registry, &tc->project);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        tool_call_reset_budget(tc);
+        return def->call(tc);
+}
+
+/* ---- arguments ------------------------------------------------------------- */
+
+static const McpToolArg *tool_call_row(ToolCall *tc, const char *name) {
+        const McpToolArg *a = mcp_tool_arg_find(tc->def->mcp.args, name);
+
+        assert(a); /* a name not in the table is the tool's bug */
+        return a;
+}
+
+json_object *tool_call_arg(ToolCall *tc, const char *name) {
+        (void) tool_call_row(tc, name);
+        return mcp_tool_arg_get(tc->def->mcp.args, mcp_call_get_arguments(tc->call), name);
+}
+
+const char *tool_call_arg_string(ToolCall *tc, const char *name) {
+        json_object *v = tool_call_arg(tc, name);
+
+        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+int64_t tool_call_arg_int(ToolCall *tc, const char *name) {
+        json_object *v = tool_call_arg(tc, name);
+
+        /* the schema allowed only integers within the row's limits */
+        return v ? json_object_get_int64(v) : tool_call_row(tc, name)->default_int;
+}
+
+bool tool_call_arg_bool(ToolCall *tc, const char *name) {
+        json_object *v = tool_call_arg(tc, name);
+
+        return v ? json_object_get_boolean(v) : tool_call_row(tc, name)->default_int != 0;
+}
+
+/* ---- readiness, the job ---------------------------------------------------- */
+
+int tool_call_check_readiness(ToolCall *tc) {
+        int r;
+
+        assert(tc->project);
+        assert(!tc->have_readiness);
+        r = tools_check_readiness(tc->ctx, tc->call, tc->project, &tc->readiness);
+        tc->have_readiness = r == 0;
+        return r;
+}
+
+static void on_call_cancelled(McpCall *call, void *userdata) {
+        ToolCall *tc = userdata;
+
+        (void) call;
+        if (tc->job)
+                job_cancel(tc->job);
+}
+
+static int call_job_start(LhJob *job, void *userdata, json_object **ret_command) {
+        ToolCall *tc = userdata;
+
+        tool_call_reset_budget(tc); /* a retry on a fresh worker starts over */
+        tc->env = -1;
+        return tc->def->ops.start(tc, job, ret_command);
+}
+
+static int call_job_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+        ToolCall *tc = userdata;
+        json_object *dropped = NULL;
+
+        if (!tc->def->ops.step) {
+                log_debug("Tool %s has no step() and got a reply; finishing its job.", tc->def->mcp.name);
+                return 1;
+        }
+        /* Bounded before the tool looks at it: what is dropped costs no more
+         * parsing, and a result never carries more than the budget. */
+        if (lean_reply_bound_messages(reply, &tc->budget, &dropped) < 0)
+                return -ENOMEM;
+        repl_release_in_slices(dropped);
+        return tc->def->ops.step(tc, job, reply, ret_command);
+}
+
+static void call_job_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
+        ToolCall *tc = userdata;
+
+        tc->job = NULL; /* no cancel after done */
+        if (tc->have_readiness)
+                tools_note_job_end(tc->ctx, tc->project, &tc->readiness.stamp, facts, err);
+        if (tc->def->ops.done && tc->def->ops.done(tc, job, result, err, facts) != 0)
+                return;
+        tool_call_reply(tc, json_object_get(result), err, facts);
+}
+
+static void call_job_free(void *userdata) {
+        tool_call_unref(userdata);
+}
+
+static const JobOps call_job_ops = {
+        .start = call_job_start,
+        .step = call_job_step,
+        .done = call_job_done,
+        .free_userdata = call_job_free,
+};
+
+int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
+        _cleanup_(job_unrefp) LhJob *job = NULL;
+        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+        int r;
+
+        assert(tc->project);
+        assert(tc->def->ops.start);
+
+        strv_free(tc->imports);
+        tc->imports = imports;
+        r = job_new(&job, tc->imports, flags, &call_job_ops, tool_call_ref(tc));
+        if (r < 0) {
+                tool_call_unref(tc);
+                return r;
+        }
+        tc->job = job;
+        r = project_submit(tc->project, job, &err);
+        if (r < 0) {
+                /* refused now (mailbox_full, worker_unavailable, shutting_down): answer here */
+                tc->job = NULL;
+                if (!err.code)
+                        lh_error_set(&err, "internal_error", true, "cannot queue the job: %s", strerror(-r));
+                tool_reply_error(tc->call, tc->project, &err, NULL);
+                lh_error_done(&err);
+                return 0;
+        }
+        mcp_call_set_cancel(tc->call, on_call_cancelled, tc);
+        /* cancelled before we could listen (connection gone already) */
+        if (mcp_call_is_cancelled(tc->call) && tc->job)
+                job_cancel(tc->job);
+        return 0;
+}
+
+/* ---- the reply ------------------------------------------------------------- */
+
+void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, const LhFacts *facts) {
+        json_object *freshness = NULL, *body;
+
+        if (tc->project && tc->have_readiness)
+                freshness = tools_freshness(tc->project, &tc->readiness, tc->imports, facts, tc->env);
+        if (err) {
+                json_object_put(result);
+                body = tool_envelope_error(tc->project, err, facts, freshness);
+        } else
+                body = tool_envelope_result(tc->project, result, facts, freshness);
+        if (body && tool_envelope_add_budget(body, &tc->budget) < 0) {
+                json_object_put(body);
+                body = NULL;
+        }
+        mcp_call_reply(tc->call, body ?: tool_envelope_oom(), err || !body);
+}
+
+void tool_call_reply_errorf(ToolCall *tc, const char *code, bool retryable, const char *format, ...) {
+        LhError err;
+        va_list ap;
+
+        lh_error_set(&err, code, retryable, NULL);
+        va_start(ap, format);
+        vsnprintf(err.message, sizeof err.message, format, ap);
+        va_end(ap);
+        tool_call_reply(tc, NULL, &err, NULL);
+        lh_error_done(&err);
+}

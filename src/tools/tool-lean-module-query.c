@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* lean_module_query: its argument table and definition. The handler is in tool-query.c (not on the call base yet). */
+
+#include "tools/call-base.h"
+#include "tools/tool-args.h"
+
+static const McpToolArg module_query_args[] = {
+        TOOL_ARG_PROJECT,
+        TOOL_ARG_MODULE,
+        TOOL_ARG_SELECTORS,
+        TOOL_ARG_BUDGETS,
+        TOOL_ARG_MAX_RESULTS_QUERY,
+        TOOL_ARG_MAX_CHARS_QUERY,
+        TOOL_ARG_END,
+};
+
+const ToolDef tool_lean_module_query = {
+        .mcp = {
+                .name = "lean_module_query",
+                .title = "List a module's declarations",
+                .description =
+                        "List the declarations of one module (name, kind, optionally type and docstring), "
+                        "filtered by selectors and bounded by max_results and max_chars.",
+                .args = module_query_args,
+                TOOL_ANNOTATIONS_READ_ONLY,
+        },
+        .handle = tool_module_query_handle,
+};
