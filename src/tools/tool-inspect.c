@@ -17,6 +17,7 @@
 #include "basic/json-util.h"
 #include "basic/strv.h"
 #include "lean/query-text.h"
+#include "tools/tool-default-imports.h"
 #include "tools/tool-query.h"
 
 #define INSPECT_DEFAULT_MAX_CHARS 4000U
@@ -35,6 +36,7 @@ typedef struct MetaJob {
         MetaKind kind;
         LeanReadiness readiness;
         char **imports;
+        bool imports_default;  /* the project's default import set was added (tool-default-imports.h) */
         char *text;            /* the generated command */
         char *subject;         /* name (inspect) / query (search) */
         unsigned max;          /* max_chars (inspect) / max_results (search) */
@@ -225,7 +227,7 @@ static int meta_step(LhJob *job, void *userdata, json_object *reply, json_object
 
                 if (streq(strempty(json_object_get_string(code)), "unknown_declaration"))
                         lh_error_set(&err, "unknown_declaration", false,
-                                     "no declaration %s in the environment of the given imports", mj->subject);
+                                     "no declaration %s in the environment of the imports", mj->subject);
                 else
                         lh_error_set(&err, "lean_error", false, "the query failed: %s", strna(json_object_get_string(code)));
                 r = -EPROTO;
@@ -262,12 +264,21 @@ static void meta_done(LhJob *job, void *userdata, json_object *result, const LhE
         MetaJob *mj = userdata;
         LhProject *p = job_get_project(job);
         json_object *freshness = NULL;
+        LhError e = {};
 
         if (p) {
                 tools_note_job_end(mj->ctx, p, &mj->readiness.stamp, facts, err);
                 freshness = tools_freshness(p, &mj->readiness, mj->imports, facts, mj->env);
         }
+        /* a name not found, an import that failed: say with which imports */
+        if (err && (streq(strempty(err->code), "unknown_declaration") ||
+                                         streq(strempty(err->code), "import_failed"))) {
+                e = *err;
+                tool_default_imports_note(&e, mj->imports, mj->imports_default);
+                err = &e;
+        }
         tool_job_reply(job, result, err, facts, freshness);
+        json_object_put(e.details);
 }
 
 static const JobOps meta_ops = {
@@ -290,6 +301,12 @@ static int meta_submit(McpCall *call, ToolsContext *ctx, LhProject *p, MetaJob *
                 meta_job_free(mj);
                 return r < 0 ? r : 0;
         }
+        r = tool_default_imports_apply(mcp_call_get_arguments(call), &mj->readiness, &mj->imports);
+        if (r < 0) {
+                meta_job_free(mj);
+                return r;
+        }
+        mj->imports_default = r > 0;
         r = tool_submit_job(call, p, mj->imports, JOB_READ_ONLY, &meta_ops, mj);
         return r < 0 ? r : 0;
 }
