@@ -46,6 +46,13 @@ static void tool_call_reset_budget(ToolCall *tc) {
                                               c ? c->result_max_message_bytes : 256 * 1024);
 }
 
+static const ToolDef *tool_call_find_def(ToolsContext *ctx, const char *name) {
+        for (size_t i = 0; name && i < ctx->n_defs; i++)
+                if (streq(ctx->defs[i]->name, name))
+                        return (const ToolDef *) ctx->defs[i]; /* mcp is the first member */
+        return NULL;
+}
+
 int tool_call_handle(McpCall *call, void *userdata) {
         _cleanup_(tool_call_unrefp) ToolCall *tc = NULL;
         ToolsContext *ctx = userdata;
@@ -55,7 +62,7 @@ int tool_call_handle(McpCall *call, void *userdata) {
         assert(call);
         assert(ctx);
 
-        def = tools_list_find(mcp_call_get_tool(call));
+        def = tool_call_find_def(ctx, mcp_call_get_tool(call));
         if (!def || !def->call)
                 return -EOPNOTSUPP;
         tc = new0(ToolCall, 1);

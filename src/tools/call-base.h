@@ -41,7 +41,7 @@ typedef struct ToolOps {
 } ToolOps;
 
 struct ToolDef {
-        McpToolDef mcp;
+        McpToolDef mcp; /* first: a ToolDef is found from its McpToolDef */
         /* The arguments are valid by the table and the project is resolved:
          * answer now, or submit the job. 0, or negative errno (nothing
          * answered: the server answers internal_error). */
@@ -72,8 +72,8 @@ struct ToolCall {
 /* tool-list.c: the tool called name, NULL if none (tools_list_defs(): tools.h). */
 const ToolDef *tools_list_find(const char *name);
 
-/* The McpToolHandler of every tool (userdata: the ToolsContext): builds the
- * ToolCall, resolves "project", runs def->call. */
+/* The McpToolHandler of every tool (userdata: the ToolsContext, whose defs
+ * list the tool): builds the ToolCall, resolves "project", runs def->call. */
 int tool_call_handle(McpCall *call, void *userdata);
 
 /* Arguments through the table: any spelling of the row (aliases), the

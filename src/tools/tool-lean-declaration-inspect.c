@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* lean_declaration_inspect: its argument table and definition. The handler is in tool-inspect.c (not on the call base yet). */
+/* lean_declaration_inspect {project, name, imports?, include_value?, max_chars?}
+ *   → {"name", "kind", "type", "doc"?, "module"?, "position"?: {"line","column"},
+ *      "value"?, "value_chars"?, "axioms": [...], "uses_sorry", "truncated": [fields]}
+ * One generated meta command (lean_query_inspect(), tool-meta.h). */
 
-#include "tools/call-base.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/json-util.h"
+#include "basic/strv.h"
+#include "lean/query-text.h"
 #include "tools/tool-args.h"
+#include "tools/tool-meta.h"
 
 static const McpToolArg inspect_args[] = {
         TOOL_ARG_PROJECT,
@@ -17,6 +26,107 @@ static const McpToolArg inspect_args[] = {
         TOOL_ARG_END,
 };
 
+/* s cut to max codepoints; *truncated set when cut. */
+static json_object *bounded_string(const char *s, unsigned max, bool *truncated) {
+        size_t cps = 0;
+        const char *c;
+
+        for (c = s; *c; c++) {
+                if (((unsigned char) *c & 0xc0) == 0x80)
+                        continue;
+                if (cps == max)
+                        break;
+                cps++;
+        }
+        if (!*c)
+                return json_object_new_string(s);
+        *truncated = true;
+        return json_object_new_string_len(s, (int) (c - s));
+}
+
+static json_object *inspect_result(MetaState *mj, json_object *d) {
+        _cleanup_(query_json_putp) json_object *res = json_object_new_object(), *trunc = json_object_new_array();
+        static const char * const texts[] = { "name", "kind", "type", "doc", "module", "value" };
+        json_object *v, *line, *col, *axioms;
+        bool sorry = false;
+
+        if (!res || !trunc)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                bool cut = false;
+
+                if (!json_object_object_get_ex(d, texts[i], &v) || !json_object_is_type(v, json_type_string))
+                        continue;
+                if (json_add(res, texts[i], bounded_string(json_object_get_string(v), mj->max, &cut)) < 0)
+                        return NULL;
+                if ((cut || (streq(texts[i], "value") &&
+                             json_object_get_int64(json_object_object_get(d, "value_chars")) > (int64_t) mj->max)) &&
+                    json_object_array_add(trunc, json_object_new_string(texts[i])) < 0)
+                        return NULL;
+        }
+        if (json_object_object_get_ex(d, "value_chars", &v) && json_add(res, "value_chars", json_object_get(v)) < 0)
+                return NULL;
+        if (json_object_object_get_ex(d, "line", &line) && json_object_object_get_ex(d, "column", &col)) {
+                json_object *pos = json_object_new_object();
+
+                if (json_add(res, "position", pos) < 0 || json_add(pos, "line", json_object_get(line)) < 0 ||
+                    json_add(pos, "column", json_object_get(col)) < 0)
+                        return NULL;
+        }
+        if (!json_object_object_get_ex(d, "axioms", &axioms) || !json_object_is_type(axioms, json_type_array))
+                axioms = NULL;
+        for (size_t i = 0; axioms && i < json_object_array_length(axioms); i++)
+                sorry = sorry || streq(strempty(json_object_get_string(json_object_array_get_idx(axioms, i))), "sorryAx");
+        if (json_add(res, "axioms", axioms ? json_object_get(axioms) : json_object_new_array()) < 0 ||
+            json_add(res, "uses_sorry", json_object_new_boolean(sorry)) < 0 ||
+            json_add(res, "truncated", TAKE_PTR(trunc)) < 0)
+                return NULL;
+        return TAKE_PTR(res);
+}
+
+static int inspect_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
+        _cleanup_(query_json_putp) json_object *decls = NULL;
+        json_object *result;
+        LhError err;
+        int r;
+
+        (void) ret_command;
+        r = tool_meta_reply(tc, job, reply, &decls, NULL);
+        if (r < 0)
+                return r;
+        if (json_object_array_length(decls) == 0) {
+                lh_error_set(&err, "lean_error", false, "the inspection printed no result (is this Lean supported?)");
+                job_set_error(job, &err);
+                lh_error_done(&err);
+                return -EPROTO;
+        }
+        result = inspect_result(tool_call_state(tc), json_object_array_get_idx(decls, 0));
+        if (!result)
+                return -ENOMEM;
+        job_set_result(job, result);
+        return 1;
+}
+
+static int inspect_call(ToolCall *tc) {
+        MetaState *ms = tool_call_state(tc);
+        const char *name = tool_call_arg_string(tc, "name");
+        int r;
+
+        if (!lean_decl_name_is_valid(name)) {
+                tool_call_reply_errorf(tc, "invalid_arguments", false,
+                                       "arguments.name: not a valid Lean declaration name");
+                return 0;
+        }
+        ms->max = (unsigned) tool_call_arg_int(tc, "max_chars");
+        ms->subject = strdup(name);
+        if (!ms->subject)
+                return -ENOMEM;
+        r = lean_query_inspect(name, tool_call_arg_bool(tc, "include_value"), ms->max, &ms->text);
+        if (r < 0)
+                return r;
+        return tool_meta_submit(tc);
+}
+
 const ToolDef tool_lean_declaration_inspect = {
         .mcp = {
                 .name = "lean_declaration_inspect",
@@ -27,5 +137,12 @@ const ToolDef tool_lean_declaration_inspect = {
                 .args = inspect_args,
                 TOOL_ANNOTATIONS_READ_ONLY,
         },
-        .handle = tool_declaration_inspect_handle,
+        .call = inspect_call,
+        .ops = {
+                .start = tool_meta_start,
+                .step = inspect_step,
+                .done = tool_meta_done,
+                .free_state = tool_meta_state_free,
+        },
+        .state_size = sizeof(MetaState),
 };

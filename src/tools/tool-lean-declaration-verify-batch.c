@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* lean_declaration_verify_batch: its argument table and definition. The handler is in tool-check.c (not on the call base yet). */
+/* lean_declaration_verify_batch: its argument table and definition; the job
+ * is tool-verify.c's, shared with the single tool. */
 
 #include "tools/call-base.h"
 #include "tools/tool-args.h"
+#include "tools/tool-verify.h"
 
 /* name is not required by the item schema: an item without it gets its
  * own invalid_arguments verdict and the others still run. */
@@ -24,6 +26,10 @@ static const McpToolArg verify_batch_args[] = {
         TOOL_ARG_END,
 };
 
+static int verify_batch_call(ToolCall *tc) {
+        return tool_verify_call(tc, true);
+}
+
 const ToolDef tool_lean_declaration_verify_batch = {
         .mcp = {
                 .name = "lean_declaration_verify_batch",
@@ -34,5 +40,11 @@ const ToolDef tool_lean_declaration_verify_batch = {
                 .args = verify_batch_args,
                 TOOL_ANNOTATIONS_RUNS_USER_LEAN,
         },
-        .handle = tool_declaration_verify_batch_handle,
+        .call = verify_batch_call,
+        .ops = {
+                .start = tool_verify_start,
+                .step = tool_verify_step,
+                .free_state = tool_verify_state_free,
+        },
+        .state_size = sizeof(VerifyJob),
 };

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* lean_declaration_verify: its argument table and definition. The handler is in tool-check.c (not on the call base yet). */
+/* lean_declaration_verify: its argument table and definition; the job is
+ * tool-verify.c's, shared with the batch. */
 
 #include "tools/call-base.h"
 #include "tools/tool-args.h"
+#include "tools/tool-verify.h"
 
 static const McpToolArg verify_args[] = {
         TOOL_ARG_PROJECT,
@@ -16,6 +18,10 @@ static const McpToolArg verify_args[] = {
         TOOL_ARG_END,
 };
 
+static int verify_call(ToolCall *tc) {
+        return tool_verify_call(tc, false);
+}
+
 const ToolDef tool_lean_declaration_verify = {
         .mcp = {
                 .name = "lean_declaration_verify",
@@ -26,5 +32,11 @@ const ToolDef tool_lean_declaration_verify = {
                 .args = verify_args,
                 TOOL_ANNOTATIONS_RUNS_USER_LEAN,
         },
-        .handle = tool_declaration_verify_handle,
+        .call = verify_call,
+        .ops = {
+                .start = tool_verify_start,
+                .step = tool_verify_step,
+                .free_state = tool_verify_state_free,
+        },
+        .state_size = sizeof(VerifyJob),
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Small helpers shared by tool-attempt.c and tool-check.c. */
+/* Small helpers shared by tool-lean-proof-attempt.c and tool-verify.c. */
 
 #include <json-c/json.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared by the query tools (tool-query.c, tool-inspect.c, tool-search.c):
+/* Shared by the query tools (tool-query.c, tool-meta.c, tool-lean-proof-search.c):
  * the plumbing of jobs that run generated meta commands (lean/query-text.h). */
 
 #include "lean/lean-reply.h"

@@ -47,6 +47,8 @@ struct ToolsContext {
         size_t n_stamps;
         const char *elan_home; /* NULL: config lean.elan_home, $ELAN_HOME, ~/.elan (tests override) */
         ReplProvisioner *provisioner; /* builds the REPL for projects that have none */
+        const McpToolDef *const *defs; /* the tools served (tools_list_defs(); tests add their own) */
+        size_t n_defs;
         ToolsEntry *entries;
         ToolsPreflight *preflights;   /* calls whose look-ups run on a thread */
         ToolsPreflight *preflight;    /* the call being dispatched, its look-ups done */
@@ -97,11 +99,5 @@ json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char 
 int tool_module_query_handle(McpCall *call, void *userdata);           /* lean_module_query */
 int tool_module_query_batch_handle(McpCall *call, void *userdata);     /* lean_module_query_batch */
 /* tool-declaration.c */
-int tool_declaration_inspect_handle(McpCall *call, void *userdata);    /* lean_declaration_inspect */
-int tool_declaration_search_handle(McpCall *call, void *userdata);     /* lean_declaration_search */
 /* tool-proof.c */
-int tool_proof_attempt_handle(McpCall *call, void *userdata);          /* lean_proof_attempt */
-int tool_proof_search_handle(McpCall *call, void *userdata);           /* lean_proof_search */
 /* tool-verify.c */
-int tool_declaration_verify_handle(McpCall *call, void *userdata);     /* lean_declaration_verify */
-int tool_declaration_verify_batch_handle(McpCall *call, void *userdata); /* lean_declaration_verify_batch */

@@ -50,7 +50,8 @@ int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *conf
         if (r < 0)
                 return log_error_errno(r, "Failed to set up REPL provisioning: %m");
 
-        defs = tools_list_defs(&n);
+        defs = ctx->defs = tools_list_defs(&n);
+        ctx->n_defs = n;
         ctx->entries = new0(ToolsEntry, n);
         if (!ctx->entries)
                 return -ENOMEM;

@@ -35,39 +35,7 @@
 #include "lean/lean-reply.h"
 #include "lean/proof-text.h"
 #include "tools/tool-proof-common.h"
-#include "tools/tools-internal.h"
-
-typedef enum VerifyPhase {
-        VERIFY_PHASE_CODE,
-        VERIFY_PHASE_AXIOMS,
-} VerifyPhase;
-
-typedef struct VerifyItem {
-        char *name;
-        char *body;             /* the code with its header blanked; NULL: no code */
-        char **imports;         /* effective imports of this item */
-        char **allowed;
-        const char *error_code; /* static; set: not run */
-        char *error_message;
-
-        /* outcome (reset on a retry) */
-        bool compiled, found, has_sorry, repl_failed;
-        int env;
-        json_object *messages;
-        char **axioms;
-} VerifyItem;
-
-typedef struct VerifyJob {
-        ToolsContext *ctx;
-        LeanReadiness readiness;
-        bool batch;
-        VerifyItem *items;
-        size_t n_items;
-        char **imports;         /* the job's import set */
-        size_t current;
-        VerifyPhase phase;
-        int env;
-} VerifyJob;
+#include "tools/tool-verify.h"
 
 static void verify_item_reset(VerifyItem *it) {
         it->compiled = true;
@@ -78,11 +46,9 @@ static void verify_item_reset(VerifyItem *it) {
         it->axioms = strv_free(it->axioms);
 }
 
-static void verify_job_free(void *userdata) {
-        VerifyJob *vj = userdata;
+void tool_verify_state_free(void *state) {
+        VerifyJob *vj = state;
 
-        if (!vj)
-                return;
         for (size_t i = 0; i < vj->n_items; i++) {
                 VerifyItem *it = &vj->items[i];
 
@@ -94,9 +60,6 @@ static void verify_job_free(void *userdata) {
                 free(it->error_message);
         }
         free(vj->items);
-        strv_free(vj->imports);
-        lean_readiness_done(&vj->readiness);
-        free(vj);
 }
 
 static bool item_runs(const VerifyItem *it) {
@@ -325,15 +288,14 @@ oom:
         return NULL;
 }
 
-static int verify_start(LhJob *job, void *userdata, json_object **ret_command) {
-        VerifyJob *vj = userdata;
+int tool_verify_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
+        VerifyJob *vj = tool_call_state(tc);
 
         /* a retry on a fresh worker starts over */
         for (size_t i = 0; i < vj->n_items; i++)
                 verify_item_reset(&vj->items[i]);
         vj->current = 0;
         vj->phase = VERIFY_PHASE_CODE;
-        vj->env = -1;
         return verify_next(job, vj, ret_command) == 0 ? 0 : -EINVAL; /* the handler made sure one runs */
 }
 
@@ -379,10 +341,10 @@ oom:
         return -ENOMEM;
 }
 
-static int verify_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+int tool_verify_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_free_ char *shape_error = NULL;
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
-        VerifyJob *vj = userdata;
+        VerifyJob *vj = tool_call_state(tc);
         VerifyItem *it = &vj->items[vj->current];
         int r;
 
@@ -400,7 +362,7 @@ static int verify_step(LhJob *job, void *userdata, json_object *reply, json_obje
                 return -EPROTO;
         }
         if (lr.env >= 0)
-                vj->env = lr.env;
+                tc->env = lr.env;
 
         if (lr.repl_error) {
                 it->repl_failed = true;
@@ -445,27 +407,8 @@ next:
         return verify_finish(job, vj);
 }
 
-static void verify_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
-        VerifyJob *vj = userdata;
-        LhProject *p = job_get_project(job);
-        json_object *freshness = NULL;
-
-        if (p) {
-                tools_note_job_end(vj->ctx, p, &vj->readiness.stamp, facts, err);
-                freshness = tools_freshness(p, &vj->readiness, vj->imports, facts, vj->env);
-        }
-        tool_job_reply(job, result, err, facts, freshness);
-}
-
-static const JobOps verify_ops = {
-        .start = verify_start,
-        .step = verify_step,
-        .done = verify_done,
-        .free_userdata = verify_job_free,
-};
-
 /* Answer the call right away (no item needs the worker). */
-static int verify_reply_now(McpCall *call, LhProject *p, VerifyJob *vj) {
+static int verify_reply_now(ToolCall *tc, VerifyJob *vj) {
         json_object *result, *items = json_object_new_array();
 
         if (!items)
@@ -487,39 +430,25 @@ static int verify_reply_now(McpCall *call, LhProject *p, VerifyJob *vj) {
         }
         json_object_object_add(result, "n_ok", json_object_new_int(0));
         json_object_object_add(result, "all_ok", json_object_new_boolean(false));
-        mcp_call_reply(call, tool_envelope_result(p, result, NULL, NULL), false);
+        tool_call_reply(tc, result, NULL, NULL);
         return 0;
 }
 
-static int verify_handle(McpCall *call, ToolsContext *ctx, bool batch) {
-        json_object *args = mcp_call_get_arguments(call), *items = NULL;
-        VerifyJob *vj;
-        LhProject *p;
+int tool_verify_call(ToolCall *tc, bool batch) {
+        _cleanup_strv_free_ char **imports = NULL;
+        VerifyJob *vj = tool_call_state(tc);
+        json_object *items = NULL;
         bool any = false;
         int r;
 
-        r = tool_resolve_project(call, ctx->registry, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-
-        if (batch && (!json_object_object_get_ex(args, "items", &items) ||
-                      !json_object_is_type(items, json_type_array) || json_object_array_length(items) == 0)) {
-                tool_reply_errorf(call, p, "invalid_arguments", false, "\"items\" must be a non-empty array");
-                return 0;
-        }
-
-        vj = new0(VerifyJob, 1);
-        if (!vj)
-                return -ENOMEM;
-        vj->ctx = ctx;
+        /* the batch's items: 1 to 32 objects, by its table */
+        if (batch)
+                items = tool_call_arg(tc, "items");
         vj->batch = batch;
-        vj->env = -1;
         vj->n_items = batch ? json_object_array_length(items) : 1;
         vj->items = new0(VerifyItem, vj->n_items);
-        if (!vj->items) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        if (!vj->items)
+                return -ENOMEM;
 
         for (size_t i = 0; i < vj->n_items; i++) {
                 VerifyItem *it = &vj->items[i];
@@ -527,56 +456,38 @@ static int verify_handle(McpCall *call, ToolsContext *ctx, bool batch) {
 
                 if (batch)
                         snprintf(where, sizeof where, "items[%zu]: ", i);
-                r = verify_item_parse(it, batch ? json_object_array_get_idx(items, i) : args, where);
+                r = verify_item_parse(it, batch ? json_object_array_get_idx(items, i) : mcp_call_get_arguments(tc->call),
+                                      where);
                 if (r < 0)
-                        goto finish;
+                        return r;
                 if (!item_runs(it))
                         continue;
                 if (!any) {
-                        vj->imports = strv_copy(it->imports);
-                        if (!vj->imports) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
+                        imports = strv_copy(it->imports);
+                        if (!imports)
+                                return -ENOMEM;
                         any = true;
-                } else if (!strv_equal(vj->imports, it->imports)) {
-                        _cleanup_free_ char *want = strv_join(vj->imports, ", ");
+                } else if (!strv_equal(imports, it->imports)) {
+                        _cleanup_free_ char *want = strv_join(imports, ", ");
 
                         r = item_fail(it, "imports_mismatch",
                                       "%sthis item's imports differ from the batch's (%s): verify it in another call",
                                       where, strna(want));
                         if (r < 0)
-                                goto finish;
+                                return r;
                 }
         }
 
         if (!batch && !item_runs(&vj->items[0])) {
-                tool_reply_errorf(call, p, vj->items[0].error_code, false, "%s", vj->items[0].error_message);
-                r = 0;
-                goto finish;
+                tool_call_reply_errorf(tc, vj->items[0].error_code, false, "%s", vj->items[0].error_message);
+                return 0;
         }
-        if (!any) {
-                r = verify_reply_now(call, p, vj);
-                goto finish;
-        }
+        if (!any)
+                return verify_reply_now(tc, vj);
 
-        r = tools_check_readiness(ctx, call, p, &vj->readiness);
+        r = tool_call_check_readiness(tc);
         if (r != 0)
-                goto finish;
-
+                return r < 0 ? r : 0;
         /* read-only: every item starts from the import env */
-        r = tool_submit_job(call, p, vj->imports, JOB_READ_ONLY, &verify_ops, vj);
-        return r < 0 ? r : 0;
-
-finish:
-        verify_job_free(vj);
-        return r < 0 ? r : 0;
-}
-
-int tool_declaration_verify_handle(McpCall *call, void *userdata) {
-        return verify_handle(call, userdata, false);
-}
-
-int tool_declaration_verify_batch_handle(McpCall *call, void *userdata) {
-        return verify_handle(call, userdata, true);
+        return tool_call_submit(tc, TAKE_PTR(imports), JOB_READ_ONLY);
 }
