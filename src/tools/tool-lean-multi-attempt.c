@@ -122,16 +122,19 @@ static int multi_attempt_file(ToolCall *tc, LhJob *job, json_object *reply, json
         }
 
         result = json_object_new_object();
-        if (!result || tool_file_run_add_summary(result, s->path, &f) < 0 ||
+        if (!result || (from && !at) || json_object_object_add(result, "at", at) < 0) {
+                json_object_put(at);
+                json_object_put(result);
+                return -ENOMEM;
+        }
+        if (tool_file_run_add_summary(result, s->path, &f) < 0 ||
             json_add(result, "found", json_object_new_boolean(s->proof_state >= 0)) < 0 ||
             json_object_object_add(result, "proof_state_from", from ? json_object_new_string(from) : NULL) < 0 ||
-            json_object_object_add(result, "at", at) < 0 ||
             json_object_object_add(result, "goals_before", goals ? json_object_new_string(goals) : NULL) < 0 ||
             json_add(result, "attempts", json_object_new_array()) < 0) {
                 json_object_put(result);
                 return -ENOMEM;
         }
-        at = NULL;
         if (s->proof_state < 0) {
                 if (json_add(result, "tactics_on_line", tool_file_tactics_on_line(&f, s->line)) < 0 ||
                     json_add(result, "message",
