@@ -161,8 +161,10 @@ const char *lean_file_unfinished_reason(const LeanReply *r, size_t *ret_message)
                         continue;
                 /* Lean's heartbeat limit (Lean.Core throwMaxHeartbeat) and
                  * recursion limit (throwMaxRecDepthAt): the declaration was
-                 * abandoned part way, its later errors were never found */
-                if (strncmp(m->data, "(deterministic) timeout", strlen("(deterministic) timeout")) == 0)
+                 * abandoned part way, its later errors were never found.
+                 * Anywhere in the text: tactics wrap it ("tactic 'simp'
+                 * failed, nested error: (deterministic) timeout at …"). */
+                if (strstr(m->data, "(deterministic) timeout at "))
                         reason = "lean_timeout";
                 else if (strstr(m->data, "maximum recursion depth has been reached"))
                         reason = "recursion_limit";

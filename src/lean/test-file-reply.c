@@ -181,6 +181,14 @@ static void test_unfinished(void) {
         ASSERT_EQ(idx, 1u);
         m[1].severity = LEAN_SEVERITY_WARNING;
         ASSERT_TRUE(lean_file_unfinished_reason(&fake, NULL) == NULL);
+        /* wrapped by a tactic */
+        m[1] = (LeanMessage) { .severity = LEAN_SEVERITY_ERROR,
+                               .data = (char *) "tactic 'simp' failed, nested error:\n(deterministic) timeout at "
+                                                "`isDefEq`, maximum number of heartbeats (200000) has been reached" };
+        ASSERT_STREQ(lean_file_unfinished_reason(&fake, NULL), "lean_timeout");
+        m[1].data = (char *) "maximum recursion depth has been reached\nuse `set_option maxRecDepth <num>` to "
+                             "increase limit";
+        ASSERT_STREQ(lean_file_unfinished_reason(&fake, NULL), "recursion_limit");
 }
 
 static void test_bad_shapes(void) {
