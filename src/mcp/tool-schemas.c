@@ -28,18 +28,34 @@ static int add_limits(json_object *o, const McpToolArg *a, const char *min_key, 
         return 0;
 }
 
+static int strings_item_schema_new(const McpToolArg *a, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *e = NULL;
+
+        if (!o || json_add(o, "type", json_object_new_string("string")) < 0)
+                return -ENOMEM;
+        if (!a->enum_values) {
+                if (json_add(o, "minLength", json_object_new_int(1)) < 0)
+                        return -ENOMEM;
+                *ret = TAKE_PTR(o);
+                return 0;
+        }
+        e = json_object_new_array();
+        if (!e)
+                return -ENOMEM;
+        for (const char *const *v = a->enum_values; *v; v++)
+                if (json_object_array_add(e, json_object_new_string(*v)) < 0)
+                        return -ENOMEM;
+        if (json_add(o, "enum", TAKE_PTR(e)) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
 static int arg_schema_new(const McpToolArg *a, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         json_object *sub = NULL;
         int r;
 
-        if (a->type == MCP_ARG_JSON) {
-                o = json_tokener_parse(a->schema);
-                if (!o)
-                        return -EINVAL;
-                *ret = TAKE_PTR(o);
-                return 0;
-        }
         if (a->type == MCP_ARG_OBJECT)
                 return object_schema_new(a->fields, a->description, ret);
 
@@ -69,11 +85,8 @@ static int arg_schema_new(const McpToolArg *a, json_object **ret) {
                         break;
                 if (a->type == MCP_ARG_OBJECTS)
                         r = object_schema_new(a->fields, NULL, &sub);
-                else {
-                        sub = json_object_new_object();
-                        r = !sub || json_add(sub, "type", json_object_new_string("string")) < 0 ||
-                                            json_add(sub, "minLength", json_object_new_int(1)) < 0 ? -ENOMEM : 0;
-                }
+                else
+                        r = strings_item_schema_new(a, &sub);
                 if (r >= 0)
                         r = json_add(o, "items", TAKE_PTR(sub));
                 json_object_put(sub);
@@ -149,11 +162,19 @@ int mcp_tool_schema_new(const McpToolArg *args, const char *root, json_object **
         return 0;
 }
 
-const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
+static const McpToolArg *arg_find_row(const McpToolArg *args, const char *name) {
         for (const McpToolArg *a = args; a && a->name; a++)
                 if (streq(a->name, name))
-                        return a->alias_of ? mcp_tool_arg_find(args, a->alias_of) : a;
+                        return a;
         return NULL;
+}
+
+const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
+        const McpToolArg *a = arg_find_row(args, name);
+
+        if (a && a->alias_of)
+                a = arg_find_row(args, a->alias_of);
+        return a && !a->alias_of ? a : NULL; /* an alias of an alias: a broken table */
 }
 
 json_object *mcp_tool_arg_get(const McpToolArg *args, json_object *arguments, const char *name) {

@@ -19,10 +19,9 @@ typedef enum McpArgType {
         MCP_ARG_STRING,
         MCP_ARG_INTEGER,
         MCP_ARG_BOOLEAN,
-        MCP_ARG_STRINGS, /* array of strings, each at least 1 character long */
+        MCP_ARG_STRINGS, /* array of strings, each at least 1 character long, or one of .enum_values */
         MCP_ARG_OBJECT,  /* object with the rows in .fields, no other properties */
         MCP_ARG_OBJECTS, /* array of such objects */
-        MCP_ARG_JSON,    /* .schema: a JSON Schema text fragment (enums and the like) */
 } McpArgType;
 
 /* Which of the limits of a row are set (a limit of 0 is a limit too). */
@@ -42,7 +41,7 @@ struct McpToolArg {
         int64_t default_int;       /* INTEGER/BOOLEAN: the value when absent (said in description) */
         const char *alias_of;      /* deprecated spelling of that row of the same table */
         const McpToolArg *fields;  /* OBJECT/OBJECTS: the rows of the object, ends with { .name = NULL } */
-        const char *schema;        /* JSON: the schema text */
+        const char *const *enum_values; /* STRINGS: the only values allowed, NULL-terminated */
 };
 
 typedef struct McpToolDef {

@@ -225,7 +225,13 @@ int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
 
 void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, const LhFacts *facts) {
         json_object *freshness = NULL, *body;
+        LhFacts snapshot;
 
+        /* no job's facts: the project's now, for the runtime and the freshness alike */
+        if (!facts && tc->project) {
+                project_get_facts(tc->project, &snapshot);
+                facts = &snapshot;
+        }
         if (tc->project && tc->have_readiness)
                 freshness = tools_freshness(tc->project, &tc->readiness, tc->imports, facts, tc->env);
         if (err) {

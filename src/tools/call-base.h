@@ -49,9 +49,6 @@ struct ToolDef {
         ToolOps ops;
         size_t state_size;
         bool no_project; /* the base does not resolve "project" first */
-        /* Transitional, for a tool not on the call base yet: its own
-         * McpToolHandler (userdata: the ToolsContext) instead of call. */
-        McpToolHandler handle;
 };
 
 struct ToolCall {

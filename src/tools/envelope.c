@@ -1,34 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The tool result envelope, and the glue between an McpCall and a project
- * job: the job's userdata is wrapped so the call travels with it, the
- * call's cancellation is wired to job_cancel(), and refusals are answered
- * here, so every tool handler answers exactly once. */
+/* The tool result envelope, the error replies before a call has a job, and
+ * the project path of a call (call-base.c runs the jobs). */
 
-#include <pwd.h>
 #include <assert.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <systemd/sd-event.h>
 
-#include "basic/log.h"
 #include "basic/json-util.h"
+#include "basic/log.h"
 #include "basic/path-util.h"
 #include "basic/strv.h"
-#include "lean/lean-reply.h"
 #include "tools/envelope.h"
-#include "worker/repl.h"
-
-typedef struct ToolJob {
-        McpCall *call;
-        LhProject *project;
-        LhJob *job;            /* weak: cleared in done() */
-        const JobOps *inner;
-        void *inner_userdata;
-        LeanMessageBudget budget; /* over every reply of the job */
-} ToolJob;
 
 static json_object *project_to_json(LhProject *p) {
         json_object *o = json_object_new_object();
@@ -144,7 +130,8 @@ int tool_project_path(const char *path, char **ret, char **ret_error) {
                 return asprintf(ret_error, "arguments.project: must be the absolute path of a Lake project root "
                                 "or of a file inside it") < 0 ? -ENOMEM : -EINVAL;
         if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
-                /* the daemon runs as the calling user: ~ is theirs */
+                /* the daemon runs as the calling user: ~ is theirs ($HOME; the
+                 * passwd look-up only where the environment lacks it) */
                 home = getenv("HOME");
                 if (isempty(home) || !path_is_absolute(home)) {
                         struct passwd *pw = getpwuid(getuid());
@@ -157,6 +144,9 @@ int tool_project_path(const char *path, char **ret, char **ret_error) {
                 *ret = strdup_printf("%s%s", home, path + 1);
                 return *ret ? 0 : -ENOMEM;
         }
+        if (path[0] == '~')
+                return asprintf(ret_error, "arguments.project: %s: only ~ and ~/ (your home) are expanded; "
+                                "give an absolute path", path) < 0 ? -ENOMEM : -EINVAL;
         if (!path_is_absolute(path))
                 /* the daemon's cwd means nothing to the caller */
                 return asprintf(ret_error, "arguments.project: %s is a relative path; give an absolute path "
@@ -187,154 +177,4 @@ int tool_resolve_project(McpCall *call, LhRegistry *registry, LhProject **ret) {
                 return 1;
         }
         return 0;
-}
-
-/* ---- jobs ------------------------------------------------------------------ */
-
-static void on_call_cancelled(McpCall *call, void *userdata) {
-        ToolJob *tj = userdata;
-
-        (void) call;
-        if (tj->job)
-                job_cancel(tj->job);
-}
-
-static void tool_job_reset_budget(ToolJob *tj) {
-        const LhConfig *c = project_get_config(tj->project);
-
-        tj->budget = LEAN_MESSAGE_BUDGET_INIT(c ? c->result_max_messages : 200,
-                                              c ? c->result_max_message_bytes : 256 * 1024);
-}
-
-static int tool_job_start(LhJob *job, void *userdata, json_object **ret_command) {
-        ToolJob *tj = userdata;
-
-        tool_job_reset_budget(tj); /* a retry on a fresh worker starts over */
-        return tj->inner->start(job, tj->inner_userdata, ret_command);
-}
-
-static int tool_job_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
-        ToolJob *tj = userdata;
-
-        if (!tj->inner->step) {
-                log_debug("Tool job without step() got a reply; finishing it.");
-                return 1;
-        }
-        /* Bounded before any tool looks at it: what is dropped costs no more
-         * parsing, and a result never carries more than the budget. */
-        json_object *dropped = NULL;
-        if (lean_reply_bound_messages(reply, &tj->budget, &dropped) < 0)
-                return -ENOMEM;
-        repl_release_in_slices(dropped);
-        return tj->inner->step(job, tj->inner_userdata, reply, ret_command);
-}
-
-static void tool_job_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
-        ToolJob *tj = userdata;
-
-        tj->job = NULL; /* no cancel after done */
-        tj->inner->done(job, tj->inner_userdata, result, err, facts);
-}
-
-static void tool_job_free(void *userdata) {
-        ToolJob *tj = userdata;
-
-        if (!tj)
-                return;
-        if (tj->inner->free_userdata)
-                tj->inner->free_userdata(tj->inner_userdata);
-        /* the call may have moved on to another job (a retry): leave its wiring */
-        if (mcp_call_get_cancel_userdata(tj->call) == tj)
-                mcp_call_set_cancel(tj->call, NULL, NULL);
-        mcp_call_unref(tj->call);
-        free(tj);
-}
-
-static const JobOps tool_job_ops = {
-        .start = tool_job_start,
-        .step = tool_job_step,
-        .done = tool_job_done,
-        .free_userdata = tool_job_free,
-};
-
-int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags flags,
-                    const JobOps *ops, void *userdata) {
-        _cleanup_(job_unrefp) LhJob *job = NULL;
-        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
-        ToolJob *tj;
-        int r;
-
-        if (!call || !project || !ops || !ops->start || !ops->done) {
-                if (ops && ops->free_userdata)
-                        ops->free_userdata(userdata);
-                return -EINVAL;
-        }
-
-        tj = new0(ToolJob, 1);
-        if (!tj) {
-                if (ops->free_userdata)
-                        ops->free_userdata(userdata);
-                return -ENOMEM;
-        }
-        *tj = (ToolJob) {
-                .call = mcp_call_ref(call),
-                .project = project,
-                .inner = ops,
-                .inner_userdata = userdata,
-        };
-        tool_job_reset_budget(tj);
-
-        r = job_new(&job, imports, flags, &tool_job_ops, tj);
-        if (r < 0) {
-                tool_job_free(tj);
-                return r;
-        }
-        tj->job = job;
-
-        r = project_submit(project, job, &err);
-        if (r < 0) {
-                /* refused now (mailbox_full, worker_unavailable, shutting_down): answer here */
-                if (!err.code)
-                        lh_error_set(&err, "internal_error", true, "cannot queue the job: %s", strerror(-r));
-                tj->job = NULL;
-                tool_reply_error(call, project, &err, NULL);
-                lh_error_done(&err);
-                return 1;
-        }
-
-        mcp_call_set_cancel(call, on_call_cancelled, tj);
-        /* Cancelled before we could listen (connection gone already). */
-        if (mcp_call_is_cancelled(call) && tj->job)
-                job_cancel(tj->job);
-        return 0;
-}
-
-static ToolJob *tool_job_of(LhJob *job) {
-        const JobOps *ops = job_get_ops(job);
-
-        return ops == &tool_job_ops ? job_get_userdata(job) : NULL;
-}
-
-McpCall *tool_job_get_call(LhJob *job) {
-        ToolJob *tj = tool_job_of(job);
-
-        return tj ? tj->call : NULL;
-}
-
-void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const LhFacts *facts,
-                    json_object *freshness) {
-        ToolJob *tj = tool_job_of(job);
-        json_object *body;
-
-        if (!tj) {
-                json_object_put(freshness);
-                return;
-        }
-        if (err)
-                body = tool_envelope_error(tj->project, err, facts, freshness);
-        else
-                body = tool_envelope_result(tj->project, json_object_get(result), facts, freshness);
-        if (body && tool_envelope_add_budget(body, &tj->budget) < 0)
-                body = (json_object_put(body), NULL);
-        mcp_call_reply(tj->call, body ?: tool_envelope_oom(), err || !body);
 }

@@ -1,30 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The tool result envelope and the plumbing every tool handler shares:
+/* The tool result envelope (the call base, call-base.h, answers with it):
  *
  *   success: {"result": …, "runtime": facts, ["freshness": …], "project": {"root", "id"}}
  *   error:   {"error": {"code", "retryable", "message", …}, ["runtime": facts],
  *             ["freshness": …], ["project": {"root", "id"}]}
- *
- * A tool handler typically does:
- *
- *     LhProject *p;
- *     r = tool_resolve_project(call, registry, &p);   // replied already when r != 0
- *     if (r != 0) return r < 0 ? r : 0;
- *     ... build JobOps + userdata ...
- *     return tool_submit_job(call, p, imports, JOB_READ_ONLY, &my_ops, userdata);
- *
- * and in its JobOps.done calls tool_job_reply(job, result, err, facts, freshness).
  */
 
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "lean/lean-reply.h"
 #include "mcp/mcp.h"
 #include "project/error.h"
 #include "project/facts.h"
-#include "lean/lean-reply.h"
 #include "project/project.h"
 
 /* Build envelopes. result/freshness: ownership taken (freshness may be NULL =
@@ -65,23 +55,3 @@ int tool_resolve_project(McpCall *call, LhRegistry *registry, LhProject **ret);
 
 /* Helper for arguments: a string member or NULL. */
 const char *tool_arg_string(McpCall *call, const char *key);
-
-/* Submit a job on behalf of call. ops->done of the caller is invoked exactly
- * once as usual; the per-call context (the McpCall) is available in done via
- * tool_job_get_call(job). Cancellation of the McpCall is wired to
- * job_cancel(). When project_submit() refuses (mailbox_full,
- * worker_unavailable while cooling down, shutting_down), the call is answered
- * here with the error envelope, ops->done is NOT called, ops->free_userdata
- * is, and 1 is returned. Returns 0 when accepted, negative errno on internal
- * failure (userdata freed, call not answered). */
-int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags flags,
-                    const JobOps *ops, void *userdata);
-
-/* Inside JobOps callbacks of a job submitted through tool_submit_job(). */
-McpCall *tool_job_get_call(LhJob *job);
-
-/* Typical JobOps.done body: replies to the job's call with the result
- * envelope (result borrowed: a ref is taken) or, when err != NULL, with the
- * error envelope. freshness: ownership taken, may be NULL. */
-void tool_job_reply(LhJob *job, json_object *result, const LhError *err, const LhFacts *facts,
-                    json_object *freshness);

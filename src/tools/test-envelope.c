@@ -187,6 +187,43 @@ static void test_summary(LhProject *p) {
         json_object_put(o);
 }
 
+static void assert_path(const char *in, const char *want, const char *error_part) {
+        _cleanup_free_ char *out = NULL, *why = NULL;
+        int r = tool_project_path(in, &out, &why);
+
+        if (want) {
+                ASSERT_OK(r);
+                ASSERT_STREQ(out, want);
+                ASSERT_TRUE(!why);
+        } else {
+                ASSERT_ERROR(r, EINVAL);
+                ASSERT_TRUE(!out);
+                ASSERT_CONTAINS(why, error_part);
+        }
+}
+
+static void test_project_path(void) {
+        ASSERT_EQ(setenv("HOME", "/home/u", 1), 0);
+        assert_path("/srv/p", "/srv/p", NULL);
+        assert_path("~", "/home/u", NULL);
+        assert_path("~/work/p", "/home/u/work/p", NULL);
+        assert_path("work/p", NULL, "work/p is a relative path; give an absolute path");
+        assert_path("./p", NULL, "relative path");
+        assert_path("~bob/p", NULL, "only ~ and ~/ (your home) are expanded");
+        assert_path("", NULL, "must be the absolute path");
+        assert_path(NULL, NULL, "must be the absolute path");
+        /* a relative $HOME is no home: the passwd entry is */
+        ASSERT_EQ(setenv("HOME", "rel", 1), 0);
+        {
+                _cleanup_free_ char *out = NULL, *why = NULL;
+
+                if (tool_project_path("~/x", &out, &why) == 0)
+                        ASSERT_TRUE(out[0] == '/');
+                else
+                        ASSERT_CONTAINS(why, "home directory is unknown");
+        }
+}
+
 int main(void) {
         _cleanup_(lh_error_done) LhError err = {};
         _cleanup_free_ char *lakefile = NULL;
@@ -211,6 +248,7 @@ int main(void) {
 
         test_envelopes(p);
         test_summary(p);
+        test_project_path();
 
         registry_shutdown(registry);
         registry_free(registry);

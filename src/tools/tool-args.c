@@ -4,11 +4,14 @@
 
 #include "tools/tool-args.h"
 
+const char *const tool_decl_kinds[] = {
+        "def", "theorem", "axiom", "inductive", "structure", "class", "instance", "abbrev", "opaque",
+        "ctor", "recursor", "other", NULL,
+};
+
 const McpToolArg tool_args_selectors[] = {
-        { .name = "kinds", .type = MCP_ARG_JSON,
-          .schema = "{\"type\": \"array\", \"items\": {\"type\": \"string\", \"enum\": [\"def\", \"theorem\", "
-                    "\"axiom\", \"inductive\", \"structure\", \"class\", \"instance\", \"abbrev\", \"opaque\", "
-                    "\"ctor\", \"recursor\", \"other\"]}, \"description\": \"Only declarations of these kinds.\"}" },
+        { .name = "kinds", .type = MCP_ARG_STRINGS, .enum_values = tool_decl_kinds,
+          .description = "Only declarations of these kinds." },
         { .name = "prefix", .type = MCP_ARG_STRING, .description = "Only names starting with this prefix." },
         { .name = "name_pattern", .type = MCP_ARG_STRING, .description = "Only names containing this substring." },
         { .name = "include_type", .type = MCP_ARG_BOOLEAN, .description = "Include each declaration's type." },

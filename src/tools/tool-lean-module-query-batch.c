@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* lean_module_query_batch: its argument table and definition. The handler is in tool-query.c (not on the call base yet). */
+/* lean_module_query_batch: its argument table and definition; the job is
+ * tool-query.c's, shared with the single tool. */
 
 #include "tools/call-base.h"
 #include "tools/tool-args.h"
+#include "tools/tool-query.h"
 
 static const McpToolArg module_query_batch_args[] = {
         TOOL_ARG_PROJECT,
@@ -12,6 +14,10 @@ static const McpToolArg module_query_batch_args[] = {
           .fields = tool_args_module_query_item },
         TOOL_ARG_END,
 };
+
+static int module_query_batch_call(ToolCall *tc) {
+        return tool_module_query_call(tc, true);
+}
 
 const ToolDef tool_lean_module_query_batch = {
         .mcp = {
@@ -23,5 +29,12 @@ const ToolDef tool_lean_module_query_batch = {
                 .args = module_query_batch_args,
                 TOOL_ANNOTATIONS_READ_ONLY,
         },
-        .handle = tool_module_query_batch_handle,
+        .call = module_query_batch_call,
+        .ops = {
+                .start = tool_module_query_start,
+                .step = tool_module_query_step,
+                .done = tool_module_query_done,
+                .free_state = tool_module_query_state_free,
+        },
+        .state_size = sizeof(QueryJob),
 };

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* lean_module_query: its argument table and definition. The handler is in tool-query.c (not on the call base yet). */
+/* lean_module_query: its argument table and definition; the job is
+ * tool-query.c's, shared with the batch. */
 
 #include "tools/call-base.h"
 #include "tools/tool-args.h"
+#include "tools/tool-query.h"
 
 static const McpToolArg module_query_args[] = {
         TOOL_ARG_PROJECT,
@@ -15,6 +17,10 @@ static const McpToolArg module_query_args[] = {
         TOOL_ARG_END,
 };
 
+static int module_query_call(ToolCall *tc) {
+        return tool_module_query_call(tc, false);
+}
+
 const ToolDef tool_lean_module_query = {
         .mcp = {
                 .name = "lean_module_query",
@@ -25,5 +31,12 @@ const ToolDef tool_lean_module_query = {
                 .args = module_query_args,
                 TOOL_ANNOTATIONS_READ_ONLY,
         },
-        .handle = tool_module_query_handle,
+        .call = module_query_call,
+        .ops = {
+                .start = tool_module_query_start,
+                .step = tool_module_query_step,
+                .done = tool_module_query_done,
+                .free_state = tool_module_query_state_free,
+        },
+        .state_size = sizeof(QueryJob),
 };

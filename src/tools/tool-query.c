@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* lean_module_query {project, module, selectors?, budgets?} and
- * lean_module_query_batch {project, items: [{module, selectors?, budgets?}]}.
+/* The job of lean_module_query {project, module, selectors?, max_results?,
+ * max_chars?, budgets? (deprecated)} and lean_module_query_batch {project,
+ * items: [{module, …}]} (their tables: tool-lean-module-query*.c), and the
+ * plumbing of every meta-command tool (tool-query.h).
  *
  * The worker runs one generated meta program per module
  * (lean_query_module_decls()) that prints every declaration of the module;
@@ -25,6 +27,7 @@
 #include "basic/strv.h"
 #include "lean/header.h"
 #include "lean/query-text.h"
+#include "tools/call-base.h"
 #include "tools/tool-args.h"
 #include "tools/tool-query.h"
 
@@ -131,11 +134,6 @@ unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsign
 
 /* ---- one query ---------------------------------------------------------------- */
 
-static const char * const kind_names[] = {
-        "def", "theorem", "axiom", "inductive", "structure", "class", "instance", "abbrev", "opaque",
-        "ctor", "recursor", "other",
-};
-
 typedef struct ModuleQuery {
         char *module;
         char **kinds;          /* sorted; NULL: all kinds */
@@ -200,16 +198,10 @@ static int module_query_parse(json_object *item, ModuleQuery *q, const char **re
         if (sel && json_object_object_get_ex(sel, "kinds", &kinds) && json_object_is_type(kinds, json_type_array)) {
                 size_t n = json_object_array_length(kinds);
 
+                /* only known kinds: the table's enum (tool_decl_kinds) */
                 for (size_t i = 0; i < n; i++) {
                         const char *k = json_object_get_string(json_object_array_get_idx(kinds, i));
-                        bool known = false;
 
-                        for (size_t j = 0; j < ELEMENTSOF(kind_names); j++)
-                                known = known || streq(strempty(k), kind_names[j]);
-                        if (!known) {
-                                *ret_why = "\"selectors.kinds\" names an unknown kind";
-                                return -EINVAL;
-                        }
                         if (!strv_contains(q->kinds, k) && strv_extend(&q->kinds, k) < 0)
                                 return -ENOMEM;
                 }
@@ -355,29 +347,12 @@ static json_object *module_query_select(const ModuleQuery *q, json_object *decls
 
 /* ---- the job --------------------------------------------------------------------- */
 
-typedef struct QueryJob {
-        ToolsContext *ctx;
-        LeanReadiness readiness;
-        char **imports;
-        ModuleQuery *queries;
-        size_t n_queries;
-        bool batch;
-        bool per_module;       /* batch fallback: each command carries its own import header */
-        size_t current;        /* index of the query whose command is running */
-        int env;
-} QueryJob;
+void tool_module_query_state_free(void *state) {
+        QueryJob *qj = state;
 
-static void query_job_free(void *userdata) {
-        QueryJob *qj = userdata;
-
-        if (!qj)
-                return;
-        lean_readiness_done(&qj->readiness);
-        strv_free(qj->imports);
         for (size_t i = 0; i < qj->n_queries; i++)
                 module_query_done(&qj->queries[i]);
         free(qj->queries);
-        free(qj);
 }
 
 static json_object *error_object(const char *code, const char *message) {
@@ -460,20 +435,19 @@ static int query_finish(LhJob *job, QueryJob *qj) {
         return 1;
 }
 
-static int query_start(LhJob *job, void *userdata, json_object **ret_command) {
-        QueryJob *qj = userdata;
+int tool_module_query_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
+        QueryJob *qj = tool_call_state(tc);
         int r;
 
-        qj->env = -1;
         r = query_next(job, qj, 0, ret_command);
         return r == 1 ? query_finish(job, qj) : r;
 }
 
-static int query_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
+int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
         _cleanup_(query_json_putp) json_object *decls = NULL, *errs = NULL, *ends = NULL;
         _cleanup_(lh_error_done) LhError err = {};
-        QueryJob *qj = userdata;
+        QueryJob *qj = tool_call_state(tc);
         ModuleQuery *q = &qj->queries[qj->current];
         int r;
 
@@ -494,7 +468,7 @@ static int query_step(LhJob *job, void *userdata, json_object *reply, json_objec
                         }
         }
         if (r >= 0) {
-                qj->env = lr.env;
+                tc->env = lr.env;
                 if (lean_query_output_lines(&lr, LEAN_QUERY_TAG_DECL, &decls) < 0 ||
                     lean_query_output_lines(&lr, LEAN_QUERY_TAG_ERROR, &errs) < 0 ||
                     lean_query_output_lines(&lr, LEAN_QUERY_TAG_END, &ends) < 0)
@@ -527,7 +501,7 @@ static int query_step(LhJob *job, void *userdata, json_object *reply, json_objec
                 q->result = module_query_select(q, decls);
                 if (!q->result)
                         return -ENOMEM;
-                if (lean_cache_put(qj->ctx->cache, q->cache_key, q->result) < 0)
+                if (lean_cache_put(tc->ctx->cache, q->cache_key, q->result) < 0)
                         log_debug("Module query result not cached (out of memory)");
         }
 
@@ -535,179 +509,126 @@ static int query_step(LhJob *job, void *userdata, json_object *reply, json_objec
         return r == 1 ? query_finish(job, qj) : r;
 }
 
-static const JobOps query_ops;
+/* One module of the shared header did not import: the open items run again
+ * as a new job of the same call, each command with its own header, so only
+ * that item fails. 0: the call now belongs to the new job (or was answered
+ * by a refusal); negative errno: nothing happened. */
+static int query_retry_per_module(ToolCall *tc, QueryJob *qj) {
+        _cleanup_strv_free_ char **imports = NULL;
 
-/* 0: the call now belongs to a new job (or was answered by a refusal);
- * <0: nothing happened, the caller answers. */
-static int query_retry_per_module(LhJob *job, QueryJob *qj) {
-        McpCall *call = tool_job_get_call(job);
-        LhProject *p = job_get_project(job);
-        QueryJob *next;
+        if (strv_extend(&imports, "Lean") < 0)
+                return -ENOMEM;
+        qj->per_module = true;
+        return tool_call_submit(tc, TAKE_PTR(imports), JOB_READ_ONLY);
+}
+
+int tool_module_query_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts) {
+        QueryJob *qj = tool_call_state(tc);
+        json_object *batch, *items;
         int r;
 
-        if (!call || !p)
-                return -ESRCH;
-        next = new0(QueryJob, 1);
-        if (!next)
-                return -ENOMEM;
-        /* the open items move over; this job keeps nothing it would free twice */
-        *next = *qj;
-        next->per_module = true;
-        next->env = -1;
-        next->imports = NULL;
-        if (strv_extend(&next->imports, "Lean") < 0) {
-                free(next);
-                return -ENOMEM;
+        if (!err || !qj->batch || streq(strempty(err->code), "cancelled"))
+                return 0;
+        if (!qj->per_module && streq(strempty(err->code), "import_failed")) {
+                r = query_retry_per_module(tc, qj);
+                if (r >= 0)
+                        return 1;
+                tool_call_reply_errorf(tc, "internal_error", true, "cannot queue the per-module retry: %s",
+                                       strerror(-r));
+                return 1;
         }
-        qj->queries = NULL;
-        qj->n_queries = 0;
-        qj->readiness = (LeanReadiness) {};
+        /* the job failed as a whole (import header, worker): every item still
+         * open gets that error, the others keep theirs */
+        batch = json_object_new_object();
+        items = json_object_new_array();
+        if (!batch || !items || json_add(batch, "items", items) < 0) {
+                json_object_put(batch);
+                return 0;
+        }
+        for (size_t i = 0; i < qj->n_queries; i++) {
+                ModuleQuery *q = &qj->queries[i];
+                json_object *item = json_object_new_object();
 
-        r = tool_submit_job(call, p, next->imports, JOB_READ_ONLY, &query_ops, next);
-        if (r < 0)
-                tool_reply_errorf(call, p, "internal_error", true, "cannot queue the per-module retry: %s",
-                                  strerror(-r));
-        return 0;
+                if (!q->result && !q->error)
+                        q->error = lh_error_to_json(err);
+                if (item && json_object_array_add(items, item) >= 0) {
+                        json_add(item, "module", json_object_new_string(strempty(q->module)));
+                        json_add(item, q->result ? "result" : "error", json_object_get(q->result ?: q->error));
+                } else
+                        json_object_put(item);
+        }
+        tool_call_reply(tc, batch, NULL, facts);
+        return 1;
 }
-
-static void query_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
-        QueryJob *qj = userdata;
-        LhProject *p = job_get_project(job);
-        json_object *freshness = NULL;
-        _cleanup_(query_json_putp) json_object *batch = NULL;
-
-        if (p) {
-                tools_note_job_end(qj->ctx, p, &qj->readiness.stamp, facts, err);
-                freshness = tools_freshness(p, &qj->readiness, qj->imports, facts, qj->env);
-        }
-        if (err && qj->batch && !qj->per_module && streq(strempty(err->code), "import_failed")) {
-                /* One module of the shared header did not import: run the open
-                 * items again, each with its own header, so only it fails. */
-                json_object_put(freshness);
-                freshness = NULL;
-                if (query_retry_per_module(job, qj) == 0)
-                        return;
-                freshness = p ? tools_freshness(p, &qj->readiness, qj->imports, facts, qj->env) : NULL;
-        }
-        if (err && qj->batch && !streq(err->code, "cancelled")) {
-                /* the job failed as a whole (import header, worker): every
-                 * item still open gets that error, the others keep theirs */
-                json_object *items;
-
-                batch = json_object_new_object();
-                items = json_object_new_array();
-                if (batch && items && json_add(batch, "items", items) >= 0) {
-                        for (size_t i = 0; i < qj->n_queries; i++) {
-                                ModuleQuery *q = &qj->queries[i];
-                                json_object *item = json_object_new_object();
-
-                                if (!q->result && !q->error)
-                                        q->error = lh_error_to_json(err);
-                                if (item && json_object_array_add(items, item) >= 0) {
-                                        json_add(item, "module", json_object_new_string(strempty(q->module)));
-                                        json_add(item, q->result ? "result" : "error",
-                                                 json_object_get(q->result ?: q->error));
-                                } else
-                                        json_object_put(item);
-                        }
-                        tool_job_reply(job, batch, NULL, facts, freshness);
-                        return;
-                }
-                json_object_put(items);
-        }
-        tool_job_reply(job, result, err, facts, freshness);
-}
-
-static const JobOps query_ops = {
-        .start = query_start,
-        .step = query_step,
-        .done = query_done,
-        .free_userdata = query_job_free,
-};
 
 /* Parse, key, look up; submit a job for what the cache does not answer. */
-static int module_query_run(McpCall *call, ToolsContext *ctx, LhProject *p, json_object * const *items, size_t n,
-                            bool batch) {
-        QueryJob *qj;
-        size_t pending = 0;
+int tool_module_query_call(ToolCall *tc, bool batch) {
+        QueryJob *qj = tool_call_state(tc);
+        _cleanup_strv_free_ char **imports = NULL;
+        json_object *args = mcp_call_get_arguments(tc->call), *items = NULL;
+        size_t pending = 0, n;
         int r;
 
-        qj = new0(QueryJob, 1);
-        if (!qj)
-                return -ENOMEM;
-        qj->ctx = ctx;
-        qj->env = -1;
+        /* the batch's items: 1 to 32 objects, by its table */
+        if (batch)
+                items = tool_call_arg(tc, "items");
+        n = batch ? json_object_array_length(items) : 1;
         qj->batch = batch;
         qj->queries = new0(ModuleQuery, n);
-        if (!qj->queries) {
-                free(qj);
+        if (!qj->queries)
                 return -ENOMEM;
-        }
         qj->n_queries = n;
 
         /* arguments first: an invalid single query is answered before any readiness work */
         for (size_t i = 0; i < n; i++) {
                 const char *why = NULL;
 
-                r = module_query_parse(items[i], &qj->queries[i], &why);
+                r = module_query_parse(batch ? json_object_array_get_idx(items, i) : args, &qj->queries[i], &why);
                 if (r == -ENOMEM)
-                        goto fail;
+                        return r;
                 if (r < 0) {
                         if (!batch) {
-                                tool_reply_errorf(call, p, "invalid_arguments", false, "%s", why);
-                                query_job_free(qj);
+                                tool_call_reply_errorf(tc, "invalid_arguments", false, "%s", why);
                                 return 0;
                         }
                         qj->queries[i].error = error_object("invalid_arguments", why);
-                        if (!qj->queries[i].error) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
+                        if (!qj->queries[i].error)
+                                return -ENOMEM;
                 }
         }
 
-        r = tools_check_readiness(ctx, call, p, &qj->readiness);
-        if (r != 0) {
-                query_job_free(qj);
+        r = tool_call_check_readiness(tc);
+        if (r != 0)
                 return r < 0 ? r : 0;
-        }
 
-        if (strv_extend(&qj->imports, "Lean") < 0) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (strv_extend(&imports, "Lean") < 0)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 ModuleQuery *q = &qj->queries[i];
 
                 if (q->error)
                         continue;
-                r = module_query_key(q, p, &qj->readiness.stamp);
+                r = module_query_key(q, tc->project, &tc->readiness.stamp);
                 if (r < 0)
-                        goto fail;
-                q->result = module_query_cached(ctx->cache, q->cache_key);
+                        return r;
+                q->result = module_query_cached(tc->ctx->cache, q->cache_key);
                 if (q->result)
                         continue;
                 pending++;
-                if (!strv_contains(qj->imports, q->module) && strv_extend(&qj->imports, q->module) < 0) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+                if (!strv_contains(imports, q->module) && strv_extend(&imports, q->module) < 0)
+                        return -ENOMEM;
         }
 
         if (pending == 0) {
                 /* everything answered here: no worker needed */
                 _cleanup_(query_json_putp) json_object *result = NULL;
-                json_object *body;
-                LhFacts facts;
 
                 if (batch) {
                         json_object *items_out = json_object_new_array();
 
                         result = json_object_new_object();
-                        if (!result || json_add(result, "items", items_out) < 0) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
+                        if (!result || json_add(result, "items", items_out) < 0)
+                                return -ENOMEM;
                         for (size_t i = 0; i < n; i++) {
                                 ModuleQuery *q = &qj->queries[i];
                                 json_object *item = json_object_new_object();
@@ -717,64 +638,17 @@ static int module_query_run(McpCall *call, ToolsContext *ctx, LhProject *p, json
                                     json_add(item, q->result ? "result" : "error",
                                              json_object_get(q->result ?: q->error)) < 0) {
                                         json_object_put(item);
-                                        r = -ENOMEM;
-                                        goto fail;
+                                        return -ENOMEM;
                                 }
                         }
                 } else
                         result = json_object_get(qj->queries[0].result);
 
-                project_get_facts(p, &facts);
-                body = tool_envelope_result(p, TAKE_PTR(result), &facts,
-                                            tools_freshness(p, &qj->readiness, qj->imports, &facts, -1));
-                query_job_free(qj);
-                if (!body)
-                        return -ENOMEM;
-                mcp_call_reply(call, body, false);
+                strv_free(tc->imports);
+                tc->imports = TAKE_PTR(imports); /* the freshness names them */
+                tool_call_reply(tc, TAKE_PTR(result), NULL, NULL);
                 return 0;
         }
 
-        r = tool_submit_job(call, p, qj->imports, JOB_READ_ONLY, &query_ops, qj);
-        return r < 0 ? r : 0;
-fail:
-        query_job_free(qj);
-        return r;
-}
-
-int tool_module_query_handle(McpCall *call, void *userdata) {
-        ToolsContext *ctx = userdata;
-        json_object *args = mcp_call_get_arguments(call);
-        LhProject *p;
-        int r;
-
-        r = tool_resolve_project(call, ctx->registry, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        return module_query_run(call, ctx, p, &args, 1, false);
-}
-
-int tool_module_query_batch_handle(McpCall *call, void *userdata) {
-        ToolsContext *ctx = userdata;
-        _cleanup_free_ json_object **items = NULL;
-        json_object *arr;
-        LhProject *p;
-        size_t n;
-        int r;
-
-        r = tool_resolve_project(call, ctx->registry, &p);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        if (!json_object_object_get_ex(mcp_call_get_arguments(call), "items", &arr) ||
-            !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0 ||
-            json_object_array_length(arr) > 32) {
-                tool_reply_errorf(call, p, "invalid_arguments", false, "\"items\" must be an array of 1 to 32 queries");
-                return 0;
-        }
-        n = json_object_array_length(arr);
-        items = new0(json_object *, n);
-        if (!items)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                items[i] = json_object_array_get_idx(arr, i);
-        return module_query_run(call, ctx, p, items, n, true);
+        return tool_call_submit(tc, TAKE_PTR(imports), JOB_READ_ONLY);
 }

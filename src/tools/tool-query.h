@@ -25,6 +25,27 @@ int tool_query_command(LhJob *job, char *text, json_object **ret);
 /* An unsigned integer argument (in obj) or def; clamped to [1, max]. */
 unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsigned max);
 
+/* ---- the module query job (lean_module_query, lean_module_query_batch) ---- */
+
+typedef struct ToolCall ToolCall;
+typedef struct ModuleQuery ModuleQuery;
+
+typedef struct QueryJob {
+        ModuleQuery *queries;
+        size_t n_queries;
+        bool batch;
+        bool per_module;       /* batch fallback: each command carries its own import header */
+        size_t current;        /* index of the query whose command is running */
+} QueryJob;
+
+/* The arguments (the call's, or each of "items") → the cache's answers, the
+ * job for the rest, or the answer. The tools' ToolOps are the other four. */
+int tool_module_query_call(ToolCall *tc, bool batch);
+int tool_module_query_start(ToolCall *tc, LhJob *job, json_object **ret_command);
+int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command);
+int tool_module_query_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts);
+void tool_module_query_state_free(void *state);
+
 /* _cleanup_(query_json_putp) json_object *o */
 static inline void query_json_putp(json_object **o) {
         if (*o)

@@ -96,8 +96,6 @@ json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char 
                              const LhFacts *facts, int env);
 
 /* tool-module.c */
-int tool_module_query_handle(McpCall *call, void *userdata);           /* lean_module_query */
-int tool_module_query_batch_handle(McpCall *call, void *userdata);     /* lean_module_query_batch */
 /* tool-declaration.c */
 /* tool-proof.c */
 /* tool-verify.c */

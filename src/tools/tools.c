@@ -3,6 +3,7 @@
 /* The tool table's handlers, and what they share: the module-query cache,
  * the readiness gate and the per-project worker stamps behind "stale". */
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,8 @@ int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *conf
         for (size_t i = 0; i < n; i++) {
                 const ToolDef *d = tools_list_find(defs[i]->name);
 
-                ctx->entries[i] = (ToolsEntry) { .ctx = ctx, .handler = d->call ? tool_call_handle : d->handle };
+                assert(d && d->call);
+                ctx->entries[i] = (ToolsEntry) { .ctx = ctx, .handler = tool_call_handle };
                 r = mcp_server_register_tool(server, d->mcp.name, tools_dispatch, &ctx->entries[i]);
                 if (r < 0)
                         return log_error_errno(r, "Failed to register tool %s: %m", d->mcp.name);

@@ -51,6 +51,9 @@ def test_argument_errors_are_tool_errors(client, lean_project):
             "unknown property")
     invalid(client.call_tool("lean_declaration_search", {"project": p, "query": "x", "max_results": 0}),
             "arguments.max_results", ">= 1")
+    # an enum of a nested row (selectors.kinds): the table's values, nothing else
+    invalid(client.call_tool("lean_module_query", {"project": p, "module": "M", "selectors": {"kinds": ["lemma"]}}),
+            "arguments.selectors.kinds[0]", "must be one of def, theorem")
     # an unknown tool stays a protocol error (MCP: "Unknown tools")
     r = client.request("tools/call", {"name": "no_such_tool", "arguments": {}})
     assert r["error"]["code"] == -32602, r
