@@ -365,7 +365,10 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         LhError e;
         int k;
 
-        j->command_hashed = j->phase == JOB_PHASE_RUNNING;
+        /* A file-mode command names a file the daemon never reads: the same
+         * command is another input once the file is edited, so it is no
+         * poison-input identity (the restart window still bounds a crash loop). */
+        j->command_hashed = j->phase == JOB_PHASE_RUNNING && !(j->flags & JOB_OWN_IMPORTS);
         if (j->command_hashed) {
                 j->command_hash = restart_policy_command_hash(j->fingerprint, command);
                 if (project_poison_contains(p, j->command_hash)) {

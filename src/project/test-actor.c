@@ -397,6 +397,7 @@ static void test_own_imports(void) {
         LhProject *p;
         LhFacts f;
 
+        config.restart_limit = 10; /* two crash pairs below: stay inside the window */
         setup(&r, &p);
         f = run_ok(p, "-- @double alloc 60\n-- @double sleep 0.15\ndef a := 1", alpha);
         ASSERT_EQ(f.worker_generation, 1);
@@ -413,6 +414,22 @@ static void test_own_imports(void) {
         f = run_ok(p, "def a2 := 1", alpha);
         ASSERT_EQ(f.worker_generation, 1);
         ASSERT_EQ(f.profile_switch_count, 0);
+
+        /* its command names a file the daemon does not read: crashing twice
+         * is no poison input, the same command goes out again (the file may
+         * have been fixed) */
+        for (unsigned i = 0; i < 2; i++) {
+                Call crash = { .code = "-- @double exit 1", .flags = JOB_READ_ONLY | JOB_OWN_IMPORTS };
+
+                ASSERT_OK(submit(p, &crash, NULL));
+                wait_done(&crash);
+                ASSERT_FALSE(crash.ok);
+                ASSERT_STREQ(crash.code_err, "worker_failed");
+                ASSERT_EQ(crash.facts.retry_count, 1);
+                ASSERT_EQ(crash.facts.restarts_by_cause[RESTART_CAUSE_CHILD_EXIT], 2 * (i + 1));
+                call_release(&crash);
+        }
+        config.restart_limit = 3;
 }
 
 static void test_post_job_and_max_requests(void) {
