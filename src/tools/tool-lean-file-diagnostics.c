@@ -64,9 +64,11 @@ static int diagnostics_step(ToolCall *tc, LhJob *job, json_object *reply, json_o
         tc->env = f.reply.env;
 
         result = json_object_new_object();
-        messages = json_object_new_array();
-        sorries = json_object_new_array();
-        if (json_add(result, "messages", messages) < 0 || json_add(result, "sorries", sorries) < 0 ||
+        if (!result)
+                return -ENOMEM;
+        /* json_add() takes each array, added or not */
+        if (json_add(result, "messages", (messages = json_object_new_array())) < 0 ||
+            json_add(result, "sorries", (sorries = json_object_new_array())) < 0 ||
             tool_file_run_add_summary(result, s->path, &f) < 0)
                 goto oom;
         for (size_t i = 0; i < f.reply.n_messages; i++)

@@ -85,6 +85,8 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
                 return r;
 
         result = json_object_new_object();
+        if (!result)
+                return -ENOMEM;
         tactics = json_object_new_array();
         if (json_add(result, "tactics", tactics) < 0 || tool_file_run_add_summary(result, s->path, &f) < 0 ||
             json_add(result, "position", goal_at_position(s->line, s->column)) < 0 ||
