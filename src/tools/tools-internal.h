@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Shared by the tool handlers (src/tools/ only). Every handler has the
- * McpToolHandler signature; userdata is the ToolsContext. */
+/* Shared by the tools (src/tools/ only): the context every ToolCall has,
+ * the readiness gate, the worker stamps and smoke accounting, freshness. */
 
 #include "config/config.h"
 #include "lean/cache.h"
@@ -33,7 +33,8 @@ typedef struct ToolsStamp {
 
 typedef struct ToolsPreflight ToolsPreflight;
 
-/* A registered tool: the handler the dispatcher calls once the look-ups are done. */
+/* A registered tool: the handler the dispatcher calls once the look-ups are
+ * done (tool_call_handle()). */
 typedef struct ToolsEntry {
         ToolsContext *ctx;
         McpToolHandler handler;
@@ -95,7 +96,4 @@ const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, 
 json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env);
 
-/* tool-module.c */
-/* tool-declaration.c */
-/* tool-proof.c */
-/* tool-verify.c */
+/* The tools themselves: tool-lean-*.c, on the call base (call-base.h). */

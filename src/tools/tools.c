@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The tool table's handlers, and what they share: the module-query cache,
- * the readiness gate and the per-project worker stamps behind "stale". */
+/* Registering the tools (tool-list.c) on the server, and what they share:
+ * the module-query cache, the readiness gate and the per-project worker
+ * stamps behind "stale". */
 
 #include <assert.h>
 #include <stdarg.h>
