@@ -17,7 +17,7 @@
  *
  * Result: {"found", "proof_state_from": "tactic"|"sorry", "at": {…},
  * "goals_before", "attempts": [{"snippet", "proof_status", "solved",
- * "goals", "messages", "error"?}], file summary}. */
+ * "goals", "messages", "error"?}], "solved_by": [snippets], file summary}. */
 
 #include <stdlib.h>
 
@@ -202,6 +202,7 @@ static int multi_attempt_record(MultiAttemptState *s, json_object *reply, LhErro
 static int multi_attempt_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(lh_error_done) LhError err = {};
         MultiAttemptState *s = tool_call_state(tc);
+        json_object *solved_by;
         int r;
 
         if (!s->result)
@@ -216,6 +217,17 @@ static int multi_attempt_step(ToolCall *tc, LhJob *job, json_object *reply, json
         if (s->texts[s->next]) {
                 *ret_command = tactic_command(s->texts[s->next++], s->proof_state);
                 return *ret_command ? 0 : -ENOMEM;
+        }
+        /* the answer at a glance (and in the text summary): which snippets closed the goals */
+        solved_by = json_object_new_array();
+        if (json_add(s->result, "solved_by", solved_by) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_object_array_length(s->attempts); i++) {
+                json_object *a = json_object_array_get_idx(s->attempts, i);
+
+                if (json_object_get_boolean(json_object_object_get(a, "solved")) &&
+                    json_object_array_add(solved_by, json_object_get(json_object_object_get(a, "snippet"))) < 0)
+                        return -ENOMEM;
         }
         job_set_result(job, TAKE_PTR(s->result));
         s->attempts = NULL;

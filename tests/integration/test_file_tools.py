@@ -179,6 +179,7 @@ def test_multi_attempt_on_recorded_state(fclient, project):
     assert a[0]["solved"] is True and a[0]["proof_status"] == "Completed" and a[0]["goals"] == []
     assert a[1]["solved"] is False and "unknown tactic" in a[1]["error"]
     assert "error" not in a[2], a[2]   # a script runs as one block, not a parse error
+    assert r["solved_by"] == ["rfl"]
 
 
 def test_multi_attempt_nothing_there(fclient, project):
