@@ -19,6 +19,7 @@
 #include "basic/path-util.h"
 #include "basic/strv.h"
 #include "basic/json-util.h"
+#include "lean/lakefile.h"
 #include "lean/readiness.h"
 #include "lean/toolchain.h"
 
@@ -310,6 +311,7 @@ void lean_readiness_done(LeanReadiness *r) {
         free(r->repl_path);
         free(r->lake_path);
         free(r->repl_cache_dir);
+        strv_free(r->default_roots);
         *r = (LeanReadiness) {};
 }
 
@@ -513,6 +515,11 @@ int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *r) {
         }
         k = stamp_fill(in->root, in->cache, tk >= 0 ? r->toolchain.pin : NULL, &r->stamp);
         if (k < 0)
+                goto fail;
+        /* read here, off the loop with the other project files; a lakefile
+         * that cannot be read only costs the default imports */
+        k = lean_lakefile_read_default_roots(in->root, &r->default_roots);
+        if (k == -ENOMEM)
                 goto fail;
         path = in->path ?: getenv("PATH");
 

@@ -153,6 +153,8 @@ typedef struct LeanReadiness {
         char *lake_path;             /* absolute lake to run the REPL under, NULL when none */
         char *repl_cache_dir;        /* where lean-host keeps (or would build) the REPL for the pin */
         LeanProjectStamp stamp;      /* current manifest hash + toolchain */
+        char **default_roots;        /* the project's default import set: the roots of its default
+                                      * lean_libs (lean/lakefile.h); NULL: no lakefile read */
 } LeanReadiness;
 
 void lean_readiness_done(LeanReadiness *r);

@@ -377,7 +377,7 @@ static void test_batches(void) {
         ASSERT_EQ(get_int(r, "0.id"), 1);
         ASSERT_TRUE(has(get(r, "0"), "result"));
         ASSERT_EQ(get_int(r, "1.id"), 2);
-        ASSERT_EQ(json_object_array_length(get(r, "1.result.tools")), 10);
+        ASSERT_EQ(json_object_array_length(get(r, "1.result.tools")), 13);
         ASSERT_EQ(get_int(r, "2.id"), 3);
         ASSERT_EQ(get_int(r, "2.error.code"), -32601);
         ASSERT_EQ(get_int(r, "3.error.code"), -32600);
@@ -416,6 +416,7 @@ static void test_tools_list(void) {
                 "lean_declaration_search", "lean_proof_attempt",      "lean_declaration_verify",
                 "lean_declaration_verify_batch", "lean_proof_search", "lean_project_status",
                 "lean_run",
+                "lean_file_diagnostics", "lean_goal_at", "lean_multi_attempt",
         };
         Test t;
         Client *c;

@@ -55,6 +55,7 @@ static void test_tool_table(void) {
                 "lean_declaration_search", "lean_proof_attempt",      "lean_declaration_verify",
                 "lean_declaration_verify_batch", "lean_proof_search", "lean_project_status",
                 "lean_run",
+                "lean_file_diagnostics", "lean_goal_at", "lean_multi_attempt",
         };
         const McpToolDef *const *defs;
         size_t n;

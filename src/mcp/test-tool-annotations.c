@@ -11,8 +11,10 @@
 #include "mcp/tool-schemas.h"
 #include "tools/tools.h"
 
-/* Properties whose value is elaborated as Lean (commands, terms, tactics). */
-static const char *const lean_text_properties[] = { "code", "statement", "proof", "tactic", "goal", "tactics" };
+/* Properties whose value is elaborated as Lean (commands, terms, tactics;
+ * "path": a .lean file of the caller's, elaborated whole). */
+static const char *const lean_text_properties[] = { "code", "statement", "proof", "tactic", "goal", "tactics",
+                                                    "snippets", "path" };
 
 typedef struct Expected {
         const char *name;
@@ -30,6 +32,9 @@ static const Expected expected[] = {
         { "lean_declaration_verify", true },
         { "lean_declaration_verify_batch", true },
         { "lean_proof_search", true },
+        { "lean_file_diagnostics", true },
+        { "lean_goal_at", true },
+        { "lean_multi_attempt", true },
 };
 
 static bool is_lean_text_property(const char *k) {

@@ -127,29 +127,21 @@ static void project_finish_job(LhProject *p, LhJob *j, const LhError *err) {
 
 /* ---- worker lifecycle ------------------------------------------------------ */
 
-/* Planned end (graceful): the event is recorded now; on_dead only cleans up. */
-static void project_recycle_worker(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
-                                   uint64_t limit_kib, RestartEvent *ret) {
+/* The worker's end, recorded now (on_dead only cleans up): planned ends are
+ * graceful; the ends we force are a kill (timeout: abnormal, counted now;
+ * cancel: planned, never counted). */
+static void project_end_worker(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
+                               uint64_t limit_kib, RestartEvent *ret) {
+        bool kill = cause == RESTART_CAUSE_TIMEOUT || cause == RESTART_CAUSE_CANCELLED;
+
         assert(p->slot.worker && !p->slot.stopping);
 
         project_record_event(p, cause, reason, rss_kib, limit_kib, ret);
         project_timer_disarm(p->idle_source);
         project_timer_disarm(p->timeout_source);
-        worker_slot_stop(&p->slot, cause, reason, false);
-        project_notify(p, PROJECT_CHANGE_WORKER);
-}
-
-/* End asked by us (timeout: abnormal, counted now; cancel: planned, never counted). */
-static void project_kill_worker(LhProject *p, RestartCause cause, const char *reason, RestartEvent *ret) {
-        uint64_t rss = p->slot.rss_kib;
-
-        assert(p->slot.worker && !p->slot.stopping);
-
-        project_record_event(p, cause, reason, rss, 0, ret);
-        project_timer_disarm(p->idle_source);
-        project_timer_disarm(p->timeout_source);
-        worker_slot_stop(&p->slot, cause, reason, true);
-        (void) project_count_abnormal(p, cause, rss, 0);
+        worker_slot_stop(&p->slot, cause, reason, kill);
+        if (kill)
+                (void) project_count_abnormal(p, cause, rss_kib, limit_kib);
         project_notify(p, PROJECT_CHANGE_WORKER);
 }
 
@@ -160,7 +152,7 @@ static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         if (!project_is_evictable(p))
                 return 0;
         snprintf(reason, sizeof reason, "idle for %" PRIu64 " s", CONFIG(p)->worker_idle_secs);
-        project_recycle_worker(p, RESTART_CAUSE_IDLE, reason, p->slot.anon_kib, 0, NULL);
+        project_end_worker(p, RESTART_CAUSE_IDLE, reason, p->slot.anon_kib, 0, NULL);
         return 0;
 }
 
@@ -168,7 +160,7 @@ void project_evict(LhProject *p) {
         if (!project_is_evictable(p))
                 return;
         /* as the reference: giving the slot to another project is an idle stop */
-        project_recycle_worker(p, RESTART_CAUSE_IDLE, "evicted: least recently used idle worker, slot needed by another project",
+        project_end_worker(p, RESTART_CAUSE_IDLE, "evicted: least recently used idle worker, slot needed by another project",
                                p->slot.anon_kib, 0, NULL);
 }
 
@@ -213,10 +205,10 @@ static void project_after_job(LhProject *p, LhJob *j) {
 
         if (p->restart_requested) {
                 p->restart_requested = false;
-                project_recycle_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator",
+                project_end_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator",
                                        p->slot.anon_kib, 0, NULL);
         } else if (tier_after_job(c, &p->slot, &v)) {
-                project_recycle_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
+                project_end_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
                 if (v.cause == RESTART_CAUSE_RSS_POST_JOB)
                         job_note_restart(j, &ev, true);
         }
@@ -267,7 +259,7 @@ static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata)
                 return 0;
 
         snprintf(reason, sizeof reason, "no reply within %" PRIu64 " ms", ms);
-        project_kill_worker(p, RESTART_CAUSE_TIMEOUT, reason, &ev);
+        project_end_worker(p, RESTART_CAUSE_TIMEOUT, reason, p->slot.rss_kib, 0, &ev);
         job_note_restart(j, &ev, false);
         lh_error_set(&e, "timeout", true,
                      "No reply from the worker of %s within %" PRIu64 " ms; the worker (generation %" PRIu64 ") was killed.",
@@ -282,15 +274,14 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         LhError e;
         int k;
 
-        job_note_command(j, j->phase == JOB_PHASE_RUNNING,
-                         j->phase == JOB_PHASE_RUNNING ? restart_policy_command_hash(j->fingerprint, command) : 0);
-        if (j->command_hashed) {
-                if (restart_policy_poison_contains(&p->restarts, j->command_hash)) {
-                        json_object_put(command);
-                        restart_policy_poison_error(&p->restarts, &e);
-                        project_end_current(p, &e, false);
-                        return;
-                }
+        /* a file-mode command names a file we never read: no poison-input identity */
+        bool hashed = j->phase == JOB_PHASE_RUNNING && !(j->flags & JOB_OWN_IMPORTS);
+        job_note_command(j, hashed, hashed ? restart_policy_command_hash(j->fingerprint, command) : 0);
+        if (j->command_hashed && restart_policy_poison_contains(&p->restarts, j->command_hash)) {
+                json_object_put(command);
+                restart_policy_poison_error(&p->restarts, &e);
+                project_end_current(p, &e, false);
+                return;
         }
         k = worker_send(p->slot.worker, command);
         json_object_put(command);
@@ -337,7 +328,7 @@ static void project_start_job(LhProject *p, LhJob *j) {
 
         job_set_phase(j, JOB_PHASE_RUNNING);
         job_progress(j, "running in Lean (worker generation %" PRIu64 ")", p->slot.generation);
-        if (!p->active_profile || !streq(p->active_profile, j->fingerprint)) {
+        if (!(j->flags & JOB_OWN_IMPORTS) && (!p->active_profile || !streq(p->active_profile, j->fingerprint))) {
                 char *f = strdup(j->fingerprint);
 
                 if (f) {
@@ -480,6 +471,11 @@ static void project_dispatch(LhProject *p) {
         }
         if (!p->slot.ready)
                 return;
+        if (j->flags & JOB_OWN_IMPORTS) { /* the command brings its own imports */
+                job_set_base_env_internal(j, -1);
+                project_start_job(p, j);
+                return;
+        }
 
         /* import-switch tier: other imports than last time, and the worker is big */
         if (job_take_switch_check(j)) {
@@ -488,7 +484,7 @@ static void project_dispatch(LhProject *p) {
                         p->profile_switch_count++;
                         project_notify(p, PROJECT_CHANGE_WORKER);
                         if (tier_import_switch(c, &p->slot, &v)) {
-                                project_recycle_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
+                                project_end_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
                                 job_note_restart(j, &ev, true);
                                 return; /* on_dead kicks */
                         }
@@ -503,7 +499,7 @@ static void project_dispatch(LhProject *p) {
         }
 
         if (tier_max_imports(c, &p->slot, &v)) {
-                project_recycle_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, NULL);
+                project_end_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, NULL);
                 return;
         }
 
@@ -745,7 +741,7 @@ int project_restart_worker(LhProject *p) {
                 p->restart_requested = true;
                 return 0;
         }
-        project_recycle_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator", p->slot.anon_kib, 0, NULL);
+        project_end_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator", p->slot.anon_kib, 0, NULL);
         return 0;
 }
 
@@ -760,7 +756,7 @@ int project_stop_worker(LhProject *p) {
         p->restart_requested = false;
         project_reset_restart_policy(p);
         if (p->slot.worker && !p->slot.stopping)
-                project_recycle_worker(p, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", p->slot.anon_kib, 0, NULL);
+                project_end_worker(p, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", p->slot.anon_kib, 0, NULL);
         if (p->current) {
                 lh_error_set(&e, "cancelled", true, "The worker of %s was stopped by the operator.", p->root);
                 project_end_current(p, &e, false);
@@ -792,7 +788,7 @@ void project_cancel_job(LhProject *p, LhJob *j) {
         assert(p->current == j);
         if ((j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING) && p->slot.worker && !p->slot.stopping) {
                 /* the worker is inside the command: the only way out is to kill it */
-                project_kill_worker(p, RESTART_CAUSE_CANCELLED, "the running call was cancelled", &ev);
+                project_end_worker(p, RESTART_CAUSE_CANCELLED, "the running call was cancelled", p->slot.rss_kib, 0, &ev);
                 job_note_restart(j, &ev, false);
                 e.restart_cause = RESTART_CAUSE_CANCELLED;
         }

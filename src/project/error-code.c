@@ -34,6 +34,8 @@ static const char *const lh_error_code_table[_LH_ERROR_CODE_MAX] = {
         [LH_ERROR_TOOLCHAIN_NOT_INSTALLED] = "toolchain_not_installed",
         [LH_ERROR_PROVISIONING] = "provisioning",
         [LH_ERROR_PROVISION_FAILED] = "provision_failed",
+        [LH_ERROR_PATH_OUTSIDE_PROJECT] = "path_outside_project",
+        [LH_ERROR_FILE_NOT_FOUND] = "file_not_found",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(lh_error_code, LhErrorCode);

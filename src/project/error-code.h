@@ -42,6 +42,10 @@ typedef enum LhErrorCode {
         LH_ERROR_TOOLCHAIN_NOT_INSTALLED,
         LH_ERROR_PROVISIONING,
         LH_ERROR_PROVISION_FAILED,
+        /* file-level tools: a path that is not a file of the project, a
+         * file the REPL found missing */
+        LH_ERROR_PATH_OUTSIDE_PROJECT,
+        LH_ERROR_FILE_NOT_FOUND,
         _LH_ERROR_CODE_MAX,
         _LH_ERROR_CODE_INVALID = -EINVAL,
 } LhErrorCode;

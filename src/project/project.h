@@ -121,6 +121,10 @@ int project_stop_worker(LhProject *p);
 typedef enum JobFlags {
         JOB_READ_ONLY = 1 << 0, /* retried once if its worker dies */
         JOB_HEAVY = 1 << 1,     /* needs a heavy permit (proof search) */
+        /* The commands bring their own imports (the REPL's file mode, no
+         * "env"): no import header, runs on the worker as it is and leaves
+         * its import profile alone (no import-switch recycle). */
+        JOB_OWN_IMPORTS = 1 << 2,
 } JobFlags;
 
 /* A job drives the worker through commands. The actor first makes sure the

@@ -388,6 +388,50 @@ static void test_import_switch(void) {
         }
 }
 
+/* A job that brings its own imports (the REPL's file mode) gets no header
+ * and leaves the worker's import profile alone: no switch, no recycle. */
+static void test_own_imports(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        char *alpha[] = { (char *) "Alpha", NULL }, *beta[] = { (char *) "Beta", NULL };
+        Call own = { .code = "def own := 1", .imports = beta, .flags = JOB_OWN_IMPORTS };
+        LhProject *p;
+        LhFacts f;
+
+        config.restart_limit = 10; /* two crash pairs below: stay inside the window */
+        setup(&r, &p);
+        f = run_ok(p, "-- @double alloc 60\n-- @double sleep 0.15\ndef a := 1", alpha);
+        ASSERT_EQ(f.worker_generation, 1);
+        ASSERT_OK(submit(p, &own, NULL));
+        wait_done(&own);
+        ASSERT_TRUE(own.ok);
+        ASSERT_EQ(own.base_env, -1);      /* no header env */
+        ASSERT_EQ(own.reply_env, 2);      /* no header command before it */
+        ASSERT_EQ(own.facts.worker_generation, 1); /* above the soft tier, still not recycled */
+        ASSERT_FALSE(own.facts.worker_restarted);
+        ASSERT_EQ(own.facts.profile_switch_count, 0);
+        ASSERT_STREQ(own.facts.import_profile, "Alpha");
+        call_release(&own);
+        f = run_ok(p, "def a2 := 1", alpha);
+        ASSERT_EQ(f.worker_generation, 1);
+        ASSERT_EQ(f.profile_switch_count, 0);
+
+        /* its command names a file the daemon does not read: crashing twice
+         * is no poison input, the same command goes out again (the file may
+         * have been fixed) */
+        for (unsigned i = 0; i < 2; i++) {
+                Call crash = { .code = "-- @double exit 1", .flags = JOB_READ_ONLY | JOB_OWN_IMPORTS };
+
+                ASSERT_OK(submit(p, &crash, NULL));
+                wait_done(&crash);
+                ASSERT_FALSE(crash.ok);
+                ASSERT_STREQ(crash.code_err, "worker_failed");
+                ASSERT_EQ(crash.facts.retry_count, 1);
+                ASSERT_EQ(crash.facts.restarts_by_cause[RESTART_CAUSE_CHILD_EXIT], 2 * (i + 1));
+                call_release(&crash);
+        }
+        config.restart_limit = 3;
+}
+
 static void test_post_job_and_max_requests(void) {
         _cleanup_(registry_freep) LhRegistry *r = NULL;
         LhProject *p;
@@ -987,6 +1031,7 @@ int main(void) {
         test_order_and_mailbox();
         test_import_profiles();
         test_import_switch();
+        test_own_imports();
         test_post_job_and_max_requests();
         test_timeout();
         test_cancel();

@@ -141,6 +141,7 @@ const ToolDef tool_lean_declaration_inspect = {
         .ops = {
                 .start = tool_meta_start,
                 .step = inspect_step,
+                .done = tool_meta_done,
                 .free_state = tool_meta_state_free,
         },
         .state_size = sizeof(MetaState),

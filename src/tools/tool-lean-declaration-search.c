@@ -166,6 +166,7 @@ const ToolDef tool_lean_declaration_search = {
         .ops = {
                 .start = tool_meta_start,
                 .step = search_step,
+                .done = tool_meta_done,
                 .free_state = tool_meta_state_free,
         },
         .state_size = sizeof(MetaState),

@@ -8,6 +8,7 @@
 extern const ToolDef tool_lean_module_query, tool_lean_module_query_batch, tool_lean_declaration_inspect,
         tool_lean_declaration_search, tool_lean_proof_attempt, tool_lean_declaration_verify,
         tool_lean_declaration_verify_batch, tool_lean_proof_search, tool_lean_project_status, tool_lean_run;
+extern const ToolDef tool_lean_file_diagnostics, tool_lean_goal_at, tool_lean_multi_attempt;
 
 static const McpToolDef *const tool_list[] = {
         &tool_lean_run.mcp,
@@ -20,6 +21,9 @@ static const McpToolDef *const tool_list[] = {
         &tool_lean_declaration_verify.mcp,
         &tool_lean_declaration_verify_batch.mcp,
         &tool_lean_proof_search.mcp,
+        &tool_lean_file_diagnostics.mcp,
+        &tool_lean_goal_at.mcp,
+        &tool_lean_multi_attempt.mcp,
 };
 
 const McpToolDef *const *tools_list_defs(size_t *ret_n) {

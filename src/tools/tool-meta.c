@@ -7,6 +7,7 @@
 
 #include "basic/strv.h"
 #include "lean/query-text.h"
+#include "tools/tool-default-imports.h"
 #include "tools/tool-meta.h"
 
 void tool_meta_state_free(void *state) {
@@ -48,7 +49,7 @@ int tool_meta_reply(ToolCall *tc, LhJob *job, json_object *reply, json_object **
 
                 if (streq(strempty(json_object_get_string(code)), "unknown_declaration"))
                         lh_error_set(&err, "unknown_declaration", false,
-                                     "no declaration %s in the environment of the given imports", ms->subject);
+                                     "no declaration %s in the environment of the imports", ms->subject);
                 else
                         lh_error_set(&err, "lean_error", false, "the query failed: %s", strna(json_object_get_string(code)));
                 r = -EPROTO;
@@ -73,5 +74,23 @@ int tool_meta_submit(ToolCall *tc) {
         r = tool_call_check_readiness(tc);
         if (r != 0)
                 return r < 0 ? r : 0;
+        r = tool_default_imports_apply(mcp_call_get_arguments(tc->call), tc->have_readiness ? &tc->readiness : NULL,
+                                       &imports);
+        if (r < 0)
+                return r;
+        ((MetaState *) tool_call_state(tc))->imports_default = r > 0;
         return tool_call_submit(tc, TAKE_PTR(imports), JOB_READ_ONLY);
+}
+
+int tool_meta_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts) {
+        MetaState *ms = tool_call_state(tc);
+        LhError e;
+
+        if (!err || !(streq(strempty(err->code), "unknown_declaration") || streq(strempty(err->code), "import_failed")))
+                return 0;
+        e = *err;
+        tool_default_imports_note(&e, tc->imports, ms->imports_default);
+        tool_call_reply(tc, NULL, &e, facts);
+        json_object_put(e.details);
+        return 1;
 }

@@ -13,6 +13,7 @@ typedef struct MetaState {
         char *text;            /* the generated command */
         char *subject;         /* name (inspect) / query (search) */
         unsigned max;          /* max_chars (inspect) / max_results (search) */
+        bool imports_default;  /* the project's default import set was added (tool-default-imports.h) */
 } MetaState;
 
 void tool_meta_state_free(void *state);
@@ -21,5 +22,9 @@ int tool_meta_start(ToolCall *tc, LhJob *job, json_object **ret_command);
  * error set (unknown_declaration, lean_error, lean_repl_error) and -EPROTO,
  * or -ENOMEM. */
 int tool_meta_reply(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_decls, json_object **ret_ends);
-/* The import profile, the readiness gate, the job. */
+/* The import profile (without "imports": Lean + the project's default
+ * import set), the readiness gate, the job. */
 int tool_meta_submit(ToolCall *tc);
+/* ToolOps.done: unknown_declaration and import_failed say which imports
+ * were used ("imports", "imports_source"). */
+int tool_meta_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts);

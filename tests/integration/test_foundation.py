@@ -27,7 +27,7 @@ from conftest import (
 )
 
 EX_UNAVAILABLE = 69
-N_TOOLS = 10
+N_TOOLS = 13
 
 
 # ---------------------------------------------------------------- lifecycle

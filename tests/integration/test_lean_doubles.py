@@ -34,7 +34,11 @@ MARKERS = {"_synthetic", "double_pid"}
 
 # REPL/Main.lean: the texts of the REPL's own errors besides the recorded
 # ones ("Lean error:\n" + a Lean exception is recorded).
-SOURCE_ERROR_PREFIXES = ("Could not parse JSON:\n", "Could not parse as a valid JSON command:\n")
+# REPL/Main.lean processFile: an unreadable file is `.inr ⟨e.toString⟩` of
+# Lean's IO.Error, whose text for ENOENT is "no such file or directory
+# (error code: 2)\n  file: PATH".
+SOURCE_ERROR_PREFIXES = ("Could not parse JSON:\n", "Could not parse as a valid JSON command:\n",
+                         "no such file or directory (error code: 2)\n  file: ")
 
 
 def split_json_stream(text):
@@ -85,6 +89,7 @@ class Catalogue:
         self.sorry_keys = {}    # kind -> {frozenset of members}
         self.statuses = set()
         self.errors = set()
+        self.tactic_keys = set()  # members of the allTactics records (REPL/JSON.lean Tactic)
         for _, r in replies:
             k = kind_of(r)
             self.keys.setdefault(k, []).append(set(r))
@@ -95,6 +100,8 @@ class Catalogue:
                 self.severities.add(msg["severity"])
             for s in r.get("sorries", []):
                 self.sorry_keys.setdefault(k, set()).add(frozenset(s))
+            for t in r.get("tactics", []):
+                self.tactic_keys.add(frozenset(t))
             if "proofStatus" in r:
                 self.statuses.add(r["proofStatus"])
             if k == "error":
@@ -140,6 +147,18 @@ class Catalogue:
             bad += self.check_message(msg)
         for s in reply.get("sorries", []) if isinstance(reply.get("sorries"), list) else []:
             bad += self.check_sorry(k, s)
+        for t in reply.get("tactics", []) if isinstance(reply.get("tactics"), list) else []:
+            bad += self.check_tactic(t)
+        return bad
+
+    def check_tactic(self, t):
+        if not isinstance(t, dict) or frozenset(t) not in self.tactic_keys:
+            return ["tactic record %r, recorded members: %s" % (t, [sorted(x) for x in self.tactic_keys])]
+        bad = self.check_pos("tactic pos", t["pos"]) + self.check_pos("tactic endPos", t["endPos"])
+        if not (isinstance(t["tactic"], str) and isinstance(t["goals"], str)):
+            bad.append("tactic/goals not strings")
+        if not (isinstance(t["usedConstants"], list) and all(isinstance(c, str) for c in t["usedConstants"])):
+            bad.append("usedConstants not a list of names")
         return bad
 
     @staticmethod
@@ -196,11 +215,11 @@ def catalogue():
 class Double:
     """One double process, one request at a time."""
 
-    def __init__(self, name, env=None):
+    def __init__(self, name, env=None, cwd=None):
         e = dict(os.environ, LEAN_REPL_FIXTURES=FIXTURES)
         e.update(env or {})
         self.p = subprocess.Popen([os.path.join(DOUBLES, name)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  text=True, encoding="utf-8", env=e)
+                                  text=True, encoding="utf-8", env=e, cwd=cwd)
         self.replies = []
 
     def send(self, req):
@@ -256,6 +275,12 @@ def test_invented_shapes_fail(catalogue):
     assert catalogue.check({"messages": [dict(info, severity="information", data="x")], "env": 0})
     assert catalogue.check({"env": "0"})
     assert catalogue.check({"result": 1, "env": 0})
+    tac = {"usedConstants": [], "tactic": "rfl", "proofState": 0, "goals": "⊢ True",
+           "pos": {"line": 1, "column": 0}, "endPos": {"line": 1, "column": 3}}
+    assert not catalogue.check({"tactics": [tac], "env": 0})
+    assert catalogue.check({"tactics": [dict(tac, goalsAfter=[])], "env": 0})         # infotree member
+    assert catalogue.check({"tactics": [dict(tac, goals=["⊢ True"])], "env": 0})      # goals is one string
+    assert catalogue.check({"message": "file not found: x.lean"})
 
 
 # ------------------------------------------------------------------ each double, every branch
@@ -320,6 +345,44 @@ def test_lean_repl_transcript(catalogue):
         assert r["proofStatus"] == "Completed"
         d.send({"cmd": "x", "env": 99})
         d.send({"tactic": "rfl", "proofState": 99})
+    finally:
+        d.close()
+    assert_all_recorded_shapes(catalogue, d)
+
+
+def test_lean_repl_transcript_file_mode(catalogue, tmp_path):
+    """File mode: the recorded path commands with the recorded sources give
+    the recorded replies; other files and missing ones the REPL's shapes."""
+    (tmp_path / "test").mkdir()
+    for n in ("file", "file2", "file_env"):
+        with open(os.path.join(FIXTURES, n + ".lean")) as src:
+            (tmp_path / "test" / (n + ".lean")).write_text(src.read())
+    (tmp_path / "test" / "changed.lean").write_text("theorem t : 1 = 1 := by sorry\n")
+    d = Double("lean-repl-transcript", {"LEAN_REPL_TRANSCRIPT_INPUTS": FIXTURES}, cwd=str(tmp_path))
+    try:
+        r = d.send({"path": "test/file.lean", "allTactics": True})
+        assert "_synthetic" not in r
+        t = r["tactics"][0]
+        assert (t["tactic"], t["goals"], t["pos"], t["endPos"]) == \
+            ("exact rfl", "⊢ f + g = 39", {"line": 5, "column": 29}, {"line": 5, "column": 38})
+        # the recorded tactic's proof state runs tactics (synthetic rules)
+        assert d.send({"tactic": "rfl", "proofState": t["proofState"]})["proofStatus"] == "Completed"
+        d.send({"tactic": "no_such_tactic", "proofState": t["proofState"]})
+        r = d.send({"path": "test/file2.lean", "allTactics": True})
+        assert r["tactics"][0]["tactic"] == "rw [Nat.add_assoc, Nat.add_comm y, h1]"
+        # file_env.in: the path command on a recorded env
+        e = d.send({"cmd": "def f : Nat := 1"})["env"]
+        e = d.send({"cmd": "theorem demo (a b: Nat): a + b = b + a := by rw [Nat.add_comm]", "env": e})["env"]
+        r = d.send({"path": "test/file_env.lean", "env": e})
+        assert [m["data"] for m in r["messages"]] == ["demo (a b : Nat) : a + b = b + a", "f : Nat"]
+        # a recorded path whose content differs is not the recording
+        (tmp_path / "test" / "file.lean").write_text("theorem h : 1 = 1 := by sorry\n")
+        r = d.send({"path": "test/file.lean", "allTactics": True})
+        assert "_synthetic" in r and "tactics" not in r
+        d.send({"path": "test/changed.lean", "allTactics": True})
+        r = d.send({"path": "test/nope.lean", "allTactics": True})
+        assert r == {"message": "no such file or directory (error code: 2)\n  file: test/nope.lean"}
+        d.send({"path": "test/file2.lean", "env": 99})
     finally:
         d.close()
     assert_all_recorded_shapes(catalogue, d)

@@ -189,6 +189,42 @@ def test_declaration_inspect(meta, lean_project):
     assert e and e["code"] == "invalid_arguments"
 
 
+def test_declaration_inspect_default_imports(meta, lean_project):
+    """Without "imports", the project's own root modules (its default
+    lean_lib's roots in the lakefile) are imported; every such error says
+    which imports were used."""
+    c, _ = meta
+    p = str(lean_project)
+    # the fixture's lakefile declares no library: only Lean, and the error says so
+    e = error_of(call(c, "lean_declaration_inspect", {"project": p, "name": "Demo.foo"}))
+    assert e["code"] == "unknown_declaration"
+    assert e["imports"] == ["Lean"] and e["imports_source"] == "given"
+    assert "imports used: Lean" in e["message"]
+
+    (lean_project / "lakefile.lean").write_text(
+        "import Lake\nopen Lake DSL\n\npackage proj\n\n@[default_target]\nlean_lib Demo where\n"
+        "  roots := #[`Demo.Basic]\n\nlean_lib Tests\n")
+    r = call(c, "lean_declaration_inspect", {"project": p, "name": "Demo.foo"})
+    res = ok(r)
+    assert res["module"] == "Demo.Basic"
+    assert tool_body(r)["freshness"]["imports"] == ["Lean", "Demo.Basic"]
+    e = error_of(call(c, "lean_declaration_inspect", {"project": p, "name": "Demo.nope"}))
+    assert e["code"] == "unknown_declaration"
+    assert e["imports"] == ["Lean", "Demo.Basic"] and e["imports_source"] == "default"
+    assert "default import set" in e["message"]
+    # given imports win, even an empty list
+    e = error_of(call(c, "lean_declaration_inspect", {"project": p, "name": "Demo.foo", "imports": []}))
+    assert e["code"] == "unknown_declaration" and e["imports"] == ["Lean"] and e["imports_source"] == "given"
+    # search uses the same default
+    res = ok(call(c, "lean_declaration_search", {"project": p, "query": "foo_add"}))
+    assert "Demo.foo_add" in [d["name"] for d in res["candidates"]], res
+    # a default root that does not import: import_failed names the imports
+    (lean_project / "lakefile.toml").write_text("")
+    (lean_project / "lakefile.lean").write_text("import Lake\nopen Lake DSL\npackage proj\nlean_lib Missing.Lib\n")
+    e = error_of(call(c, "lean_declaration_inspect", {"project": p, "name": "Nat.add"}))
+    assert e["code"] == "import_failed" and e["imports"] == ["Lean", "Missing.Lib"], e
+
+
 def test_declaration_search_ranking(meta, lean_project):
     c, _ = meta
     p = str(lean_project)
