@@ -127,7 +127,8 @@ static const RegistryObserver manager_registry_observer = {
 
 static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        bool done = registry_is_quiet(m->registry) && mcp_server_is_drained(m->mcp);
+        bool done = registry_is_quiet(m->registry) && mcp_server_is_drained(m->mcp) &&
+                http_server_is_drained(m->http);
 
         if (done || usec >= m->stop_deadline) {
                 if (!done)

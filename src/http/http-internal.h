@@ -87,6 +87,7 @@ struct HttpServer {
         uint64_t max_sessions, max_body_bytes;
         HttpSession *sessions;
         unsigned n_sessions;
+        unsigned n_exchanges;   /* requests libmicrohttpd has not completed */
         HttpStream *streams;
         bool stopping;
 };

@@ -212,6 +212,7 @@ static void exchange_unlink(HttpExchange *x) {
 }
 
 static void exchange_free(HttpExchange *x) {
+        x->server->n_exchanges--;
         exchange_unlink(x);
         if (x->stream) {
                 http_stream_finish(x->stream);
@@ -277,6 +278,15 @@ void http_exchange_abort(HttpExchange *x, const char *why) {
                 http_stream_finish(x->stream);
 }
 
+static bool ids_contain(json_object *ids, json_object *id) {
+        size_t n = ids ? json_object_array_length(ids) : 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (json_object_equal(json_object_array_get_idx(ids, i), id))
+                        return true;
+        return false;
+}
+
 /* The request ids and progress tokens of a body, to route deferred answers. */
 static void body_scan(HttpExchange *x, json_object *msg) {
         json_object *id, *method, *params, *meta, *token;
@@ -289,6 +299,30 @@ static void body_scan(HttpExchange *x, json_object *msg) {
             json_object_object_get_ex(params, "_meta", &meta) &&
             json_object_object_get_ex(meta, "progressToken", &token))
                 json_object_array_add(x->tokens, json_object_get(token));
+}
+
+/* A cancelled request gets no answer (MCP): its stream ends, a waiting
+ * JSON request gets an error instead of hanging. */
+static void exchanges_cancelled(HttpSession *session, json_object *msg) {
+        json_object *method, *params, *rid;
+
+        if (!json_object_is_type(msg, json_type_object) || !json_object_object_get_ex(msg, "method", &method) ||
+            !json_object_is_type(method, json_type_string) ||
+            !streq(json_object_get_string(method), "notifications/cancelled") ||
+            !json_object_object_get_ex(msg, "params", &params) ||
+            !json_object_object_get_ex(params, "requestId", &rid) || !rid)
+                return;
+        for (HttpExchange *x = session->exchanges, *next; x; x = next) {
+                next = x->next;
+                if (x->answered || x->feeding || !ids_contain(x->ids, rid))
+                        continue;
+                if (x->stream) {
+                        x->answered = true;
+                        http_stream_finish(x->stream);
+                        exchange_unlink(x);
+                } else
+                        http_exchange_abort(x, "request cancelled");
+        }
 }
 
 static bool accepts(const char *accept, const char *type) {
@@ -383,6 +417,7 @@ static enum MHD_Result handle_post(HttpExchange *x) {
         x->session->exchanges = x;
 
         http_session_feed(x->session, x);
+        exchanges_cancelled(x->session, msg);
 
         if (initialize && !mcp_session_get_protocol_version(x->session->mcp)) {
                 /* initialize failed: no session to keep */
@@ -472,6 +507,7 @@ enum MHD_Result http_request_handle(HttpServer *s, struct MHD_Connection *c, con
                 if (!x)
                         return MHD_NO;
                 x->server = s;
+                s->n_exchanges++;
                 x->mhd = c;
                 x->method = streq(method, "GET") ? HTTP_GET : streq(method, "POST") ? HTTP_POST :
                             streq(method, "DELETE") ? HTTP_DELETE : HTTP_OTHER;

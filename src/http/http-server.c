@@ -291,6 +291,10 @@ HttpServer *http_server_free(HttpServer *s) {
         return mfree(s);
 }
 
+bool http_server_is_drained(const HttpServer *s) {
+        return !s || s->n_exchanges == 0;
+}
+
 const char *http_server_get_address(const HttpServer *s) {
         return s->address;
 }

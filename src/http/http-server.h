@@ -9,6 +9,7 @@
  * blocks. Each HTTP session is an McpSession of the one MCP server, so the
  * same tools, projects and workers serve both transports. */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -32,5 +33,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpServer *, http_server_free);
 
 /* Stopping: no new TCP connections; requests under way are answered. */
 void http_server_stop_accepting(HttpServer *s);
+/* Every request under way was answered and sent (stopping waits for it). */
+bool http_server_is_drained(const HttpServer *s);
 /* "127.0.0.1:8080", for the log */
 const char *http_server_get_address(const HttpServer *s);
