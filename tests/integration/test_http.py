@@ -366,3 +366,20 @@ def test_socket_activation(tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(30)
+
+
+@pytest.mark.parametrize("listen", ["no-port", "127.0.0.1:", "127.0.0.1:99999x"])
+def test_invalid_http_listen_is_a_config_error(tmp_path, listen):
+    env = base_env(str(tmp_path))
+    env["LEAN_HOST_MCP_HTTP_LISTEN"] = listen
+    p = subprocess.run([binary("LEAN_HOSTD"), "--listen", str(tmp_path / "s.sock")],
+                       env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert p.returncode == 78, p.stderr
+    assert b"daemon.http_listen" in p.stderr or b"LEAN_HOST_MCP_HTTP_LISTEN" in p.stderr
+
+
+def test_config_http_listen(start_daemon):
+    d = start_daemon(env={"LEAN_HOST_MCP_HTTP_LISTEN": "127.0.0.1:0"})
+    host, port = http_address(d)
+    h = Http(host, port)
+    h.initialize()
