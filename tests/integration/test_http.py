@@ -383,3 +383,28 @@ def test_config_http_listen(start_daemon):
     host, port = http_address(d)
     h = Http(host, port)
     h.initialize()
+
+
+def test_node_sdk_streamable_http(hdaemon, h, lean_project):
+    """The TS SDK's StreamableHTTPClientTransport (tests/client/http.mjs)."""
+    node = shutil.which("node")
+    client_dir = os.path.join(os.environ.get("SOURCE_ROOT", ""), "tests", "client")
+    if not node:
+        pytest.skip("node is not installed (packaging/quickstart.sh test installs it)")
+    if not os.path.isdir(os.path.join(client_dir, "node_modules", "@modelcontextprotocol", "sdk")):
+        pytest.skip("tests/client/node_modules is missing: run `npm ci` in tests/client")
+    url = f"http://{h.host}:{h.port}/mcp"
+    r = subprocess.run([node, os.path.join(client_dir, "http.mjs"), url,
+                        json.dumps(lean_run_args(lean_project, "def sdk := 1"))],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    with hdaemon.client() as c:
+        c.initialize()
+        assert out["tools"] == len(c.request("tools/list")["result"]["tools"])
+    assert out["isError"] is False, out
+    assert re.fullmatch(r"[0-9a-f]{32}", out["session"])
+    # the SDK ended its session with DELETE
+    h.session = out["session"]
+    r2, _ = h.post({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert r2.status == 404
