@@ -84,6 +84,7 @@ struct HttpServer {
         char address[80];
         bool loopback;
         char *token;            /* NULL: no authentication */
+        char *allowed_hosts;    /* daemon.http_allowed_hosts, NULL: none */
         uint64_t max_sessions, max_body_bytes;
         HttpSession *sessions;
         unsigned n_sessions;
@@ -100,6 +101,7 @@ int http_auth_load_token(const char *path, char **ret);
 /* 0: allowed; else the HTTP status to refuse with (*ret_why says why) */
 unsigned http_auth_check(HttpServer *s, struct MHD_Connection *c, const char **ret_why);
 bool http_host_is_loopback_name(const char *host, size_t n);
+bool http_host_is_allowed(const char *list, const char *host, size_t n);
 
 /* http-session.c */
 int http_session_new(HttpServer *s, HttpSession **ret);

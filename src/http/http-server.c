@@ -207,6 +207,11 @@ int http_server_new(HttpServer **ret, sd_event *event, McpServer *mcp, const Htt
                         return log_error_errno(r, "HTTP: cannot read a bearer token from %s (one line of printable characters): %m",
                                                opts->token_file);
         }
+        if (opts->allowed_hosts && opts->allowed_hosts[0]) {
+                s->allowed_hosts = strdup(opts->allowed_hosts);
+                if (!s->allowed_hosts)
+                        return -ENOMEM;
+        }
         if (s->listen_fd < 0) {
                 if (!opts->listen)
                         return -EINVAL;
@@ -287,6 +292,7 @@ HttpServer *http_server_free(HttpServer *s) {
         s->keepalive = sd_event_source_disable_unref(s->keepalive);
         safe_close(s->listen_fd);
         free(s->token);
+        free(s->allowed_hosts);
         sd_event_unref(s->event);
         return mfree(s);
 }

@@ -22,6 +22,7 @@ typedef struct HttpServerOptions {
         const char *listen;     /* "ADDRESS:PORT" ("[::1]:8080"); ignored when fd >= 0 */
         int fd;                 /* a listening TCP socket (socket activation), taken; -1: bind listen */
         const char *token_file; /* NULL/"": no authentication */
+        const char *allowed_hosts; /* Host/Origin names besides the loopback ones, comma-separated */
         uint64_t max_sessions;
         uint64_t max_body_bytes;
 } HttpServerOptions;

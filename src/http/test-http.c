@@ -217,14 +217,28 @@ static void test_log_rides_a_call_stream(void) {
 
 static void test_loopback_names(void) {
         static const char *const good[] = { "localhost", "localhost:8080", "127.0.0.1", "127.0.0.1:1", "[::1]",
-                                            "[::1]:443", "LOCALHOST:80" };
+                                            "[::1]:443", "LOCALHOST:80", "127.0.0.2:8808" };
         static const char *const bad[] = { "evil.example.com", "localhost.evil.com", "127.0.0.1.nip.io",
-                                           "localhost:", "localhost:80x", "[::1]x", "127.0.0.2", "", "localhostx" };
+                                           "localhost:", "localhost:80x", "[::1]x", "128.0.0.1", "", "localhostx",
+                                           "[::2]", "::1", "[::1", "10.0.0.1:80" };
 
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
                 ASSERT_TRUE(http_host_is_loopback_name(good[i], strlen(good[i])));
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 ASSERT_FALSE(http_host_is_loopback_name(bad[i], strlen(bad[i])));
+
+        /* daemon.http_allowed_hosts: a name matches any port, name:port only that one */
+        const char *list = "proxy.example, node2:8080 ,[fd00::1]";
+        ASSERT_TRUE(http_host_is_allowed(list, "proxy.example", 13));
+        ASSERT_TRUE(http_host_is_allowed(list, "PROXY.example:443", 17));
+        ASSERT_TRUE(http_host_is_allowed(list, "node2:8080", 10));
+        ASSERT_FALSE(http_host_is_allowed(list, "node2:8081", 10));
+        ASSERT_FALSE(http_host_is_allowed(list, "node2", 5));
+        ASSERT_TRUE(http_host_is_allowed(list, "[fd00::1]:99", 12));
+        ASSERT_FALSE(http_host_is_allowed(list, "proxy.example.evil", 18));
+        ASSERT_FALSE(http_host_is_allowed(list, "evil", 4));
+        ASSERT_FALSE(http_host_is_allowed(NULL, "proxy.example", 13));
+        ASSERT_FALSE(http_host_is_allowed("", "proxy.example", 13));
 }
 
 int main(void) {

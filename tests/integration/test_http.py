@@ -408,3 +408,19 @@ def test_node_sdk_streamable_http(hdaemon, h, lean_project):
     h.session = out["session"]
     r2, _ = h.post({"jsonrpc": "2.0", "id": 1, "method": "ping"})
     assert r2.status == 404
+
+
+def test_allowed_hosts(start_daemon):
+    d = start_daemon(args=["--listen-http", "127.0.0.1:0"],
+                     env={"LEAN_HOST_MCP_HTTP_ALLOWED_HOSTS": "proxy.example, node2:8080"})
+    host, port = http_address(d)
+    h = Http(host, port)
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": INIT}
+    for hdrs in ({"Host": "proxy.example:443", "Origin": "https://proxy.example"},
+                 {"Host": "node2:8080"}, {"Host": f"127.0.0.1:{port}"}):
+        r, data = h.post(init, headers=hdrs, session=False)
+        assert r.status == 200, (hdrs, data)
+    for hdrs in ({"Host": "evil.example"}, {"Host": "node2:8081"},
+                 {"Host": "proxy.example", "Origin": "https://evil.example"}):
+        r, data = h.post(init, headers=hdrs, session=False)
+        assert r.status == 403, (hdrs, data)
