@@ -373,6 +373,7 @@ static int manager_start_http(Manager *m) {
                 .allowed_hosts = m->config->http_allowed_hosts,
                 .max_sessions = m->config->http_max_sessions,
                 .max_body_bytes = m->config->max_line_bytes,
+                .max_input_bytes = m->config->max_input_bytes,
         };
         int r;
 

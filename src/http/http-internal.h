@@ -12,11 +12,15 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "basic/time-util.h"
 #include "http/http-server.h"
 #include "mcp/mcp.h"
 
 #define HTTP_SESSION_HEADER "Mcp-Session-Id"
 #define HTTP_KEEPALIVE_USEC (15 * USEC_PER_SEC)
+/* A client that does not read its stream while events keep coming is cut
+ * off at this much queued (as connection.c does with MCP_OUTPUT_MAX). */
+#define HTTP_STREAM_MAX ((size_t) 64 * 1024 * 1024)
 
 static inline void http_json_putp(json_object **p) {
         json_object_put(*p);
@@ -36,6 +40,7 @@ struct HttpStream {
         size_t start, end, alloc;
         bool suspended;
         bool finished; /* no more events: the body ends once drained */
+        bool failed;   /* the client fell too far behind: the connection is cut */
         HttpStream *prev, *next; /* the server's list (keepalives) */
 };
 
@@ -49,6 +54,7 @@ struct HttpExchange {
         char *body;
         size_t body_len, body_alloc;
         bool body_too_big;
+        bool over_budget;       /* all bodies under way exceed daemon.max_input_bytes */
 
         HttpSession *session;   /* strong; NULL: none yet */
         HttpExchange *prev, *next; /* the session's exchanges waiting for answers */
@@ -72,6 +78,7 @@ struct HttpSession {
         McpSession *mcp;
         HttpExchange *exchanges;
         HttpStream *get_stream; /* the standalone GET stream, at most one */
+        usec_t last_used;       /* the last request naming it (eviction) */
         HttpSession *prev, *next;
 };
 
@@ -85,7 +92,8 @@ struct HttpServer {
         bool loopback;
         char *token;            /* NULL: no authentication */
         char *allowed_hosts;    /* daemon.http_allowed_hosts, NULL: none */
-        uint64_t max_sessions, max_body_bytes;
+        uint64_t max_sessions, max_body_bytes, max_input_bytes;
+        uint64_t body_bytes;    /* request bodies held, over all requests */
         HttpSession *sessions;
         unsigned n_sessions;
         unsigned n_exchanges;   /* requests libmicrohttpd has not completed */
@@ -95,6 +103,8 @@ struct HttpServer {
 
 /* http-server.c: run libmicrohttpd soon (after a resume or a queued event) */
 void http_server_kick(HttpServer *s);
+/* SSE comments every HTTP_KEEPALIVE_USEC while a stream is open */
+void http_server_keepalive_start(HttpServer *s);
 
 /* http-auth.c */
 int http_auth_load_token(const char *path, char **ret);

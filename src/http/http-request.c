@@ -31,6 +31,8 @@ static ssize_t on_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         HttpStream *t = cls;
         size_t n = t->end - t->start;
 
+        if (t->failed)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
         if (n > 0) {
                 n = MIN(n, max);
                 memcpy(buf, t->buf + t->start, n);
@@ -66,6 +68,7 @@ HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c) {
         if (s->streams)
                 s->streams->prev = t;
         s->streams = t;
+        http_server_keepalive_start(s);
         return t;
 }
 
@@ -99,8 +102,16 @@ static void stream_wake(HttpStream *t) {
 }
 
 static int stream_append(HttpStream *t, const char *a, size_t n) {
-        if (t->finished || !t->mhd)
+        if (t->finished || t->failed || !t->mhd)
                 return 0;
+        if (t->end - t->start + n > HTTP_STREAM_MAX) {
+                log_warning("HTTP: more than %zu MiB queued on an SSE stream, the client does not read; cutting it off.",
+                            HTTP_STREAM_MAX / (1024 * 1024));
+                t->failed = true;
+                t->buf = mfree(t->buf);
+                t->start = t->end = t->alloc = 0;
+                return -ENOBUFS;
+        }
         if (t->end + n > t->alloc) {
                 size_t alloc = MAX(t->alloc * 2, t->end + n + 1024);
                 char *p = realloc(t->buf, alloc);
@@ -211,8 +222,15 @@ static void exchange_unlink(HttpExchange *x) {
         x->prev = x->next = NULL;
 }
 
+static void exchange_body_free(HttpExchange *x) {
+        x->server->body_bytes -= x->body_len;
+        x->body = mfree(x->body);
+        x->body_len = x->body_alloc = 0;
+}
+
 static void exchange_free(HttpExchange *x) {
         x->server->n_exchanges--;
+        exchange_body_free(x);
         exchange_unlink(x);
         if (x->stream) {
                 http_stream_finish(x->stream);
@@ -221,7 +239,6 @@ static void exchange_free(HttpExchange *x) {
         http_session_unref(x->session);
         json_object_put(x->ids);
         json_object_put(x->tokens);
-        free(x->body);
         free(x->reply);
         for (size_t i = 0; i < x->n_early; i++)
                 free(x->early[i]);
@@ -330,6 +347,8 @@ static bool accepts(const char *accept, const char *type) {
 }
 
 static enum MHD_Result exchange_reply_now(HttpExchange *x) {
+        if (!x->reply)
+                return MHD_NO; /* out of memory copying it */
         if (x->want_json || !x->want_sse)
                 return reply_text(x, MHD_HTTP_OK, "application/json", x->reply, strlen(x->reply));
         /* a client that takes only a stream gets a short one */
@@ -359,6 +378,9 @@ static enum MHD_Result handle_post(HttpExchange *x) {
         if (x->body_too_big)
                 return reply_error(x, MHD_HTTP_CONTENT_TOO_LARGE, JSONRPC_INVALID_REQUEST,
                                    "Payload Too Large: the body exceeds daemon.max_line_bytes");
+        if (x->over_budget)
+                return reply_error(x, MHD_HTTP_SERVICE_UNAVAILABLE, JSONRPC_SERVER_BUSY,
+                                   "Service Unavailable: request bodies under way exceed daemon.max_input_bytes, retry later");
         if (!type || strncasecmp(type, "application/json", 16) != 0)
                 return reply_error(x, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, JSONRPC_INVALID_REQUEST,
                                    "Unsupported Media Type: Content-Type must be application/json");
@@ -403,6 +425,7 @@ static enum MHD_Result handle_post(HttpExchange *x) {
                 if (!x->session)
                         return reply_error(x, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
                                            "Not Found: unknown or expired session; initialize a new one");
+                x->session->last_used = now_usec(CLOCK_MONOTONIC);
                 for (size_t i = 0; v && i < ELEMENTSOF(protocol_versions); i++)
                         known = known || streq(v, protocol_versions[i]);
                 if (!known)
@@ -418,6 +441,7 @@ static enum MHD_Result handle_post(HttpExchange *x) {
 
         http_session_feed(x->session, x);
         exchanges_cancelled(x->session, msg);
+        exchange_body_free(x); /* parsed: only the ids are kept */
 
         if (initialize && !mcp_session_get_protocol_version(x->session->mcp)) {
                 /* initialize failed: no session to keep */
@@ -471,6 +495,7 @@ static enum MHD_Result handle_get(HttpExchange *x) {
                 return reply_error(x, MHD_HTTP_CONFLICT, JSONRPC_INVALID_REQUEST,
                                    "Conflict: this session already has its GET stream open");
         x->session = http_session_ref(session);
+        session->last_used = now_usec(CLOCK_MONOTONIC);
         x->stream = http_stream_new(x->server, x->mhd);
         if (!x->stream)
                 return MHD_NO;
@@ -534,8 +559,14 @@ enum MHD_Result http_request_handle(HttpServer *s, struct MHD_Connection *c, con
                         size_t n = *upload_data_size;
 
                         *upload_data_size = 0;
-                        if (x->body_too_big || x->body_len + n > s->max_body_bytes) {
+                        if (x->body_too_big || x->over_budget)
+                                return MHD_YES;
+                        if (x->body_len + n > s->max_body_bytes) {
                                 x->body_too_big = true;
+                                return MHD_YES;
+                        }
+                        if (s->body_bytes + n > s->max_input_bytes) {
+                                x->over_budget = true;
                                 return MHD_YES;
                         }
                         if (x->body_len + n + 1 > x->body_alloc) {
@@ -548,6 +579,7 @@ enum MHD_Result http_request_handle(HttpServer *s, struct MHD_Connection *c, con
                         }
                         memcpy(x->body + x->body_len, upload_data, n);
                         x->body_len += n;
+                        s->body_bytes += n;
                         x->body[x->body_len] = 0;
                         return MHD_YES;
                 }

@@ -115,8 +115,19 @@ int http_session_new(HttpServer *srv, HttpSession **ret) {
         sd_id128_t id;
         int r;
 
-        if (srv->n_sessions >= srv->max_sessions)
-                return -EBUSY;
+        if (srv->n_sessions >= srv->max_sessions) {
+                /* full: the least recently used session with nothing under way makes room */
+                HttpSession *victim = NULL;
+
+                for (HttpSession *i = srv->sessions; i; i = i->next)
+                        if (!i->exchanges && !i->get_stream && !mcp_session_has_calls(i->mcp) &&
+                            (!victim || i->last_used < victim->last_used))
+                                victim = i;
+                if (!victim)
+                        return -EBUSY;
+                log_debug("HTTP: %u sessions, ending the least recently used (%.8s).", srv->n_sessions, victim->id);
+                http_session_close(victim, true);
+        }
         r = sd_id128_randomize(&id);
         if (r < 0)
                 return r;
@@ -126,6 +137,7 @@ int http_session_new(HttpServer *srv, HttpSession **ret) {
                 return -ENOMEM;
         s->n_ref = 2; /* the table's, the caller's */
         s->server = srv;
+        s->last_used = now_usec(CLOCK_MONOTONIC);
         sd_id128_to_string(id, s->id);
 
         r = mcp_session_new(srv->mcp, &session_sink, s, &s->mcp);

@@ -424,3 +424,38 @@ def test_allowed_hosts(start_daemon):
                  {"Host": "proxy.example", "Origin": "https://evil.example"}):
         r, data = h.post(init, headers=hdrs, session=False)
         assert r.status == 403, (hdrs, data)
+
+
+def test_session_limit_evicts_the_least_recently_used_idle_one(start_daemon):
+    d = start_daemon(args=["--listen-http", "127.0.0.1:0"], env={"LEAN_HOST_MCP_HTTP_MAX_SESSIONS": "2"})
+    host, port = http_address(d)
+    a, b, c = Http(host, port), Http(host, port), Http(host, port)
+    a.initialize()
+    b.initialize()
+    a.call(1, "ping")  # b is now the least recently used
+    c.initialize()
+    assert a.call(2, "ping")[0]["result"] == {}
+    r, data = b.post({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+    assert r.status == 404, data
+    # sessions with an open stream are not evicted: then the limit answers 503
+    streams = []
+    for s in (a, c):
+        conn, resp = s.request("GET", accept="text/event-stream")
+        assert resp.status == 200
+        streams.append(conn)
+    r, data = Http(host, port).post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": INIT})
+    assert r.status == 503, data
+    assert json.loads(data)["error"]["message"]
+    for conn in streams:
+        conn.close()
+
+
+def test_body_limit(start_daemon):
+    d = start_daemon(args=["--listen-http", "127.0.0.1:0"], env={"LEAN_HOST_MCP_MAX_LINE_BYTES": "4096"})
+    host, port = http_address(d)
+    h = Http(host, port)
+    h.initialize()
+    big = {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x" * 8192}}
+    r, data = h.post(big)
+    assert r.status == 413, data
+    assert h.call(2, "ping")[0]["result"] == {}
