@@ -602,6 +602,11 @@ void http_request_completed(HttpServer *s, void *con_cls) {
 
         if (!x)
                 return;
+        if (x->stream) {
+                /* the connection is done: nothing may resume it any more */
+                x->stream->mhd = NULL;
+                x->stream->suspended = false;
+        }
         if (x->session && x->stream && x->session->get_stream == x->stream)
                 x->session->get_stream = http_stream_unref(x->session->get_stream);
         exchange_free(x);

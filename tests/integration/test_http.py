@@ -335,7 +335,10 @@ def test_sigterm_ends_streams(hdaemon, h, lean_project):
     assert hdaemon.stop() == 0, hdaemon.log()[-4000:]
 
 
-def test_socket_activation(tmp_path):
+@pytest.mark.parametrize("with_unix", [False, True])
+def test_socket_activation(tmp_path, with_unix):
+    """lean-hostd-http.socket's fd (named "http") alone, or after the Unix
+    socket's as systemd passes both to lean-hostd.service."""
     activate = shutil.which("systemd-socket-activate")
     if not activate:
         pytest.skip("systemd-socket-activate is not installed")
@@ -346,8 +349,14 @@ def test_socket_activation(tmp_path):
     env = base_env(str(tmp_path))
     sock = str(tmp_path / "run" / "s.sock")
     log = open(tmp_path / "d.log", "wb")
-    p = subprocess.Popen([activate, "-l", f"127.0.0.1:{port}", "--fdname=http",
-                          binary("LEAN_HOSTD"), "--listen", sock, "--log-level", "debug"],
+    if with_unix:
+        os.makedirs(os.path.dirname(sock), exist_ok=True)
+        argv = [activate, "-l", sock, "-l", f"127.0.0.1:{port}", "--fdname=lean-hostd.socket:http",
+                binary("LEAN_HOSTD"), "--log-level", "debug"]
+    else:
+        argv = [activate, "-l", f"127.0.0.1:{port}", "--fdname=http",
+                binary("LEAN_HOSTD"), "--listen", sock, "--log-level", "debug"]
+    p = subprocess.Popen(argv,
                          env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     try:
@@ -363,6 +372,13 @@ def test_socket_activation(tmp_path):
         resp, _ = h.call(1, "ping")
         assert resp["result"] == {}
         assert f"MCP over HTTP on http://127.0.0.1:{port}/mcp" in (tmp_path / "d.log").read_text()
+        # and the Unix socket serves too
+        from conftest import Client
+        with Client(sock) as c:
+            c.initialize()
+            assert c.request("ping")["result"] == {}
+        if with_unix:
+            assert "the socket passed by systemd" in (tmp_path / "d.log").read_text()
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(30)
