@@ -29,7 +29,7 @@ static bool ids_contain(json_object *ids, json_object *id) {
 }
 
 static HttpExchange *session_find_exchange(HttpSession *s, json_object *msg) {
-        json_object *id = NULL, *params, *meta, *token;
+        json_object *id = NULL, *params, *token;
 
         if (json_object_is_type(msg, json_type_array)) {
                 /* a batch's answers: any of its ids names the batch */
@@ -54,12 +54,25 @@ static HttpExchange *session_find_exchange(HttpSession *s, json_object *msg) {
                 for (HttpExchange *x = s->exchanges; x; x = x->next)
                         if (!x->answered && ids_contain(x->tokens, token))
                                 return x;
-        (void) meta;
         return NULL;
 }
 
 static bool msg_is_answer(json_object *msg) {
         return json_object_is_type(msg, json_type_array) || json_object_object_get_ex(msg, "id", NULL);
+}
+
+/* An answer to nothing the client can name (a parse error, a refused
+ * batch, a batch of invalid messages): it belongs to the body being fed. */
+static bool answer_has_null_id(json_object *msg) {
+        json_object *id = NULL;
+
+        if (json_object_is_type(msg, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(msg); i++)
+                        if (json_object_object_get_ex(json_object_array_get_idx(msg, i), "id", &id) && id)
+                                return false;
+                return true;
+        }
+        return json_object_object_get_ex(msg, "id", &id) && !id;
 }
 
 static void on_session_send(McpSession *m, json_object *msg, const char *text, size_t n, void *userdata) {
@@ -72,8 +85,8 @@ static void on_session_send(McpSession *m, json_object *msg, const char *text, s
                         feeding = x;
 
         x = session_find_exchange(s, msg);
-        if (!x && answer && feeding && !feeding->answered)
-                x = feeding; /* a parse error, an id-less batch error: the request being fed */
+        if (!x && answer && feeding && !feeding->answered && answer_has_null_id(msg))
+                x = feeding; /* a parse error, a refused batch: the request being fed */
         if (x) {
                 http_exchange_deliver(x, text, n, answer);
                 return;

@@ -475,3 +475,18 @@ def test_body_limit(start_daemon):
     r, data = h.post(big)
     assert r.status == 413, data
     assert h.call(2, "ping")[0]["result"] == {}
+
+
+def test_invalid_batch_gets_its_errors(h):
+    r, data = h.post({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                      "params": dict(INIT, protocolVersion="2025-03-26")}, session=False)
+    h.session = r.getheader("Mcp-Session-Id")
+    r, data = h.post([1, 2], accept="application/json")
+    assert r.status == 200, data
+    errors = json.loads(data)
+    assert [e["error"]["code"] for e in errors] == [-32600, -32600] and all(e["id"] is None for e in errors)
+    # a refused batch (2025-06-18 has none) is answered too
+    h2 = Http(h.host, h.port)
+    h2.initialize()
+    r, data = h2.post([{"jsonrpc": "2.0", "id": 1, "method": "ping"}], accept="application/json")
+    assert r.status == 200 and json.loads(data)["error"]["code"] == -32600, data
