@@ -490,3 +490,40 @@ def test_invalid_batch_gets_its_errors(h):
     h2.initialize()
     r, data = h2.post([{"jsonrpc": "2.0", "id": 1, "method": "ping"}], accept="application/json")
     assert r.status == 200 and json.loads(data)["error"]["code"] == -32600, data
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_http_socket_unit(user_manager, lean_project):
+    """lean-hostd-http.socket under a real (private) user manager: the first
+    HTTP connection starts lean-hostd.service, which gets both sockets and
+    serves MCP over HTTP and over the Unix socket."""
+    from conftest import double_command
+    um = user_manager
+    um.install_units({"LEAN_HOST_MCP_ENFORCEMENT": "process", "LEAN_HOST_MCP_WORKER_COMMAND": double_command()})
+    port = free_port()
+    dest = os.path.join(um.runtime_dir, "systemd", "user")
+    shutil.copy(os.path.join(os.environ["BUILD_ROOT"], "units", "lean-hostd-http.socket"), dest)
+    os.makedirs(os.path.join(dest, "lean-hostd-http.socket.d"), exist_ok=True)
+    with open(os.path.join(dest, "lean-hostd-http.socket.d", "50-port.conf"), "w") as f:
+        f.write(f"[Socket]\nListenStream=\nListenStream=127.0.0.1:{port}\n")
+    um.systemctl("daemon-reload")
+    um.systemctl("start", "lean-hostd.socket", "lean-hostd-http.socket")
+    assert um.show("lean-hostd.service", "ActiveState")["ActiveState"] == "inactive"
+
+    h = Http("127.0.0.1", port)
+    h.initialize()
+    resp, _ = h.call(1, "tools/call", {"name": "lean_run", "arguments": lean_run_args(lean_project, "def a := 1")})
+    facts_http = runtime_facts(resp["result"])
+    assert um.show("lean-hostd.service", "ActiveState")["ActiveState"] == "active"
+    from conftest import Client
+    with Client(um.socket) as c:
+        c.initialize()
+        facts_unix = runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "def b := 2")))
+    assert facts_unix["worker_pid"] == facts_http["worker_pid"]
