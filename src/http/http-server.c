@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -232,6 +233,10 @@ int http_server_new(HttpServer **ret, sd_event *event, McpServer *mcp, const Htt
                 if (r < 0)
                         return r;
         }
+        /* a socket passed by systemd is blocking; accept() must never wait */
+        r = fcntl(s->listen_fd, F_GETFL);
+        if (r < 0 || fcntl(s->listen_fd, F_SETFL, r | O_NONBLOCK) < 0)
+                return log_error_errno(errno, "HTTP: cannot make the listening socket non-blocking: %m");
         http_server_describe(s);
 
         s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
