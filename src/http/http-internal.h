@@ -4,7 +4,8 @@
 /* Inside the HTTP transport: http-server.c (libmicrohttpd in sd-event, the
  * listener, dispatch), http-session.c (the session table, routing the MCP
  * server's messages to the HTTP exchange or stream they belong to),
- * http-request.c (POST/GET/DELETE, JSON replies, SSE streams), http-auth.c
+ * http-request.c (POST/GET/DELETE, JSON replies), http-stream.c (SSE
+ * bodies), http-auth.c
  * (bearer token, Host/Origin). */
 
 #include <json-c/json.h>
@@ -131,7 +132,11 @@ void http_exchange_deliver(HttpExchange *x, const char *text, size_t n, bool is_
 /* The session went away under a waiting exchange. */
 void http_exchange_abort(HttpExchange *x, const char *why);
 
+/* http-stream.c */
 HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c);
+/* libmicrohttpd's content reader and its free callback (holds a reference) */
+ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max);
+void http_stream_free_cb(void *cls);
 HttpStream *http_stream_ref(HttpStream *t);
 HttpStream *http_stream_unref(HttpStream *t);
 int http_stream_push(HttpStream *t, const char *data, size_t n); /* one "message" event */
