@@ -348,7 +348,6 @@ int manager_new(Manager **ret, const LhConfig *config) {
         if (!m)
                 return log_oom();
         m->config = config;
-        m->http_fd = -EBADF;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -368,7 +367,7 @@ static int manager_start_http(Manager *m) {
         const char *listen = m->http_listen;
         HttpServerOptions opts = {
                 .listen = listen ?: m->config->http_listen,
-                .fd = TAKE_FD(m->http_fd),
+                .fd = m->http_fd > 0 ? TAKE_FD(m->http_fd) : -EBADF,
                 .token_file = m->config->http_token_file,
                 .allowed_hosts = m->config->http_allowed_hosts,
                 .max_sessions = m->config->http_max_sessions,
@@ -509,7 +508,8 @@ Manager *manager_free(Manager *m) {
                 manager_unlink_socket(m);
                 free(m->listen_path);
         }
-        safe_close(m->http_fd);
+        if (m->http_fd > 0) /* 0: none (a passed socket is never fd 0) */
+                safe_close(m->http_fd);
         sd_event_unref(m->event);
         return mfree(m);
 }

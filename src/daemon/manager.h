@@ -25,7 +25,7 @@ typedef struct Manager {
         LhRegistry *registry;
         McpServer *mcp;
         HttpServer *http;       /* MCP over HTTP (daemon.http_listen, --listen-http, or activation) */
-        int http_fd;            /* the socket named "http" passed by systemd, until started */
+        int http_fd;            /* the socket named "http" passed by systemd, until started; <= 0: none */
         const char *http_listen; /* --listen-http (wins over daemon.http_listen and activation) */
         ToolsContext *tools;
         BusService *bus;
