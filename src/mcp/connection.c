@@ -49,7 +49,6 @@
 
 static void connection_update_events(Connection *c);
 static void connection_process_input(Connection *c);
-
 static void connection_input_over_budget(Connection *c);
 
 /* A framing error: a JSON-RPC error line with a null id. */
