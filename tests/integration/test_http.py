@@ -527,3 +527,20 @@ def test_http_socket_unit(user_manager, lean_project):
         c.initialize()
         facts_unix = runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "def b := 2")))
     assert facts_unix["worker_pid"] == facts_http["worker_pid"]
+
+
+def test_idle_session_expires(start_daemon):
+    d = start_daemon(args=["--listen-http", "127.0.0.1:0"], env={"LEAN_HOST_MCP_CONNECTION_IDLE_SECS": "1"})
+    host, port = http_address(d)
+    h = Http(host, port)
+    h.initialize()
+    c, r = h.request("GET", accept="text/event-stream")
+    assert r.status == 200
+    t0 = time.monotonic()
+    r.read()  # the stream ends when the session expires
+    assert time.monotonic() - t0 < 20
+    c.close()
+    r, data = h.post({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert r.status == 404, data
+    h.initialize()  # a new one, as the spec says
+    assert h.call(2, "ping")[0]["result"] == {}
