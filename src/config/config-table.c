@@ -23,6 +23,22 @@ static bool path_is_absolute_or_empty(const char *s) {
         return s && (s[0] == 0 || s[0] == '/');
 }
 
+/* "" or ADDRESS:PORT; the address itself is checked when the listener starts */
+static bool http_listen_is_valid(const char *s) {
+        const char *colon = strrchr(s, ':');
+
+        if (!s[0])
+                return true;
+        if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
+                return false;
+        return strspn(colon + 1, "0123456789") == strlen(colon + 1);
+}
+
+/* "" or "name[:port],name..." (src/http/http-auth.c) */
+static bool http_hosts_are_valid(const char *s) {
+        return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[], ") == strlen(s);
+}
+
 /* git's URL forms: scheme://…, [user@]host:path, or a local absolute path. */
 static bool repl_source_is_valid(const char *s) {
         const char *colon;
@@ -115,6 +131,17 @@ const ConfigKey config_table[] = {
             result_max_message_bytes, 256 * 1024, false, 1024, MAX_BYTES),
         U64("daemon.progress_interval_secs", "PROGRESS_INTERVAL_SECS",
             progress_interval_secs, 15, true, 0, 3600),
+        { .key = "daemon.http_listen", .env = "LEAN_HOST_MCP_HTTP_LISTEN", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, http_listen), .def_str = "",
+          .check = http_listen_is_valid, .check_what = "ADDRESS:PORT (e.g. 127.0.0.1:8080), or \"\" for none" },
+        { .key = "daemon.http_token_file", .env = "LEAN_HOST_MCP_HTTP_TOKEN_FILE", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, http_token_file), .def_str = "",
+          .check = path_is_absolute_or_empty, .check_what = "an absolute path, or \"\" for no token" },
+        U64("daemon.http_max_sessions", "HTTP_MAX_SESSIONS",
+            http_max_sessions, 256, false, 1, MAX_COUNT),
+        { .key = "daemon.http_allowed_hosts", .env = "LEAN_HOST_MCP_HTTP_ALLOWED_HOSTS", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, http_allowed_hosts), .def_str = "",
+          .check = http_hosts_are_valid, .check_what = "host names, host:port or [IPv6] separated by commas" },
 
         /* REPL provisioning (lean/provision.h) and elan (lean/toolchain.h); "" = the built-in default */
         { .key = "repl.source", .env = "LEAN_HOST_MCP_REPL_SOURCE", .type = CONFIG_TYPE_STRING,
