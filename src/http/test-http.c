@@ -20,6 +20,7 @@
 #include "basic/tests.h"
 #include "http/http-internal.h"
 #include "http/http-server.h"
+#include "mcp/tool-schemas.h"
 
 typedef struct Test {
         sd_event *event;
@@ -45,9 +46,19 @@ static int on_lean_run(McpCall *call, void *userdata) {
         return 0;
 }
 
+/* The one tool of these tests: lean_run's arguments, answered by a timer. */
+static const McpToolArg test_lean_run_args[] = {
+        { .name = "project", .type = MCP_ARG_STRING, .required = true },
+        { .name = "code", .type = MCP_ARG_STRING, .required = true },
+        {}
+};
+static const McpToolDef test_lean_run = { .name = "lean_run", .description = "test", .args = test_lean_run_args };
+static const McpToolDef *const test_tools[] = { &test_lean_run };
+
 static void test_setup(Test *t) {
         HttpServerOptions o = { .listen = "127.0.0.1:0", .fd = -EBADF };
-        McpServerOptions mo = { .server_name = "lean-host", .server_version = "0" };
+        McpServerOptions mo = { .server_name = "lean-host", .server_version = "0",
+                                .tools = test_tools, .n_tools = ELEMENTSOF(test_tools) };
         const char *colon;
 
         ASSERT_OK(sd_event_new(&t->event));
