@@ -36,6 +36,8 @@ as_root() {
 BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd"
 RUN_DEPS="systemd dbus dbus-user-session git"
 TEST_DEPS="python3 python3-pytest util-linux procps bubblewrap clang-14 libclang-rt-14-dev mandoc"
+# the multi-node test (tests/integration/test_multinode.py): HAProxy, network namespaces
+TEST_DEPS="$TEST_DEPS haproxy iproute2"
 # the real-platform suite (tests/vm): qemu guests built with debootstrap
 VM_TEST_DEPS="qemu-system-x86 qemu-utils debootstrap e2fsprogs debian-archive-keyring"
 

@@ -32,6 +32,7 @@ static const char *const lh_error_code_table[_LH_ERROR_CODE_MAX] = {
         [LH_ERROR_TOOLCHAIN_NOT_INSTALLED] = "toolchain_not_installed",
         [LH_ERROR_PROVISIONING] = "provisioning",
         [LH_ERROR_PROVISION_FAILED] = "provision_failed",
+        [LH_ERROR_NODE_UNAVAILABLE] = "node_unavailable",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(lh_error_code, LhErrorCode);
@@ -46,6 +47,7 @@ bool lh_error_code_retryable(LhErrorCode c) {
         case LH_ERROR_WORKER_FAILED:
         case LH_ERROR_PATH_UNRESPONSIVE:
         case LH_ERROR_PROVISIONING:
+        case LH_ERROR_NODE_UNAVAILABLE:
                 return true;
         default:
                 return false;

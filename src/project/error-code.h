@@ -42,6 +42,7 @@ typedef enum LhErrorCode {
         LH_ERROR_TOOLCHAIN_NOT_INSTALLED,
         LH_ERROR_PROVISIONING,
         LH_ERROR_PROVISION_FAILED,
+        LH_ERROR_NODE_UNAVAILABLE, /* sent by the HAProxy front (deploy/haproxy/errors), not by lean-hostd */
         _LH_ERROR_CODE_MAX,
         _LH_ERROR_CODE_INVALID = -EINVAL,
 } LhErrorCode;
