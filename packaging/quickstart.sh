@@ -176,6 +176,10 @@ cmd_test() {
 		(cd tests/client && npm ci --no-audit --no-fund --loglevel=error) ||
 			say "npm ci in tests/client failed: the node SDK client test will be skipped"
 	fi
+	if [ -f deploy/k8s/check/package-lock.json ] && command -v npm >/dev/null; then
+		(cd deploy/k8s/check && npm ci --no-audit --no-fund --loglevel=error) ||
+			say "npm ci in deploy/k8s/check failed: the k8s-manifests check will be skipped"
+	fi
 
 	if setup_build "$BUILD" -Dwerror=true && ninja -C "$BUILD"; then
 		run_tests "$BUILD" "build" --num-processes "$(nproc)"
