@@ -13,6 +13,7 @@ HAProxy in the test's namespace, a client driving several projects.
 Root only (network namespaces); skipped with the reason otherwise.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -180,3 +181,188 @@ def test_proxy_failover_and_rejoin(standin_cluster):
     start_standin(vnode, victim)
     proxy.wait_states({victim: "UP"})
     assert placement(proxy) == before
+
+
+# ------------------------------------------------------------ real lean-hostd
+
+HTTP_PORT = 8808
+
+
+def _http_unsupported():
+    hostd = os.environ.get("LEAN_HOSTD")
+    if not hostd or not os.path.exists(hostd):
+        return "LEAN_HOSTD is not set (run through `meson test`)"
+    out = subprocess.run([hostd, "--help"], capture_output=True, text=True).stdout
+    if "--listen-http" not in out:
+        return "this lean-hostd has no --listen-http (MCP Streamable HTTP)"
+    return None
+
+
+class McpSession:
+    """One MCP session per project through the proxy, as the README tells clients."""
+
+    def __init__(self, port, project):
+        self.port = port
+        self.project = str(project)
+        self.sid = None
+        self.rid = 0
+
+    def post(self, method, params=None, notify=False):
+        h = {"Lean-Project": self.project, "MCP-Protocol-Version": "2025-06-18"}
+        if self.sid:
+            h["Mcp-Session-Id"] = self.sid
+        msg = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            msg["params"] = params
+        if not notify:
+            self.rid += 1
+            msg["id"] = self.rid
+        return lbproxy.post(self.port, msg, h)
+
+    def initialize(self):
+        self.sid = None
+        status, hdrs, body = self.post("initialize", {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "test_multinode", "version": "0"}})
+        assert status == 200, (status, body)
+        self.sid = hdrs.get("mcp-session-id")
+        assert self.sid, hdrs
+        status, _, _ = self.post("notifications/initialized", notify=True)
+        assert status in (200, 202), status
+
+    def lean_run(self, code):
+        """(status, body): body is the tools/call result, or HAProxy's error body."""
+        return self.post("tools/call", {"name": "lean_run", "arguments": {"project": self.project, "code": code}})
+
+
+def _ppid(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def _where(nodes, body):
+    """(node index, worker pid, generation) of a tools/call answer."""
+    res = body["result"]
+    assert not res.get("isError"), res
+    facts = res["structuredContent"]["runtime"]
+    pid = facts["worker_pid"]
+    parent = _ppid(pid)
+    idx = [n.daemon.pid for n in nodes].index(parent)
+    return idx, pid, facts["worker_generation"]
+
+
+@pytest.fixture
+def hostd_cluster(tmp_path):
+    why = _http_unsupported()
+    if why:
+        pytest.skip(why)
+    from conftest import base_env
+    with netns.Nodes(3) as nodes:
+        for i, node in enumerate(nodes):
+            tmp = tmp_path / f"node{i}"
+            tmp.mkdir()
+            env = base_env(str(tmp))
+            node.log_path = tmp / "lean-hostd.log"
+            log = open(node.log_path, "wb")
+            sock = os.path.join(env["XDG_RUNTIME_DIR"], "lean-host", "mcp.sock")
+            node.daemon = node.popen([os.environ["LEAN_HOSTD"], "--listen", sock,
+                                      "--listen-http", f"{node.addr}:{HTTP_PORT}", "--log-level", "debug"],
+                                     env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=str(tmp))
+            log.close()
+        proxy = lbproxy.HAProxy(tmp_path, [f"{n.addr}:{HTTP_PORT}" for n in nodes])
+        try:
+            try:
+                proxy.wait_states({"node1": "UP", "node2": "UP", "node3": "UP"}, timeout=30)
+            except AssertionError:
+                logs = "\n".join(n.log_path.read_text(errors="replace")[-2000:] for n in nodes)
+                raise AssertionError("nodes not UP\n" + logs)
+            yield nodes, proxy
+        finally:
+            proxy.close()
+            for n in nodes:
+                if n.daemon.poll() is None:
+                    n.daemon.terminate()
+                    try:
+                        n.daemon.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        n.daemon.kill()
+            for n in nodes:
+                log = n.log_path.read_text(errors="replace")
+                for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                    assert marker not in log, log[-6000:]
+
+
+def _projects(tmp_path, n):
+    out = []
+    for i in range(n):
+        root = tmp_path / "projects" / f"p{i}"
+        root.mkdir(parents=True)
+        (root / "lakefile.lean").write_text("import Lake\nopen Lake DSL\n\npackage proj\n")
+        (root / "lean-toolchain").write_text("leanprover/lean4:v4.33.0-rc2\n")
+        out.append(root)
+    return out
+
+
+def test_lean_hostd_warm_worker_on_one_node_and_failover(hostd_cluster, tmp_path):
+    nodes, proxy = hostd_cluster
+    projects = _projects(tmp_path, 8)
+    sessions = {p: McpSession(proxy.port, p) for p in projects}
+    home = {}
+    answered = []  # every call that got an answer: (project, body)
+
+    # each project's calls hit the same warm worker on one node
+    for p, s in sessions.items():
+        s.initialize()
+        seen = set()
+        for k in range(3):
+            status, _, body = s.lean_run(f"def x{k} := {k}")
+            assert status == 200, (status, body)
+            answered.append((p, body))
+            seen.add(_where(nodes, body))
+        assert len(seen) == 1, seen  # same node, same worker pid, same generation
+        home[p] = seen.pop()
+    assert len({h[0] for h in home.values()}) >= 2, home
+
+    # kill the node holding projects[0] while a call is in flight there
+    victim = home[projects[0]][0]
+    moved = [p for p in projects if home[p][0] == victim]
+    stayed = [p for p in projects if home[p][0] != victim]
+    result = {}
+
+    def slow():
+        result["r"] = sessions[projects[0]].lean_run("-- @double sleep 5\ndef slow := 1")
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(1.5)
+    nodes[victim].daemon.kill()
+    nodes[victim].daemon.wait()
+    t.join(60)
+    status, hdrs, body = result["r"]
+    # the call in flight: HAProxy's retryable error, never a silent loss
+    assert status == 502, (status, body)
+    assert body["error"]["data"]["code"] == "node_unavailable" and body["error"]["data"]["retryable"] is True
+    proxy.wait_states({f"node{victim + 1}": "DOWN"})
+
+    # its projects move: the old session is unknown on the new node (404),
+    # a new session there answers, from a worker of another node
+    for p in moved:
+        status, _, body = sessions[p].lean_run("def again := 1")
+        assert status in (404, 502, 503), (status, body)
+        sessions[p].initialize()
+        status, _, body = sessions[p].lean_run("def again := 1")
+        assert status == 200, (status, body)
+        answered.append((p, body))
+        assert _where(nodes, body)[0] != victim
+    # the others stay on their node and their warm worker
+    for p in stayed:
+        status, _, body = sessions[p].lean_run("def still := 1")
+        assert status == 200, (status, body)
+        answered.append((p, body))
+        assert _where(nodes, body) == home[p]
+
+    # no answered call was lost or wrong: every answer is a successful lean_run result
+    for p, body in answered:
+        assert body["jsonrpc"] == "2.0" and not body["result"].get("isError"), body
+        assert "runtime" in body["result"]["structuredContent"], json.dumps(body)[:2000]
