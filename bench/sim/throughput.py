@@ -6,7 +6,8 @@ the last one is answered), through three schedulers on the same trace:
 * lean-host today: one worker for the project, one job at a time (model.Node);
 * a Kimina-style pool: CPU − 1 REPLs, each bound to one exact header, an idle
   REPL with the header is reused, else the least recently used idle one is
-  replaced (spawn + import);
+  replaced (spawn + import); Kimina's own recycling of REPLs (by use count
+  or memory) is not modelled, so its REPLs only grow;
 * DESIGN, NOT BUILT: a per-project pool with import affinity and a warm
   successor: up to CPU − 1 workers, a job goes to an idle worker that holds
   its header, lean-host's tiers still recycle workers, and a recycled worker's
