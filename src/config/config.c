@@ -56,6 +56,17 @@ static bool path_is_absolute_or_empty(const char *s) {
 }
 
 /* git's URL forms: scheme://…, [user@]host:path, or a local absolute path. */
+/* "" or ADDRESS:PORT; the address itself is checked when the listener starts */
+static bool http_listen_is_valid(const char *s) {
+        const char *colon = strrchr(s, ':');
+
+        if (!s[0])
+                return true;
+        if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
+                return false;
+        return strspn(colon + 1, "0123456789") == strlen(colon + 1);
+}
+
 static bool repl_source_is_valid(const char *s) {
         const char *colon;
 
@@ -145,6 +156,14 @@ static const ConfigKey config_table[] = {
             result_max_messages, 200, false, 0, MAX_COUNT),
         U64("daemon.result_max_message_bytes", "RESULT_MAX_MESSAGE_BYTES",
             result_max_message_bytes, 256 * 1024, false, 1024, MAX_BYTES),
+        { .key = "daemon.http_listen", .env = "LEAN_HOST_MCP_HTTP_LISTEN", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, http_listen), .def_str = "",
+          .check = http_listen_is_valid, .check_what = "ADDRESS:PORT (e.g. 127.0.0.1:8080), or \"\" for none" },
+        { .key = "daemon.http_token_file", .env = "LEAN_HOST_MCP_HTTP_TOKEN_FILE", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, http_token_file), .def_str = "",
+          .check = path_is_absolute_or_empty, .check_what = "an absolute path, or \"\" for no token" },
+        U64("daemon.http_max_sessions", "HTTP_MAX_SESSIONS",
+            http_max_sessions, 256, false, 1, MAX_COUNT),
 
         /* REPL provisioning (lean/provision.h) and elan (lean/toolchain.h); "" = the built-in default */
         { .key = "repl.source", .env = "LEAN_HOST_MCP_REPL_SOURCE", .type = CONFIG_TYPE_STRING,

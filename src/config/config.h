@@ -72,6 +72,9 @@ typedef struct LhConfig {
         uint64_t result_max_messages;    /* Lean messages per tool result, the rest counted */
         uint64_t result_max_message_bytes; /* message text per tool result */
         uint64_t worker_max_reply_bytes; /* one REPL reply; larger → error, worker recycled */
+        char *http_listen;               /* MCP Streamable HTTP on ADDRESS:PORT; "" = off (src/http) */
+        char *http_token_file;           /* bearer token required on every HTTP request; "" = none */
+        uint64_t http_max_sessions;      /* concurrent HTTP sessions */
 
         /* REPL provisioning and elan; "" = default */
         char *repl_source;         /* git URL or local checkout the REPL is built from */

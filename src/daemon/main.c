@@ -15,6 +15,7 @@ extern char **environ;
 
 typedef struct Args {
         const char *listen_path;
+        const char *listen_http;
         const char *config_path;
         const char *log_level;
         bool dump_config;
@@ -30,6 +31,9 @@ static void help(void) {
                "     --listen PATH       Bind this socket instead of using the one systemd passes\n"
                "                         (default without systemd: $XDG_RUNTIME_DIR/lean-host/mcp.sock,\n"
                "                         without it /run/user/UID/..., else /tmp/lean-host-UID/...)\n"
+               "     --listen-http ADDRESS:PORT\n"
+               "                         Also serve MCP over Streamable HTTP on http://ADDRESS:PORT/mcp\n"
+               "                         (e.g. 127.0.0.1:8080; overrides daemon.http_listen)\n"
                "     --config PATH       Read this config file (default: $XDG_CONFIG_HOME/lean-host/config.json,\n"
                "                         then " SYSCONFDIR "/lean-host/config.json)\n"
                "     --dump-config       Print the resolved configuration with each value's source, then exit\n"
@@ -41,11 +45,12 @@ static void help(void) {
 
 /* 0: go on; 1: done, exit 0; <0: usage error (already printed). */
 static int parse_argv(int argc, char *argv[], Args *a) {
-        enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_CONFIG, ARG_DUMP_CONFIG, ARG_LOG_LEVEL, ARG_SYSTEM_BUS };
+        enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_CONFIG, ARG_DUMP_CONFIG, ARG_LOG_LEVEL, ARG_SYSTEM_BUS, ARG_LISTEN_HTTP };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "listen", required_argument, NULL, ARG_LISTEN },
+                { "listen-http", required_argument, NULL, ARG_LISTEN_HTTP },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -68,6 +73,9 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                                 return -EINVAL;
                         }
                         a->listen_path = optarg;
+                        break;
+                case ARG_LISTEN_HTTP:
+                        a->listen_http = optarg;
                         break;
                 case ARG_CONFIG:
                         a->config_path = optarg;
@@ -148,8 +156,10 @@ int main(int argc, char *argv[]) {
         signal(SIGPIPE, SIG_IGN);
 
         r = manager_new(&m, &config);
-        if (r >= 0)
+        if (r >= 0) {
                 m->system_bus = args.system_bus;
+                m->http_listen = args.listen_http;
+        }
         if (r >= 0)
                 r = manager_startup(m, args.listen_path);
         if (r >= 0)

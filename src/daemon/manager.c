@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include "basic/log.h"
 #include "basic/path-util.h"
 #include "basic/socket-path.h"
+#include "basic/strv.h"
 #include "basic/time-util.h"
 #include "daemon/manager.h"
 #include "lh-build-config.h"
@@ -125,7 +127,8 @@ static const RegistryObserver manager_registry_observer = {
 
 static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
-        bool done = registry_is_quiet(m->registry) && mcp_server_is_drained(m->mcp);
+        bool done = registry_is_quiet(m->registry) && mcp_server_is_drained(m->mcp) &&
+                http_server_is_drained(m->http);
 
         if (done || usec >= m->stop_deadline) {
                 if (!done)
@@ -154,6 +157,7 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         if (m->idle_timer)
                 (void) sd_event_source_set_enabled(m->idle_timer, SD_EVENT_OFF);
 
+        http_server_stop_accepting(m->http);
         mcp_server_stop_accepting(m->mcp);
         registry_shutdown(m->registry);
 
@@ -294,9 +298,23 @@ static int manager_get_listen_fd(Manager *m, const char *listen_path, int *ret_f
         _cleanup_free_ char *def = NULL;
         int n, r;
 
-        n = sd_listen_fds(true);
+        _cleanup_strv_free_ char **names = NULL;
+        n = sd_listen_fds_with_names(true, &names);
         if (n < 0)
                 return log_error_errno(n, "Failed to read passed file descriptors: %m");
+        /* lean-hostd-http.socket's (FileDescriptorName=http) is the HTTP
+         * listener's; the Unix socket's, if any, stays at SD_LISTEN_FDS_START */
+        for (int i = 0; i < n; i++)
+                if (names && names[i] && streq(names[i], "http")) {
+                        m->http_fd = fcntl(SD_LISTEN_FDS_START + i, F_DUPFD_CLOEXEC, SD_LISTEN_FDS_START + n);
+                        if (m->http_fd < 0)
+                                return log_error_errno(errno, "Failed to take the passed HTTP socket: %m");
+                        if (i == 0 && n > 1 && dup3(SD_LISTEN_FDS_START + 1, SD_LISTEN_FDS_START, O_CLOEXEC) < 0)
+                                return log_error_errno(errno, "Failed to arrange the passed sockets: %m");
+                        (void) close(SD_LISTEN_FDS_START + n - 1);
+                        n--;
+                        break;
+                }
         if (n > 1)
                 return log_error_errno(EINVAL, "Expected at most one socket from systemd, got %d.", n);
         if (n == 1 && !listen_path) {
@@ -330,6 +348,7 @@ int manager_new(Manager **ret, const LhConfig *config) {
         if (!m)
                 return log_oom();
         m->config = config;
+        m->http_fd = -EBADF;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -342,6 +361,28 @@ int manager_new(Manager **ret, const LhConfig *config) {
                 log_debug("Service watchdog enabled.");
 
         *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int manager_start_http(Manager *m) {
+        const char *listen = m->http_listen;
+        HttpServerOptions opts = {
+                .listen = listen ?: m->config->http_listen,
+                .fd = TAKE_FD(m->http_fd),
+                .token_file = m->config->http_token_file,
+                .max_sessions = m->config->http_max_sessions,
+                .max_body_bytes = m->config->max_line_bytes,
+        };
+        int r;
+
+        if (opts.fd >= 0 && listen) {
+                opts.fd = safe_close(opts.fd); /* --listen-http wins */
+        }
+        if (opts.fd < 0 && (!opts.listen || !opts.listen[0]))
+                return 0; /* not asked for */
+        r = http_server_new(&m->http, m->event, m->mcp, &opts);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start MCP over HTTP: %m");
         return 0;
 }
 
@@ -413,6 +454,10 @@ int manager_startup(Manager *m, const char *listen_path) {
                          "else run as plain children with daemon-side enforcement.",
                          enforcement_request_to_string(m->config->enforcement), m->config->slice);
 
+        r = manager_start_http(m);
+        if (r < 0)
+                return r;
+
         log_info("lean-hostd %s ready on %s.", PACKAGE_VERSION,
                  m->socket_activated ? "the socket passed by systemd" : m->listen_path);
         (void) sd_notify(false, "READY=1");
@@ -451,6 +496,7 @@ Manager *manager_free(Manager *m) {
 
         /* Workers (and their scopes) go before the bus and the placer they use. */
         m->bus = bus_service_free(m->bus);
+        m->http = http_server_free(m->http); /* its sessions are the MCP server's connections */
         m->mcp = mcp_server_free(m->mcp);
         m->tools = tools_context_free(m->tools);
         m->registry = registry_free(m->registry);
@@ -461,6 +507,7 @@ Manager *manager_free(Manager *m) {
                 manager_unlink_socket(m);
                 free(m->listen_path);
         }
+        safe_close(m->http_fd);
         sd_event_unref(m->event);
         return mfree(m);
 }

@@ -12,6 +12,7 @@
 #include "bus/bus.h"
 #include "tools/tools.h"
 #include "config/config.h"
+#include "http/http-server.h"
 #include "mcp/mcp.h"
 #include "project/project.h"
 #include "worker/scope.h"
@@ -23,6 +24,9 @@ typedef struct Manager {
         ScopePlacer *placer;
         LhRegistry *registry;
         McpServer *mcp;
+        HttpServer *http;       /* MCP over HTTP (daemon.http_listen, --listen-http, or activation) */
+        int http_fd;            /* the socket named "http" passed by systemd, until started */
+        const char *http_listen; /* --listen-http (wins over daemon.http_listen and activation) */
         ToolsContext *tools;
         BusService *bus;
 
@@ -46,5 +50,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Takes the socket from systemd (sd_listen_fds) or binds listen_path (NULL =
  * $XDG_RUNTIME_DIR/lean-host/mcp.sock), then starts every service. */
 int manager_startup(Manager *m, const char *listen_path);
+
 int manager_run(Manager *m);
 

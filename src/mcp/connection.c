@@ -49,7 +49,7 @@
 
 static void connection_update_events(Connection *c);
 static void connection_process_input(Connection *c);
-static void connection_update_timeout(Connection *c);
+
 static void connection_input_over_budget(Connection *c);
 
 /* A framing error: a JSON-RPC error line with a null id. */
@@ -128,6 +128,10 @@ static void connection_update_events(Connection *c) {
 
         if (c->closed)
                 return;
+        if (c->sink) {
+                connection_update_timeout(c);
+                return;
+        }
         /* in closing state input is read and discarded, to see the peer's EOF */
         if (!c->input_eof && (c->closing || !connection_backpressure(c)))
                 events |= EPOLLIN;
@@ -173,6 +177,27 @@ static void connection_flush(Connection *c) {
         }
 }
 
+/* A session of another transport: the message leaves through its sink. */
+static void connection_send_sink(Connection *c, json_object *msg, const char *s, size_t n, size_t l) {
+        _cleanup_free_ char *copy = NULL;
+
+        if (l != n) {
+                copy = malloc(l + 1);
+                if (!copy) {
+                        json_object_put(msg);
+                        log_oom();
+                        return;
+                }
+                utf8_sanitize_copy(copy, s, n);
+                copy[l] = 0;
+                s = copy;
+        }
+        c->last_activity = now_usec(CLOCK_MONOTONIC);
+        c->sink->send(c, msg, s, l, c->sink_userdata);
+        json_object_put(msg);
+        connection_update_timeout(c);
+}
+
 void connection_send(Connection *c, json_object *msg) {
         const char *s;
         size_t n, l;
@@ -191,6 +216,11 @@ void connection_send(Connection *c, json_object *msg) {
                 return;
         }
         l = utf8_sanitized_length(s, n);
+
+        if (c->sink) {
+                connection_send_sink(c, msg, s, n, l);
+                return;
+        }
 
         /* one big answer to a reading client is fine; a pile-up is not */
         if (connection_out_pending(c) > 0 && connection_out_pending(c) + l + 1 > MCP_OUTPUT_MAX) {
@@ -270,6 +300,8 @@ void connection_close(Connection *c, const char *why) {
         /* the layers above cancel what is still unanswered */
         if (s->on_connection_closed)
                 s->on_connection_closed(c);
+        if (c->sink && c->sink->closed)
+                c->sink->closed(c, c->sink_userdata);
 
         if (s->connections_changed)
                 s->connections_changed(s, s->n_connections, s->connections_changed_userdata);
@@ -377,7 +409,7 @@ static int on_connection_timeout(sd_event_source *source, uint64_t usec, void *u
         return 0;
 }
 
-static void connection_update_timeout(Connection *c) {
+void connection_update_timeout(Connection *c) {
         bool line;
         usec_t deadline;
         int r;

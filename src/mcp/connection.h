@@ -45,6 +45,10 @@ struct Connection {
         bool closed;
 
         McpCall *calls; /* unanswered calls (call.c); non-NULL keeps the connection open */
+
+        /* a session of another transport (session.c): no fd, output to the sink */
+        const McpPeerSink *sink;
+        void *sink_userdata;
 };
 
 Connection *connection_ref(Connection *c);
@@ -59,3 +63,5 @@ void connection_send(Connection *c, json_object *msg);
  * sending, or the server is stopping. */
 void connection_maybe_finish(Connection *c);
 void connection_close(Connection *c, const char *why);
+/* Re-arms the line/handshake/idle deadline after the state changed. */
+void connection_update_timeout(Connection *c);

@@ -75,6 +75,36 @@ bool mcp_server_is_drained(const McpServer *s);
  * logger may be NULL. */
 void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger, json_object *data);
 
+/* ---- a session on another transport (src/http) -------------------------
+ * The layers above the framing (router, calls, lifecycle, logging) see it as
+ * one more connection: it counts in n_connections, gets log broadcasts, its
+ * calls are cancelled when it closes. Its messages go to the sink instead of
+ * a socket; its input comes through mcp_session_feed(). */
+typedef struct Connection McpSession;
+typedef struct McpPeerSink {
+        /* one outgoing message: msg is borrowed (for routing by id), text its
+         * serialization (UTF-8 sanitized, no newline) */
+        void (*send)(McpSession *s, json_object *msg, const char *text, size_t n, void *userdata);
+        /* the server closed the session (idle, stopping, shutdown); called once */
+        void (*closed)(McpSession *s, void *userdata);
+} McpPeerSink;
+
+/* The returned reference is the caller's; the server keeps its own until the
+ * session closes. */
+int mcp_session_new(McpServer *s, const McpPeerSink *sink, void *userdata, McpSession **ret);
+McpSession *mcp_session_ref(McpSession *s);
+McpSession *mcp_session_unref(McpSession *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(McpSession *, mcp_session_unref);
+/* One JSON-RPC message or batch, as a line would carry it. Answers given
+ * now go to the sink before this returns. */
+void mcp_session_feed(McpSession *s, const char *text, size_t n);
+/* The client ended it: unanswered calls are cancelled. No sink->closed. */
+void mcp_session_close(McpSession *s);
+bool mcp_session_is_closed(const McpSession *s);
+/* NULL until initialize was answered */
+const char *mcp_session_get_protocol_version(const McpSession *s);
+bool mcp_session_has_calls(const McpSession *s);
+
 /* ---- one tools/call ----------------------------------------------------- */
 
 McpCall *mcp_call_ref(McpCall *c);

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Inside the HTTP transport: http-server.c (libmicrohttpd in sd-event, the
+ * listener, dispatch), http-session.c (the session table, routing the MCP
+ * server's messages to the HTTP exchange or stream they belong to),
+ * http-request.c (POST/GET/DELETE, JSON replies, SSE streams), http-auth.c
+ * (bearer token, Host/Origin). */
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "http/http-server.h"
+#include "mcp/mcp.h"
+
+#define HTTP_SESSION_HEADER "Mcp-Session-Id"
+#define HTTP_KEEPALIVE_USEC (15 * USEC_PER_SEC)
+
+static inline void http_json_putp(json_object **p) {
+        json_object_put(*p);
+}
+
+typedef struct HttpSession HttpSession;
+typedef struct HttpExchange HttpExchange;
+typedef struct HttpStream HttpStream;
+
+/* One SSE response body: events queued by us, read by libmicrohttpd; the
+ * connection is suspended while nothing is queued. */
+struct HttpStream {
+        unsigned n_ref;
+        HttpServer *server;
+        struct MHD_Connection *mhd; /* NULL once libmicrohttpd is done with it */
+        char *buf;
+        size_t start, end, alloc;
+        bool suspended;
+        bool finished; /* no more events: the body ends once drained */
+        HttpStream *prev, *next; /* the server's list (keepalives) */
+};
+
+/* One HTTP request (libmicrohttpd's per-request pointer). */
+typedef enum HttpMethod { HTTP_GET, HTTP_POST, HTTP_DELETE, HTTP_OTHER } HttpMethod;
+struct HttpExchange {
+        HttpServer *server;
+        struct MHD_Connection *mhd;
+        HttpMethod method;
+        bool started, done;     /* body processed; a response queued */
+        char *body;
+        size_t body_len, body_alloc;
+        bool body_too_big;
+
+        HttpSession *session;   /* strong; NULL: none yet */
+        HttpExchange *prev, *next; /* the session's exchanges waiting for answers */
+        json_object *ids;       /* request ids in the body, to match deferred answers */
+        json_object *tokens;    /* their progress tokens */
+        bool want_json, want_sse;
+        bool feeding;           /* inside mcp_session_feed */
+        bool answered;
+        char *reply;            /* JSON mode: the answer text */
+        char **early;           /* notifications before the mode was chosen */
+        size_t n_early;
+        bool suspended;         /* JSON mode, waiting for a deferred answer */
+        HttpStream *stream;     /* SSE mode */
+        bool new_session;       /* initialize: send the id with the answer */
+};
+
+struct HttpSession {
+        unsigned n_ref;
+        HttpServer *server;     /* NULL once closed */
+        char id[33];
+        McpSession *mcp;
+        HttpExchange *exchanges;
+        HttpStream *get_stream; /* the standalone GET stream, at most one */
+        HttpSession *prev, *next;
+};
+
+struct HttpServer {
+        sd_event *event;
+        McpServer *mcp;
+        struct MHD_Daemon *mhd;
+        sd_event_source *io, *timer, *run, *keepalive;
+        int listen_fd;          /* owned until handed to MHD at start */
+        char address[80];
+        bool loopback;
+        char *token;            /* NULL: no authentication */
+        uint64_t max_sessions, max_body_bytes;
+        HttpSession *sessions;
+        unsigned n_sessions;
+        unsigned n_exchanges;   /* requests libmicrohttpd has not completed */
+        HttpStream *streams;
+        bool stopping;
+};
+
+/* http-server.c: run libmicrohttpd soon (after a resume or a queued event) */
+void http_server_kick(HttpServer *s);
+
+/* http-auth.c */
+int http_auth_load_token(const char *path, char **ret);
+/* 0: allowed; else the HTTP status to refuse with (*ret_why says why) */
+unsigned http_auth_check(HttpServer *s, struct MHD_Connection *c, const char **ret_why);
+bool http_host_is_loopback_name(const char *host, size_t n);
+
+/* http-session.c */
+int http_session_new(HttpServer *s, HttpSession **ret);
+HttpSession *http_session_ref(HttpSession *s);
+HttpSession *http_session_unref(HttpSession *s);
+HttpSession *http_session_find(HttpServer *s, const char *id);
+/* Ends the session: streams end, waiting exchanges get an error, calls are cancelled. */
+void http_session_close(HttpSession *s, bool by_client);
+void http_session_feed(HttpSession *s, HttpExchange *x);
+
+/* http-request.c */
+enum MHD_Result http_request_handle(HttpServer *s, struct MHD_Connection *c, const char *url, const char *method,
+                                    const char *upload_data, size_t *upload_data_size, void **con_cls);
+void http_request_completed(HttpServer *s, void *con_cls);
+/* The answer of an exchange (text copied); notifications too, if it streams. */
+void http_exchange_deliver(HttpExchange *x, const char *text, size_t n, bool is_answer);
+/* The session went away under a waiting exchange. */
+void http_exchange_abort(HttpExchange *x, const char *why);
+
+HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c);
+HttpStream *http_stream_ref(HttpStream *t);
+HttpStream *http_stream_unref(HttpStream *t);
+int http_stream_push(HttpStream *t, const char *data, size_t n); /* one "message" event */
+void http_stream_finish(HttpStream *t);
+void http_stream_keepalive(HttpStream *t);
