@@ -103,16 +103,30 @@ class HAProxy:
         self.log.close()
 
 
+class Truncated:
+    """A reply whose body ended early (the node died mid-stream)."""
+
+    def __init__(self, partial):
+        self.partial = partial
+
+    def __repr__(self):
+        return f"Truncated({self.partial[:200]!r})"
+
+
 def post(port, body, headers=None, timeout=60):
-    """POST /mcp through the proxy: (status, headers dict lower-case, parsed or raw body)."""
+    """POST /mcp through the proxy: (status, headers dict lower-case, parsed
+    or raw body, or a Truncated)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     h.update(headers or {})
     try:
         conn.request("POST", "/mcp", body=json.dumps(body).encode(), headers=h)
         r = conn.getresponse()
-        data = r.read()
         hdrs = {k.lower(): v for k, v in r.getheaders()}
+        try:
+            data = r.read()
+        except http.client.IncompleteRead as e:
+            return r.status, hdrs, Truncated(e.partial)
     finally:
         conn.close()
     ctype = hdrs.get("content-type", "")

@@ -8,7 +8,9 @@ HAProxy in the test's namespace, a client driving several projects.
   pinning, health checks, failover and rejoin are checked without the daemon.
 * test_lean_hostd_*: three real lean-hostd (process mode, the test double as
   the REPL) with --listen-http: each project's warm worker is hit on the same
-  node, killing a node moves its projects and loses no answered call.
+  node, killing a node moves its projects and loses no answered call; a call
+  in flight there ends as HAProxy's retryable 502 (JSON answers) or as a
+  stream cut before its answer (SSE answers).
 
 Root only (network namespaces); skipped with the reason otherwise.
 """
@@ -207,8 +209,10 @@ class McpSession:
         self.sid = None
         self.rid = 0
 
-    def post(self, method, params=None, notify=False):
+    def post(self, method, params=None, notify=False, accept=None):
         h = {"Lean-Project": self.project, "MCP-Protocol-Version": "2025-06-18"}
+        if accept:
+            h["Accept"] = accept
         if self.sid:
             h["Mcp-Session-Id"] = self.sid
         msg = {"jsonrpc": "2.0", "method": method}
@@ -230,9 +234,11 @@ class McpSession:
         status, _, _ = self.post("notifications/initialized", notify=True)
         assert status in (200, 202), status
 
-    def lean_run(self, code):
-        """(status, body): body is the tools/call result, or HAProxy's error body."""
-        return self.post("tools/call", {"name": "lean_run", "arguments": {"project": self.project, "code": code}})
+    def lean_run(self, code, accept=None):
+        """(status, headers, body): body is the tools/call answer, HAProxy's
+        error body, or lbproxy.Truncated."""
+        return self.post("tools/call", {"name": "lean_run", "arguments": {"project": self.project, "code": code}},
+                         accept=accept)
 
 
 def _ppid(pid):
@@ -324,25 +330,40 @@ def test_lean_hostd_warm_worker_on_one_node_and_failover(hostd_cluster, tmp_path
         home[p] = seen.pop()
     assert len({h[0] for h in home.values()}) >= 2, home
 
-    # kill the node holding projects[0] while a call is in flight there
+    # kill the node holding projects[0] while two calls are in flight there:
+    # one answered as a stream (the client accepts text/event-stream, as MCP
+    # clients must), its headers already sent; one waiting for a JSON answer
     victim = home[projects[0]][0]
     moved = [p for p in projects if home[p][0] == victim]
     stayed = [p for p in projects if home[p][0] != victim]
+    second = McpSession(proxy.port, projects[0])
+    second.initialize()
     result = {}
 
-    def slow():
-        result["r"] = sessions[projects[0]].lean_run("-- @double sleep 5\ndef slow := 1")
+    def stream_call():
+        result["sse"] = sessions[projects[0]].lean_run("-- @double sleep 8\ndef slow := 1")
 
-    t = threading.Thread(target=slow)
-    t.start()
-    time.sleep(1.5)
+    def json_call():
+        result["json"] = second.lean_run("def queued := 1", accept="application/json")
+
+    threads = [threading.Thread(target=stream_call), threading.Thread(target=json_call)]
+    for t in threads:
+        t.start()
+        time.sleep(0.7)
+    time.sleep(1.0)
     nodes[victim].daemon.kill()
     nodes[victim].daemon.wait()
-    t.join(60)
-    status, hdrs, body = result["r"]
-    # the call in flight: HAProxy's retryable error, never a silent loss
+    for t in threads:
+        t.join(60)
+    # the JSON call: HAProxy's 502 with the retryable node_unavailable body
+    status, hdrs, body = result["json"]
     assert status == 502, (status, body)
     assert body["error"]["data"]["code"] == "node_unavailable" and body["error"]["data"]["retryable"] is True
+    # the streamed call: 200 and text/event-stream were sent, the stream ends
+    # without the answer; the client knows the call has no answer (not lost silently)
+    status, hdrs, body = result["sse"]
+    assert status == 200 and hdrs["content-type"].startswith("text/event-stream"), (status, hdrs, body)
+    assert isinstance(body, lbproxy.Truncated), body
     proxy.wait_states({f"node{victim + 1}": "DOWN"})
 
     # its projects move: the old session is unknown on the new node (404),
