@@ -97,7 +97,8 @@ cmd_start() {
 			local unitdir
 			unitdir=$(pkg-config --variable=systemduserunitdir --define-variable=prefix="$PREFIX" systemd 2>/dev/null ||
 				echo "$PREFIX/lib/systemd/user")
-			systemctl --user link "$unitdir/lean-host.slice" "$unitdir/lean-hostd.socket" "$unitdir/lean-hostd.service"
+			systemctl --user link "$unitdir/lean-host.slice" "$unitdir/lean-hostd.socket" "$unitdir/lean-hostd.service" \
+				"$unitdir/lean-hostd-http.socket"
 			say "linked the units from $unitdir into ~/.config/systemd/user (the user manager does not search $PREFIX)"
 		fi
 		systemctl --user enable --now lean-hostd.socket

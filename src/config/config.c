@@ -67,6 +67,11 @@ static bool http_listen_is_valid(const char *s) {
         return strspn(colon + 1, "0123456789") == strlen(colon + 1);
 }
 
+/* "" or "name[:port],name..." (src/http/http-auth.c) */
+static bool http_hosts_are_valid(const char *s) {
+        return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[], ") == strlen(s);
+}
+
 static bool repl_source_is_valid(const char *s) {
         const char *colon;
 
@@ -164,6 +169,9 @@ static const ConfigKey config_table[] = {
           .check = path_is_absolute_or_empty, .check_what = "an absolute path, or \"\" for no token" },
         U64("daemon.http_max_sessions", "HTTP_MAX_SESSIONS",
             http_max_sessions, 256, false, 1, MAX_COUNT),
+        { .key = "daemon.http_allowed_hosts", .env = "LEAN_HOST_MCP_HTTP_ALLOWED_HOSTS", .type = CONFIG_TYPE_STRING,
+          .offset = offsetof(LhConfig, http_allowed_hosts), .def_str = "",
+          .check = http_hosts_are_valid, .check_what = "host names, host:port or [IPv6] separated by commas" },
 
         /* REPL provisioning (lean/provision.h) and elan (lean/toolchain.h); "" = the built-in default */
         { .key = "repl.source", .env = "LEAN_HOST_MCP_REPL_SOURCE", .type = CONFIG_TYPE_STRING,

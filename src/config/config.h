@@ -75,6 +75,7 @@ typedef struct LhConfig {
         char *http_listen;               /* MCP Streamable HTTP on ADDRESS:PORT; "" = off (src/http) */
         char *http_token_file;           /* bearer token required on every HTTP request; "" = none */
         uint64_t http_max_sessions;      /* concurrent HTTP sessions */
+        char *http_allowed_hosts;        /* Host/Origin names accepted besides the loopback ones, comma-separated */
 
         /* REPL provisioning and elan; "" = default */
         char *repl_source;         /* git URL or local checkout the REPL is built from */

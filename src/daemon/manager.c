@@ -370,8 +370,10 @@ static int manager_start_http(Manager *m) {
                 .listen = listen ?: m->config->http_listen,
                 .fd = TAKE_FD(m->http_fd),
                 .token_file = m->config->http_token_file,
+                .allowed_hosts = m->config->http_allowed_hosts,
                 .max_sessions = m->config->http_max_sessions,
                 .max_body_bytes = m->config->max_line_bytes,
+                .max_input_bytes = m->config->max_input_bytes,
         };
         int r;
 

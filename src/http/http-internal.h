@@ -4,7 +4,8 @@
 /* Inside the HTTP transport: http-server.c (libmicrohttpd in sd-event, the
  * listener, dispatch), http-session.c (the session table, routing the MCP
  * server's messages to the HTTP exchange or stream they belong to),
- * http-request.c (POST/GET/DELETE, JSON replies, SSE streams), http-auth.c
+ * http-request.c (POST/GET/DELETE, JSON replies), http-stream.c (SSE
+ * bodies), http-auth.c
  * (bearer token, Host/Origin). */
 
 #include <json-c/json.h>
@@ -12,11 +13,15 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "basic/time-util.h"
 #include "http/http-server.h"
 #include "mcp/mcp.h"
 
 #define HTTP_SESSION_HEADER "Mcp-Session-Id"
 #define HTTP_KEEPALIVE_USEC (15 * USEC_PER_SEC)
+/* A client that does not read its stream while events keep coming is cut
+ * off at this much queued (as connection.c does with MCP_OUTPUT_MAX). */
+#define HTTP_STREAM_MAX ((size_t) 64 * 1024 * 1024)
 
 static inline void http_json_putp(json_object **p) {
         json_object_put(*p);
@@ -36,6 +41,7 @@ struct HttpStream {
         size_t start, end, alloc;
         bool suspended;
         bool finished; /* no more events: the body ends once drained */
+        bool failed;   /* the client fell too far behind: the connection is cut */
         HttpStream *prev, *next; /* the server's list (keepalives) */
 };
 
@@ -49,6 +55,7 @@ struct HttpExchange {
         char *body;
         size_t body_len, body_alloc;
         bool body_too_big;
+        bool over_budget;       /* all bodies under way exceed daemon.max_input_bytes */
 
         HttpSession *session;   /* strong; NULL: none yet */
         HttpExchange *prev, *next; /* the session's exchanges waiting for answers */
@@ -72,6 +79,7 @@ struct HttpSession {
         McpSession *mcp;
         HttpExchange *exchanges;
         HttpStream *get_stream; /* the standalone GET stream, at most one */
+        usec_t last_used;       /* the last request naming it (eviction) */
         HttpSession *prev, *next;
 };
 
@@ -84,7 +92,9 @@ struct HttpServer {
         char address[80];
         bool loopback;
         char *token;            /* NULL: no authentication */
-        uint64_t max_sessions, max_body_bytes;
+        char *allowed_hosts;    /* daemon.http_allowed_hosts, NULL: none */
+        uint64_t max_sessions, max_body_bytes, max_input_bytes;
+        uint64_t body_bytes;    /* request bodies held, over all requests */
         HttpSession *sessions;
         unsigned n_sessions;
         unsigned n_exchanges;   /* requests libmicrohttpd has not completed */
@@ -94,12 +104,15 @@ struct HttpServer {
 
 /* http-server.c: run libmicrohttpd soon (after a resume or a queued event) */
 void http_server_kick(HttpServer *s);
+/* SSE comments every HTTP_KEEPALIVE_USEC while a stream is open */
+void http_server_keepalive_start(HttpServer *s);
 
 /* http-auth.c */
 int http_auth_load_token(const char *path, char **ret);
 /* 0: allowed; else the HTTP status to refuse with (*ret_why says why) */
 unsigned http_auth_check(HttpServer *s, struct MHD_Connection *c, const char **ret_why);
 bool http_host_is_loopback_name(const char *host, size_t n);
+bool http_host_is_allowed(const char *list, const char *host, size_t n);
 
 /* http-session.c */
 int http_session_new(HttpServer *s, HttpSession **ret);
@@ -119,7 +132,11 @@ void http_exchange_deliver(HttpExchange *x, const char *text, size_t n, bool is_
 /* The session went away under a waiting exchange. */
 void http_exchange_abort(HttpExchange *x, const char *why);
 
+/* http-stream.c */
 HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c);
+/* libmicrohttpd's content reader and its free callback (holds a reference) */
+ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max);
+void http_stream_free_cb(void *cls);
 HttpStream *http_stream_ref(HttpStream *t);
 HttpStream *http_stream_unref(HttpStream *t);
 int http_stream_push(HttpStream *t, const char *data, size_t n); /* one "message" event */

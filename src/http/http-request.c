@@ -12,7 +12,8 @@
  *   GET    the session's own SSE stream (one at a time: 409 for a second).
  *   DELETE ends the session.
  *
- * Refusals are HTTP statuses with a JSON-RPC error body (id null). */
+ * Refusals are HTTP statuses with a JSON-RPC error body (id null). The SSE
+ * bodies are http-stream.c's. */
 
 #include <assert.h>
 #include <stdio.h>
@@ -24,120 +25,6 @@
 #include "mcp/jsonrpc.h"
 
 static const char *const protocol_versions[] = { MCP_PROTOCOL_VERSION, "2025-03-26", "2025-11-25" };
-
-/* ---- SSE streams ---------------------------------------------------------- */
-
-static ssize_t on_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
-        HttpStream *t = cls;
-        size_t n = t->end - t->start;
-
-        if (n > 0) {
-                n = MIN(n, max);
-                memcpy(buf, t->buf + t->start, n);
-                t->start += n;
-                if (t->start == t->end)
-                        t->start = t->end = 0;
-                return (ssize_t) n;
-        }
-        if (t->finished || !t->mhd)
-                return MHD_CONTENT_READER_END_OF_STREAM;
-        /* nothing to send: off the loop until an event is queued */
-        MHD_suspend_connection(t->mhd);
-        t->suspended = true;
-        return 0;
-}
-
-static void on_stream_free(void *cls) {
-        HttpStream *t = cls;
-
-        t->mhd = NULL;
-        http_stream_unref(t);
-}
-
-HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c) {
-        HttpStream *t = new0(HttpStream, 1);
-
-        if (!t)
-                return NULL;
-        t->n_ref = 1;
-        t->server = s;
-        t->mhd = c;
-        t->next = s->streams;
-        if (s->streams)
-                s->streams->prev = t;
-        s->streams = t;
-        return t;
-}
-
-HttpStream *http_stream_ref(HttpStream *t) {
-        if (t)
-                t->n_ref++;
-        return t;
-}
-
-HttpStream *http_stream_unref(HttpStream *t) {
-        if (!t || --t->n_ref > 0)
-                return NULL;
-        if (t->server) {
-                if (t->prev)
-                        t->prev->next = t->next;
-                else
-                        t->server->streams = t->next;
-                if (t->next)
-                        t->next->prev = t->prev;
-        }
-        free(t->buf);
-        return mfree(t);
-}
-
-static void stream_wake(HttpStream *t) {
-        if (t->suspended && t->mhd) {
-                t->suspended = false;
-                MHD_resume_connection(t->mhd);
-                http_server_kick(t->server);
-        }
-}
-
-static int stream_append(HttpStream *t, const char *a, size_t n) {
-        if (t->finished || !t->mhd)
-                return 0;
-        if (t->end + n > t->alloc) {
-                size_t alloc = MAX(t->alloc * 2, t->end + n + 1024);
-                char *p = realloc(t->buf, alloc);
-                if (!p)
-                        return -ENOMEM;
-                t->buf = p;
-                t->alloc = alloc;
-        }
-        memcpy(t->buf + t->end, a, n);
-        t->end += n;
-        return 0;
-}
-
-int http_stream_push(HttpStream *t, const char *data, size_t n) {
-        int r;
-
-        /* the serialized JSON has no newline: one data line */
-        r = stream_append(t, "event: message\ndata: ", 21);
-        if (r >= 0)
-                r = stream_append(t, data, n);
-        if (r >= 0)
-                r = stream_append(t, "\n\n", 2);
-        stream_wake(t);
-        return r;
-}
-
-void http_stream_finish(HttpStream *t) {
-        t->finished = true;
-        stream_wake(t);
-}
-
-void http_stream_keepalive(HttpStream *t) {
-        /* an SSE comment: tells a dead client from a quiet stream */
-        if (t->end == t->start)
-                (void) stream_append(t, ": keepalive\n\n", 13);
-        stream_wake(t);
-}
 
 /* ---- replies -------------------------------------------------------------- */
 
@@ -179,8 +66,8 @@ static enum MHD_Result reply_stream(HttpExchange *x, HttpStream *t) {
         struct MHD_Response *r;
         enum MHD_Result ret;
 
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, on_stream_read, http_stream_ref(t),
-                                              on_stream_free);
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, http_stream_read, http_stream_ref(t),
+                                              http_stream_free_cb);
         if (!r) {
                 http_stream_unref(t);
                 return MHD_NO;
@@ -211,8 +98,15 @@ static void exchange_unlink(HttpExchange *x) {
         x->prev = x->next = NULL;
 }
 
+static void exchange_body_free(HttpExchange *x) {
+        x->server->body_bytes -= x->body_len;
+        x->body = mfree(x->body);
+        x->body_len = x->body_alloc = 0;
+}
+
 static void exchange_free(HttpExchange *x) {
         x->server->n_exchanges--;
+        exchange_body_free(x);
         exchange_unlink(x);
         if (x->stream) {
                 http_stream_finish(x->stream);
@@ -221,7 +115,6 @@ static void exchange_free(HttpExchange *x) {
         http_session_unref(x->session);
         json_object_put(x->ids);
         json_object_put(x->tokens);
-        free(x->body);
         free(x->reply);
         for (size_t i = 0; i < x->n_early; i++)
                 free(x->early[i]);
@@ -330,6 +223,8 @@ static bool accepts(const char *accept, const char *type) {
 }
 
 static enum MHD_Result exchange_reply_now(HttpExchange *x) {
+        if (!x->reply)
+                return MHD_NO; /* out of memory copying it */
         if (x->want_json || !x->want_sse)
                 return reply_text(x, MHD_HTTP_OK, "application/json", x->reply, strlen(x->reply));
         /* a client that takes only a stream gets a short one */
@@ -359,6 +254,9 @@ static enum MHD_Result handle_post(HttpExchange *x) {
         if (x->body_too_big)
                 return reply_error(x, MHD_HTTP_CONTENT_TOO_LARGE, JSONRPC_INVALID_REQUEST,
                                    "Payload Too Large: the body exceeds daemon.max_line_bytes");
+        if (x->over_budget)
+                return reply_error(x, MHD_HTTP_SERVICE_UNAVAILABLE, JSONRPC_SERVER_BUSY,
+                                   "Service Unavailable: request bodies under way exceed daemon.max_input_bytes, retry later");
         if (!type || strncasecmp(type, "application/json", 16) != 0)
                 return reply_error(x, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, JSONRPC_INVALID_REQUEST,
                                    "Unsupported Media Type: Content-Type must be application/json");
@@ -403,6 +301,7 @@ static enum MHD_Result handle_post(HttpExchange *x) {
                 if (!x->session)
                         return reply_error(x, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
                                            "Not Found: unknown or expired session; initialize a new one");
+                x->session->last_used = now_usec(CLOCK_MONOTONIC);
                 for (size_t i = 0; v && i < ELEMENTSOF(protocol_versions); i++)
                         known = known || streq(v, protocol_versions[i]);
                 if (!known)
@@ -418,6 +317,7 @@ static enum MHD_Result handle_post(HttpExchange *x) {
 
         http_session_feed(x->session, x);
         exchanges_cancelled(x->session, msg);
+        exchange_body_free(x); /* parsed: only the ids are kept */
 
         if (initialize && !mcp_session_get_protocol_version(x->session->mcp)) {
                 /* initialize failed: no session to keep */
@@ -471,6 +371,7 @@ static enum MHD_Result handle_get(HttpExchange *x) {
                 return reply_error(x, MHD_HTTP_CONFLICT, JSONRPC_INVALID_REQUEST,
                                    "Conflict: this session already has its GET stream open");
         x->session = http_session_ref(session);
+        session->last_used = now_usec(CLOCK_MONOTONIC);
         x->stream = http_stream_new(x->server, x->mhd);
         if (!x->stream)
                 return MHD_NO;
@@ -534,8 +435,14 @@ enum MHD_Result http_request_handle(HttpServer *s, struct MHD_Connection *c, con
                         size_t n = *upload_data_size;
 
                         *upload_data_size = 0;
-                        if (x->body_too_big || x->body_len + n > s->max_body_bytes) {
+                        if (x->body_too_big || x->over_budget)
+                                return MHD_YES;
+                        if (x->body_len + n > s->max_body_bytes) {
                                 x->body_too_big = true;
+                                return MHD_YES;
+                        }
+                        if (s->body_bytes + n > s->max_input_bytes) {
+                                x->over_budget = true;
                                 return MHD_YES;
                         }
                         if (x->body_len + n + 1 > x->body_alloc) {
@@ -548,6 +455,7 @@ enum MHD_Result http_request_handle(HttpServer *s, struct MHD_Connection *c, con
                         }
                         memcpy(x->body + x->body_len, upload_data, n);
                         x->body_len += n;
+                        s->body_bytes += n;
                         x->body[x->body_len] = 0;
                         return MHD_YES;
                 }
@@ -570,6 +478,11 @@ void http_request_completed(HttpServer *s, void *con_cls) {
 
         if (!x)
                 return;
+        if (x->stream) {
+                /* the connection is done: nothing may resume it any more */
+                x->stream->mhd = NULL;
+                x->stream->suspended = false;
+        }
         if (x->session && x->stream && x->session->get_stream == x->stream)
                 x->session->get_stream = http_stream_unref(x->session->get_stream);
         exchange_free(x);

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +61,15 @@ static int on_mhd_defer(sd_event_source *source, void *userdata) {
         return 0;
 }
 
+void http_server_keepalive_start(HttpServer *s) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!s->keepalive || sd_event_source_get_enabled(s->keepalive, &enabled) < 0 || enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(s->keepalive, HTTP_KEEPALIVE_USEC);
+        (void) sd_event_source_set_enabled(s->keepalive, SD_EVENT_ON);
+}
+
 void http_server_kick(HttpServer *s) {
         if (s->run)
                 (void) sd_event_source_set_enabled(s->run, SD_EVENT_ONESHOT);
@@ -71,6 +81,8 @@ static int on_keepalive(sd_event_source *source, uint64_t usec, void *userdata) 
         for (HttpStream *t = s->streams; t; t = t->next)
                 http_stream_keepalive(t);
         (void) sd_event_source_set_time_relative(source, HTTP_KEEPALIVE_USEC);
+        if (!s->streams) /* no wake-ups for an idle daemon */
+                (void) sd_event_source_set_enabled(source, SD_EVENT_OFF);
         return 0;
 }
 
@@ -200,12 +212,19 @@ int http_server_new(HttpServer **ret, sd_event *event, McpServer *mcp, const Htt
         s->listen_fd = opts->fd;
         s->max_sessions = opts->max_sessions > 0 ? opts->max_sessions : 256;
         s->max_body_bytes = opts->max_body_bytes > 0 ? opts->max_body_bytes : 8 * 1024 * 1024;
+        s->max_input_bytes = MAX(opts->max_input_bytes > 0 ? opts->max_input_bytes : 64 * 1024 * 1024,
+                                 s->max_body_bytes); /* one full body always fits */
 
         if (opts->token_file && opts->token_file[0]) {
                 r = http_auth_load_token(opts->token_file, &s->token);
                 if (r < 0)
                         return log_error_errno(r, "HTTP: cannot read a bearer token from %s (one line of printable characters): %m",
                                                opts->token_file);
+        }
+        if (opts->allowed_hosts && opts->allowed_hosts[0]) {
+                s->allowed_hosts = strdup(opts->allowed_hosts);
+                if (!s->allowed_hosts)
+                        return -ENOMEM;
         }
         if (s->listen_fd < 0) {
                 if (!opts->listen)
@@ -214,6 +233,10 @@ int http_server_new(HttpServer **ret, sd_event *event, McpServer *mcp, const Htt
                 if (r < 0)
                         return r;
         }
+        /* a socket passed by systemd is blocking; accept() must never wait */
+        r = fcntl(s->listen_fd, F_GETFL);
+        if (r < 0 || fcntl(s->listen_fd, F_SETFL, r | O_NONBLOCK) < 0)
+                return log_error_errno(errno, "HTTP: cannot make the listening socket non-blocking: %m");
         http_server_describe(s);
 
         s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
@@ -244,7 +267,7 @@ int http_server_new(HttpServer **ret, sd_event *event, McpServer *mcp, const Htt
                 r = sd_event_add_time_relative(event, &s->keepalive, CLOCK_MONOTONIC, HTTP_KEEPALIVE_USEC,
                                                USEC_PER_SEC, on_keepalive, s);
         if (r >= 0)
-                r = sd_event_source_set_enabled(s->keepalive, SD_EVENT_ON);
+                r = sd_event_source_set_enabled(s->keepalive, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "HTTP: failed to hook libmicrohttpd into the event loop: %m");
         (void) sd_event_source_set_description(s->io, "http-mhd");
@@ -287,6 +310,7 @@ HttpServer *http_server_free(HttpServer *s) {
         s->keepalive = sd_event_source_disable_unref(s->keepalive);
         safe_close(s->listen_fd);
         free(s->token);
+        free(s->allowed_hosts);
         sd_event_unref(s->event);
         return mfree(s);
 }

@@ -22,8 +22,10 @@ typedef struct HttpServerOptions {
         const char *listen;     /* "ADDRESS:PORT" ("[::1]:8080"); ignored when fd >= 0 */
         int fd;                 /* a listening TCP socket (socket activation), taken; -1: bind listen */
         const char *token_file; /* NULL/"": no authentication */
+        const char *allowed_hosts; /* Host/Origin names besides the loopback ones, comma-separated */
         uint64_t max_sessions;
-        uint64_t max_body_bytes;
+        uint64_t max_body_bytes;  /* one request body */
+        uint64_t max_input_bytes; /* all bodies being received or fed at once */
 } HttpServerOptions;
 
 int http_server_new(HttpServer **ret, sd_event *event, McpServer *mcp, const HttpServerOptions *opts);

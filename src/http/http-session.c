@@ -29,7 +29,7 @@ static bool ids_contain(json_object *ids, json_object *id) {
 }
 
 static HttpExchange *session_find_exchange(HttpSession *s, json_object *msg) {
-        json_object *id = NULL, *params, *meta, *token;
+        json_object *id = NULL, *params, *token;
 
         if (json_object_is_type(msg, json_type_array)) {
                 /* a batch's answers: any of its ids names the batch */
@@ -54,12 +54,25 @@ static HttpExchange *session_find_exchange(HttpSession *s, json_object *msg) {
                 for (HttpExchange *x = s->exchanges; x; x = x->next)
                         if (!x->answered && ids_contain(x->tokens, token))
                                 return x;
-        (void) meta;
         return NULL;
 }
 
 static bool msg_is_answer(json_object *msg) {
         return json_object_is_type(msg, json_type_array) || json_object_object_get_ex(msg, "id", NULL);
+}
+
+/* An answer to nothing the client can name (a parse error, a refused
+ * batch, a batch of invalid messages): it belongs to the body being fed. */
+static bool answer_has_null_id(json_object *msg) {
+        json_object *id = NULL;
+
+        if (json_object_is_type(msg, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(msg); i++)
+                        if (json_object_object_get_ex(json_object_array_get_idx(msg, i), "id", &id) && id)
+                                return false;
+                return true;
+        }
+        return json_object_object_get_ex(msg, "id", &id) && !id;
 }
 
 static void on_session_send(McpSession *m, json_object *msg, const char *text, size_t n, void *userdata) {
@@ -72,8 +85,8 @@ static void on_session_send(McpSession *m, json_object *msg, const char *text, s
                         feeding = x;
 
         x = session_find_exchange(s, msg);
-        if (!x && answer && feeding && !feeding->answered)
-                x = feeding; /* a parse error, an id-less batch error: the request being fed */
+        if (!x && answer && feeding && !feeding->answered && answer_has_null_id(msg))
+                x = feeding; /* a parse error, a refused batch: the request being fed */
         if (x) {
                 http_exchange_deliver(x, text, n, answer);
                 return;
@@ -115,8 +128,19 @@ int http_session_new(HttpServer *srv, HttpSession **ret) {
         sd_id128_t id;
         int r;
 
-        if (srv->n_sessions >= srv->max_sessions)
-                return -EBUSY;
+        if (srv->n_sessions >= srv->max_sessions) {
+                /* full: the least recently used session with nothing under way makes room */
+                HttpSession *victim = NULL;
+
+                for (HttpSession *i = srv->sessions; i; i = i->next)
+                        if (!i->exchanges && !i->get_stream && !mcp_session_has_calls(i->mcp) &&
+                            (!victim || i->last_used < victim->last_used))
+                                victim = i;
+                if (!victim)
+                        return -EBUSY;
+                log_debug("HTTP: %u sessions, ending the least recently used (%.8s).", srv->n_sessions, victim->id);
+                http_session_close(victim, true);
+        }
         r = sd_id128_randomize(&id);
         if (r < 0)
                 return r;
@@ -126,6 +150,7 @@ int http_session_new(HttpServer *srv, HttpSession **ret) {
                 return -ENOMEM;
         s->n_ref = 2; /* the table's, the caller's */
         s->server = srv;
+        s->last_used = now_usec(CLOCK_MONOTONIC);
         sd_id128_to_string(id, s->id);
 
         r = mcp_session_new(srv->mcp, &session_sink, s, &s->mcp);

@@ -335,7 +335,10 @@ def test_sigterm_ends_streams(hdaemon, h, lean_project):
     assert hdaemon.stop() == 0, hdaemon.log()[-4000:]
 
 
-def test_socket_activation(tmp_path):
+@pytest.mark.parametrize("with_unix", [False, True])
+def test_socket_activation(tmp_path, with_unix):
+    """lean-hostd-http.socket's fd (named "http") alone, or after the Unix
+    socket's as systemd passes both to lean-hostd.service."""
     activate = shutil.which("systemd-socket-activate")
     if not activate:
         pytest.skip("systemd-socket-activate is not installed")
@@ -346,8 +349,14 @@ def test_socket_activation(tmp_path):
     env = base_env(str(tmp_path))
     sock = str(tmp_path / "run" / "s.sock")
     log = open(tmp_path / "d.log", "wb")
-    p = subprocess.Popen([activate, "-l", f"127.0.0.1:{port}", "--fdname=http",
-                          binary("LEAN_HOSTD"), "--listen", sock, "--log-level", "debug"],
+    if with_unix:
+        os.makedirs(os.path.dirname(sock), exist_ok=True)
+        argv = [activate, "-l", sock, "-l", f"127.0.0.1:{port}", "--fdname=lean-hostd.socket:http",
+                binary("LEAN_HOSTD"), "--log-level", "debug"]
+    else:
+        argv = [activate, "-l", f"127.0.0.1:{port}", "--fdname=http",
+                binary("LEAN_HOSTD"), "--listen", sock, "--log-level", "debug"]
+    p = subprocess.Popen(argv,
                          env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     try:
@@ -363,6 +372,158 @@ def test_socket_activation(tmp_path):
         resp, _ = h.call(1, "ping")
         assert resp["result"] == {}
         assert f"MCP over HTTP on http://127.0.0.1:{port}/mcp" in (tmp_path / "d.log").read_text()
+        # and the Unix socket serves too
+        from conftest import Client
+        with Client(sock) as c:
+            c.initialize()
+            assert c.request("ping")["result"] == {}
+        if with_unix:
+            assert "the socket passed by systemd" in (tmp_path / "d.log").read_text()
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(30)
+
+
+@pytest.mark.parametrize("listen", ["no-port", "127.0.0.1:", "127.0.0.1:99999x"])
+def test_invalid_http_listen_is_a_config_error(tmp_path, listen):
+    env = base_env(str(tmp_path))
+    env["LEAN_HOST_MCP_HTTP_LISTEN"] = listen
+    p = subprocess.run([binary("LEAN_HOSTD"), "--listen", str(tmp_path / "s.sock")],
+                       env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert p.returncode == 78, p.stderr
+    assert b"daemon.http_listen" in p.stderr or b"LEAN_HOST_MCP_HTTP_LISTEN" in p.stderr
+
+
+def test_config_http_listen(start_daemon):
+    d = start_daemon(env={"LEAN_HOST_MCP_HTTP_LISTEN": "127.0.0.1:0"})
+    host, port = http_address(d)
+    h = Http(host, port)
+    h.initialize()
+
+
+def test_node_sdk_streamable_http(hdaemon, h, lean_project):
+    """The TS SDK's StreamableHTTPClientTransport (tests/client/http.mjs)."""
+    node = shutil.which("node")
+    client_dir = os.path.join(os.environ.get("SOURCE_ROOT", ""), "tests", "client")
+    if not node:
+        pytest.skip("node is not installed (packaging/quickstart.sh test installs it)")
+    if not os.path.isdir(os.path.join(client_dir, "node_modules", "@modelcontextprotocol", "sdk")):
+        pytest.skip("tests/client/node_modules is missing: run `npm ci` in tests/client")
+    url = f"http://{h.host}:{h.port}/mcp"
+    r = subprocess.run([node, os.path.join(client_dir, "http.mjs"), url,
+                        json.dumps(lean_run_args(lean_project, "def sdk := 1"))],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    with hdaemon.client() as c:
+        c.initialize()
+        assert out["tools"] == len(c.request("tools/list")["result"]["tools"])
+    assert out["isError"] is False, out
+    assert re.fullmatch(r"[0-9a-f]{32}", out["session"])
+    # the SDK ended its session with DELETE
+    h.session = out["session"]
+    r2, _ = h.post({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert r2.status == 404
+
+
+def test_allowed_hosts(start_daemon):
+    d = start_daemon(args=["--listen-http", "127.0.0.1:0"],
+                     env={"LEAN_HOST_MCP_HTTP_ALLOWED_HOSTS": "proxy.example, node2:8080"})
+    host, port = http_address(d)
+    h = Http(host, port)
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": INIT}
+    for hdrs in ({"Host": "proxy.example:443", "Origin": "https://proxy.example"},
+                 {"Host": "node2:8080"}, {"Host": f"127.0.0.1:{port}"}):
+        r, data = h.post(init, headers=hdrs, session=False)
+        assert r.status == 200, (hdrs, data)
+    for hdrs in ({"Host": "evil.example"}, {"Host": "node2:8081"},
+                 {"Host": "proxy.example", "Origin": "https://evil.example"}):
+        r, data = h.post(init, headers=hdrs, session=False)
+        assert r.status == 403, (hdrs, data)
+
+
+def test_session_limit_evicts_the_least_recently_used_idle_one(start_daemon):
+    d = start_daemon(args=["--listen-http", "127.0.0.1:0"], env={"LEAN_HOST_MCP_HTTP_MAX_SESSIONS": "2"})
+    host, port = http_address(d)
+    a, b, c = Http(host, port), Http(host, port), Http(host, port)
+    a.initialize()
+    b.initialize()
+    a.call(1, "ping")  # b is now the least recently used
+    c.initialize()
+    assert a.call(2, "ping")[0]["result"] == {}
+    r, data = b.post({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+    assert r.status == 404, data
+    # sessions with an open stream are not evicted: then the limit answers 503
+    streams = []
+    for s in (a, c):
+        conn, resp = s.request("GET", accept="text/event-stream")
+        assert resp.status == 200
+        streams.append(conn)
+    r, data = Http(host, port).post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": INIT})
+    assert r.status == 503, data
+    assert json.loads(data)["error"]["message"]
+    for conn in streams:
+        conn.close()
+
+
+def test_body_limit(start_daemon):
+    d = start_daemon(args=["--listen-http", "127.0.0.1:0"], env={"LEAN_HOST_MCP_MAX_LINE_BYTES": "4096"})
+    host, port = http_address(d)
+    h = Http(host, port)
+    h.initialize()
+    big = {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x" * 8192}}
+    r, data = h.post(big)
+    assert r.status == 413, data
+    assert h.call(2, "ping")[0]["result"] == {}
+
+
+def test_invalid_batch_gets_its_errors(h):
+    r, data = h.post({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                      "params": dict(INIT, protocolVersion="2025-03-26")}, session=False)
+    h.session = r.getheader("Mcp-Session-Id")
+    r, data = h.post([1, 2], accept="application/json")
+    assert r.status == 200, data
+    errors = json.loads(data)
+    assert [e["error"]["code"] for e in errors] == [-32600, -32600] and all(e["id"] is None for e in errors)
+    # a refused batch (2025-06-18 has none) is answered too
+    h2 = Http(h.host, h.port)
+    h2.initialize()
+    r, data = h2.post([{"jsonrpc": "2.0", "id": 1, "method": "ping"}], accept="application/json")
+    assert r.status == 200 and json.loads(data)["error"]["code"] == -32600, data
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_http_socket_unit(user_manager, lean_project):
+    """lean-hostd-http.socket under a real (private) user manager: the first
+    HTTP connection starts lean-hostd.service, which gets both sockets and
+    serves MCP over HTTP and over the Unix socket."""
+    from conftest import double_command
+    um = user_manager
+    um.install_units({"LEAN_HOST_MCP_ENFORCEMENT": "process", "LEAN_HOST_MCP_WORKER_COMMAND": double_command()})
+    port = free_port()
+    dest = os.path.join(um.runtime_dir, "systemd", "user")
+    shutil.copy(os.path.join(os.environ["BUILD_ROOT"], "units", "lean-hostd-http.socket"), dest)
+    os.makedirs(os.path.join(dest, "lean-hostd-http.socket.d"), exist_ok=True)
+    with open(os.path.join(dest, "lean-hostd-http.socket.d", "50-port.conf"), "w") as f:
+        f.write(f"[Socket]\nListenStream=\nListenStream=127.0.0.1:{port}\n")
+    um.systemctl("daemon-reload")
+    um.systemctl("start", "lean-hostd.socket", "lean-hostd-http.socket")
+    assert um.show("lean-hostd.service", "ActiveState")["ActiveState"] == "inactive"
+
+    h = Http("127.0.0.1", port)
+    h.initialize()
+    resp, _ = h.call(1, "tools/call", {"name": "lean_run", "arguments": lean_run_args(lean_project, "def a := 1")})
+    facts_http = runtime_facts(resp["result"])
+    assert um.show("lean-hostd.service", "ActiveState")["ActiveState"] == "active"
+    from conftest import Client
+    with Client(um.socket) as c:
+        c.initialize()
+        facts_unix = runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "def b := 2")))
+    assert facts_unix["worker_pid"] == facts_http["worker_pid"]

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* SSE response bodies: events we queue, libmicrohttpd reads through
+ * http_stream_read(). With nothing queued the connection is suspended (off
+ * the loop, no busy polling) and resumed when an event comes or the stream
+ * ends. A client that stops reading is cut off at HTTP_STREAM_MAX. */
+
+#include <string.h>
+
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "http/http-internal.h"
+
+ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        HttpStream *t = cls;
+        size_t n = t->end - t->start;
+
+        if (t->failed)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (n > 0) {
+                n = MIN(n, max);
+                memcpy(buf, t->buf + t->start, n);
+                t->start += n;
+                if (t->start == t->end)
+                        t->start = t->end = 0;
+                return (ssize_t) n;
+        }
+        if (t->finished || !t->mhd)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        /* nothing to send: off the loop until an event is queued */
+        MHD_suspend_connection(t->mhd);
+        t->suspended = true;
+        return 0;
+}
+
+void http_stream_free_cb(void *cls) {
+        HttpStream *t = cls;
+
+        t->mhd = NULL;
+        http_stream_unref(t);
+}
+
+HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c) {
+        HttpStream *t = new0(HttpStream, 1);
+
+        if (!t)
+                return NULL;
+        t->n_ref = 1;
+        t->server = s;
+        t->mhd = c;
+        t->next = s->streams;
+        if (s->streams)
+                s->streams->prev = t;
+        s->streams = t;
+        http_server_keepalive_start(s);
+        return t;
+}
+
+HttpStream *http_stream_ref(HttpStream *t) {
+        if (t)
+                t->n_ref++;
+        return t;
+}
+
+HttpStream *http_stream_unref(HttpStream *t) {
+        if (!t || --t->n_ref > 0)
+                return NULL;
+        if (t->server) {
+                if (t->prev)
+                        t->prev->next = t->next;
+                else
+                        t->server->streams = t->next;
+                if (t->next)
+                        t->next->prev = t->prev;
+        }
+        free(t->buf);
+        return mfree(t);
+}
+
+static void stream_wake(HttpStream *t) {
+        if (t->suspended && t->mhd) {
+                t->suspended = false;
+                MHD_resume_connection(t->mhd);
+                http_server_kick(t->server);
+        }
+}
+
+static int stream_append(HttpStream *t, const char *a, size_t n) {
+        if (t->finished || t->failed || !t->mhd)
+                return 0;
+        if (t->end - t->start + n > HTTP_STREAM_MAX) {
+                log_warning("HTTP: more than %zu MiB queued on an SSE stream, the client does not read; cutting it off.",
+                            HTTP_STREAM_MAX / (1024 * 1024));
+                t->failed = true;
+                t->buf = mfree(t->buf);
+                t->start = t->end = t->alloc = 0;
+                return -ENOBUFS;
+        }
+        if (t->end + n > t->alloc) {
+                size_t alloc = MAX(t->alloc * 2, t->end + n + 1024);
+                char *p = realloc(t->buf, alloc);
+                if (!p)
+                        return -ENOMEM;
+                t->buf = p;
+                t->alloc = alloc;
+        }
+        memcpy(t->buf + t->end, a, n);
+        t->end += n;
+        return 0;
+}
+
+int http_stream_push(HttpStream *t, const char *data, size_t n) {
+        int r;
+
+        /* the serialized JSON has no newline: one data line */
+        r = stream_append(t, "event: message\ndata: ", 21);
+        if (r >= 0)
+                r = stream_append(t, data, n);
+        if (r >= 0)
+                r = stream_append(t, "\n\n", 2);
+        stream_wake(t);
+        return r;
+}
+
+void http_stream_finish(HttpStream *t) {
+        t->finished = true;
+        stream_wake(t);
+}
+
+void http_stream_keepalive(HttpStream *t) {
+        /* an SSE comment: tells a dead client from a quiet stream */
+        if (t->end == t->start)
+                (void) stream_append(t, ": keepalive\n\n", 13);
+        stream_wake(t);
+}
