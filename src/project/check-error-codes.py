@@ -48,6 +48,10 @@ for path in sorted((root / "tests").rglob("*.py")):
         codes = [m.group(1)] if m.group(1) else re.findall(r'"([a-z_]+)"', m.group(2))
         for c in codes:
             found.setdefault(c, set()).add(str(path.relative_to(root)))
+# the error bodies the HAProxy front sends for lean-host (deploy/haproxy/errors)
+for path in sorted((root / "deploy").rglob("*.http")):
+    for m in re.finditer(r'"code":\s*"([a-z_]+)"', path.read_text(errors="replace")):
+        found.setdefault(m.group(1), set()).add(str(path.relative_to(root)))
 
 bad = {c: w for c, w in found.items() if c not in table}
 for c, where in sorted(bad.items()):

@@ -36,6 +36,7 @@ static const char *const lh_error_code_table[_LH_ERROR_CODE_MAX] = {
         [LH_ERROR_PROVISION_FAILED] = "provision_failed",
         [LH_ERROR_PATH_OUTSIDE_PROJECT] = "path_outside_project",
         [LH_ERROR_FILE_NOT_FOUND] = "file_not_found",
+        [LH_ERROR_NODE_UNAVAILABLE] = "node_unavailable",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(lh_error_code, LhErrorCode);
@@ -50,6 +51,7 @@ bool lh_error_code_retryable(LhErrorCode c) {
         case LH_ERROR_WORKER_FAILED:
         case LH_ERROR_PATH_UNRESPONSIVE:
         case LH_ERROR_PROVISIONING:
+        case LH_ERROR_NODE_UNAVAILABLE:
                 return true;
         default:
                 return false;

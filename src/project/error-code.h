@@ -46,6 +46,7 @@ typedef enum LhErrorCode {
          * file the REPL found missing */
         LH_ERROR_PATH_OUTSIDE_PROJECT,
         LH_ERROR_FILE_NOT_FOUND,
+        LH_ERROR_NODE_UNAVAILABLE, /* sent by the HAProxy front (deploy/haproxy/errors), not by lean-hostd */
         _LH_ERROR_CODE_MAX,
         _LH_ERROR_CODE_INVALID = -EINVAL,
 } LhErrorCode;
