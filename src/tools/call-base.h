@@ -56,6 +56,8 @@ struct ToolCall {
         const ToolDef *def;
         ToolsContext *ctx;
         McpCall *call;
+        McpCallView view;         /* what the base read of the call, once */
+        json_object **args;       /* each row's value (mcp_tool_args_resolve()), borrowed */
         LhProject *project;
         LhJob *job;               /* weak: set while the submitted job runs */
         LeanReadiness readiness;  /* tool_call_check_readiness(): stamp, advisories */

@@ -67,7 +67,7 @@ int tool_meta_submit(ToolCall *tc) {
         _cleanup_strv_free_ char **imports = NULL;
         int r;
 
-        r = tool_query_imports(tc->call, tc->project, true, &imports);
+        r = tool_query_imports(tc, true, &imports);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = tool_call_check_readiness(tc);

@@ -34,13 +34,15 @@
 
 /* ---- shared plumbing (tool-query.h) ------------------------------------------ */
 
-int tool_query_imports(McpCall *call, LhProject *p, bool meta, char ***ret) {
+int tool_query_imports(ToolCall *tc, bool meta, char ***ret) {
         _cleanup_(strv_freep) char **l = NULL;
+        McpCall *call = tc->call;
+        LhProject *p = tc->project;
         json_object *imports;
 
         if (meta && strv_extend(&l, "Lean") < 0)
                 return -ENOMEM;
-        if (json_object_object_get_ex(mcp_call_get_arguments(call), "imports", &imports) &&
+        if (json_object_object_get_ex(tc->view.arguments, "imports", &imports) &&
             !json_object_is_type(imports, json_type_null)) {
                 size_t n;
 
@@ -567,7 +569,7 @@ int tool_module_query_done(ToolCall *tc, LhJob *job, json_object *result, const 
 int tool_module_query_call(ToolCall *tc, bool batch) {
         QueryJob *qj = tool_call_state(tc);
         _cleanup_strv_free_ char **imports = NULL;
-        json_object *args = mcp_call_get_arguments(tc->call), *items = NULL;
+        json_object *args = tc->view.arguments, *items = NULL;
         size_t pending = 0, n;
         int r;
 

@@ -7,10 +7,12 @@
 #include "lean/lean-reply.h"
 #include "tools/tools-internal.h"
 
+typedef struct ToolCall ToolCall;
+
 /* The job's import profile: "Lean" when meta (the meta programs need it),
  * then arguments.imports (validated). Returns 0 with
  * *ret set, 1 when the call was answered (invalid_arguments), -ENOMEM. */
-int tool_query_imports(McpCall *call, LhProject *p, bool meta, char ***ret);
+int tool_query_imports(ToolCall *tc, bool meta, char ***ret);
 
 /* Parse a reply to a generated command into *lr. Returns 0 when it is a
  * Lean reply without error messages; otherwise fills *err (lean_repl_error
