@@ -39,7 +39,7 @@ static ToolCall *tool_call_unref(ToolCall *tc) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(ToolCall *, tool_call_unref);
 
 static void tool_call_reset_budget(ToolCall *tc) {
-        const LhConfig *c = tc->project ? project_get_config(tc->project) : NULL;
+        const LhConfig *c = tc->project ? tc->project_view.config : NULL;
 
         tc->budget = LEAN_MESSAGE_BUDGET_INIT(c ? c->result_max_messages : 200,
                                               c ? c->result_max_message_bytes : 256 * 1024);
@@ -92,6 +92,7 @@ int tool_call_handle(McpCall *call, void *userdata) {
                 r = tool_resolve_project(call, ctx->registry, &tc->project);
                 if (r != 0)
                         return r < 0 ? r : 0;
+                project_get_view(tc->project, &tc->project_view);
         }
         tool_call_reset_budget(tc);
         return def->call(tc);

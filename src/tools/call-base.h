@@ -59,6 +59,7 @@ struct ToolCall {
         McpCallView view;         /* what the base read of the call, once */
         json_object **args;       /* each row's value (mcp_tool_args_resolve()), borrowed */
         LhProject *project;
+        LhProjectView project_view; /* read once when project is resolved */
         LhJob *job;               /* weak: set while the submitted job runs */
         LeanReadiness readiness;  /* tool_call_check_readiness(): stamp, advisories */
         bool have_readiness;

@@ -18,11 +18,13 @@
 
 static json_object *project_to_json(LhProject *p) {
         json_object *o = json_object_new_object();
+        LhProjectView v;
 
         if (!o)
                 return NULL;
-        if (json_add(o, "root", json_object_new_string(project_get_root(p))) < 0 ||
-            json_add(o, "id", json_object_new_string(project_get_id(p))) < 0)
+        project_get_view(p, &v);
+        if (json_add(o, "root", json_object_new_string(v.root)) < 0 ||
+            json_add(o, "id", json_object_new_string(v.id)) < 0)
                 return json_object_put(o), NULL;
         return o;
 }
