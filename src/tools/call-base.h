@@ -48,7 +48,8 @@ struct ToolDef {
         int (*call)(ToolCall *tc);
         ToolOps ops;
         size_t state_size;
-        bool no_project; /* the base does not resolve "project" first */
+        bool no_project; /* the base does not resolve "project" first (else the
+                          * table has the "project" row: TOOL_ARG_PROJECT) */
 };
 
 struct ToolCall {

@@ -157,12 +157,12 @@ int tool_project_path(const char *path, char **ret, char **ret_error) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int tool_resolve_project(McpCall *call, LhRegistry *registry, LhProject **ret) {
+int tool_resolve_project(McpCall *call, const char *project, LhRegistry *registry, LhProject **ret) {
         _cleanup_free_ char *path = NULL, *why = NULL;
         LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
         int r;
 
-        r = tool_project_path(tool_arg_string(call, "project"), &path, &why);
+        r = tool_project_path(project, &path, &why);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
