@@ -55,8 +55,6 @@ static void manager_check_idle(Manager *m) {
         bool quiet;
         int r;
 
-        manager_update_status(m);
-
         if (m->stopping || m->config->idle_exit_secs == 0)
                 return;
 
@@ -79,8 +77,16 @@ static void manager_check_idle(Manager *m) {
                 log_warning_errno(r, "Failed to arm idle timer, not exiting on idle: %m");
 }
 
+/* What STATUS= shows (connections, workers, the mode new workers get)
+ * changed: the line again, and the idle timer. A project's state is not on
+ * the line: its changes only re-check idleness. */
+static void manager_status_changed(Manager *m) {
+        manager_update_status(m);
+        manager_check_idle(m);
+}
+
 static void on_connections_changed(McpServer *s, unsigned n, void *userdata) {
-        manager_check_idle(userdata);
+        manager_status_changed(userdata);
 }
 
 /* Registry events go up to the manager, which forwards them to the bus. */
@@ -115,7 +121,7 @@ static void on_workers_changed(LhRegistry *r, unsigned n, void *userdata) {
         Manager *m = userdata;
 
         bus_service_workers_changed(m->bus);
-        manager_check_idle(m);
+        manager_status_changed(m);
 }
 
 static const RegistryObserver manager_registry_observer = {
@@ -473,7 +479,7 @@ int manager_startup(Manager *m, const char *listen_path) {
         log_info("lean-hostd %s ready on %s.", PACKAGE_VERSION,
                  m->socket_activated ? "the socket passed by systemd" : m->listen_path);
         (void) sd_notify(false, "READY=1");
-        manager_check_idle(m);
+        manager_status_changed(m);
         return 0;
 }
 

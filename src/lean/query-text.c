@@ -3,6 +3,7 @@
 /* The Lean texts of the query tools. See query-text.h for the versions
  * targeted; NOT run against a real Lean here (synthetic worker only). */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -408,6 +409,17 @@ int lean_query_output_lines(const LeanReply *reply, const char *tag, json_object
                 }
         }
         return found;
+}
+
+int lean_query_output_read(const LeanReply *reply, LeanQueryOutput *out) {
+        assert(reply);
+        assert(out);
+
+        if (lean_query_output_lines(reply, LEAN_QUERY_TAG_DECL, &out->decls) < 0 ||
+            lean_query_output_lines(reply, LEAN_QUERY_TAG_ERROR, &out->errors) < 0 ||
+            lean_query_output_lines(reply, LEAN_QUERY_TAG_END, &out->ends) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 /* This module's check, then lean/commands.c's token-level one (see there). */

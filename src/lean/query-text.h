@@ -64,6 +64,7 @@ char *lean_query_with_header(const char *module, const char *program);
  * {"code":"unknown_declaration"}. value only when include_value, cut to
  * max_chars in Lean already. */
 int lean_query_inspect(const char *name, bool include_value, unsigned max_chars, char **ret);
+/* (-EINVAL when name fails lean_decl_name_is_valid(): the caller's check.) */
 
 /* Search names containing fragment (case-insensitive) and, when
  * type_fragment is set, whose pretty-printed type contains it: at most
@@ -88,3 +89,14 @@ int lean_query_proof_attempt(const char *goal, const char *tactic, char **ret, c
  * (created if NULL). Returns the number found, -ENOMEM. Lines that are not
  * JSON objects are skipped. */
 int lean_query_output_lines(const LeanReply *reply, const char *tag, json_object **array);
+
+/* What a generated command printed, by tag: every array set (empty when
+ * nothing), the caller puts them. */
+typedef struct LeanQueryOutput {
+        json_object *decls;  /* LEAN_QUERY_TAG_DECL */
+        json_object *errors; /* LEAN_QUERY_TAG_ERROR */
+        json_object *ends;   /* LEAN_QUERY_TAG_END */
+} LeanQueryOutput;
+/* All three tags of a reply at once (a query step reads them together).
+ * 0, or -ENOMEM with what was collected left in *out. */
+int lean_query_output_read(const LeanReply *reply, LeanQueryOutput *out);

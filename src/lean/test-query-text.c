@@ -140,6 +140,17 @@ static void test_output_lines(void) {
         ASSERT_TRUE(lean_query_output_lines(&lr, LEAN_QUERY_TAG_END, &end) == 1);
         json_object_put(arr);
         json_object_put(end);
+
+        /* all three tags in one read: the same lines, an empty array for none */
+        LeanQueryOutput out = {};
+        ASSERT_OK(lean_query_output_read(&lr, &out));
+        ASSERT_TRUE(json_object_array_length(out.decls) == 2);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(json_object_array_get_idx(out.decls, 1), "name")), "b");
+        ASSERT_TRUE(json_object_is_type(out.errors, json_type_array) && json_object_array_length(out.errors) == 0);
+        ASSERT_TRUE(json_object_array_length(out.ends) == 1);
+        json_object_put(out.decls);
+        json_object_put(out.errors);
+        json_object_put(out.ends);
         lean_reply_done(&lr);
         json_object_put(reply);
 }

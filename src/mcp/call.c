@@ -105,9 +105,30 @@ json_object *mcp_call_get_id(const McpCall *c) {
         return c->id;
 }
 
-void mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata) {
+bool mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata) {
         c->cancel = cancel;
         c->cancel_userdata = userdata;
+        return c->cancelled;
+}
+
+McpCall *mcp_call_open(McpCall *c, McpCallView *ret) {
+        assert(c);
+        assert(ret);
+
+        *ret = (McpCallView) {
+                .tool = c->tool,
+                .arguments = c->arguments,
+                .wants_progress = mcp_call_wants_progress(c),
+        };
+        return mcp_call_ref(c);
+}
+
+McpCall *mcp_call_release(McpCall *c, void *userdata) {
+        if (!c)
+                return NULL;
+        if (c->cancel && c->cancel_userdata == userdata)
+                mcp_call_set_cancel(c, NULL, NULL);
+        return mcp_call_unref(c);
 }
 
 void *mcp_call_get_cancel_userdata(const McpCall *c) {

@@ -120,13 +120,27 @@ const char *mcp_call_get_tool(const McpCall *c);
 json_object *mcp_call_get_arguments(const McpCall *c); /* borrowed, an object */
 json_object *mcp_call_get_id(const McpCall *c);        /* borrowed: the JSON-RPC id (for logs) */
 
+/* What a holder reads of its call, once: mcp_call_open(). */
+typedef struct McpCallView {
+        const char *tool;
+        json_object *arguments; /* an object, borrowed while the reference is held */
+        bool wants_progress;    /* a progressToken came (mcp_call_report_progress() still
+                                 * checks whether it goes anywhere now) */
+} McpCallView;
+/* A new reference to c, and in *ret what its holder reads of it. */
+McpCall *mcp_call_open(McpCall *c, McpCallView *ret);
+/* The holder of a reference from mcp_call_open() is done: its cancel
+ * callback goes when userdata still holds it (the call may have moved on),
+ * then its reference. Returns NULL. */
+McpCall *mcp_call_release(McpCall *c, void *userdata);
+
 /* Called at most once when the client cancels (notifications/cancelled) or
  * its connection goes away; the handler must still reply (the reply to a
  * gone connection is dropped by the server, never by the handler). */
 typedef void (*McpCancelFunc)(McpCall *c, void *userdata);
 /* Setting the callback on an already cancelled call does not invoke it:
- * check mcp_call_is_cancelled() after setting it. */
-void mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
+ * returns true when the call was cancelled already (mcp_call_is_cancelled()). */
+bool mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
 bool mcp_call_is_cancelled(const McpCall *c);
 /* The userdata of the cancel callback set last (NULL: none). */
 void *mcp_call_get_cancel_userdata(const McpCall *c);

@@ -38,10 +38,7 @@ int mcp_session_new(McpServer *s, const McpPeerSink *sink, void *userdata, McpSe
         c->log_level = LOG_INFO;
         c->last_activity = now_usec(CLOCK_MONOTONIC);
 
-        c->next = s->connections;
-        if (s->connections)
-                s->connections->prev = c;
-        s->connections = c;
+        LIST_PREPEND(connections, s->connections, c);
         s->n_connections++;
         log_debug("Session %u opened (%u connections open).", c->id, s->n_connections);
         connection_update_timeout(c);

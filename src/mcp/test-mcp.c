@@ -678,6 +678,24 @@ static void test_deferred_and_cancel(void) {
         client_expect_nothing(c);
         ASSERT_EQ(h.n_cancelled, 1);
         ASSERT_TRUE(mcp_call_is_cancelled(h.held));
+        {
+                /* a holder opening the call reads it once; listening late says it was cancelled */
+                McpCallView view;
+                McpCall *held = mcp_call_open(h.held, &view);
+
+                ASSERT_STREQ(view.tool, "lean_run");
+                ASSERT_TRUE(json_object_is_type(view.arguments, json_type_object));
+                ASSERT_FALSE(view.wants_progress);
+                ASSERT_TRUE(mcp_call_set_cancel(held, on_cancel, &view));
+                /* released by another holder: the wiring stays */
+                ASSERT_TRUE(mcp_call_get_cancel_userdata(held) == &view);
+                mcp_call_ref(held);
+                mcp_call_release(held, &h);
+                ASSERT_TRUE(mcp_call_get_cancel_userdata(held) == &view);
+                mcp_call_release(held, &view);
+                ASSERT_TRUE(!mcp_call_get_cancel_userdata(held));
+        }
+        ASSERT_EQ(h.n_cancelled, 1);
         ASSERT_FALSE(mcp_server_is_drained(t.server)); /* the owner still has to answer */
         mcp_call_reply(h.held, json_object_new_object(), false);
         mcp_call_reply(h.held, json_object_new_object(), false); /* second answer: ignored */

@@ -183,7 +183,31 @@ static void test_check(void) {
         assert_check_fails("{\"required\": [\"a\"]}", "t.required: 'a' is not a declared property");
 }
 
+static void test_args_resolve(void) {
+        static const McpToolArg args[] = {
+                { .name = "text", .type = MCP_ARG_STRING },
+                { .name = "words", .type = MCP_ARG_STRING, .alias_of = "text" },
+                { .name = "n", .type = MCP_ARG_INTEGER },
+                { .name = "flag", .type = MCP_ARG_BOOLEAN },
+                {}
+        };
+        json_object *a = parse("{\"words\": \"w\", \"n\": 3, \"flag\": null}");
+        json_object *v[5] = { a, a, a, a, a };
+
+        mcp_tool_args_resolve(args, a, v);
+        /* either spelling fills both rows; null and absent are NULL; nothing past the table */
+        ASSERT_STREQ(json_object_get_string(v[0]), "w");
+        ASSERT_TRUE(v[1] == v[0]);
+        ASSERT_EQ(json_object_get_int(v[2]), 3);
+        ASSERT_TRUE(!v[3]);
+        ASSERT_TRUE(v[4] == a);
+        mcp_tool_args_resolve(args, NULL, v);
+        ASSERT_TRUE(!v[0] && !v[1] && !v[2] && !v[3]);
+        json_object_put(a);
+}
+
 int main(void) {
+        test_args_resolve();
         test_tool_table();
         test_validate();
         test_check();

@@ -187,6 +187,14 @@ json_object *mcp_tool_arg_get(const McpToolArg *args, json_object *arguments, co
         return NULL;
 }
 
+void mcp_tool_args_resolve(const McpToolArg *args, json_object *arguments, json_object **values) {
+        assert(args);
+        assert(values);
+
+        for (size_t i = 0; args[i].name; i++)
+                values[i] = mcp_tool_arg_get(args, arguments, args[i].alias_of ?: args[i].name);
+}
+
 static int args_fail(char **ret_error, const char *format, ...) _printf_(2, 3);
 static int args_fail(char **ret_error, const char *format, ...) {
         va_list ap;

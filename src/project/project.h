@@ -110,6 +110,14 @@ void project_get_facts(LhProject *p, LhFacts *ret);
 /* How many snapshots were computed (tests bound it). */
 uint64_t project_get_facts_computed(const LhProject *p);
 const LhConfig *project_get_config(const LhProject *p);
+/* What stays the same for the project's life, read at once by a caller that
+ * needs several of it (a tool call): borrowed while p lives. */
+typedef struct LhProjectView {
+        const char *root;
+        const char *id;
+        const LhConfig *config;
+} LhProjectView;
+void project_get_view(const LhProject *p, LhProjectView *ret);
 
 /* Operator actions: planned recycle (explicit) / stop the worker (project
  * stays known, next call starts a worker again). */

@@ -83,6 +83,17 @@ const LhConfig *project_get_config(const LhProject *p) {
         return CONFIG(p);
 }
 
+void project_get_view(const LhProject *p, LhProjectView *ret) {
+        assert(p);
+        assert(ret);
+
+        *ret = (LhProjectView) {
+                .root = p->root,
+                .id = p->id,
+                .config = CONFIG(p),
+        };
+}
+
 unsigned project_get_queue_depth(const LhProject *p) {
         return p->queue.n + (p->current ? 1 : 0);
 }

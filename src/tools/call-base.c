@@ -30,17 +30,16 @@ static ToolCall *tool_call_unref(ToolCall *tc) {
         if (tc->have_readiness)
                 lean_readiness_done(&tc->readiness);
         strv_free(tc->imports);
+        free(tc->args);
         /* the call may have moved on to another job: leave its wiring */
-        if (mcp_call_get_cancel_userdata(tc->call) == tc)
-                mcp_call_set_cancel(tc->call, NULL, NULL);
-        mcp_call_unref(tc->call);
+        mcp_call_release(tc->call, tc);
         return mfree(tc);
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(ToolCall *, tool_call_unref);
 
 static void tool_call_reset_budget(ToolCall *tc) {
-        const LhConfig *c = tc->project ? project_get_config(tc->project) : NULL;
+        const LhConfig *c = tc->project ? tc->project_view.config : NULL;
 
         tc->budget = LEAN_MESSAGE_BUDGET_INIT(c ? c->result_max_messages : 200,
                                               c ? c->result_max_message_bytes : 256 * 1024);
@@ -57,33 +56,43 @@ int tool_call_handle(McpCall *call, void *userdata) {
         _cleanup_(tool_call_unrefp) ToolCall *tc = NULL;
         ToolsContext *ctx = userdata;
         const ToolDef *def;
+        size_t n_args = 0;
         int r;
 
         assert(call);
         assert(ctx);
 
-        def = tool_call_find_def(ctx, mcp_call_get_tool(call));
-        if (!def || !def->call)
-                return -EOPNOTSUPP;
         tc = new0(ToolCall, 1);
         if (!tc)
                 return -ENOMEM;
         *tc = (ToolCall) {
                 .n_ref = 1,
-                .def = def,
                 .ctx = ctx,
-                .call = mcp_call_ref(call),
                 .env = -1,
         };
+        tc->call = mcp_call_open(call, &tc->view);
+        def = tool_call_find_def(ctx, tc->view.tool);
+        if (!def || !def->call)
+                return -EOPNOTSUPP;
+        tc->def = def;
+        /* every argument read once, through the table's spellings */
+        while (def->mcp.args && def->mcp.args[n_args].name)
+                n_args++;
+        tc->args = new0(json_object *, n_args + 1);
+        if (!tc->args)
+                return -ENOMEM;
+        if (def->mcp.args)
+                mcp_tool_args_resolve(def->mcp.args, tc->view.arguments, tc->args);
         if (def->state_size > 0) {
                 tc->state = calloc(1, def->state_size);
                 if (!tc->state)
                         return -ENOMEM;
         }
         if (!def->no_project) {
-                r = tool_resolve_project(call, ctx->registry, &tc->project);
+                r = tool_resolve_project(call, tool_call_arg_string(tc, "project"), ctx->registry, &tc->project);
                 if (r != 0)
                         return r < 0 ? r : 0;
+                project_get_view(tc->project, &tc->project_view);
         }
         tool_call_reset_budget(tc);
         return def->call(tc);
@@ -91,16 +100,25 @@ int tool_call_handle(McpCall *call, void *userdata) {
 
 /* ---- arguments ------------------------------------------------------------- */
 
-static const McpToolArg *tool_call_row(ToolCall *tc, const char *name) {
-        const McpToolArg *a = mcp_tool_arg_find(tc->def->mcp.args, name);
+/* The index of row name (the table is data: no call into mcp to walk it). */
+static size_t tool_call_row_index(ToolCall *tc, const char *name) {
+        const McpToolArg *args = tc->def->mcp.args;
 
-        assert(a); /* a name not in the table is the tool's bug */
-        return a;
+        for (size_t i = 0; args && args[i].name; i++)
+                if (streq(args[i].name, name))
+                        return i;
+        abort(); /* a name not in the table is the tool's bug */
+}
+
+/* The row whose default applies: an alias row's is its row's. */
+static const McpToolArg *tool_call_row(ToolCall *tc, const char *name) {
+        const McpToolArg *a = &tc->def->mcp.args[tool_call_row_index(tc, name)];
+
+        return a->alias_of ? tool_call_row(tc, a->alias_of) : a;
 }
 
 json_object *tool_call_arg(ToolCall *tc, const char *name) {
-        (void) tool_call_row(tc, name);
-        return mcp_tool_arg_get(tc->def->mcp.args, mcp_call_get_arguments(tc->call), name);
+        return tc->args[tool_call_row_index(tc, name)];
 }
 
 const char *tool_call_arg_string(ToolCall *tc, const char *name) {
@@ -211,7 +229,7 @@ int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
                 return r;
         }
         tc->job = job;
-        if (mcp_call_wants_progress(tc->call))
+        if (tc->view.wants_progress)
                 job_set_progress(job, on_job_progress, tc);
         r = project_submit(tc->project, job, &err);
         if (r < 0) {
@@ -223,9 +241,8 @@ int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
                 lh_error_done(&err);
                 return 0;
         }
-        mcp_call_set_cancel(tc->call, on_call_cancelled, tc);
         /* cancelled before we could listen (connection gone already) */
-        if (mcp_call_is_cancelled(tc->call) && tc->job)
+        if (mcp_call_set_cancel(tc->call, on_call_cancelled, tc) && tc->job)
                 job_cancel(tc->job);
         return 0;
 }
@@ -237,7 +254,7 @@ void tool_call_progress(ToolCall *tc, const char *format, ...) {
 
         assert(tc);
 
-        if (!mcp_call_wants_progress(tc->call))
+        if (!tc->view.wants_progress)
                 return;
         va_start(ap, format);
         r = vasprintf(&m, format, ap);

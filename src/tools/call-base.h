@@ -48,7 +48,8 @@ struct ToolDef {
         int (*call)(ToolCall *tc);
         ToolOps ops;
         size_t state_size;
-        bool no_project; /* the base does not resolve "project" first */
+        bool no_project; /* the base does not resolve "project" first (else the
+                          * table has the "project" row: TOOL_ARG_PROJECT) */
 };
 
 struct ToolCall {
@@ -56,7 +57,10 @@ struct ToolCall {
         const ToolDef *def;
         ToolsContext *ctx;
         McpCall *call;
+        McpCallView view;         /* what the base read of the call, once */
+        json_object **args;       /* each row's value (mcp_tool_args_resolve()), borrowed */
         LhProject *project;
+        LhProjectView project_view; /* read once when project is resolved */
         LhJob *job;               /* weak: set while the submitted job runs */
         LeanReadiness readiness;  /* tool_call_check_readiness(): stamp, advisories */
         bool have_readiness;

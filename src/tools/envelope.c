@@ -18,11 +18,13 @@
 
 static json_object *project_to_json(LhProject *p) {
         json_object *o = json_object_new_object();
+        LhProjectView v;
 
         if (!o)
                 return NULL;
-        if (json_add(o, "root", json_object_new_string(project_get_root(p))) < 0 ||
-            json_add(o, "id", json_object_new_string(project_get_id(p))) < 0)
+        project_get_view(p, &v);
+        if (json_add(o, "root", json_object_new_string(v.root)) < 0 ||
+            json_add(o, "id", json_object_new_string(v.id)) < 0)
                 return json_object_put(o), NULL;
         return o;
 }
@@ -155,12 +157,12 @@ int tool_project_path(const char *path, char **ret, char **ret_error) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int tool_resolve_project(McpCall *call, LhRegistry *registry, LhProject **ret) {
+int tool_resolve_project(McpCall *call, const char *project, LhRegistry *registry, LhProject **ret) {
         _cleanup_free_ char *path = NULL, *why = NULL;
         LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
         int r;
 
-        r = tool_project_path(tool_arg_string(call, "project"), &path, &why);
+        r = tool_project_path(project, &path, &why);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {

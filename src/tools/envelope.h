@@ -47,11 +47,12 @@ int tool_envelope_add_budget(json_object *body, const LeanMessageBudget *budget)
 /* The error body when building the real one failed. */
 json_object *tool_envelope_oom(void);
 
-/* Resolve arguments.project (a path: the root or anything inside it) through
- * the registry. Returns 0 with *ret set, 1 when the call has already been
+/* Resolve project (the call's arguments.project, a path: the root or
+ * anything inside it; NULL when absent or not a string) through the
+ * registry. Returns 0 with *ret set, 1 when the call has already been
  * answered with an error envelope (invalid_arguments for a missing/non-string
  * "project", project_not_found, …), negative errno on internal failure. */
-int tool_resolve_project(McpCall *call, LhRegistry *registry, LhProject **ret);
+int tool_resolve_project(McpCall *call, const char *project, LhRegistry *registry, LhProject **ret);
 
 /* Helper for arguments: a string member or NULL. */
 const char *tool_arg_string(McpCall *call, const char *key);

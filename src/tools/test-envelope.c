@@ -59,6 +59,15 @@ static void test_envelopes(LhProject *p) {
         ASSERT_STREQ(json_object_get_string(get(v, "root")), project_get_root(p));
         ASSERT_STREQ(json_object_get_string(get(v, "id")), project_get_id(p));
         ASSERT_EQ(strlen(project_get_id(p)), 16);
+        {
+                /* the view the call base reads once: the same as the getters */
+                LhProjectView view;
+
+                project_get_view(p, &view);
+                ASSERT_STREQ(view.root, project_get_root(p));
+                ASSERT_STREQ(view.id, project_get_id(p));
+                ASSERT_TRUE(view.config == project_get_config(p));
+        }
         v = get(o, "freshness");
         ASSERT_STREQ(json_object_get_string(get(v, "project_root")), project_get_root(p));
         ASSERT_EQ(json_object_array_length(get(v, "imports")), 1);

@@ -112,18 +112,19 @@ static int inspect_call(ToolCall *tc) {
         const char *name = tool_call_arg_string(tc, "name");
         int r;
 
-        if (!lean_decl_name_is_valid(name)) {
+        ms->max = (unsigned) tool_call_arg_int(tc, "max_chars");
+        /* the text builder checks the name: one call for both */
+        r = lean_query_inspect(name, tool_call_arg_bool(tc, "include_value"), ms->max, &ms->text);
+        if (r == -EINVAL) {
                 tool_call_reply_errorf(tc, "invalid_arguments", false,
                                        "arguments.name: not a valid Lean declaration name");
                 return 0;
         }
-        ms->max = (unsigned) tool_call_arg_int(tc, "max_chars");
+        if (r < 0)
+                return r;
         ms->subject = strdup(name);
         if (!ms->subject)
                 return -ENOMEM;
-        r = lean_query_inspect(name, tool_call_arg_bool(tc, "include_value"), ms->max, &ms->text);
-        if (r < 0)
-                return r;
         return tool_meta_submit(tc);
 }
 

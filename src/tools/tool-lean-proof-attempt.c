@@ -261,7 +261,7 @@ static int attempt_call(ToolCall *tc) {
         }
         aj->tactic_mode = !!state;
 
-        r = tool_parse_imports(tc->call, p, mcp_call_get_arguments(tc->call), "\"imports\"", &imports);
+        r = tool_parse_imports(tc->call, p, tc->view.arguments, "\"imports\"", &imports);
         if (r != 0)
                 return r < 0 ? r : 0;
 

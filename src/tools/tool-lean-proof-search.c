@@ -271,7 +271,7 @@ static int search_call(ToolCall *tc) {
                         return -ENOMEM;
         }
 
-        r = tool_query_imports(tc->call, tc->project, false, &imports);
+        r = tool_query_imports(tc, false, &imports);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = tool_call_check_readiness(tc);

@@ -28,7 +28,7 @@ int tool_meta_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
 
 int tool_meta_reply(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_decls, json_object **ret_ends) {
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
-        _cleanup_(query_json_putp) json_object *decls = NULL, *errs = NULL, *ends = NULL;
+        _cleanup_(query_output_done) LeanQueryOutput out = {};
         _cleanup_(lh_error_done) LhError err = {};
         MetaState *ms = tool_call_state(tc);
         int r;
@@ -39,13 +39,11 @@ int tool_meta_reply(ToolCall *tc, LhJob *job, json_object *reply, json_object **
         if (r < 0)
                 goto fail;
         tc->env = lr.env;
-        if (lean_query_output_lines(&lr, LEAN_QUERY_TAG_DECL, &decls) < 0 ||
-            lean_query_output_lines(&lr, LEAN_QUERY_TAG_ERROR, &errs) < 0 ||
-            lean_query_output_lines(&lr, LEAN_QUERY_TAG_END, &ends) < 0)
+        if (lean_query_output_read(&lr, &out) < 0)
                 return -ENOMEM;
 
-        if (json_object_array_length(errs) > 0) {
-                json_object *code = json_object_object_get(json_object_array_get_idx(errs, 0), "code");
+        if (json_object_array_length(out.errors) > 0) {
+                json_object *code = json_object_object_get(json_object_array_get_idx(out.errors, 0), "code");
 
                 if (streq(strempty(json_object_get_string(code)), "unknown_declaration"))
                         lh_error_set(&err, "unknown_declaration", false,
@@ -55,9 +53,9 @@ int tool_meta_reply(ToolCall *tc, LhJob *job, json_object *reply, json_object **
                 r = -EPROTO;
                 goto fail;
         }
-        *ret_decls = TAKE_PTR(decls);
+        *ret_decls = TAKE_PTR(out.decls);
         if (ret_ends)
-                *ret_ends = TAKE_PTR(ends);
+                *ret_ends = TAKE_PTR(out.ends);
         return 0;
 fail:
         job_set_error(job, &err);
@@ -68,7 +66,7 @@ int tool_meta_submit(ToolCall *tc) {
         _cleanup_strv_free_ char **imports = NULL;
         int r;
 
-        r = tool_query_imports(tc->call, tc->project, true, &imports);
+        r = tool_query_imports(tc, true, &imports);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = tool_call_check_readiness(tc);

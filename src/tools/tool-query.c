@@ -34,13 +34,15 @@
 
 /* ---- shared plumbing (tool-query.h) ------------------------------------------ */
 
-int tool_query_imports(McpCall *call, LhProject *p, bool meta, char ***ret) {
+int tool_query_imports(ToolCall *tc, bool meta, char ***ret) {
         _cleanup_(strv_freep) char **l = NULL;
+        McpCall *call = tc->call;
+        LhProject *p = tc->project;
         json_object *imports;
 
         if (meta && strv_extend(&l, "Lean") < 0)
                 return -ENOMEM;
-        if (json_object_object_get_ex(mcp_call_get_arguments(call), "imports", &imports) &&
+        if (json_object_object_get_ex(tc->view.arguments, "imports", &imports) &&
             !json_object_is_type(imports, json_type_null)) {
                 size_t n;
 
@@ -447,7 +449,7 @@ int tool_module_query_start(ToolCall *tc, LhJob *job, json_object **ret_command)
 
 int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
-        _cleanup_(query_json_putp) json_object *decls = NULL, *errs = NULL, *ends = NULL;
+        _cleanup_(query_output_done) LeanQueryOutput out = {};
         _cleanup_(lh_error_done) LhError err = {};
         QueryJob *qj = tool_call_state(tc);
         ModuleQuery *q = &qj->queries[qj->current];
@@ -471,12 +473,10 @@ int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_ob
         }
         if (r >= 0) {
                 tc->env = lr.env;
-                if (lean_query_output_lines(&lr, LEAN_QUERY_TAG_DECL, &decls) < 0 ||
-                    lean_query_output_lines(&lr, LEAN_QUERY_TAG_ERROR, &errs) < 0 ||
-                    lean_query_output_lines(&lr, LEAN_QUERY_TAG_END, &ends) < 0)
+                if (lean_query_output_read(&lr, &out) < 0)
                         return -ENOMEM;
-                if (json_object_array_length(errs) > 0) {
-                        const char *code = obj_string(json_object_array_get_idx(errs, 0), "code");
+                if (json_object_array_length(out.errors) > 0) {
+                        const char *code = obj_string(json_object_array_get_idx(out.errors, 0), "code");
 
                         if (streq(strempty(code), "module_not_imported"))
                                 lh_error_set(&err, "module_not_found", false,
@@ -484,7 +484,7 @@ int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_ob
                         else
                                 lh_error_set(&err, "lean_error", false, "the module query failed: %s", strna(code));
                         r = -EPROTO;
-                } else if (json_object_array_length(ends) == 0) {
+                } else if (json_object_array_length(out.ends) == 0) {
                         lh_error_set(&err, "lean_error", false,
                                      "the module query printed no result (is this Lean supported?)");
                         r = -EPROTO;
@@ -500,7 +500,7 @@ int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_ob
                 if (!q->error)
                         return -ENOMEM;
         } else {
-                q->result = module_query_select(q, decls);
+                q->result = module_query_select(q, out.decls);
                 if (!q->result)
                         return -ENOMEM;
                 if (lean_cache_put(tc->ctx->cache, q->cache_key, q->result) < 0)
@@ -567,7 +567,7 @@ int tool_module_query_done(ToolCall *tc, LhJob *job, json_object *result, const 
 int tool_module_query_call(ToolCall *tc, bool batch) {
         QueryJob *qj = tool_call_state(tc);
         _cleanup_strv_free_ char **imports = NULL;
-        json_object *args = mcp_call_get_arguments(tc->call), *items = NULL;
+        json_object *args = tc->view.arguments, *items = NULL;
         size_t pending = 0, n;
         int r;
 

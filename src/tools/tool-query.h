@@ -5,12 +5,15 @@
  * the plumbing of jobs that run generated meta commands (lean/query-text.h). */
 
 #include "lean/lean-reply.h"
+#include "lean/query-text.h"
 #include "tools/tools-internal.h"
+
+typedef struct ToolCall ToolCall;
 
 /* The job's import profile: "Lean" when meta (the meta programs need it),
  * then arguments.imports (validated). Returns 0 with
  * *ret set, 1 when the call was answered (invalid_arguments), -ENOMEM. */
-int tool_query_imports(McpCall *call, LhProject *p, bool meta, char ***ret);
+int tool_query_imports(ToolCall *tc, bool meta, char ***ret);
 
 /* Parse a reply to a generated command into *lr. Returns 0 when it is a
  * Lean reply without error messages; otherwise fills *err (lean_repl_error
@@ -45,6 +48,13 @@ int tool_module_query_start(ToolCall *tc, LhJob *job, json_object **ret_command)
 int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command);
 int tool_module_query_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts);
 void tool_module_query_state_free(void *state);
+
+/* _cleanup_(query_output_done) LeanQueryOutput out = {} */
+static inline void query_output_done(LeanQueryOutput *o) {
+        json_object_put(o->decls);
+        json_object_put(o->errors);
+        json_object_put(o->ends);
+}
 
 /* _cleanup_(query_json_putp) json_object *o */
 static inline void query_json_putp(json_object **o) {

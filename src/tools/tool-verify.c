@@ -459,7 +459,7 @@ int tool_verify_call(ToolCall *tc, bool batch) {
 
                 if (batch)
                         snprintf(where, sizeof where, "items[%zu]: ", i);
-                r = verify_item_parse(it, batch ? json_object_array_get_idx(items, i) : mcp_call_get_arguments(tc->call),
+                r = verify_item_parse(it, batch ? json_object_array_get_idx(items, i) : tc->view.arguments,
                                       where);
                 if (r < 0)
                         return r;
