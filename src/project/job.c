@@ -117,10 +117,6 @@ const JobOps *job_get_ops(const LhJob *job) {
         return job->ops;
 }
 
-char **job_get_imports(const LhJob *job) {
-        return job->imports;
-}
-
 unsigned job_get_retry_count(const LhJob *job) {
         return job->retry_count;
 }

@@ -187,14 +187,6 @@ static void build_remove(Build *b) {
         build_free(b);
 }
 
-unsigned repl_provisioner_n_running(ReplProvisioner *p) {
-        unsigned n = 0;
-
-        for (Build *b = p ? p->builds : NULL; b; b = b->next)
-                n += b->state == BUILD_RUNNING;
-        return n;
-}
-
 static bool source_is_local(const char *s) {
         return path_is_absolute(s);
 }

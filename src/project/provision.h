@@ -41,4 +41,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ReplProvisioner *, repl_provisioner_free);
 int repl_provisioner_apply(ReplProvisioner *p, LeanReadiness *rd, bool start, uint64_t *ret_retry_after_ms);
 
 /* Builds currently running (for tests and status). */
-unsigned repl_provisioner_n_running(ReplProvisioner *p);

@@ -77,7 +77,6 @@ ToolsContext *tools_context_free(ToolsContext *ctx) {
         free(ctx->entries);
         lean_cache_free(ctx->cache);
         repl_provisioner_free(ctx->provisioner);
-        free(ctx->stamps);
         return mfree(ctx);
 }
 
@@ -97,7 +96,6 @@ static ToolsStamp *stamp_get(ToolsContext *ctx, LhProject *p) {
         s = new0(ToolsStamp, 1);
         if (!s)
                 return NULL; /* only costs stale detection and smoke accounting */
-        snprintf(s->project_id, sizeof s->project_id, "%s", project_get_id(p));
         project_set_tools_data(p, s, free);
         return s;
 }

@@ -284,10 +284,6 @@ const char *repl_decoder_error(const ReplDecoder *d) {
         return d->error < 0 ? d->error_text : NULL;
 }
 
-size_t repl_decoder_pending(const ReplDecoder *d) {
-        return d->in_value;
-}
-
 /* ---- releasing big trees ---------------------------------------------------- */
 
 #define RELEASE_SLICE 500

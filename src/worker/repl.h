@@ -39,7 +39,6 @@ int repl_decoder_finish(ReplDecoder *d);
 const char *repl_decoder_error(const ReplDecoder *d);
 
 /* Bytes of the reply currently being decoded (0 between replies). */
-size_t repl_decoder_pending(const ReplDecoder *d);
 
 /* Releases a big JSON array (a reply's dropped messages) from the default
  * event loop, 500 elements per otherwise idle iteration, each slice followed
