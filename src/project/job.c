@@ -39,15 +39,7 @@ int job_new(LhJob **ret, char **imports, JobFlags flags, const JobOps *ops, void
         return 0;
 }
 
-LhJob *job_ref(LhJob *j) {
-        if (j)
-                j->n_ref++;
-        return j;
-}
-
-LhJob *job_unref(LhJob *j) {
-        if (!j || --j->n_ref > 0)
-                return NULL;
+static LhJob *job_free(LhJob *j) {
         if (j->ops->free_userdata)
                 j->ops->free_userdata(j->userdata);
         json_object_put(j->result);
@@ -56,6 +48,8 @@ LhJob *job_unref(LhJob *j) {
         free(j->fingerprint);
         return mfree(j);
 }
+
+DEFINE_TRIVIAL_REF_UNREF_FUNC(LhJob, job, job_free);
 
 void job_set_progress(LhJob *job, JobProgressFunc progress, void *userdata) {
         job->progress = progress;

@@ -42,6 +42,7 @@ typedef struct ToolsEntry {
 
 struct ToolsContext {
         LhRegistry *registry;
+        sd_event *event; /* the daemon's loop (borrowed): threads, provisioning, releases */
         const LhConfig *config;
         LeanCache *cache; /* lean_module_query results */
         const char *elan_home; /* NULL: config lean.elan_home, $ELAN_HOME, ~/.elan (tests override) */
