@@ -175,3 +175,19 @@ char *strdup_printf(const char *format, ...) {
         va_end(ap);
         return s;
 }
+
+int strdup_error_printf(char **ret_error, int error, const char *format, ...) {
+        va_list ap;
+        int r;
+
+        if (!ret_error)
+                return error;
+        va_start(ap, format);
+        r = vasprintf(ret_error, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return error;
+}

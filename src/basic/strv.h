@@ -45,3 +45,7 @@ int strv_split_words(const char *s, char ***ret);
 
 /* asprintf() that returns the string, NULL on OOM. */
 char *strdup_printf(const char *format, ...) _printf_(1, 2);
+/* A parser's "fail with a message": *ret_error (when ret_error is not NULL)
+ * gets the formatted text; returns error, or -ENOMEM (*ret_error NULL) when
+ * the text could not be made. */
+int strdup_error_printf(char **ret_error, int error, const char *format, ...) _printf_(3, 4);
