@@ -76,3 +76,12 @@
                         abort();                                                 \
                 }                                                                \
         } while (0)
+
+/* Writes text to path (created or truncated). */
+static inline void test_write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        ASSERT_TRUE(f);
+        ASSERT_TRUE(fputs(text, f) >= 0);
+        ASSERT_TRUE(fclose(f) == 0);
+}

@@ -231,14 +231,10 @@ int main(void) {
         LhRegistry *registry = NULL;
         LhConfig config;
         LhProject *p;
-        FILE *f;
 
         ASSERT_TRUE(mkdtemp(tmp));
         lakefile = path_join(tmp, "lakefile.toml");
-        f = fopen(lakefile, "we");
-        ASSERT_TRUE(f);
-        fputs("name = \"p\"\n", f);
-        ASSERT_EQ(fclose(f), 0);
+        test_write_file(lakefile, "name = \"p\"\n");
 
         config_init_defaults(&config);
         config.enforcement = ENFORCEMENT_PROCESS;

@@ -36,19 +36,12 @@ int main(void) {
         LhConfig config;
         ToolsContext ctx = {};
         LhProject *p;
-        FILE *f;
 
         ASSERT_TRUE(mkdtemp(tmp));
         lakefile = path_join(tmp, "lakefile.toml");
-        f = fopen(lakefile, "we");
-        ASSERT_TRUE(f);
-        fputs("name = \"p\"\n", f);
-        ASSERT_EQ(fclose(f), 0);
+        test_write_file(lakefile, "name = \"p\"\n");
         pin = path_join(tmp, "lean-toolchain");
-        f = fopen(pin, "we");
-        ASSERT_TRUE(f);
-        fputs("leanprover/lean4:v4.19.0\n", f);
-        ASSERT_EQ(fclose(f), 0);
+        test_write_file(pin, "leanprover/lean4:v4.19.0\n");
 
         config_init_defaults(&config);
         /* a custom worker: ready without elan, so the gate answers nothing */
