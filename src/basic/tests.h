@@ -4,6 +4,7 @@
 /* Assertions for unit tests: print where and what, then abort (so meson sees
  * a failure even with NDEBUG). Exit code 77 means "skipped". */
 
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,4 +85,13 @@ static inline void test_write_file(const char *path, const char *text) {
         ASSERT_TRUE(f);
         ASSERT_TRUE(fputs(text, f) >= 0);
         ASSERT_TRUE(fclose(f) == 0);
+}
+
+static inline int test_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+/* rm -rf dir (a test's own temporary tree). */
+static inline void test_remove_tree(const char *dir) {
+        ASSERT_EQ(nftw(dir, test_remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 }

@@ -180,13 +180,6 @@ static void test_admission_waits(void) {
         config.max_workers = 4;
 }
 
-static void remove_tree(const char *dir) {
-        char cmd[256];
-
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        (void) system(cmd);
-}
-
 int main(void) {
         if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
@@ -205,8 +198,8 @@ int main(void) {
         test_retry();
         test_admission_waits();
 
-        remove_tree(project_dir);
-        remove_tree(other_dir);
+        test_remove_tree(project_dir);
+        test_remove_tree(other_dir);
         sd_event_unref(event);
         config_done(&config);
         return 0;

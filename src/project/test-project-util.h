@@ -59,3 +59,11 @@ static inline int test_job_step_result(LhJob *job, void *userdata, json_object *
         job_set_result(job, json_object_get(reply));
         return 1;
 }
+
+/* The end of a test with a registry: every worker stopped, all freed. */
+static inline void test_registry_done(LhRegistry *registry, sd_event *event, LhConfig *config) {
+        registry_shutdown(registry);
+        registry_free(registry);
+        sd_event_unref(event);
+        config_done(config);
+}

@@ -11,15 +11,12 @@
 
 #include "basic/path-util.h"
 #include "basic/tests.h"
+#include "project/test-project-util.h"
 #include "config/config.h"
 #include "lean/readiness.h"
 #include "tools/envelope.h"
 
 static char tmp[] = "/tmp/test-envelope-XXXXXX";
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
 
 static json_object *get(json_object *o, const char *key) {
         json_object *v = NULL;
@@ -246,11 +243,8 @@ int main(void) {
         test_summary(p);
         test_project_path();
 
-        registry_shutdown(registry);
-        registry_free(registry);
-        sd_event_unref(event);
-        config_done(&config);
-        ASSERT_EQ(nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+        test_registry_done(registry, event, &config);
+        test_remove_tree(tmp);
         printf("OK\n");
         return 0;
 }

@@ -12,11 +12,8 @@
 #include "basic/path-util.h"
 #include "basic/strv.h"
 #include "basic/tests.h"
+#include "project/test-project-util.h"
 #include "tools/tools-internal.h"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
 
 static void on_removed(LhProject *p, void *userdata) {
         tools_project_removed(userdata, p);
@@ -79,11 +76,8 @@ int main(void) {
         lean_readiness_done(&rd);
         ASSERT_EQ(project_get_readiness_cache(p)->reads, reads);
 
-        registry_shutdown(registry);
-        registry_free(registry);
-        sd_event_unref(event);
-        config_done(&config);
-        ASSERT_EQ(nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+        test_registry_done(registry, event, &config);
+        test_remove_tree(tmp);
         printf("OK\n");
         return 0;
 }
