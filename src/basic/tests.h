@@ -6,9 +6,11 @@
 
 #include <ftw.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/macro.h"
 
@@ -94,4 +96,25 @@ static inline int test_remove_one(const char *path, const struct stat *st, int f
 /* rm -rf dir (a test's own temporary tree). */
 static inline void test_remove_tree(const char *dir) {
         ASSERT_EQ(nftw(dir, test_remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* The test-double worker ($LEAN_REPL_DOUBLE, a python3 script), or NULL
+ * (printed: the test skips) when there is none. */
+static inline const char *test_double_path(void) {
+        const char *dbl = getenv("LEAN_REPL_DOUBLE");
+
+        if (isempty(dbl) || access(dbl, X_OK) < 0 || access("/usr/bin/python3", X_OK) < 0) {
+                fprintf(stderr, "LEAN_REPL_DOUBLE not set or not executable, skipping.\n");
+                return NULL;
+        }
+        return dbl;
+}
+
+/* sd-event child sources need SIGCHLD blocked. */
+static inline void test_block_sigchld(void) {
+        sigset_t ss;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGCHLD);
+        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
 }

@@ -59,16 +59,14 @@ void job_set_progress(LhJob *job, JobProgressFunc progress, void *userdata) {
 void job_progress(LhJob *j, const char *format, ...) {
         _cleanup_free_ char *m = NULL;
         va_list ap;
-        int r;
 
         if (!j->progress)
                 return;
         va_start(ap, format);
-        r = vasprintf(&m, format, ap);
+        m = strdup_vprintf(format, ap);
         va_end(ap);
-        if (r < 0)
-                return; /* only a progress message lost */
-        j->progress(j, m, j->progress_userdata);
+        if (m) /* else only a progress message lost */
+                j->progress(j, m, j->progress_userdata);
 }
 
 void job_queue_progress(const JobQueue *q, bool running) {

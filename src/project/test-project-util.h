@@ -17,16 +17,11 @@
 /* $LEAN_REPL_DOUBLE as the worker, process mode, SIGCHLD blocked (sd-event
  * child sources): 0, or EXIT_TEST_SKIP (printed why) without a double. */
 static inline int test_config_double(LhConfig *config) {
-        const char *dbl = getenv("LEAN_REPL_DOUBLE");
-        sigset_t ss;
+        const char *dbl = test_double_path();
 
-        if (isempty(dbl) || access(dbl, X_OK) < 0 || access("/usr/bin/python3", X_OK) < 0) {
-                fprintf(stderr, "LEAN_REPL_DOUBLE not set or not executable, skipping.\n");
+        if (!dbl)
                 return EXIT_TEST_SKIP;
-        }
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
+        test_block_sigchld();
 
         config_init_defaults(config);
         ASSERT_OK(strv_extend(&config->worker_command, dbl));
