@@ -98,23 +98,22 @@ static inline void test_remove_tree(const char *dir) {
         ASSERT_EQ(nftw(dir, test_remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
-/* The test-double worker ($LEAN_REPL_DOUBLE, a python3 script), or NULL
- * (printed: the test skips) when there is none. */
-static inline const char *test_double_path(void) {
+/* A test that runs the test-double worker ($LEAN_REPL_DOUBLE, a python3
+ * script): its path, SIGCHLD blocked (sd-event child sources) and, with
+ * timeout_secs > 0, an alarm so that a hang fails instead of blocking the
+ * suite. NULL (printed) when there is no double: the test skips. */
+static inline const char *test_setup_double(unsigned timeout_secs) {
         const char *dbl = getenv("LEAN_REPL_DOUBLE");
+        sigset_t ss;
 
         if (isempty(dbl) || access(dbl, X_OK) < 0 || access("/usr/bin/python3", X_OK) < 0) {
                 fprintf(stderr, "LEAN_REPL_DOUBLE not set or not executable, skipping.\n");
                 return NULL;
         }
-        return dbl;
-}
-
-/* sd-event child sources need SIGCHLD blocked. */
-static inline void test_block_sigchld(void) {
-        sigset_t ss;
-
+        if (timeout_secs > 0)
+                alarm(timeout_secs);
         sigemptyset(&ss);
         sigaddset(&ss, SIGCHLD);
         ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
+        return dbl;
 }

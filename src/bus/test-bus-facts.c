@@ -110,6 +110,18 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return 0;
 }
 
+/* One call: at most max_snapshots facts computed, 1..max_signals PropertiesChanged. */
+static void run_call_counted(LhProject *p, const char *what, uint64_t max_snapshots, unsigned max_signals) {
+        uint64_t before = project_get_facts_computed(p), n;
+
+        n_project_signals = n_other_signals = 0;
+        run_call(p);
+        n = project_get_facts_computed(p) - before;
+        fprintf(stderr, "%s: %" PRIu64 " snapshots, %u PropertiesChanged\n", what, n, n_project_signals);
+        ASSERT_TRUE(n <= max_snapshots);
+        ASSERT_TRUE(n_project_signals >= 1 && n_project_signals <= max_signals);
+}
+
 int main(void) {
         _cleanup_free_ char *lakefile = NULL, *path = NULL;
         _cleanup_(lh_error_done) LhError err = {};
@@ -117,7 +129,6 @@ int main(void) {
         sd_bus *server, *client;
         LhConfig config;
         LhProject *p;
-        uint64_t before;
         sd_id128_t id;
         int fds[2];
 
@@ -150,22 +161,9 @@ int main(void) {
         snprintf(project_path, sizeof project_path, "%s", path);
 
         /* the first call starts the worker: a few more turns, still bounded */
-        before = project_get_facts_computed(p);
-        run_call(p);
-        fprintf(stderr, "first call: %" PRIu64 " snapshots, %u PropertiesChanged\n",
-                project_get_facts_computed(p) - before, n_project_signals);
-        ASSERT_TRUE(project_get_facts_computed(p) - before <= 8);
-        ASSERT_TRUE(n_project_signals >= 1 && n_project_signals <= 4);
-
-        /* a call on the warm worker */
-        n_project_signals = n_other_signals = 0;
-        before = project_get_facts_computed(p);
-        run_call(p);
-        fprintf(stderr, "second call: %" PRIu64 " snapshots, %u PropertiesChanged\n",
-                project_get_facts_computed(p) - before, n_project_signals);
-        ASSERT_TRUE(project_get_facts_computed(p) - before <= 3);
-        /* busy, then idle again: never two alike */
-        ASSERT_TRUE(n_project_signals >= 1 && n_project_signals <= 2);
+        run_call_counted(p, "first call", 8, 4);
+        /* a call on the warm worker: busy, then idle again, never two alike */
+        run_call_counted(p, "second call", 3, 2);
 
         service = bus_service_free(service);
         registry_free(registry);

@@ -107,6 +107,20 @@ static sd_bus_message *call(Ctx *c, const char *path, const char *iface, const c
         return reply;
 }
 
+/* The config the bus reports: memory tiers (KiB) and sampling, the rest fixed. */
+static LhConfig tiers_config(uint64_t soft_kib, uint64_t post_job_kib, uint64_t hard_kib, unsigned sample_millis) {
+        return (LhConfig) {
+                .import_switch_rss_soft_kib = soft_kib,
+                .worker_rss_post_job_restart_kib = post_job_kib,
+                .worker_rss_hard_kill_kib = hard_kib,
+                .worker_rss_sample_millis = sample_millis,
+                .request_timeout_millis = 120000,
+                .mailbox_capacity = 8,
+                .restart_limit = 3,
+                .restart_window_secs = 60,
+        };
+}
+
 static sd_bus_message *get_property(Ctx *c, const char *path, const char *iface, const char *name, const char *sig) {
         sd_bus_message *reply = call(c, path, "org.freedesktop.DBus.Properties", "Get", "ss", iface, name);
 
@@ -115,37 +129,18 @@ static sd_bus_message *get_property(Ctx *c, const char *path, const char *iface,
         return reply;
 }
 
-static uint64_t get_t(Ctx *c, const char *path, const char *iface, const char *name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, "t");
-        uint64_t v;
-
-        check_ok(sd_bus_message_read(m, "t", &v));
-        return v;
-}
-
-static int64_t get_x(Ctx *c, const char *path, const char *iface, const char *name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, "x");
-        int64_t v;
-
-        check_ok(sd_bus_message_read(m, "x", &v));
-        return v;
-}
-
-static double get_d(Ctx *c, const char *path, const char *iface, const char *name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, "d");
-        double v;
-
-        check_ok(sd_bus_message_read(m, "d", &v));
-        return v;
-}
-
-static uint32_t get_u(Ctx *c, const char *path, const char *iface, const char *name) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, "u");
-        uint32_t v;
-
-        check_ok(sd_bus_message_read(m, "u", &v));
-        return v;
-}
+/* get_t(), get_x(), get_d(), get_u(): a property of that D-Bus type. */
+#define DEFINE_GET_PROPERTY(sig, type)                                                                \
+        static type get_##sig(Ctx *c, const char *path, const char *iface, const char *name) {       \
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, #sig); \
+                type v;                                                                               \
+                check_ok(sd_bus_message_read(m, #sig, &v));                                           \
+                return v;                                                                             \
+        }
+DEFINE_GET_PROPERTY(t, uint64_t)
+DEFINE_GET_PROPERTY(x, int64_t)
+DEFINE_GET_PROPERTY(d, double)
+DEFINE_GET_PROPERTY(u, uint32_t)
 
 static char *get_s(Ctx *c, const char *path, const char *iface, const char *name) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = get_property(c, path, iface, name, "s");
@@ -243,16 +238,7 @@ static void setup(Ctx *c) {
         check_ok(sd_bus_attach_event(c->client, c->event, SD_EVENT_PRIORITY_NORMAL));
         check_ok(sd_bus_add_filter(c->client, NULL, on_filter, c));
 
-        c->config = (LhConfig) {
-                .import_switch_rss_soft_kib = 2 * KIB_PER_GIB,
-                .worker_rss_post_job_restart_kib = 5 * KIB_PER_GIB,
-                .worker_rss_hard_kill_kib = 16 * KIB_PER_GIB,
-                .worker_rss_sample_millis = 250,
-                .request_timeout_millis = 120000,
-                .mailbox_capacity = 8,
-                .restart_limit = 3,
-                .restart_window_secs = 60,
-        };
+        c->config = tiers_config(2 * KIB_PER_GIB, 5 * KIB_PER_GIB, 16 * KIB_PER_GIB, 250);
         c->registry = stub_registry_new();
         check_ok(bus_service_attach(&c->service, c->server, c->event, c->registry, &c->config, false));
 }
@@ -947,16 +933,7 @@ static int serve(void) {
 
         check_ok(sd_event_new(&c.event));
         check_ok(sd_bus_open_user(&bus));
-        c.config = (LhConfig) {
-                .import_switch_rss_soft_kib = 64 * KIB_PER_MIB,
-                .worker_rss_post_job_restart_kib = 128 * KIB_PER_MIB,
-                .worker_rss_hard_kill_kib = 256 * KIB_PER_MIB,
-                .worker_rss_sample_millis = 50,
-                .request_timeout_millis = 120000,
-                .mailbox_capacity = 8,
-                .restart_limit = 3,
-                .restart_window_secs = 60,
-        };
+        c.config = tiers_config(64 * KIB_PER_MIB, 128 * KIB_PER_MIB, 256 * KIB_PER_MIB, 50);
         c.registry = stub_registry_new();
         add_project(&c, "/srv/proj-a", "0123456789abcdef");
         p = add_project(&c, "/srv/proj-b", "fedcba9876543210");

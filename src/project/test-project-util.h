@@ -17,11 +17,10 @@
 /* $LEAN_REPL_DOUBLE as the worker, process mode, SIGCHLD blocked (sd-event
  * child sources): 0, or EXIT_TEST_SKIP (printed why) without a double. */
 static inline int test_config_double(LhConfig *config) {
-        const char *dbl = test_double_path();
+        const char *dbl = test_setup_double(0);
 
         if (!dbl)
                 return EXIT_TEST_SKIP;
-        test_block_sigchld();
 
         config_init_defaults(config);
         ASSERT_OK(strv_extend(&config->worker_command, dbl));

@@ -205,11 +205,9 @@ static void test_sample_cost_flat(void) {
 }
 
 int main(void) {
-        double_path = test_double_path();
+        double_path = test_setup_double(120);
         if (!double_path)
                 return EXIT_TEST_SKIP;
-        alarm(120);
-        test_block_sigchld();
         ASSERT_OK(sd_event_new(&event));
 
         test_idle_not_sampled();

@@ -378,11 +378,9 @@ static void test_placement_conflict(void) {
 }
 
 int main(void) {
-        double_path = test_double_path();
+        double_path = test_setup_double(300);
         if (!double_path)
                 return EXIT_FAILURE; /* run by test_worker_scope.py, which has one */
-        alarm(300);
-        test_block_sigchld();
         ASSERT_OK(sd_event_new(&event));
 
         ASSERT_OK(scope_placer_new(&placer, event, "lean-host.slice"));

@@ -573,12 +573,9 @@ static void test_strings(void) {
 }
 
 int main(void) {
-        double_path = test_double_path();
+        double_path = test_setup_double(120);
         if (!double_path)
                 return EXIT_TEST_SKIP;
-        /* a hang fails instead of blocking the suite */
-        alarm(120);
-        test_block_sigchld();
         ASSERT_TRUE(mkdtemp(tmp_dir));
         ASSERT_OK(sd_event_new(&event));
 
