@@ -17,6 +17,14 @@
       worst ping latency during the call (how long the loop was blocked), the
       call's time, and the daemon's VmRSS/RssAnon before, at peak and 3 s after.
 
+  lean-host-bench.py result-bytes
+      every tool served (tools/list) called once on a small project against
+      the meta test double (tests/double/lean-repl-meta: replies in the
+      recorded REPL shapes): per tool the bytes of content[0].text, of
+      structuredContent and of the whole JSON-RPC line; and the reference
+      point of "Agents first": a trivial lean_run's text (aim: <= 300 bytes;
+      printed, not asserted).
+
   lean-host-bench.py floor [--seconds S]
       lean-host against the floor under it, each as a ratio to a baseline
       measured in the same run: lean_run p50 vs the same REPL JSON sent
@@ -27,7 +35,7 @@
       (sleeping) processes on the machine vs without.
 
 Binaries from the environment (bench/meson.build sets them): LEAN_HOSTD,
-LEAN_REPL_DOUBLE, LEAN_HOST_BENCH_ECHO, LEAN_HOST_BENCH_LOAD. Each mode starts its own `lean-hostd --listen` in a
+LEAN_REPL_DOUBLE, LEAN_REPL_META, LEAN_HOST_BENCH_ECHO, LEAN_HOST_BENCH_LOAD. Each mode starts its own `lean-hostd --listen` in a
 temporary directory, with enforcement=process."""
 
 import argparse
@@ -45,6 +53,8 @@ import time
 
 
 class Conn:
+    last_line = b""  # the raw JSON-RPC line of the last response (result-bytes)
+
     def __init__(self, path):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.s.settimeout(120)
@@ -67,6 +77,7 @@ class Conn:
             line, self.buf = self.buf.split(b"\n", 1)
             m = json.loads(line)
             if m.get("id") == self.id:
+                self.last_line = line
                 return m
 
     def initialize(self):
@@ -196,6 +207,70 @@ def bench_lean_run(args):
             c.request("tools/call", call)
             samples.append(time.perf_counter() - t)
         report("lean_run (warm worker)", samples)
+        c.close()
+    finally:
+        d.stop()
+
+
+# One call per tool, on the meta double's synthetic module Demo.Basic (the
+# arguments the integration tests use); a tool missing here is listed as such.
+RESULT_BYTES_CALLS = {
+    "lean_project_status": {},
+    "lean_run": {"code": "def x := 1"},
+    "lean_module_query": {"module": "Demo.Basic"},
+    "lean_module_query_batch": {"items": [{"module": "Demo.Basic"}, {"module": "Demo.Basic", "max_results": 1}]},
+    "lean_declaration_inspect": {"name": "Demo.foo", "imports": ["Demo.Basic"]},
+    "lean_declaration_search": {"query": "add", "max_results": 5},
+    "lean_declaration_verify": {"name": "Demo.foo"},
+    "lean_declaration_verify_batch": {"items": [{"name": "Demo.foo"}, {"name": "good",
+                                                "code": "theorem good : 1 = 1 := rfl"}]},
+    "lean_proof_attempt": {"statement": "1 = 1", "proof": "by rfl"},
+    "lean_proof_search": {"goal": "0 < 1", "tactics": ["decide", "exact?"]},
+}
+
+
+def result_sizes(c, name, arguments):
+    r = c.request("tools/call", {"name": name, "arguments": arguments})
+    line = len(c.last_line)
+    if "error" in r:
+        return None, 0, line, f"JSON-RPC error {r['error'].get('code')}"
+    res = r["result"]
+    text = len(res["content"][0]["text"].encode()) if res.get("content") else 0
+    structured = len(json.dumps(res.get("structuredContent"), separators=(",", ":"), ensure_ascii=False).encode())
+    code = ""
+    if res.get("isError"):
+        code = "isError " + str(((res.get("structuredContent") or {}).get("error") or {}).get("code"))
+    return text, structured, line, code
+
+
+def bench_result_bytes(args):
+    meta = os.environ.get("LEAN_REPL_META")
+    if not meta:
+        print("result-bytes: LEAN_REPL_META is not set, skipped")
+        return
+    d = Daemon({"LEAN_HOST_MCP_WORKER_COMMAND": meta})
+    proj = os.path.join(d.tmp, "proj")
+    os.makedirs(proj)
+    with open(os.path.join(proj, "lakefile.lean"), "w") as f:
+        f.write("import Lake\nopen Lake DSL\npackage proj\n")
+    with open(os.path.join(proj, "lean-toolchain"), "w") as f:
+        f.write("leanprover/lean4:v4.33.0-rc2\n")
+    try:
+        c = Conn(d.sock)
+        c.initialize()
+        names = [t["name"] for t in c.request("tools/list")["result"]["tools"]]
+        # warm the worker first: the numbers are the tools', not the start's
+        c.request("tools/call", {"name": "lean_run", "arguments": {"project": proj, "code": "def x := 1"}})
+        print(f"{'tool':<32} {'text':>7} {'structured':>10} {'line':>7}  (bytes)")
+        for name in names:
+            if name not in RESULT_BYTES_CALLS:
+                print(f"{name:<32} (no arguments known to the bench: add it to RESULT_BYTES_CALLS)")
+                continue
+            text, structured, line, note = result_sizes(c, name, {"project": proj, **RESULT_BYTES_CALLS[name]})
+            print(f"{name:<32} {text if text is not None else '-':>7} {structured:>10} {line:>7}  {note}")
+        text, structured, line, note = result_sizes(c, "lean_run", {"project": proj, "code": "example : 1 = 1 := rfl"})
+        print(f"{'reference: trivial lean_run':<32} text={text} bytes (aim <= 300) structuredContent={structured} "
+              f"line={line} {note}")
         c.close()
     finally:
         d.stop()
@@ -470,7 +545,7 @@ def bench_floor(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss", "big-reply", "floor"])
+    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss", "big-reply", "floor", "result-bytes"])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--messages", type=int, default=150000)
     ap.add_argument("--max-reply-bytes", type=int, default=24 << 20)
@@ -488,6 +563,8 @@ def main():
         bench_lean_run(args)
     elif args.mode == "big-reply":
         bench_big_reply(args)
+    elif args.mode == "result-bytes":
+        bench_result_bytes(args)
     elif args.mode == "floor":
         args.requests = args.requests or 300
         bench_floor(args)

@@ -16,6 +16,11 @@
 
 #include "basic/macro.h"
 
+/* The prototypes, for a header. */
+#define DECLARE_STRING_TABLE_LOOKUP(name, type)       \
+        const char *name##_to_string(type i);         \
+        type name##_from_string(const char *s)
+
 #define _DEFINE_STRING_TABLE_LOOKUP_TO_STRING(name, type, scope)        \
         scope const char *name##_to_string(type i) {                    \
                 if ((size_t) i >= ELEMENTSOF(name##_table)) /* < 0 too */ \

@@ -165,13 +165,34 @@ int strv_split_words(const char *s, char ***ret) {
         return (int) MIN(n, (size_t) INT32_MAX);
 }
 
+char *strdup_vprintf(const char *format, va_list ap) {
+        char *s;
+
+        return vasprintf(&s, format, ap) < 0 ? NULL : s;
+}
+
 char *strdup_printf(const char *format, ...) {
         va_list ap;
         char *s;
 
         va_start(ap, format);
-        if (vasprintf(&s, format, ap) < 0)
-                s = NULL;
+        s = strdup_vprintf(format, ap);
         va_end(ap);
         return s;
+}
+
+int strdup_error_printf(char **ret_error, int error, const char *format, ...) {
+        va_list ap;
+        int r;
+
+        if (!ret_error)
+                return error;
+        va_start(ap, format);
+        r = vasprintf(ret_error, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return error;
 }

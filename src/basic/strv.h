@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -45,3 +46,8 @@ int strv_split_words(const char *s, char ***ret);
 
 /* asprintf() that returns the string, NULL on OOM. */
 char *strdup_printf(const char *format, ...) _printf_(1, 2);
+char *strdup_vprintf(const char *format, va_list ap) _printf_(1, 0);
+/* A parser's "fail with a message": *ret_error (when ret_error is not NULL)
+ * gets the formatted text; returns error, or -ENOMEM (*ret_error NULL) when
+ * the text could not be made. */
+int strdup_error_printf(char **ret_error, int error, const char *format, ...) _printf_(3, 4);

@@ -4,10 +4,13 @@
 /* Assertions for unit tests: print where and what, then abort (so meson sees
  * a failure even with NDEBUG). Exit code 77 means "skipped". */
 
+#include <ftw.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/macro.h"
 
@@ -76,3 +79,41 @@
                         abort();                                                 \
                 }                                                                \
         } while (0)
+
+/* Writes text to path (created or truncated). */
+static inline void test_write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        ASSERT_TRUE(f);
+        ASSERT_TRUE(fputs(text, f) >= 0);
+        ASSERT_TRUE(fclose(f) == 0);
+}
+
+static inline int test_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+/* rm -rf dir (a test's own temporary tree). */
+static inline void test_remove_tree(const char *dir) {
+        ASSERT_EQ(nftw(dir, test_remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* A test that runs the test-double worker ($LEAN_REPL_DOUBLE, a python3
+ * script): its path, SIGCHLD blocked (sd-event child sources) and, with
+ * timeout_secs > 0, an alarm so that a hang fails instead of blocking the
+ * suite. NULL (printed) when there is no double: the test skips. */
+static inline const char *test_setup_double(unsigned timeout_secs) {
+        const char *dbl = getenv("LEAN_REPL_DOUBLE");
+        sigset_t ss;
+
+        if (isempty(dbl) || access(dbl, X_OK) < 0 || access("/usr/bin/python3", X_OK) < 0) {
+                fprintf(stderr, "LEAN_REPL_DOUBLE not set or not executable, skipping.\n");
+                return NULL;
+        }
+        if (timeout_secs > 0)
+                alarm(timeout_secs);
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGCHLD);
+        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
+        return dbl;
+}

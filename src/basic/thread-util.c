@@ -209,22 +209,16 @@ static int on_async_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 
 int thread_run_async(sd_event *e, void (*run)(void *arg), void (*free_arg)(void *arg), void *arg,
                      usec_t timeout, ThreadAsyncDone done, void *userdata, ThreadAsync **ret) {
-        _cleanup_(sd_event_unrefp) sd_event *def = NULL;
         pthread_attr_t attr;
         ThreadAsync *a;
         pthread_t t;
         int r;
 
+        assert(e);
         assert(run);
         assert(done);
         if (atomic_load(&n_stuck) >= THREAD_BOUNDED_MAX_STUCK)
                 return -EBUSY;
-        if (!e) {
-                r = sd_event_default(&def);
-                if (r < 0)
-                        return r;
-                e = def;
-        }
 
         a = new0(ThreadAsync, 1);
         if (!a)

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "basic/argv-util.h"
 #include "basic/macro.h"
 #include "basic/socket-path.h"
 #include "bridge/bridge.h"
@@ -70,10 +71,9 @@ static int connect_socket(const char *path, bool explicit_path) {
 }
 
 static int parse_argv(int argc, char *argv[], const char **ret_socket, unsigned long long *ret_reconnect_usec) {
-        enum { ARG_VERSION = 0x100, ARG_SOCKET, ARG_RECONNECT };
+        enum { ARG_SOCKET = ARGV_FIRST_OPTION, ARG_RECONNECT };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                ARGV_COMMON_OPTIONS,
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "reconnect-secs", required_argument, NULL, ARG_RECONNECT },
                 {}
@@ -82,12 +82,6 @@ static int parse_argv(int argc, char *argv[], const char **ret_socket, unsigned 
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
-                case 'h':
-                        help();
-                        return 1;
-                case ARG_VERSION:
-                        printf("lean-host-mcp %s\n", PACKAGE_VERSION);
-                        return 1;
                 case ARG_SOCKET:
                         if (isempty(optarg)) {
                                 fprintf(stderr, "lean-host-mcp: --socket needs a path.\n");
@@ -108,17 +102,10 @@ static int parse_argv(int argc, char *argv[], const char **ret_socket, unsigned 
                         *ret_reconnect_usec = v * 1000000ULL;
                         break;
                 }
-                case '?':
-                        return -EINVAL;
                 default:
-                        abort();
+                        return argv_common_option(c, "lean-host-mcp", help);
                 }
-
-        if (optind < argc) {
-                fprintf(stderr, "lean-host-mcp: unexpected argument '%s'.\n", argv[optind]);
-                return -EINVAL;
-        }
-        return 0;
+        return argv_no_positional("lean-host-mcp", argc, argv);
 }
 
 int main(int argc, char *argv[]) {

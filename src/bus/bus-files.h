@@ -31,6 +31,6 @@ void bus_project_files_done(BusProjectFiles *f);
 /* What is known now: 0; -EAGAIN when nothing is known yet (readiness
  * "unknown", toolchain ""; a look-up is under way); -ETIMEDOUT when the
  * files did not answer the last look-up in time (the same); -ENOMEM. *ret
- * is always filled. A look-up's end is delivered on event (NULL: the
- * default loop). Never waits. */
+ * is always filled. A look-up's end is delivered on event (never NULL).
+ * Never waits. */
 int bus_project_files_get(sd_event *event, LhProject *p, const LhConfig *c, BusProjectFiles *ret);

@@ -133,26 +133,17 @@ static int property_get_enforcement_mode(sd_bus *bus, const char *path, const ch
         return sd_bus_message_append(reply, "s", strempty(enforcement_mode_to_string(registry_get_enforcement(b->registry))));
 }
 
-static int property_get_workers_active(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        BusService *b = userdata;
+/* A Manager property that is one registry getter: D-Bus signature, C type. */
+#define DEFINE_REGISTRY_PROPERTY(name, signature, type, getter)                                                   \
+        static int property_get_##name(sd_bus *bus, const char *path, const char *interface, const char *property, \
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {              \
+                BusService *b = userdata;                                                                         \
+                return sd_bus_message_append(reply, signature, (type) getter(b->registry));                       \
+        }
 
-        return sd_bus_message_append(reply, "u", (uint32_t) registry_get_workers_active(b->registry));
-}
-
-static int property_get_max_workers(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        BusService *b = userdata;
-
-        return sd_bus_message_append(reply, "t", (uint64_t) registry_get_max_workers(b->registry));
-}
-
-static int property_get_manager_restarts_total(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        BusService *b = userdata;
-
-        return sd_bus_message_append(reply, "t", (uint64_t) registry_get_restarts_total(b->registry));
-}
+DEFINE_REGISTRY_PROPERTY(workers_active, "u", uint32_t, registry_get_workers_active)
+DEFINE_REGISTRY_PROPERTY(max_workers, "t", uint64_t, registry_get_max_workers)
+DEFINE_REGISTRY_PROPERTY(manager_restarts_total, "t", uint64_t, registry_get_restarts_total)
 
 static int property_get_manager_restarts_by_cause(sd_bus *bus, const char *path, const char *interface, const char *property,
                                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -412,32 +403,24 @@ static int property_get_last_restart(sd_bus *bus, const char *path, const char *
         return append_restart_event(reply, &f.last_restart);
 }
 
-/* The pin the project declares, as written (first line of
+/* Toolchain: the pin the project declares, as written (first line of
  * <root>/lean-toolchain, "" when absent or when the files do not answer):
  * a file's content, not a runtime fact. lean_toolchain_read() would reject
- * a malformed pin; operators should see what the file says. */
-static int property_get_toolchain(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+ * a malformed pin; operators should see what the file says.
+ *
+ * Readiness: classified from the project's files (no worker needed): the
+ * same classifier the tools run before a job, off the loop; answered from
+ * what the last look-up found (see bus-files.h): "unknown" until the first
+ * one is done, and when the files do not answer in time. "stale" needs the
+ * stamp the live worker started with, which the tools layer keeps: the bus
+ * reports what a new worker would find. */
+static int property_get_project_files(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         _cleanup_(bus_project_files_done) BusProjectFiles f = {};
 
         if (bus_project_files_get(sd_bus_get_event(bus), userdata, project_get_config(userdata), &f) == -ENOMEM)
                 return -ENOMEM;
-        return append_string(reply, f.toolchain);
-}
-
-/* Classified from the project's files (no worker needed): the same
- * classifier the tools run before a job, off the loop; answered from what
- * the last look-up found (see bus-files.h): "unknown" until the first one
- * is done, and when the files do not answer in time. "stale"
- * needs the stamp the live worker started with, which the tools layer
- * keeps: the bus reports what a new worker would find. */
-static int property_get_readiness(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        _cleanup_(bus_project_files_done) BusProjectFiles f = {};
-
-        if (bus_project_files_get(sd_bus_get_event(bus), userdata, project_get_config(userdata), &f) == -ENOMEM)
-                return -ENOMEM;
-        return sd_bus_message_append(reply, "s", f.readiness);
+        return append_string(reply, streq(property, "Toolchain") ? f.toolchain : f.readiness);
 }
 
 static int method_project_restart(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -481,8 +464,8 @@ static const sd_bus_vtable project_vtable[] = {
         SD_BUS_PROPERTY("RestartsInWindow", "u", property_get_restarts_in_window, 0, EMITS),
         SD_BUS_PROPERTY("LastRestart", "(sstbtt)", property_get_last_restart, 0, EMITS),
         /* read on demand (a file / no API yet), never signalled */
-        SD_BUS_PROPERTY("Toolchain", "s", property_get_toolchain, 0, 0),
-        SD_BUS_PROPERTY("Readiness", "s", property_get_readiness, 0, 0),
+        SD_BUS_PROPERTY("Toolchain", "s", property_get_project_files, 0, 0),
+        SD_BUS_PROPERTY("Readiness", "s", property_get_project_files, 0, 0),
         SD_BUS_METHOD("Restart", NULL, NULL, method_project_restart, 0),
         SD_BUS_METHOD("Stop", NULL, NULL, method_project_stop, 0),
         SD_BUS_VTABLE_END,

@@ -19,6 +19,7 @@
 #include "basic/time-util.h"
 #include "bus/bus.h"
 #include "project/project.h"
+#include "project/test-project-util.h"
 
 static sd_event *event;
 static BusService *service;
@@ -59,18 +60,8 @@ typedef struct Call {
 } Call;
 
 static int call_start(LhJob *job, void *userdata, json_object **ret) {
-        json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "cmd", json_object_new_string("def x := 1"));
-        if (job_get_base_env(job) >= 0)
-                json_object_object_add(o, "env", json_object_new_int(job_get_base_env(job)));
-        *ret = o;
+        *ret = test_job_command(job, "def x := 1");
         return 0;
-}
-
-static int call_step(LhJob *job, void *userdata, json_object *reply, json_object **ret) {
-        job_set_result(job, json_object_get(reply));
-        return 1;
 }
 
 static void call_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
@@ -85,7 +76,7 @@ static void call_done(LhJob *job, void *userdata, json_object *result, const LhE
 
 static const JobOps call_ops = {
         .start = call_start,
-        .step = call_step,
+        .step = test_job_step_result,
         .done = call_done,
 };
 
@@ -119,39 +110,35 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return 0;
 }
 
+/* One call: at most max_snapshots facts computed, 1..max_signals PropertiesChanged. */
+static void run_call_counted(LhProject *p, const char *what, uint64_t max_snapshots, unsigned max_signals) {
+        uint64_t before = project_get_facts_computed(p), n;
+
+        n_project_signals = n_other_signals = 0;
+        run_call(p);
+        n = project_get_facts_computed(p) - before;
+        fprintf(stderr, "%s: %" PRIu64 " snapshots, %u PropertiesChanged\n", what, n, n_project_signals);
+        ASSERT_TRUE(n <= max_snapshots);
+        ASSERT_TRUE(n_project_signals >= 1 && n_project_signals <= max_signals);
+}
+
 int main(void) {
         _cleanup_free_ char *lakefile = NULL, *path = NULL;
-        const char *dbl = getenv("LEAN_REPL_DOUBLE");
         _cleanup_(lh_error_done) LhError err = {};
         LhRegistry *registry;
         sd_bus *server, *client;
         LhConfig config;
         LhProject *p;
-        uint64_t before;
         sd_id128_t id;
-        sigset_t ss;
         int fds[2];
-        FILE *f;
 
-        if (isempty(dbl) || access(dbl, X_OK) < 0 || access("/usr/bin/python3", X_OK) < 0) {
-                fprintf(stderr, "LEAN_REPL_DOUBLE not set or not executable, skipping.\n");
+        if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
-        }
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
-
-        config_init_defaults(&config);
-        ASSERT_OK(strv_extend(&config.worker_command, dbl));
-        config.enforcement = ENFORCEMENT_PROCESS;
         config.worker_idle_secs = 0;
         config.project_forget_idle_secs = 0;
 
-        ASSERT_TRUE(mkdtemp(project_dir));
+        test_make_project(project_dir);
         lakefile = path_join(project_dir, "lakefile.lean");
-        ASSERT_TRUE((f = fopen(lakefile, "we")));
-        fputs("import Lake\n", f);
-        ASSERT_TRUE(fclose(f) == 0);
 
         ASSERT_OK(sd_event_default(&event));
         ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds));
@@ -174,22 +161,9 @@ int main(void) {
         snprintf(project_path, sizeof project_path, "%s", path);
 
         /* the first call starts the worker: a few more turns, still bounded */
-        before = project_get_facts_computed(p);
-        run_call(p);
-        fprintf(stderr, "first call: %" PRIu64 " snapshots, %u PropertiesChanged\n",
-                project_get_facts_computed(p) - before, n_project_signals);
-        ASSERT_TRUE(project_get_facts_computed(p) - before <= 8);
-        ASSERT_TRUE(n_project_signals >= 1 && n_project_signals <= 4);
-
-        /* a call on the warm worker */
-        n_project_signals = n_other_signals = 0;
-        before = project_get_facts_computed(p);
-        run_call(p);
-        fprintf(stderr, "second call: %" PRIu64 " snapshots, %u PropertiesChanged\n",
-                project_get_facts_computed(p) - before, n_project_signals);
-        ASSERT_TRUE(project_get_facts_computed(p) - before <= 3);
-        /* busy, then idle again: never two alike */
-        ASSERT_TRUE(n_project_signals >= 1 && n_project_signals <= 2);
+        run_call_counted(p, "first call", 8, 4);
+        /* a call on the warm worker: busy, then idle again, never two alike */
+        run_call_counted(p, "second call", 3, 2);
 
         service = bus_service_free(service);
         registry_free(registry);

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "basic/argv-util.h"
 #include "basic/log.h"
 #include "config/config.h"
 #include "daemon/manager.h"
@@ -45,10 +46,9 @@ static void help(void) {
 
 /* 0: go on; 1: done, exit 0; <0: usage error (already printed). */
 static int parse_argv(int argc, char *argv[], Args *a) {
-        enum { ARG_VERSION = 0x100, ARG_LISTEN, ARG_CONFIG, ARG_DUMP_CONFIG, ARG_LOG_LEVEL, ARG_SYSTEM_BUS, ARG_LISTEN_HTTP };
+        enum { ARG_LISTEN = ARGV_FIRST_OPTION, ARG_CONFIG, ARG_DUMP_CONFIG, ARG_LOG_LEVEL, ARG_SYSTEM_BUS, ARG_LISTEN_HTTP };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                ARGV_COMMON_OPTIONS,
                 { "listen", required_argument, NULL, ARG_LISTEN },
                 { "listen-http", required_argument, NULL, ARG_LISTEN_HTTP },
                 { "config", required_argument, NULL, ARG_CONFIG },
@@ -61,12 +61,6 @@ static int parse_argv(int argc, char *argv[], Args *a) {
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
-                case 'h':
-                        help();
-                        return 1;
-                case ARG_VERSION:
-                        printf("lean-hostd %s\n", PACKAGE_VERSION);
-                        return 1;
                 case ARG_LISTEN:
                         if (optarg[0] != '/') {
                                 fprintf(stderr, "lean-hostd: --listen needs an absolute path, got '%s'.\n", optarg);
@@ -93,17 +87,10 @@ static int parse_argv(int argc, char *argv[], Args *a) {
                         }
                         a->log_level = optarg;
                         break;
-                case '?':
-                        return -EINVAL;
                 default:
-                        abort();
+                        return argv_common_option(c, "lean-hostd", help);
                 }
-
-        if (optind < argc) {
-                fprintf(stderr, "lean-hostd: unexpected argument '%s'.\n", argv[optind]);
-                return -EINVAL;
-        }
-        return 0;
+        return argv_no_positional("lean-hostd", argc, argv);
 }
 
 int main(int argc, char *argv[]) {

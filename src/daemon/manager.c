@@ -359,7 +359,7 @@ int manager_new(Manager **ret, const LhConfig *config) {
                 return log_oom();
         m->config = config;
 
-        r = sd_event_default(&m->event);
+        r = sd_event_new(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate event loop: %m");
         /* with WatchdogSec= (the unit), a loop stuck for that long is restarted */
@@ -451,7 +451,7 @@ int manager_startup(Manager *m, const char *listen_path) {
         if (r < 0)
                 log_warning_errno(r, "Failed to pass log lines on to MCP clients, continuing without: %m");
 
-        r = tools_register(m->mcp, m->registry, m->config, &m->tools);
+        r = tools_register(m->mcp, m->event, m->registry, m->config, &m->tools);
         if (r < 0)
                 return log_error_errno(r, "Failed to register tools: %m");
 

@@ -67,23 +67,7 @@ static unsigned line_at(const char *text, const char *p) {
         return n;
 }
 
-static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *format, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                char *s = NULL;
-
-                va_start(ap, format);
-                if (vasprintf(&s, format, ap) < 0)
-                        s = NULL;
-                va_end(ap);
-                if (!s)
-                        return -ENOMEM;
-                *ret_error = s;
-        }
-        return -EINVAL;
-}
+#define fail(ret_error, ...) strdup_error_printf(ret_error, -EINVAL, __VA_ARGS__)
 
 static bool word_in(const char *w, size_t n, const char * const *list) {
         for (size_t i = 0; list[i]; i++)

@@ -74,15 +74,7 @@ static json_object *tool_result_new(McpServer *s, json_object *body, bool is_err
         return result;
 }
 
-McpCall *mcp_call_ref(McpCall *c) {
-        if (c)
-                c->n_ref++;
-        return c;
-}
-
-McpCall *mcp_call_unref(McpCall *c) {
-        if (!c || --c->n_ref > 0)
-                return NULL;
+static McpCall *call_free(McpCall *c) {
         call_progress_done(c);
         json_object_put(c->progress_token);
         free(c->progress_stage);
@@ -92,6 +84,8 @@ McpCall *mcp_call_unref(McpCall *c) {
         batch_unref(c->batch);
         return mfree(c);
 }
+
+DEFINE_TRIVIAL_REF_UNREF_FUNC(McpCall, mcp_call, call_free);
 
 const char *mcp_call_get_tool(const McpCall *c) {
         return c->tool;
@@ -146,13 +140,7 @@ static void call_unlink_connection(McpCall *c) {
         call_progress_stop(c);
         if (!conn)
                 return;
-        if (c->conn_prev)
-                c->conn_prev->conn_next = c->conn_next;
-        else
-                conn->calls = c->conn_next;
-        if (c->conn_next)
-                c->conn_next->conn_prev = c->conn_prev;
-        c->conn_prev = c->conn_next = NULL;
+        LIST_REMOVE(conn, conn->calls, c);
         c->conn = NULL;
 }
 
@@ -162,13 +150,7 @@ static void call_unlink_server(McpCall *c) {
 
         if (!s)
                 return;
-        if (c->server_prev)
-                c->server_prev->server_next = c->server_next;
-        else
-                s->calls = c->server_next;
-        if (c->server_next)
-                c->server_next->server_prev = c->server_prev;
-        c->server_prev = c->server_next = NULL;
+        LIST_REMOVE(server, s->calls, c);
         c->server = NULL;
         s->n_calls--;
         mcp_call_unref(c);
@@ -256,16 +238,10 @@ McpCall *call_new(Connection *c, Batch *b, json_object *id, const char *tool, js
         call->id = json_object_get(id);
         call->arguments = arguments;
         call->server = s;
-        call->server_next = s->calls;
-        if (s->calls)
-                s->calls->server_prev = call;
-        s->calls = call;
+        LIST_PREPEND(server, s->calls, call);
         s->n_calls++;
         call->conn = c;
-        call->conn_next = c->calls;
-        if (c->calls)
-                c->calls->conn_prev = call;
-        c->calls = call;
+        LIST_PREPEND(conn, c->calls, call);
         if (b) {
                 call->batch = batch_ref(b);
                 b->n_pending++;
@@ -279,7 +255,7 @@ void call_notification_cancelled(Connection *c, json_object *params) {
         if (!json_object_is_type(params, json_type_object) ||
             !json_object_object_get_ex(params, "requestId", &rid) || !rid)
                 return;
-        for (McpCall *call = c->calls; call; call = call->conn_next)
+        LIST_FOREACH(conn, call, c->calls)
                 if (!call->cancelled && json_object_equal(call->id, rid)) {
                         json_object *reason = NULL;
                         (void) json_object_object_get_ex(params, "reason", &reason);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "basic/list.h"
 #include "mcp/router.h"
 #include "project/error-code.h"
 
@@ -16,8 +17,8 @@ struct McpCall {
         McpServer *server; /* NULL once answered or the server is gone */
         Connection *conn;  /* weak: NULL once answered or the connection closed */
         Batch *batch;
-        McpCall *server_prev, *server_next;
-        McpCall *conn_prev, *conn_next;
+        LIST_FIELDS(McpCall, server); /* McpServer.calls */
+        LIST_FIELDS(McpCall, conn);   /* Connection.calls */
 
         json_object *id;
         char *tool;

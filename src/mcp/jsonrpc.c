@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "basic/macro.h"
+#include "basic/strv.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/utf8.h"
 
@@ -104,20 +105,7 @@ json_object *jsonrpc_notification_new(const char *method, json_object *params) {
 
 #define IN_SET_WHITESPACE(ch) ((ch) == ' ' || (ch) == '\t' || (ch) == '\r')
 
-static int parse_error(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int parse_error(char **ret_error, const char *format, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(ret_error, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
-}
+#define parse_error(ret_error, ...) strdup_error_printf(ret_error, -EINVAL, __VA_ARGS__)
 
 int jsonrpc_parse_line(json_tokener *tokener, char *line, size_t n, json_object **ret, char **ret_error) {
         enum json_tokener_error e;

@@ -214,14 +214,13 @@ void mcp_call_report_progress(McpCall *c, const char *message) {
 void mcp_call_report_progressf(McpCall *c, const char *format, ...) {
         _cleanup_free_ char *m = NULL;
         va_list ap;
-        int r;
 
         if (!mcp_call_wants_progress(c))
                 return;
         va_start(ap, format);
-        r = vasprintf(&m, format, ap);
+        m = strdup_vprintf(format, ap);
         va_end(ap);
-        if (r < 0) {
+        if (!m) {
                 log_oom();
                 return;
         }

@@ -213,17 +213,27 @@ static int validate_object(json_object *schema, json_object *v, const SchemaPath
         return 0;
 }
 
+/* minItems/maxItems, minLength/maxLength: "must VERB at least N UNIT(s)TAIL". */
+static int validate_count(json_object *schema, const char *min_key, const char *max_key, size_t n, const char *verb,
+                          const char *unit, const char *tail, const SchemaPath *p, char **ret_error) {
+        json_object *kw;
+        int64_t v;
+
+        if (json_object_object_get_ex(schema, min_key, &kw) && (int64_t) n < (v = json_object_get_int64(kw)))
+                return fail(ret_error, p, "must %s at least %" PRIi64 " %s%s%s", verb, v, unit, v == 1 ? "" : "s", tail);
+        if (json_object_object_get_ex(schema, max_key, &kw) && (int64_t) n > (v = json_object_get_int64(kw)))
+                return fail(ret_error, p, "must %s at most %" PRIi64 " %s%s%s", verb, v, unit, v == 1 ? "" : "s", tail);
+        return 0;
+}
+
 static int validate_array(json_object *schema, json_object *v, const SchemaPath *p, char **ret_error) {
-        json_object *items = NULL, *kw;
+        json_object *items = NULL;
         size_t n = json_object_array_length(v);
         int r;
 
-        if (json_object_object_get_ex(schema, "minItems", &kw) && (int64_t) n < json_object_get_int64(kw))
-                return fail(ret_error, p, "must have at least %" PRIi64 " item%s",
-                            json_object_get_int64(kw), json_object_get_int64(kw) == 1 ? "" : "s");
-        if (json_object_object_get_ex(schema, "maxItems", &kw) && (int64_t) n > json_object_get_int64(kw))
-                return fail(ret_error, p, "must have at most %" PRIi64 " item%s",
-                            json_object_get_int64(kw), json_object_get_int64(kw) == 1 ? "" : "s");
+        r = validate_count(schema, "minItems", "maxItems", n, "have", "item", "", p, ret_error);
+        if (r < 0)
+                return r;
 
         if (json_object_object_get_ex(schema, "items", &items) && json_object_is_type(items, json_type_object))
                 for (size_t i = 0; i < n; i++) {
@@ -277,13 +287,7 @@ static int validate(json_object *schema, json_object *v, const SchemaPath *p, ch
         case json_type_string: {
                 size_t l = utf8_length(json_object_get_string(v), (size_t) json_object_get_string_len(v));
 
-                if (json_object_object_get_ex(schema, "minLength", &kw) && (int64_t) l < json_object_get_int64(kw))
-                        return fail(ret_error, p, "must be at least %" PRIi64 " character%s long",
-                                    json_object_get_int64(kw), json_object_get_int64(kw) == 1 ? "" : "s");
-                if (json_object_object_get_ex(schema, "maxLength", &kw) && (int64_t) l > json_object_get_int64(kw))
-                        return fail(ret_error, p, "must be at most %" PRIi64 " character%s long",
-                                    json_object_get_int64(kw), json_object_get_int64(kw) == 1 ? "" : "s");
-                return 0;
+                return validate_count(schema, "minLength", "maxLength", l, "be", "character", " long", p, ret_error);
         }
         case json_type_int:
         case json_type_double:

@@ -73,12 +73,18 @@ static void expect_result(Client *c, int64_t id) {
         json_object_put(r);
 }
 
-static void setup(Test *t, Handler *h, usec_t interval) {
+/* The server with a holding lean_run and one client that initialized with
+ * protocol version (the test's). */
+static Client *setup(Test *t, Handler *h, usec_t interval, const char *version) {
         McpServerOptions o = { .progress_interval_usec = interval };
+        Client *c;
 
         test_setup_opts(t, &o);
         *h = (Handler) { .t = t, .hold = true };
         ASSERT_OK(mcp_server_register_tool(t->server, "lean_run", handler, h));
+        c = client_new(t);
+        client_initialize(c, version);
+        return c;
 }
 
 /* Stages in order with growing values, a repeated stage once, all before the answer. */
@@ -89,9 +95,7 @@ static void test_stages(void) {
         Handler h;
         Client *c;
 
-        setup(&t, &h, 0); /* no heartbeat */
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = setup(&t, &h, 0, "2025-06-18"); /* no heartbeat */
         start_call(&t, c, &h, "1", "{\"progressToken\":\"tok-1\"}");
         ASSERT_TRUE(mcp_call_wants_progress(h.held));
 
@@ -139,9 +143,7 @@ static void test_heartbeat(void) {
         Handler h;
         Client *c;
 
-        setup(&t, &h, INTERVAL_USEC);
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = setup(&t, &h, INTERVAL_USEC, "2025-06-18");
         start_call(&t, c, &h, "2", "{\"progressToken\":7}");
 
         /* nothing reported yet: "working" */
@@ -180,9 +182,7 @@ static void test_no_token(void) {
         Handler h;
         Client *c;
 
-        setup(&t, &h, INTERVAL_USEC);
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = setup(&t, &h, INTERVAL_USEC, "2025-06-18");
         for (size_t i = 0; i < ELEMENTSOF(metas); i++) {
                 char id[16];
 
@@ -206,9 +206,7 @@ static void test_cancelled(void) {
         Handler h;
         Client *c;
 
-        setup(&t, &h, INTERVAL_USEC);
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = setup(&t, &h, INTERVAL_USEC, "2025-06-18");
         start_call(&t, c, &h, "3", "{\"progressToken\":\"c\"}");
         mcp_call_report_progress(h.held, "running in Lean");
         m = recv_progress(c, token, &last);
@@ -236,9 +234,7 @@ static void test_connection_closed(void) {
         Handler h;
         Client *c;
 
-        setup(&t, &h, INTERVAL_USEC);
-        c = client_new(&t);
-        client_initialize(c, "2025-06-18");
+        c = setup(&t, &h, INTERVAL_USEC, "2025-06-18");
         start_call(&t, c, &h, "4", "{\"progressToken\":4}");
         mcp_call_report_progress(h.held, "importing Mathlib");
         client_free(c);
@@ -259,9 +255,7 @@ static void test_batch(void) {
         Handler h;
         Client *c;
 
-        setup(&t, &h, 0);
-        c = client_new(&t);
-        client_initialize(c, "2025-03-26");
+        c = setup(&t, &h, 0, "2025-03-26");
         client_send(c, "[{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"lean_run\","
                        "\"arguments\":" RUN_ARGS ",\"_meta\":{\"progressToken\":\"b\"}}},"
                        "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}]\n");

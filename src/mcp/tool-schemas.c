@@ -11,6 +11,7 @@
 #include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/macro.h"
+#include "basic/strv.h"
 #include "mcp/schema.h"
 #include "mcp/tool-schemas.h"
 
@@ -195,22 +196,7 @@ void mcp_tool_args_resolve(const McpToolArg *args, json_object *arguments, json_
                 values[i] = mcp_tool_arg_get(args, arguments, args[i].alias_of ?: args[i].name);
 }
 
-static int args_fail(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int args_fail(char **ret_error, const char *format, ...) {
-        va_list ap;
-        int r;
-
-        if (!ret_error)
-                return -EINVAL;
-        va_start(ap, format);
-        r = vasprintf(ret_error, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
-}
+#define args_fail(ret_error, ...) strdup_error_printf(ret_error, -EINVAL, __VA_ARGS__)
 
 int mcp_tool_args_check(const McpToolArg *args, json_object *arguments, const char *root, char **ret_error) {
         int r;

@@ -39,15 +39,7 @@ int job_new(LhJob **ret, char **imports, JobFlags flags, const JobOps *ops, void
         return 0;
 }
 
-LhJob *job_ref(LhJob *j) {
-        if (j)
-                j->n_ref++;
-        return j;
-}
-
-LhJob *job_unref(LhJob *j) {
-        if (!j || --j->n_ref > 0)
-                return NULL;
+static LhJob *job_free(LhJob *j) {
         if (j->ops->free_userdata)
                 j->ops->free_userdata(j->userdata);
         json_object_put(j->result);
@@ -57,6 +49,8 @@ LhJob *job_unref(LhJob *j) {
         return mfree(j);
 }
 
+DEFINE_TRIVIAL_REF_UNREF_FUNC(LhJob, job, job_free);
+
 void job_set_progress(LhJob *job, JobProgressFunc progress, void *userdata) {
         job->progress = progress;
         job->progress_userdata = userdata;
@@ -65,16 +59,14 @@ void job_set_progress(LhJob *job, JobProgressFunc progress, void *userdata) {
 void job_progress(LhJob *j, const char *format, ...) {
         _cleanup_free_ char *m = NULL;
         va_list ap;
-        int r;
 
         if (!j->progress)
                 return;
         va_start(ap, format);
-        r = vasprintf(&m, format, ap);
+        m = strdup_vprintf(format, ap);
         va_end(ap);
-        if (r < 0)
-                return; /* only a progress message lost */
-        j->progress(j, m, j->progress_userdata);
+        if (m) /* else only a progress message lost */
+                j->progress(j, m, j->progress_userdata);
 }
 
 void job_queue_progress(const JobQueue *q, bool running) {
@@ -115,10 +107,6 @@ void *job_get_userdata(const LhJob *job) {
 
 const JobOps *job_get_ops(const LhJob *job) {
         return job->ops;
-}
-
-char **job_get_imports(const LhJob *job) {
-        return job->imports;
 }
 
 unsigned job_get_retry_count(const LhJob *job) {

@@ -177,7 +177,6 @@ void job_set_error(LhJob *job, const LhError *err);   /* copies (details ref'd) 
 LhProject *job_get_project(const LhJob *job);
 void *job_get_userdata(const LhJob *job);
 const JobOps *job_get_ops(const LhJob *job);
-char **job_get_imports(const LhJob *job);   /* borrowed strv, never NULL */
 unsigned job_get_retry_count(const LhJob *job);
 
 /* The worker argv used when config worker_command is unset: what the last

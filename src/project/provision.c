@@ -128,17 +128,12 @@ int repl_provisioner_new(ReplProvisioner **ret, sd_event *event, const LhConfig 
         int r;
 
         assert(ret);
+        assert(event);
         assert(config);
         p = new0(ReplProvisioner, 1);
         if (!p)
                 return -ENOMEM;
-        if (event)
-                p->event = sd_event_ref(event);
-        else {
-                r = sd_event_default(&p->event);
-                if (r < 0)
-                        return r;
-        }
+        p->event = sd_event_ref(event);
         p->source = strdup(strempty(config->repl_source));
         p->revisions_file = strdup(strempty(config->repl_revisions_file));
         p->cache_root = lean_repl_cache_root(config->repl_cache_dir);
@@ -185,14 +180,6 @@ static void build_remove(Build *b) {
                         break;
                 }
         build_free(b);
-}
-
-unsigned repl_provisioner_n_running(ReplProvisioner *p) {
-        unsigned n = 0;
-
-        for (Build *b = p ? p->builds : NULL; b; b = b->next)
-                n += b->state == BUILD_RUNNING;
-        return n;
 }
 
 static bool source_is_local(const char *s) {

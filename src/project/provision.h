@@ -28,7 +28,7 @@ typedef struct ReplProvisioner ReplProvisioner;
 #define PROVISION_FAILURE_HOLD_USEC (120 * USEC_PER_SEC)
 #define PROVISION_TIMEOUT_USEC (60 * 60 * USEC_PER_SEC)
 
-/* event NULL: the thread's default loop (the daemon's). The revision table is
+/* event: the daemon's loop (never NULL). The revision table is
  * read here, once; an unreadable one is reported on every build attempt. */
 int repl_provisioner_new(ReplProvisioner **ret, sd_event *event, const LhConfig *config);
 ReplProvisioner *repl_provisioner_free(ReplProvisioner *p);
@@ -41,4 +41,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ReplProvisioner *, repl_provisioner_free);
 int repl_provisioner_apply(ReplProvisioner *p, LeanReadiness *rd, bool start, uint64_t *ret_retry_after_ms);
 
 /* Builds currently running (for tests and status). */
-unsigned repl_provisioner_n_running(ReplProvisioner *p);

@@ -20,19 +20,6 @@ void job_queue_append(JobQueue *q, LhJob *j) {
         q->n++;
 }
 
-void job_queue_prepend(JobQueue *q, LhJob *j) {
-        JobQueueLink *l = job_queue_link(j);
-
-        l->prev = NULL;
-        l->next = q->head;
-        if (q->head)
-                job_queue_link(q->head)->prev = j;
-        else
-                q->tail = j;
-        q->head = j;
-        q->n++;
-}
-
 void job_queue_remove(JobQueue *q, LhJob *j) {
         JobQueueLink *l = job_queue_link(j);
 

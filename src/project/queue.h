@@ -22,5 +22,4 @@ typedef struct JobQueue {
 JobQueueLink *job_queue_link(LhJob *j);
 
 void job_queue_append(JobQueue *q, LhJob *j);
-void job_queue_prepend(JobQueue *q, LhJob *j);
 void job_queue_remove(JobQueue *q, LhJob *j);

@@ -11,6 +11,7 @@
 #include "basic/tests.h"
 #include "basic/time-util.h"
 #include "project/project.h"
+#include "project/test-project-util.h"
 
 #define MIB KIB_PER_MIB
 
@@ -46,14 +47,9 @@ typedef struct Call {
 
 static int call_start(LhJob *job, void *userdata, json_object **ret) {
         Call *c = userdata;
-        const char *code = job_get_retry_count(job) > 0 && c->retry_code ? c->retry_code : c->code;
-        json_object *o = json_object_new_object();
 
         c->base_env = job_get_base_env(job);
-        json_object_object_add(o, "cmd", json_object_new_string(code));
-        if (c->base_env >= 0)
-                json_object_object_add(o, "env", json_object_new_int(c->base_env));
-        *ret = o;
+        *ret = test_job_command(job, job_get_retry_count(job) > 0 && c->retry_code ? c->retry_code : c->code);
         return 0;
 }
 
@@ -866,14 +862,6 @@ static void test_shutdown(void) {
         call_release(&c);
 }
 
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        ASSERT_TRUE(f);
-        ASSERT_TRUE(fputs(text, f) >= 0);
-        ASSERT_TRUE(fclose(f) == 0);
-}
-
 static void test_hard_limit(void) {
         _cleanup_(registry_freep) LhRegistry *r = NULL;
         Call ro = { .code = "-- @double alloc 300\n-- @double sleep 5", .retry_code = "def ok := 1",
@@ -979,36 +967,16 @@ static void make_project(char *dir, bool lake) {
         if (!lake)
                 return;
         f = path_join(dir, "lakefile.lean");
-        write_file(f, "import Lake\n");
+        test_write_file(f, "import Lake\n");
         sub = path_join(dir, "Foo");
         ASSERT_TRUE(mkdir(sub, 0755) == 0);
         file = path_join(dir, "Foo/Bar.lean");
-        write_file(file, "def bar := 1\n");
-}
-
-static void remove_tree(const char *dir) {
-        char cmd[256];
-
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        (void) system(cmd);
+        test_write_file(file, "def bar := 1\n");
 }
 
 int main(void) {
-        const char *dbl = getenv("LEAN_REPL_DOUBLE");
-        sigset_t ss;
-
-        if (isempty(dbl) || access(dbl, X_OK) < 0 || access("/usr/bin/python3", X_OK) < 0) {
-                fprintf(stderr, "LEAN_REPL_DOUBLE not set or not executable, skipping.\n");
+        if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
-        }
-
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
-
-        config_init_defaults(&config);
-        ASSERT_OK(strv_extend(&config.worker_command, dbl));
-        config.enforcement = ENFORCEMENT_PROCESS;
         config.import_switch_rss_soft_kib = 40 * MIB;
         config.worker_rss_post_job_restart_kib = 120 * MIB;
         config.worker_rss_hard_kill_kib = 1024 * MIB;
@@ -1047,9 +1015,9 @@ int main(void) {
         test_restart_and_stop_worker();
         test_shutdown();
 
-        remove_tree(project_dir);
-        remove_tree(other_dir);
-        remove_tree(nolake_dir);
+        test_remove_tree(project_dir);
+        test_remove_tree(other_dir);
+        test_remove_tree(nolake_dir);
         sd_event_unref(event);
         config_done(&config);
         return 0;

@@ -13,6 +13,7 @@
 #include "basic/tests.h"
 #include "basic/time-util.h"
 #include "project/project.h"
+#include "project/test-project-util.h"
 
 static LhConfig config;
 static sd_event *event;
@@ -29,19 +30,9 @@ typedef struct Call {
 
 static int call_start(LhJob *job, void *userdata, json_object **ret) {
         Call *c = userdata;
-        json_object *o = json_object_new_object();
 
-        json_object_object_add(o, "cmd", json_object_new_string(job_get_retry_count(job) > 0 && c->retry_code ?
-                                                                c->retry_code : c->code));
-        if (job_get_base_env(job) >= 0)
-                json_object_object_add(o, "env", json_object_new_int(job_get_base_env(job)));
-        *ret = o;
+        *ret = test_job_command(job, job_get_retry_count(job) > 0 && c->retry_code ? c->retry_code : c->code);
         return 0;
-}
-
-static int call_step(LhJob *job, void *userdata, json_object *reply, json_object **ret) {
-        job_set_result(job, json_object_get(reply));
-        return 1;
 }
 
 static void call_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
@@ -58,7 +49,7 @@ static void call_progress(LhJob *job, const char *message, void *userdata) {
         ASSERT_OK(strv_extend(&c->stages, message));
 }
 
-static const JobOps call_ops = { .start = call_start, .step = call_step, .done = call_done };
+static const JobOps call_ops = { .start = call_start, .step = test_job_step_result, .done = call_done };
 
 static void submit(LhProject *p, Call *c) {
         ASSERT_OK(job_new(&c->job, NULL, c->flags, &call_ops, c));
@@ -189,44 +180,9 @@ static void test_admission_waits(void) {
         config.max_workers = 4;
 }
 
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        ASSERT_TRUE(f);
-        ASSERT_TRUE(fputs(text, f) >= 0);
-        ASSERT_TRUE(fclose(f) == 0);
-}
-
-static void make_project(char *dir) {
-        _cleanup_free_ char *f = NULL;
-
-        ASSERT_TRUE(mkdtemp(dir));
-        f = path_join(dir, "lakefile.lean");
-        write_file(f, "import Lake\n");
-}
-
-static void remove_tree(const char *dir) {
-        char cmd[256];
-
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        (void) system(cmd);
-}
-
 int main(void) {
-        const char *dbl = getenv("LEAN_REPL_DOUBLE");
-        sigset_t ss;
-
-        if (isempty(dbl) || access(dbl, X_OK) < 0 || access("/usr/bin/python3", X_OK) < 0) {
-                fprintf(stderr, "LEAN_REPL_DOUBLE not set or not executable, skipping.\n");
+        if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
-        }
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
-
-        config_init_defaults(&config);
-        ASSERT_OK(strv_extend(&config.worker_command, dbl));
-        config.enforcement = ENFORCEMENT_PROCESS;
         config.worker_rss_sample_millis = 50;
         config.request_timeout_millis = 5000;
         config.restart_limit = 10;
@@ -235,15 +191,15 @@ int main(void) {
         config.heavy_permits = 1;
 
         ASSERT_OK(sd_event_default(&event));
-        make_project(project_dir);
-        make_project(other_dir);
+        test_make_project(project_dir);
+        test_make_project(other_dir);
 
         test_stages_and_mailbox();
         test_retry();
         test_admission_waits();
 
-        remove_tree(project_dir);
-        remove_tree(other_dir);
+        test_remove_tree(project_dir);
+        test_remove_tree(other_dir);
         sd_event_unref(event);
         config_done(&config);
         return 0;

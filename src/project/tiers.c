@@ -7,17 +7,19 @@
 #include "basic/time-util.h"
 #include "project/tiers.h"
 
+/* A memory tier crossed: cause, its name, the worker's memory and the limit. */
+static bool tier_rss_verdict(TierVerdict *ret, RestartCause cause, const char *name, uint64_t kib,
+                             uint64_t limit_kib) {
+        *ret = (TierVerdict) { .cause = cause, .rss_kib = kib, .limit_kib = limit_kib };
+        snprintf(ret->reason, sizeof ret->reason, "%s current_kib=%" PRIu64 " limit_kib=%" PRIu64, name, kib,
+                 limit_kib);
+        return true;
+}
+
 bool tier_after_job(const LhConfig *c, const WorkerSlot *s, TierVerdict *ret) {
-        if (c->worker_rss_post_job_restart_kib > 0 && s->tier_kib >= c->worker_rss_post_job_restart_kib) {
-                *ret = (TierVerdict) {
-                        .cause = RESTART_CAUSE_RSS_POST_JOB,
-                        .rss_kib = s->tier_kib,
-                        .limit_kib = c->worker_rss_post_job_restart_kib,
-                };
-                snprintf(ret->reason, sizeof ret->reason, "rss_post_job current_kib=%" PRIu64 " limit_kib=%" PRIu64,
-                         s->tier_kib, c->worker_rss_post_job_restart_kib);
-                return true;
-        }
+        if (c->worker_rss_post_job_restart_kib > 0 && s->tier_kib >= c->worker_rss_post_job_restart_kib)
+                return tier_rss_verdict(ret, RESTART_CAUSE_RSS_POST_JOB, "rss_post_job", s->tier_kib,
+                                        c->worker_rss_post_job_restart_kib);
         if (c->worker_max_requests > 0 && s->requests_served >= c->worker_max_requests) {
                 *ret = (TierVerdict) { .cause = RESTART_CAUSE_MAX_REQUESTS, .rss_kib = s->anon_kib };
                 snprintf(ret->reason, sizeof ret->reason, "max_requests served=%" PRIu64 " limit=%" PRIu64,
@@ -30,14 +32,8 @@ bool tier_after_job(const LhConfig *c, const WorkerSlot *s, TierVerdict *ret) {
 bool tier_import_switch(const LhConfig *c, const WorkerSlot *s, TierVerdict *ret) {
         if (c->import_switch_rss_soft_kib == 0 || s->tier_kib < c->import_switch_rss_soft_kib)
                 return false;
-        *ret = (TierVerdict) {
-                .cause = RESTART_CAUSE_RSS_IMPORT_SWITCH,
-                .rss_kib = s->tier_kib,
-                .limit_kib = c->import_switch_rss_soft_kib,
-        };
-        snprintf(ret->reason, sizeof ret->reason, "rss_import_switch current_kib=%" PRIu64 " limit_kib=%" PRIu64,
-                 s->tier_kib, c->import_switch_rss_soft_kib);
-        return true;
+        return tier_rss_verdict(ret, RESTART_CAUSE_RSS_IMPORT_SWITCH, "rss_import_switch", s->tier_kib,
+                                c->import_switch_rss_soft_kib);
 }
 
 bool tier_max_imports(const LhConfig *c, const WorkerSlot *s, TierVerdict *ret) {

@@ -187,7 +187,7 @@ static int call_job_step(LhJob *job, void *userdata, json_object *reply, json_ob
          * parsing, and a result never carries more than the budget. */
         if (lean_reply_bound_messages(reply, &tc->budget, &dropped) < 0)
                 return -ENOMEM;
-        repl_release_in_slices(dropped);
+        repl_release_in_slices(tc->ctx->event, dropped);
         return tc->def->ops.step(tc, job, reply, ret_command);
 }
 

@@ -11,15 +11,12 @@
 
 #include "basic/path-util.h"
 #include "basic/tests.h"
+#include "project/test-project-util.h"
 #include "config/config.h"
 #include "lean/readiness.h"
 #include "tools/envelope.h"
 
 static char tmp[] = "/tmp/test-envelope-XXXXXX";
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
 
 static json_object *get(json_object *o, const char *key) {
         json_object *v = NULL;
@@ -240,14 +237,10 @@ int main(void) {
         LhRegistry *registry = NULL;
         LhConfig config;
         LhProject *p;
-        FILE *f;
 
         ASSERT_TRUE(mkdtemp(tmp));
         lakefile = path_join(tmp, "lakefile.toml");
-        f = fopen(lakefile, "we");
-        ASSERT_TRUE(f);
-        fputs("name = \"p\"\n", f);
-        ASSERT_EQ(fclose(f), 0);
+        test_write_file(lakefile, "name = \"p\"\n");
 
         config_init_defaults(&config);
         config.enforcement = ENFORCEMENT_PROCESS;
@@ -259,11 +252,8 @@ int main(void) {
         test_summary(p);
         test_project_path();
 
-        registry_shutdown(registry);
-        registry_free(registry);
-        sd_event_unref(event);
-        config_done(&config);
-        ASSERT_EQ(nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+        test_registry_done(registry, event, &config);
+        test_remove_tree(tmp);
         printf("OK\n");
         return 0;
 }

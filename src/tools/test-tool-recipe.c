@@ -74,18 +74,20 @@ int main(void) {
         json_object_put(r);
 
         /* the table's rules, as tool errors */
-        r = client_tool_call(c, "2", "test_recipe", "{\"times\":2}");
-        assert_argument_error(r, "arguments.text: required property missing (or its deprecated alias words)");
-        json_object_put(r);
-        r = client_tool_call(c, "3", "test_recipe", "{\"text\":\"a\",\"times\":4}");
-        assert_argument_error(r, "arguments.times: must be <= 3");
-        json_object_put(r);
-        r = client_tool_call(c, "4", "test_recipe", "{\"text\":\"a\",\"words\":\"b\"}");
-        assert_argument_error(r, "arguments.words: give text or its deprecated alias words, not both");
-        json_object_put(r);
-        r = client_tool_call(c, "5", "test_recipe", "{\"text\":\"\"}");
-        assert_argument_error(r, "arguments.text: must be at least 1 character long");
-        json_object_put(r);
+        static const struct {
+                const char *id, *arguments, *error;
+        } rules[] = {
+                { "2", "{\"times\":2}", "arguments.text: required property missing (or its deprecated alias words)" },
+                { "3", "{\"text\":\"a\",\"times\":4}", "arguments.times: must be <= 3" },
+                { "4", "{\"text\":\"a\",\"words\":\"b\"}",
+                  "arguments.words: give text or its deprecated alias words, not both" },
+                { "5", "{\"text\":\"\"}", "arguments.text: must be at least 1 character long" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(rules); i++) {
+                r = client_tool_call(c, rules[i].id, "test_recipe", rules[i].arguments);
+                assert_argument_error(r, rules[i].error);
+                json_object_put(r);
+        }
 
         /* read through the table: the default, the alias */
         r = client_tool_call(c, "6", "test_recipe", "{\"text\":\"hi\"}");

@@ -13,9 +13,9 @@
 #include "tools/envelope.h"
 #include "tools/tools.h"
 
-/* What a project's worker generation was started against (for "stale"). */
+/* What a project's worker generation was started against (for "stale"):
+ * one record per project, kept on it (project_get_tools_data()). */
 typedef struct ToolsStamp {
-        char project_id[17];
         uint64_t worker_generation; /* 0 = the next worker: set when a job reports one */
         LeanProjectStamp stamp;
         /* The smoke check: the first jobs on a project state. Until one job has
@@ -42,10 +42,9 @@ typedef struct ToolsEntry {
 
 struct ToolsContext {
         LhRegistry *registry;
+        sd_event *event; /* the daemon's loop (borrowed): threads, provisioning, releases */
         const LhConfig *config;
         LeanCache *cache; /* lean_module_query results */
-        ToolsStamp *stamps;
-        size_t n_stamps;
         const char *elan_home; /* NULL: config lean.elan_home, $ELAN_HOME, ~/.elan (tests override) */
         ReplProvisioner *provisioner; /* builds the REPL for projects that have none */
         const McpToolDef *const *defs; /* the tools served (tools_list_defs(); tests add their own) */

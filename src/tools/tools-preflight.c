@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "basic/list.h"
 #include "basic/log.h"
 #include "basic/path-util.h"
 #include "basic/strv.h"
@@ -49,7 +50,7 @@ struct ToolsPreflight {
         int classified;
         LeanReadiness rd;
         bool rd_taken;
-        ToolsPreflight *next;
+        LIST_FIELDS(ToolsPreflight, preflights); /* ToolsContext.preflights */
 };
 
 static void preflight_job_free(void *userdata) {
@@ -90,11 +91,8 @@ static void preflight_job_run(void *userdata) {
 }
 
 static void preflight_unlink(ToolsPreflight *pf) {
-        for (ToolsPreflight **i = &pf->ctx->preflights; *i; i = &(*i)->next)
-                if (*i == pf) {
-                        *i = pf->next;
-                        break;
-                }
+        if (LIST_IS_LINKED(preflights, pf->ctx->preflights, pf))
+                LIST_REMOVE(preflights, pf->ctx->preflights, pf);
 }
 
 static ToolsPreflight *preflight_free(ToolsPreflight *pf) {
@@ -237,7 +235,7 @@ int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handl
                 return -ENOMEM;
         }
 
-        r = thread_run_async(NULL, preflight_job_run, preflight_job_free, j, PROJECT_RESOLVE_TIMEOUT_USEC,
+        r = thread_run_async(ctx->event, preflight_job_run, preflight_job_free, j, PROJECT_RESOLVE_TIMEOUT_USEC,
                              on_preflight_done, pf, &pf->async);
         if (r < 0) {
                 preflight_job_free(j);
@@ -253,8 +251,7 @@ int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handl
                 preflight_free(pf);
                 return 0;
         }
-        pf->next = ctx->preflights;
-        ctx->preflights = pf;
+        LIST_PREPEND(preflights, ctx->preflights, pf);
         mcp_call_set_cancel(call, on_preflight_cancelled, pf);
         return 0;
 }
@@ -262,9 +259,8 @@ int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handl
 /* Shutdown: every call still waiting for its look-ups is answered. */
 void tools_preflight_abort_all(ToolsContext *ctx) {
         while (ctx->preflights) {
-                ToolsPreflight *pf = ctx->preflights;
+                ToolsPreflight *pf = LIST_REMOVE(preflights, ctx->preflights, ctx->preflights);
 
-                ctx->preflights = pf->next;
                 tool_reply_errorf(pf->call, NULL, "shutting_down", true, "The daemon is shutting down.");
                 preflight_free(pf);
         }

@@ -31,24 +31,29 @@ static int tools_dispatch(McpCall *call, void *userdata) {
         return tools_preflight_start(e->ctx, call, e->handler, path);
 }
 
-int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret) {
+int tools_register(McpServer *server, sd_event *event, LhRegistry *registry, const LhConfig *config,
+                   ToolsContext **ret) {
         _cleanup_(tools_context_freep) ToolsContext *ctx = NULL;
         const McpToolDef *const *defs;
         size_t n;
         int r;
 
-        if (!server || !registry || !config || !ret)
-                return -EINVAL;
+        assert(server);
+        assert(event);
+        assert(registry);
+        assert(config);
+        assert(ret);
         ctx = new0(ToolsContext, 1);
         if (!ctx)
                 return -ENOMEM;
         ctx->registry = registry;
+        ctx->event = event;
         ctx->config = config;
 
         r = lean_cache_new(&ctx->cache, config->module_cache_capacity, config->module_cache_max_bytes);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the module query cache: %m");
-        r = repl_provisioner_new(&ctx->provisioner, NULL, config);
+        r = repl_provisioner_new(&ctx->provisioner, event, config);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up REPL provisioning: %m");
 
@@ -77,7 +82,6 @@ ToolsContext *tools_context_free(ToolsContext *ctx) {
         free(ctx->entries);
         lean_cache_free(ctx->cache);
         repl_provisioner_free(ctx->provisioner);
-        free(ctx->stamps);
         return mfree(ctx);
 }
 
@@ -97,7 +101,6 @@ static ToolsStamp *stamp_get(ToolsContext *ctx, LhProject *p) {
         s = new0(ToolsStamp, 1);
         if (!s)
                 return NULL; /* only costs stale detection and smoke accounting */
-        snprintf(s->project_id, sizeof s->project_id, "%s", project_get_id(p));
         project_set_tools_data(p, s, free);
         return s;
 }

@@ -15,7 +15,8 @@ const McpToolDef *const *tools_list_defs(size_t *ret_n);
 
 /* Registers every tool handler on server; *ret holds what the handlers share
  * (registry, module-query cache) and must outlive the server's calls. */
-int tools_register(McpServer *server, LhRegistry *registry, const LhConfig *config, ToolsContext **ret);
+int tools_register(McpServer *server, sd_event *event, LhRegistry *registry, const LhConfig *config,
+                   ToolsContext **ret);
 ToolsContext *tools_context_free(ToolsContext *ctx);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ToolsContext *, tools_context_free);
 /* A forgotten project's records go with it (registry observer project_removed). */

@@ -8,10 +8,11 @@
 #include <stdio.h>
 #include <sys/statfs.h>
 
+#include "basic/fileio.h"
 #include "worker/memory.h"
 #include "worker/proc-tree.h"
 
-#define MEMORY_FILE_MAX (1024 * 1024)
+#define MEMORY_FILE_MAX ((size_t) 1024 * 1024)
 
 /* ---- pure parsing ---------------------------------------------------- */
 
@@ -263,43 +264,9 @@ int memory_parse_proc_status_add(const char *status, WorkerMemory *acc) {
 
 /* ---- I/O ------------------------------------------------------------- */
 
+/* cgroup and procfs files are regular files: basic/fileio.c's bounded reader. */
 static int read_small_file(const char *path, char **ret) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, size = 4096;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-        buf = malloc(size);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n;
-
-                if (len + 1 >= size) {
-                        char *nb;
-                        if (size >= MEMORY_FILE_MAX)
-                                return -EFBIG;
-                        size *= 2;
-                        nb = realloc(buf, size);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                }
-                n = read(fd, buf + len, size - len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        return read_full_file(path, MEMORY_FILE_MAX, ret, NULL);
 }
 
 static int read_in_dir(const char *dir, const char *file, char **ret) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct ReplDecoder {
          * (borrowed: both belong to the tree the tokener builds) */
         json_object *scan_array;
         LeanMessageIndex *scan_index;
+        sd_event *event; /* releases abandoned replies in slices; NULL: at once */
 };
 
 int repl_encode_command(json_object *command, char **ret, size_t *ret_len) {
@@ -69,6 +71,11 @@ int repl_decoder_new(ReplDecoder **ret, size_t max_reply_bytes) {
         d->max_reply_bytes = max_reply_bytes > 0 ? max_reply_bytes : REPL_REPLY_MAX_DEFAULT;
         *ret = d;
         return 0;
+}
+
+void repl_decoder_set_event(ReplDecoder *d, sd_event *event) {
+        assert(d);
+        d->event = event;
 }
 
 ReplDecoder *repl_decoder_free(ReplDecoder *d) {
@@ -169,7 +176,10 @@ static void decoder_drop_partial(ReplDecoder *d) {
         if (d->scan_array)
                 a = json_object_get(d->scan_array);
         json_tokener_reset(d->tok);
-        repl_release_in_slices(a);
+        if (d->event)
+                repl_release_in_slices(d->event, a);
+        else
+                json_object_put(a);
 }
 
 /* The reply is complete: index what the last chunk added. */
@@ -284,10 +294,6 @@ const char *repl_decoder_error(const ReplDecoder *d) {
         return d->error < 0 ? d->error_text : NULL;
 }
 
-size_t repl_decoder_pending(const ReplDecoder *d) {
-        return d->in_value;
-}
-
 /* ---- releasing big trees ---------------------------------------------------- */
 
 #define RELEASE_SLICE 500
@@ -316,14 +322,14 @@ static void release_destroy(void *userdata) {
         json_object_put(userdata);
 }
 
-void repl_release_in_slices(json_object *a) {
-        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+void repl_release_in_slices(sd_event *e, json_object *a) {
         sd_event_source *s = NULL;
 
+        assert(e);
         if (!a)
                 return;
         if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) <= RELEASE_SLICE ||
-            sd_event_default(&e) < 0 || sd_event_add_defer(e, &s, on_release_slice, a) < 0) {
+            sd_event_add_defer(e, &s, on_release_slice, a) < 0) {
                 json_object_put(a);
                 return;
         }

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <systemd/sd-event.h>
 
 #include "basic/macro.h"
 
@@ -22,6 +23,9 @@ int repl_encode_command(json_object *command, char **ret, size_t *ret_len);
 typedef struct ReplDecoder ReplDecoder;
 
 int repl_decoder_new(ReplDecoder **ret, size_t max_reply_bytes);
+/* The loop an abandoned (oversized) reply is released on in slices
+ * (borrowed); without one (tests, fuzzers) it is freed at once. */
+void repl_decoder_set_event(ReplDecoder *d, sd_event *event);
 ReplDecoder *repl_decoder_free(ReplDecoder *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ReplDecoder *, repl_decoder_free);
 
@@ -39,11 +43,10 @@ int repl_decoder_finish(ReplDecoder *d);
 const char *repl_decoder_error(const ReplDecoder *d);
 
 /* Bytes of the reply currently being decoded (0 between replies). */
-size_t repl_decoder_pending(const ReplDecoder *d);
 
-/* Releases a big JSON array (a reply's dropped messages) from the default
- * event loop, 500 elements per otherwise idle iteration, each slice followed
+/* Releases a big JSON array (a reply's dropped messages) from event loop e
+ * (never NULL), 500 elements per otherwise idle iteration, each slice followed
  * by malloc_trim(0) so the pages go back to the kernel. Freeing 150k
  * messages at once blocks for 0.1-0.5 s. Takes the reference; NULL is fine;
  * a small array is released at once. */
-void repl_release_in_slices(json_object *a);
+void repl_release_in_slices(sd_event *e, json_object *a);

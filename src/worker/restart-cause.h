@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "basic/string-table.h"
+
 /* Why a worker generation ended. Stable wire names (MCP facts, D-Bus, journal
  * LEAN_HOST_CAUSE=). Abnormal causes count toward the per-project restart
  * window; planned recycles never do. */
@@ -27,8 +29,7 @@ typedef enum RestartCause {
         _RESTART_CAUSE_INVALID = -EINVAL,
 } RestartCause;
 
-const char *restart_cause_to_string(RestartCause c);
-RestartCause restart_cause_from_string(const char *s);
+DECLARE_STRING_TABLE_LOOKUP(restart_cause, RestartCause);
 bool restart_cause_counts_toward_limit(RestartCause c);
 static inline bool restart_cause_is_planned(RestartCause c) {
         return !restart_cause_counts_toward_limit(c);

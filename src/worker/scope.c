@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "basic/list.h"
 #include "basic/log.h"
 #include "worker/memory.h"
 #include "worker/proc-tree.h"
@@ -27,7 +28,7 @@
 
 struct ScopePlacement {
         ScopePlacer *placer;
-        ScopePlacement *prev, *next;
+        LIST_FIELDS(ScopePlacement, placements); /* ScopePlacer.placements */
         char *unit;
         sd_bus_slot *call_slot;
         sd_event_source *timeout;
@@ -64,12 +65,8 @@ static ScopePlacement *placement_free(ScopePlacement *pl) {
         if (!pl)
                 return NULL;
         p = pl->placer;
-        if (pl->prev)
-                pl->prev->next = pl->next;
-        else if (p && p->placements == pl)
-                p->placements = pl->next;
-        if (pl->next)
-                pl->next->prev = pl->prev;
+        if (p)
+                LIST_REMOVE(placements, p->placements, pl);
         sd_bus_slot_unref(pl->call_slot);
         sd_event_source_disable_unref(pl->timeout);
         free(pl->unit);
@@ -107,7 +104,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         r = sd_bus_message_read(m, "uoss", &id, &path, &unit, &result);
         if (r < 0)
                 return 0;
-        for (ScopePlacement *pl = p->placements; pl; pl = pl->next)
+        LIST_FOREACH(placements, pl, p->placements)
                 if (pl->unit && streq(pl->unit, unit)) {
                         placement_complete(pl, streq(result, "done") ? 0 : -EIO);
                         break;
@@ -207,10 +204,7 @@ int scope_placer_start(ScopePlacer *p, ScopePlacement **ret, const char *unit, p
                 free(pl);
                 return -ENOMEM;
         }
-        pl->next = p->placements;
-        if (pl->next)
-                pl->next->prev = pl;
-        p->placements = pl;
+        LIST_PREPEND(placements, p->placements, pl);
 
         r = sd_bus_call_async(p->bus, &pl->call_slot, m, on_start_reply, pl, 0);
         if (r < 0)

@@ -266,6 +266,40 @@ static void test_encode(void) {
         json_object_put(cmd);
 }
 
+static void on_array_freed(json_object *o, void *userdata) {
+        *(bool *) userdata = true;
+}
+
+/* A dropped reply is released on the loop it is given (the daemon's loop is
+ * private, sd_event_new()), in slices: never on the thread's default loop. */
+static void test_release_private_loop(void) {
+        sd_event *e = NULL, *def = NULL;
+        json_object *a = json_object_new_array();
+        bool freed = false;
+        unsigned iterations = 0;
+
+        CHECK(a);
+        for (int i = 0; i < 2000; i++)
+                CHECK(json_object_array_add(a, json_object_new_int(i)) == 0);
+        json_object_set_userdata(a, &freed, on_array_freed);
+        CHECK(sd_event_new(&e) >= 0);
+        repl_release_in_slices(e, a);
+        CHECK(!freed); /* in slices, not at once */
+
+        CHECK(sd_event_default(&def) >= 0);
+        CHECK(sd_event_run(def, 0) == 0); /* nothing of it on the default loop */
+        CHECK(!freed);
+
+        while (!freed && iterations < 100) {
+                CHECK(sd_event_run(e, 0) >= 0);
+                iterations++;
+        }
+        CHECK(freed);
+        CHECK(iterations >= 4); /* 2000 elements, 500 a slice */
+        sd_event_unref(def);
+        sd_event_unref(e);
+}
+
 int main(int argc, char **argv) {
         const char *dir = getenv("LEAN_REPL_FIXTURES");
         unsigned seed = (unsigned) time(NULL), files = 0, replies;
@@ -278,6 +312,7 @@ int main(int argc, char **argv) {
         test_encode();
         test_garbage();
         test_cap();
+        test_release_private_loop();
 
         if (!dir)
                 dir = argc > 1 ? argv[1] : NULL;

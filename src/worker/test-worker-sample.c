@@ -205,17 +205,9 @@ static void test_sample_cost_flat(void) {
 }
 
 int main(void) {
-        sigset_t ss;
-
-        double_path = getenv("LEAN_REPL_DOUBLE");
-        if (!double_path || access(double_path, X_OK) < 0) {
-                fprintf(stderr, "LEAN_REPL_DOUBLE is not set or not executable, skipping.\n");
+        double_path = test_setup_double(120);
+        if (!double_path)
                 return EXIT_TEST_SKIP;
-        }
-        alarm(120);
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
         ASSERT_OK(sd_event_new(&event));
 
         test_idle_not_sampled();

@@ -21,6 +21,7 @@
 #include "basic/fileio.h"
 #include "basic/test-loop.h"
 #include "basic/tests.h"
+#include "worker/test-worker-util.h"
 #include "basic/time-util.h"
 #include "worker/proc-tree.h"
 #include "worker/scope.h"
@@ -33,14 +34,6 @@ static sd_event *event;
 static ScopePlacer *placer;
 static const char *double_path;
 
-typedef struct Probe {
-        unsigned n_ready, n_reply, n_dead, n_sample;
-        json_object *reply;
-        RestartCause cause;
-        char reason[256];
-        uint64_t rss_kib, limit_kib;
-        char source[16];
-} Probe;
 
 static void on_ready(LhWorker *w, void *userdata) {
         ((Probe *) userdata)->n_ready++;
@@ -50,24 +43,14 @@ static void on_ready(LhWorker *w, void *userdata) {
 static void on_reply(LhWorker *w, json_object *reply, void *userdata) {
         Probe *p = userdata;
 
-        (void) w;
-        json_object_put(p->reply);
-        p->reply = json_object_get(reply);
-        p->n_reply++;
+        probe_note_reply(p, reply);
 }
 
 static void on_dead(LhWorker *w, RestartCause cause, const char *reason, uint64_t rss_kib, uint64_t limit_kib,
                     void *userdata) {
         Probe *p = userdata;
 
-        (void) w;
-        p->n_dead++;
-        p->cause = cause;
-        snprintf(p->reason, sizeof p->reason, "%s", reason ?: "");
-        p->rss_kib = rss_kib;
-        p->limit_kib = limit_kib;
-        fprintf(stderr, "  on_dead: %s (%s) rss=%" PRIu64 " limit=%" PRIu64 "\n", restart_cause_to_string(cause),
-                p->reason, rss_kib, limit_kib);
+        probe_note_dead(p, cause, reason, rss_kib, limit_kib);
 }
 
 static void on_sample(LhWorker *w, const WorkerMemory *m, void *userdata) {
@@ -395,17 +378,9 @@ static void test_placement_conflict(void) {
 }
 
 int main(void) {
-        sigset_t ss;
-
-        double_path = getenv("LEAN_REPL_DOUBLE");
-        if (!double_path || access(double_path, X_OK) < 0) {
-                fprintf(stderr, "LEAN_REPL_DOUBLE is not set or not executable.\n");
-                return EXIT_FAILURE;
-        }
-        alarm(300);
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
+        double_path = test_setup_double(300);
+        if (!double_path)
+                return EXIT_FAILURE; /* run by test_worker_scope.py, which has one */
         ASSERT_OK(sd_event_new(&event));
 
         ASSERT_OK(scope_placer_new(&placer, event, "lean-host.slice"));

@@ -13,6 +13,7 @@
 #include "basic/fileio.h"
 #include "basic/test-loop.h"
 #include "basic/tests.h"
+#include "worker/test-worker-util.h"
 #include "basic/time-util.h"
 #include "worker/scope.h"
 #include "worker/worker.h"
@@ -23,14 +24,6 @@ static sd_event *event;
 static const char *double_path;
 static char tmp_dir[] = "/tmp/lh-test-worker-XXXXXX";
 
-typedef struct Probe {
-        unsigned n_ready, n_reply, n_dead, n_sample;
-        json_object *reply;
-        RestartCause cause;
-        char reason[256];
-        uint64_t rss_kib, limit_kib;
-        bool in_call; /* set around calls that must not call on_dead synchronously */
-} Probe;
 
 static void on_ready(LhWorker *w, void *userdata) {
         Probe *p = userdata;
@@ -44,9 +37,7 @@ static void on_reply(LhWorker *w, json_object *reply, void *userdata) {
 
         /* back to ready before the callback: the next command may go out now */
         ASSERT_EQ(worker_get_state(w), WORKER_READY);
-        json_object_put(p->reply);
-        p->reply = json_object_get(reply);
-        p->n_reply++;
+        probe_note_reply(p, reply);
 }
 
 static void on_dead(LhWorker *w, RestartCause cause, const char *reason, uint64_t rss_kib, uint64_t limit_kib,
@@ -55,13 +46,7 @@ static void on_dead(LhWorker *w, RestartCause cause, const char *reason, uint64_
 
         ASSERT_FALSE(p->in_call);
         ASSERT_EQ(worker_get_state(w), WORKER_DEAD);
-        p->n_dead++;
-        p->cause = cause;
-        snprintf(p->reason, sizeof p->reason, "%s", reason ?: "");
-        p->rss_kib = rss_kib;
-        p->limit_kib = limit_kib;
-        fprintf(stderr, "  on_dead: %s (%s) rss=%" PRIu64 " limit=%" PRIu64 "\n", restart_cause_to_string(cause),
-                p->reason, rss_kib, limit_kib);
+        probe_note_dead(p, cause, reason, rss_kib, limit_kib);
 }
 
 static void on_sample(LhWorker *w, const WorkerMemory *m, void *userdata) {
@@ -588,19 +573,9 @@ static void test_strings(void) {
 }
 
 int main(void) {
-        sigset_t ss;
-
-        double_path = getenv("LEAN_REPL_DOUBLE");
-        if (!double_path || access(double_path, X_OK) < 0) {
-                fprintf(stderr, "LEAN_REPL_DOUBLE is not set or not executable, skipping.\n");
+        double_path = test_setup_double(120);
+        if (!double_path)
                 return EXIT_TEST_SKIP;
-        }
-        /* a hang fails instead of blocking the suite */
-        alarm(120);
-
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGCHLD);
-        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
         ASSERT_TRUE(mkdtemp(tmp_dir));
         ASSERT_OK(sd_event_new(&event));
 

@@ -15,10 +15,17 @@
 #include "basic/macro.h"
 #include "worker/worker-io.h"
 
-int worker_io_init(WorkerIo *io, size_t max_reply_bytes) {
+int worker_io_init(WorkerIo *io, sd_event *event, size_t max_reply_bytes) {
+        int r;
+
         assert(io);
+        assert(event);
         *io = (WorkerIo) { .fd = -EBADF };
-        return repl_decoder_new(&io->decoder, max_reply_bytes ?: REPL_REPLY_MAX_DEFAULT);
+        r = repl_decoder_new(&io->decoder, max_reply_bytes ?: REPL_REPLY_MAX_DEFAULT);
+        if (r < 0)
+                return r;
+        repl_decoder_set_event(io->decoder, event);
+        return 0;
 }
 
 void worker_io_close(WorkerIo *io) {

@@ -24,7 +24,7 @@ typedef struct WorkerIo {
         size_t out_len, out_off;
 } WorkerIo;
 
-int worker_io_init(WorkerIo *io, size_t max_reply_bytes);
+int worker_io_init(WorkerIo *io, sd_event *event, size_t max_reply_bytes);
 void worker_io_close(WorkerIo *io);   /* fd and source; the decoder stays for a last look */
 void worker_io_done(WorkerIo *io);
 

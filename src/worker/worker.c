@@ -111,11 +111,6 @@ static const char *const enforcement_mode_table[_ENFORCEMENT_MODE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP_TO_STRING(enforcement_mode, EnforcementMode);
 
-static LhWorker *worker_ref(LhWorker *w) {
-        w->n_ref++;
-        return w;
-}
-
 static void worker_close_io(LhWorker *w) {
         worker_io_close(&w->io);
         worker_stderr_close(&w->err);
@@ -127,7 +122,7 @@ static void worker_close_io(LhWorker *w) {
         w->exec_fd = safe_close(w->exec_fd);
 }
 
-static void worker_destroy(LhWorker *w) {
+static LhWorker *worker_destroy(LhWorker *w) {
         worker_close_io(w);
         w->child_source = sd_event_source_disable_unref(w->child_source);
         worker_tree_done(&w->tree);
@@ -141,13 +136,11 @@ static void worker_destroy(LhWorker *w) {
         free(w->cwd);
         free(w->unit);
         sd_event_unref(w->event);
-        free(w);
+        return mfree(w);
 }
-static LhWorker *worker_unref(LhWorker *w) {
-        if (w && --w->n_ref == 0)
-                worker_destroy(w);
-        return NULL;
-}
+
+static DEFINE_TRIVIAL_REF_FUNC(LhWorker, worker);
+static DEFINE_TRIVIAL_UNREF_FUNC(LhWorker, worker, worker_destroy);
 
 /* Kill the whole process group (lake spawns the REPL as its child) and every
  * descendant seen, also those that left the group (setsid). */
@@ -595,7 +588,7 @@ int worker_start(LhWorker **ret, sd_event *event, ScopePlacer *placer, bool requ
                 if (r < 0)
                         goto fail;
         }
-        r = worker_io_init(&w->io, spec->max_reply_bytes);
+        r = worker_io_init(&w->io, event, spec->max_reply_bytes);
         if (r < 0)
                 goto fail;
         r = worker_tree_init(&w->tree, event, w->project_id, w->generation);
