@@ -69,6 +69,12 @@ const ConfigKey config_table[] = {
           .offset = offsetof(LhConfig, trusted_roots), .path_list = true },
         U64("project.forget_idle_secs", "PROJECT_FORGET_IDLE_SECS",
             project_forget_idle_secs, 3600, true, 0, MAX_SECS),
+        U64("project.max_workers", "PROJECT_MAX_WORKERS",
+            project_max_workers, 0, true, 0, 64),
+        U64("project.pool_memory_kib", "PROJECT_POOL_MEMORY_KIB",
+            project_pool_memory_kib, 0, true, 0, MAX_KIB),
+        { .key = "project.warm_successor", .env = "LEAN_HOST_MCP_PROJECT_WARM_SUCCESSOR", .type = CONFIG_TYPE_BOOL,
+          .offset = offsetof(LhConfig, project_warm_successor), .def = true },
 
         { .key = "worker.command", .env = "LEAN_HOST_MCP_WORKER_COMMAND", .type = CONFIG_TYPE_STRV,
           .offset = offsetof(LhConfig, worker_command) },

@@ -250,7 +250,8 @@ static void test_every_key_roundtrip(void) {
                         fprintf(f, "%s\"%.*s\": {", prev_section ? "}, " : "", (int) sl, key);
                 else
                         fputs(", ", f);
-                bool numeric = value[0] && value[strspn(value, "0123456789")] == 0;
+                bool numeric = (value[0] && value[strspn(value, "0123456789")] == 0) ||
+                               streq(value, "true") || streq(value, "false"); /* a JSON literal */
                 fprintf(f, numeric ? "\"%s\": %s" : "\"%s\": \"%s\"", key + sl + 1, value);
                 prev_section = key;
                 prev_len = sl;

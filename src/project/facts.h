@@ -44,6 +44,7 @@ typedef struct LhFacts {
         ProjectState state;
         uint64_t worker_generation;
         pid_t worker_pid;            /* 0 = none */
+        unsigned pool_workers;       /* live workers of the project's pool */
         EnforcementMode enforcement;
         SandboxMode sandbox;         /* worker.sandbox */
         char scope_unit[128];        /* "" = none */

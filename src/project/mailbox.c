@@ -39,7 +39,7 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
         }
 
         project_enqueue(p, j);
-        job_queue_progress(&p->queue, p->current);
+        job_queue_progress(&p->queue, project_get_queue_depth(p) > p->queue.n);
         return 0;
 }
 

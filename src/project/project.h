@@ -167,6 +167,13 @@ void *job_get_userdata(const LhJob *job);
 const JobOps *job_get_ops(const LhJob *job);
 char **job_get_imports(const LhJob *job);   /* borrowed strv, never NULL */
 unsigned job_get_retry_count(const LhJob *job);
+/* Before submit: the job must run on the worker of this generation (a proof
+ * state lives there); the pool routes it there, or start() finds it gone. */
+void job_set_want_generation(LhJob *job, uint64_t generation);
+/* The generation of the worker start() runs on (0 before start). */
+uint64_t job_get_worker_generation(const LhJob *job);
+/* A live worker of p has this generation (proof states are per worker). */
+bool project_has_worker_generation(const LhProject *p, uint64_t generation);
 
 /* The worker argv used when config worker_command is unset: what the last
  * readiness check (off the loop) found, else ["lake", "env", "repl"]. */

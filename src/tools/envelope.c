@@ -217,6 +217,11 @@ static const JobOps tool_job_ops = {
 
 int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags flags,
                     const JobOps *ops, void *userdata) {
+        return tool_submit_job_on(call, project, imports, flags, 0, ops, userdata);
+}
+
+int tool_submit_job_on(McpCall *call, LhProject *project, char **imports, JobFlags flags, uint64_t want_generation,
+                       const JobOps *ops, void *userdata) {
         _cleanup_(job_unrefp) LhJob *job = NULL;
         LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
         ToolJob *tj;
@@ -248,6 +253,8 @@ int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags 
                 return r;
         }
         tj->job = job;
+        if (want_generation > 0)
+                job_set_want_generation(job, want_generation);
         if (mcp_call_wants_progress(call))
                 job_set_progress(job, on_job_progress, tj);
 

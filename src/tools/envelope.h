@@ -64,6 +64,10 @@ const char *tool_arg_string(McpCall *call, const char *key);
  * failure (userdata freed, call not answered). */
 int tool_submit_job(McpCall *call, LhProject *project, char **imports, JobFlags flags,
                     const JobOps *ops, void *userdata);
+/* The same for a job that must run on the worker of want_generation (a
+ * proof state lives there; 0: any worker of the project's pool). */
+int tool_submit_job_on(McpCall *call, LhProject *project, char **imports, JobFlags flags, uint64_t want_generation,
+                       const JobOps *ops, void *userdata);
 
 /* Inside JobOps callbacks of a job submitted through tool_submit_job(). */
 McpCall *tool_job_get_call(LhJob *job);

@@ -73,11 +73,13 @@ static int attempt_start(LhJob *job, void *userdata, json_object **ret_command) 
         json_object *cmd;
         int base = job_get_base_env(job);
 
+        /* the worker this job runs on (a project may have a pool of them) */
         project_get_facts(job_get_project(job), &facts);
+        facts.worker_generation = job_get_worker_generation(job);
         aj->generation = facts.worker_generation;
         aj->env = -1;
 
-        if (aj->tactic_mode && (facts.worker_pid <= 0 || facts.worker_generation != aj->want_generation)) {
+        if (aj->tactic_mode && facts.worker_generation != aj->want_generation) {
                 LhError err;
 
                 lh_error_set(&err, "proof_state_lost", false,
@@ -325,7 +327,7 @@ int tool_proof_attempt_handle(McpCall *call, void *userdata) {
                         goto finish;
                 }
                 aj->want_generation = has_gen ? (uint64_t) json_object_get_int64(v) : facts.worker_generation;
-                if (facts.worker_pid <= 0 || facts.worker_generation != aj->want_generation) {
+                if (!project_has_worker_generation(p, aj->want_generation)) {
                         tool_reply_errorf(call, p, "proof_state_lost", false,
                                           "proof state %" PRIi64 " is gone: %s; start again from the statement",
                                           aj->proof_state,
@@ -352,7 +354,8 @@ int tool_proof_attempt_handle(McpCall *call, void *userdata) {
         if (r != 0)
                 goto finish;
 
-        r = tool_submit_job(call, p, aj->imports, aj->tactic_mode ? 0 : JOB_READ_ONLY, &attempt_ops, aj);
+        r = tool_submit_job_on(call, p, aj->imports, aj->tactic_mode ? 0 : JOB_READ_ONLY,
+                               aj->tactic_mode ? aj->want_generation : 0, &attempt_ops, aj);
         return r < 0 ? r : 0;
 
 finish:
