@@ -107,6 +107,8 @@ const char *project_get_root(const LhProject *p);
 const char *project_get_id(const LhProject *p);  /* 16 hex chars, stable hash of the root */
 /* The snapshot (per-call fields zero), computed once per change. */
 void project_get_facts(LhProject *p, LhFacts *ret);
+/* The live workers of p's pool, oldest lane first: up to n into ret; returns how many there are. */
+size_t project_get_workers(LhProject *p, LhWorkerFacts *ret, size_t n);
 /* How many snapshots were computed (tests bound it). */
 uint64_t project_get_facts_computed(const LhProject *p);
 const LhConfig *project_get_config(const LhProject *p);

@@ -59,11 +59,13 @@ bool project_is_quiet(const LhProject *p) {
         return true;
 }
 
+/* Workers that are, or are about to be (a lane with a job starts one if it
+ * has none): the routing hands out several jobs before any lane starts. */
 unsigned project_pool_live_workers(const LhProject *p) {
         unsigned n = 0;
 
         for (size_t i = 0; i < p->n_lanes; i++)
-                n += p->lanes[i]->slot.worker ? 1 : 0;
+                n += p->lanes[i]->slot.worker || p->lanes[i]->current ? 1 : 0;
         return n;
 }
 
@@ -193,6 +195,33 @@ static void lane_fill_worker_facts(const LhLane *l, LhFacts *ret) {
         ret->requests_served = l->slot.requests_served;
         snprintf(ret->scope_unit, sizeof ret->scope_unit, "%s", l->slot.worker ? l->slot.scope_unit : "");
         snprintf(ret->import_profile, sizeof ret->import_profile, "%s", strempty(l->active_profile));
+}
+
+size_t project_get_workers(LhProject *p, LhWorkerFacts *ret, size_t n) {
+        size_t k = 0;
+
+        assert(p);
+        for (size_t i = 0; i < p->n_lanes; i++) {
+                const LhLane *l = p->lanes[i];
+                LhWorkerFacts *w;
+
+                if (!l->slot.worker)
+                        continue;
+                if (k++ >= n)
+                        continue;
+                w = ret + k - 1;
+                *w = (LhWorkerFacts) {
+                        .generation = l->slot.generation,
+                        .pid = worker_get_pid(l->slot.worker),
+                        .state = l->slot.stopping ? "stopping" : !l->slot.ready ? "starting" :
+                                 l->warming ? "warming" : l->current ? "busy" : "idle",
+                        .rss_kib = l->slot.rss_kib,
+                        .requests_served = l->slot.requests_served,
+                };
+                snprintf(w->scope_unit, sizeof w->scope_unit, "%s", l->slot.scope_unit);
+                snprintf(w->import_profile, sizeof w->import_profile, "%s", strempty(l->active_profile));
+        }
+        return k;
 }
 
 void lane_get_facts(LhLane *l, LhFacts *ret) {
