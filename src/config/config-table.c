@@ -75,6 +75,8 @@ const ConfigKey config_table[] = {
             project_pool_memory_kib, 0, true, 0, MAX_KIB),
         { .key = "project.warm_successor", .env = "LEAN_HOST_MCP_PROJECT_WARM_SUCCESSOR", .type = CONFIG_TYPE_BOOL,
           .offset = offsetof(LhConfig, project_warm_successor), .def = true },
+        { .key = "project.prewarm_imports", .env = "LEAN_HOST_MCP_PROJECT_PREWARM_IMPORTS", .type = CONFIG_TYPE_STRV,
+          .offset = offsetof(LhConfig, project_prewarm_imports) },
 
         { .key = "worker.command", .env = "LEAN_HOST_MCP_WORKER_COMMAND", .type = CONFIG_TYPE_STRV,
           .offset = offsetof(LhConfig, worker_command) },

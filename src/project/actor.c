@@ -185,6 +185,7 @@ static void lane_end_current(LhLane *l, const LhError *err, bool completed) {
 
         assert(j);
         project_timer_disarm(l->timeout_source);
+        lane_note_service_time(l);
         /* the call's facts name the worker it ran on, taken before a recycle */
         lane_get_facts(l, &facts);
         l->current = NULL;

@@ -4,13 +4,15 @@
  * drives the lane's job and worker; pool.c creates lanes and routes jobs.
  *
  * Owns: LhLane's life and its `warm_imports`, `warm_fingerprint` and
- * `warming` (actor.c sets `warming` only through lane_set_warming()). Must
+ * `warming` (actor.c sets `warming` only through lane_set_warming()), and
+ * LhProject's `service_usec`. Must
  * not know: the worker protocol, jobs beyond their imports, the registry. */
 
 #include <assert.h>
 
 #include "basic/log.h"
 #include "basic/strv.h"
+#include "basic/time-util.h"
 #include "project/project-internal.h"
 
 #define LCONFIG(l) ((l)->project->registry->config)
@@ -53,6 +55,27 @@ void lane_want_successor(LhLane *l, RestartCause cause) {
         }
         if (!l->warm_imports || !l->warm_fingerprint)
                 lane_clear_warm(l); /* out of memory: a cold start then */
+}
+
+void lane_note_service_time(LhLane *l) {
+        LhProject *p = l->project;
+        usec_t d;
+
+        if (l->busy_since == 0)
+                return;
+        d = now_usec(CLOCK_MONOTONIC) - l->busy_since;
+        p->service_usec = p->service_usec > 0 ? (3 * p->service_usec + d) / 4 : d;
+}
+
+int lane_want_imports(LhLane *l, char **imports) {
+        lane_clear_warm(l);
+        l->warm_imports = strv_copy(imports);
+        l->warm_fingerprint = strv_join(imports, ",");
+        if (!l->warm_imports || !l->warm_fingerprint) {
+                lane_clear_warm(l);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 void lane_set_warming(LhLane *l, bool warming) {

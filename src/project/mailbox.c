@@ -35,6 +35,8 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
                 lh_error_set(err, "mailbox_full", true,
                              "The mailbox of %s is full (capacity %" PRIu64 ": %u call%s running or queued); retry shortly.",
                              p->root, c->mailbox_capacity, depth, depth == 1 ? "" : "s");
+                if (err)
+                        err->retry_after_ms = project_estimate_retry_after_ms(p);
                 return -EBUSY;
         }
 

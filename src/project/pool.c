@@ -85,6 +85,8 @@ static LhLane *pool_pick_lane(LhProject *p, LhJob *j) {
                         cost = 2;  /* an import (or a switch) */
                 else if (l->slot.worker)
                         cost = 4;  /* stopping: wait for its end, then start */
+                else if (l->warm_fingerprint)
+                        cost = 5;  /* kept for its warm-up of other imports: a new lane first */
                 else
                         cost = 3;  /* a start and an import */
                 if (cost >= 3 && !pool_may_start_now(p) && project_pool_live_workers(p) > 0)
@@ -276,7 +278,27 @@ int project_stop_worker(LhProject *p) {
         return 0;
 }
 
+/* project.prewarm_imports, at the first call (it passed the readiness gate,
+ * so a worker can start): an empty lane loads them beside that call. */
+static void pool_prewarm(LhProject *p) {
+        char **imports = CONFIG(p)->project_prewarm_imports;
+
+        if (p->prewarmed || strv_isempty(imports))
+                return;
+        p->prewarmed = true;
+        for (size_t i = 0; i < p->n_lanes; i++) {
+                LhLane *l = p->lanes[i];
+
+                if (!l->slot.worker && !l->current && !l->warm_fingerprint) {
+                        if (lane_want_imports(l, imports) < 0)
+                                log_oom();
+                        return;
+                }
+        }
+}
+
 void project_enqueue(LhProject *p, LhJob *j) {
+        pool_prewarm(p);
         job_attach(j, p, now_usec(CLOCK_MONOTONIC));
         job_queue_append(&p->queue, j);
         project_notify(p, PROJECT_CHANGE_STATE);

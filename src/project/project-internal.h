@@ -81,6 +81,7 @@ struct LhProject {
         size_t n_lanes;
         uint64_t last_generation;  /* generations are per project, over all lanes */
         uint64_t profile_switch_count;
+        usec_t service_usec;       /* a call's time on its lane, smoothed (mailbox_full's retry_after_ms) */
 
         RestartPolicy restarts;    /* restart-policy.c's: per project, over all lanes */
 
@@ -89,6 +90,7 @@ struct LhProject {
         sd_event_source *kick_source;
 
         bool stopped;
+        bool prewarmed;            /* project.prewarm_imports asked for (pool.c's) */
 
         ProjectRecord record;      /* registry.c's */
 };
@@ -127,6 +129,8 @@ LhLane *lane_free(LhLane *l);
 void lane_clear_warm(LhLane *l);
 void lane_want_successor(LhLane *l, RestartCause cause); /* its worker ends for cause */
 void lane_set_warming(LhLane *l, bool warming);
+int lane_want_imports(LhLane *l, char **imports); /* its next worker loads these, no call needed */
+void lane_note_service_time(LhLane *l);  /* its job ends: the project's smoothed call time */
 
 /* actor.c, for pool.c (and the admission's callbacks, which registry.c wires) */
 void lane_take_job(LhLane *l, LhJob *j, usec_t now); /* j left the queue: l runs it */
@@ -151,6 +155,9 @@ bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle);
 /* May one more worker start in p's pool (project.pool_memory_kib over the hard tiers)? */
 bool project_pool_may_start(const LhProject *p);
 unsigned project_pool_live_workers(const LhProject *p);
+/* When a call refused now (mailbox_full) should come back: the queue
+ * ahead of it over the lanes that serve it, at the smoothed call time. */
+uint64_t project_estimate_retry_after_ms(const LhProject *p);
 /* The project's facts with l's worker in the worker fields (a call's facts). */
 void lane_get_facts(LhLane *l, LhFacts *ret);
 EnforcementMode project_enforcement_for(const LhConfig *c, ScopePlacer *placer);

@@ -82,6 +82,17 @@ bool project_pool_may_start(const LhProject *p) {
                (uint64_t) (n + 1) * c->worker_rss_hard_kill_kib <= c->project_pool_memory_kib;
 }
 
+uint64_t project_estimate_retry_after_ms(const LhProject *p) {
+        const LhConfig *c = CONFIG(p);
+        unsigned lanes = MAX(project_pool_live_workers(p), 1u);
+        uint64_t ms = p->service_usec / USEC_PER_MSEC * (p->queue.n / lanes + 1);
+
+        /* no call finished yet: a worker start is the likely wait */
+        if (p->service_usec == 0)
+                ms = 1000;
+        return MIN(MAX(ms, (uint64_t) 100), MAX(c->request_timeout_millis, (uint64_t) 100));
+}
+
 bool project_has_worker_generation(const LhProject *p, uint64_t generation) {
         for (size_t i = 0; i < p->n_lanes; i++) {
                 const LhLane *l = p->lanes[i];

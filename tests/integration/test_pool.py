@@ -137,7 +137,7 @@ def wait_generation(c, project, gen, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         f = status(c, project)
-        if f.get("worker_generation") == gen and f.get("worker_pid") and f.get("import_profile") == "Proj":
+        if f.get("worker_generation") == gen and f.get("worker_pid"):
             return f
         time.sleep(0.1)
     raise AssertionError(f"no warm worker of generation {gen}: {f}")
@@ -155,8 +155,9 @@ def test_after_a_timeout_kill_the_next_call_finds_a_warm_worker(start_daemon, le
                         timeout=LONG)
         e = error_of(r)
         assert e and e["code"] == "timeout", tool_body(r)
-        # the successor started at once and loaded Proj before anybody asked
+        # the successor started at once and loads Proj before anybody asks
         warm = wait_generation(c, lean_project, first["worker_generation"] + 1)
+        time.sleep(import_secs + 1)
         t = time.monotonic()
         r = c.call_tool("lean_run", lean_run_args(lean_project, "import Proj\ndef c := 3"), timeout=LONG)
         took = time.monotonic() - t
@@ -179,3 +180,46 @@ def test_without_warm_successor_the_next_call_starts_the_worker(start_daemon, le
         assert error_of(r)["code"] == "timeout"
         time.sleep(1.5)
         assert not status(c, lean_project).get("worker_pid")  # nobody started one
+
+
+def test_mailbox_full_says_when_to_come_back(start_daemon, lean_project):
+    daemon = start_daemon(env=pool_env(1, LEAN_HOST_MCP_PROJECT_MAILBOX_CAPACITY=2))
+    with daemon.client() as c:
+        c.initialize()
+        # one call of ~1 s measured: the estimate's unit
+        runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "-- @double sleep 1\ndef a := 1"),
+                                  timeout=LONG))
+        ids = [c.call_tool_async("lean_run", lean_run_args(lean_project, f"-- @double sleep 1\ndef b{i} := {i}"))
+               for i in range(4)]
+        results = [c.wait_response(i, timeout=LONG)["result"] for i in ids]
+    refused = [error_of(r) for r in results if r.get("isError")]
+    assert len(refused) == 2, results
+    for e in refused:
+        assert e["code"] == "mailbox_full" and e["retryable"] is True, e
+        # one running, one queued, at ~1 s each on one worker
+        assert 1000 <= e["retry_after_ms"] <= 4000, e
+
+
+def test_prewarm_imports_load_beside_the_first_call(start_daemon, lean_project):
+    import_secs = 1.5
+    daemon = start_daemon(env=pool_env(2, LEAN_HOST_MCP_PROJECT_PREWARM_IMPORTS="Proj",
+                                       LEAN_DOUBLE_IMPORT_SECS=import_secs))
+    with daemon.client() as c:
+        c.initialize()
+        first = runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "def a := 1"), timeout=LONG))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            f = status(c, lean_project)
+            if f["pool_workers"] == 2:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"no pre-warmed worker: {f}")
+        time.sleep(import_secs + 1)  # its import, under way since it started
+        t = time.monotonic()
+        r = runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "import Proj\ndef b := 2"),
+                                      timeout=LONG))
+        took = time.monotonic() - t
+    assert r["worker_generation"] != first["worker_generation"], (first, r)
+    assert r["import_profile"] == "Proj", r
+    assert took < import_secs, took  # the import was paid before the call
