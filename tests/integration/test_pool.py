@@ -223,3 +223,26 @@ def test_prewarm_imports_load_beside_the_first_call(start_daemon, lean_project):
     assert r["worker_generation"] != first["worker_generation"], (first, r)
     assert r["import_profile"] == "Proj", r
     assert took < import_secs, took  # the import was paid before the call
+
+
+def test_each_pool_worker_has_its_own_scope(user_manager, start_daemon, lean_project):
+    import os
+    from test_supervision import active_scopes
+
+    env = pool_env(3, LEAN_HOST_MCP_ENFORCEMENT="scope",
+                   DBUS_SESSION_BUS_ADDRESS=os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""))
+    daemon = start_daemon(env=env)
+    out, _ = concurrent_calls(daemon, lean_project, 3, 1)
+    units = {f["scope_unit"] for f, _ in out}
+    gens = {f["worker_generation"] for f, _ in out}
+    assert len(gens) == 3 and len(units) == 3, out
+    for f, _ in out:
+        assert f["enforcement"] == "scope" and f["scope_unit"].endswith(f"-{f['worker_generation']}.scope"), f
+    live = active_scopes(user_manager)
+    assert units <= set(live), (units, live)
+    assert daemon.stop() == 0
+    # every worker's scope went with it
+    deadline = time.monotonic() + 30
+    while [u for u in active_scopes(user_manager) if u in units]:
+        assert time.monotonic() < deadline, active_scopes(user_manager)
+        time.sleep(0.2)
