@@ -114,6 +114,8 @@ static void project_dispatch(LhProject *p) {
         LhError e;
         LhJob *j;
 
+        for (size_t i = 0; i < p->n_lanes; i++)
+                worker_slot_free_graveyard(&p->lanes[i]->slot, false);
         if (p->registry->shutting_down)
                 return;
 

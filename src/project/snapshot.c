@@ -235,6 +235,21 @@ size_t project_get_workers(LhProject *p, LhWorkerFacts *ret, size_t n) {
         return k;
 }
 
+bool project_get_worker(LhProject *p, uint64_t generation, LhWorkerFacts *ret) {
+        LhWorkerFacts w[64];
+        size_t n = MIN(project_get_workers(p, w, ELEMENTSOF(w)), ELEMENTSOF(w));
+
+        if (!project_has_worker_generation(p, generation))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (w[i].generation == generation) {
+                        if (ret)
+                                *ret = w[i];
+                        return true;
+                }
+        return false;
+}
+
 void lane_get_facts(LhLane *l, LhFacts *ret) {
         project_get_facts(l->project, ret);
         lane_fill_worker_facts(l, ret);

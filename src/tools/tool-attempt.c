@@ -247,6 +247,7 @@ int tool_proof_attempt_handle(McpCall *call, void *userdata) {
         bool has_state, has_gen;
         LhProject *p;
         AttemptJob *aj;
+        LhWorkerFacts worker;
         LhFacts facts;
         int r;
 
@@ -327,7 +328,7 @@ int tool_proof_attempt_handle(McpCall *call, void *userdata) {
                         goto finish;
                 }
                 aj->want_generation = has_gen ? (uint64_t) json_object_get_int64(v) : facts.worker_generation;
-                if (!project_has_worker_generation(p, aj->want_generation)) {
+                if (!project_get_worker(p, aj->want_generation, &worker)) {
                         tool_reply_errorf(call, p, "proof_state_lost", false,
                                           "proof state %" PRIi64 " is gone: %s; start again from the statement",
                                           aj->proof_state,
@@ -336,11 +337,11 @@ int tool_proof_attempt_handle(McpCall *call, void *userdata) {
                         r = 1;
                         goto finish;
                 }
-                if (!aj->imports && !isempty(facts.import_profile)) {
-                        /* stay on the live worker's profile ("A,B"): no import switch */
-                        char profile[sizeof facts.import_profile];
+                if (!aj->imports && !isempty(worker.import_profile)) {
+                        /* stay on that worker's profile ("A,B"): no import switch */
+                        char profile[sizeof worker.import_profile];
 
-                        memcpy(profile, facts.import_profile, sizeof profile);
+                        memcpy(profile, worker.import_profile, sizeof profile);
                         for (char *c = profile; *c; c++)
                                 if (*c == ',')
                                         *c = ' ';

@@ -246,3 +246,25 @@ def test_each_pool_worker_has_its_own_scope(user_manager, start_daemon, lean_pro
     while [u for u in active_scopes(user_manager) if u in units]:
         assert time.monotonic() < deadline, active_scopes(user_manager)
         time.sleep(0.2)
+
+
+def test_a_proof_state_goes_to_the_worker_that_holds_it(start_daemon, lean_project):
+    daemon = start_daemon(env=pool_env(2))
+    with daemon.client() as busy, daemon.client() as c:
+        busy.initialize()
+        c.initialize()
+        # the first worker is busy: the attempt opens a second one
+        rid = busy.call_tool_async("lean_run", lean_run_args(lean_project, "-- @double sleep 2\ndef slow := 1"))
+        time.sleep(0.5)
+        r = c.call_tool("lean_proof_attempt", {"project": str(lean_project), "statement": "1 = 1"}, timeout=LONG)
+        assert not r.get("isError"), tool_body(r)
+        a = tool_body(r)["result"]
+        slow = runtime_facts(busy.wait_response(rid, timeout=LONG)["result"])
+        assert a["worker_generation"] != slow["worker_generation"], (a, slow)
+        # both free now; the first worker would come first, but the state lives on the second
+        for _ in range(2):
+            t = c.call_tool("lean_proof_attempt", {"project": str(lean_project), "proof_state": a["proof_states"][0],
+                                                   "tactic": "rfl", "worker_generation": a["worker_generation"]},
+                            timeout=LONG)
+            assert not t.get("isError"), tool_body(t)
+            assert tool_body(t)["result"]["worker_generation"] == a["worker_generation"], tool_body(t)
