@@ -85,7 +85,7 @@ static LhLane *pool_pick_lane(LhProject *p, LhJob *j) {
                         cost = 2;  /* an import (or a switch) */
                 else if (l->slot.worker)
                         cost = 4;  /* stopping: wait for its end, then start */
-                else if (l->warm_fingerprint)
+                else if (l->warm_fingerprint && !streq(l->warm_fingerprint, j->fingerprint))
                         cost = 5;  /* kept for its warm-up of other imports: a new lane first */
                 else
                         cost = 3;  /* a start and an import */
