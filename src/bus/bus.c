@@ -382,6 +382,33 @@ static int property_get_project_restarts_by_cause(sd_bus *bus, const char *path,
         return append_restarts_by_cause(reply, f.restarts_by_cause);
 }
 
+/* The pool's live workers: (generation, pid, state, scope unit, import
+ * profile, rss KiB, requests served); read on demand, never signalled. */
+static int property_get_workers(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        LhWorkerFacts w[64];
+        size_t n = MIN(project_get_workers(userdata, w, ELEMENTSOF(w)), ELEMENTSOF(w));
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(tussstt)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                /* a profile is module names from a call: valid UTF-8 only after string_for_bus */
+                r = sd_bus_message_open_container(reply, 'r', "tussstt");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "tus", w[i].generation, (uint32_t) MAX(w[i].pid, 0),
+                                                  w[i].state);
+                if (r >= 0)
+                        r = append_string(reply, w[i].scope_unit);
+                if (r >= 0)
+                        r = append_string(reply, w[i].import_profile);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "tt", w[i].rss_kib, w[i].requests_served);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int append_restart_event(sd_bus_message *reply, const RestartEvent *e) {
         _cleanup_free_ char *reason = NULL;
 
@@ -451,6 +478,7 @@ static const sd_bus_vtable project_vtable[] = {
         SD_BUS_PROPERTY("ProfileSwitchCount", "t", property_get_profile_switch_count, 0, EMITS),
         /* sampled every RssSampleMillis: read on demand, never signalled */
         SD_BUS_PROPERTY("RssKiB", "t", property_get_rss_kib, 0, 0),
+        SD_BUS_PROPERTY("Workers", "a(tussstt)", property_get_workers, 0, 0),
         SD_BUS_PROPERTY("AnonKiB", "t", property_get_anon_kib, 0, 0),
         SD_BUS_PROPERTY("SwapKiB", "x", property_get_swap_kib, 0, 0),
         SD_BUS_PROPERTY("MemoryEventsHigh", "x", property_get_memory_events_high, 0, 0),

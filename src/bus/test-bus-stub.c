@@ -124,6 +124,21 @@ void project_get_facts(LhProject *p, LhFacts *ret) {
         *ret = ((const StubProject *) p)->facts;
 }
 
+/* the stub's pool: its one worker, from its facts */
+size_t project_get_workers(LhProject *p, LhWorkerFacts *ret, size_t n) {
+        const LhFacts *f = &((const StubProject *) p)->facts;
+
+        if (f->worker_pid <= 0)
+                return 0;
+        if (n > 0) {
+                ret[0] = (LhWorkerFacts) { .generation = f->worker_generation, .pid = f->worker_pid, .state = "idle",
+                                           .rss_kib = f->rss_kib, .requests_served = f->requests_served };
+                snprintf(ret[0].scope_unit, sizeof ret[0].scope_unit, "%s", f->scope_unit);
+                snprintf(ret[0].import_profile, sizeof ret[0].import_profile, "%s", f->import_profile);
+        }
+        return 1;
+}
+
 int project_restart_worker(LhProject *p) {
         StubProject *s = (StubProject *) p;
 

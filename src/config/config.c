@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "basic/fileio.h"
 #include "basic/json-util.h"
@@ -55,6 +56,18 @@ static void config_resolve_max_workers(LhConfig *c) {
                 c->max_workers = config_auto_max_workers(mem, c->worker_rss_post_job_restart_kib);
 }
 
+/* project.max_workers "auto": one per spare CPU, at most 4; the pool's
+ * memory "auto": MemTotal (read once here, never on the loop). */
+static void config_resolve_pool(LhConfig *c) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        uint64_t mem;
+
+        if (c->project_max_workers == 0)
+                c->project_max_workers = n > 1 ? MIN((uint64_t) n - 1, (uint64_t) 4) : 1;
+        if (c->project_pool_memory_kib == 0)
+                c->project_pool_memory_kib = config_read_memtotal_kib(NULL, &mem) < 0 ? 0 : mem;
+}
+
 /* ---- defaults ----------------------------------------------------------- */
 
 static void config_set_defaults_raw(LhConfig *c) {
@@ -98,6 +111,7 @@ void config_init_defaults(LhConfig *c) {
 
         config_set_defaults_raw(c);
         config_resolve_max_workers(c);
+        config_resolve_pool(c);
 }
 
 void config_done(LhConfig *c) {
@@ -148,6 +162,7 @@ int config_load(LhConfig *c, const char *explicit_path, char **envp, char **ret_
                 return r;
 
         config_resolve_max_workers(c);
+        config_resolve_pool(c);
         return 0;
 }
 

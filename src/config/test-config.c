@@ -194,6 +194,23 @@ static void test_precedence(void) {
         ASSERT_OK(load(&c, "{\"worker\":{\"max_workers\":0}}", ENVP("LEAN_HOST_MCP_MAX_WORKERS=13"), &err));
         ASSERT_EQ(c.max_workers, 13);
         config_done(&c);
+
+        /* the pool: project.max_workers 0 = min(4, CPUs - 1), at least 1; its memory 0 = MemTotal */
+        ASSERT_OK(load(&c, "{\"project\":{\"max_workers\":0,\"pool_memory_kib\":0}}", ENVP(), &err));
+        ASSERT_TRUE(c.project_max_workers >= 1 && c.project_max_workers <= 4);
+        ASSERT_TRUE(c.project_pool_memory_kib > 0);
+        ASSERT_TRUE(c.project_warm_successor);
+        config_done(&c);
+        ASSERT_OK(load(&c, "{\"project\":{\"max_workers\":6,\"warm_successor\":false,\"prewarm_imports\":[\"Mathlib\"]}}",
+                       ENVP(), &err));
+        ASSERT_EQ(c.project_max_workers, 6);
+        ASSERT_FALSE(c.project_warm_successor);
+        ASSERT_STREQ(c.project_prewarm_imports[0], "Mathlib");
+        config_done(&c);
+        /* validated: at most 64 workers per project */
+        ASSERT_TRUE(load(&c, "{\"project\":{\"max_workers\":65}}", ENVP(), &err) < 0);
+        err = mfree(err);
+        config_done(&c);
 }
 
 /* Every key is wired to its env var and its file key: feed each the value
@@ -250,7 +267,8 @@ static void test_every_key_roundtrip(void) {
                         fprintf(f, "%s\"%.*s\": {", prev_section ? "}, " : "", (int) sl, key);
                 else
                         fputs(", ", f);
-                bool numeric = value[0] && value[strspn(value, "0123456789")] == 0;
+                bool numeric = (value[0] && value[strspn(value, "0123456789")] == 0) ||
+                               streq(value, "true") || streq(value, "false"); /* a JSON literal */
                 fprintf(f, numeric ? "\"%s\": %s" : "\"%s\": \"%s\"", key + sl + 1, value);
                 prev_section = key;
                 prev_len = sl;

@@ -25,6 +25,16 @@ static void by_cause_done(ByCause *b) {
         b->n = 0;
 }
 
+static void worker_list_done(WorkerList *w) {
+        for (size_t i = 0; i < w->n; i++) {
+                free(w->items[i].state);
+                free(w->items[i].scope_unit);
+                free(w->items[i].import_profile);
+        }
+        w->items = mfree(w->items);
+        w->n = 0;
+}
+
 static void restart_info_done(RestartInfo *r) {
         r->cause = mfree(r->cause);
         r->reason = mfree(r->reason);
@@ -44,6 +54,7 @@ void project_info_done(ProjectInfo *p) {
         free(p->readiness);
         by_cause_done(&p->restarts_by_cause);
         restart_info_done(&p->last_restart);
+        worker_list_done(&p->workers);
         *p = (ProjectInfo) {};
 }
 
@@ -65,6 +76,7 @@ static const char *const prop_signature[] = {
         [PROP_RESTART] = "(sstbtt)",
         [PROP_I64] = "x",
         [PROP_DOUBLE] = "d",
+        [PROP_WORKERS] = "a(tussstt)",
 };
 
 #define P(n, j, t, f, nl) { n, j, t, offsetof(ProjectInfo, f), nl }
@@ -92,6 +104,7 @@ const PropMap project_map[] = {
         P("RestartsByCause", "restarts_by_cause", PROP_BY_CAUSE, restarts_by_cause, false),
         P("RestartsInWindow", "restarts_in_window", PROP_U32, restarts_in_window, false),
         P("LastRestart", "last_restart", PROP_RESTART, last_restart, true),
+        P("Workers", "workers", PROP_WORKERS, workers, false),
         P("QueueDepth", "queue_depth", PROP_U32, queue_depth, false),
         P("RequestsServed", "requests_served", PROP_U64, requests_served, false),
         P("Toolchain", "toolchain", PROP_STRING, toolchain, false),
@@ -161,6 +174,36 @@ static int read_restart(sd_bus_message *m, RestartInfo *ret) {
         return ret->cause && ret->reason ? 0 : -ENOMEM;
 }
 
+static int read_workers(sd_bus_message *m, WorkerList *ret) {
+        const char *state, *unit, *profile;
+        uint64_t gen, rss, served;
+        uint32_t pid;
+        int r;
+
+        worker_list_done(ret);
+        r = sd_bus_message_enter_container(m, 'a', "(tussstt)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(tussstt)", &gen, &pid, &state, &unit, &profile, &rss, &served)) > 0) {
+                WorkerInfo *a = reallocarray(ret->items, ret->n + 1, sizeof(WorkerInfo));
+
+                if (!a)
+                        return -ENOMEM;
+                ret->items = a;
+                a[ret->n] = (WorkerInfo) { .generation = gen, .pid = pid, .rss_kib = rss, .requests_served = served,
+                                           .state = strdup(state), .scope_unit = strdup(unit),
+                                           .import_profile = strdup(profile) };
+                if (!a[ret->n].state || !a[ret->n].scope_unit || !a[ret->n].import_profile) {
+                        ret->n++;
+                        return -ENOMEM;
+                }
+                ret->n++;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 static int read_property(sd_bus_message *m, const PropMap *p, void *base) {
         void *field = (uint8_t *) base + p->offset;
         const char *s;
@@ -186,6 +229,8 @@ static int read_property(sd_bus_message *m, const PropMap *p, void *base) {
                 return sd_bus_message_read(m, "x", (int64_t *) field);
         case PROP_DOUBLE:
                 return sd_bus_message_read(m, "d", (double *) field);
+        case PROP_WORKERS:
+                return read_workers(m, field);
         }
         return -EINVAL;
 }

@@ -129,6 +129,26 @@ json_object *restart_to_json(const RestartInfo *r) {
         return o;
 }
 
+static json_object *workers_to_json(const WorkerList *w) {
+        json_object *a = json_object_new_array();
+
+        for (size_t i = 0; a && i < w->n; i++) {
+                json_object *o = json_object_new_object();
+
+                if (!o)
+                        break;
+                json_object_object_add(o, "worker_generation", json_object_new_uint64(w->items[i].generation));
+                json_object_object_add(o, "worker_pid", json_uint_or_null(w->items[i].pid, true));
+                json_object_object_add(o, "state", json_object_new_string(strempty(w->items[i].state)));
+                json_object_object_add(o, "scope_unit", json_string_or_null(w->items[i].scope_unit, true));
+                json_object_object_add(o, "import_profile", json_string_or_null(w->items[i].import_profile, true));
+                json_object_object_add(o, "rss_kib", json_uint_or_null(w->items[i].rss_kib, true));
+                json_object_object_add(o, "requests_served", json_object_new_uint64(w->items[i].requests_served));
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
 json_object *map_to_json(const PropMap *map, const void *base) {
         json_object *o = json_object_new_object();
 
@@ -160,6 +180,9 @@ json_object *map_to_json(const PropMap *map, const void *base) {
                         break;
                 case PROP_DOUBLE:
                         v = *(const double *) field >= 0 ? json_object_new_double(*(const double *) field) : NULL;
+                        break;
+                case PROP_WORKERS:
+                        v = workers_to_json(field);
                         break;
                 }
                 json_object_object_add(o, p->json, v);

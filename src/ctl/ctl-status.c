@@ -191,6 +191,15 @@ int verb_facts(Ctl *c, int argc, char *argv[]) {
                        p.worker_pid, p.worker_generation, p.requests_served, p.requests_served == 1 ? "" : "s");
         else
                 printf("         Worker: none (last generation %" PRIu64 ")\n", p.worker_generation);
+        /* a pool: one line per worker (the line above is the newest) */
+        for (size_t i = 0; p.workers.n > 1 && i < p.workers.n; i++) {
+                const WorkerInfo *w = p.workers.items + i;
+
+                printf("%s PID %" PRIu32 ", generation %" PRIu64 ", %s, %s, %" PRIu64 " served%s%s\n",
+                       i == 0 ? "           Pool:" : "                ", w->pid, w->generation, strna(w->state),
+                       isempty(w->import_profile) ? "-" : w->import_profile, w->requests_served,
+                       isempty(w->scope_unit) ? "" : ", ", strempty(w->scope_unit));
+        }
         printf("    Enforcement: %s%s%s\n", strna(p.enforcement), isempty(p.scope_unit) ? "" : ", ",
                strempty(p.scope_unit));
         printf("         Memory: %s (anon %s), high %s, max %s\n", FORMAT_KIB(p.rss_kib), FORMAT_KIB(p.anon_kib),

@@ -52,6 +52,18 @@ typedef struct ByCause {
         size_t n;
 } ByCause;
 
+/* One worker of the project's pool (Workers). */
+typedef struct WorkerInfo {
+        uint64_t generation, rss_kib, requests_served;
+        uint32_t pid;
+        char *state, *scope_unit, *import_profile;
+} WorkerInfo;
+
+typedef struct WorkerList {
+        WorkerInfo *items;
+        size_t n;
+} WorkerList;
+
 typedef struct RestartInfo {
         char *cause; /* "" = none */
         char *reason;
@@ -68,6 +80,7 @@ typedef struct ProjectInfo {
         uint64_t profile_switch_count, restarts_total;
         ByCause restarts_by_cause;
         RestartInfo last_restart;
+        WorkerList workers;
         /* kernel facts (cgroup v2): -1 = not available */
         int64_t swap_kib, events_high, events_max, events_oom_kill;
         double psi_some_avg10, psi_full_avg10;
@@ -90,6 +103,7 @@ typedef enum PropType {
         PROP_RESTART,  /* (sstbtt) */
         PROP_I64,      /* x, -1 = not available (JSON null) */
         PROP_DOUBLE,   /* d, < 0 = not available (JSON null) */
+        PROP_WORKERS,  /* a(tussstt) */
 } PropType;
 
 /* name on the bus → field; json: the MCP runtime-facts name where there is one;

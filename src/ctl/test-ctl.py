@@ -167,6 +167,10 @@ def test_facts():
                          "planned": False, "rss_kib": 99, "limit_kib": None},
         "queue_depth": 5, "requests_served": 9, "toolchain": "", "readiness": "toolchain_not_installed",
         "object": "/org/leanhost/Host1/project/_30123456789abcdef",
+        # the pool's workers (the stub's one), with the facts' names
+        "workers": [{"worker_generation": 7, "worker_pid": 4242, "state": "idle",
+                     "scope_unit": "lean-worker-0123456789abcdef-7.scope", "import_profile": "Mathlib.Tactic,Proj",
+                     "rss_kib": 123456, "requests_served": 9}],
     }
     check(a == want, f"facts --json: {a}")
     # a path inside the root and the id resolve to the same project
@@ -175,6 +179,7 @@ def test_facts():
     b = ctl_json("facts", "fedcba9876543210")
     check(b["worker_pid"] is None and b["scope_unit"] is None and b["rss_kib"] is None and
           b["last_restart"] is None and b["import_profile"] is None, f"nulls as in the MCP facts: {b}")
+    check(b["workers"] == [], f"no worker, no pool: {b}")
     check(b["swap_kib"] is None and b["memory_events_oom_kill"] is None and b["memory_pressure_some_avg10"] is None,
           f"kernel facts not available are null, not 0: {b}")
 

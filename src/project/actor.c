@@ -17,8 +17,11 @@
  *          hard-tier kill) → done
  * Project: idle ⇄ starting ⇄ busy; cooling_down; stopped.
  *
- * Owns: LhProject's actor fields (everything but `queue`, `slot`, `ticket`,
- * `restarts`, `facts_cache` and `record`, whose files own them). Must not know:
+ * All of this is per lane (one job, one worker; pool.c routes jobs to
+ * lanes); a recycled or killed worker gets a warm successor (lane.c).
+ *
+ * Owns: LhLane (but its life and warm-up wish: lane.c), LhProject's
+ * `last_generation` and `profile_switch_count`. Must not know:
  * the registry's internals (it reads its config, loop, placer, observer and
  * shutting_down) or anything above (tools, bus). Lower files are told
  * through their verbs and answer through callbacks. */
@@ -35,17 +38,16 @@
 #include "project/project-internal.h"
 
 #define CONFIG(p) ((p)->registry->config)
+#define LCONFIG(l) CONFIG((l)->project)
 
 static const WorkerCallbacks project_worker_callbacks; /* below the callbacks */
-
-/* ---- small helpers -------------------------------------------------------- */
 
 /* Every change of a fact: the next project_get_facts() computes a new snapshot. */
 static void project_facts_touch(LhProject *p) {
         facts_cache_invalidate(&p->facts_cache);
 }
 
-static void project_notify(LhProject *p, ProjectChange what) {
+void project_notify(LhProject *p, ProjectChange what) {
         LhRegistry *r = p->registry;
 
         project_facts_touch(p);
@@ -67,12 +69,13 @@ void project_kick(LhProject *p) {
 
 /* The one place a worker end becomes observable (restart-policy.c keeps
  * the statistics; the observers hear it from here). */
-static void project_record_event(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
-                                 uint64_t limit_kib, RestartEvent *ret) {
+static void lane_record_event(LhLane *l, RestartCause cause, const char *reason, uint64_t rss_kib,
+                              uint64_t limit_kib, RestartEvent *ret) {
+        LhProject *p = l->project;
         LhRegistry *r = p->registry;
         RestartEvent ev;
 
-        bool counted = restart_policy_record(&p->restarts, p->slot.generation, p->slot.scope_unit, cause, reason,
+        bool counted = restart_policy_record(&p->restarts, l->slot.generation, l->slot.scope_unit, cause, reason,
                                              rss_kib, limit_kib, &ev);
 
         if (ret)
@@ -101,28 +104,20 @@ bool project_check_cooling(LhProject *p) {
         return cooling;
 }
 
-static void project_on_cooled(void *userdata) {
-        LhProject *p = userdata;
-
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
-}
-
-static void project_reset_restart_policy(LhProject *p) {
-        restart_policy_reset(&p->restarts);
-        project_notify(p, PROJECT_CHANGE_STATE | PROJECT_CHANGE_RESTARTS);
-}
-
 /* The job leaves the project: its permit back, its answer with the facts. */
-static void project_finish_job(LhProject *p, LhJob *j, const LhError *err) {
-        LhFacts facts;
-
-        project_get_facts(p, &facts);
+void project_finish_job(LhProject *p, LhJob *j, const LhFacts *facts, const LhError *err) {
         if (j->has_permit) {
                 job_set_permit(j, false);
                 admission_release_heavy(&p->registry->admission);
         }
-        job_finish(j, &facts, err);
+        job_finish(j, facts, err);
+}
+
+static void lane_finish_job(LhLane *l, LhJob *j, const LhError *err) {
+        LhFacts facts;
+
+        lane_get_facts(l, &facts);
+        project_finish_job(l->project, j, &facts, err);
 }
 
 /* ---- worker lifecycle ------------------------------------------------------ */
@@ -130,92 +125,103 @@ static void project_finish_job(LhProject *p, LhJob *j, const LhError *err) {
 /* The worker's end, recorded now (on_dead only cleans up): planned ends are
  * graceful; the ends we force are a kill (timeout: abnormal, counted now;
  * cancel: planned, never counted). */
-static void project_end_worker(LhProject *p, RestartCause cause, const char *reason, uint64_t rss_kib,
-                               uint64_t limit_kib, RestartEvent *ret) {
+static void lane_end_worker(LhLane *l, RestartCause cause, const char *reason, uint64_t rss_kib,
+                            uint64_t limit_kib, RestartEvent *ret) {
         bool kill = cause == RESTART_CAUSE_TIMEOUT || cause == RESTART_CAUSE_CANCELLED;
 
-        assert(p->slot.worker && !p->slot.stopping);
+        assert(l->slot.worker && !l->slot.stopping);
 
-        project_record_event(p, cause, reason, rss_kib, limit_kib, ret);
-        project_timer_disarm(p->idle_source);
-        project_timer_disarm(p->timeout_source);
-        worker_slot_stop(&p->slot, cause, reason, kill);
+        lane_want_successor(l, cause);
+        lane_record_event(l, cause, reason, rss_kib, limit_kib, ret);
+        project_timer_disarm(l->idle_source);
+        project_timer_disarm(l->timeout_source);
+        worker_slot_stop(&l->slot, cause, reason, kill);
         if (kill)
-                (void) project_count_abnormal(p, cause, rss_kib, limit_kib);
-        project_notify(p, PROJECT_CHANGE_WORKER);
+                (void) project_count_abnormal(l->project, cause, rss_kib, limit_kib);
+        project_notify(l->project, PROJECT_CHANGE_WORKER);
 }
 
 static int on_idle_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        LhProject *p = userdata;
+        LhLane *l = userdata;
         char reason[128];
 
-        if (!project_is_evictable(p))
+        if (!lane_is_evictable(l))
                 return 0;
-        snprintf(reason, sizeof reason, "idle for %" PRIu64 " s", CONFIG(p)->worker_idle_secs);
-        project_end_worker(p, RESTART_CAUSE_IDLE, reason, p->slot.anon_kib, 0, NULL);
+        snprintf(reason, sizeof reason, "idle for %" PRIu64 " s", LCONFIG(l)->worker_idle_secs);
+        lane_end_worker(l, RESTART_CAUSE_IDLE, reason, l->slot.anon_kib, 0, NULL);
         return 0;
 }
 
-void project_evict(LhProject *p) {
-        if (!project_is_evictable(p))
+void lane_evict(LhLane *l) {
+        if (!lane_is_evictable(l))
                 return;
         /* as the reference: giving the slot to another project is an idle stop */
-        project_end_worker(p, RESTART_CAUSE_IDLE, "evicted: least recently used idle worker, slot needed by another project",
-                               p->slot.anon_kib, 0, NULL);
+        lane_end_worker(l, RESTART_CAUSE_IDLE, "evicted: least recently used idle worker, slot needed by another project",
+                               l->slot.anon_kib, 0, NULL);
 }
 
 /* ---- jobs ------------------------------------------------------------------ */
 
-static void project_after_job(LhProject *p, LhJob *j);
+static void lane_after_job(LhLane *l, LhJob *j);
 
 /* The current job ends: failed (the worker is not judged after it) or
  * completed while its worker lives (success or a job error). */
-static void project_end_current(LhProject *p, const LhError *err, bool completed) {
-        LhJob *j = p->current;
+static void lane_end_current(LhLane *l, const LhError *err, bool completed) {
+        LhProject *p = l->project;
+        LhJob *j = l->current;
+        LhFacts facts;
 
         assert(j);
-        project_timer_disarm(p->timeout_source);
-        p->current = NULL;
+        project_timer_disarm(l->timeout_source);
+        lane_note_service_time(l);
+        /* the call's facts name the worker it ran on, taken before a recycle */
+        lane_get_facts(l, &facts);
+        l->current = NULL;
+        l->busy_since = 0;
         project_facts_touch(p);
         if (completed)
-                project_after_job(p, j);
+                lane_after_job(l, j);
         else
-                admission_withdraw(&p->ticket);
-        project_finish_job(p, j, err);
+                admission_withdraw(&l->ticket);
+        if (j->worker_restarted)
+                lane_get_facts(l, &facts);
+        project_finish_job(p, j, &facts, err);
         project_notify(p, PROJECT_CHANGE_STATE);
         project_kick(p);
 }
 
 /* Planned recycles after a job; they go into the call's facts when the
  * reference does so (post-job). */
-static void project_after_job(LhProject *p, LhJob *j) {
+static void lane_after_job(LhLane *l, LhJob *j) {
+        LhProject *p = l->project;
         const LhConfig *c = CONFIG(p);
         RestartEvent ev;
         TierVerdict v;
 
-        admission_ticket_touch(&p->ticket, now_usec(CLOCK_MONOTONIC));
-        if (!p->slot.worker || p->slot.stopping)
+        admission_ticket_touch(&l->ticket, now_usec(CLOCK_MONOTONIC));
+        if (!l->slot.worker || l->slot.stopping)
                 return;
-        worker_slot_served(&p->slot);
+        worker_slot_served(&l->slot);
         project_facts_touch(p);
         /* the tiers below judge the memory the job left behind, not an older sample */
-        (void) worker_sample_now(p->slot.worker);
-        if (!p->slot.worker || p->slot.stopping)
+        (void) worker_sample_now(l->slot.worker);
+        if (!l->slot.worker || l->slot.stopping)
                 return;
 
-        if (p->restart_requested) {
-                p->restart_requested = false;
-                project_end_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator",
-                                       p->slot.anon_kib, 0, NULL);
-        } else if (tier_after_job(c, &p->slot, &v)) {
-                project_end_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
+        if (l->restart_requested) {
+                l->restart_requested = false;
+                lane_end_worker(l, RESTART_CAUSE_EXPLICIT, "restart requested by the operator",
+                                       l->slot.anon_kib, 0, NULL);
+        } else if (tier_after_job(c, &l->slot, &v)) {
+                lane_end_worker(l, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
                 if (v.cause == RESTART_CAUSE_RSS_POST_JOB)
                         job_note_restart(j, &ev, true);
         }
 }
 
 /* For j, the current job: on failure j ends with worker_failed. */
-static void project_spawn_worker(LhProject *p, LhJob *j) {
+static void lane_spawn_worker(LhLane *l, LhJob *j) {
+        LhProject *p = l->project;
         LhRegistry *r = p->registry;
         const LhConfig *c = CONFIG(p);
         _cleanup_strv_free_ char **argv_default = NULL;
@@ -229,48 +235,69 @@ static void project_spawn_worker(LhProject *p, LhJob *j) {
         }
         /* enforcement "scope" requires a scope; "auto" takes one when it can */
         if (k >= 0)
-                k = worker_slot_start(&p->slot, r->event, c, c->enforcement == ENFORCEMENT_PROCESS ? NULL : r->placer,
+                k = worker_slot_start(&l->slot, p->last_generation + 1, r->event, c, c->enforcement == ENFORCEMENT_PROCESS ? NULL : r->placer,
                                       c->enforcement == ENFORCEMENT_SCOPE, project_enforcement_for(c, r->placer),
-                                      argv, p->root, p->id, p->description, &project_worker_callbacks, p);
+                                      argv, p->root, p->id, p->description, &project_worker_callbacks, l);
+        if (k >= 0)
+                p->last_generation = l->slot.generation;
+        if (k < 0 && !j) {
+                /* a warm successor: the next call starts one itself (and reports) */
+                admission_release_slot(&r->admission, &l->ticket);
+                lane_clear_warm(l);
+                log_warning_errno(k, "Project %s: could not start a warm worker: %m", p->root);
+                return;
+        }
         if (k < 0) {
-                admission_release_slot(&r->admission, &p->ticket);
+                admission_release_slot(&r->admission, &l->ticket);
                 lh_error_set(&e, "worker_failed", k != -EOPNOTSUPP, "Could not start a worker for %s: %s%s", p->root,
                              strerror(-k), k == -EOPNOTSUPP ? " (enforcement \"scope\" needs a user manager with a memory controller)" : "");
                 log_warning_errno(k, "Project %s: could not start a worker: %m", p->root);
-                project_end_current(p, &e, false);
+                lane_end_current(l, &e, false);
                 return;
         }
-        log_debug("Project %s: worker %" PRIu64 " starting (pid %d).", p->root, p->slot.generation,
-                  (int) worker_get_pid(p->slot.worker));
-        job_progress(j, "starting a Lean worker (generation %" PRIu64 ")", p->slot.generation);
+        log_debug("Project %s: worker %" PRIu64 " starting (pid %d, lane %u%s).", p->root, l->slot.generation,
+                  (int) worker_get_pid(l->slot.worker), l->index, j ? "" : ", warm successor");
+        if (j)
+                job_progress(j, "starting a Lean worker (generation %" PRIu64 ")", l->slot.generation);
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
 }
 
 static int on_request_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        LhProject *p = userdata;
-        LhJob *j = p->current;
+        LhLane *l = userdata;
+        LhProject *p = l->project;
+        LhJob *j = l->current;
         uint64_t ms = CONFIG(p)->request_timeout_millis;
         RestartEvent ev;
         char reason[128];
         LhError e;
 
-        if (!j || (j->phase != JOB_PHASE_IMPORTING && j->phase != JOB_PHASE_RUNNING) ||
-            !p->slot.worker || p->slot.stopping)
+        if (!l->slot.worker || l->slot.stopping)
+                return 0;
+        if (!j && l->warming) {
+                /* a warm-up that hangs: killed, counted, not repeated */
+                snprintf(reason, sizeof reason, "no reply to the warm-up import within %" PRIu64 " ms", ms);
+                lane_clear_warm(l);
+                lane_end_worker(l, RESTART_CAUSE_TIMEOUT, reason, l->slot.rss_kib, 0, NULL);
+                lane_clear_warm(l);
+                return 0;
+        }
+        if (!j || (j->phase != JOB_PHASE_IMPORTING && j->phase != JOB_PHASE_RUNNING))
                 return 0;
 
         snprintf(reason, sizeof reason, "no reply within %" PRIu64 " ms", ms);
-        project_end_worker(p, RESTART_CAUSE_TIMEOUT, reason, p->slot.rss_kib, 0, &ev);
+        lane_end_worker(l, RESTART_CAUSE_TIMEOUT, reason, l->slot.rss_kib, 0, &ev);
         job_note_restart(j, &ev, false);
         lh_error_set(&e, "timeout", true,
                      "No reply from the worker of %s within %" PRIu64 " ms; the worker (generation %" PRIu64 ") was killed.",
                      p->root, ms, ev.worker_generation);
         e.restart_cause = RESTART_CAUSE_TIMEOUT;
         e.rss_kib = ev.rss_kib;
-        project_end_current(p, &e, false);
+        lane_end_current(l, &e, false);
         return 0;
 }
 
-static void project_send(LhProject *p, LhJob *j, json_object *command) {
+static void lane_send(LhLane *l, LhJob *j, json_object *command) {
+        LhProject *p = l->project;
         LhError e;
         int k;
 
@@ -280,60 +307,62 @@ static void project_send(LhProject *p, LhJob *j, json_object *command) {
         if (j->command_hashed && restart_policy_poison_contains(&p->restarts, j->command_hash)) {
                 json_object_put(command);
                 restart_policy_poison_error(&p->restarts, &e);
-                project_end_current(p, &e, false);
+                lane_end_current(l, &e, false);
                 return;
         }
-        k = worker_send(p->slot.worker, command);
+        k = worker_send(l->slot.worker, command);
         json_object_put(command);
         if (k < 0) {
                 lh_error_set(&e, "worker_failed", true, "Could not send the command to the worker of %s: %s",
                              p->root, strerror(-k));
-                project_end_current(p, &e, true);
+                lane_end_current(l, &e, true);
                 return;
         }
-        (void) project_timer_arm(p->registry->event, &p->timeout_source,
-                                 CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout, p);
+        (void) project_timer_arm(p->registry->event, &l->timeout_source,
+                                 CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout, l);
 }
 
 /* After start()/step(): r == 0 send *command, 1 finished, < 0 error. */
-static void project_handle_step(LhProject *p, LhJob *j, int r, json_object *command) {
+static void lane_handle_step(LhLane *l, LhJob *j, int r, json_object *command) {
         LhError e;
 
-        if (p->current != j || j->phase != JOB_PHASE_RUNNING || !p->slot.worker || p->slot.stopping) {
+        if (l->current != j || j->phase != JOB_PHASE_RUNNING || !l->slot.worker || l->slot.stopping) {
                 /* cancelled (or the worker went) from inside the callback */
                 json_object_put(command);
                 return;
         }
 
         if (r == 0 && command) {
-                project_send(p, j, command);
+                lane_send(l, j, command);
                 return;
         }
         json_object_put(command);
 
         if (r > 0) {
-                project_end_current(p, NULL, true);
+                lane_end_current(l, NULL, true);
                 return;
         }
         if (r == 0)
                 lh_error_set(&e, "internal_error", false, "The job produced no command.");
         else if (!j->has_error)
                 lh_error_set(&e, "internal_error", false, "The job failed: %s", strerror(-r));
-        project_end_current(p, r == 0 || !j->has_error ? &e : NULL, true);
+        lane_end_current(l, r == 0 || !j->has_error ? &e : NULL, true);
 }
 
-static void project_start_job(LhProject *p, LhJob *j) {
+static void lane_start_job(LhLane *l, LhJob *j) {
+        LhProject *p = l->project;
         json_object *command = NULL;
         int r;
 
         job_set_phase(j, JOB_PHASE_RUNNING);
-        job_progress(j, "running in Lean (worker generation %" PRIu64 ")", p->slot.generation);
-        if (!(j->flags & JOB_OWN_IMPORTS) && (!p->active_profile || !streq(p->active_profile, j->fingerprint))) {
+        job_note_worker(j, l->slot.generation);
+        job_progress(j, "running in Lean (worker generation %" PRIu64 ")", l->slot.generation);
+        if (!(j->flags & JOB_OWN_IMPORTS) && (!l->active_profile || !streq(l->active_profile, j->fingerprint))) {
                 char *f = strdup(j->fingerprint);
 
                 if (f) {
-                        free(p->active_profile);
-                        p->active_profile = f;
+                        free(l->active_profile);
+                        l->active_profile = f;
                 }
                 project_notify(p, PROJECT_CHANGE_WORKER);
         }
@@ -341,11 +370,11 @@ static void project_start_job(LhProject *p, LhJob *j) {
 
         job_ref(j);
         r = j->ops->start(j, j->userdata, &command);
-        project_handle_step(p, j, r, command);
+        lane_handle_step(l, j, r, command);
         job_unref(j);
 }
 
-static int project_send_header(LhProject *p, LhJob *j) {
+static int lane_send_header(LhLane *l, LhJob *j) {
         json_object *command;
         int k;
 
@@ -354,42 +383,130 @@ static int project_send_header(LhProject *p, LhJob *j) {
                 return k;
         job_set_phase(j, JOB_PHASE_IMPORTING);
         job_progress(j, "importing %s", isempty(j->fingerprint) ? "the prelude" : j->fingerprint);
-        project_send(p, j, command);
+        lane_send(l, j, command);
         return 0;
 }
 
 /* The header's reply: its env, or import_failed with the error messages. */
-static void project_handle_header_reply(LhProject *p, LhJob *j, json_object *reply) {
+static void lane_handle_header_reply(LhLane *l, LhJob *j, json_object *reply) {
         _cleanup_(lh_error_done) LhError e = {};
         int env;
 
         if (import_header_parse_reply(reply, j->fingerprint, &env, &e) < 0) {
-                project_end_current(p, &e, true);
+                lane_end_current(l, &e, true);
                 return;
         }
-        if (import_profiles_add(&p->slot.profiles, j->fingerprint, env) < 0)
+        if (import_profiles_add(&l->slot.profiles, j->fingerprint, env) < 0)
                 log_oom(); /* the env is still used for this job, only not remembered */
         job_set_base_env_internal(j, env);
-        project_start_job(p, j);
+        lane_start_job(l, j);
 }
 
-/* ---- the kick: advance the current job as far as possible ------------------ */
+/* ---- the lane's dispatch: advance its job (or its warm-up) -------------------- */
 
-static void project_went_idle(LhProject *p) {
+/* The warm successor's header, with no job: the profile is loaded and
+ * remembered like a job's, so the next call with these imports runs at once. */
+static void lane_send_warm_header(LhLane *l) {
+        LhProject *p = l->project;
+        json_object *command;
+        int k;
+
+        k = import_header_command(l->warm_imports, &command);
+        if (k >= 0)
+                k = worker_send(l->slot.worker, command);
+        json_object_put(command);
+        if (k < 0) {
+                log_warning_errno(k, "Project %s: could not send the warm-up import: %m", p->root);
+                lane_clear_warm(l);
+                return;
+        }
+        lane_set_warming(l, true);
+        (void) project_timer_arm(p->registry->event, &l->timeout_source,
+                                 CONFIG(p)->request_timeout_millis * USEC_PER_MSEC, on_request_timeout, l);
+}
+
+static void lane_handle_warm_reply(LhLane *l, json_object *reply) {
+        _cleanup_(lh_error_done) LhError e = {};
+        LhProject *p = l->project;
+        int env;
+
+        if (import_header_parse_reply(reply, l->warm_fingerprint, &env, &e) >= 0 &&
+            import_profiles_add(&l->slot.profiles, l->warm_fingerprint, env) >= 0) {
+                free(l->active_profile);
+                l->active_profile = TAKE_PTR(l->warm_fingerprint);
+                log_debug("Project %s: worker %" PRIu64 " warm (%s).", p->root, l->slot.generation,
+                          strempty(l->active_profile));
+        }
+        /* a failed import is the next call's to report (it sends the header again) */
+        lane_clear_warm(l);
+        project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
+        project_kick(p);
+}
+
+void lane_went_idle(LhLane *l) {
+        LhProject *p = l->project;
         LhRegistry *r = p->registry;
 
-        admission_withdraw(&p->ticket);
-        if (!p->slot.worker && p->ticket.holds_slot)
-                admission_release_slot(&r->admission, &p->ticket);
-        if (project_is_evictable(p)) {
+        admission_withdraw(&l->ticket);
+        if (!l->slot.worker && l->ticket.holds_slot && !l->warm_fingerprint)
+                admission_release_slot(&r->admission, &l->ticket);
+        if (lane_is_evictable(l)) {
                 if (CONFIG(p)->worker_idle_secs > 0)
-                        (void) project_timer_arm(p->registry->event, &p->idle_source,
-                                                 CONFIG(p)->worker_idle_secs * USEC_PER_SEC, on_idle_timeout, p);
+                        (void) project_timer_arm(r->event, &l->idle_source, CONFIG(p)->worker_idle_secs * USEC_PER_SEC,
+                                                 on_idle_timeout, l);
                 admission_poke(&r->admission);
         }
 }
 
-static void project_dispatch(LhProject *p) {
+void lane_take_job(LhLane *l, LhJob *j, usec_t now) {
+        LhProject *p = l->project;
+
+        assert(!l->current);
+        l->current = j;
+        l->busy_since = now;
+        project_facts_touch(p);
+        job_begin(j, now);
+        p->stopped = false;
+        project_timer_disarm(l->idle_source);
+        if (l->warm_fingerprint && !l->warming && !streq(l->warm_fingerprint, j->fingerprint))
+                lane_clear_warm(l); /* the job says what the next worker loads */
+        project_notify(p, PROJECT_CHANGE_STATE);
+}
+
+void lane_fail_waiting(LhLane *l, const LhError *e) {
+        if (l->current && l->current->phase == JOB_PHASE_WAITING)
+                lane_end_current(l, e, false);
+}
+
+/* No job: only a warm successor to start or to load. */
+static void lane_dispatch_warm(LhLane *l) {
+        LhProject *p = l->project;
+
+        if (!l->warm_fingerprint || l->warming || p->registry->shutting_down)
+                return;
+        if (!l->slot.worker) {
+                /* within the budget, and only with a free slot: a warm-up never evicts */
+                if (!project_pool_may_start(p) || project_check_cooling(p))
+                        return;
+                if (!l->ticket.holds_slot) {
+                        if (p->registry->admission.workers_active >= p->registry->admission.max_workers)
+                                return;
+                        if (!admission_acquire_slot(&p->registry->admission, &l->ticket))
+                                return;
+                }
+                lane_spawn_worker(l, NULL);
+                return;
+        }
+        if (!l->slot.ready || l->slot.stopping)
+                return;
+        if (import_profiles_find(&l->slot.profiles, l->warm_fingerprint))
+                lane_clear_warm(l);
+        else
+                lane_send_warm_header(l);
+}
+
+void lane_dispatch(LhLane *l) {
+        LhProject *p = l->project;
         LhRegistry *r = p->registry;
         const LhConfig *c = CONFIG(p);
         usec_t now = now_usec(CLOCK_MONOTONIC);
@@ -399,172 +516,145 @@ static void project_dispatch(LhProject *p) {
         LhJob *j;
         int k;
 
-        worker_slot_free_graveyard(&p->slot, false);
+        worker_slot_free_graveyard(&l->slot, false);
         if (r->shutting_down)
                 return;
-
-        if (project_check_cooling(p)) {
-                /* fail fast, one at a time: done() may change the queue */
-                if (p->current) {
-                        /* a command in flight finishes; one still waiting fails */
-                        if (p->current->phase == JOB_PHASE_WAITING) {
-                                restart_policy_unavailable_error(&p->restarts, &e);
-                                project_end_current(p, &e, false);
-                        }
-                        return;
-                }
-                j = p->queue.head;
-                if (j) {
-                        job_queue_remove(&p->queue, j);
-                        project_facts_touch(p);
-                        restart_policy_unavailable_error(&p->restarts, &e);
-                        project_finish_job(p, j, &e);
-                        project_notify(p, PROJECT_CHANGE_STATE);
-                        project_kick(p);
-                } else
-                        project_went_idle(p);
+        if (!l->current) {
+                lane_dispatch_warm(l);
                 return;
         }
+        if (l->warming)
+                return; /* the warm-up's header first: the job then finds the profile */
+        if (l->warm_fingerprint)
+                lane_clear_warm(l); /* the job loads what it needs itself */
 
-        if (!p->current) {
-                j = p->queue.head;
-                if (!j) {
-                        project_went_idle(p);
-                        return;
-                }
-                job_queue_remove(&p->queue, j);
-                p->current = j;
-                project_facts_touch(p);
-                job_begin(j, now);
-                p->stopped = false;
-                project_timer_disarm(p->idle_source);
-                project_notify(p, PROJECT_CHANGE_STATE);
-                job_queue_progress(&p->queue, p->current);
-        }
-
-        j = p->current;
+        j = l->current;
         if (j->phase != JOB_PHASE_WAITING)
                 return; /* a command is outstanding */
 
         /* a worker on its way down must be gone before anything else; the
          * worker layer may have killed it on its own (a protocol violation):
          * its on_dead follows, the job waits for the next worker */
-        if (p->slot.worker && (p->slot.stopping || worker_get_state(p->slot.worker) >= WORKER_STOPPING))
+        if (l->slot.worker && (l->slot.stopping || worker_get_state(l->slot.worker) >= WORKER_STOPPING))
                 return;
 
         if ((j->flags & JOB_HEAVY) && !j->has_permit) {
-                if (!admission_acquire_heavy(&r->admission, &p->ticket)) {
+                if (!admission_acquire_heavy(&r->admission, &l->ticket)) {
                         job_progress(j, "waiting for a heavy-job permit (worker.heavy_permits)");
                         return;
                 }
                 job_set_permit(j, true);
         }
 
-        if (!p->slot.worker && !admission_acquire_slot(&r->admission, &p->ticket)) {
+        if (!l->slot.worker && !admission_acquire_slot(&r->admission, &l->ticket)) {
                 job_progress(j, "waiting for a worker slot (worker.max_workers)");
                 return;
         }
         job_note_admitted(j, now);
-        if (!p->slot.worker) {
-                project_spawn_worker(p, j);
+        if (!l->slot.worker) {
+                lane_spawn_worker(l, j);
                 return; /* on_ready kicks */
         }
-        if (!p->slot.ready)
+        if (!l->slot.ready)
                 return;
         if (j->flags & JOB_OWN_IMPORTS) { /* the command brings its own imports */
                 job_set_base_env_internal(j, -1);
-                project_start_job(p, j);
+                lane_start_job(l, j);
                 return;
         }
 
         /* import-switch tier: other imports than last time, and the worker is big */
         if (job_take_switch_check(j)) {
-                if (p->active_profile && !streq(p->active_profile, j->fingerprint)) {
-                        (void) worker_sample_now(p->slot.worker);
+                if (l->active_profile && !streq(l->active_profile, j->fingerprint)) {
+                        (void) worker_sample_now(l->slot.worker);
                         p->profile_switch_count++;
                         project_notify(p, PROJECT_CHANGE_WORKER);
-                        if (tier_import_switch(c, &p->slot, &v)) {
-                                project_end_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
+                        if (tier_import_switch(c, &l->slot, &v)) {
+                                lane_end_worker(l, v.cause, v.reason, v.rss_kib, v.limit_kib, &ev);
                                 job_note_restart(j, &ev, true);
                                 return; /* on_dead kicks */
                         }
                 }
         }
 
-        const ImportProfile *prof = import_profiles_find(&p->slot.profiles, j->fingerprint);
+        const ImportProfile *prof = import_profiles_find(&l->slot.profiles, j->fingerprint);
         if (prof) {
                 job_set_base_env_internal(j, prof->env);
-                project_start_job(p, j);
+                lane_start_job(l, j);
                 return;
         }
 
-        if (tier_max_imports(c, &p->slot, &v)) {
-                project_end_worker(p, v.cause, v.reason, v.rss_kib, v.limit_kib, NULL);
+        if (tier_max_imports(c, &l->slot, &v)) {
+                lane_end_worker(l, v.cause, v.reason, v.rss_kib, v.limit_kib, NULL);
                 return;
         }
 
-        k = project_send_header(p, j);
+        k = lane_send_header(l, j);
         if (k < 0) {
                 lh_error_set(&e, "internal_error", false, "Out of memory.");
-                project_end_current(p, &e, true);
+                lane_end_current(l, &e, true);
         }
-}
-
-static int on_kick(sd_event_source *s, void *userdata) {
-        project_dispatch(userdata);
-        return 0;
 }
 
 /* ---- worker callbacks -------------------------------------------------------- */
 
 static void project_on_ready(LhWorker *w, void *userdata) {
-        LhProject *p = userdata;
+        LhLane *l = userdata;
+        LhProject *p = l->project;
 
-        if (!worker_slot_ready(&p->slot, w))
+        if (!worker_slot_ready(&l->slot, w))
                 return;
-        log_debug("Project %s: worker %" PRIu64 " ready (%s%s%s).", p->root, p->slot.generation,
-                  enforcement_mode_to_string(p->slot.mode), p->slot.scope_unit[0] ? ", " : "", p->slot.scope_unit);
+        log_debug("Project %s: worker %" PRIu64 " ready (%s%s%s).", p->root, l->slot.generation,
+                  enforcement_mode_to_string(l->slot.mode), l->slot.scope_unit[0] ? ", " : "", l->slot.scope_unit);
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
         project_kick(p);
 }
 
 static void project_on_sample(LhWorker *w, const WorkerMemory *m, void *userdata) {
-        LhProject *p = userdata;
+        LhLane *l = userdata;
 
-        if (worker_slot_sample(&p->slot, w, m))
-                project_facts_touch(p);
+        if (worker_slot_sample(&l->slot, w, m))
+                project_facts_touch(l->project);
 }
 
 static void project_on_reply(LhWorker *w, json_object *reply, void *userdata) {
-        LhProject *p = userdata;
-        LhJob *j = p->current;
+        LhLane *l = userdata;
+        LhProject *p = l->project;
+        LhJob *j = l->current;
         json_object *command = NULL;
         int r;
 
+        if (w == l->slot.worker && !l->slot.stopping && l->warming) {
+                project_timer_disarm(l->timeout_source);
+                lane_handle_warm_reply(l, reply);
+                return;
+        }
+
         /* late replies (a killed or older worker, a cancelled job) are dropped: a
          * command only ever goes to the live worker, one reply each */
-        if (w != p->slot.worker || p->slot.stopping || !j ||
+        if (w != l->slot.worker || l->slot.stopping || !j ||
             (j->phase != JOB_PHASE_IMPORTING && j->phase != JOB_PHASE_RUNNING)) {
                 log_debug("Project %s: dropping a reply from worker %" PRIu64 " that nobody waits for.",
                           p->root, worker_get_generation(w));
                 return;
         }
-        project_timer_disarm(p->timeout_source);
+        project_timer_disarm(l->timeout_source);
 
         if (j->phase == JOB_PHASE_IMPORTING) {
-                project_handle_header_reply(p, j, reply);
+                lane_handle_header_reply(l, j, reply);
                 return;
         }
 
         job_ref(j);
         r = j->ops->step ? j->ops->step(j, j->userdata, reply, &command) : 1;
-        project_handle_step(p, j, r, command);
+        lane_handle_step(l, j, r, command);
         job_unref(j);
 }
 
 static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason, uint64_t rss_kib,
                             uint64_t limit_kib, void *userdata) {
-        LhProject *p = userdata;
+        LhLane *l = userdata;
+        LhProject *p = l->project;
         LhRegistry *r = p->registry;
         bool was_ready, recorded, allowed = true, in_call;
         RestartEvent ev = {};
@@ -572,26 +662,29 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
         LhJob *j;
         LhError e;
 
-        if (!worker_slot_bury(&p->slot, w, &end))
+        if (!worker_slot_bury(&l->slot, w, &end))
                 return;
         was_ready = end.was_ready;
         recorded = end.recorded;
         if (rss_kib == 0)
                 rss_kib = end.rss_kib;
-        project_timer_disarm(p->timeout_source);
-        project_timer_disarm(p->idle_source);
+        project_timer_disarm(l->timeout_source);
+        project_timer_disarm(l->idle_source);
+        lane_set_warming(l, false);
+        if (!recorded)
+                lane_clear_warm(l); /* a crash: no successor of its own */
 
-        j = p->current;
+        j = l->current;
         in_call = j && (j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING ||
                         (j->phase == JOB_PHASE_WAITING && !was_ready));
         if (!recorded) {
-                project_record_event(p, cause, reason, rss_kib, limit_kib, &ev);
+                lane_record_event(l, cause, reason, rss_kib, limit_kib, &ev);
                 /* the retry of a job is charged once, with its first crash */
                 if (!(in_call && j->retry_count > 0))
                         allowed = project_count_abnormal(p, cause, rss_kib, limit_kib);
         }
 
-        admission_release_slot(&r->admission, &p->ticket);
+        admission_release_slot(&r->admission, &l->ticket);
         project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
 
         if (!recorded && in_call) {
@@ -603,13 +696,13 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
 
                 if (!allowed) {
                         restart_policy_unavailable_error(&p->restarts, &e);
-                        project_end_current(p, &e, false);
+                        lane_end_current(l, &e, false);
                         return;
                 }
                 if (restart_policy_may_retry(j->flags, j->retry_count, cause)) {
                         log_info("Project %s: worker %" PRIu64 " died during a read-only call (%s), retrying it once.",
                                  p->root, ev.worker_generation, strna(restart_cause_to_string(cause)));
-                        project_timer_disarm(p->timeout_source);
+                        project_timer_disarm(l->timeout_source);
                         job_reset_for_retry(j);
                         job_progress(j, "the worker ended (%s): retrying the call on a new worker",
                                      strna(restart_cause_to_string(cause)));
@@ -621,7 +714,7 @@ static void project_on_dead(LhWorker *w, RestartCause cause, const char *reason,
                 restart_policy_call_error(&p->restarts, cause, reason, rss_kib, limit_kib, j->retry_count,
                                           j->phase == JOB_PHASE_RUNNING && j->command_hashed ? &j->command_hash : NULL,
                                           failed_during, &e);
-                project_end_current(p, &e, false);
+                lane_end_current(l, &e, false);
                 lh_error_done(&e);
                 return;
         }
@@ -636,161 +729,64 @@ static const WorkerCallbacks project_worker_callbacks = {
         .on_sample = project_on_sample,
 };
 
-/* ---- project object ---------------------------------------------------------- */
 
-int project_new(LhProject **ret, LhRegistry *r, const char *root) {
-        const LhConfig *c = r->config;
-        LhProject *p;
-        int k;
+/* ---- the lane object and the project's verbs on it ---------------------------- */
 
-        p = new0(LhProject, 1);
-        if (!p)
-                return -ENOMEM;
-        p->registry = r;
-        facts_cache_init(&p->facts_cache);
-        worker_slot_init(&p->slot, project_enforcement_for(c, r->placer));
-        p->root = strdup(root);
-        if (!p->root) {
-                free(p);
-                return -ENOMEM;
-        }
-        hash_to_hex16(hash_string(p->root), p->id);
-        snprintf(p->description, sizeof p->description, "Lean worker for %s", p->root);
-
-        k = restart_policy_init(&p->restarts, r->event, p->root, p->id, c->restart_limit, c->restart_window_secs,
-                                c->worker_max_reply_bytes, project_on_cooled, p);
-        if (k < 0)
-                goto fail;
-        k = admission_ticket_add(&r->admission, &p->ticket, p);
-        if (k < 0)
-                goto fail;
-        k = sd_event_add_defer(r->event, &p->kick_source, on_kick, p);
-        if (k < 0)
-                goto fail;
-        k = sd_event_source_set_enabled(p->kick_source, SD_EVENT_OFF);
-        if (k < 0)
-                goto fail;
-        (void) sd_event_source_set_description(p->kick_source, "project-kick");
-        *ret = p;
-        return 0;
-fail:
-        project_free(p);
-        return k;
-}
-
-LhProject *project_free(LhProject *p) {
-        if (!p)
-                return NULL;
-
-        /* registry_free shut us down first: no jobs left */
-        assert(!p->current && !p->queue.head);
-        worker_slot_done(&p->slot);
-        sd_event_source_disable_unref(p->kick_source);
-        sd_event_source_disable_unref(p->timeout_source);
-        sd_event_source_disable_unref(p->idle_source);
-        restart_policy_done(&p->restarts);
-        admission_ticket_remove(&p->registry->admission, &p->ticket);
-        free(p->active_profile);
-        free(p->root);
-        return mfree(p);
-}
-
-void project_shutdown(LhProject *p) {
-        LhRegistry *r = p->registry;
+/* The daemon stops: the job was answered by the caller; the worker goes now. */
+void lane_shutdown(LhLane *l, const LhError *e) {
+        LhJob *j = l->current;
         RestartEvent ev;
-        LhError e;
-        LhJob *j;
 
-        project_timer_disarm(p->timeout_source);
-        project_timer_disarm(p->idle_source);
-        restart_policy_shutdown(&p->restarts);
-        project_timer_disarm(p->kick_source);
-
-        lh_error_set(&e, "shutting_down", true, "The daemon is shutting down; call again once it is back.");
-        /* one at a time from the head: done() may cancel others (submits are refused now) */
-        while ((j = p->queue.head)) {
-                job_queue_remove(&p->queue, j);
-                project_facts_touch(p);
-                project_finish_job(p, j, &e);
+        project_timer_disarm(l->timeout_source);
+        project_timer_disarm(l->idle_source);
+        lane_clear_warm(l);
+        if (j) {
+                l->current = NULL;
+                lane_finish_job(l, j, e);
         }
-        if ((j = p->current)) {
-                p->current = NULL;
-                project_facts_touch(p);
-                project_finish_job(p, j, &e);
-        }
-        admission_withdraw(&p->ticket);
-
-        if (p->slot.worker && !p->slot.stop_recorded)
-                project_record_event(p, RESTART_CAUSE_SHUTDOWN, "daemon shutting down", p->slot.rss_kib, 0, &ev);
+        admission_withdraw(&l->ticket);
+        if (l->slot.worker && !l->slot.stop_recorded)
+                lane_record_event(l, RESTART_CAUSE_SHUTDOWN, "daemon shutting down", l->slot.rss_kib, 0, &ev);
         /* kills and reaps synchronously: no orphans, no on_dead */
-        worker_slot_done(&p->slot);
-        admission_release_slot(&r->admission, &p->ticket);
-        p->stopped = true;
-        project_notify(p, PROJECT_CHANGE_STATE | PROJECT_CHANGE_WORKER);
+        worker_slot_done(&l->slot);
+        admission_release_slot(&l->project->registry->admission, &l->ticket);
 }
 
-int project_restart_worker(LhProject *p) {
-        if (p->registry->shutting_down)
-                return -ESHUTDOWN;
-        project_reset_restart_policy(p);
-        project_kick(p);
-        if (!p->slot.worker || p->slot.stopping)
-                return 0; /* nothing to restart: the next call starts a fresh worker anyway */
-        if (p->current) {
+void lane_restart_worker(LhLane *l) {
+        if (!l->slot.worker || l->slot.stopping)
+                return; /* nothing to restart: the next call starts a fresh worker anyway */
+        if (l->current) {
                 /* not under a running call: right after it */
-                p->restart_requested = true;
-                return 0;
-        }
-        project_end_worker(p, RESTART_CAUSE_EXPLICIT, "restart requested by the operator", p->slot.anon_kib, 0, NULL);
-        return 0;
-}
-
-int project_stop_worker(LhProject *p) {
-        LhError e;
-
-        if (p->registry->shutting_down)
-                return -ESHUTDOWN;
-
-        p->stopped = true;
-        project_facts_touch(p);
-        p->restart_requested = false;
-        project_reset_restart_policy(p);
-        if (p->slot.worker && !p->slot.stopping)
-                project_end_worker(p, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", p->slot.anon_kib, 0, NULL);
-        if (p->current) {
-                lh_error_set(&e, "cancelled", true, "The worker of %s was stopped by the operator.", p->root);
-                project_end_current(p, &e, false);
-        } else
-                project_notify(p, PROJECT_CHANGE_STATE);
-        return 0;
-}
-
-void project_enqueue(LhProject *p, LhJob *j) {
-        job_attach(j, p, now_usec(CLOCK_MONOTONIC));
-        job_queue_append(&p->queue, j);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
-}
-
-void project_cancel_job(LhProject *p, LhJob *j) {
-        RestartEvent ev;
-        LhError e;
-
-        lh_error_set(&e, "cancelled", false, "The call was cancelled.");
-        if (j->phase == JOB_PHASE_QUEUED) {
-                job_queue_remove(&p->queue, j);
-                project_facts_touch(p);
-                project_finish_job(p, j, &e);
-                project_notify(p, PROJECT_CHANGE_STATE);
+                l->restart_requested = true;
                 return;
         }
+        lane_end_worker(l, RESTART_CAUSE_EXPLICIT, "restart requested by the operator", l->slot.anon_kib, 0, NULL);
+}
 
-        assert(p->current == j);
-        if ((j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING) && p->slot.worker && !p->slot.stopping) {
+void lane_stop_worker(LhLane *l) {
+        LhError e;
+
+        l->restart_requested = false;
+        lane_clear_warm(l);
+        if (l->slot.worker && !l->slot.stopping)
+                lane_end_worker(l, RESTART_CAUSE_SHUTDOWN, "stopped by the operator", l->slot.anon_kib, 0, NULL);
+        if (l->current) {
+                lh_error_set(&e, "cancelled", true, "The worker of %s was stopped by the operator.", l->project->root);
+                lane_end_current(l, &e, false);
+        }
+}
+
+void lane_cancel_job(LhLane *l, const LhError *err) {
+        LhJob *j = l->current;
+        RestartEvent ev;
+        LhError e = *err;
+
+        assert(j);
+        if ((j->phase == JOB_PHASE_IMPORTING || j->phase == JOB_PHASE_RUNNING) && l->slot.worker && !l->slot.stopping) {
                 /* the worker is inside the command: the only way out is to kill it */
-                project_end_worker(p, RESTART_CAUSE_CANCELLED, "the running call was cancelled", p->slot.rss_kib, 0, &ev);
+                lane_end_worker(l, RESTART_CAUSE_CANCELLED, "the running call was cancelled", l->slot.rss_kib, 0, &ev);
                 job_note_restart(j, &ev, false);
                 e.restart_cause = RESTART_CAUSE_CANCELLED;
         }
-        project_end_current(p, &e, false);
+        lane_end_current(l, &e, false);
 }

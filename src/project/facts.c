@@ -116,6 +116,7 @@ json_object *facts_to_json(const LhFacts *f) {
             add(o, "import_profile", isempty(f->import_profile) ? NULL : json_object_new_string(f->import_profile),
                 isempty(f->import_profile)) < 0 ||
             add(o, "profile_switch_count", json_object_new_uint64(f->profile_switch_count), false) < 0 ||
+            add(o, "pool_workers", json_object_new_uint64(f->pool_workers), false) < 0 ||
             add(o, "restarts_total", json_object_new_uint64(f->restarts_total), false) < 0 ||
             add(o, "restarts_by_cause", by_cause, false) < 0 ||
             add(o, "restarts_in_window", json_object_new_uint64(f->restarts_in_window), false) < 0 ||

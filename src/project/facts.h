@@ -32,6 +32,17 @@ typedef struct RestartEvent {
         uint64_t realtime_usec;
 } RestartEvent;
 
+/* One live worker of a project's pool (D-Bus Workers, lean-hostctl facts). */
+typedef struct LhWorkerFacts {
+        uint64_t generation;
+        pid_t pid;
+        const char *state;           /* static: starting, warming, idle, busy, stopping */
+        char scope_unit[128];        /* "" = none */
+        char import_profile[512];    /* the last profile used, "" = none */
+        uint64_t rss_kib;
+        uint64_t requests_served;
+} LhWorkerFacts;
+
 typedef struct LhFacts {
         /* per call (zero in a snapshot outside a call) */
         bool worker_restarted;
@@ -44,6 +55,7 @@ typedef struct LhFacts {
         ProjectState state;
         uint64_t worker_generation;
         pid_t worker_pid;            /* 0 = none */
+        unsigned pool_workers;       /* live workers of the project's pool */
         EnforcementMode enforcement;
         SandboxMode sandbox;         /* worker.sandbox */
         char scope_unit[128];        /* "" = none */

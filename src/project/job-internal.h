@@ -40,6 +40,8 @@ struct LhJob {
         bool command_hashed;
 
         int base_env;
+        uint64_t want_generation;   /* the worker that holds the job's proof state, 0 = any */
+        uint64_t worker_generation; /* the worker start() ran on */
 
         json_object *result;
         LhError error;
@@ -56,6 +58,7 @@ void job_note_admitted(LhJob *j, usec_t now);           /* first time only */
 bool job_take_switch_check(LhJob *j);                   /* true the first time */
 void job_set_permit(LhJob *j, bool has);
 void job_set_base_env_internal(LhJob *j, int env);
+void job_note_worker(LhJob *j, uint64_t generation);    /* start() runs on it */
 /* A restart during the call; restarted: the call's worker is a new one now. */
 void job_note_restart(LhJob *j, const RestartEvent *ev, bool restarted);
 /* The outstanding command (hashed: a job command, not the header). */

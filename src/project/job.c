@@ -113,6 +113,16 @@ unsigned job_get_retry_count(const LhJob *job) {
         return job->retry_count;
 }
 
+void job_set_want_generation(LhJob *job, uint64_t generation) {
+        assert(job);
+        assert(job->phase == JOB_PHASE_NEW);
+        job->want_generation = generation;
+}
+
+uint64_t job_get_worker_generation(const LhJob *job) {
+        return job->worker_generation;
+}
+
 JobQueueLink *job_queue_link(LhJob *j) {
         return &j->queue_link;
 }
@@ -157,6 +167,10 @@ void job_set_permit(LhJob *j, bool has) {
 
 void job_set_base_env_internal(LhJob *j, int env) {
         j->base_env = env;
+}
+
+void job_note_worker(LhJob *j, uint64_t generation) {
+        j->worker_generation = generation;
 }
 
 void job_note_restart(LhJob *j, const RestartEvent *ev, bool restarted) {

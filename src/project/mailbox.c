@@ -35,11 +35,13 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
                 lh_error_set(err, "mailbox_full", true,
                              "The mailbox of %s is full (capacity %" PRIu64 ": %u call%s running or queued); retry shortly.",
                              p->root, c->mailbox_capacity, depth, depth == 1 ? "" : "s");
+                if (err)
+                        err->retry_after_ms = project_estimate_retry_after_ms(p);
                 return -EBUSY;
         }
 
         project_enqueue(p, j);
-        job_queue_progress(&p->queue, p->current);
+        job_queue_progress(&p->queue, project_get_queue_depth(p) > p->queue.n);
         return 0;
 }
 

@@ -107,6 +107,8 @@ const char *project_get_root(const LhProject *p);
 const char *project_get_id(const LhProject *p);  /* 16 hex chars, stable hash of the root */
 /* The snapshot (per-call fields zero), computed once per change. */
 void project_get_facts(LhProject *p, LhFacts *ret);
+/* The live workers of p's pool, oldest lane first: up to n into ret; returns how many there are. */
+size_t project_get_workers(LhProject *p, LhWorkerFacts *ret, size_t n);
 /* How many snapshots were computed (tests bound it). */
 uint64_t project_get_facts_computed(const LhProject *p);
 const LhConfig *project_get_config(const LhProject *p);
@@ -178,6 +180,15 @@ LhProject *job_get_project(const LhJob *job);
 void *job_get_userdata(const LhJob *job);
 const JobOps *job_get_ops(const LhJob *job);
 unsigned job_get_retry_count(const LhJob *job);
+/* Before submit: the job must run on the worker of this generation (a proof
+ * state lives there); the pool routes it there, or start() finds it gone. */
+void job_set_want_generation(LhJob *job, uint64_t generation);
+/* The generation of the worker start() runs on (0 before start). */
+uint64_t job_get_worker_generation(const LhJob *job);
+/* A live worker of p has this generation (proof states are per worker). */
+bool project_has_worker_generation(const LhProject *p, uint64_t generation);
+/* The same, with that worker's facts (ret may be NULL). */
+bool project_get_worker(LhProject *p, uint64_t generation, LhWorkerFacts *ret);
 
 /* The worker argv used when config worker_command is unset: what the last
  * readiness check (off the loop) found, else ["lake", "env", "repl"]. */

@@ -38,15 +38,15 @@ static void registry_project_free(LhProject *p) {
 
 /* admission.c's callbacks */
 static bool registry_ticket_is_evictable(void *owner) {
-        return project_is_evictable(owner);
+        return lane_is_evictable(owner);
 }
 
 static void registry_ticket_evict(void *owner) {
-        project_evict(owner);
+        lane_evict(owner);
 }
 
 static void registry_ticket_wake(void *owner) {
-        project_kick(owner);
+        project_kick(((LhLane *) owner)->project);
 }
 
 static void registry_on_workers_changed(void *userdata, unsigned workers_active) {

@@ -40,24 +40,86 @@ int project_default_worker_argv(const LhProject *p, char ***ret) {
         return 0;
 }
 
-bool project_is_evictable(const LhProject *p) {
-        return worker_slot_is_usable(&p->slot) && !p->current && !p->queue.head && !p->registry->shutting_down;
+bool lane_is_busy(const LhLane *l) {
+        return l->current || l->warming;
+}
+
+bool lane_is_evictable(const LhLane *l) {
+        const LhProject *p = l->project;
+
+        return worker_slot_is_usable(&l->slot) && !lane_is_busy(l) && !p->queue.head && !p->registry->shutting_down;
 }
 
 bool project_is_quiet(const LhProject *p) {
-        return !p->current && !p->queue.head && !p->slot.worker;
+        if (p->queue.head)
+                return false;
+        for (size_t i = 0; i < p->n_lanes; i++)
+                if (p->lanes[i]->current || p->lanes[i]->slot.worker || p->lanes[i]->warm_fingerprint)
+                        return false;
+        return true;
+}
+
+/* Workers that are, or are about to be (a lane with a job starts one if it
+ * has none): the routing hands out several jobs before any lane starts. */
+unsigned project_pool_live_workers(const LhProject *p) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < p->n_lanes; i++)
+                n += p->lanes[i]->slot.worker || p->lanes[i]->current ? 1 : 0;
+        return n;
+}
+
+bool project_pool_may_start(const LhProject *p) {
+        const LhConfig *c = CONFIG(p);
+        unsigned n = project_pool_live_workers(p);
+
+        if (n == 0)
+                return true; /* one worker always: the budget decides how many more */
+        if (n >= c->project_max_workers)
+                return false;
+        /* each worker may grow to its hard tier: all of them must fit */
+        return c->project_pool_memory_kib == 0 ||
+               (uint64_t) (n + 1) * c->worker_rss_hard_kill_kib <= c->project_pool_memory_kib;
+}
+
+uint64_t project_estimate_retry_after_ms(const LhProject *p) {
+        const LhConfig *c = CONFIG(p);
+        unsigned lanes = MAX(project_pool_live_workers(p), 1u);
+        uint64_t ms = p->service_usec / USEC_PER_MSEC * (p->queue.n / lanes + 1);
+
+        /* no call finished yet: a worker start is the likely wait */
+        if (p->service_usec == 0)
+                ms = 1000;
+        return MIN(MAX(ms, (uint64_t) 100), MAX(c->request_timeout_millis, (uint64_t) 100));
+}
+
+bool project_has_worker_generation(const LhProject *p, uint64_t generation) {
+        for (size_t i = 0; i < p->n_lanes; i++) {
+                const LhLane *l = p->lanes[i];
+
+                if (generation > 0 && l->slot.worker && !l->slot.stopping && l->slot.generation == generation)
+                        return true;
+        }
+        return false;
 }
 
 /* Nothing in flight, nothing owed, nothing the next call needs kept. */
 bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle) {
         int enabled = SD_EVENT_OFF;
+        usec_t last_used = 0;
 
-        if (!project_is_quiet(p) || p->ticket.holds_slot || p->ticket.waiting_slot || p->ticket.waiting_permit ||
-            p->restarts.cooling_down || p->slot.n_graveyard > 0)
+        if (!project_is_quiet(p) || p->restarts.cooling_down)
                 return false;
+        for (size_t i = 0; i < p->n_lanes; i++) {
+                const LhLane *l = p->lanes[i];
+
+                if (l->ticket.holds_slot || l->ticket.waiting_slot || l->ticket.waiting_permit || l->slot.n_graveyard > 0)
+                        return false;
+                last_used = MAX(last_used, l->ticket.last_used);
+        }
         if (p->kick_source && sd_event_source_get_enabled(p->kick_source, &enabled) >= 0 && enabled != SD_EVENT_OFF)
                 return false;
-        return now - MAX(p->ticket.last_used, p->record.last_resolved) >= idle;
+        return now - MAX(last_used, p->record.last_resolved) >= idle;
 }
 
 EnforcementMode project_enforcement_for(const LhConfig *c, ScopePlacer *placer) {
@@ -95,15 +157,26 @@ void project_get_view(const LhProject *p, LhProjectView *ret) {
 }
 
 unsigned project_get_queue_depth(const LhProject *p) {
-        return p->queue.n + (p->current ? 1 : 0);
+        unsigned n = p->queue.n;
+
+        for (size_t i = 0; i < p->n_lanes; i++)
+                n += p->lanes[i]->current ? 1 : 0;
+        return n;
 }
 
 ProjectState project_get_state(const LhProject *p) {
+        bool current = false;
+
         if (p->restarts.cooling_down)
                 return PROJECT_COOLING_DOWN;
-        if (p->current)
-                return p->current->phase == JOB_PHASE_RUNNING ? PROJECT_BUSY : PROJECT_STARTING;
-        if (p->queue.head)
+        for (size_t i = 0; i < p->n_lanes; i++) {
+                const LhJob *j = p->lanes[i]->current;
+
+                if (j && j->phase == JOB_PHASE_RUNNING)
+                        return PROJECT_BUSY;
+                current = current || j;
+        }
+        if (current || p->queue.head)
                 return PROJECT_STARTING;
         if (p->stopped)
                 return PROJECT_STOPPED;
@@ -112,38 +185,103 @@ ProjectState project_get_state(const LhProject *p) {
 
 /* The snapshot, computed once per change (facts_version): the envelope of
  * every call and each D-Bus getter read it. */
+/* The lane the project-wide worker facts describe: the newest live worker
+ * (a single worker's project: its only one), else lane 0. */
+static const LhLane *project_primary_lane(const LhProject *p) {
+        const LhLane *best = p->lanes[0];
+
+        for (size_t i = 1; i < p->n_lanes; i++) {
+                const LhLane *l = p->lanes[i];
+
+                if (l->slot.worker && (!best->slot.worker || l->slot.generation > best->slot.generation))
+                        best = l;
+        }
+        return best;
+}
+
+static void lane_fill_worker_facts(const LhLane *l, LhFacts *ret) {
+        ret->worker_generation = l->slot.generation;
+        ret->worker_pid = l->slot.worker ? worker_get_pid(l->slot.worker) : 0;
+        ret->enforcement = l->slot.mode;
+        ret->rss_kib = l->slot.rss_kib;
+        ret->anon_kib = l->slot.anon_kib;
+        ret->swap_valid = l->slot.memory.swap_valid;
+        ret->swap_kib = l->slot.memory.swap_kib;
+        ret->events_valid = l->slot.memory.events_valid;
+        ret->memory_events_high = l->slot.memory.events_high;
+        ret->memory_events_max = l->slot.memory.events_max;
+        ret->memory_events_oom_kill = l->slot.memory.events_oom_kill;
+        ret->pressure_valid = l->slot.memory.pressure_valid;
+        ret->memory_pressure_some_avg10 = l->slot.memory.pressure_some_avg10;
+        ret->memory_pressure_full_avg10 = l->slot.memory.pressure_full_avg10;
+        ret->requests_served = l->slot.requests_served;
+        snprintf(ret->scope_unit, sizeof ret->scope_unit, "%s", l->slot.worker ? l->slot.scope_unit : "");
+        snprintf(ret->import_profile, sizeof ret->import_profile, "%s", strempty(l->active_profile));
+}
+
+size_t project_get_workers(LhProject *p, LhWorkerFacts *ret, size_t n) {
+        size_t k = 0;
+
+        assert(p);
+        for (size_t i = 0; i < p->n_lanes; i++) {
+                const LhLane *l = p->lanes[i];
+                LhWorkerFacts *w;
+
+                if (!l->slot.worker)
+                        continue;
+                if (k++ >= n)
+                        continue;
+                w = ret + k - 1;
+                *w = (LhWorkerFacts) {
+                        .generation = l->slot.generation,
+                        .pid = worker_get_pid(l->slot.worker),
+                        .state = l->slot.stopping ? "stopping" : !l->slot.ready ? "starting" :
+                                 l->warming ? "warming" : l->current ? "busy" : "idle",
+                        .rss_kib = l->slot.rss_kib,
+                        .requests_served = l->slot.requests_served,
+                };
+                snprintf(w->scope_unit, sizeof w->scope_unit, "%s", l->slot.scope_unit);
+                snprintf(w->import_profile, sizeof w->import_profile, "%s", strempty(l->active_profile));
+        }
+        return k;
+}
+
+bool project_get_worker(LhProject *p, uint64_t generation, LhWorkerFacts *ret) {
+        LhWorkerFacts w[64];
+        size_t n = MIN(project_get_workers(p, w, ELEMENTSOF(w)), ELEMENTSOF(w));
+
+        if (!project_has_worker_generation(p, generation))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (w[i].generation == generation) {
+                        if (ret)
+                                *ret = w[i];
+                        return true;
+                }
+        return false;
+}
+
+void lane_get_facts(LhLane *l, LhFacts *ret) {
+        project_get_facts(l->project, ret);
+        lane_fill_worker_facts(l, ret);
+}
+
 static void project_compute_facts(LhProject *p, LhFacts *ret) {
         const LhConfig *c = CONFIG(p);
 
         p->facts_cache.computed++;
         *ret = (LhFacts) {
                 .state = project_get_state(p),
-                .worker_generation = p->slot.generation,
-                .worker_pid = p->slot.worker ? worker_get_pid(p->slot.worker) : 0,
-                .enforcement = p->slot.mode,
                 .sandbox = c->sandbox,
                 .last_restart = p->restarts.last_restart,
-                .rss_kib = p->slot.rss_kib,
-                .anon_kib = p->slot.anon_kib,
-                .swap_valid = p->slot.memory.swap_valid,
-                .swap_kib = p->slot.memory.swap_kib,
-                .events_valid = p->slot.memory.events_valid,
-                .memory_events_high = p->slot.memory.events_high,
-                .memory_events_max = p->slot.memory.events_max,
-                .memory_events_oom_kill = p->slot.memory.events_oom_kill,
-                .pressure_valid = p->slot.memory.pressure_valid,
-                .memory_pressure_some_avg10 = p->slot.memory.pressure_some_avg10,
-                .memory_pressure_full_avg10 = p->slot.memory.pressure_full_avg10,
                 .memory_high_kib = c->worker_rss_post_job_restart_kib,
                 .memory_max_kib = c->worker_rss_hard_kill_kib,
                 .profile_switch_count = p->profile_switch_count,
                 .restarts_total = p->restarts.restarts_total,
                 .queue_depth = project_get_queue_depth(p),
-                .requests_served = p->slot.requests_served,
+                .pool_workers = project_pool_live_workers(p),
         };
-        if (p->slot.worker)
-                snprintf(ret->scope_unit, sizeof ret->scope_unit, "%s", p->slot.scope_unit);
-        snprintf(ret->import_profile, sizeof ret->import_profile, "%s", strempty(p->active_profile));
+        lane_fill_worker_facts(project_primary_lane(p), ret);
         memcpy(ret->restarts_by_cause, p->restarts.restarts_by_cause, sizeof ret->restarts_by_cause);
 }
 

@@ -989,6 +989,7 @@ int main(void) {
         config.worker_max_imports = 8;
         config.worker_idle_secs = 0;
         config.max_workers = 4;
+        config.project_max_workers = 1; /* one worker per project: the pool is test_pool.py's */
 
         ASSERT_OK(sd_event_default(&event));
         make_project(project_dir, true);

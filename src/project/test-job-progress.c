@@ -188,6 +188,7 @@ int main(void) {
         config.restart_limit = 10;
         config.worker_idle_secs = 0;
         config.max_workers = 4;
+        config.project_max_workers = 1; /* the mailbox positions assume one worker */
         config.heavy_permits = 1;
 
         ASSERT_OK(sd_event_default(&event));

@@ -253,9 +253,9 @@ static void test_forget(void) {
                 pr->restarts.cooling_down = true;
                 ASSERT_EQ(registry_forget_idle(r), 0);
                 pr->restarts.cooling_down = false;
-                pr->ticket.waiting_slot = true;
+                pr->lanes[0]->ticket.waiting_slot = true;
                 ASSERT_EQ(registry_forget_idle(r), 0);
-                pr->ticket.waiting_slot = false;
+                pr->lanes[0]->ticket.waiting_slot = false;
                 pr->record.last_resolved = saved;
                 ASSERT_EQ(n_removed, 0);
         }

@@ -27,20 +27,21 @@ void worker_slot_done(WorkerSlot *s) {
         worker_slot_reset(s);
 }
 
-int worker_slot_start(WorkerSlot *s, sd_event *event, const LhConfig *c, ScopePlacer *placer, bool require_scope,
+int worker_slot_start(WorkerSlot *s, uint64_t generation, sd_event *event, const LhConfig *c, ScopePlacer *placer, bool require_scope,
                       EnforcementMode placed_mode, char **argv, const char *root, const char *id,
                       const char *description, const WorkerCallbacks *cb, void *userdata) {
         LhWorker *w = NULL;
         int k;
 
         assert(!s->worker);
+        assert(generation > s->generation);
 
         WorkerSpec spec = {
                 .argv = argv,
                 .cwd = root,
                 .project_id = id,
                 .description = description,
-                .generation = s->generation + 1,
+                .generation = generation,
                 .memory_high_kib = c->worker_rss_post_job_restart_kib,
                 .memory_max_kib = c->worker_rss_hard_kill_kib,
                 .sample_interval = c->worker_rss_sample_millis * USEC_PER_MSEC,
@@ -54,7 +55,7 @@ int worker_slot_start(WorkerSlot *s, sd_event *event, const LhConfig *c, ScopePl
         if (k < 0)
                 return k;
 
-        s->generation++;
+        s->generation = generation;
         s->worker = w;
         worker_slot_reset(s);
         s->requests_served = 0;

@@ -41,8 +41,8 @@ typedef struct WorkerSlotEnd {
 void worker_slot_init(WorkerSlot *s, EnforcementMode mode);
 void worker_slot_done(WorkerSlot *s); /* kills and reaps synchronously */
 
-/* Start generation + 1. placer NULL: process mode. argv: the command. */
-int worker_slot_start(WorkerSlot *s, sd_event *event, const LhConfig *c, ScopePlacer *placer, bool require_scope,
+/* Start a worker of this generation (> the last one). placer NULL: process mode. argv: the command. */
+int worker_slot_start(WorkerSlot *s, uint64_t generation, sd_event *event, const LhConfig *c, ScopePlacer *placer, bool require_scope,
                       EnforcementMode placed_mode, char **argv, const char *root, const char *id,
                       const char *description, const WorkerCallbacks *cb, void *userdata);
 /* From the worker's callbacks: false when w is not the live worker (or it is stopping). */

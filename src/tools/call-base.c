@@ -214,6 +214,10 @@ static const JobOps call_job_ops = {
 };
 
 int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
+        return tool_call_submit_on(tc, imports, flags, 0);
+}
+
+int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t want_generation) {
         _cleanup_(job_unrefp) LhJob *job = NULL;
         LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
         int r;
@@ -229,6 +233,8 @@ int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
                 return r;
         }
         tc->job = job;
+        if (want_generation > 0)
+                job_set_want_generation(job, want_generation);
         if (tc->view.wants_progress)
                 job_set_progress(job, on_job_progress, tc);
         r = project_submit(tc->project, job, &err);

@@ -92,6 +92,9 @@ int tool_call_check_readiness(ToolCall *tc);
  * accepted or refused-and-answered (mailbox_full, …), negative errno when
  * nothing was answered. */
 int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags);
+/* The same for a job that must run on the worker of want_generation (a proof
+ * state lives there; 0: any worker of the project's pool). */
+int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t want_generation);
 /* A stage of the job for the call's progress notifications (each item of a
  * batch, each attempt): nothing when the client asked for none. The actor's
  * own stages (mailbox, worker start, import) reach the call by themselves. */

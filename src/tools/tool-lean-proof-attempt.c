@@ -84,10 +84,12 @@ static int attempt_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
         json_object *cmd;
         int base = job_get_base_env(job);
 
+        /* the worker this job runs on (a project may have a pool of them) */
         project_get_facts(job_get_project(job), &facts);
+        facts.worker_generation = job_get_worker_generation(job);
         aj->generation = facts.worker_generation;
 
-        if (aj->tactic_mode && (facts.worker_pid <= 0 || facts.worker_generation != aj->want_generation)) {
+        if (aj->tactic_mode && facts.worker_generation != aj->want_generation) {
                 LhError err;
 
                 lh_error_set(&err, "proof_state_lost", false,
@@ -239,6 +241,7 @@ static int attempt_call(ToolCall *tc) {
         const char *statement, *proof, *tactic;
         json_object *state;
         LhProject *p = tc->project;
+        LhWorkerFacts worker;
         LhFacts facts;
         int r;
 
@@ -294,7 +297,7 @@ static int attempt_call(ToolCall *tc) {
                 project_get_facts(p, &facts);
                 aj->want_generation = tool_call_arg(tc, "worker_generation") ?
                         (uint64_t) tool_call_arg_int(tc, "worker_generation") : facts.worker_generation;
-                if (facts.worker_pid <= 0 || facts.worker_generation != aj->want_generation) {
+                if (!project_get_worker(p, aj->want_generation, &worker)) {
                         tool_call_reply_errorf(tc, "proof_state_lost", false,
                                                "proof state %" PRIi64 " is gone: %s; start again from the statement",
                                                aj->proof_state,
@@ -302,11 +305,11 @@ static int attempt_call(ToolCall *tc) {
                                                                        "the worker restarted since it was created");
                         return 0;
                 }
-                if (!imports && !isempty(facts.import_profile)) {
-                        /* stay on the live worker's profile ("A,B"): no import switch */
-                        char profile[sizeof facts.import_profile];
+                if (!imports && !isempty(worker.import_profile)) {
+                        /* stay on that worker's profile ("A,B"): no import switch */
+                        char profile[sizeof worker.import_profile];
 
-                        memcpy(profile, facts.import_profile, sizeof profile);
+                        memcpy(profile, worker.import_profile, sizeof profile);
                         for (char *c = profile; *c; c++)
                                 if (*c == ',')
                                         *c = ' ';
@@ -319,7 +322,8 @@ static int attempt_call(ToolCall *tc) {
         r = tool_call_check_readiness(tc);
         if (r != 0)
                 return r < 0 ? r : 0;
-        return tool_call_submit(tc, TAKE_PTR(imports), aj->tactic_mode ? 0 : JOB_READ_ONLY);
+        return tool_call_submit_on(tc, TAKE_PTR(imports), aj->tactic_mode ? 0 : JOB_READ_ONLY,
+                                   aj->tactic_mode ? aj->want_generation : 0);
 }
 
 const ToolDef tool_lean_proof_attempt = {

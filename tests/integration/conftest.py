@@ -322,6 +322,9 @@ def base_env(tmp):
         "LEAN_HOST_MCP_WORKER_RSS_HARD_KILL_KIB": str(256 * KIB_PER_MIB),
         "LEAN_HOST_MCP_WORKER_RSS_SAMPLE_MILLIS": "50",
         "LEAN_HOST_MCP_IDLE_EXIT_SECS": "0",
+        # one worker per project, whatever the CPU count: the suite was written
+        # for it; test_pool.py sets its own pool sizes
+        "LEAN_HOST_MCP_PROJECT_MAX_WORKERS": "1",
     }
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MALLOC_PERTURB_"):
         if k in os.environ:
