@@ -146,6 +146,8 @@ static void async_unref(ThreadAsync *a) {
         free(a);
 }
 
+static void pool_job_ended(void);
+
 /* The thread's part of one job: run it (unless the loop gave up on it while it
  * was still queued), wake the loop, drop the thread's reference. */
 static void async_job_run(ThreadAsync *a) {
@@ -161,6 +163,8 @@ static void async_job_run(ThreadAsync *a) {
         a->finished = true;
         abandoned = a->abandoned;
         pthread_mutex_unlock(&a->lock);
+        /* free before the loop hears of it: its next job must not start a thread */
+        pool_job_ended();
         if (!abandoned)
                 (void) eventfd_write(a->efd, 1); /* our reference keeps efd open */
         async_unref(a);
@@ -178,7 +182,7 @@ static struct {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         ThreadAsync *head, *tail;
-        unsigned n_queued, n_threads, n_idle;
+        unsigned n_queued, n_threads, n_busy;
 } pool = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .cond = PTHREAD_COND_INITIALIZER,
@@ -190,19 +194,17 @@ static void *pool_thread(void *userdata) {
                 ThreadAsync *a;
 
                 pthread_mutex_lock(&pool.lock);
-                pool.n_idle++;
                 while (!pool.head) {
                         clock_gettime(CLOCK_REALTIME, &deadline);
                         deadline.tv_sec += THREAD_POOL_IDLE_USEC / USEC_PER_SEC;
                         if (pthread_cond_timedwait(&pool.cond, &pool.lock, &deadline) == ETIMEDOUT &&
                             !pool.head && pool.n_threads > THREAD_POOL_KEEP) {
-                                pool.n_idle--;
                                 pool.n_threads--;
                                 pthread_mutex_unlock(&pool.lock);
                                 return NULL;
                         }
                 }
-                pool.n_idle--;
+                pool.n_busy++;
                 a = pool.head;
                 pool.head = a->next;
                 if (!pool.head)
@@ -214,6 +216,12 @@ static void *pool_thread(void *userdata) {
         }
 }
 
+static void pool_job_ended(void) {
+        pthread_mutex_lock(&pool.lock);
+        pool.n_busy--;
+        pthread_mutex_unlock(&pool.lock);
+}
+
 /* Queue a (holding the thread's reference); start a thread when every one is busy. */
 static int pool_submit(ThreadAsync *a) {
         pthread_attr_t attr;
@@ -221,7 +229,7 @@ static int pool_submit(ThreadAsync *a) {
         int r = 0;
 
         pthread_mutex_lock(&pool.lock);
-        if (pool.n_idle <= pool.n_queued && pool.n_threads < THREAD_POOL_MAX) {
+        if (pool.n_threads - pool.n_busy <= pool.n_queued && pool.n_threads < THREAD_POOL_MAX) {
                 pthread_attr_init(&attr);
                 pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
                 r = -pthread_create(&t, &attr, pool_thread, NULL);
