@@ -100,17 +100,9 @@ bool file_stamp_equal(const FileStamp *a, const FileStamp *b) {
                a->mtime_nsec == b->mtime_nsec && a->ctime_nsec == b->ctime_nsec;
 }
 
-int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
+static int read_fd_full(int fd, size_t max_size, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t n = 0, allocated = 0;
-
-        if (max_size == 0)
-                max_size = READ_FULL_FILE_MAX_DEFAULT;
-
-        fd = open_regular(path, max_size);
-        if (fd < 0)
-                return fd;
 
         /* st_size is only a hint (procfs says 0, the file may grow): the loop
          * below stops one byte past max_size whatever it says */
@@ -147,4 +139,26 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
                 *ret_size = n;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (max_size == 0)
+                max_size = READ_FULL_FILE_MAX_DEFAULT;
+        fd = open_regular(path, max_size);
+        if (fd < 0)
+                return fd;
+        return read_fd_full(fd, max_size, ret, ret_size);
+}
+
+int read_virtual_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (max_size == 0)
+                max_size = READ_FULL_FILE_MAX_DEFAULT;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        return read_fd_full(fd, max_size, ret, ret_size);
 }

@@ -24,6 +24,11 @@
  * (optional) excludes the NUL. -EFBIG beyond max_size bytes (0 = 64 MiB). */
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
 
+/* The same for files the kernel makes (/proc, cgroupfs): no stat()/fstat()
+ * checks around the open (they say size 0 and cannot be FIFOs), so a sample
+ * on the event loop costs open, read, read, close. */
+int read_virtual_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
+
 /* The checks read_full_file() does before reading, without reading: stat,
  * type, size, open (permissions), fstat. 0, -ENOENT, or the error above. */
 int file_check_readable(const char *path, size_t max_size);

@@ -143,6 +143,22 @@ static void test_utf8(void) {
         ASSERT_STREQ(c, "\\xff");
 }
 
+/* Kernel files: stat() says size 0, the content is still read whole. */
+static void test_virtual(const char *tmp) {
+        _cleanup_free_ char *text = NULL, *missing = path_join(tmp, "no-such-file");
+        size_t n;
+
+        ASSERT_OK(read_virtual_file("/proc/self/status", 0, &text, &n));
+        ASSERT_TRUE(n > 100);
+        ASSERT_EQ(strlen(text), n);
+        ASSERT_TRUE(strncmp(text, "Name:", 5) == 0);
+        ASSERT_TRUE(strstr(text, "\nVmRSS:") || strstr(text, "\nThreads:"));
+        free(text);
+        text = NULL;
+        ASSERT_ERROR(read_virtual_file("/proc/self/status", 16, &text, &n), EFBIG);
+        ASSERT_ERROR(read_virtual_file(missing, 0, &text, &n), ENOENT);
+}
+
 int main(void) {
         char tmp[] = "/tmp/test-fileio-XXXXXX";
 
@@ -154,6 +170,7 @@ int main(void) {
         test_unreadable(tmp);
         test_stamp(tmp);
         test_utf8();
+        test_virtual(tmp);
         (void) nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
         return 0;
 }

@@ -26,9 +26,14 @@ static void job_run_quick(void *arg) {
         ((Job *) arg)->result = 42;
 }
 
+static atomic_int n_entered; /* jobs that reached the FIFO's open() */
+
 static void job_run_fifo(void *arg) {
         Job *j = arg;
-        int fd = open(j->fifo, O_RDONLY | O_CLOEXEC); /* blocks until a writer comes */
+        int fd;
+
+        atomic_fetch_add(&n_entered, 1);
+        fd = open(j->fifo, O_RDONLY | O_CLOEXEC); /* blocks until a writer comes */
 
         j->result = fd >= 0 ? 1 : -errno;
         if (fd >= 0)
@@ -58,14 +63,18 @@ static void on_done(void *arg, void *userdata, int r) {
 }
 
 
-/* Open the FIFO's write end so the reader stuck on it returns, and wait for it. */
+/* Open the FIFO's write end so the readers stuck on it return, and wait for
+ * them. Non-blocking: a job given up on before it started never opens it. */
 static void unstick(const char *fifo) {
-        int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+        int fd = -EBADF;
 
-        ASSERT_TRUE(fd >= 0);
-        for (int i = 0; i < 200 && thread_bounded_stuck() > 0; i++)
+        for (int i = 0; i < 500 && thread_bounded_stuck() > 0; i++) {
+                if (fd < 0)
+                        fd = open(fifo, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
                 usleep(10 * 1000);
-        close(fd);
+        }
+        if (fd >= 0)
+                close(fd);
         ASSERT_EQ(thread_bounded_stuck(), 0);
 }
 
@@ -128,6 +137,67 @@ static void test_async(const char *fifo) {
         ASSERT_EQ(atomic_load(&n_freed), freed + 3);
 }
 
+/* The pool: sequential jobs reuse its threads; when every thread is stuck on
+ * a hung call, a new job still runs at once on a thread started for it. */
+static void test_pool(const char *fifo) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        ThreadAsync *stuck[THREAD_POOL_KEEP + 1] = {};
+        Seen seen, seen_stuck = {};
+        ThreadAsync *a = NULL;
+        unsigned n_threads;
+        int entered = atomic_load(&n_entered);
+        Job *j;
+        usec_t t0;
+
+        ASSERT_OK(sd_event_new(&e));
+
+        for (int i = 0; i < 20; i++) {
+                seen = (Seen) { .event = e };
+                j = calloc(1, sizeof *j);
+                ASSERT_TRUE(j);
+                ASSERT_OK(thread_run_async(e, job_run_quick, job_free, j, 5 * USEC_PER_SEC, on_done, &seen, &a));
+                while (seen.calls == 0)
+                        ASSERT_OK(sd_event_run(e, UINT64_MAX));
+                ASSERT_EQ(seen.r, 0);
+                ASSERT_EQ(seen.result, 42);
+        }
+        n_threads = thread_pool_threads();
+        ASSERT_TRUE(n_threads >= 1);
+        ASSERT_TRUE(n_threads <= THREAD_POOL_KEEP);
+
+        /* more stuck jobs than the threads that stay */
+        for (size_t i = 0; i < ELEMENTSOF(stuck); i++) {
+                j = calloc(1, sizeof *j);
+                ASSERT_TRUE(j);
+                j->fifo = fifo;
+                ASSERT_OK(thread_run_async(e, job_run_fifo, job_free, j, 30 * USEC_PER_SEC, on_done, &seen_stuck,
+                                           &stuck[i]));
+        }
+        for (int i = 0; i < 500 && atomic_load(&n_entered) < entered + (int) ELEMENTSOF(stuck); i++)
+                usleep(10 * 1000);
+        ASSERT_EQ(atomic_load(&n_entered), entered + (int) ELEMENTSOF(stuck));
+        ASSERT_TRUE(thread_pool_threads() >= ELEMENTSOF(stuck));
+
+        seen = (Seen) { .event = e };
+        j = calloc(1, sizeof *j);
+        ASSERT_TRUE(j);
+        t0 = now_usec(CLOCK_MONOTONIC);
+        ASSERT_OK(thread_run_async(e, job_run_quick, job_free, j, 10 * USEC_PER_SEC, on_done, &seen, &a));
+        while (seen.calls == 0)
+                ASSERT_OK(sd_event_run(e, UINT64_MAX));
+        ASSERT_EQ(seen.r, 0);
+        ASSERT_EQ(seen.result, 42);
+        ASSERT_TRUE(now_usec(CLOCK_MONOTONIC) - t0 < 2 * USEC_PER_SEC);
+        ASSERT_TRUE(thread_pool_threads() > ELEMENTSOF(stuck));
+        ASSERT_EQ(seen_stuck.calls, 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(stuck); i++)
+                stuck[i] = thread_async_cancel(stuck[i]);
+        ASSERT_EQ(thread_bounded_stuck(), ELEMENTSOF(stuck));
+        unstick(fifo);
+        ASSERT_EQ(seen_stuck.calls, 0);
+}
+
 int main(void) {
         char dir[] = "/tmp/test-thread-util-XXXXXX", fifo[64];
         Job quick = {}, *stuck;
@@ -166,6 +236,7 @@ int main(void) {
         ASSERT_EQ(thread_bounded_stuck(), 0);
 
         test_async(fifo);
+        test_pool(fifo);
 
         (void) unlink(fifo);
         (void) rmdir(dir);

@@ -132,6 +132,7 @@ struct ThreadAsync {
         void *arg;
         ThreadAsyncDone done;
         void *userdata;
+        ThreadAsync *next; /* in the pool's queue */
 };
 
 static void async_unref(ThreadAsync *a) {
@@ -145,22 +146,120 @@ static void async_unref(ThreadAsync *a) {
         free(a);
 }
 
-static void *async_thread(void *userdata) {
-        ThreadAsync *a = userdata;
+static void pool_job_ended(void);
+
+/* The thread's part of one job: run it (unless the loop gave up on it while it
+ * was still queued), wake the loop, drop the thread's reference. */
+static void async_job_run(ThreadAsync *a) {
         bool abandoned;
 
-        a->run(a->arg);
+        pthread_mutex_lock(&a->lock);
+        abandoned = a->abandoned;
+        pthread_mutex_unlock(&a->lock);
+        if (!abandoned)
+                a->run(a->arg);
 
         pthread_mutex_lock(&a->lock);
         a->finished = true;
         abandoned = a->abandoned;
         pthread_mutex_unlock(&a->lock);
+        /* free before the loop hears of it: its next job must not start a thread */
+        pool_job_ended();
         if (!abandoned)
                 (void) eventfd_write(a->efd, 1); /* our reference keeps efd open */
         async_unref(a);
         if (abandoned)
                 atomic_fetch_sub(&n_stuck, 1);
-        return NULL;
+}
+
+/* ---- the pool: long-lived threads instead of one new thread per job -------- */
+
+/* Process-wide like n_stuck: jobs come from any loop, threads outlive callers.
+ * Threads beyond THREAD_POOL_KEEP end after THREAD_POOL_IDLE_USEC without work;
+ * a job that finds no idle thread starts one (up to THREAD_POOL_MAX), so a
+ * thread stuck on a hung mount never holds up the jobs behind it. */
+static struct {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        ThreadAsync *head, *tail;
+        unsigned n_queued, n_threads, n_busy;
+} pool = {
+        .lock = PTHREAD_MUTEX_INITIALIZER,
+        .cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void *pool_thread(void *userdata) {
+        for (;;) {
+                struct timespec deadline;
+                ThreadAsync *a;
+
+                pthread_mutex_lock(&pool.lock);
+                while (!pool.head) {
+                        clock_gettime(CLOCK_REALTIME, &deadline);
+                        deadline.tv_sec += THREAD_POOL_IDLE_USEC / USEC_PER_SEC;
+                        if (pthread_cond_timedwait(&pool.cond, &pool.lock, &deadline) == ETIMEDOUT &&
+                            !pool.head && pool.n_threads > THREAD_POOL_KEEP) {
+                                pool.n_threads--;
+                                pthread_mutex_unlock(&pool.lock);
+                                return NULL;
+                        }
+                }
+                pool.n_busy++;
+                a = pool.head;
+                pool.head = a->next;
+                if (!pool.head)
+                        pool.tail = NULL;
+                pool.n_queued--;
+                pthread_mutex_unlock(&pool.lock);
+
+                async_job_run(a);
+        }
+}
+
+static void pool_job_ended(void) {
+        pthread_mutex_lock(&pool.lock);
+        pool.n_busy--;
+        pthread_mutex_unlock(&pool.lock);
+}
+
+/* Queue a (holding the thread's reference); start a thread when every one is busy. */
+static int pool_submit(ThreadAsync *a) {
+        pthread_attr_t attr;
+        pthread_t t;
+        int r = 0;
+
+        pthread_mutex_lock(&pool.lock);
+        if (pool.n_threads - pool.n_busy <= pool.n_queued && pool.n_threads < THREAD_POOL_MAX) {
+                pthread_attr_init(&attr);
+                pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                r = -pthread_create(&t, &attr, pool_thread, NULL);
+                pthread_attr_destroy(&attr);
+                if (r == 0)
+                        pool.n_threads++;
+                else if (pool.n_threads > 0)
+                        r = 0; /* the running ones get to it */
+        }
+        if (r == 0) {
+                a->next = NULL;
+                if (pool.tail)
+                        pool.tail->next = a;
+                else
+                        pool.head = a;
+                pool.tail = a;
+                pool.n_queued++;
+                pthread_cond_signal(&pool.cond);
+        }
+        pthread_mutex_unlock(&pool.lock);
+        return r;
+}
+
+unsigned thread_pool_threads(void) {
+        unsigned n;
+
+        pthread_mutex_lock(&pool.lock);
+        n = pool.n_threads;
+        pthread_mutex_unlock(&pool.lock);
+        return n;
 }
 
 /* The loop's side is over: no more callbacks, drop its reference. */
@@ -209,9 +308,7 @@ static int on_async_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 
 int thread_run_async(sd_event *e, void (*run)(void *arg), void (*free_arg)(void *arg), void *arg,
                      usec_t timeout, ThreadAsyncDone done, void *userdata, ThreadAsync **ret) {
-        pthread_attr_t attr;
         ThreadAsync *a;
-        pthread_t t;
         int r;
 
         assert(e);
@@ -246,10 +343,7 @@ int thread_run_async(sd_event *e, void (*run)(void *arg), void (*free_arg)(void 
         a->arg = arg;
         a->free_arg = free_arg;
         atomic_fetch_add(&a->n_ref, 1);
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        r = -pthread_create(&t, &attr, async_thread, a);
-        pthread_attr_destroy(&attr);
+        r = pool_submit(a);
         if (r < 0) {
                 atomic_fetch_sub(&a->n_ref, 1);
                 a->arg = NULL;

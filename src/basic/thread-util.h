@@ -25,8 +25,15 @@ int thread_run_bounded(void (*run)(void *arg), void (*free_arg)(void *arg), void
 /* Threads given up on and still running (tests, logging). */
 unsigned thread_bounded_stuck(void);
 
-/* The same, without any wait on the event loop: run(arg) on a detached
- * thread; when it ends, done(arg, userdata, 0) runs on the loop (woken by an
+/* Threads of thread_run_async()'s pool: THREAD_POOL_KEEP stay for good, more
+ * are started while every one is busy (stuck) and end when idle. Above
+ * THREAD_BOUNDED_MAX_STUCK so stuck jobs hit -EBUSY before the pool is full. */
+#define THREAD_POOL_KEEP 2
+#define THREAD_POOL_MAX (THREAD_BOUNDED_MAX_STUCK + 4)
+#define THREAD_POOL_IDLE_USEC (10 * USEC_PER_SEC)
+
+/* The same, without any wait on the event loop: run(arg) on a pool thread
+ * (thread_pool_threads()); when it ends, done(arg, userdata, 0) runs on the loop (woken by an
  * eventfd), then free_arg(arg). When it has not ended after timeout,
  * done(NULL, userdata, -ETIMEDOUT) runs on the loop instead and the thread
  * goes on alone (counted in thread_bounded_stuck(), frees arg itself when it
@@ -39,3 +46,5 @@ int thread_run_async(sd_event *e, void (*run)(void *arg), void (*free_arg)(void 
                      usec_t timeout, ThreadAsyncDone done, void *userdata, ThreadAsync **ret);
 /* done is not called any more; a running thread is left to end alone. NULL is fine. */
 ThreadAsync *thread_async_cancel(ThreadAsync *a);
+/* Threads in the pool now, busy or idle (tests). */
+unsigned thread_pool_threads(void);

@@ -266,7 +266,7 @@ int memory_parse_proc_status_add(const char *status, WorkerMemory *acc) {
 
 /* cgroup and procfs files are regular files: basic/fileio.c's bounded reader. */
 static int read_small_file(const char *path, char **ret) {
-        return read_full_file(path, MEMORY_FILE_MAX, ret, NULL);
+        return read_virtual_file(path, MEMORY_FILE_MAX, ret, NULL);
 }
 
 static int read_in_dir(const char *dir, const char *file, char **ret) {

@@ -37,7 +37,7 @@ int proc_stat_read(pid_t pid, ProcStat *ret) {
         int r;
 
         snprintf(path, sizeof path, "/proc/%i/stat", (int) pid);
-        r = read_full_file(path, PROC_FILE_MAX, &text, NULL);
+        r = read_virtual_file(path, PROC_FILE_MAX, &text, NULL);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
         return proc_stat_parse(text, ret);
@@ -74,7 +74,7 @@ int proc_children_append(pid_t pid, pid_t **pids, size_t *n, size_t *allocated) 
                 if (de->d_name[0] == '.')
                         continue;
                 snprintf(file, sizeof file, "/proc/%i/task/%s/children", (int) pid, de->d_name);
-                if (read_full_file(file, PROC_FILE_MAX, &text, NULL) < 0)
+                if (read_virtual_file(file, PROC_FILE_MAX, &text, NULL) < 0)
                         continue; /* the thread ended meanwhile */
                 for (p = text; r >= 0 && *p; p = end) {
                         long c = strtol(p, &end, 10);

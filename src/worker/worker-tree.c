@@ -83,7 +83,7 @@ static bool proc_environ_has(pid_t pid, const char *entry) {
         char path[64];
 
         snprintf(path, sizeof path, "/proc/%i/environ", (int) pid);
-        if (read_full_file(path, 1024 * 1024, &text, &size) < 0)
+        if (read_virtual_file(path, 1024 * 1024, &text, &size) < 0)
                 return false;
         for (size_t off = 0; off < size; off += strlen(text + off) + 1)
                 if (streq(text + off, entry))
