@@ -32,24 +32,6 @@ static const McpToolArg goal_at_args[] = {
         TOOL_ARG_END,
 };
 
-typedef struct GoalAtState {
-        char *path;
-        unsigned line, column; /* 1-based; column 0: not given */
-} GoalAtState;
-
-static void goal_at_state_free(void *state) {
-        GoalAtState *s = state;
-
-        free(s->path);
-}
-
-static int goal_at_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
-        GoalAtState *s = tool_call_state(tc);
-
-        *ret_command = lean_file_command(s->path);
-        return *ret_command ? 0 : -ENOMEM;
-}
-
 static json_object *goal_at_position(unsigned line, unsigned column) {
         json_object *o = json_object_new_object();
 
@@ -64,23 +46,17 @@ static json_object *goal_at_position(unsigned line, unsigned column) {
 
 static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(tool_file_run_done) ToolFileRun f = TOOL_FILE_RUN_INIT;
-        _cleanup_(lh_error_done) LhError err = {};
-        GoalAtState *s = tool_call_state(tc);
+        const ToolFileArgs *a = tool_call_state(tc);
         _cleanup_free_ size_t *sel = NULL;
         size_t n_sel, first;
         json_object *result, *tactics;
         int r, sorry;
 
         (void) ret_command;
-        r = tool_file_run_parse(reply, s->path, &f, &err);
-        if (r == -ENOMEM)
+        r = tool_file_step_parse(tc, job, reply, &f);
+        if (r < 0)
                 return r;
-        if (r < 0) {
-                job_set_error(job, &err);
-                return r;
-        }
-        tc->env = f.reply.env;
-        r = tool_file_select(&f, s->line, s->column, &sel, &n_sel, &first, &sorry);
+        r = tool_file_select(&f, a->line, a->column, &sel, &n_sel, &first, &sorry);
         if (r < 0)
                 return r;
 
@@ -88,11 +64,11 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
         if (!result)
                 return -ENOMEM;
         tactics = json_object_new_array();
-        if (json_add(result, "tactics", tactics) < 0 || tool_file_run_add_summary(result, s->path, &f) < 0 ||
-            json_add(result, "position", goal_at_position(s->line, s->column)) < 0 ||
+        if (json_add(result, "tactics", tactics) < 0 || tool_file_run_add_summary(result, a->path, &f) < 0 ||
+            json_add(result, "position", goal_at_position(a->line, a->column)) < 0 ||
             json_add(result, "found", json_object_new_boolean(n_sel > 0 || sorry >= 0)) < 0 ||
             json_add(result, "chosen",
-                     json_object_new_string(s->column > 0 ?
+                     json_object_new_string(a->column > 0 ?
                                             "the innermost tactic whose range holds the position" :
                                             "every tactic that starts on the line")) < 0)
                 goto oom;
@@ -108,7 +84,7 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
         if (sorry >= 0 && json_add(result, "sorry", lean_sorry_to_json(&f.reply.sorries[sorry])) < 0)
                 goto oom;
         if (n_sel == 0 && sorry < 0 &&
-            (json_add(result, "tactics_on_line", tool_file_tactics_on_line(&f, s->line)) < 0 ||
+            (json_add(result, "tactics_on_line", tool_file_tactics_on_line(&f, a->line)) < 0 ||
              json_add(result, "message",
                       json_object_new_string(f.n_tactics == 0 ?
                                              "no tactic at this position: the file has no tactic proofs Lean "
@@ -121,32 +97,6 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
 oom:
         json_object_put(result);
         return -ENOMEM;
-}
-
-static int goal_at_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts) {
-        GoalAtState *s = tool_call_state(tc);
-
-        return tool_file_reply_unfinished(tc, s->path, err, facts);
-}
-
-static int goal_at_call(ToolCall *tc) {
-        GoalAtState *s = tool_call_state(tc);
-        _cleanup_(lh_error_done) LhError err = {};
-        int r;
-
-        r = tool_file_path(project_get_root(tc->project), tool_call_arg_string(tc, "path"), &s->path, &err);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                tool_call_reply(tc, NULL, &err, NULL);
-                return 0;
-        }
-        s->line = (unsigned) tool_call_arg_int(tc, "line");
-        s->column = tool_call_arg(tc, "column") ? (unsigned) tool_call_arg_int(tc, "column") : 0;
-        r = tool_call_check_readiness(tc);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        return tool_call_submit(tc, NULL, JOB_READ_ONLY | JOB_OWN_IMPORTS);
 }
 
 const ToolDef tool_lean_goal_at = {
@@ -163,12 +113,12 @@ const ToolDef tool_lean_goal_at = {
                 .args = goal_at_args,
                 TOOL_ANNOTATIONS_RUNS_USER_LEAN,
         },
-        .call = goal_at_call,
+        .call = tool_file_call_at,
         .ops = {
-                .start = goal_at_start,
+                .start = tool_file_start,
                 .step = goal_at_step,
-                .done = goal_at_done,
-                .free_state = goal_at_state_free,
+                .done = tool_file_done,
+                .free_state = tool_file_state_free,
         },
-        .state_size = sizeof(GoalAtState),
+        .state_size = sizeof(ToolFileArgs),
 };

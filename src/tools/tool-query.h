@@ -15,6 +15,10 @@ typedef struct ToolCall ToolCall;
  * *ret set, 1 when the call was answered (invalid_arguments), -ENOMEM. */
 int tool_query_imports(ToolCall *tc, bool meta, char ***ret);
 
+/* lean_reply_parse() with its shape error as *err (lean_repl_error):
+ * 0; -EPROTO; -ENOMEM. */
+int tool_query_parse_shape(json_object *reply, LeanReply *lr, LhError *err);
+
 /* Parse a reply to a generated command into *lr. Returns 0 when it is a
  * Lean reply without error messages; otherwise fills *err (lean_repl_error
  * for a shape error or REPL refusal, lean_error with the error messages as
