@@ -53,6 +53,16 @@ int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_ob
 int tool_module_query_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts);
 void tool_module_query_state_free(void *state);
 
+/* ToolDef members of both module query tools */
+#define TOOL_MODULE_QUERY_JOB                                                                   \
+        .ops = {                                                                                \
+                .start = tool_module_query_start,                                               \
+                .step = tool_module_query_step,                                                 \
+                .done = tool_module_query_done,                                                 \
+                .free_state = tool_module_query_state_free,                                     \
+        },                                                                                      \
+        .state_size = sizeof(QueryJob)
+
 /* _cleanup_(query_output_done) LeanQueryOutput out = {} */
 static inline void query_output_done(LeanQueryOutput *o) {
         json_object_put(o->decls);
