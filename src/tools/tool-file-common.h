@@ -95,6 +95,17 @@ int tool_file_step_parse(ToolCall *tc, LhJob *job, json_object *reply, ToolFileR
 /* ToolOps.done: tool_file_reply_unfinished() on the state's path. */
 int tool_file_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts);
 
+/* ToolDef members of a tool whose state is a ToolFileArgs alone: its own
+ * step, the rest shared. */
+#define TOOL_FILE_JOB(step_func)                                                                \
+        .ops = {                                                                                \
+                .start = tool_file_start,                                                       \
+                .step = (step_func),                                                            \
+                .done = tool_file_done,                                                         \
+                .free_state = tool_file_state_free,                                             \
+        },                                                                                      \
+        .state_size = sizeof(ToolFileArgs)
+
 /* The text every schema of these tools says about positions. */
 #define TOOL_FILE_POSITIONS_IN                                                                  \
         "line: 1-based; column: 1-based, in Unicode codepoints (as lean-lsp-mcp and editors " \

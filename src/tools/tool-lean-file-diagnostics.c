@@ -32,7 +32,8 @@ static const McpToolArg diagnostics_args[] = {
 static int diagnostics_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(tool_file_run_done) ToolFileRun f = TOOL_FILE_RUN_INIT;
         ToolFileArgs *a = tool_call_state(tc);
-        json_object *result, *messages, *sorries;
+        _cleanup_(json_object_putp) json_object *result = NULL;
+        json_object *messages, *sorries;
         int r;
 
         (void) ret_command;
@@ -47,18 +48,15 @@ static int diagnostics_step(ToolCall *tc, LhJob *job, json_object *reply, json_o
         if (json_add(result, "messages", (messages = json_object_new_array())) < 0 ||
             json_add(result, "sorries", (sorries = json_object_new_array())) < 0 ||
             tool_file_run_add_summary(result, a->path, &f) < 0)
-                goto oom;
+                return -ENOMEM;
         for (size_t i = 0; i < f.reply.n_messages; i++)
                 if (json_object_array_add(messages, lean_message_to_json(&f.reply.messages[i])) < 0)
-                        goto oom;
+                        return -ENOMEM;
         for (size_t i = 0; i < f.reply.n_sorries; i++)
                 if (json_object_array_add(sorries, lean_sorry_to_json(&f.reply.sorries[i])) < 0)
-                        goto oom;
-        job_set_result(job, result);
+                        return -ENOMEM;
+        job_set_result(job, TAKE_PTR(result));
         return 1;
-oom:
-        json_object_put(result);
-        return -ENOMEM;
 }
 
 const ToolDef tool_lean_file_diagnostics = {
@@ -79,12 +77,6 @@ const ToolDef tool_lean_file_diagnostics = {
                 TOOL_ANNOTATIONS_RUNS_USER_LEAN,
         },
         .call = tool_file_call,
-        .ops = {
-                .start = tool_file_start,
-                .step = diagnostics_step,
-                /* no answer from the REPL: say so in the error, never "no errors" */
-                .done = tool_file_done,
-                .free_state = tool_file_state_free,
-        },
-        .state_size = sizeof(ToolFileArgs),
+        /* tool_file_done(): no answer from the REPL is said in the error, never "no errors" */
+        TOOL_FILE_JOB(diagnostics_step),
 };

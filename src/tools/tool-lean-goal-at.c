@@ -49,7 +49,8 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
         const ToolFileArgs *a = tool_call_state(tc);
         _cleanup_free_ size_t *sel = NULL;
         size_t n_sel, first;
-        json_object *result, *tactics;
+        _cleanup_(json_object_putp) json_object *result = NULL;
+        json_object *tactics;
         int r, sorry;
 
         (void) ret_command;
@@ -71,18 +72,18 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
                      json_object_new_string(a->column > 0 ?
                                             "the innermost tactic whose range holds the position" :
                                             "every tactic that starts on the line")) < 0)
-                goto oom;
+                return -ENOMEM;
         for (size_t i = 0; i < n_sel; i++)
                 if (json_object_array_add(tactics, lean_tactic_to_json(&f.tactics[sel[i]])) < 0)
-                        goto oom;
+                        return -ENOMEM;
         /* the goals before the chosen tactic (the outermost one on the line) */
         if (json_object_object_add(result, "goals",
                                    n_sel > 0 ? json_object_new_string(strempty(f.tactics[first].goals)) :
                                    sorry >= 0 ? json_object_new_string(strempty(f.reply.sorries[sorry].goal)) :
                                    NULL) < 0)
-                goto oom;
+                return -ENOMEM;
         if (sorry >= 0 && json_add(result, "sorry", lean_sorry_to_json(&f.reply.sorries[sorry])) < 0)
-                goto oom;
+                return -ENOMEM;
         if (n_sel == 0 && sorry < 0 &&
             (json_add(result, "tactics_on_line", tool_file_tactics_on_line(&f, a->line)) < 0 ||
              json_add(result, "message",
@@ -91,12 +92,9 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
                                              "reported" :
                                              "no tactic at this position (tactics_on_line lists the ones on "
                                              "this line, with Lean's 0-based columns)")) < 0))
-                goto oom;
-        job_set_result(job, result);
+                return -ENOMEM;
+        job_set_result(job, TAKE_PTR(result));
         return 1;
-oom:
-        json_object_put(result);
-        return -ENOMEM;
 }
 
 const ToolDef tool_lean_goal_at = {
@@ -114,11 +112,5 @@ const ToolDef tool_lean_goal_at = {
                 TOOL_ANNOTATIONS_RUNS_USER_LEAN,
         },
         .call = tool_file_call_at,
-        .ops = {
-                .start = tool_file_start,
-                .step = goal_at_step,
-                .done = tool_file_done,
-                .free_state = tool_file_state_free,
-        },
-        .state_size = sizeof(ToolFileArgs),
+        TOOL_FILE_JOB(goal_at_step),
 };
