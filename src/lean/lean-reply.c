@@ -129,14 +129,14 @@ static int parse_message(json_object *m, size_t idx, LeanMessage *ret, char **re
         ret->severity = lean_severity_from_string(json_object_get_string(v));
         if (ret->severity < 0)
                 return lean_shape_error(ret_error, "\"messages\"[%zu] has unknown severity \"%s\"", idx,
-                                   json_object_get_string(v));
+                                        json_object_get_string(v));
         if (!json_object_object_get_ex(m, "pos", &v))
                 return lean_shape_error(ret_error, "\"messages\"[%zu] has no \"pos\"", idx);
         r = lean_pos_parse(v, "messages[].pos", &ret->pos, ret_error);
         if (r < 0)
                 return r;
         r = lean_pos_parse(json_object_object_get_ex(m, "endPos", &v) ? v : NULL, "messages[].endPos",
-                      &ret->end_pos, ret_error);
+                           &ret->end_pos, ret_error);
         if (r < 0)
                 return r;
         if (!json_object_object_get_ex(m, "data", &v))
@@ -155,7 +155,7 @@ static int parse_sorry(json_object *s, size_t idx, LeanSorry *ret, char **ret_er
         if (r < 0)
                 return r;
         r = lean_pos_parse(json_object_object_get_ex(s, "endPos", &v) ? v : NULL, "sorries[].endPos",
-                      &ret->end_pos, ret_error);
+                           &ret->end_pos, ret_error);
         if (r < 0)
                 return r;
         if (json_object_object_get_ex(s, "proofState", &v) && !json_object_is_type(v, json_type_null)) {
