@@ -236,32 +236,20 @@ static int bus_find_project(BusService *b, sd_bus_message *m, const char *what, 
         return bus_resolve_start(&b->resolves, b->registry, b->event, m, what, on_project_resolved, action);
 }
 
-static int method_get_project(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* GetProject, RestartWorker and StopWorker: a project's root, path or id;
+ * the member says what to do once it is found. */
+static int method_find_project(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         const char *what;
         int r;
 
         r = sd_bus_message_read(m, "s", &what);
         if (r < 0)
                 return r;
-        return bus_find_project(userdata, m, what, NULL, error);
-}
-
-static int method_worker_action(sd_bus_message *m, void *userdata, sd_bus_error *error, bool stop) {
-        const char *what;
-        int r;
-
-        r = sd_bus_message_read(m, "s", &what);
-        if (r < 0)
-                return r;
-        return bus_find_project(userdata, m, what, stop ? BUS_ACTION_STOP : BUS_ACTION_RESTART, error);
-}
-
-static int method_restart_worker(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_worker_action(m, userdata, error, false);
-}
-
-static int method_stop_worker(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_worker_action(m, userdata, error, true);
+        return bus_find_project(userdata, m, what,
+                                sd_bus_message_is_method_call(m, NULL, "StopWorker") > 0    ? BUS_ACTION_STOP :
+                                sd_bus_message_is_method_call(m, NULL, "RestartWorker") > 0 ? BUS_ACTION_RESTART :
+                                                                                              NULL,
+                                error);
 }
 
 /* Sampled memory is read on demand (flags 0 → EmitsChangedSignal=false);
@@ -281,15 +269,15 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetProject",
                                 SD_BUS_ARGS("s", root_or_path),
                                 SD_BUS_RESULT("o", project),
-                                method_get_project, SD_BUS_VTABLE_UNPRIVILEGED),
+                                method_find_project, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RestartWorker",
                                 SD_BUS_ARGS("s", root),
                                 SD_BUS_NO_RESULT,
-                                method_restart_worker, 0),
+                                method_find_project, 0),
         SD_BUS_METHOD_WITH_ARGS("StopWorker",
                                 SD_BUS_ARGS("s", root),
                                 SD_BUS_NO_RESULT,
-                                method_stop_worker, 0),
+                                method_find_project, 0),
         SD_BUS_SIGNAL_WITH_ARGS("WorkerRestarted",
                                 SD_BUS_ARGS("o", project, "s", cause, "s", reason, "t", generation,
                                             "b", planned, "t", rss_kib, "t", limit_kib),
@@ -450,12 +438,9 @@ static int property_get_project_files(sd_bus *bus, const char *path, const char 
         return append_string(reply, streq(property, "Toolchain") ? f.toolchain : f.readiness);
 }
 
-static int method_project_restart(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return project_action(m, userdata, false, error);
-}
-
-static int method_project_stop(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return project_action(m, userdata, true, error);
+/* Restart and Stop on a project's object */
+static int method_project_action(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return project_action(m, userdata, sd_bus_message_is_method_call(m, NULL, "Stop") > 0, error);
 }
 
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
@@ -494,8 +479,8 @@ static const sd_bus_vtable project_vtable[] = {
         /* read on demand (a file / no API yet), never signalled */
         SD_BUS_PROPERTY("Toolchain", "s", property_get_project_files, 0, 0),
         SD_BUS_PROPERTY("Readiness", "s", property_get_project_files, 0, 0),
-        SD_BUS_METHOD("Restart", NULL, NULL, method_project_restart, 0),
-        SD_BUS_METHOD("Stop", NULL, NULL, method_project_stop, 0),
+        SD_BUS_METHOD("Restart", NULL, NULL, method_project_action, 0),
+        SD_BUS_METHOD("Stop", NULL, NULL, method_project_action, 0),
         SD_BUS_VTABLE_END,
 };
 #undef EMITS

@@ -119,6 +119,8 @@ int http_session_new(HttpServer *s, HttpSession **ret);
 HttpSession *http_session_ref(HttpSession *s);
 HttpSession *http_session_unref(HttpSession *s);
 HttpSession *http_session_find(HttpServer *s, const char *id);
+/* Whether the JSON array ids (may be NULL) holds id. */
+bool http_ids_contain(json_object *ids, json_object *id);
 /* Ends the session: streams end, waiting exchanges get an error, calls are cancelled. */
 void http_session_close(HttpSession *s, bool by_client);
 void http_session_feed(HttpSession *s, HttpExchange *x);

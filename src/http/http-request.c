@@ -62,6 +62,22 @@ static enum MHD_Result reply_error(HttpExchange *x, unsigned status, int code, c
         return reply_text(x, status, "application/json", s, n);
 }
 
+/* The session sid names; NULL with *ret the answer: 400 (missing) without
+ * sid, 404 (unknown) when there is no such session. */
+static HttpSession *exchange_find_session(HttpExchange *x, const char *sid, const char *missing,
+                                          const char *unknown, enum MHD_Result *ret) {
+        HttpSession *session;
+
+        if (!sid) {
+                *ret = reply_error(x, MHD_HTTP_BAD_REQUEST, JSONRPC_INVALID_REQUEST, missing);
+                return NULL;
+        }
+        session = http_session_find(x->server, sid);
+        if (!session)
+                *ret = reply_error(x, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST, unknown);
+        return session;
+}
+
 static enum MHD_Result reply_stream(HttpExchange *x, HttpStream *t) {
         struct MHD_Response *r;
         enum MHD_Result ret;
@@ -171,15 +187,6 @@ void http_exchange_abort(HttpExchange *x, const char *why) {
                 http_stream_finish(x->stream);
 }
 
-static bool ids_contain(json_object *ids, json_object *id) {
-        size_t n = ids ? json_object_array_length(ids) : 0;
-
-        for (size_t i = 0; i < n; i++)
-                if (json_object_equal(json_object_array_get_idx(ids, i), id))
-                        return true;
-        return false;
-}
-
 /* The request ids and progress tokens of a body, to route deferred answers. */
 static void body_scan(HttpExchange *x, json_object *msg) {
         json_object *id, *method, *params, *meta, *token;
@@ -207,7 +214,7 @@ static void exchanges_cancelled(HttpSession *session, json_object *msg) {
                 return;
         for (HttpExchange *x = session->exchanges, *next; x; x = next) {
                 next = x->next;
-                if (x->answered || x->feeding || !ids_contain(x->ids, rid))
+                if (x->answered || x->feeding || !http_ids_contain(x->ids, rid))
                         continue;
                 if (x->stream) {
                         x->answered = true;
@@ -293,14 +300,13 @@ static enum MHD_Result handle_post(HttpExchange *x) {
         } else {
                 const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "MCP-Protocol-Version");
                 bool known = !v;
+                enum MHD_Result reply;
 
-                if (!sid)
-                        return reply_error(x, MHD_HTTP_BAD_REQUEST, JSONRPC_INVALID_REQUEST,
-                                           "Bad Request: Mcp-Session-Id header is required (send initialize first)");
-                x->session = http_session_ref(http_session_find(s, sid));
+                x->session = http_session_ref(exchange_find_session(
+                        x, sid, "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+                        "Not Found: unknown or expired session; initialize a new one", &reply));
                 if (!x->session)
-                        return reply_error(x, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
-                                           "Not Found: unknown or expired session; initialize a new one");
+                        return reply;
                 x->session->last_used = now_usec(CLOCK_MONOTONIC);
                 for (size_t i = 0; v && i < ELEMENTSOF(protocol_versions); i++)
                         known = known || streq(v, protocol_versions[i]);
@@ -356,17 +362,15 @@ static enum MHD_Result handle_get(HttpExchange *x) {
         const char *accept = MHD_lookup_connection_value(x->mhd, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         const char *sid = MHD_lookup_connection_value(x->mhd, MHD_HEADER_KIND, HTTP_SESSION_HEADER);
         HttpSession *session;
+        enum MHD_Result reply;
 
         if (!accepts(accept, "text/event-stream"))
                 return reply_error(x, MHD_HTTP_NOT_ACCEPTABLE, JSONRPC_INVALID_REQUEST,
                                    "Not Acceptable: GET /mcp is a text/event-stream");
-        if (!sid)
-                return reply_error(x, MHD_HTTP_BAD_REQUEST, JSONRPC_INVALID_REQUEST,
-                                   "Bad Request: Mcp-Session-Id header is required");
-        session = http_session_find(x->server, sid);
+        session = exchange_find_session(x, sid, "Bad Request: Mcp-Session-Id header is required",
+                                        "Not Found: unknown or expired session; initialize a new one", &reply);
         if (!session)
-                return reply_error(x, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
-                                   "Not Found: unknown or expired session; initialize a new one");
+                return reply;
         if (session->get_stream && session->get_stream->mhd && !session->get_stream->finished)
                 return reply_error(x, MHD_HTTP_CONFLICT, JSONRPC_INVALID_REQUEST,
                                    "Conflict: this session already has its GET stream open");
@@ -383,14 +387,12 @@ static enum MHD_Result handle_get(HttpExchange *x) {
 static enum MHD_Result handle_delete(HttpExchange *x) {
         const char *sid = MHD_lookup_connection_value(x->mhd, MHD_HEADER_KIND, HTTP_SESSION_HEADER);
         HttpSession *session;
+        enum MHD_Result reply;
 
-        if (!sid)
-                return reply_error(x, MHD_HTTP_BAD_REQUEST, JSONRPC_INVALID_REQUEST,
-                                   "Bad Request: Mcp-Session-Id header is required");
-        session = http_session_find(x->server, sid);
+        session = exchange_find_session(x, sid, "Bad Request: Mcp-Session-Id header is required",
+                                        "Not Found: unknown or expired session", &reply);
         if (!session)
-                return reply_error(x, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST,
-                                   "Not Found: unknown or expired session");
+                return reply;
         log_debug("HTTP session %.8s ended by the client.", session->id);
         http_session_close(session, true);
         return reply_text(x, MHD_HTTP_OK, NULL, "", 0);

@@ -19,7 +19,7 @@
 #include "basic/macro.h"
 #include "http/http-internal.h"
 
-static bool ids_contain(json_object *ids, json_object *id) {
+bool http_ids_contain(json_object *ids, json_object *id) {
         size_t n = ids ? json_object_array_length(ids) : 0;
 
         for (size_t i = 0; i < n; i++)
@@ -38,21 +38,21 @@ static HttpExchange *session_find_exchange(HttpSession *s, json_object *msg) {
                         json_object *e = json_object_array_get_idx(msg, i);
                         if (json_object_object_get_ex(e, "id", &id) && id)
                                 for (HttpExchange *x = s->exchanges; x; x = x->next)
-                                        if (!x->answered && ids_contain(x->ids, id))
+                                        if (!x->answered && http_ids_contain(x->ids, id))
                                                 return x;
                 }
                 return NULL;
         }
         if (json_object_object_get_ex(msg, "id", &id)) {
                 for (HttpExchange *x = s->exchanges; x; x = x->next)
-                        if (!x->answered && id && ids_contain(x->ids, id))
+                        if (!x->answered && id && http_ids_contain(x->ids, id))
                                 return x;
                 return NULL;
         }
         if (json_object_object_get_ex(msg, "params", &params) &&
             json_object_object_get_ex(params, "progressToken", &token))
                 for (HttpExchange *x = s->exchanges; x; x = x->next)
-                        if (!x->answered && ids_contain(x->tokens, token))
+                        if (!x->answered && http_ids_contain(x->tokens, token))
                                 return x;
         return NULL;
 }

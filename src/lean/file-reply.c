@@ -6,7 +6,6 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,42 +27,22 @@ json_object *lean_file_command(const char *path) {
         return cmd;
 }
 
-static int tactic_error(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int tactic_error(char **ret_error, const char *format, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                free(*ret_error);
-                *ret_error = NULL;
-                va_start(ap, format);
-                if (vasprintf(ret_error, format, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return -EBADMSG;
-}
-
+/* A tactic's position is required (lean_pos_parse() takes null as unset). */
 static int tactic_pos(json_object *o, const char *key, size_t i, LeanPos *ret, char **ret_error) {
-        json_object *v, *line, *column;
-        int64_t l, c;
+        char what[64]; /* "tactics[N].endPos" */
+        json_object *v;
 
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object) ||
-            !json_object_object_get_ex(v, "line", &line) || !json_object_is_type(line, json_type_int) ||
-            !json_object_object_get_ex(v, "column", &column) || !json_object_is_type(column, json_type_int))
-                return tactic_error(ret_error, "\"tactics\"[%zu].%s is not a {line, column} position", i, key);
-        l = json_object_get_int64(line);
-        c = json_object_get_int64(column);
-        if (l < 0 || l > INT32_MAX || c < 0 || c > INT32_MAX)
-                return tactic_error(ret_error, "\"tactics\"[%zu].%s is out of range", i, key);
-        *ret = (LeanPos) { .line = (unsigned) l, .column = (unsigned) c, .set = true };
-        return 0;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+                return lean_shape_error(ret_error, "\"tactics\"[%zu].%s is not a {line, column} position", i, key);
+        (void) snprintf(what, sizeof what, "tactics[%zu].%s", i, key);
+        return lean_pos_parse(v, what, ret, ret_error);
 }
 
 static int tactic_string(json_object *o, const char *key, size_t i, char **ret, char **ret_error) {
         json_object *v;
 
         if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return tactic_error(ret_error, "\"tactics\"[%zu].%s is not a string", i, key);
+                return lean_shape_error(ret_error, "\"tactics\"[%zu].%s is not a string", i, key);
         *ret = strdup(json_object_get_string(v));
         return *ret ? 0 : -ENOMEM;
 }
@@ -89,7 +68,7 @@ int lean_tactics_parse(json_object *tactics, LeanTactic **ret, size_t *ret_n, ch
         if (!tactics)
                 return 0;
         if (!json_object_is_type(tactics, json_type_array))
-                return tactic_error(ret_error, "\"tactics\" is not an array");
+                return lean_shape_error(ret_error, "\"tactics\" is not an array");
         n = json_object_array_length(tactics);
         if (n == 0)
                 return 0;
@@ -101,7 +80,7 @@ int lean_tactics_parse(json_object *tactics, LeanTactic **ret, size_t *ret_n, ch
 
                 t[i].proof_state = -1;
                 if (!json_object_is_type(o, json_type_object)) {
-                        r = tactic_error(ret_error, "\"tactics\"[%zu] is not an object", i);
+                        r = lean_shape_error(ret_error, "\"tactics\"[%zu] is not an object", i);
                         goto fail;
                 }
                 r = tactic_pos(o, "pos", i, &t[i].pos, ret_error);
@@ -118,7 +97,7 @@ int lean_tactics_parse(json_object *tactics, LeanTactic **ret, size_t *ret_n, ch
                         int64_t v = json_object_get_int64(ps);
 
                         if (!json_object_is_type(ps, json_type_int) || v < 0 || v > INT32_MAX) {
-                                r = tactic_error(ret_error, "\"tactics\"[%zu].proofState is not an index", i);
+                                r = lean_shape_error(ret_error, "\"tactics\"[%zu].proofState is not an index", i);
                                 goto fail;
                         }
                         t[i].proof_state = (int) v;

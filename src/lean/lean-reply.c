@@ -38,8 +38,7 @@ LeanSeverity lean_severity_from_string(const char *s) {
         return _LEAN_SEVERITY_INVALID;
 }
 
-static int shape_error(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int shape_error(char **ret_error, const char *format, ...) {
+int lean_shape_error(char **ret_error, const char *format, ...) {
         va_list ap;
 
         if (ret_error) {
@@ -62,16 +61,15 @@ static int get_index(json_object *v, const char *what, int *ret, char **ret_erro
         int64_t i;
 
         if (!json_is_int(v))
-                return shape_error(ret_error, "\"%s\" is not an integer", what);
+                return lean_shape_error(ret_error, "\"%s\" is not an integer", what);
         i = json_object_get_int64(v);
         if (i < 0 || i > INT32_MAX)
-                return shape_error(ret_error, "\"%s\" is out of range: %" PRIi64, what, i);
+                return lean_shape_error(ret_error, "\"%s\" is out of range: %" PRIi64, what, i);
         *ret = (int) i;
         return 0;
 }
 
-/* {"line": N, "column": N}; null → unset. */
-static int parse_pos(json_object *v, const char *what, LeanPos *ret, char **ret_error) {
+int lean_pos_parse(json_object *v, const char *what, LeanPos *ret, char **ret_error) {
         json_object *line, *column;
         int64_t l, c;
 
@@ -81,18 +79,18 @@ static int parse_pos(json_object *v, const char *what, LeanPos *ret, char **ret_
         if (!json_object_is_type(v, json_type_object) ||
             !json_object_object_get_ex(v, "line", &line) || !json_is_int(line) ||
             !json_object_object_get_ex(v, "column", &column) || !json_is_int(column))
-                return shape_error(ret_error, "\"%s\" is not a {line, column} position", what);
+                return lean_shape_error(ret_error, "\"%s\" is not a {line, column} position", what);
         l = json_object_get_int64(line);
         c = json_object_get_int64(column);
         if (l < 0 || l > INT32_MAX || c < 0 || c > INT32_MAX)
-                return shape_error(ret_error, "\"%s\" is out of range", what);
+                return lean_shape_error(ret_error, "\"%s\" is out of range", what);
         *ret = (LeanPos) { .line = (unsigned) l, .column = (unsigned) c, .set = true };
         return 0;
 }
 
 static int dup_string(json_object *v, const char *what, char **ret, char **ret_error) {
         if (!json_object_is_type(v, json_type_string))
-                return shape_error(ret_error, "\"%s\" is not a string", what);
+                return lean_shape_error(ret_error, "\"%s\" is not a string", what);
         *ret = strdup(json_object_get_string(v));
         return *ret ? 0 : -ENOMEM;
 }
@@ -102,7 +100,7 @@ static int parse_strv(json_object *v, const char *what, char ***ret, char **ret_
         size_t n;
 
         if (!json_object_is_type(v, json_type_array))
-                return shape_error(ret_error, "\"%s\" is not an array of strings", what);
+                return lean_shape_error(ret_error, "\"%s\" is not an array of strings", what);
         n = json_object_array_length(v);
         l = new0(char *, n + 1);
         if (!l)
@@ -111,7 +109,7 @@ static int parse_strv(json_object *v, const char *what, char ***ret, char **ret_
                 json_object *s = json_object_array_get_idx(v, i);
 
                 if (!json_object_is_type(s, json_type_string))
-                        return shape_error(ret_error, "\"%s\"[%zu] is not a string", what, i);
+                        return lean_shape_error(ret_error, "\"%s\"[%zu] is not a string", what, i);
                 l[i] = strdup(json_object_get_string(s));
                 if (!l[i])
                         return -ENOMEM;
@@ -125,24 +123,24 @@ static int parse_message(json_object *m, size_t idx, LeanMessage *ret, char **re
         int r;
 
         if (!json_object_is_type(m, json_type_object))
-                return shape_error(ret_error, "\"messages\"[%zu] is not an object", idx);
+                return lean_shape_error(ret_error, "\"messages\"[%zu] is not an object", idx);
         if (!json_object_object_get_ex(m, "severity", &v) || !json_object_is_type(v, json_type_string))
-                return shape_error(ret_error, "\"messages\"[%zu] has no \"severity\" string", idx);
+                return lean_shape_error(ret_error, "\"messages\"[%zu] has no \"severity\" string", idx);
         ret->severity = lean_severity_from_string(json_object_get_string(v));
         if (ret->severity < 0)
-                return shape_error(ret_error, "\"messages\"[%zu] has unknown severity \"%s\"", idx,
-                                   json_object_get_string(v));
+                return lean_shape_error(ret_error, "\"messages\"[%zu] has unknown severity \"%s\"", idx,
+                                        json_object_get_string(v));
         if (!json_object_object_get_ex(m, "pos", &v))
-                return shape_error(ret_error, "\"messages\"[%zu] has no \"pos\"", idx);
-        r = parse_pos(v, "messages[].pos", &ret->pos, ret_error);
+                return lean_shape_error(ret_error, "\"messages\"[%zu] has no \"pos\"", idx);
+        r = lean_pos_parse(v, "messages[].pos", &ret->pos, ret_error);
         if (r < 0)
                 return r;
-        r = parse_pos(json_object_object_get_ex(m, "endPos", &v) ? v : NULL, "messages[].endPos",
-                      &ret->end_pos, ret_error);
+        r = lean_pos_parse(json_object_object_get_ex(m, "endPos", &v) ? v : NULL, "messages[].endPos",
+                           &ret->end_pos, ret_error);
         if (r < 0)
                 return r;
         if (!json_object_object_get_ex(m, "data", &v))
-                return shape_error(ret_error, "\"messages\"[%zu] has no \"data\"", idx);
+                return lean_shape_error(ret_error, "\"messages\"[%zu] has no \"data\"", idx);
         return dup_string(v, "messages[].data", &ret->data, ret_error);
 }
 
@@ -152,12 +150,12 @@ static int parse_sorry(json_object *s, size_t idx, LeanSorry *ret, char **ret_er
 
         ret->proof_state = -1;
         if (!json_object_is_type(s, json_type_object))
-                return shape_error(ret_error, "\"sorries\"[%zu] is not an object", idx);
-        r = parse_pos(json_object_object_get_ex(s, "pos", &v) ? v : NULL, "sorries[].pos", &ret->pos, ret_error);
+                return lean_shape_error(ret_error, "\"sorries\"[%zu] is not an object", idx);
+        r = lean_pos_parse(json_object_object_get_ex(s, "pos", &v) ? v : NULL, "sorries[].pos", &ret->pos, ret_error);
         if (r < 0)
                 return r;
-        r = parse_pos(json_object_object_get_ex(s, "endPos", &v) ? v : NULL, "sorries[].endPos",
-                      &ret->end_pos, ret_error);
+        r = lean_pos_parse(json_object_object_get_ex(s, "endPos", &v) ? v : NULL, "sorries[].endPos",
+                           &ret->end_pos, ret_error);
         if (r < 0)
                 return r;
         if (json_object_object_get_ex(s, "proofState", &v) && !json_object_is_type(v, json_type_null)) {
@@ -176,7 +174,7 @@ static int parse_messages(json_object *v, LeanReply *r, char **ret_error) {
         int k;
 
         if (!json_object_is_type(v, json_type_array))
-                return shape_error(ret_error, "\"messages\" is not an array");
+                return lean_shape_error(ret_error, "\"messages\" is not an array");
         n = json_object_array_length(v);
         r->messages = new0(LeanMessage, n);
         if (!r->messages)
@@ -195,7 +193,7 @@ static int parse_sorries(json_object *v, LeanReply *r, char **ret_error) {
         int k;
 
         if (!json_object_is_type(v, json_type_array))
-                return shape_error(ret_error, "\"sorries\" is not an array");
+                return lean_shape_error(ret_error, "\"sorries\" is not an array");
         n = json_object_array_length(v);
         r->sorries = new0(LeanSorry, n);
         if (!r->sorries)
@@ -228,7 +226,7 @@ static int reply_parse_member(LeanReply *r, const char *key, json_object *val, c
                 return parse_strv(val, "traces", &r->traces, ret_error);
         if (streq(key, "tactics")) {
                 if (!json_object_is_type(val, json_type_array))
-                        return shape_error(ret_error, "\"tactics\" is not an array");
+                        return lean_shape_error(ret_error, "\"tactics\" is not an array");
                 r->tactics = json_object_get(val);
                 return 0;
         }
@@ -249,7 +247,7 @@ int lean_reply_parse(json_object *reply, LeanReply *ret, char **ret_error) {
                 *ret_error = NULL;
         *ret = (LeanReply) LEAN_REPLY_INIT;
         if (!json_object_is_type(reply, json_type_object))
-                return shape_error(ret_error, "the reply is not a JSON object");
+                return lean_shape_error(ret_error, "the reply is not a JSON object");
         ret->extra = json_object_new_object();
         if (!ret->extra)
                 return -ENOMEM;

@@ -94,6 +94,13 @@ typedef struct LeanReply {
 int lean_reply_parse(json_object *reply, LeanReply *ret, char **ret_error);
 void lean_reply_done(LeanReply *r);
 
+/* For the parsers of REPL replies: sets *ret_error (when not NULL) to the
+ * formatted text and returns -EBADMSG. */
+int lean_shape_error(char **ret_error, const char *format, ...) _printf_(2, 3);
+/* {"line": N, "column": N} (each 0..INT32_MAX) into *ret; NULL or null:
+ * unset. -EBADMSG naming what. */
+int lean_pos_parse(json_object *v, const char *what, LeanPos *ret, char **ret_error);
+
 /* Any message with severity error, or a REPL error. */
 bool lean_reply_has_errors(const LeanReply *r);
 /* Any sorry reported, or a "declaration uses 'sorry'" warning, or a proof

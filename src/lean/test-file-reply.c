@@ -51,6 +51,26 @@ static void parse_reply(json_object *v, LeanReply *lr) {
         }
 }
 
+/* A recorded file-mode reply with its tactics parsed. */
+typedef struct RecordedTactics {
+        json_object *v;
+        LeanReply lr;
+        LeanTactic *t;
+        size_t n;
+} RecordedTactics;
+
+static void recorded_tactics(const char *name, RecordedTactics *ret) {
+        *ret = (RecordedTactics) { .v = recorded(name, 0), .lr = LEAN_REPLY_INIT };
+        parse_reply(ret->v, &ret->lr);
+        ASSERT_OK(lean_tactics_parse(ret->lr.tactics, &ret->t, &ret->n, NULL));
+}
+
+static void recorded_tactics_done(RecordedTactics *r) {
+        lean_tactics_free(r->t, r->n);
+        lean_reply_done(&r->lr);
+        json_object_put(r->v);
+}
+
 static void test_command(void) {
         json_object *cmd = lean_file_command("test/file.lean"), *rec = recorded("file.in", 0);
 
@@ -62,57 +82,45 @@ static void test_command(void) {
 }
 
 static void test_file_tactics(void) {
-        json_object *v = recorded("file.expected.out", 0);
-        LeanReply lr = LEAN_REPLY_INIT;
-        LeanTactic *t = NULL;
-        size_t n;
+        RecordedTactics r;
 
-        parse_reply(v, &lr);
-        ASSERT_OK(lean_tactics_parse(lr.tactics, &t, &n, NULL));
-        ASSERT_EQ(n, 1u);
-        ASSERT_STREQ(t[0].tactic, "exact rfl");
-        ASSERT_STREQ(t[0].goals, "⊢ f + g = 39");
-        ASSERT_EQ(t[0].proof_state, 0);
-        ASSERT_EQ(t[0].pos.line, 5u);
-        ASSERT_EQ(t[0].pos.column, 29u);
-        ASSERT_EQ(t[0].end_pos.column, 38u);
-        ASSERT_TRUE(lean_file_unfinished_reason(&lr, NULL) == NULL);
+        recorded_tactics("file.expected.out", &r);
+        ASSERT_EQ(r.n, 1u);
+        ASSERT_STREQ(r.t[0].tactic, "exact rfl");
+        ASSERT_STREQ(r.t[0].goals, "⊢ f + g = 39");
+        ASSERT_EQ(r.t[0].proof_state, 0);
+        ASSERT_EQ(r.t[0].pos.line, 5u);
+        ASSERT_EQ(r.t[0].pos.column, 29u);
+        ASSERT_EQ(r.t[0].end_pos.column, 38u);
+        ASSERT_TRUE(lean_file_unfinished_reason(&r.lr, NULL) == NULL);
 
         /* `theorem h : f + g = 39 := by exact rfl`, line 5 */
-        ASSERT_EQ(lean_tactic_at(t, n, 5, 29), 0);
-        ASSERT_EQ(lean_tactic_at(t, n, 5, 38), 0);   /* just after the tactic */
-        ASSERT_EQ(lean_tactic_at(t, n, 5, 28), -ENOENT);
-        ASSERT_EQ(lean_tactic_at(t, n, 5, 39), -ENOENT);
-        ASSERT_EQ(lean_tactic_at(t, n, 4, 30), -ENOENT);
+        ASSERT_EQ(lean_tactic_at(r.t, r.n, 5, 29), 0);
+        ASSERT_EQ(lean_tactic_at(r.t, r.n, 5, 38), 0);   /* just after the tactic */
+        ASSERT_EQ(lean_tactic_at(r.t, r.n, 5, 28), -ENOENT);
+        ASSERT_EQ(lean_tactic_at(r.t, r.n, 5, 39), -ENOENT);
+        ASSERT_EQ(lean_tactic_at(r.t, r.n, 4, 30), -ENOENT);
 
-        json_object *j = lean_tactic_to_json(&t[0]);
+        json_object *j = lean_tactic_to_json(&r.t[0]);
         ASSERT_TRUE(j);
         ASSERT_STREQ(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
                      "{\"tactic\":\"exact rfl\",\"pos\":{\"line\":5,\"column\":29},"
                      "\"end_pos\":{\"line\":5,\"column\":38},\"goals\":\"⊢ f + g = 39\",\"proof_state\":0}");
         json_object_put(j);
-        lean_tactics_free(t, n);
-        lean_reply_done(&lr);
-        json_object_put(v);
+        recorded_tactics_done(&r);
 }
 
 static void test_all_tactics(void) {
         /* two tactics on one line: `def f : Nat := by have t := 37; exact t` */
-        json_object *v = recorded("all_tactics.expected.out", 0);
-        LeanReply lr = LEAN_REPLY_INIT;
-        LeanTactic *t = NULL;
-        size_t n;
+        RecordedTactics r;
 
-        parse_reply(v, &lr);
-        ASSERT_OK(lean_tactics_parse(lr.tactics, &t, &n, NULL));
-        ASSERT_EQ(n, 2u);
-        ASSERT_EQ(lean_tactic_at(t, n, 1, 20), 0);
-        ASSERT_EQ(lean_tactic_at(t, n, 1, 33), 1);
-        ASSERT_STREQ(t[1].goals, "t : Nat\n⊢ Nat");
-        ASSERT_EQ(lean_tactic_at(t, n, 1, 31), -ENOENT); /* the `;` between them */
-        lean_tactics_free(t, n);
-        lean_reply_done(&lr);
-        json_object_put(v);
+        recorded_tactics("all_tactics.expected.out", &r);
+        ASSERT_EQ(r.n, 2u);
+        ASSERT_EQ(lean_tactic_at(r.t, r.n, 1, 20), 0);
+        ASSERT_EQ(lean_tactic_at(r.t, r.n, 1, 33), 1);
+        ASSERT_STREQ(r.t[1].goals, "t : Nat\n⊢ Nat");
+        ASSERT_EQ(lean_tactic_at(r.t, r.n, 1, 31), -ENOENT); /* the `;` between them */
+        recorded_tactics_done(&r);
 }
 
 static void test_nested(void) {

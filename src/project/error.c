@@ -11,6 +11,12 @@
 void lh_error_set(LhError *e, const char *code, bool retryable, const char *format, ...) {
         va_list ap;
 
+        va_start(ap, format);
+        lh_error_setv(e, code, retryable, format, ap);
+        va_end(ap);
+}
+
+void lh_error_setv(LhError *e, const char *code, bool retryable, const char *format, va_list ap) {
         /* overwrites all of *e, which may be uninitialised: lh_error_done() first if it held details */
         if (!e)
                 return;
@@ -27,11 +33,8 @@ void lh_error_set(LhError *e, const char *code, bool retryable, const char *form
                 .retryable = retryable,
                 .restart_cause = _RESTART_CAUSE_INVALID,
         };
-        if (format) {
-                va_start(ap, format);
+        if (format)
                 vsnprintf(e->message, sizeof e->message, format, ap);
-                va_end(ap);
-        }
 }
 
 void lh_error_done(LhError *e) {

@@ -4,6 +4,7 @@
 /* A structured tool error: agents branch on code, people read message. */
 
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ typedef struct LhError {
 /* code must be in the table of project/error-code.h (an unknown one is
  * logged as a bug and kept as is). */
 void lh_error_set(LhError *e, const char *code, bool retryable, const char *format, ...) _printf_(4, 5);
+void lh_error_setv(LhError *e, const char *code, bool retryable, const char *format, va_list ap) _printf_(4, 0);
 void lh_error_done(LhError *e);
 /* {"code":…, "retryable":…, "message":…, [worker_unavailable fields], …details} */
 json_object *lh_error_to_json(const LhError *e);

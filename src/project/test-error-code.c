@@ -43,6 +43,20 @@ static void test_error_json(void) {
         lh_error_set(&e, buf, true, "x");
         buf[0] = 'W';
         ASSERT_STREQ(e.code, "worker_unavailable");
+        ASSERT_STREQ(e.message, "x");
+        ASSERT_TRUE(e.retryable);
+        lh_error_done(&e);
+
+        /* the message is formatted (lh_error_setv()) and cut to the buffer */
+        lh_error_set(&e, "invalid_arguments", false, "arguments.%s[%d]: %s", "snippets", 3, "bad");
+        ASSERT_STREQ(e.message, "arguments.snippets[3]: bad");
+        ASSERT_FALSE(e.retryable);
+        lh_error_done(&e);
+        lh_error_set(&e, "invalid_arguments", false, "%0*d", (int) sizeof e.message + 10, 7);
+        ASSERT_EQ(strlen(e.message), sizeof e.message - 1);
+        lh_error_done(&e);
+        lh_error_set(&e, "invalid_arguments", false, NULL);
+        ASSERT_STREQ(e.message, "");
         lh_error_done(&e);
 
         /* no code set: internal_error */

@@ -299,9 +299,8 @@ void tool_call_reply_errorf(ToolCall *tc, const char *code, bool retryable, cons
         LhError err;
         va_list ap;
 
-        lh_error_set(&err, code, retryable, NULL);
         va_start(ap, format);
-        vsnprintf(err.message, sizeof err.message, format, ap);
+        lh_error_setv(&err, code, retryable, format, ap);
         va_end(ap);
         tool_call_reply(tc, NULL, &err, NULL);
         lh_error_done(&err);

@@ -49,11 +49,14 @@ fail:
         return -ENOMEM;
 }
 
-json_object *tool_envelope_result(LhProject *project, json_object *result, const LhFacts *facts,
-                                  json_object *freshness) {
+/* {key: value} and the context; takes value and freshness. */
+static json_object *envelope_new(LhProject *project, const char *key, json_object *value, const LhFacts *facts,
+                                 json_object *freshness) {
         json_object *o = json_object_new_object();
 
-        if (!o || json_add(o, "result", result ?: json_object_new_object()) < 0) {
+        if (!o || json_add(o, key, value) < 0) {
+                if (!o)
+                        json_object_put(value);
                 json_object_put(freshness);
                 json_object_put(o);
                 return NULL;
@@ -63,18 +66,14 @@ json_object *tool_envelope_result(LhProject *project, json_object *result, const
         return o;
 }
 
+json_object *tool_envelope_result(LhProject *project, json_object *result, const LhFacts *facts,
+                                  json_object *freshness) {
+        return envelope_new(project, "result", result ?: json_object_new_object(), facts, freshness);
+}
+
 json_object *tool_envelope_error(LhProject *project, const LhError *err, const LhFacts *facts,
                                  json_object *freshness) {
-        json_object *o = json_object_new_object();
-
-        if (!o || json_add(o, "error", lh_error_to_json(err)) < 0) {
-                json_object_put(freshness);
-                json_object_put(o);
-                return NULL;
-        }
-        if (envelope_add_context(o, project, facts, freshness) < 0)
-                return json_object_put(o), NULL;
-        return o;
+        return envelope_new(project, "error", lh_error_to_json(err), facts, freshness);
 }
 
 /* Last resort when building the envelope itself failed: still one answer. */
@@ -104,9 +103,8 @@ void tool_reply_errorf(McpCall *call, LhProject *project, const char *code, bool
         LhError err;
         va_list ap;
 
-        lh_error_set(&err, code, retryable, NULL);
         va_start(ap, format);
-        vsnprintf(err.message, sizeof err.message, format, ap);
+        lh_error_setv(&err, code, retryable, format, ap);
         va_end(ap);
         tool_reply_error(call, project, &err, NULL);
         lh_error_done(&err);

@@ -28,10 +28,6 @@ const McpToolArg tool_args_budgets[] = {
 };
 
 const McpToolArg tool_args_module_query_item[] = {
-        TOOL_ARG_MODULE,
-        TOOL_ARG_SELECTORS,
-        TOOL_ARG_BUDGETS,
-        TOOL_ARG_MAX_RESULTS_QUERY,
-        TOOL_ARG_MAX_CHARS_QUERY,
+        TOOL_ARGS_MODULE_QUERY_ITEM,
         TOOL_ARG_END,
 };

@@ -65,6 +65,11 @@ extern const McpToolArg tool_args_module_query_item[];
           .min = 1, .max = MODULE_QUERY_MAX_CHARS, .default_int = MODULE_QUERY_DEFAULT_MAX_CHARS, \
           .description = "Maximum characters of the declarations returned (default 100000)." }
 
+/* lean_module_query's rows after "project", and each item of the batch */
+#define TOOL_ARGS_MODULE_QUERY_ITEM                                                             \
+        TOOL_ARG_MODULE, TOOL_ARG_SELECTORS, TOOL_ARG_BUDGETS, TOOL_ARG_MAX_RESULTS_QUERY,      \
+                TOOL_ARG_MAX_CHARS_QUERY
+
 #define TOOL_ARG_VERIFY_CODE                                                                    \
         { .name = "code", .type = MCP_ARG_STRING,                                               \
           .description = "Lean source declaring the declaration(s) to check (optional import "  \

@@ -243,3 +243,87 @@ int tool_file_reply_unfinished(ToolCall *tc, const char *path, const LhError *er
         json_object_put(details);
         return 1;
 }
+
+void tool_file_args_done(ToolFileArgs *a) {
+        assert(a);
+        a->path = mfree(a->path);
+}
+
+void tool_file_state_free(void *state) {
+        tool_file_args_done(state);
+}
+
+int tool_file_call_args(ToolCall *tc, bool with_position) {
+        ToolFileArgs *a = tool_call_state(tc);
+        _cleanup_(lh_error_done) LhError err = {};
+        int r;
+
+        r = tool_file_path(project_get_root(tc->project), tool_call_arg_string(tc, "path"), &a->path, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                tool_call_reply(tc, NULL, &err, NULL);
+                return 0;
+        }
+        if (with_position) {
+                a->line = (unsigned) tool_call_arg_int(tc, "line");
+                a->column = tool_call_arg(tc, "column") ? (unsigned) tool_call_arg_int(tc, "column") : 0;
+        }
+        return 1;
+}
+
+int tool_file_call_submit(ToolCall *tc) {
+        int r;
+
+        r = tool_call_check_readiness(tc);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        return tool_call_submit(tc, NULL, JOB_READ_ONLY | JOB_OWN_IMPORTS);
+}
+
+int tool_file_call(ToolCall *tc) {
+        int r;
+
+        r = tool_file_call_args(tc, /* with_position= */ false);
+        if (r <= 0)
+                return r;
+        return tool_file_call_submit(tc);
+}
+
+int tool_file_call_at(ToolCall *tc) {
+        int r;
+
+        r = tool_file_call_args(tc, /* with_position= */ true);
+        if (r <= 0)
+                return r;
+        return tool_file_call_submit(tc);
+}
+
+int tool_file_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
+        ToolFileArgs *a = tool_call_state(tc);
+
+        *ret_command = lean_file_command(a->path);
+        return *ret_command ? 0 : -ENOMEM;
+}
+
+int tool_file_step_parse(ToolCall *tc, LhJob *job, json_object *reply, ToolFileRun *f) {
+        _cleanup_(lh_error_done) LhError err = {};
+        ToolFileArgs *a = tool_call_state(tc);
+        int r;
+
+        r = tool_file_run_parse(reply, a->path, f, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                job_set_error(job, &err);
+                return r;
+        }
+        tc->env = f->reply.env;
+        return 0;
+}
+
+int tool_file_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts) {
+        ToolFileArgs *a = tool_call_state(tc);
+
+        return tool_file_reply_unfinished(tc, a->path, err, facts);
+}

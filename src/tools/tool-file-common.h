@@ -16,6 +16,9 @@
 #include "lean/lean-reply.h"
 #include "project/error.h"
 #include "project/facts.h"
+#include "project/project.h"
+
+typedef struct ToolCall ToolCall;
 
 /* The "path" argument, absolute or relative to the root, as a path
  * relative to the root: no "..", no empty result, ending in ".lean".
@@ -54,8 +57,54 @@ json_object *tool_file_unfinished_details(const char *path);
 /* ToolOps.done of these tools: an error without details (no answer from
  * the REPL) is answered with tool_file_unfinished_details() added; 1 then,
  * 0 to let the base answer. */
-typedef struct ToolCall ToolCall;
 int tool_file_reply_unfinished(ToolCall *tc, const char *path, const LhError *err, const LhFacts *facts);
+
+/* The state of each of these tools begins with this (its first member):
+ * the shared parts of ToolDef.call and ToolOps below find it there. */
+typedef struct ToolFileArgs {
+        char *path;            /* relative to the project root */
+        unsigned line, column; /* 1-based; column 0: not given */
+} ToolFileArgs;
+
+void tool_file_args_done(ToolFileArgs *a);
+/* ToolOps.free_state of a tool whose state is a ToolFileArgs alone. */
+void tool_file_state_free(void *state);
+
+/* ToolDef.call's first part: "path" (tool_file_path()), and "line" and
+ * "column" when with_position, into the state's ToolFileArgs. 1: go on; 0:
+ * answered (invalid path); -ENOMEM. */
+int tool_file_call_args(ToolCall *tc, bool with_position);
+
+/* ToolDef.call's last part: readiness, then the job. The file brings its
+ * own imports and the call changes nothing: a fresh worker gives the same
+ * answer. */
+int tool_file_call_submit(ToolCall *tc);
+
+/* ToolDef.call of a tool that needs nothing more: path (and, _at, the
+ * position), then the job. */
+int tool_file_call(ToolCall *tc);
+int tool_file_call_at(ToolCall *tc);
+
+/* ToolOps.start: the file command (lean_file_command()). */
+int tool_file_start(ToolCall *tc, LhJob *job, json_object **ret_command);
+
+/* ToolOps.step's first part: the file's reply into *f (TOOL_FILE_RUN_INIT),
+ * tc->env its env. 0; -EPROTO with the job's error set; -ENOMEM. */
+int tool_file_step_parse(ToolCall *tc, LhJob *job, json_object *reply, ToolFileRun *f);
+
+/* ToolOps.done: tool_file_reply_unfinished() on the state's path. */
+int tool_file_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts);
+
+/* ToolDef members of a tool whose state is a ToolFileArgs alone: its own
+ * step, the rest shared. */
+#define TOOL_FILE_JOB(step_func)                                                                \
+        .ops = {                                                                                \
+                .start = tool_file_start,                                                       \
+                .step = (step_func),                                                            \
+                .done = tool_file_done,                                                         \
+                .free_state = tool_file_state_free,                                             \
+        },                                                                                      \
+        .state_size = sizeof(ToolFileArgs)
 
 /* The text every schema of these tools says about positions. */
 #define TOOL_FILE_POSITIONS_IN                                                                  \

@@ -29,39 +29,17 @@ static const McpToolArg diagnostics_args[] = {
         TOOL_ARG_END,
 };
 
-typedef struct DiagnosticsState {
-        char *path; /* relative to the project root */
-} DiagnosticsState;
-
-static void diagnostics_state_free(void *state) {
-        DiagnosticsState *s = state;
-
-        free(s->path);
-}
-
-static int diagnostics_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
-        DiagnosticsState *s = tool_call_state(tc);
-
-        *ret_command = lean_file_command(s->path);
-        return *ret_command ? 0 : -ENOMEM;
-}
-
 static int diagnostics_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(tool_file_run_done) ToolFileRun f = TOOL_FILE_RUN_INIT;
-        _cleanup_(lh_error_done) LhError err = {};
-        DiagnosticsState *s = tool_call_state(tc);
-        json_object *result, *messages, *sorries;
+        ToolFileArgs *a = tool_call_state(tc);
+        _cleanup_(json_object_putp) json_object *result = NULL;
+        json_object *messages, *sorries;
         int r;
 
         (void) ret_command;
-        r = tool_file_run_parse(reply, s->path, &f, &err);
-        if (r == -ENOMEM)
+        r = tool_file_step_parse(tc, job, reply, &f);
+        if (r < 0)
                 return r;
-        if (r < 0) {
-                job_set_error(job, &err);
-                return r;
-        }
-        tc->env = f.reply.env;
 
         result = json_object_new_object();
         if (!result)
@@ -69,46 +47,16 @@ static int diagnostics_step(ToolCall *tc, LhJob *job, json_object *reply, json_o
         /* json_add() takes each array, added or not */
         if (json_add(result, "messages", (messages = json_object_new_array())) < 0 ||
             json_add(result, "sorries", (sorries = json_object_new_array())) < 0 ||
-            tool_file_run_add_summary(result, s->path, &f) < 0)
-                goto oom;
+            tool_file_run_add_summary(result, a->path, &f) < 0)
+                return -ENOMEM;
         for (size_t i = 0; i < f.reply.n_messages; i++)
                 if (json_object_array_add(messages, lean_message_to_json(&f.reply.messages[i])) < 0)
-                        goto oom;
+                        return -ENOMEM;
         for (size_t i = 0; i < f.reply.n_sorries; i++)
                 if (json_object_array_add(sorries, lean_sorry_to_json(&f.reply.sorries[i])) < 0)
-                        goto oom;
-        job_set_result(job, result);
+                        return -ENOMEM;
+        job_set_result(job, TAKE_PTR(result));
         return 1;
-oom:
-        json_object_put(result);
-        return -ENOMEM;
-}
-
-/* No answer from the REPL: say so in the error, never "no errors". */
-static int diagnostics_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts) {
-        DiagnosticsState *s = tool_call_state(tc);
-
-        return tool_file_reply_unfinished(tc, s->path, err, facts);
-}
-
-static int diagnostics_call(ToolCall *tc) {
-        DiagnosticsState *s = tool_call_state(tc);
-        _cleanup_(lh_error_done) LhError err = {};
-        int r;
-
-        r = tool_file_path(project_get_root(tc->project), tool_call_arg_string(tc, "path"), &s->path, &err);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                tool_call_reply(tc, NULL, &err, NULL);
-                return 0;
-        }
-        r = tool_call_check_readiness(tc);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        /* The file brings its own imports; elaborating it again on a fresh
-         * worker gives the same answer. */
-        return tool_call_submit(tc, NULL, JOB_READ_ONLY | JOB_OWN_IMPORTS);
 }
 
 const ToolDef tool_lean_file_diagnostics = {
@@ -128,12 +76,7 @@ const ToolDef tool_lean_file_diagnostics = {
                 /* the file is Lean the caller wrote: #eval in it runs */
                 TOOL_ANNOTATIONS_RUNS_USER_LEAN,
         },
-        .call = diagnostics_call,
-        .ops = {
-                .start = diagnostics_start,
-                .step = diagnostics_step,
-                .done = diagnostics_done,
-                .free_state = diagnostics_state_free,
-        },
-        .state_size = sizeof(DiagnosticsState),
+        .call = tool_file_call,
+        /* tool_file_done(): no answer from the REPL is said in the error, never "no errors" */
+        TOOL_FILE_JOB(diagnostics_step),
 };

@@ -32,24 +32,6 @@ static const McpToolArg goal_at_args[] = {
         TOOL_ARG_END,
 };
 
-typedef struct GoalAtState {
-        char *path;
-        unsigned line, column; /* 1-based; column 0: not given */
-} GoalAtState;
-
-static void goal_at_state_free(void *state) {
-        GoalAtState *s = state;
-
-        free(s->path);
-}
-
-static int goal_at_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
-        GoalAtState *s = tool_call_state(tc);
-
-        *ret_command = lean_file_command(s->path);
-        return *ret_command ? 0 : -ENOMEM;
-}
-
 static json_object *goal_at_position(unsigned line, unsigned column) {
         json_object *o = json_object_new_object();
 
@@ -64,23 +46,18 @@ static json_object *goal_at_position(unsigned line, unsigned column) {
 
 static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(tool_file_run_done) ToolFileRun f = TOOL_FILE_RUN_INIT;
-        _cleanup_(lh_error_done) LhError err = {};
-        GoalAtState *s = tool_call_state(tc);
+        const ToolFileArgs *a = tool_call_state(tc);
         _cleanup_free_ size_t *sel = NULL;
         size_t n_sel, first;
-        json_object *result, *tactics;
+        _cleanup_(json_object_putp) json_object *result = NULL;
+        json_object *tactics;
         int r, sorry;
 
         (void) ret_command;
-        r = tool_file_run_parse(reply, s->path, &f, &err);
-        if (r == -ENOMEM)
+        r = tool_file_step_parse(tc, job, reply, &f);
+        if (r < 0)
                 return r;
-        if (r < 0) {
-                job_set_error(job, &err);
-                return r;
-        }
-        tc->env = f.reply.env;
-        r = tool_file_select(&f, s->line, s->column, &sel, &n_sel, &first, &sorry);
+        r = tool_file_select(&f, a->line, a->column, &sel, &n_sel, &first, &sorry);
         if (r < 0)
                 return r;
 
@@ -88,65 +65,36 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
         if (!result)
                 return -ENOMEM;
         tactics = json_object_new_array();
-        if (json_add(result, "tactics", tactics) < 0 || tool_file_run_add_summary(result, s->path, &f) < 0 ||
-            json_add(result, "position", goal_at_position(s->line, s->column)) < 0 ||
+        if (json_add(result, "tactics", tactics) < 0 || tool_file_run_add_summary(result, a->path, &f) < 0 ||
+            json_add(result, "position", goal_at_position(a->line, a->column)) < 0 ||
             json_add(result, "found", json_object_new_boolean(n_sel > 0 || sorry >= 0)) < 0 ||
             json_add(result, "chosen",
-                     json_object_new_string(s->column > 0 ?
+                     json_object_new_string(a->column > 0 ?
                                             "the innermost tactic whose range holds the position" :
                                             "every tactic that starts on the line")) < 0)
-                goto oom;
+                return -ENOMEM;
         for (size_t i = 0; i < n_sel; i++)
                 if (json_object_array_add(tactics, lean_tactic_to_json(&f.tactics[sel[i]])) < 0)
-                        goto oom;
+                        return -ENOMEM;
         /* the goals before the chosen tactic (the outermost one on the line) */
         if (json_object_object_add(result, "goals",
                                    n_sel > 0 ? json_object_new_string(strempty(f.tactics[first].goals)) :
                                    sorry >= 0 ? json_object_new_string(strempty(f.reply.sorries[sorry].goal)) :
                                    NULL) < 0)
-                goto oom;
+                return -ENOMEM;
         if (sorry >= 0 && json_add(result, "sorry", lean_sorry_to_json(&f.reply.sorries[sorry])) < 0)
-                goto oom;
+                return -ENOMEM;
         if (n_sel == 0 && sorry < 0 &&
-            (json_add(result, "tactics_on_line", tool_file_tactics_on_line(&f, s->line)) < 0 ||
+            (json_add(result, "tactics_on_line", tool_file_tactics_on_line(&f, a->line)) < 0 ||
              json_add(result, "message",
                       json_object_new_string(f.n_tactics == 0 ?
                                              "no tactic at this position: the file has no tactic proofs Lean "
                                              "reported" :
                                              "no tactic at this position (tactics_on_line lists the ones on "
                                              "this line, with Lean's 0-based columns)")) < 0))
-                goto oom;
-        job_set_result(job, result);
+                return -ENOMEM;
+        job_set_result(job, TAKE_PTR(result));
         return 1;
-oom:
-        json_object_put(result);
-        return -ENOMEM;
-}
-
-static int goal_at_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts) {
-        GoalAtState *s = tool_call_state(tc);
-
-        return tool_file_reply_unfinished(tc, s->path, err, facts);
-}
-
-static int goal_at_call(ToolCall *tc) {
-        GoalAtState *s = tool_call_state(tc);
-        _cleanup_(lh_error_done) LhError err = {};
-        int r;
-
-        r = tool_file_path(project_get_root(tc->project), tool_call_arg_string(tc, "path"), &s->path, &err);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                tool_call_reply(tc, NULL, &err, NULL);
-                return 0;
-        }
-        s->line = (unsigned) tool_call_arg_int(tc, "line");
-        s->column = tool_call_arg(tc, "column") ? (unsigned) tool_call_arg_int(tc, "column") : 0;
-        r = tool_call_check_readiness(tc);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        return tool_call_submit(tc, NULL, JOB_READ_ONLY | JOB_OWN_IMPORTS);
 }
 
 const ToolDef tool_lean_goal_at = {
@@ -163,12 +111,6 @@ const ToolDef tool_lean_goal_at = {
                 .args = goal_at_args,
                 TOOL_ANNOTATIONS_RUNS_USER_LEAN,
         },
-        .call = goal_at_call,
-        .ops = {
-                .start = goal_at_start,
-                .step = goal_at_step,
-                .done = goal_at_done,
-                .free_state = goal_at_state_free,
-        },
-        .state_size = sizeof(GoalAtState),
+        .call = tool_file_call_at,
+        TOOL_FILE_JOB(goal_at_step),
 };

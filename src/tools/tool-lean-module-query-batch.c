@@ -30,11 +30,5 @@ const ToolDef tool_lean_module_query_batch = {
                 TOOL_ANNOTATIONS_READ_ONLY,
         },
         .call = module_query_batch_call,
-        .ops = {
-                .start = tool_module_query_start,
-                .step = tool_module_query_step,
-                .done = tool_module_query_done,
-                .free_state = tool_module_query_state_free,
-        },
-        .state_size = sizeof(QueryJob),
+        TOOL_MODULE_QUERY_JOB,
 };

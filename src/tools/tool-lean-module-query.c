@@ -9,11 +9,7 @@
 
 static const McpToolArg module_query_args[] = {
         TOOL_ARG_PROJECT,
-        TOOL_ARG_MODULE,
-        TOOL_ARG_SELECTORS,
-        TOOL_ARG_BUDGETS,
-        TOOL_ARG_MAX_RESULTS_QUERY,
-        TOOL_ARG_MAX_CHARS_QUERY,
+        TOOL_ARGS_MODULE_QUERY_ITEM,
         TOOL_ARG_END,
 };
 
@@ -32,11 +28,5 @@ const ToolDef tool_lean_module_query = {
                 TOOL_ANNOTATIONS_READ_ONLY,
         },
         .call = module_query_call,
-        .ops = {
-                .start = tool_module_query_start,
-                .step = tool_module_query_step,
-                .done = tool_module_query_done,
-                .free_state = tool_module_query_state_free,
-        },
-        .state_size = sizeof(QueryJob),
+        TOOL_MODULE_QUERY_JOB,
 };

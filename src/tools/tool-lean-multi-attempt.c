@@ -27,6 +27,7 @@
 #include "tools/call-base.h"
 #include "tools/tool-args.h"
 #include "tools/tool-file-common.h"
+#include "tools/tool-query.h"
 
 #define MULTI_ATTEMPT_MAX 16
 
@@ -44,8 +45,7 @@ static const McpToolArg multi_attempt_args[] = {
 };
 
 typedef struct MultiAttemptState {
-        char *path;
-        unsigned line, column;
+        ToolFileArgs file;     /* first: tool-file-common.h */
         char **texts;          /* the snippets as sent (lean_tactic_block()) */
         char **snippets;       /* as given */
         /* per run (reset by start: a retry on a fresh worker starts over) */
@@ -58,7 +58,7 @@ typedef struct MultiAttemptState {
 static void multi_attempt_state_free(void *state) {
         MultiAttemptState *s = state;
 
-        free(s->path);
+        tool_file_args_done(&s->file);
         strv_free(s->texts);
         strv_free(s->snippets);
         json_object_put(s->result);
@@ -72,8 +72,7 @@ static int multi_attempt_start(ToolCall *tc, LhJob *job, json_object **ret_comma
         s->attempts = NULL;
         s->next = 0;
         s->proof_state = -1;
-        *ret_command = lean_file_command(s->path);
-        return *ret_command ? 0 : -ENOMEM;
+        return tool_file_start(tc, job, ret_command);
 }
 
 static json_object *tactic_command(const char *text, int proof_state) {
@@ -90,7 +89,6 @@ static json_object *tactic_command(const char *text, int proof_state) {
 /* The file's reply: pick the proof state, or answer "found": false. */
 static int multi_attempt_file(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
         _cleanup_(tool_file_run_done) ToolFileRun f = TOOL_FILE_RUN_INIT;
-        _cleanup_(lh_error_done) LhError err = {};
         MultiAttemptState *s = tool_call_state(tc);
         _cleanup_free_ size_t *sel = NULL;
         size_t n_sel, first;
@@ -98,15 +96,10 @@ static int multi_attempt_file(ToolCall *tc, LhJob *job, json_object *reply, json
         const char *from = NULL, *goals = NULL;
         int r, sorry;
 
-        r = tool_file_run_parse(reply, s->path, &f, &err);
-        if (r == -ENOMEM)
+        r = tool_file_step_parse(tc, job, reply, &f);
+        if (r < 0)
                 return r;
-        if (r < 0) {
-                job_set_error(job, &err);
-                return r;
-        }
-        tc->env = f.reply.env;
-        r = tool_file_select(&f, s->line, s->column, &sel, &n_sel, &first, &sorry);
+        r = tool_file_select(&f, s->file.line, s->file.column, &sel, &n_sel, &first, &sorry);
         if (r < 0)
                 return r;
         if (n_sel > 0 && f.tactics[first].proof_state >= 0) {
@@ -127,7 +120,7 @@ static int multi_attempt_file(ToolCall *tc, LhJob *job, json_object *reply, json
                 json_object_put(result);
                 return -ENOMEM;
         }
-        if (tool_file_run_add_summary(result, s->path, &f) < 0 ||
+        if (tool_file_run_add_summary(result, s->file.path, &f) < 0 ||
             json_add(result, "found", json_object_new_boolean(s->proof_state >= 0)) < 0 ||
             json_object_object_add(result, "proof_state_from", from ? json_object_new_string(from) : NULL) < 0 ||
             json_object_object_add(result, "goals_before", goals ? json_object_new_string(goals) : NULL) < 0 ||
@@ -136,7 +129,7 @@ static int multi_attempt_file(ToolCall *tc, LhJob *job, json_object *reply, json
                 return -ENOMEM;
         }
         if (s->proof_state < 0) {
-                if (json_add(result, "tactics_on_line", tool_file_tactics_on_line(&f, s->line)) < 0 ||
+                if (json_add(result, "tactics_on_line", tool_file_tactics_on_line(&f, s->file.line)) < 0 ||
                     json_add(result, "message",
                              json_object_new_string("no tactic or sorry with a proof state at this position: "
                                                     "nothing was tried (tactics_on_line lists the ones on "
@@ -157,19 +150,13 @@ static int multi_attempt_file(ToolCall *tc, LhJob *job, json_object *reply, json
  * does not parse or fails: {"message": "Lean error:\n…"}). */
 static int multi_attempt_record(MultiAttemptState *s, json_object *reply, LhError *err) {
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
-        _cleanup_free_ char *shape_error = NULL;
         json_object *a, *messages = NULL, *goals = NULL;
         bool solved;
         int r;
 
-        r = lean_reply_parse(reply, &lr, &shape_error);
-        if (r == -ENOMEM)
+        r = tool_query_parse_shape(reply, &lr, err);
+        if (r < 0)
                 return r;
-        if (r < 0) {
-                lh_error_set(err, "lean_repl_error", false, "the Lean REPL sent a reply of unexpected shape: %s",
-                             strna(shape_error));
-                return -EPROTO;
-        }
         a = json_object_new_object();
         if (!a || json_object_array_add(s->attempts, a) < 0) {
                 json_object_put(a);
@@ -234,29 +221,15 @@ static int multi_attempt_step(ToolCall *tc, LhJob *job, json_object *reply, json
         return 1;
 }
 
-static int multi_attempt_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err,
-                              const LhFacts *facts) {
-        MultiAttemptState *s = tool_call_state(tc);
-
-        return tool_file_reply_unfinished(tc, s->path, err, facts);
-}
-
 static int multi_attempt_call(ToolCall *tc) {
         MultiAttemptState *s = tool_call_state(tc);
-        _cleanup_(lh_error_done) LhError err = {};
         json_object *snippets = tool_call_arg(tc, "snippets");
         size_t n;
         int r;
 
-        r = tool_file_path(project_get_root(tc->project), tool_call_arg_string(tc, "path"), &s->path, &err);
-        if (r == -ENOMEM)
+        r = tool_file_call_args(tc, /* with_position= */ true);
+        if (r <= 0)
                 return r;
-        if (r < 0) {
-                tool_call_reply(tc, NULL, &err, NULL);
-                return 0;
-        }
-        s->line = (unsigned) tool_call_arg_int(tc, "line");
-        s->column = tool_call_arg(tc, "column") ? (unsigned) tool_call_arg_int(tc, "column") : 0;
 
         n = json_object_array_length(snippets);
         s->texts = new0(char *, n + 1);
@@ -281,12 +254,9 @@ static int multi_attempt_call(ToolCall *tc) {
                         return -ENOMEM;
         }
 
-        r = tool_call_check_readiness(tc);
-        if (r != 0)
-                return r < 0 ? r : 0;
         /* Tactic runs leave the file and the project alone: the same call on
          * a fresh worker gives the same answer. */
-        return tool_call_submit(tc, NULL, JOB_READ_ONLY | JOB_OWN_IMPORTS);
+        return tool_file_call_submit(tc);
 }
 
 const ToolDef tool_lean_multi_attempt = {
@@ -308,7 +278,7 @@ const ToolDef tool_lean_multi_attempt = {
         .ops = {
                 .start = multi_attempt_start,
                 .step = multi_attempt_step,
-                .done = multi_attempt_done,
+                .done = tool_file_done,
                 .free_state = multi_attempt_state_free,
         },
         .state_size = sizeof(MultiAttemptState),

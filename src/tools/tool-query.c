@@ -68,9 +68,8 @@ int tool_query_imports(ToolCall *tc, bool meta, char ***ret) {
         return 0;
 }
 
-int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err) {
+int tool_query_parse_shape(json_object *reply, LeanReply *lr, LhError *err) {
         _cleanup_free_ char *shape_error = NULL;
-        json_object *errors;
         int r;
 
         r = lean_reply_parse(reply, lr, &shape_error);
@@ -81,6 +80,16 @@ int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err) {
                              strna(shape_error));
                 return -EPROTO;
         }
+        return 0;
+}
+
+int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err) {
+        json_object *errors;
+        int r;
+
+        r = tool_query_parse_shape(reply, lr, err);
+        if (r < 0)
+                return r;
         if (lr->repl_error) {
                 lh_error_set(err, "lean_repl_error", false, "the Lean REPL refused the command: %s", lr->repl_error);
                 return -EPROTO;

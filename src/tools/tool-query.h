@@ -15,6 +15,10 @@ typedef struct ToolCall ToolCall;
  * *ret set, 1 when the call was answered (invalid_arguments), -ENOMEM. */
 int tool_query_imports(ToolCall *tc, bool meta, char ***ret);
 
+/* lean_reply_parse() with its shape error as *err (lean_repl_error):
+ * 0; -EPROTO; -ENOMEM. */
+int tool_query_parse_shape(json_object *reply, LeanReply *lr, LhError *err);
+
 /* Parse a reply to a generated command into *lr. Returns 0 when it is a
  * Lean reply without error messages; otherwise fills *err (lean_repl_error
  * for a shape error or REPL refusal, lean_error with the error messages as
@@ -48,6 +52,16 @@ int tool_module_query_start(ToolCall *tc, LhJob *job, json_object **ret_command)
 int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command);
 int tool_module_query_done(ToolCall *tc, LhJob *job, json_object *result, const LhError *err, const LhFacts *facts);
 void tool_module_query_state_free(void *state);
+
+/* ToolDef members of both module query tools */
+#define TOOL_MODULE_QUERY_JOB                                                                   \
+        .ops = {                                                                                \
+                .start = tool_module_query_start,                                               \
+                .step = tool_module_query_step,                                                 \
+                .done = tool_module_query_done,                                                 \
+                .free_state = tool_module_query_state_free,                                     \
+        },                                                                                      \
+        .state_size = sizeof(QueryJob)
 
 /* _cleanup_(query_output_done) LeanQueryOutput out = {} */
 static inline void query_output_done(LeanQueryOutput *o) {

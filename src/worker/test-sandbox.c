@@ -18,6 +18,16 @@
 
 static char tmp_dir[] = "/tmp/lh-test-sandbox-XXXXXX";
 
+/* tmp_dir/rel, made a directory when make */
+static char *tmp_path(const char *rel, bool make) {
+        char *p = path_join(tmp_dir, rel);
+
+        ASSERT_TRUE(p);
+        if (make)
+                ASSERT_OK(mkdir_p_mode(p, 0755));
+        return p;
+}
+
 /* The index of the option opt immediately followed by a and b (b may be NULL). */
 static int find_opt(char **l, const char *opt, const char *a, const char *b) {
         for (int i = 0; l[i]; i++) {
@@ -56,13 +66,10 @@ static void test_wrap_bwrap(void) {
         char *argv[] = { (char *) "repl", (char *) "--flag", NULL };
         int dash, n = 0;
 
-        root = path_join(tmp_dir, "home/src/proj");
-        home = path_join(tmp_dir, "home");
-        bin = path_join(tmp_dir, "bin");
-        exe = path_join(bin, "repl");
-        ASSERT_TRUE(root && home && bin && exe);
-        ASSERT_OK(mkdir_p_mode(root, 0755));
-        ASSERT_OK(mkdir_p_mode(bin, 0755));
+        root = tmp_path("home/src/proj", true);
+        home = tmp_path("home", false);
+        bin = tmp_path("bin", true);
+        exe = tmp_path("bin/repl", false);
         {
                 int fd = open(exe, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
                 ASSERT_TRUE(fd >= 0);
@@ -212,13 +219,10 @@ static void test_confinement(void) {
                 fprintf(stderr, "bwrap unusable here, confinement not tested: %s\n", strna(err));
                 return;
         }
-        root = path_join(tmp_dir, "proj");
-        outside = path_join(tmp_dir, "outside");
-        inside = path_join(root, "inside");
-        lake = path_join(root, ".lake/build/out");
-        ASSERT_TRUE(root && outside && inside && lake);
-        ASSERT_OK(mkdir_p_mode(root, 0755));
-        ASSERT_OK(mkdir_p_mode(lake, 0755));
+        root = tmp_path("proj", true);
+        outside = tmp_path("outside", false);
+        inside = tmp_path("proj/inside", false);
+        lake = tmp_path("proj/.lake/build/out", true);
 
         /* none: the check can fail — the same script writes outside */
         ASSERT_TRUE(asprintf(&script, "echo x > %s && echo y > %s", outside, inside) > 0);

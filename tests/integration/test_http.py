@@ -225,6 +225,12 @@ def test_session_errors(h):
     c, r = h.request("DELETE", headers={"Mcp-Session-Id": "f" * 32})
     assert r.status == 404
     c.close()
+    # no session id: 400 on GET and DELETE too, with the reason in the body
+    for method, accept in (("GET", "text/event-stream"), ("DELETE", None)):
+        c, r = h.request(method, accept=accept)
+        assert r.status == 400, method
+        assert "Mcp-Session-Id" in json.loads(r.read())["error"]["message"], method
+        c.close()
     c, r = h.request("PUT", body={})
     assert r.status == 405
     c.close()
