@@ -213,7 +213,8 @@ class Node:
     # ---- admission (admission.c): a slot per worker, LRU eviction of idle ones
 
     def _evictable(self, l):
-        return l.worker is not None and not l.current and not l.warming
+        # lane_is_evictable: an idle worker of a project with nothing queued
+        return l.worker is not None and not l.current and not l.warming and not l.actor.mailbox
 
     def _acquire_slot(self, l):
         if l.holds_slot:
