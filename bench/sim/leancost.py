@@ -121,10 +121,24 @@ class LeanHostConfig:
     max_imports: int = 8                # worker.max_imports
     idle_s: float = 600.0               # worker.idle_secs
     request_timeout_s: float = 120.0    # project.request_timeout_millis
+    project_max_workers: int = 0        # project.max_workers (0 = min(4, CPUs - 1))
+    pool_memory_gb: float = 0.0         # project.pool_memory_kib (0 = MemTotal)
+    warm_successor: bool = True         # project.warm_successor
+
+    def project_workers(self, cpus):
+        # config.c: 0 = min(CPUs - 1, 4), at least 1
+        if self.project_max_workers:
+            return self.project_max_workers
+        return min(cpus - 1, 4) if cpus > 1 else 1
 
     def max_workers(self, node_mem_gb):
         # worker.max_workers = 0: MemTotal / post-job tier (config_auto_max_workers)
         return max(1, int(node_mem_gb // self.post_job_gb))
+
+
+# lean-host before the worker pools (until 2026-11-27): one worker per project,
+# no warm successor.
+BEFORE_POOLS = LeanHostConfig(project_max_workers=1, warm_successor=False)
 
 
 def describe():

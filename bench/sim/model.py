@@ -1,18 +1,33 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""A discrete-event model of one lean-hostd node as it schedules today.
+"""A discrete-event model of one lean-hostd node as it schedules now.
 
-What is modelled (src/project/actor.c, registry.c, README "Memory
-enforcement"): one actor per project with a bounded mailbox
-(mailbox_full beyond it), one worker per project running one job at a time,
-a worker keeping up to max_imports import profiles, the import-switch tier
-(other imports than the last job and anon >= 2 GiB: recycle first), the
-post-job tier (anon >= 5 GiB after a job: recycle), max_requests, idle
-recycle, and the node's worker cap (MemTotal / post-job tier) with LRU
-eviction of an idle worker.  CPU: a job holds one of the node's cores for
-its spawn + import + proof; jobs wait FIFO for a core.
+What is modelled (src/project/pool.c, lane.c, actor.c, admission.c,
+mailbox.c; README "Memory enforcement"): one actor per project with a bounded
+mailbox counting running + queued calls (mailbox_full beyond it) and a pool
+of lanes, each running one job on one worker at a time.  The head of the
+mailbox goes (order kept: a call that must wait holds the ones behind it) to
+a free lane whose worker holds or is warming its header, else to a free
+lane with a worker and other imports, else to a new or empty lane when the
+pool may grow: fewer than project.max_workers (min(4, CPUs − 1)) live
+workers, all their hard tiers within project.pool_memory_kib (MemTotal) and
+a machine-wide slot free right now.  Per worker: up to max_imports import
+profiles, the import-switch tier (other imports than the last job and anon
+>= 2 GiB: recycle first), the post-job tier (anon >= 5 GiB after a job),
+max_requests, idle recycle.  A worker recycled by a tier, max_requests or
+max_imports gets a warm successor (project.warm_successor): it starts with
+the same header (an import switch: the waiting call's header) off the
+request path, within the pool budget and only on a free slot (it never
+evicts).  The node's worker cap (MemTotal / post-job tier) is shared by all
+lanes; a lane without a slot evicts the least recently used idle worker and
+waits, slots go to the longest waiting lane.  CPU: a job holds one of the
+node's cores for its spawn + import + proof, a warm-up for its spawn +
+import; both wait FIFO for a core.  leancost.BEFORE_POOLS (max_workers 1, no
+successor) is the scheduler before the pools.
 
 Not modelled: the hard tier (no job here grows that far), restart-policy
-cool-downs, heavy permits (no lake builds in these traces).
+cool-downs, heavy permits (no lake builds in these traces), proof-state
+routing (no call here names a worker generation), prewarm_imports (off by
+default), timeouts and cancels.
 """
 
 import heapq
@@ -74,27 +89,51 @@ class Call:
 
 
 class Worker:
-    __slots__ = ("profiles", "active", "anon", "requests", "idle_since", "gen", "busy")
+    __slots__ = ("profiles", "active", "anon", "requests", "gen")
 
     def __init__(self, gen):
         self.profiles = []   # header indexes imported, in order
         self.active = None
         self.anon = 0.0
         self.requests = 0
-        self.idle_since = 0.0
         self.gen = gen
-        self.busy = False
+
+
+class Lane:
+    """One lane of a project's pool (actor.c): one job, one worker at a time,
+    an admission ticket (a worker slot), a warm-successor wish (lane.c)."""
+    __slots__ = ("actor", "worker", "current", "started", "warm", "warming", "last_used", "holds_slot",
+                 "waiting_slot")
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.worker = None
+        self.current = None
+        self.started = False   # the current call has its core (or waits for one)
+        self.warm = None       # header its next worker loads before any call asks
+        self.warming = False
+        self.last_used = 0.0
+        self.holds_slot = False
+        self.waiting_slot = False
 
 
 class Actor:
-    __slots__ = ("pid", "mailbox", "current", "worker", "waiting_slot")
+    __slots__ = ("pid", "mailbox", "lanes")
 
     def __init__(self, pid):
         self.pid = pid
-        self.mailbox = deque()
-        self.current = None
-        self.worker = None
-        self.waiting_slot = False
+        self.mailbox = deque()   # queued calls (the running ones are on lanes)
+        self.lanes = []
+
+    def running(self):
+        return sum(1 for l in self.lanes if l.current)
+
+    def live(self):
+        # project_pool_live_workers: a lane with a worker or a job
+        return sum(1 for l in self.lanes if l.worker or l.current)
+
+
+_SUCCESSOR_CAUSES = ("rss_post_job", "rss_import_switch", "max_requests", "max_imports")
 
 
 class Node:
@@ -108,12 +147,14 @@ class Node:
         self.cpu_wait = deque()
         self.mem_gb = mem_gb
         self.max_workers = cfg.max_workers(mem_gb)
+        self.project_max_workers = cfg.project_workers(cores)
+        self.pool_budget_gb = cfg.pool_memory_gb if cfg.pool_memory_gb else mem_gb
         self.cfg = cfg
         self.headers = headers
         self.stats = stats
         self.rng = rng
         self.actors = {}
-        self.live = {}  # pid -> actor with a worker, insertion-ordered (deterministic)
+        self.lanes = []  # every lane of the node, creation order (deterministic)
         self.workers_active = 0
         self.admission = deque()
         self.alive = True
@@ -146,69 +187,132 @@ class Node:
         self.header_refs[hi] += 1
         self._add_anon(w, self.headers[hi].anon_gb)
 
-    def _kill(self, a, cause):
-        w = a.worker
+    def _spawn(self, l):
+        l.worker = Worker(next(self.gen))
+        self.stats.spawns += 1
+        return l.worker
+
+    def _kill(self, l, cause, successor=None):
+        """The lane's worker ends; a planned end gets a warm successor (lane_want_successor)."""
+        w = l.worker
         if not w:
             return
-        a.worker = None
-        del self.live[a.pid]
+        l.worker = None
+        l.warming = False
         self.anon_total -= w.anon
         for hi in w.profiles:
             self.header_refs[hi] -= 1
-        self.workers_active -= 1
         if cause:
             self.stats.recycle(cause)
-        self._grant_slots()
+        l.warm = None
+        if self.cfg.warm_successor and cause in _SUCCESSOR_CAUSES:
+            l.warm = successor if successor is not None else w.active
+        self._release_slot(l)
+        self.sim.after(0, self._kick, l.actor)
 
-    # ---- admission (registry.c): a slot per worker, LRU eviction of idle ones
+    # ---- admission (admission.c): a slot per worker, LRU eviction of idle ones
 
-    def _acquire_slot(self, a):
+    def _evictable(self, l):
+        # lane_is_evictable: an idle worker of a project with nothing queued
+        return l.worker is not None and not l.current and not l.warming and not l.actor.mailbox
+
+    def _acquire_slot(self, l):
+        if l.holds_slot:
+            return True
         if self.workers_active < self.max_workers:
             self.workers_active += 1
+            l.holds_slot = True
+            l.waiting_slot = False
             return True
+        if not l.waiting_slot:
+            l.waiting_slot = True
+            self.admission.append(l)
         victim = None
-        for b in self.live.values():
-            if b is not a and b.worker and not b.worker.busy and not b.current and not b.mailbox:
-                if victim is None or b.worker.idle_since < victim.worker.idle_since:
-                    victim = b
+        for b in self.lanes:
+            if b is not l and self._evictable(b) and (victim is None or b.last_used < victim.last_used):
+                victim = b
         if victim is not None:
-            self._kill(victim, "evicted")
-            if self.workers_active < self.max_workers:
-                self.workers_active += 1
-                return True
-        if not a.waiting_slot:
-            a.waiting_slot = True
-            self.admission.append(a)
-        return False
+            self._kill(victim, "evicted")  # its slot goes to the longest waiting lane
+        return l.holds_slot
 
-    def _grant_slots(self):
+    def _release_slot(self, l):
+        if not l.holds_slot:
+            return
+        l.holds_slot = False
+        self.workers_active -= 1
         while self.admission and self.workers_active < self.max_workers:
-            a = self.admission.popleft()
-            a.waiting_slot = False
-            self.sim.after(0, self._dispatch, a)
+            b = self.admission.popleft()
+            if not b.waiting_slot:
+                continue
+            b.waiting_slot = False
+            b.holds_slot = True
+            self.workers_active += 1
+            self.sim.after(0, self._kick, b.actor)
+
+    # ---- the pool (pool.c)
+
+    def _may_start(self, a):
+        n = a.live()
+        if n == 0:
+            return True
+        if n >= self.project_max_workers:
+            return False
+        return (n + 1) * self.cfg.hard_gb <= self.pool_budget_gb
+
+    def _may_start_now(self, a):
+        if a.live() == 0:
+            return True
+        return self._may_start(a) and self.workers_active < self.max_workers
+
+    def _pick_lane(self, a, hi):
+        best, best_cost = None, 99
+        for l in a.lanes:
+            if l.current:
+                continue
+            w = l.worker
+            if w and (hi in w.profiles or l.warm == hi):
+                cost = 1 if l.warming else 0
+            elif w:
+                cost = 2
+            elif l.warm is not None and l.warm != hi:
+                cost = 5
+            else:
+                cost = 3
+            if cost >= 3 and not self._may_start_now(a) and a.live() > 0:
+                continue
+            if cost < best_cost:
+                best, best_cost = l, cost
+        if best and best_cost <= 2:
+            return best
+        if (not best or best_cost > 3) and self._may_start_now(a) and \
+                len(a.lanes) < max(self.project_max_workers, 1):
+            l = Lane(a)
+            a.lanes.append(l)
+            self.lanes.append(l)
+            return l
+        return best
 
     # ---- calls
 
     def submit(self, call):
-        """A call arrives; False when refused (mailbox_full)."""
+        """A call arrives; False when refused (mailbox_full: running + queued)."""
         if not self.alive:
             return False
         a = self.actors.get(call.project)
         if a is None:
             a = self.actors[call.project] = Actor(call.project)
-        if len(a.mailbox) >= self.cfg.mailbox_capacity:
+        if len(a.mailbox) + a.running() >= self.cfg.mailbox_capacity:
             self.stats.mailbox_full += 1
             return False
         call.node = self
         self.stats.calls += 1
         self.inflight += 1
         a.mailbox.append(call)
-        self._dispatch(a)
+        self._kick(a)
         return True
 
     def _finish(self, a, call, ok, warm=False):
         self.inflight -= 1
-        a.current = None
         if ok:
             self.stats.answered += 1
             self.stats.latency_sum += self.sim.now - call.arrival
@@ -216,10 +320,10 @@ class Node:
                 self.stats.warm += 1
         if call.on_done:
             call.on_done(call, ok)
-        self._dispatch(a)
 
-    def _dispatch(self, a):
-        if not self.alive or a.current or not a.mailbox:
+    def _kick(self, a):
+        """project_dispatch: hand out the head of the mailbox while a lane takes it."""
+        if not self.alive:
             return
         cfg = self.cfg
         while a.mailbox and self.sim.now - a.mailbox[0].arrival > cfg.request_timeout_s:
@@ -228,28 +332,66 @@ class Node:
             self.inflight -= 1
             if call.on_done:
                 call.on_done(call, False)
-        if not a.mailbox:
+        while a.mailbox:
+            l = self._pick_lane(a, a.mailbox[0].header)
+            if l is None:
+                break
+            l.current = a.mailbox.popleft()
+            l.started = False
+            if l.warm is not None and not l.warming and l.warm != l.current.header:
+                l.warm = None
+        for l in list(a.lanes):
+            self._lane_dispatch(l)
+            if not l.current and not a.mailbox:
+                self._went_idle(l)
+
+    def _went_idle(self, l):
+        if l.waiting_slot:
+            l.waiting_slot = False
+        if not l.worker and l.holds_slot and l.warm is None:
+            self._release_slot(l)
+        if self._evictable(l):
+            self._poke()
+
+    def _poke(self):
+        """admission_poke: a worker went idle; lanes waiting for a slot may evict it now."""
+        for b in list(self.admission):
+            if not b.waiting_slot:
+                continue
+            victim = None
+            for c in self.lanes:
+                if c is not b and self._evictable(c) and (victim is None or c.last_used < victim.last_used):
+                    victim = c
+            if victim is None:
+                return
+            self._kill(victim, "evicted")
+
+    def _lane_dispatch(self, l):
+        a = l.actor
+        if not l.current:
+            self._warm_dispatch(l)
             return
-        call = a.mailbox[0]
-        w = a.worker
+        if l.warming or l.started:
+            return
+        l.warm = None
+        call = l.current
+        cfg = self.cfg
+        w = l.worker
         if w and w.active is not None and w.active != call.header and w.anon >= cfg.import_switch_gb:
-            self._kill(a, "rss_import_switch")
+            self._kill(l, "rss_import_switch", call.header)
+            l.warm = None  # the job loads what it needs itself
             w = None
         if w and call.header not in w.profiles and len(w.profiles) >= cfg.max_imports:
-            self._kill(a, "max_imports")
+            self._kill(l, "max_imports", call.header)
+            l.warm = None
             w = None
+        cost = 0.0
         if w is None:
-            if not self._acquire_slot(a):
+            if not self._acquire_slot(l):
                 return
-            w = a.worker = Worker(next(self.gen))
-            self.live[a.pid] = a
-            self.stats.spawns += 1
+            w = self._spawn(l)
             cost = lc.SPAWN_S
-        else:
-            cost = 0.0
-        a.mailbox.popleft()
-        a.current = call
-        w.busy = True
+        l.started = True
         warm = cost == 0.0 and call.header in w.profiles
         if call.header not in w.profiles:
             self._import(w, call.header)
@@ -257,60 +399,99 @@ class Node:
             cost += self.headers[call.header].import_s
         w.active = call.header
         cost += call.work if call.work is not None else lc.proof_seconds(self.rng)
-        self._want_core(a, w, call, cost, warm)
+        self._want_core(cost, self._job_done, l, w, call, warm)
 
-    def _want_core(self, a, w, call, cost, warm):
-        if self.cores_free > 0:
-            self.cores_free -= 1
-            self.sim.after(cost, self._job_done, a, w, call, warm)
-        else:
-            self.cpu_wait.append((a, w, call, cost, warm))
-
-    def _release_core(self):
-        if self.cpu_wait:
-            a, w, call, cost, warm = self.cpu_wait.popleft()
-            if self.alive:
-                self.sim.after(cost, self._job_done, a, w, call, warm)
+    def _warm_dispatch(self, l):
+        """lane_dispatch_warm: a successor starts within the budget and only on a free slot (never evicts)."""
+        if l.warm is None or l.warming:
+            return
+        a = l.actor
+        if l.worker is None:
+            if not self._may_start(a):
                 return
-        self.cores_free += 1
+            if not l.holds_slot:
+                if self.workers_active >= self.max_workers or not self._acquire_slot(l):
+                    return
+            w = self._spawn(l)
+            cost = lc.SPAWN_S
+        else:
+            w = l.worker
+            if l.warm in w.profiles:
+                l.warm = None
+                return
+            cost = 0.0
+        hi = l.warm
+        l.warming = True
+        self._import(w, hi)
+        self.stats.imports += 1
+        w.active = hi
+        self._want_core(cost + self.headers[hi].import_s, self._warm_done, l, w)
 
-    def _job_done(self, a, w, call, warm):
+    def _warm_done(self, l, w):
         if not self.alive:
             return
         self._release_core()
-        if a.worker is not w:
+        if l.worker is not w:
             return
-        w.busy = False
+        l.warming = False
+        l.warm = None
+        l.last_used = self.sim.now
+        if not l.current:
+            self.sim.after(self.cfg.idle_s, self._idle_check, l, w.gen)
+        self._kick(l.actor)
+
+    def _want_core(self, cost, fn, *args):
+        if self.cores_free > 0:
+            self.cores_free -= 1
+            self.sim.after(cost, fn, *args)
+        else:
+            self.cpu_wait.append((cost, fn, args))
+
+    def _release_core(self):
+        if self.cpu_wait:
+            cost, fn, args = self.cpu_wait.popleft()
+            if self.alive:
+                self.sim.after(cost, fn, *args)
+                return
+        self.cores_free += 1
+
+    def _job_done(self, l, w, call, warm):
+        if not self.alive:
+            return
+        self._release_core()
+        a = l.actor
+        l.current = None
+        l.started = False
         w.requests += 1
         self._add_anon(w, lc.ANON_PER_PROOF_GB)
-        w.idle_since = self.sim.now
+        l.last_used = self.sim.now
         if w.anon >= self.cfg.post_job_gb:
-            self._kill(a, "rss_post_job")
+            self._kill(l, "rss_post_job")
         elif w.requests >= self.cfg.max_requests:
-            self._kill(a, "max_requests")
+            self._kill(l, "max_requests")
         else:
-            self.sim.after(self.cfg.idle_s, self._idle_check, a, w.gen)
+            self.sim.after(self.cfg.idle_s, self._idle_check, l, w.gen)
+        # the daemon's kick (a successor's start) runs before the client's next call arrives
+        self._kick(a)
         self._finish(a, call, True, warm)
+        self._kick(a)
 
-    def _idle_check(self, a, gen):
-        w = a.worker
-        if self.alive and w and w.gen == gen and not w.busy and not a.current and \
-                self.sim.now - w.idle_since >= self.cfg.idle_s - 1e-9:
-            self._kill(a, "idle")
+    def _idle_check(self, l, gen):
+        w = l.worker
+        if self.alive and w and w.gen == gen and self._evictable(l) and \
+                self.sim.now - l.last_used >= self.cfg.idle_s - 1e-9:
+            self._kill(l, "idle")
 
     def fail(self):
         """The node dies: every call on it (running or queued) gets a retryable error."""
         self.alive = False
         lost = []
         for a in self.actors.values():
-            if a.current:
-                lost.append(a.current)
+            lost.extend(l.current for l in a.lanes if l.current)
             lost.extend(a.mailbox)
             a.mailbox.clear()
-            a.current = None
-            a.worker = None
         self.actors.clear()
-        self.live.clear()
+        self.lanes = []
         self.anon_total = 0.0
         self.header_refs = [0] * len(self.headers)
         self.inflight = 0

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Many nodes: N lean-hostd nodes (model.Node, today's scheduling) behind a
+"""Many nodes: N lean-hostd nodes (model.Node: per-project pools, lean-host's
+defaults, or `cfg`, e.g. leancost.BEFORE_POOLS) behind a
 router, P projects with a Zipf call distribution (open loop, Poisson
 arrivals), three routing policies:
 
@@ -51,7 +52,7 @@ def ring_join_moved(nodes=100, projects=10000, vnodes=100):
 
 class Params:
     def __init__(self, nodes=100, projects=10000, zipf_s=1.0, rate=50.0, cores=16, mem_gb=128.0,
-                 warmup_s=1800.0, window_s=3600.0, fail_share=0.0, other_header=0.1, seed=1):
+                 warmup_s=1800.0, window_s=3600.0, fail_share=0.0, other_header=0.1, seed=1, cfg=None):
         self.__dict__.update(locals())
         del self.__dict__["self"]
 
@@ -62,7 +63,9 @@ def run(policy, prm):
     stats = model.Stats()
     names = [f"n{i}" for i in range(prm.nodes)]
     t0 = prm.warmup_s
-    nodes = {n: model.Node(sim, n, prm.cores, prm.mem_gb, stats, random.Random(_h(n) ^ prm.seed), measure_from=t0)
+    cfg = prm.cfg or lc.LeanHostConfig()
+    nodes = {n: model.Node(sim, n, prm.cores, prm.mem_gb, stats, random.Random(_h(n) ^ prm.seed), cfg=cfg,
+                           measure_from=t0)
              for n in names}
     ring = Ring(names)
 

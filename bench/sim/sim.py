@@ -50,9 +50,11 @@ def cmd_scale(args):
         for policy in ("consistent", "random", "leastconn"):
             d = scale.run(policy, scale.Params(fail_share=fail, seed=args.seed, **prm))
             rows.append(scale.row(policy, f"{int(fail * 100)} %", d))
+        d = scale.run("consistent", scale.Params(fail_share=fail, seed=args.seed, cfg=lc.BEFORE_POOLS, **prm))
+        rows.append(scale.row("consistent, lean-host before pools", f"{int(fail * 100)} %", d))
     p = scale.Params(**prm)
     print(f"{p.nodes} nodes (16 cores, 128 GB, lean-host defaults: {lc.LeanHostConfig().max_workers(128.0)} workers "
-          f"max), {p.projects} projects, Zipf s={p.zipf_s}, {p.rate:g} calls/s Poisson, measured "
+          f"max, {lc.LeanHostConfig().project_workers(16)} per project), {p.projects} projects, Zipf s={p.zipf_s}, {p.rate:g} calls/s Poisson, measured "
           f"{p.window_s / 60:g} min after {p.warmup_s / 60:g} min warm-up, seed {args.seed}; failures at the "
           f"window's start:\n")
     print(table(scale.HEAD, rows))

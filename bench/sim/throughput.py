@@ -3,15 +3,18 @@
 import headers, driven by closed-loop agents (each sends its next proof when
 the last one is answered), through three schedulers on the same trace:
 
-* lean-host today: one worker for the project, one job at a time (model.Node);
+* lean-host before pools: one worker for the project, one job at a time
+  (model.Node with project.max_workers 1, no warm successor);
+* lean-host (model.Node, defaults): the project's pool of
+  project.max_workers = min(4, CPU − 1) lanes routed by imports, a mailbox
+  of 8 counting running + queued calls, warm successors;
+* lean-host configured for one busy project: project.max_workers = CPU − 1,
+  project.pool_memory_kib large enough for them (the default MemTotal lets
+  only MemTotal / 16 GiB hard tier = 7 grow), a mailbox of 2 × that;
 * a Kimina-style pool: CPU − 1 REPLs, each bound to one exact header, an idle
   REPL with the header is reused, else the least recently used idle one is
   replaced (spawn + import); Kimina's own recycling of REPLs (by use count
-  or memory) is not modelled, so its REPLs only grow;
-* DESIGN, NOT BUILT: a per-project pool with import affinity and a warm
-  successor: up to CPU − 1 workers, a job goes to an idle worker that holds
-  its header, lean-host's tiers still recycle workers, and a recycled worker's
-  successor is spawned and imports the same header off the request path.
+  or memory) is not modelled, so its REPLs only grow.
 """
 
 import random
@@ -49,18 +52,18 @@ HEAD = ("scheduler", "proofs/s", "warm hits", "imports", "peak memory GB", "peak
         "recycles")
 
 
-def run_leanhost(trace, agents, cores, mem_gb):
+def run_leanhost(trace, agents, cores, mem_gb, cfg, name):
     sim = model.Sim()
     stats = model.Stats()
-    node = model.Node(sim, "n0", cores, mem_gb, stats, random.Random(0))
+    node = model.Node(sim, "n0", cores, mem_gb, stats, random.Random(0), cfg=cfg)
     todo = deque(trace.items)
-    res = Result("lean-host today (1 worker/project, serial)")
+    res = Result(name)
     peak_rss = [0.0]
 
     def rss_sum():
-        w = node.live.get(0)
-        if w and w.worker:
-            peak_rss[0] = max(peak_rss[0], w.worker.anon + sum(node.headers[h].file_gb for h in w.worker.profiles))
+        rss = sum(l.worker.anon + sum(node.headers[h].file_gb for h in l.worker.profiles)
+                  for l in node.lanes if l.worker)
+        peak_rss[0] = max(peak_rss[0], rss)
 
     def send(call=None):
         if call is None:
@@ -157,58 +160,6 @@ class KiminaPool(_Pool):
         pass
 
 
-class AffinityPool(_Pool):
-    """DESIGN, NOT BUILT."""
-
-    cfg = lc.LeanHostConfig()
-
-    def pick(self, hi):
-        idle = [r for r in self.repls if not r.busy and r.ready]
-        best = [r for r in idle if r.header == hi] or [r for r in idle if hi in r.profiles]
-        if best:
-            r = min(best, key=lambda r: r.anon)
-            r.header = hi
-            return r, 0.0
-        live = sum(1 for r in self.repls)
-        if live < self.size:
-            r = _Repl(hi)
-            self.repls.append(r)
-            return r, lc.SPAWN_S + self.headers[hi].import_s
-        # an idle worker below the import-switch tier imports in place
-        small = [r for r in idle if r.anon < self.cfg.import_switch_gb and len(r.profiles) < self.cfg.max_imports]
-        if small:
-            r = min(small, key=lambda r: r.last_used)
-            r.profiles.append(hi)
-            r.anon += self.headers[hi].anon_gb
-            r.header = hi
-            return r, self.headers[hi].import_s
-        if idle:
-            victim = min(idle, key=lambda r: r.last_used)
-            self.repls.remove(victim)
-            self.recycles += 1
-            r = _Repl(hi)
-            self.repls.append(r)
-            return r, lc.SPAWN_S + self.headers[hi].import_s
-        return None
-
-    def after_job(self, r):
-        if r.anon >= self.cfg.post_job_gb or r.requests >= self.cfg.max_requests:
-            # warm successor: same header, started now, ready after spawn + import;
-            # the old worker is gone at once (its memory overlaps only in peak accounting below)
-            self.recycles += 1
-            succ = _Repl(r.header)
-            succ.ready = False
-            self.repls.append(succ)
-            self.memory()
-            self.repls.remove(r)
-            self.imports += 1
-
-            def ready():
-                succ.ready = True
-                self.kick()
-            self.sim.after(lc.SPAWN_S + self.headers[succ.header].import_s, ready)
-
-
 def run_pool(cls, name, trace, agents, cores, mem_gb):
     sim = model.Sim()
     pool = cls(sim, lc.kimina_pool_size(cores), lc.HEADERS)
@@ -261,12 +212,24 @@ def run_pool(cls, name, trace, agents, cores, mem_gb):
     return res
 
 
+def tuned_config(cores, mem_gb):
+    """project.max_workers = CPU − 1, a pool budget for all their hard tiers, a mailbox of 2 × that."""
+    n = lc.kimina_pool_size(cores)
+    base = lc.LeanHostConfig()
+    return lc.LeanHostConfig(project_max_workers=n, pool_memory_gb=n * base.hard_gb, mailbox_capacity=2 * n)
+
+
 def run(n=1000, seed=1, cores=16, mem_gb=128.0, agents=None):
     trace = Trace(n, seed)
     agents = agents or lc.kimina_pool_size(cores)
+    d = lc.LeanHostConfig()
+    t = tuned_config(cores, mem_gb)
     return [
-        run_leanhost(trace, agents, cores, mem_gb),
+        run_leanhost(trace, agents, cores, mem_gb, lc.BEFORE_POOLS, "lean-host before pools (1 worker/project, serial)"),
+        run_leanhost(trace, agents, cores, mem_gb, d,
+                     f"lean-host (defaults: pool of {d.project_workers(cores)}, mailbox {d.mailbox_capacity})"),
+        run_leanhost(trace, agents, cores, mem_gb, t,
+                     f"lean-host (pool of {t.project_workers(cores)}, pool_memory {t.pool_memory_gb / lc.GIB:.0f} GiB, "
+                     f"mailbox {t.mailbox_capacity})"),
         run_pool(KiminaPool, "Kimina-style pool (CPU−1 REPLs, exact-header LRU)", trace, agents, cores, mem_gb),
-        run_pool(AffinityPool, "DESIGN, NOT BUILT: pool + import affinity + warm successor", trace, agents, cores,
-                 mem_gb),
     ]
