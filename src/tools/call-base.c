@@ -147,7 +147,7 @@ int tool_call_check_readiness(ToolCall *tc) {
 
         assert(tc->project);
         assert(!tc->have_readiness);
-        r = tools_check_readiness(tc->ctx, tc->call, tc->project, &tc->readiness);
+        r = tools_check_readiness(tc->ctx, tc->call, tc->project, &tc->project_view, &tc->readiness);
         tc->have_readiness = r == 0;
         return r;
 }
@@ -282,7 +282,7 @@ void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, cons
                 facts = &snapshot;
         }
         if (tc->project && tc->have_readiness)
-                freshness = tools_freshness(tc->project, &tc->readiness, tc->imports, facts, tc->env);
+                freshness = tools_freshness(tc->project_view.root, &tc->readiness, tc->imports, facts, tc->env);
         if (err) {
                 json_object_put(result);
                 body = tool_envelope_error(tc->project, err, facts, freshness);
