@@ -114,8 +114,6 @@ struct LhRegistry {
 
         sd_event_source *forget_source;
         uint64_t forgotten_restarts_total; /* of forgotten projects: totals never go down */
-        /* a path resolved off the loop for the call being dispatched (borrowed) */
-        const char *resolved_path, *resolved_root;
         uint64_t forgotten_restarts_by_cause[_RESTART_CAUSE_MAX];
 };
 

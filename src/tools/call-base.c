@@ -89,7 +89,10 @@ int tool_call_handle(McpCall *call, void *userdata) {
                         return -ENOMEM;
         }
         if (!def->no_project) {
-                r = tool_resolve_project(call, tool_call_arg_string(tc, "project"), ctx->registry, &tc->project);
+                /* resolved off the loop already, the usual case: taken as it is */
+                tc->project = tools_preflight_project(ctx, call);
+                r = tc->project ? 0 :
+                        tool_resolve_project(call, tool_call_arg_string(tc, "project"), ctx->registry, &tc->project);
                 if (r != 0)
                         return r < 0 ? r : 0;
                 project_get_view(tc->project, &tc->project_view);

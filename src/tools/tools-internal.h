@@ -62,6 +62,9 @@ void tools_preflight_abort_all(ToolsContext *ctx);
 /* The classification done off the loop for p by the call being dispatched
  * (once): 0 with *ret, -ENODATA when there is none, or its negative errno. */
 int tools_preflight_take(ToolsContext *ctx, LhProject *p, LeanReadiness *ret);
+/* The project the preflight of call resolved (its "project" argument), while
+ * call's handler runs; NULL otherwise (the handler resolves it itself). */
+LhProject *tools_preflight_project(ToolsContext *ctx, McpCall *call);
 
 /* Readiness gate before a project's job (tools.c). Classifies the project;
  * when the live worker is stale (lake-manifest.json or lean-toolchain

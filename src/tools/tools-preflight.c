@@ -6,8 +6,8 @@
  * call goes on from the thread's completion event, or is answered
  * path_unresponsive when the thread is not done in time (a hung mount); the
  * thread is then left to end alone. The handler then runs as before, and
- * finds the root and the classification already there (registry_resolve()
- * and tools_classify_full() touch no file). */
+ * finds the project and the classification already there
+ * (tools_preflight_project(), tools_classify_full(): no file is touched). */
 
 #include <assert.h>
 #include <stdio.h>
@@ -99,10 +99,8 @@ static ToolsPreflight *preflight_free(ToolsPreflight *pf) {
         if (!pf)
                 return NULL;
         pf->async = thread_async_cancel(pf->async);
-        /* the handler's own, once it ran, stays */
-        if (mcp_call_get_cancel_userdata(pf->call) == pf)
-                mcp_call_set_cancel(pf->call, NULL, NULL);
-        mcp_call_unref(pf->call);
+        /* the handler's own cancel callback, once it ran, stays */
+        mcp_call_release(pf->call, pf);
         free(pf->path);
         free(pf->guess_root);
         if (!pf->rd_taken)
@@ -155,10 +153,8 @@ static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
         pf->rd = j->rd;
         j->rd = (LeanReadiness) {};
 
-        ctx->preflight = pf;
-        registry_set_resolved(ctx->registry, pf->path, j->root);
+        ctx->preflight = pf; /* the handler takes p from here (tools_preflight_project()) */
         r = pf->handler(pf->call, ctx);
-        registry_set_resolved(ctx->registry, NULL, NULL);
         ctx->preflight = NULL;
         if (r < 0) {
                 /* as the server does for a handler's failure; ignored when it did answer */
@@ -264,6 +260,12 @@ void tools_preflight_abort_all(ToolsContext *ctx) {
                 tool_reply_errorf(pf->call, NULL, "shutting_down", true, "The daemon is shutting down.");
                 preflight_free(pf);
         }
+}
+
+LhProject *tools_preflight_project(ToolsContext *ctx, McpCall *call) {
+        ToolsPreflight *pf = ctx->preflight;
+
+        return pf && pf->call == call ? pf->project : NULL;
 }
 
 int tools_preflight_take(ToolsContext *ctx, LhProject *p, LeanReadiness *ret) {
