@@ -64,7 +64,8 @@ static void preflight_job_free(void *userdata) {
         free(j->repl_cache);
         lean_readiness_cache_clear(&j->cache);
         free(j->root);
-        lh_error_done(&j->err);
+        if (j->r < 0) /* only a failed resolution sets it */
+                lh_error_done(&j->err);
         lean_readiness_done(&j->rd);
         strv_free(j->argv);
         free(j);
@@ -167,7 +168,6 @@ static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
 static void on_preflight_done(void *arg, void *userdata, int r) {
         ToolsPreflight *pf = userdata;
         PreflightJob *j = arg;
-        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
 
         pf->async = NULL; /* gone after this callback */
         preflight_unlink(pf);
@@ -175,6 +175,8 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
 
         if (r < 0) {
                 /* the thread did not finish in time and goes on alone */
+                _cleanup_(lh_error_done) LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+
                 log_warning("Looking up %s did not finish within %u ms: path_unresponsive.", pf->path,
                             (unsigned) (PROJECT_RESOLVE_TIMEOUT_USEC / USEC_PER_MSEC));
                 project_unresponsive_error(&err, pf->path, r);
@@ -183,7 +185,6 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
                 preflight_reply_error(pf, &j->err, j->r);
         else
                 preflight_dispatch(pf, j);
-        lh_error_done(&err);
         preflight_free(pf);
 }
 
