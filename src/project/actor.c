@@ -51,8 +51,18 @@ void project_notify(LhProject *p, ProjectChange what) {
         LhRegistry *r = p->registry;
 
         project_facts_touch(p);
+        if (p->in_kick) {
+                p->pending_changes |= what;
+                return;
+        }
         if (r->observer && r->observer->project_changed)
                 r->observer->project_changed(p, what, r->observer_userdata);
+}
+
+void project_notify_later(LhProject *p, ProjectChange what) {
+        project_facts_touch(p);
+        p->pending_changes |= what; /* told at the end of the kick (pool.c on_kick()) */
+        project_kick(p);
 }
 
 void project_kick(LhProject *p) {
@@ -186,8 +196,7 @@ static void lane_end_current(LhLane *l, const LhError *err, bool completed) {
         if (j->worker_restarted)
                 lane_get_facts(l, &facts);
         project_finish_job(p, j, &facts, err);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
+        project_notify_later(p, PROJECT_CHANGE_STATE);
 }
 
 /* Planned recycles after a job; they go into the call's facts when the
@@ -439,8 +448,7 @@ static void lane_handle_warm_reply(LhLane *l, json_object *reply) {
         }
         /* a failed import is the next call's to report (it sends the header again) */
         lane_clear_warm(l);
-        project_notify(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
-        project_kick(p);
+        project_notify_later(p, PROJECT_CHANGE_WORKER | PROJECT_CHANGE_STATE);
 }
 
 void lane_went_idle(LhLane *l) {

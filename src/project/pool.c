@@ -163,16 +163,24 @@ static void project_dispatch(LhProject *p) {
         }
 }
 
+/* One dispatch, one word to the observers however many facts it changed
+ * (a job taken, its worker started, its command sent). */
 static int on_kick(sd_event_source *s, void *userdata) {
-        project_dispatch(userdata);
+        LhProject *p = userdata;
+        ProjectChange what;
+
+        p->in_kick = true;
+        project_dispatch(p);
+        p->in_kick = false;
+        what = p->pending_changes;
+        p->pending_changes = 0;
+        if (what)
+                project_notify(p, what);
         return 0;
 }
 
 static void project_on_cooled(void *userdata) {
-        LhProject *p = userdata;
-
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
+        project_notify_later(userdata, PROJECT_CHANGE_STATE);
 }
 
 static void project_reset_restart_policy(LhProject *p) {
@@ -303,8 +311,7 @@ void project_enqueue(LhProject *p, LhJob *j) {
         pool_prewarm(p);
         job_attach(j, p, now_usec(CLOCK_MONOTONIC));
         job_queue_append(&p->queue, j);
-        project_notify(p, PROJECT_CHANGE_STATE);
-        project_kick(p);
+        project_notify_later(p, PROJECT_CHANGE_STATE);
 }
 
 void project_cancel_job(LhProject *p, LhJob *j) {

@@ -88,6 +88,9 @@ struct LhProject {
         FactsCache facts_cache;    /* snapshot.c's */
 
         sd_event_source *kick_source;
+        /* the observers hear a dispatch's changes once, at its end (pool.c) */
+        ProjectChange pending_changes;
+        bool in_kick;
 
         bool stopped;
         bool prewarmed;            /* project.prewarm_imports asked for (pool.c's) */
@@ -111,8 +114,6 @@ struct LhRegistry {
 
         sd_event_source *forget_source;
         uint64_t forgotten_restarts_total; /* of forgotten projects: totals never go down */
-        /* a path resolved off the loop for the call being dispatched (borrowed) */
-        const char *resolved_path, *resolved_root;
         uint64_t forgotten_restarts_by_cause[_RESTART_CAUSE_MAX];
 };
 
@@ -144,6 +145,9 @@ void lane_cancel_job(LhLane *l, const LhError *e);
 void lane_evict(LhLane *l);
 void project_finish_job(LhProject *p, LhJob *j, const LhFacts *facts, const LhError *err);
 void project_notify(LhProject *p, ProjectChange what);
+/* The same, heard at the end of the kick it schedules: a change made just
+ * before the actor runs is told with the actor's own, once. */
+void project_notify_later(LhProject *p, ProjectChange what);
 bool project_check_cooling(LhProject *p);        /* ends it early when the window allows */
 void project_kick(LhProject *p);
 

@@ -66,9 +66,6 @@ int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhEr
 int registry_resolve_start(LhRegistry *r, sd_event *event, const char *path, ThreadAsyncDone done, void *userdata,
                            ThreadAsync **ret);
 int registry_resolve_finish(LhRegistry *r, void *job, int k, const char *path, LhProject **ret, LhError *err);
-/* While set, registry_resolve(path) uses root as path's resolution (a tool
- * call resolved off the loop is being dispatched); both NULL to clear. Borrowed. */
-void registry_set_resolved(LhRegistry *r, const char *path, const char *root);
 /* The known project whose root is path or contains it (no file system access), or NULL. */
 LhProject *registry_find_by_path(LhRegistry *r, const char *path);
 /* Forget every project with no worker, no job, no cooldown and no call for

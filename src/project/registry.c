@@ -144,10 +144,6 @@ int registry_resolve(LhRegistry *r, const char *path, LhProject **ret, LhError *
                 return -EINVAL;
         }
 
-        /* resolved off the loop already (tool calls): no file system access here */
-        if (r->resolved_path && streq(r->resolved_path, path))
-                return registry_resolve_root(r, r->resolved_root, ret, err);
-
         /* realpath()/stat() may hang on a dead mount: on a thread, waited for a bounded time */
         k = project_root_resolve_bounded(path, r->config->trusted_roots, geteuid(), PROJECT_RESOLVE_TIMEOUT_USEC,
                                          &root, err);
@@ -190,13 +186,6 @@ int registry_resolve_finish(LhRegistry *r, void *job, int k, const char *path, L
         if (k < 0)
                 return k;
         return registry_resolve_root(r, root, ret, err);
-}
-
-void registry_set_resolved(LhRegistry *r, const char *path, const char *root) {
-        assert(r);
-        assert(!path == !root);
-        r->resolved_path = path;
-        r->resolved_root = root;
 }
 
 LhProject *registry_find_by_path(LhRegistry *r, const char *path) {

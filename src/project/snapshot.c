@@ -201,7 +201,7 @@ static const LhLane *project_primary_lane(const LhProject *p) {
 
 static void lane_fill_worker_facts(const LhLane *l, LhFacts *ret) {
         ret->worker_generation = l->slot.generation;
-        ret->worker_pid = l->slot.worker ? worker_get_pid(l->slot.worker) : 0;
+        ret->worker_pid = l->slot.worker ? l->slot.pid : 0; /* read on every snapshot: the slot's copy */
         ret->enforcement = l->slot.mode;
         ret->rss_kib = l->slot.rss_kib;
         ret->anon_kib = l->slot.anon_kib;
@@ -234,7 +234,7 @@ size_t project_get_workers(LhProject *p, LhWorkerFacts *ret, size_t n) {
                 w = ret + k - 1;
                 *w = (LhWorkerFacts) {
                         .generation = l->slot.generation,
-                        .pid = worker_get_pid(l->slot.worker),
+                        .pid = l->slot.pid,
                         .state = l->slot.stopping ? "stopping" : !l->slot.ready ? "starting" :
                                  l->warming ? "warming" : l->current ? "busy" : "idle",
                         .rss_kib = l->slot.rss_kib,

@@ -271,6 +271,43 @@ static void test_order_and_mailbox(void) {
         ASSERT_EQ(project_get_state(p), PROJECT_IDLE);
 }
 
+static unsigned n_changed;
+static ProjectChange changed;
+
+static void on_changed(LhProject *p, ProjectChange what, void *userdata) {
+        n_changed++;
+        changed |= what;
+}
+
+/* One dispatch of the actor tells its observers once: the job queued, taken
+ * and sent to the warm worker are one change, heard at the end of the kick. */
+static void test_notify_coalesced(void) {
+        static const RegistryObserver observer = { .project_changed = on_changed };
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        Call c = { .code = "-- @double sleep 0.05\ndef late := 1" };
+        LhProject *p;
+
+        setup(&r, &p);
+        run_ok(p, "def warm := 1", NULL);
+        wait_state(p, PROJECT_IDLE);
+        run_for(50 * USEC_PER_MSEC); /* the kick after that job ran */
+        registry_set_observer(r, &observer, NULL);
+        n_changed = 0;
+        changed = 0;
+        ASSERT_OK(submit(p, &c, NULL));
+        ASSERT_EQ(n_changed, 0u); /* queued: told with the kick's own changes */
+        while (n_changed == 0)
+                ASSERT_OK(sd_event_run(event, 100 * USEC_PER_MSEC));
+        ASSERT_EQ(n_changed, 1u);
+        ASSERT_TRUE(changed & PROJECT_CHANGE_STATE);
+        ASSERT_EQ(project_get_state(p), PROJECT_BUSY);
+        ASSERT_EQ(c.n_done, 0u);
+        wait_done(&c);
+        ASSERT_TRUE(c.ok);
+        call_release(&c);
+        registry_set_observer(r, NULL, NULL);
+}
+
 static void test_import_profiles(void) {
         _cleanup_(registry_freep) LhRegistry *r = NULL;
         char *alpha[] = { (char *) "Alpha", NULL }, *beta[] = { (char *) "Beta", (char *) "Gamma", NULL };
@@ -998,6 +1035,7 @@ int main(void) {
 
         test_resolve();
         test_order_and_mailbox();
+        test_notify_coalesced();
         test_import_profiles();
         test_import_switch();
         test_own_imports();

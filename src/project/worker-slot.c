@@ -23,6 +23,7 @@ static void worker_slot_reset(WorkerSlot *s) {
 
 void worker_slot_done(WorkerSlot *s) {
         s->worker = worker_free(s->worker);
+        s->pid = 0;
         worker_slot_free_graveyard(s, true);
         worker_slot_reset(s);
 }
@@ -57,6 +58,7 @@ int worker_slot_start(WorkerSlot *s, uint64_t generation, sd_event *event, const
 
         s->generation = generation;
         s->worker = w;
+        s->pid = worker_get_pid(w);
         worker_slot_reset(s);
         s->requests_served = 0;
         s->scope_unit[0] = 0;
@@ -114,6 +116,7 @@ bool worker_slot_bury(WorkerSlot *s, LhWorker *w, WorkerSlotEnd *ret) {
                 .rss_kib = s->rss_kib,
         };
         s->worker = NULL;
+        s->pid = 0;
         worker_slot_reset(s);
         return true;
 }

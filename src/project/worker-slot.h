@@ -17,6 +17,7 @@
 
 typedef struct WorkerSlot {
         LhWorker *worker;          /* live one, or NULL */
+        pid_t pid;                 /* the live one's: fixed at its start, reaped only as it is buried */
         LhWorker **graveyard;      /* dead workers, freed from the kick (not inside their callbacks) */
         size_t n_graveyard;
         uint64_t generation;       /* the last one handed out; 0 = none yet */

@@ -89,7 +89,10 @@ int tool_call_handle(McpCall *call, void *userdata) {
                         return -ENOMEM;
         }
         if (!def->no_project) {
-                r = tool_resolve_project(call, tool_call_arg_string(tc, "project"), ctx->registry, &tc->project);
+                /* resolved off the loop already, the usual case: taken as it is */
+                tc->project = tools_preflight_project(ctx, call);
+                r = tc->project ? 0 :
+                        tool_resolve_project(call, tool_call_arg_string(tc, "project"), ctx->registry, &tc->project);
                 if (r != 0)
                         return r < 0 ? r : 0;
                 project_get_view(tc->project, &tc->project_view);
@@ -147,7 +150,7 @@ int tool_call_check_readiness(ToolCall *tc) {
 
         assert(tc->project);
         assert(!tc->have_readiness);
-        r = tools_check_readiness(tc->ctx, tc->call, tc->project, &tc->readiness);
+        r = tools_check_readiness(tc->ctx, tc->call, tc->project, &tc->project_view, &tc->readiness);
         tc->have_readiness = r == 0;
         return r;
 }
@@ -282,7 +285,7 @@ void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, cons
                 facts = &snapshot;
         }
         if (tc->project && tc->have_readiness)
-                freshness = tools_freshness(tc->project, &tc->readiness, tc->imports, facts, tc->env);
+                freshness = tools_freshness(tc->project_view.root, &tc->readiness, tc->imports, facts, tc->env);
         if (err) {
                 json_object_put(result);
                 body = tool_envelope_error(tc->project, err, facts, freshness);

@@ -25,6 +25,7 @@ int main(void) {
         char tmp[] = "/tmp/test-tools-stamps-XXXXXX";
         _cleanup_free_ char *lakefile = NULL, *pin = NULL;
         LeanReadiness rd;
+        LhProjectView view;
         uint64_t reads;
         LeanProjectStamp a = { .toolchain = "leanprover/lean4:v4.19.0" };
         LhError err = {};
@@ -66,13 +67,14 @@ int main(void) {
         ASSERT_TRUE(tools_get_worker_stamp(&ctx, p, 1) == NULL);
 
         /* the gate before a job (no call being dispatched: classified here) */
-        ASSERT_EQ(tools_check_readiness(&ctx, NULL, p, &rd), 0);
+        project_get_view(p, &view);
+        ASSERT_EQ(tools_check_readiness(&ctx, NULL, p, &view, &rd), 0);
         ASSERT_EQ(rd.state, LEAN_READINESS_READY);
         ASSERT_TRUE(streq(rd.stamp.toolchain, "leanprover/lean4:v4.19.0"));
         lean_readiness_done(&rd);
         reads = project_get_readiness_cache(p)->reads;
         ASSERT_TRUE(reads > 0);
-        ASSERT_EQ(tools_check_readiness(&ctx, NULL, p, &rd), 0);
+        ASSERT_EQ(tools_check_readiness(&ctx, NULL, p, &view, &rd), 0);
         lean_readiness_done(&rd);
         ASSERT_EQ(project_get_readiness_cache(p)->reads, reads);
 

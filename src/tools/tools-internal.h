@@ -62,6 +62,9 @@ void tools_preflight_abort_all(ToolsContext *ctx);
 /* The classification done off the loop for p by the call being dispatched
  * (once): 0 with *ret, -ENODATA when there is none, or its negative errno. */
 int tools_preflight_take(ToolsContext *ctx, LhProject *p, LeanReadiness *ret);
+/* The project the preflight of call resolved (its "project" argument), while
+ * call's handler runs; NULL otherwise (the handler resolves it itself). */
+LhProject *tools_preflight_project(ToolsContext *ctx, McpCall *call);
 
 /* Readiness gate before a project's job (tools.c). Classifies the project;
  * when the live worker is stale (lake-manifest.json or lean-toolchain
@@ -70,7 +73,8 @@ int tools_preflight_take(ToolsContext *ctx, LhProject *p, LeanReadiness *ret);
  * lean_readiness_done()), 1 when the call was answered with the readiness
  * error (code = the state name, body carries "readiness": {…, "fix"}),
  * negative errno on OOM (nothing answered). */
-int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanReadiness *ret);
+int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, const LhProjectView *view,
+                          LeanReadiness *ret);
 
 /* Remember what the worker generation that served a job was started
  * against: stamp as read by tools_check_readiness() before the job. */
@@ -82,9 +86,8 @@ void tools_note_job_end(ToolsContext *ctx, LhProject *p, const LeanProjectStamp 
                         const LhError *err);
 /* lean_readiness_classify(), plus a recent smoke failure of p (unusable), plus
  * the REPL provisioner's state for a project without a REPL (provisioning,
- * provision_failed; a build starts here). */
-int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, LeanReadiness *ret);
-/* provision false: report a running or failed REPL build, never start one (status). */
+ * provision_failed; a build starts here unless provision is false: status
+ * reports a running or failed REPL build, never starts one). */
 int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, bool provision,
                         LeanReadiness *ret);
 const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation);
@@ -92,7 +95,7 @@ const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, 
 /* The full freshness envelope (lean/readiness.h lean_freshness_to_json())
  * for a job's reply: stamp and advisories from the readiness check (NULL:
  * no freshness; the files are never read on the loop). */
-json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
+json_object *tools_freshness(const char *root, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env);
 
 /* The tools themselves: tool-lean-*.c, on the call base (call-base.h). */

@@ -6,8 +6,8 @@
  * call goes on from the thread's completion event, or is answered
  * path_unresponsive when the thread is not done in time (a hung mount); the
  * thread is then left to end alone. The handler then runs as before, and
- * finds the root and the classification already there (registry_resolve()
- * and tools_classify_full() touch no file). */
+ * finds the project and the classification already there
+ * (tools_preflight_project(), tools_classify_full(): no file is touched). */
 
 #include <assert.h>
 #include <stdio.h>
@@ -64,7 +64,8 @@ static void preflight_job_free(void *userdata) {
         free(j->repl_cache);
         lean_readiness_cache_clear(&j->cache);
         free(j->root);
-        lh_error_done(&j->err);
+        if (j->r < 0) /* only a failed resolution sets it */
+                lh_error_done(&j->err);
         lean_readiness_done(&j->rd);
         strv_free(j->argv);
         free(j);
@@ -99,10 +100,8 @@ static ToolsPreflight *preflight_free(ToolsPreflight *pf) {
         if (!pf)
                 return NULL;
         pf->async = thread_async_cancel(pf->async);
-        /* the handler's own, once it ran, stays */
-        if (mcp_call_get_cancel_userdata(pf->call) == pf)
-                mcp_call_set_cancel(pf->call, NULL, NULL);
-        mcp_call_unref(pf->call);
+        /* the handler's own cancel callback, once it ran, stays */
+        mcp_call_release(pf->call, pf);
         free(pf->path);
         free(pf->guess_root);
         if (!pf->rd_taken)
@@ -155,10 +154,8 @@ static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
         pf->rd = j->rd;
         j->rd = (LeanReadiness) {};
 
-        ctx->preflight = pf;
-        registry_set_resolved(ctx->registry, pf->path, j->root);
+        ctx->preflight = pf; /* the handler takes p from here (tools_preflight_project()) */
         r = pf->handler(pf->call, ctx);
-        registry_set_resolved(ctx->registry, NULL, NULL);
         ctx->preflight = NULL;
         if (r < 0) {
                 /* as the server does for a handler's failure; ignored when it did answer */
@@ -171,7 +168,6 @@ static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
 static void on_preflight_done(void *arg, void *userdata, int r) {
         ToolsPreflight *pf = userdata;
         PreflightJob *j = arg;
-        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
 
         pf->async = NULL; /* gone after this callback */
         preflight_unlink(pf);
@@ -179,6 +175,8 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
 
         if (r < 0) {
                 /* the thread did not finish in time and goes on alone */
+                _cleanup_(lh_error_done) LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+
                 log_warning("Looking up %s did not finish within %u ms: path_unresponsive.", pf->path,
                             (unsigned) (PROJECT_RESOLVE_TIMEOUT_USEC / USEC_PER_MSEC));
                 project_unresponsive_error(&err, pf->path, r);
@@ -187,7 +185,6 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
                 preflight_reply_error(pf, &j->err, j->r);
         else
                 preflight_dispatch(pf, j);
-        lh_error_done(&err);
         preflight_free(pf);
 }
 
@@ -264,6 +261,12 @@ void tools_preflight_abort_all(ToolsContext *ctx) {
                 tool_reply_errorf(pf->call, NULL, "shutting_down", true, "The daemon is shutting down.");
                 preflight_free(pf);
         }
+}
+
+LhProject *tools_preflight_project(ToolsContext *ctx, McpCall *call) {
+        ToolsPreflight *pf = ctx->preflight;
+
+        return pf && pf->call == call ? pf->project : NULL;
 }
 
 int tools_preflight_take(ToolsContext *ctx, LhProject *p, LeanReadiness *ret) {

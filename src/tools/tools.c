@@ -105,17 +105,18 @@ static ToolsStamp *stamp_get(ToolsContext *ctx, LhProject *p) {
         return s;
 }
 
-void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation,
-                             const LeanProjectStamp *stamp) {
-        ToolsStamp *s;
-
-        if (!ctx || !p || !stamp || worker_generation == 0)
-                return;
-        s = stamp_get(ctx, p);
-        if (!s || s->worker_generation == worker_generation)
+static void stamp_note_worker(ToolsStamp *s, uint64_t worker_generation, const LeanProjectStamp *stamp) {
+        if (!s || worker_generation == 0 || s->worker_generation == worker_generation)
                 return; /* first job of a generation wins: that is what it started with */
         s->worker_generation = worker_generation;
         s->stamp = *stamp;
+}
+
+void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation,
+                             const LeanProjectStamp *stamp) {
+        if (!ctx || !p || !stamp || worker_generation == 0)
+                return;
+        stamp_note_worker(stamp_get(ctx, p), worker_generation, stamp);
 }
 
 void tools_project_removed(ToolsContext *ctx, LhProject *p) {
@@ -142,11 +143,11 @@ void tools_note_job_end(ToolsContext *ctx, LhProject *p, const LeanProjectStamp 
 
         if (!ctx || !p || !stamp)
                 return;
-        if (facts && facts->worker_pid > 0)
-                tools_note_worker_stamp(ctx, p, facts->worker_generation, stamp);
-        s = stamp_get(ctx, p);
+        s = stamp_get(ctx, p); /* once: the worker stamp and the smoke accounting alike */
         if (!s)
                 return;
+        if (facts && facts->worker_pid > 0)
+                stamp_note_worker(s, facts->worker_generation, stamp);
         if (!err) {
                 s->smoke_ok = true;
                 s->smoke_stamp = *stamp;
@@ -164,9 +165,7 @@ void tools_note_job_end(ToolsContext *ctx, LhProject *p, const LeanProjectStamp 
 }
 
 /* The smoke failure still holding calls off for these files, or NULL. */
-static const char *smoke_failure_for(ToolsContext *ctx, LhProject *p, const LeanProjectStamp *current) {
-        ToolsStamp *s = stamp_find(ctx, p);
-
+static const char *smoke_failure_for(ToolsStamp *s, const LeanProjectStamp *current) {
         if (!s || s->smoke_failed_at == 0)
                 return NULL;
         if (!lean_project_stamp_equal(&s->smoke_stamp, current) ||
@@ -177,17 +176,16 @@ static const char *smoke_failure_for(ToolsContext *ctx, LhProject *p, const Lean
         return s->smoke_failure;
 }
 
-const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation) {
-        ToolsStamp *s = ctx ? stamp_find(ctx, p) : NULL;
-
+static const LeanProjectStamp *stamp_worker(const ToolsStamp *s, uint64_t worker_generation) {
         return s && worker_generation > 0 && s->worker_generation == worker_generation ? &s->stamp : NULL;
+}
+
+const LeanProjectStamp *tools_get_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_generation) {
+        return ctx ? stamp_worker(stamp_find(ctx, p), worker_generation) : NULL;
 }
 
 /* ---- readiness gate ------------------------------------------------------------ */
 
-int tools_classify(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, LeanReadiness *ret) {
-        return tools_classify_full(ctx, p, in, true, ret);
-}
 
 /* What lean_readiness_classify() does last with a smoke failure, on a
  * classification made without one (the files are not read again). */
@@ -232,8 +230,9 @@ static int readiness_set_stale(LeanReadiness *rd, const LeanProjectStamp *starte
         return 0;
 }
 
-int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, bool provision,
-                        LeanReadiness *ret) {
+/* s: p's stamp record, looked up once by the caller (NULL: none yet). */
+static int classify(ToolsContext *ctx, LhProject *p, ToolsStamp *s, LeanReadinessInput *in, bool provision,
+                    LeanReadiness *ret) {
         LeanReadinessInput plain;
         const char *failure;
         int r;
@@ -254,7 +253,7 @@ int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in,
         if (r < 0 || !lean_readiness_state_is_usable(ret->state))
                 return r;
         /* in the order lean_readiness_classify() checks them */
-        failure = in->smoke_failure ?: smoke_failure_for(ctx, p, &ret->stamp);
+        failure = in->smoke_failure ?: smoke_failure_for(s, &ret->stamp);
         if (failure)
                 r = readiness_set_unusable(ret, failure, in->custom_worker);
         else if (in->started && !lean_project_stamp_equal(in->started, &ret->stamp))
@@ -264,32 +263,40 @@ int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in,
         return r;
 }
 
-int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanReadiness *ret) {
+int tools_classify_full(ToolsContext *ctx, LhProject *p, LeanReadinessInput *in, bool provision,
+                        LeanReadiness *ret) {
+        return classify(ctx, p, stamp_find(ctx, p), in, provision, ret);
+}
+
+int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, const LhProjectView *view,
+                          LeanReadiness *ret) {
+        /* the readiness cache is the fallback's (the preflight classified
+         * off the loop already): classify() looks it up only then */
         LeanReadinessInput in = {
-                .root = project_get_root(p),
+                .root = view->root,
                 .elan_home = ctx->elan_home,
                 .custom_worker = !strv_isempty(ctx->config->worker_command),
-                .cache = project_get_readiness_cache(p), /* unchanged files are not read again */
         };
+        ToolsStamp *s = stamp_find(ctx, p); /* once: the worker's stamp and the smoke failure */
         LhError err;
         LhFacts facts;
         int r;
 
         project_get_facts(p, &facts);
         if (facts.worker_pid > 0)
-                in.started = tools_get_worker_stamp(ctx, p, facts.worker_generation);
+                in.started = stamp_worker(s, facts.worker_generation);
 
-        r = tools_classify(ctx, p, &in, ret);
+        r = classify(ctx, p, s, &in, true, ret);
         if (r < 0)
                 return r;
 
         if (ret->state == LEAN_READINESS_STALE) {
                 /* Planned recycle: the actor stops the worker after any running
                  * job, so this call (queued behind it) gets a fresh one. */
-                log_info("Project %s: %s", project_get_root(p), ret->message);
+                log_info("Project %s: %s", view->root, ret->message);
                 r = project_restart_worker(p);
                 if (r < 0 && r != -ESHUTDOWN)
-                        log_warning_errno(r, "Failed to recycle the stale worker of %s: %m", project_get_root(p));
+                        log_warning_errno(r, "Failed to recycle the stale worker of %s: %m", view->root);
                 if (strv_consume(&ret->advisories,
                                  strdup_printf("worker recycled before this job: %s", ret->message)) < 0) {
                         lean_readiness_done(ret);
@@ -321,11 +328,11 @@ int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, LeanRe
         return 1;
 }
 
-json_object *tools_freshness(LhProject *p, const LeanReadiness *readiness, char * const *imports,
+json_object *tools_freshness(const char *root, const LeanReadiness *readiness, char * const *imports,
                              const LhFacts *facts, int env) {
         /* what the check before the job read (off the loop): nothing is read here */
         if (!readiness)
                 return NULL;
-        return lean_freshness_to_json(project_get_root(p), &readiness->stamp, imports,
+        return lean_freshness_to_json(root, &readiness->stamp, imports,
                                       facts ? facts->worker_generation : 0, env, readiness->advisories);
 }
