@@ -550,3 +550,26 @@ def test_idle_session_expires(start_daemon):
     assert r.status == 404, data
     h.initialize()  # a new one, as the spec says
     assert h.call(2, "ping")[0]["result"] == {}
+
+
+def test_progress_rides_the_call_stream(start_daemon, lean_project):
+    """A tools/call with a progressToken over HTTP: its notifications/progress
+    come on the call's SSE stream, increasing, before the one answer."""
+    d = start_daemon(args=["--listen-http", "127.0.0.1:0"], env={"LEAN_HOST_MCP_PROGRESS_INTERVAL_SECS": "1"})
+    host, port = http_address(d)
+    hc = Http(host, port)
+    hc.initialize()
+    r, data = hc.post({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                       "params": {"name": "lean_run", "_meta": {"progressToken": "tok-7"},
+                                  "arguments": lean_run_args(lean_project, "-- @double sleep 3\ndef a := 1")}})
+    assert r.status == 200, (r.status, data)
+    assert r.getheader("Content-Type").startswith("text/event-stream")
+    msgs = sse_messages(data.decode())
+    answer = [i for i, m in enumerate(msgs) if m.get("id") == 7]
+    assert len(answer) == 1 and answer[0] == len(msgs) - 1, msgs
+    progress = [m["params"] for m in msgs if m.get("method") == "notifications/progress"]
+    assert len(progress) >= 3, msgs  # stages and at least one heartbeat in 3 s
+    assert all(p["progressToken"] == "tok-7" for p in progress), progress
+    values = [p["progress"] for p in progress]
+    assert values == sorted(set(values)), values
+    assert msgs[-1]["result"].get("isError") is not True, msgs[-1]
