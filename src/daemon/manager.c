@@ -108,7 +108,6 @@ static void on_project_removed(LhProject *p, void *userdata) {
         Manager *m = userdata;
 
         bus_service_project_removed(m->bus, p);
-        tools_project_removed(m->tools, p);
 }
 
 static void on_worker_restarted(LhProject *p, const RestartEvent *ev, void *userdata) {

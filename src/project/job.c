@@ -101,14 +101,6 @@ LhProject *job_get_project(const LhJob *job) {
         return job->project;
 }
 
-void *job_get_userdata(const LhJob *job) {
-        return job->userdata;
-}
-
-const JobOps *job_get_ops(const LhJob *job) {
-        return job->ops;
-}
-
 unsigned job_get_retry_count(const LhJob *job) {
         return job->retry_count;
 }

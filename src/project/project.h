@@ -174,8 +174,6 @@ int job_get_base_env(const LhJob *job);  /* env id of the import header in this 
 void job_set_result(LhJob *job, json_object *result); /* takes ownership */
 void job_set_error(LhJob *job, const LhError *err);   /* copies (details ref'd) */
 LhProject *job_get_project(const LhJob *job);
-void *job_get_userdata(const LhJob *job);
-const JobOps *job_get_ops(const LhJob *job);
 unsigned job_get_retry_count(const LhJob *job);
 /* Before submit: the job must run on the worker of this generation (a proof
  * state lives there); the pool routes it there, or start() finds it gone. */

@@ -15,12 +15,6 @@
 #include "project/test-project-util.h"
 #include "tools/tools-internal.h"
 
-static void on_removed(LhProject *p, void *userdata) {
-        tools_project_removed(userdata, p);
-}
-
-static const RegistryObserver observer = { .project_removed = on_removed };
-
 int main(void) {
         char tmp[] = "/tmp/test-tools-stamps-XXXXXX";
         _cleanup_free_ char *lakefile = NULL, *pin = NULL;
@@ -49,7 +43,6 @@ int main(void) {
         config.project_forget_idle_secs = 1;
         ASSERT_OK(sd_event_new(&event));
         ASSERT_OK(registry_new(&registry, event, &config, NULL));
-        registry_set_observer(registry, &observer, &ctx);
         ctx.registry = registry;
         ctx.config = &config;
 

@@ -119,10 +119,6 @@ void tools_note_worker_stamp(ToolsContext *ctx, LhProject *p, uint64_t worker_ge
         stamp_note_worker(stamp_get(ctx, p), worker_generation, stamp);
 }
 
-void tools_project_removed(ToolsContext *ctx, LhProject *p) {
-        /* nothing: the project's record is freed with it */
-}
-
 /* The worker itself is broken (not Lean on the user's text, not memory, not
  * us): it died on its own before the job's own command ran, i.e. while
  * starting or on the daemon's import header, the smoke command. */

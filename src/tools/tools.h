@@ -19,5 +19,3 @@ int tools_register(McpServer *server, sd_event *event, LhRegistry *registry, con
                    ToolsContext **ret);
 ToolsContext *tools_context_free(ToolsContext *ctx);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ToolsContext *, tools_context_free);
-/* A forgotten project's records go with it (registry observer project_removed). */
-void tools_project_removed(ToolsContext *ctx, LhProject *p);
