@@ -315,6 +315,39 @@ void lean_readiness_done(LeanReadiness *r) {
         *r = (LeanReadiness) {};
 }
 
+static int toolchain_copy(LeanToolchain *dst, const LeanToolchain *src) {
+        *dst = *src;
+        dst->pin = dst->origin = dst->version = NULL;
+        if ((src->pin && !(dst->pin = strdup(src->pin))) || (src->origin && !(dst->origin = strdup(src->origin))) ||
+            (src->version && !(dst->version = strdup(src->version))))
+                return -ENOMEM;
+        return 0;
+}
+
+static int strdup_opt(char **dst, const char *src) {
+        *dst = NULL;
+        return src && !(*dst = strdup(src)) ? -ENOMEM : 0;
+}
+
+int lean_readiness_copy(LeanReadiness *dst, const LeanReadiness *src) {
+        LeanReadiness c = { .state = src->state, .stamp = src->stamp };
+
+        assert(dst);
+        assert(src);
+
+        if (strdup_opt(&c.message, src->message) < 0 || strdup_opt(&c.fix, src->fix) < 0 ||
+            !(c.advisories = strv_copy(src->advisories)) || toolchain_copy(&c.toolchain, &src->toolchain) < 0 ||
+            strdup_opt(&c.elan_toolchain_dir, src->elan_toolchain_dir) < 0 ||
+            strdup_opt(&c.repl_path, src->repl_path) < 0 || strdup_opt(&c.lake_path, src->lake_path) < 0 ||
+            strdup_opt(&c.repl_cache_dir, src->repl_cache_dir) < 0 ||
+            (src->default_roots && !(c.default_roots = strv_copy(src->default_roots)))) {
+                lean_readiness_done(&c);
+                return -ENOMEM;
+        }
+        *dst = c;
+        return 0;
+}
+
 static bool is_executable(const char *p) {
         struct stat st;
 

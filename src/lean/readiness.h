@@ -158,6 +158,8 @@ typedef struct LeanReadiness {
 } LeanReadiness;
 
 void lean_readiness_done(LeanReadiness *r);
+/* dst := a deep copy of src (a cached answer handed to a call); -ENOMEM leaves dst empty. */
+int lean_readiness_copy(LeanReadiness *dst, const LeanReadiness *src);
 /* Fills *ret (always, even for broken projects). Negative errno only for OOM/invalid input. */
 int lean_readiness_classify(const LeanReadinessInput *in, LeanReadiness *ret);
 

@@ -12,6 +12,7 @@
 #include "project/provision.h"
 #include "tools/envelope.h"
 #include "tools/tools.h"
+#include "tools/tools-watch.h"
 
 /* What a project's worker generation was started against (for "stale"):
  * one record per project, kept on it (project_get_tools_data()). */
@@ -52,6 +53,8 @@ struct ToolsContext {
         ToolsEntry *entries;
         ToolsPreflight *preflights;   /* calls whose look-ups run on a thread */
         ToolsPreflight *preflight;    /* the call being dispatched, its look-ups done */
+        ToolsWatch *watch;            /* the warm path's cached look-ups (NULL: none) */
+        uint64_t n_warm;              /* calls that took the warm path (tests) */
 };
 
 /* tools-preflight.c: resolve path and classify readiness on a thread, then

@@ -7,7 +7,33 @@
  * path_unresponsive when the thread is not done in time (a hung mount); the
  * thread is then left to end alone. The handler then runs as before, and
  * finds the project and the classification already there
- * (tools_preflight_project(), tools_classify_full(): no file is touched). */
+ * (tools_preflight_project(), tools_classify_full(): no file is touched).
+ *
+ * The warm path: a call whose "project" path string was looked up before,
+ * with nothing that look-up read changed since, runs its handler at once
+ * with the cached project and classification: no thread, no syscall. The
+ * rule (tools-watch.c keeps the cache and the watches):
+ *  - cached: a usable answer (ready, unknown_pin) for a path already
+ *    canonical (no symlink, no "." or ".."; a symlink's target could change
+ *    unseen), lake under the elan home and the REPL under the root or the
+ *    REPL cache (PATH's directories are not watched);
+ *  - watched (inotify, watches added on the thread: adding one walks the
+ *    path, which can hang on a dead mount): every path the resolution and
+ *    the classification look at, existing or not: each directory from / for
+ *    the next name on the way (created, deleted, renamed, chmod/chown), the
+ *    files read for their contents, directories for their own events
+ *    (deleted, unmounted); a symlink on the way: not cached;
+ *  - the thread looks up again once the watches are in place, and the loop
+ *    caches only when both answers agree and no event on those watches came
+ *    in since the thread started (the first reads may predate the watches);
+ *  - any event on a watch drops the answers that use it, IN_Q_OVERFLOW all
+ *    of them; a config that differs (trusted_roots, elan home, REPL cache,
+ *    worker command: compared on every hit) or a forgotten project is a
+ *    miss; the watch source runs before calls that are ready with it, so a
+ *    change made before a call was sent is seen by that call;
+ *  - not seen: a mount over a watched directory, $PATH/$HOME of the daemon.
+ * The smoke failure and the stale worker are the loop's as before
+ * (tools_classify_full()), on the cached classification too. */
 
 #include <assert.h>
 #include <stdio.h>
@@ -19,6 +45,7 @@
 #include "basic/path-util.h"
 #include "basic/strv.h"
 #include "basic/thread-util.h"
+#include "lean/toolchain.h"
 #include "project/resolve.h"
 #include "tools/tools-internal.h"
 
@@ -37,6 +64,10 @@ typedef struct PreflightJob {
         int classified;     /* lean_readiness_classify() */
         LeanReadiness rd;
         char **argv;        /* the default worker's, when found */
+
+        int watch_fd;       /* a dup of the tools' inotify fd, -EBADF: no warm path */
+        bool cacheable;     /* the answer can be cached: watches in place before it was read */
+        ToolsWatchSet set;  /* those watches */
 } PreflightJob;
 
 struct ToolsPreflight {
@@ -50,6 +81,7 @@ struct ToolsPreflight {
         int classified;
         LeanReadiness rd;
         bool rd_taken;
+        uint64_t seq_start; /* tools_watch_seq() when the thread started */
         LIST_FIELDS(ToolsPreflight, preflights); /* ToolsContext.preflights */
 };
 
@@ -68,11 +100,13 @@ static void preflight_job_free(void *userdata) {
                 lh_error_done(&j->err);
         lean_readiness_done(&j->rd);
         strv_free(j->argv);
+        if (j->watch_fd >= 0)
+                close(j->watch_fd);
+        tools_watch_set_done(&j->set);
         free(j);
 }
 
-static void preflight_job_run(void *userdata) {
-        PreflightJob *j = userdata;
+static void preflight_job_lookup(PreflightJob *j) {
         LeanReadinessInput in = {
                 .elan_home = j->elan_home,
                 .repl_cache = j->repl_cache,
@@ -89,6 +123,48 @@ static void preflight_job_run(void *userdata) {
         j->classified = lean_readiness_classify(&in, &j->rd);
         if (j->classified >= 0 && !j->custom_worker)
                 (void) lean_readiness_worker_argv(&j->rd, &j->argv);
+}
+
+static bool streq_null(const char *a, const char *b) {
+        return a == b || (a && b && streq(a, b));
+}
+
+/* What the watches were chosen from is the same. */
+static bool answers_same(const LeanReadiness *a, const LeanReadiness *b) {
+        return a->state == b->state && streq_null(a->toolchain.pin, b->toolchain.pin) &&
+               streq_null(a->elan_toolchain_dir, b->elan_toolchain_dir) && streq_null(a->repl_path, b->repl_path) &&
+               streq_null(a->lake_path, b->lake_path) && streq_null(a->repl_cache_dir, b->repl_cache_dir);
+}
+
+/* Watch what the look-up read, then look up again: a change between the
+ * first reads and the watches would otherwise go unseen. The second answer
+ * is the call's; it is cached only when it matches the first. */
+static void preflight_job_watch(PreflightJob *j) {
+        _cleanup_(lean_readiness_done) LeanReadiness first = {};
+        _cleanup_free_ char *elan = NULL, *root = NULL;
+
+        if (j->watch_fd < 0 || j->r < 0 || j->classified < 0)
+                return;
+        elan = lean_elan_home(j->elan_home);
+        if (!elan || !tools_watch_answer_cacheable(j->path, j->root, &j->rd, elan) ||
+            tools_watch_add_probes(j->watch_fd, j->path, j->root, &j->rd, elan, &j->set) < 0)
+                return;
+
+        root = TAKE_PTR(j->root);
+        first = j->rd;
+        j->rd = (LeanReadiness) {};
+        j->argv = strv_free(j->argv);
+        preflight_job_lookup(j);
+        j->cacheable = j->r >= 0 && j->classified >= 0 && streq(root, j->root) && answers_same(&first, &j->rd);
+        if (!j->cacheable)
+                tools_watch_set_done(&j->set);
+}
+
+static void preflight_job_run(void *userdata) {
+        PreflightJob *j = userdata;
+
+        preflight_job_lookup(j);
+        preflight_job_watch(j);
 }
 
 static void preflight_unlink(ToolsPreflight *pf) {
@@ -124,7 +200,17 @@ static void on_preflight_cancelled(McpCall *call, void *userdata) {
         preflight_free(pf);
 }
 
-/* The handler runs as if it had done the look-ups itself. */
+static void preflight_run_handler(ToolsPreflight *pf, LhProject *p);
+
+static ToolsWatchKey preflight_key(ToolsContext *ctx) {
+        return (ToolsWatchKey) {
+                .trusted_roots = ctx->config->trusted_roots,
+                .elan_home = ctx->elan_home ?: ctx->config->elan_home,
+                .repl_cache = ctx->config->repl_cache_dir,
+                .custom_worker = !strv_isempty(ctx->config->worker_command),
+        };
+}
+
 static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
         ToolsContext *ctx = pf->ctx;
         LeanReadinessCache *cache;
@@ -148,12 +234,25 @@ static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
         }
         if (j->classified >= 0 && !j->custom_worker)
                 project_set_default_worker_argv(p, TAKE_PTR(j->argv));
+        if (j->cacheable) {
+                ToolsWatchKey key = preflight_key(ctx);
 
-        pf->project = p;
+                if (tools_watch_put(ctx->watch, pf->seq_start, j->path, j->root, &key, &j->rd, &j->set) > 0)
+                        log_debug("Project path %s: look-up cached until its files change.", j->path);
+        }
+
         pf->classified = j->classified;
         pf->rd = j->rd;
         j->rd = (LeanReadiness) {};
+        preflight_run_handler(pf, p);
+}
 
+/* The handler runs as if it had done the look-ups itself. */
+static void preflight_run_handler(ToolsPreflight *pf, LhProject *p) {
+        ToolsContext *ctx = pf->ctx;
+        int r;
+
+        pf->project = p;
         ctx->preflight = pf; /* the handler takes p from here (tools_preflight_project()) */
         r = pf->handler(pf->call, ctx);
         ctx->preflight = NULL;
@@ -188,6 +287,36 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
         preflight_free(pf);
 }
 
+/* The warm path: path's answer is cached and nothing it read changed since.
+ * No thread, no file touched: -EAGAIN when the cold path must run. */
+static int preflight_warm(ToolsContext *ctx, McpCall *call, McpToolHandler handler, const char *path) {
+        ToolsWatchKey key = preflight_key(ctx);
+        const LeanReadiness *rd;
+        const char *root;
+        ToolsPreflight *pf;
+        LhProject *p;
+
+        rd = tools_watch_get(ctx->watch, path, &key, &root);
+        if (!rd)
+                return -EAGAIN;
+        /* forgotten since: the cold path opens it again */
+        p = registry_find_by_path(ctx->registry, root);
+        if (!p || !streq(project_get_root(p), root) || registry_resolve_root(ctx->registry, root, &p, NULL) < 0)
+                return -EAGAIN;
+        pf = new0(ToolsPreflight, 1);
+        if (!pf)
+                return -ENOMEM;
+        *pf = (ToolsPreflight) { .ctx = ctx, .call = mcp_call_ref(call), .handler = handler };
+        if (lean_readiness_copy(&pf->rd, rd) < 0) {
+                preflight_free(pf);
+                return -ENOMEM;
+        }
+        ctx->n_warm++;
+        preflight_run_handler(pf, p);
+        preflight_free(pf);
+        return 0;
+}
+
 int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handler, const char *path) {
         LeanReadinessCache *cache = NULL;
         ToolsPreflight *pf;
@@ -201,6 +330,10 @@ int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         assert(handler);
         assert(path);
 
+        r = preflight_warm(ctx, call, handler, path);
+        if (r != -EAGAIN)
+                return r;
+
         pf = new0(ToolsPreflight, 1);
         j = new0(PreflightJob, 1);
         if (!pf || !j) {
@@ -212,6 +345,8 @@ int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         j->uid = geteuid();
         j->err.restart_cause = _RESTART_CAUSE_INVALID;
         j->custom_worker = !strv_isempty(ctx->config->worker_command);
+        j->watch_fd = tools_watch_fd_dup(ctx->watch);
+        pf->seq_start = tools_watch_seq(ctx->watch);
         pf->path = strdup(path);
         j->path = strdup(path);
         j->trusted_roots = strv_copy(ctx->config->trusted_roots);
@@ -248,6 +383,7 @@ int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handl
                 preflight_free(pf);
                 return 0;
         }
+        log_debug("Project path %s: looking it up off the loop.", path);
         LIST_PREPEND(preflights, ctx->preflights, pf);
         mcp_call_set_cancel(call, on_preflight_cancelled, pf);
         return 0;

@@ -56,6 +56,9 @@ int tools_register(McpServer *server, sd_event *event, LhRegistry *registry, con
         r = repl_provisioner_new(&ctx->provisioner, event, config);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up REPL provisioning: %m");
+        r = tools_watch_new(&ctx->watch, event);
+        if (r < 0) /* every call then looks its project up on a thread */
+                log_warning_errno(r, "Failed to set up project watches, no warm path: %m");
 
         defs = ctx->defs = tools_list_defs(&n);
         ctx->n_defs = n;
@@ -82,6 +85,7 @@ ToolsContext *tools_context_free(ToolsContext *ctx) {
         free(ctx->entries);
         lean_cache_free(ctx->cache);
         repl_provisioner_free(ctx->provisioner);
+        tools_watch_free(ctx->watch);
         return mfree(ctx);
 }
 

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The warm path's cache (tools-watch.c): an answer is dropped by a change
+ * to what it read and by nothing else; IN_Q_OVERFLOW drops every answer; an
+ * answer whose watches saw an event while it was being made is not cached;
+ * a symlink on the way is not watched (so not cached); the configuration it
+ * was made under is part of the key. */
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "basic/path-util.h"
+#include "basic/strv.h"
+#include "basic/tests.h"
+#include "tools/tools-watch.h"
+
+/* dir + name, in one of a few static buffers */
+static const char *pj(const char *dir, const char *name) {
+        static char buf[4][PATH_MAX];
+        static unsigned i;
+
+        i = (i + 1) % 4;
+        snprintf(buf[i], sizeof buf[i], "%s%s", dir, name);
+        return buf[i];
+}
+
+static void drain(ToolsWatch *w, int fd) {
+        union {
+                struct inotify_event ev;
+                char raw[4096];
+        } buf;
+        ssize_t n;
+
+        while ((n = read(fd, &buf, sizeof buf)) > 0)
+                tools_watch_process(w, &buf, n);
+}
+
+static void fake_event(ToolsWatch *w, int wd, uint32_t mask) {
+        struct inotify_event ev = { .wd = wd, .mask = mask };
+
+        tools_watch_process(w, &ev, sizeof ev);
+}
+
+static void classify(const char *root, LeanReadiness *rd) {
+        LeanReadinessInput in = { .root = root, .custom_worker = true };
+
+        ASSERT_OK(lean_readiness_classify(&in, rd));
+        ASSERT_TRUE(lean_readiness_state_is_usable(rd->state));
+}
+
+static void watch_put(ToolsWatch *w, int fd, const char *path, const LeanReadiness *rd, const ToolsWatchKey *key,
+                      int expect) {
+        ToolsWatchSet set = {};
+        uint64_t seq = tools_watch_seq(w);
+
+        ASSERT_OK(tools_watch_add_probes(fd, path, path, rd, NULL, &set));
+        ASSERT_TRUE(set.n > 0);
+        ASSERT_EQ(tools_watch_put(w, seq, path, path, key, rd, &set), expect);
+        ASSERT_EQ(set.n, 0u); /* taken or freed */
+}
+
+int main(void) {
+        char tmp[] = "/tmp/test-tools-watch-XXXXXX";
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *link = NULL, *other = NULL;
+        _cleanup_strv_free_ char **trusted = strv_copy(NULL);
+        ToolsWatchKey key = { .trusted_roots = trusted, .custom_worker = true };
+        ToolsWatchKey key2 = key;
+        LeanReadiness rd = {};
+        ToolsWatchSet set = {};
+        const char *root = NULL;
+        ToolsWatch *w;
+        uint64_t seq;
+        int fd;
+
+        ASSERT_TRUE(mkdtemp(tmp));
+        a = path_join(tmp, "a");
+        b = path_join(tmp, "b");
+        c = path_join(tmp, "c");
+        ASSERT_TRUE(a && b && c && trusted);
+        ASSERT_OK(mkdir(a, 0755));
+        ASSERT_OK(mkdir(b, 0755));
+        ASSERT_OK(mkdir(c, 0755));
+        test_write_file(pj(a, "/lakefile.lean"), "package a\n");
+        test_write_file(pj(a, "/lean-toolchain"), "leanprover/lean4:v4.33.0-rc2\n");
+        test_write_file(pj(b, "/lakefile.lean"), "package b\n");
+        test_write_file(pj(c, "/lakefile.lean"), "package c\n");
+        classify(a, &rd);
+
+        fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_OK(tools_watch_new(&w, NULL));
+
+        /* cached; found under its key only */
+        watch_put(w, fd, a, &rd, &key, 1);
+        ASSERT_TRUE(tools_watch_get(w, a, &key, &root) != NULL);
+        ASSERT_STREQ(root, a);
+        key2.custom_worker = false;
+        ASSERT_TRUE(tools_watch_get(w, a, &key2, NULL) == NULL);
+        key2 = key;
+        key2.elan_home = "/elsewhere";
+        ASSERT_TRUE(tools_watch_get(w, a, &key2, NULL) == NULL);
+        ASSERT_TRUE(tools_watch_get(w, b, &key, NULL) == NULL);
+
+        /* a file the answer did not read: still cached */
+        test_write_file(pj(a, "/Other.lean"), "def x := 1\n");
+        drain(w, fd);
+        ASSERT_TRUE(tools_watch_get(w, a, &key, NULL) != NULL);
+
+        /* the pin rewritten: dropped */
+        test_write_file(pj(a, "/lean-toolchain"), "leanprover/lean4:v4.32.0\n");
+        drain(w, fd);
+        ASSERT_TRUE(tools_watch_get(w, a, &key, NULL) == NULL);
+
+        /* a manifest appearing */
+        watch_put(w, fd, a, &rd, &key, 1);
+        test_write_file(pj(a, "/lake-manifest.json"), "{}\n");
+        drain(w, fd);
+        ASSERT_EQ(tools_watch_count(w), 0u);
+
+        /* the owner of the REPL binary's directory (trust): dropped */
+        ASSERT_OK(mkdir(pj(a, "/.lake"), 0755));
+        drain(w, fd);
+        watch_put(w, fd, a, &rd, &key, 1);
+        ASSERT_OK(chmod(pj(a, "/.lake"), 0700));
+        drain(w, fd);
+        ASSERT_EQ(tools_watch_count(w), 0u);
+
+        /* IN_Q_OVERFLOW: every answer goes */
+        watch_put(w, fd, a, &rd, &key, 1);
+        watch_put(w, fd, b, &rd, &key, 1);
+        ASSERT_EQ(tools_watch_count(w), 2u);
+        fake_event(w, 123456, IN_Q_OVERFLOW);
+        ASSERT_EQ(tools_watch_count(w), 0u);
+
+        /* an event on one of its watches while the answer was made: not cached */
+        seq = tools_watch_seq(w);
+        ASSERT_OK(tools_watch_add_probes(fd, b, b, &rd, NULL, &set));
+        fake_event(w, 123456, IN_CREATE); /* not one of b's */
+        fake_event(w, set.refs[0].wd, IN_ATTRIB);
+        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, &set), 0);
+        ASSERT_EQ(tools_watch_count(w), 0u);
+        seq = tools_watch_seq(w);
+        ASSERT_OK(tools_watch_add_probes(fd, b, b, &rd, NULL, &set));
+        fake_event(w, 123456, IN_CREATE);
+        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, &set), 1);
+        /* nor across an overflow */
+        seq = tools_watch_seq(w);
+        ASSERT_OK(tools_watch_add_probes(fd, a, a, &rd, NULL, &set));
+        fake_event(w, 123456, IN_Q_OVERFLOW);
+        ASSERT_EQ(tools_watch_put(w, seq, a, a, &key, &rd, &set), 0);
+
+        /* a symlink on the way is not watched */
+        other = path_join(tmp, "other");
+        ASSERT_OK(mkdir(other, 0755));
+        ASSERT_OK(symlink(other, pj(c, "/.lake")));
+        ASSERT_ERROR(tools_watch_add_probes(fd, c, c, &rd, NULL, &set), ELOOP);
+        ASSERT_EQ(set.n, 0u);
+        /* nor a path with a symlink in it cached */
+        link = path_join(tmp, "link");
+        ASSERT_OK(symlink(b, link));
+        ASSERT_FALSE(tools_watch_answer_cacheable(link, b, &rd, NULL));
+        ASSERT_TRUE(tools_watch_answer_cacheable(b, b, &rd, NULL));
+        ASSERT_TRUE(tools_watch_answer_cacheable(pj(b, "/"), b, &rd, NULL) == false);
+        rd.state = LEAN_READINESS_NOT_INSTALLED;
+        ASSERT_FALSE(tools_watch_answer_cacheable(b, b, &rd, NULL));
+
+        tools_watch_free(w);
+        close(fd);
+        lean_readiness_done(&rd);
+        test_remove_tree(tmp);
+        return 0;
+}

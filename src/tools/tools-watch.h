@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The warm path's cache: a project path string that a thread resolved and
+ * classified (usable) before, with the inotify watches that say when that
+ * answer may no longer hold. See tools-preflight.c for the rule.
+ *
+ * Thread side: tools_watch_add_probes() adds the watches (inotify_add_watch
+ * walks the path, so never on the loop) on a dup of the fd and records them
+ * in a ToolsWatchSet. Loop side: tools_watch_put() caches the answer with
+ * its set, tools_watch_get() finds it, any event on one of its watches
+ * (IN_Q_OVERFLOW: on any) drops it. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "lean/readiness.h"
+
+typedef struct ToolsWatch ToolsWatch;
+
+/* One watched (directory, entry name) pair; name "" = the directory's own
+ * events only (deleted, moved, unmounted, chmod). */
+typedef struct ToolsWatchRef {
+        int wd;
+        char *name;
+} ToolsWatchRef;
+
+typedef struct ToolsWatchSet {
+        ToolsWatchRef *refs;
+        size_t n;
+} ToolsWatchSet;
+
+void tools_watch_set_done(ToolsWatchSet *s);
+
+/* What else the answer was made under (compared on every hit: a config
+ * reload that changes it is a miss). */
+typedef struct ToolsWatchKey {
+        char * const *trusted_roots;
+        const char *elan_home;
+        const char *repl_cache;
+        bool custom_worker;
+} ToolsWatchKey;
+
+/* event NULL: no inotify fd (tests feed tools_watch_process()). */
+int tools_watch_new(ToolsWatch **ret, sd_event *event);
+ToolsWatch *tools_watch_free(ToolsWatch *w);
+
+/* A dup of the inotify fd for a thread (it may outlive w); -EBADF: none. */
+int tools_watch_fd_dup(ToolsWatch *w);
+/* Events seen so far; a look-up notes it before its thread starts. */
+uint64_t tools_watch_seq(ToolsWatch *w);
+
+/* Thread: true when the answer (path resolved to root, classified rd) is of
+ * a kind that can be cached: usable, path already canonical, lake and REPL
+ * found under elan_home (resolved), root or the REPL cache (not PATH). */
+bool tools_watch_answer_cacheable(const char *path, const char *root, const LeanReadiness *rd,
+                                  const char *elan_home);
+/* Thread: watch everything the resolution of path to root and the
+ * classification rd read (elan_home resolved). 0, or negative errno when
+ * something cannot be watched (a symlink on the way, the watch limit):
+ * then do not cache. */
+int tools_watch_add_probes(int fd, const char *path, const char *root, const LeanReadiness *rd,
+                           const char *elan_home, ToolsWatchSet *set);
+
+/* Loop: cache rd for path (takes *set) unless an event on one of its
+ * watches came in since seq_start (then the answer may predate it). */
+int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const char *root,
+                    const ToolsWatchKey *key, const LeanReadiness *rd, ToolsWatchSet *set);
+/* Loop, no syscall: the cached answer for path under key, or NULL. */
+const LeanReadiness *tools_watch_get(ToolsWatch *w, const char *path, const ToolsWatchKey *key,
+                                     const char **ret_root);
+/* Loop: a buffer of struct inotify_event as read from the fd. */
+void tools_watch_process(ToolsWatch *w, const void *buf, size_t n);
+size_t tools_watch_count(ToolsWatch *w);

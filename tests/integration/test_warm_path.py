@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A warm call goes straight to its handler: a project path looked up (on a
+thread) before, with nothing it read changed since, is not looked up again.
+Anything that could change the answer between two calls is seen by the
+second one, which then answers what a fresh daemon (the cold path) answers:
+a new pin, a new manifest, the project removed, renamed or made untrusted,
+a lakefile appearing below the old root. A path with a symlink in it is
+never cached (its target could change unseen)."""
+
+import os
+import shutil
+
+import pytest
+
+from conftest import error_of, tool_body
+
+NOBODY = 65534
+
+
+def make_project(root):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "lakefile.lean").write_text("import Lake\nopen Lake DSL\n\npackage proj\n")
+    (root / "lean-toolchain").write_text("leanprover/lean4:v4.33.0-rc2\n")
+    (root / "Proj.lean").write_text("def hello := 1\n")
+    return root
+
+
+def status(c, path):
+    return c.call_tool("lean_project_status", {"project": str(path)})
+
+
+def answer(res):
+    if res.get("isError"):
+        return ("error", error_of(res)["code"])
+    body = tool_body(res)
+    return ("ok", body["freshness"]["project_root"], body["result"]["readiness"])
+
+
+def cold_lookups(d, path):
+    return d.log().count(f"Project path {path}: looking it up off the loop.")
+
+
+MUTATIONS = {
+    "toolchain": lambda root: (root / "lean-toolchain").write_text("leanprover/lean4:v4.32.0\n"),
+    "manifest": lambda root: (root / "lake-manifest.json").write_text('{"version": "1.1.0", "packages": []}\n'),
+    "removed": lambda root: shutil.rmtree(root),
+    "renamed": lambda root: root.rename(root.parent / "elsewhere"),
+    "lakefile_removed": lambda root: (root / "lakefile.lean").unlink(),
+    "untrusted": lambda root: os.chown(root / "lakefile.lean", NOBODY, NOBODY),
+    "untrusted_repl": lambda root: (os.makedirs(root / ".lake/build/bin"),
+                                    (root / ".lake/build/bin/repl").write_text(""),
+                                    os.chown(root / ".lake/build/bin/repl", NOBODY, NOBODY)),
+}
+
+
+@pytest.mark.parametrize("change", sorted(MUTATIONS))
+def test_change_between_two_calls_is_seen(start_daemon, tmp_path, change):
+    root = make_project(tmp_path / "proj")
+    d = start_daemon()
+    with d.client() as c:
+        c.initialize()
+        first = answer(status(c, root))
+        assert first[0] == "ok", first
+        assert answer(status(c, root)) == first
+        assert cold_lookups(d, root) == 1, d.log()[-3000:]  # the second call was warm
+
+        MUTATIONS[change](root)
+        seen = answer(status(c, root))
+        assert seen != first
+        assert cold_lookups(d, root) == 2
+        again = answer(status(c, root))
+        assert again == seen
+    d.stop()
+
+    # what the cold path of a fresh daemon answers
+    d2 = start_daemon()
+    with d2.client() as c:
+        c.initialize()
+        assert answer(status(c, root)) == seen
+
+
+def test_warm_calls_skip_the_lookup(start_daemon, tmp_path):
+    root = make_project(tmp_path / "proj")
+    d = start_daemon()
+    with d.client() as c:
+        c.initialize()
+        for _ in range(5):
+            assert answer(status(c, root))[0] == "ok"
+        # a file the answer did not read changes nothing
+        (root / "Proj.lean").write_text("def hello := 2\n")
+        (root / "Other.lean").write_text("def other := 2\n")
+        assert answer(status(c, root))[0] == "ok"
+    assert cold_lookups(d, root) == 1, d.log()[-3000:]
+
+
+def test_symlinked_path_is_never_cached(start_daemon, tmp_path):
+    root = make_project(tmp_path / "proj")
+    link = tmp_path / "link"
+    link.symlink_to(root)
+    d = start_daemon()
+    with d.client() as c:
+        c.initialize()
+        a = answer(status(c, link))
+        assert answer(status(c, link)) == a
+    assert cold_lookups(d, link) == 2
+
+
+def test_lakefile_below_the_root_moves_it(start_daemon, tmp_path):
+    root = make_project(tmp_path / "proj")
+    sub = root / "Sub"
+    sub.mkdir()
+    d = start_daemon()
+    with d.client() as c:
+        c.initialize()
+        first = answer(status(c, sub))
+        assert first[1] == str(root)
+        assert answer(status(c, sub)) == first
+        assert cold_lookups(d, sub) == 1
+        make_project(sub)
+        assert answer(status(c, sub))[1] == str(sub)
