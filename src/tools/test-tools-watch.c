@@ -109,6 +109,18 @@ int main(void) {
         test_write_file(pj(a, "/Other.lean"), "def x := 1\n");
         drain(w, fd);
         ASSERT_TRUE(tools_watch_get(w, a, &key, NULL) != NULL);
+        /* nor do files coming and going above the root (a busy /tmp) */
+        test_write_file(pj(tmp, "/scratch.s"), "x\n");
+        ASSERT_OK(unlink(pj(tmp, "/scratch.s")));
+        drain(w, fd);
+        ASSERT_TRUE(tools_watch_get(w, a, &key, NULL) != NULL);
+        /* the root renamed: dropped */
+        ASSERT_OK(rename(a, pj(tmp, "/a2")));
+        drain(w, fd);
+        ASSERT_TRUE(tools_watch_get(w, a, &key, NULL) == NULL);
+        ASSERT_OK(rename(pj(tmp, "/a2"), a));
+        drain(w, fd);
+        watch_put(w, fd, a, &rd, &key, 1);
 
         /* the pin rewritten: dropped */
         test_write_file(pj(a, "/lean-toolchain"), "leanprover/lean4:v4.32.0\n");

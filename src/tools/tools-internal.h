@@ -54,7 +54,6 @@ struct ToolsContext {
         ToolsPreflight *preflights;   /* calls whose look-ups run on a thread */
         ToolsPreflight *preflight;    /* the call being dispatched, its look-ups done */
         ToolsWatch *watch;            /* the warm path's cached look-ups (NULL: none) */
-        uint64_t n_warm;              /* calls that took the warm path (tests) */
 };
 
 /* tools-preflight.c: resolve path and classify readiness on a thread, then

@@ -19,10 +19,11 @@
  *    REPL cache (PATH's directories are not watched);
  *  - watched (inotify, watches added on the thread: adding one walks the
  *    path, which can hang on a dead mount): every path the resolution and
- *    the classification look at, existing or not: each directory from / for
- *    the next name on the way (created, deleted, renamed, chmod/chown), the
- *    files read for their contents, directories for their own events
- *    (deleted, unmounted); a symlink on the way: not cached;
+ *    the classification look at, existing or not: each directory on the way
+ *    from / for its own events (moved, deleted, unmounted, chmod/chown),
+ *    where the way ends (a missing name, a file) that name in its directory
+ *    (created, deleted, renamed, chmod/chown; written, for the files read);
+ *    a symlink on the way: not cached;
  *  - the thread looks up again once the watches are in place, and the loop
  *    caches only when both answers agree and no event on those watches came
  *    in since the thread started (the first reads may predate the watches);
@@ -295,6 +296,7 @@ static int preflight_warm(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         const char *root;
         ToolsPreflight *pf;
         LhProject *p;
+        char **argv;
 
         rd = tools_watch_get(ctx->watch, path, &key, &root);
         if (!rd)
@@ -311,7 +313,9 @@ static int preflight_warm(ToolsContext *ctx, McpCall *call, McpToolHandler handl
                 preflight_free(pf);
                 return -ENOMEM;
         }
-        ctx->n_warm++;
+        /* as the cold path does: p may have been reopened (D-Bus) since */
+        if (!key.custom_worker && lean_readiness_worker_argv(rd, &argv) >= 0)
+                project_set_default_worker_argv(p, argv);
         preflight_run_handler(pf, p);
         preflight_free(pf);
         return 0;

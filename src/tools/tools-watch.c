@@ -2,12 +2,14 @@
 
 /* The warm path's cache and its inotify watches (tools-watch.h; the rule is
  * in tools-preflight.c). A probe is a path the resolution or the
- * classification looked at, existing or not: each directory on its way from
- * / is watched for the next name on the way (created, deleted, renamed,
- * chmod/chown; and written, for the last one), and a directory probe for
- * its own events too. So a file that appears where none was, a pin that is
- * rewritten, an owner that changes, a directory renamed or unmounted
- * anywhere above: each is an event that drops the answers that read it. */
+ * classification looked at, existing or not: each directory on its way
+ * from / is watched for its own events (moved, deleted, unmounted,
+ * chmod/chown), and where the way ends (a missing name, or a file) the
+ * directory there is watched for that name (created, deleted, renamed,
+ * chmod/chown; written, for a file that is read). So a file that appears
+ * where none was, a pin that is rewritten, an owner that changes, a
+ * directory renamed or unmounted anywhere above: each is an event that
+ * drops the answers that read it. */
 
 #include <assert.h>
 #include <errno.h>
@@ -27,12 +29,14 @@
 #include "project/trust.h"
 #include "tools/tools-watch.h"
 
-/* Directories on the way: their entries' names coming and going, and
- * themselves; the last directory also its entries' contents. */
-#define WATCH_DIR_MASK                                                                                      \
-        (IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | \
-         IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_ADD)
-#define WATCH_FILE_MASK (WATCH_DIR_MASK | IN_MODIFY | IN_CLOSE_WRITE)
+/* A directory on the way: its own events (moved, deleted, chmod/chown;
+ * IN_ATTRIB also comes for its entries), not its entries coming and going,
+ * so a busy /tmp or $HOME above a project costs few wake-ups. The
+ * directory holding a probe that is a file or missing: that name coming,
+ * going and changing mode; for a file that is read, also written. */
+#define WATCH_SELF_MASK (IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_ADD)
+#define WATCH_NAME_MASK (WATCH_SELF_MASK | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+#define WATCH_CONTENT_MASK (WATCH_NAME_MASK | IN_MODIFY | IN_CLOSE_WRITE)
 
 #define WATCH_ENTRIES_MAX 128
 #define WATCH_RING 64
@@ -179,7 +183,7 @@ static bool probe_is_read(const char *probe) {
 static int walk_probe(WatchWalk *k, const char *probe) {
         _cleanup_free_ char *dir = NULL;
         const char *c = probe;
-        uint32_t last_mask = probe_is_read(probe) ? WATCH_FILE_MASK : WATCH_DIR_MASK;
+        uint32_t last_mask = probe_is_read(probe) ? WATCH_CONTENT_MASK : WATCH_NAME_MASK;
         int wd, r;
 
         if (!path_is_absolute(probe))
@@ -187,42 +191,50 @@ static int walk_probe(WatchWalk *k, const char *probe) {
         dir = strdup("/");
         if (!dir)
                 return -ENOMEM;
+        wd = walk_add_dir(k, dir, WATCH_SELF_MASK);
+        if (wd < 0)
+                return wd;
+        r = set_add(k->set, wd, "", 0);
+        if (r < 0)
+                return r;
         for (;;) {
+                _cleanup_free_ char *child = NULL;
+                bool last;
                 size_t len;
-                char *next;
 
                 c += strspn(c, "/");
                 len = strcspn(c, "/");
                 if (len == 0)
-                        break;
+                        return 0;
                 if ((len == 1 && c[0] == '.') || (len == 2 && strneq(c, "..", 2)))
                         return -EINVAL; /* probes are canonical */
-                wd = walk_add_dir(k, dir, c[len + strspn(c + len, "/")] == 0 ? last_mask : WATCH_DIR_MASK);
-                if (wd == -ENOENT)
-                        return 0; /* the parent's watch sees it appear */
-                if (wd == -ENOTDIR)
-                        return walk_not_dir(dir);
+                last = c[len + strspn(c + len, "/")] == 0;
+                child = strdup_printf("%s%s%.*s", dir, streq(dir, "/") ? "" : "/", (int) len, c);
+                if (!child)
+                        return -ENOMEM;
+                /* a directory: watched itself */
+                wd = walk_add_dir(k, child, WATCH_SELF_MASK);
+                if (wd >= 0) {
+                        r = set_add(k->set, wd, "", 0);
+                        if (r < 0)
+                                return r;
+                        free(dir);
+                        dir = TAKE_PTR(child);
+                        c += len;
+                        continue;
+                }
+                if (wd == -ENOTDIR) {
+                        r = walk_not_dir(child); /* a symlink: its target would change unseen */
+                        if (r < 0)
+                                return r;
+                } else if (wd != -ENOENT)
+                        return wd;
+                /* missing, or a file: the name in its directory */
+                wd = walk_add_dir(k, dir, last ? last_mask : WATCH_NAME_MASK);
                 if (wd < 0)
                         return wd;
-                r = set_add(k->set, wd, c, len);
-                if (r < 0)
-                        return r;
-                next = strdup_printf("%s%s%.*s", dir, streq(dir, "/") ? "" : "/", (int) len, c);
-                if (!next)
-                        return -ENOMEM;
-                free(dir);
-                dir = next;
-                c += len;
+                return set_add(k->set, wd, c, len);
         }
-        /* the probe itself: a directory's own events (unmounted, deleted) */
-        wd = walk_add_dir(k, dir, WATCH_DIR_MASK);
-        if (wd == -ENOENT)
-                return 0;
-        if (wd == -ENOTDIR)
-                return walk_not_dir(dir);
-        if (wd < 0)
-                return wd;
-        return set_add(k->set, wd, "", 0);
 }
 
 static bool path_under(const char *p, const char *dir) {
