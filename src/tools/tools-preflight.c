@@ -275,7 +275,7 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
 
         if (r < 0) {
                 /* the thread did not finish in time and goes on alone */
-                _cleanup_(lh_error_done) LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+                LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
 
                 log_warning("Looking up %s did not finish within %u ms: path_unresponsive.", pf->path,
                             (unsigned) (PROJECT_RESOLVE_TIMEOUT_USEC / USEC_PER_MSEC));
@@ -291,34 +291,36 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
 /* The warm path: path's answer is cached and nothing it read changed since.
  * No thread, no file touched: -EAGAIN when the cold path must run. */
 static int preflight_warm(ToolsContext *ctx, McpCall *call, McpToolHandler handler, const char *path) {
+        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
         ToolsWatchKey key = preflight_key(ctx);
+        /* synchronous: the server holds the call, and answers a failure */
+        ToolsPreflight pf = { .ctx = ctx, .call = call, .handler = handler };
         const LeanReadiness *rd;
         const char *root;
-        ToolsPreflight *pf;
-        LhProject *p;
         char **argv;
+        int r;
 
         rd = tools_watch_get(ctx->watch, path, &key, &root);
         if (!rd)
                 return -EAGAIN;
-        /* forgotten since: the cold path opens it again */
-        p = registry_find_by_path(ctx->registry, root);
-        if (!p || !streq(project_get_root(p), root) || registry_resolve_root(ctx->registry, root, &p, NULL) < 0)
-                return -EAGAIN;
-        pf = new0(ToolsPreflight, 1);
-        if (!pf)
-                return -ENOMEM;
-        *pf = (ToolsPreflight) { .ctx = ctx, .call = mcp_call_ref(call), .handler = handler };
-        if (lean_readiness_copy(&pf->rd, rd) < 0) {
-                preflight_free(pf);
-                return -ENOMEM;
+        /* a project forgotten since is opened again, as the cold path would */
+        if (registry_resolve_root(ctx->registry, root, &pf.project, &err) < 0) {
+                lh_error_done(&err);
+                return -EAGAIN; /* shutting down: the cold path answers */
         }
-        /* as the cold path does: p may have been reopened (D-Bus) since */
+        r = lean_readiness_copy(&pf.rd, rd);
+        if (r < 0)
+                return r;
+        /* as the cold path does: the project may be new (reopened) */
         if (!key.custom_worker && lean_readiness_worker_argv(rd, &argv) >= 0)
-                project_set_default_worker_argv(p, argv);
-        preflight_run_handler(pf, p);
-        preflight_free(pf);
-        return 0;
+                project_set_default_worker_argv(pf.project, argv);
+
+        ctx->preflight = &pf;
+        r = handler(call, ctx);
+        ctx->preflight = NULL;
+        if (!pf.rd_taken)
+                lean_readiness_done(&pf.rd);
+        return r;
 }
 
 int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handler, const char *path) {
