@@ -389,7 +389,8 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                 uint8_t raw[4096];
         } buf;
 
-        for (;;) {
+        /* bounded per dispatch: the source stays ready for the next round */
+        for (unsigned i = 0; i < 16; i++) {
                 ssize_t n = read(fd, &buf, sizeof buf);
 
                 if (n < 0) {
@@ -403,6 +404,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         return 0;
                 tools_watch_process(w, &buf, n);
         }
+        return 0;
 }
 
 int tools_watch_new(ToolsWatch **ret, sd_event *event) {
