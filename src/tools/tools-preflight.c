@@ -31,7 +31,9 @@
  *    of them; a config that differs (trusted_roots, elan home, REPL cache,
  *    worker command: compared on every hit) or a forgotten project is a
  *    miss; the watch source runs before calls that are ready with it, so a
- *    change made before a call was sent is seen by that call;
+ *    change made before the loop wakes up for a call is seen by that call
+ *    (one that lands in the same wake-up, microseconds apart, may still get
+ *    the answer from before it: no syscall checks the fd per call);
  *  - not seen: a mount over a watched directory, $PATH/$HOME of the daemon.
  * The smoke failure and the stale worker are the loop's as before
  * (tools_classify_full()), on the cached classification too. */
