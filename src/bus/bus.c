@@ -41,10 +41,6 @@ struct BusService {
 /* --------------------------------------------------------------------------
  * helpers */
 
-int bus_project_path(const LhProject *p, char **ret) {
-        return sd_bus_path_encode(BUS_PROJECT_PATH_PREFIX, project_get_id(p), ret);
-}
-
 /* D-Bus strings must be valid UTF-8, or the whole message (a ListProjects
  * reply, a GetManagedObjects of every project) fails. Roots are checked at
  * resolution, but reasons are truncated byte-wise and anything may slip

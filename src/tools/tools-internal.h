@@ -54,6 +54,10 @@ struct ToolsContext {
         ToolsPreflight *preflight;    /* the call being dispatched, its look-ups done */
 };
 
+/* tools.c: the McpToolHandler registered for every tool (userdata: its
+ * ToolsEntry): the preflight, then the entry's handler. */
+int tools_dispatch(McpCall *call, void *userdata);
+
 /* tools-preflight.c: resolve path and classify readiness on a thread, then
  * call handler(call, ctx) from the loop once done (0: under way or answered;
  * negative errno: nothing answered). */
