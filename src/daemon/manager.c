@@ -445,7 +445,6 @@ int manager_startup(Manager *m, const char *listen_path) {
         if (r < 0)
                 return log_error_errno(r, "Failed to create MCP server: %m");
         mcp_server_set_connections_changed(m->mcp, on_connections_changed, m);
-        mcp_server_set_result_text(m->mcp, tool_result_summary, NULL);
         r = mcp_log_forward_new(&m->log_forward, m->event, m->mcp);
         if (r < 0)
                 log_warning_errno(r, "Failed to pass log lines on to MCP clients, continuing without: %m");

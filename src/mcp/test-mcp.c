@@ -681,11 +681,21 @@ static void test_deferred_and_cancel(void) {
         {
                 /* a holder opening the call reads it once; listening late says it was cancelled */
                 McpCallView view;
-                McpCall *held = mcp_call_open(h.held, &view);
+                McpCall *held = mcp_call_open(h.held, NULL, NULL, &view);
 
                 ASSERT_STREQ(view.tool, "lean_run");
                 ASSERT_TRUE(json_object_is_type(view.arguments, json_type_object));
                 ASSERT_FALSE(view.wants_progress);
+                /* the arguments by lean_run's rows ("project", "code"), resolved by the dispatcher */
+                ASSERT_TRUE(view.args);
+                ASSERT_STREQ(json_object_get_string(view.args[0]), "/p");
+                ASSERT_STREQ(json_object_get_string(view.args[1]), "def a := 1");
+                ASSERT_TRUE(view.cancelled); /* opened after the cancel */
+                mcp_call_release(held, NULL);
+                /* opening with a cancel callback wires it (it does not run: cancelled already) */
+                held = mcp_call_open(h.held, on_cancel, &view, &view);
+                ASSERT_TRUE(view.cancelled);
+                ASSERT_TRUE(mcp_call_get_cancel_userdata(held) == &view);
                 ASSERT_TRUE(mcp_call_set_cancel(held, on_cancel, &view));
                 /* released by another holder: the wiring stays */
                 ASSERT_TRUE(mcp_call_get_cancel_userdata(held) == &view);

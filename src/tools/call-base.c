@@ -30,7 +30,6 @@ static ToolCall *tool_call_unref(ToolCall *tc) {
         if (tc->have_readiness)
                 lean_readiness_done(&tc->readiness);
         strv_free(tc->imports);
-        free(tc->args);
         /* the call may have moved on to another job: leave its wiring */
         mcp_call_release(tc->call, tc);
         return mfree(tc);
@@ -52,11 +51,21 @@ static const ToolDef *tool_call_find_def(ToolsContext *ctx, const char *name) {
         return NULL;
 }
 
+/* Registered when the call is opened: a job running now is cancelled, one
+ * submitted later is cancelled as soon as it is queued. */
+static void on_call_cancelled(McpCall *call, void *userdata) {
+        ToolCall *tc = userdata;
+
+        (void) call;
+        tc->cancelled = true;
+        if (tc->job)
+                job_cancel(tc->job);
+}
+
 int tool_call_handle(McpCall *call, void *userdata) {
         _cleanup_(tool_call_unrefp) ToolCall *tc = NULL;
         ToolsContext *ctx = userdata;
         const ToolDef *def;
-        size_t n_args = 0;
         int r;
 
         assert(call);
@@ -70,19 +79,16 @@ int tool_call_handle(McpCall *call, void *userdata) {
                 .ctx = ctx,
                 .env = -1,
         };
-        tc->call = mcp_call_open(call, &tc->view);
+        /* one call for all of it: the reference, the cancel wiring and every
+         * argument resolved through the table's spellings by the dispatcher */
+        tc->call = mcp_call_open(call, on_call_cancelled, tc, &tc->view);
+        tc->cancelled = tc->view.cancelled;
+        tc->args = tc->view.args;
         def = tool_call_find_def(ctx, tc->view.tool);
         if (!def || !def->call)
                 return -EOPNOTSUPP;
         tc->def = def;
-        /* every argument read once, through the table's spellings */
-        while (def->mcp.args && def->mcp.args[n_args].name)
-                n_args++;
-        tc->args = new0(json_object *, n_args + 1);
-        if (!tc->args)
-                return -ENOMEM;
-        if (def->mcp.args)
-                mcp_tool_args_resolve(def->mcp.args, tc->view.arguments, tc->args);
+        assert(!def->mcp.args || tc->args); /* the dispatcher resolved them by this table */
         if (def->state_size > 0) {
                 tc->state = calloc(1, def->state_size);
                 if (!tc->state)
@@ -160,14 +166,6 @@ static void on_job_progress(LhJob *job, const char *message, void *userdata) {
         ToolCall *tc = userdata;
 
         mcp_call_report_progress(tc->call, message);
-}
-
-static void on_call_cancelled(McpCall *call, void *userdata) {
-        ToolCall *tc = userdata;
-
-        (void) call;
-        if (tc->job)
-                job_cancel(tc->job);
 }
 
 static int call_job_start(LhJob *job, void *userdata, json_object **ret_command) {
@@ -250,8 +248,8 @@ int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t w
                 lh_error_done(&err);
                 return 0;
         }
-        /* cancelled before we could listen (connection gone already) */
-        if (mcp_call_set_cancel(tc->call, on_call_cancelled, tc) && tc->job)
+        /* cancelled before it was queued (the connection went during the preflight) */
+        if (tc->cancelled && tc->job)
                 job_cancel(tc->job);
         return 0;
 }
@@ -295,7 +293,7 @@ void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, cons
                 json_object_put(body);
                 body = NULL;
         }
-        mcp_call_reply(tc->call, body ?: tool_envelope_oom(), err || !body);
+        tool_answer(tc->call, body, err != NULL);
 }
 
 void tool_call_reply_errorf(ToolCall *tc, const char *code, bool retryable, const char *format, ...) {

@@ -58,7 +58,8 @@ struct ToolCall {
         ToolsContext *ctx;
         McpCall *call;
         McpCallView view;         /* what the base read of the call, once */
-        json_object **args;       /* each row's value (mcp_tool_args_resolve()), borrowed */
+        json_object *const *args; /* each row's value (view.args), borrowed */
+        bool cancelled;           /* the client cancelled: a job submitted now is cancelled at once */
         LhProject *project;
         LhProjectView project_view; /* read once when project is resolved */
         LhJob *job;               /* weak: set while the submitted job runs */

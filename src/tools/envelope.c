@@ -92,10 +92,17 @@ int tool_envelope_add_budget(json_object *body, const LeanMessageBudget *budget)
         return 0;
 }
 
-void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts) {
-        json_object *body = tool_envelope_error(project, err, facts, NULL);
+void tool_answer(McpCall *call, json_object *body, bool is_error) {
+        if (!body) {
+                body = tool_envelope_oom();
+                is_error = true;
+        }
+        /* the summary is ours: made here, not asked for by the call layer */
+        mcp_call_reply_text(call, body, is_error, tool_result_summary(body, is_error, NULL));
+}
 
-        mcp_call_reply(call, body ?: tool_envelope_oom(), true);
+void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts) {
+        tool_answer(call, tool_envelope_error(project, err, facts, NULL), true);
 }
 
 void tool_reply_errorf(McpCall *call, LhProject *project, const char *code, bool retryable,

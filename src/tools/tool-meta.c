@@ -72,7 +72,7 @@ int tool_meta_submit(ToolCall *tc) {
         r = tool_call_check_readiness(tc);
         if (r != 0)
                 return r < 0 ? r : 0;
-        r = tool_default_imports_apply(mcp_call_get_arguments(tc->call), tc->have_readiness ? &tc->readiness : NULL,
+        r = tool_default_imports_apply(tc->view.arguments, tc->have_readiness ? &tc->readiness : NULL,
                                        &imports);
         if (r < 0)
                 return r;
