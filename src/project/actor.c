@@ -378,7 +378,7 @@ static void lane_start_job(LhLane *l, LhJob *j) {
         project_notify(p, PROJECT_CHANGE_STATE);
 
         job_ref(j);
-        r = j->ops->start(j, j->userdata, &command);
+        r = j->ops->start(j, j->userdata, j->base_env, &command);
         lane_handle_step(l, j, r, command);
         job_unref(j);
 }

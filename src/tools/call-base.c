@@ -78,6 +78,7 @@ int tool_call_handle(McpCall *call, void *userdata) {
                 .n_ref = 1,
                 .ctx = ctx,
                 .env = -1,
+                .base_env = -1,
         };
         /* one call for all of it: the reference, the cancel wiring and every
          * argument resolved through the table's spellings by the dispatcher */
@@ -168,11 +169,12 @@ static void on_job_progress(LhJob *job, const char *message, void *userdata) {
         mcp_call_report_progress(tc->call, message);
 }
 
-static int call_job_start(LhJob *job, void *userdata, json_object **ret_command) {
+static int call_job_start(LhJob *job, void *userdata, int base_env, json_object **ret_command) {
         ToolCall *tc = userdata;
 
         tool_call_reset_budget(tc); /* a retry on a fresh worker starts over */
         tc->env = -1;
+        tc->base_env = base_env;
         return tc->def->ops.start(tc, job, ret_command);
 }
 
@@ -188,7 +190,8 @@ static int call_job_step(LhJob *job, void *userdata, json_object *reply, json_ob
          * parsing, and a result never carries more than the budget. */
         if (lean_reply_bound_messages(reply, &tc->budget, &dropped) < 0)
                 return -ENOMEM;
-        repl_release_in_slices(tc->ctx->event, dropped);
+        if (dropped) /* the usual reply is within the budget */
+                repl_release_in_slices(tc->ctx->event, dropped);
         return tc->def->ops.step(tc, job, reply, ret_command);
 }
 
@@ -219,7 +222,6 @@ int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
 }
 
 int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t want_generation) {
-        _cleanup_(job_unrefp) LhJob *job = NULL;
         LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
         int r;
 
@@ -228,17 +230,18 @@ int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t w
 
         strv_free(tc->imports);
         tc->imports = imports;
-        r = job_new(&job, tc->imports, flags, &call_job_ops, tool_call_ref(tc));
-        if (r < 0) {
-                tool_call_unref(tc);
-                return r;
-        }
-        tc->job = job;
-        if (want_generation > 0)
-                job_set_want_generation(job, want_generation);
-        if (tc->view.wants_progress)
-                job_set_progress(job, on_job_progress, tc);
-        r = project_submit(tc->project, job, &err);
+        /* one call: the job (holding a reference on tc, released with it) and its queueing */
+        r = project_submit_new(tc->project, &(JobSpec) {
+                        .imports = tc->imports,
+                        .flags = flags,
+                        .ops = &call_job_ops,
+                        .userdata = tool_call_ref(tc),
+                        .want_generation = want_generation,
+                        .progress = tc->view.wants_progress ? on_job_progress : NULL,
+                        .progress_userdata = tc,
+                }, &err, &tc->job);
+        if (r == -ENOMEM && !err.code)
+                return r; /* nothing answered */
         if (r < 0) {
                 /* refused now (mailbox_full, worker_unavailable, shutting_down): answer here */
                 tc->job = NULL;

@@ -67,6 +67,7 @@ struct ToolCall {
         bool have_readiness;
         char **imports;           /* the job's import profile (owned), for freshness */
         int env;                  /* env of the last reply, -1 none, for freshness */
+        int base_env;             /* the job's import header's env in its worker, -1 none (start()) */
         LeanMessageBudget budget;
         void *state;              /* def->state_size bytes, zeroed */
 };

@@ -82,7 +82,7 @@ static int attempt_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
         AttemptState *aj = tool_call_state(tc);
         LhFacts facts;
         json_object *cmd;
-        int base = job_get_base_env(job);
+        int base = tc->base_env;
 
         /* the worker this job runs on (a project may have a pool of them) */
         project_get_facts(job_get_project(job), &facts);

@@ -87,7 +87,7 @@ static int search_send(ToolCall *tc, LhJob *job, SearchJob *sj, json_object **re
                 return -ENOMEM;
         sj->attempt_started = now_usec(CLOCK_MONOTONIC);
         tool_call_progress(tc, "attempt %zu of %zu: %s", sj->current + 1, sj->n, sj->tactics[sj->current]);
-        return tool_query_command(job, t, ret_command);
+        return tool_query_command(tc, t, ret_command);
 }
 
 static int proof_len_cmp(const void *a, const void *b) {

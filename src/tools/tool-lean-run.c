@@ -38,7 +38,7 @@ static void run_state_free(void *state) {
 
 static int run_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
         RunState *s = tool_call_state(tc);
-        int base = job_get_base_env(job);
+        int base = tc->base_env;
         json_object *cmd;
 
         cmd = json_object_new_object();

@@ -116,9 +116,9 @@ int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err) {
         return -EPROTO;
 }
 
-int tool_query_command(LhJob *job, char *text, json_object **ret) {
+int tool_query_command(ToolCall *tc, char *text, json_object **ret) {
         _cleanup_free_ char *t = text;
-        int base = job_get_base_env(job);
+        int base = tc->base_env;
         json_object *cmd;
 
         cmd = json_object_new_object();
@@ -413,7 +413,7 @@ static int query_next(ToolCall *tc, LhJob *job, QueryJob *qj, size_t from, json_
                         tool_call_progress(tc, "module %zu of %zu: %s", i + 1, qj->n_queries, qj->queries[i].module);
                 if (qj->per_module)
                         return query_command_with_header(qj->queries[i].module, text, ret_command);
-                return tool_query_command(job, text, ret_command);
+                return tool_query_command(tc, text, ret_command);
         }
         return 1;
 }

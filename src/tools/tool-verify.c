@@ -207,7 +207,7 @@ static int messages_append(VerifyItem *it, const LeanReply *lr, bool skip_axioms
 /* The next command: the current item's code or its #print axioms, skipping
  * items that do not run. Returns 0 with *ret_command, 1 when all are done. */
 static int verify_next(ToolCall *tc, LhJob *job, VerifyJob *vj, json_object **ret_command) {
-        int base = job_get_base_env(job);
+        int base = tc->base_env;
 
         for (; vj->current < vj->n_items; vj->current++, vj->phase = VERIFY_PHASE_CODE) {
                 VerifyItem *it = &vj->items[vj->current];
