@@ -345,12 +345,12 @@ static void lane_handle_step(LhLane *l, LhJob *j, int r, json_object *command) {
                 lane_send(l, j, command);
                 return;
         }
-        json_object_put(command);
-
         if (r > 0) {
+                job_take_result(j, command); /* done: command, when set, is the result */
                 lane_end_current(l, NULL, true);
                 return;
         }
+        json_object_put(command);
         if (r == 0)
                 lh_error_set(&e, "internal_error", false, "The job produced no command.");
         else if (!j->has_error)

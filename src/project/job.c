@@ -90,6 +90,11 @@ void job_set_result(LhJob *job, json_object *result) {
         job->result = result;
 }
 
+void job_take_result(LhJob *job, json_object *result) {
+        if (result)
+                job_set_result(job, result);
+}
+
 void job_set_error(LhJob *job, const LhError *err) {
         lh_error_done(&job->error);
         job->error = *err;

@@ -138,7 +138,8 @@ typedef enum JobFlags {
  * worker holds the job's import profile (the header is run once per worker
  * and its env id reused: start()'s base_env, job_get_base_env()); then calls start(); each reply
  * goes to step(). start/step return 0 with *ret_command set (sent next,
- * ownership passes), 1 when finished (result set with job_set_result), or a
+ * ownership passes), 1 when finished (*ret_command, when set, is the result;
+ * else what job_set_result() set), or a
  * negative errno with job_set_error() called. On a retry after worker death
  * start() is called again from scratch. done() is called exactly once. */
 typedef struct JobOps {

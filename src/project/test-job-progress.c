@@ -186,6 +186,7 @@ typedef struct SpecCall {
         Call call;
         int base_env;
         unsigned n_freed;
+        json_object *result; /* what done() got */
 } SpecCall;
 
 static int spec_start(LhJob *job, void *userdata, int base_env, json_object **ret) {
@@ -196,9 +197,16 @@ static int spec_start(LhJob *job, void *userdata, int base_env, json_object **re
         return call_start(job, &c->call, base_env, ret);
 }
 
+/* Finished: the result goes back as the step's *ret, no job_set_result(). */
+static int spec_step(LhJob *job, void *userdata, json_object *reply, json_object **ret) {
+        *ret = json_object_get(reply);
+        return 1;
+}
+
 static void spec_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
         SpecCall *c = userdata;
 
+        c->result = json_object_get(result);
         call_done(job, &c->call, result, err, facts);
 }
 
@@ -214,7 +222,7 @@ static void spec_free(void *userdata) {
         c->n_freed++;
 }
 
-static const JobOps spec_ops = { .start = spec_start, .step = test_job_step_result, .done = spec_done,
+static const JobOps spec_ops = { .start = spec_start, .step = spec_step, .done = spec_done,
                                  .free_userdata = spec_free };
 
 static void test_submit_new(void) {
@@ -246,6 +254,10 @@ static void test_submit_new(void) {
         while (!a.call.done)
                 ASSERT_OK(sd_event_run(event, 100 * USEC_PER_MSEC));
         ASSERT_TRUE(a.call.ok);
+        /* the step's *ret became the job's result: the double's reply to the command */
+        ASSERT_TRUE(json_object_is_type(a.result, json_type_object));
+        ASSERT_TRUE(json_object_object_get_ex(a.result, "env", NULL));
+        json_object_put(a.result);
         ASSERT_TRUE(a.base_env >= 0); /* the prelude header's env in the worker */
         ASSERT_TRUE(stage(&a.call, "running in Lean") > 0);
         /* the job held the only reference the caller had: freed with the job */

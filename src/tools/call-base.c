@@ -30,6 +30,7 @@ static ToolCall *tool_call_unref(ToolCall *tc) {
         if (tc->have_readiness)
                 lean_readiness_done(&tc->readiness);
         strv_free(tc->imports);
+        json_object_put(tc->result);
         /* the call may have moved on to another job: leave its wiring */
         mcp_call_release(tc->call, tc);
         return mfree(tc);
@@ -169,13 +170,27 @@ static void on_job_progress(LhJob *job, const char *message, void *userdata) {
         mcp_call_report_progress(tc->call, message);
 }
 
+void tool_call_set_result(ToolCall *tc, json_object *result) {
+        json_object_put(tc->result);
+        tc->result = result;
+}
+
+/* 1 (done): *ret_command is the result the tool set, for the project's job. */
+static int call_job_finished(ToolCall *tc, int r, json_object **ret_command) {
+        if (r == 1)
+                *ret_command = TAKE_PTR(tc->result);
+        else
+                tool_call_set_result(tc, NULL); /* a command goes on, or the job failed */
+        return r;
+}
+
 static int call_job_start(LhJob *job, void *userdata, int base_env, json_object **ret_command) {
         ToolCall *tc = userdata;
 
         tool_call_reset_budget(tc); /* a retry on a fresh worker starts over */
         tc->env = -1;
         tc->base_env = base_env;
-        return tc->def->ops.start(tc, job, ret_command);
+        return call_job_finished(tc, tc->def->ops.start(tc, job, ret_command), ret_command);
 }
 
 static int call_job_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
@@ -192,7 +207,7 @@ static int call_job_step(LhJob *job, void *userdata, json_object *reply, json_ob
                 return -ENOMEM;
         if (dropped) /* the usual reply is within the budget */
                 repl_release_in_slices(tc->ctx->event, dropped);
-        return tc->def->ops.step(tc, job, reply, ret_command);
+        return call_job_finished(tc, tc->def->ops.step(tc, job, reply, ret_command), ret_command);
 }
 
 static void call_job_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
@@ -229,6 +244,7 @@ int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t w
         assert(tc->def->ops.start);
 
         strv_free(tc->imports);
+        json_object_put(tc->result);
         tc->imports = imports;
         /* one call: the job (holding a reference on tc, released with it) and its queueing */
         r = project_submit_new(tc->project, &(JobSpec) {

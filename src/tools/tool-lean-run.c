@@ -89,7 +89,7 @@ static int run_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **
         }
         tc->env = lr.env;
         lean_reply_done(&lr);
-        job_set_result(job, result);
+        tool_call_set_result(tc, result);
         return 1;
 fail:
         lean_reply_done(&lr);
