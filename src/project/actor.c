@@ -213,7 +213,7 @@ static void lane_after_job(LhLane *l, LhJob *j) {
         worker_slot_served(&l->slot);
         project_facts_touch(p);
         /* the tiers below judge the memory the job left behind, not an older sample */
-        (void) worker_sample_now(l->slot.worker);
+        worker_slot_sample_now(&l->slot);
         if (!l->slot.worker || l->slot.stopping)
                 return;
 
@@ -574,7 +574,7 @@ void lane_dispatch(LhLane *l) {
         /* import-switch tier: other imports than last time, and the worker is big */
         if (job_take_switch_check(j)) {
                 if (l->active_profile && !streq(l->active_profile, j->fingerprint)) {
-                        (void) worker_sample_now(l->slot.worker);
+                        worker_slot_sample_now(&l->slot);
                         p->profile_switch_count++;
                         project_notify(p, PROJECT_CHANGE_WORKER);
                         if (tier_import_switch(c, &l->slot, &v)) {
