@@ -55,8 +55,7 @@ void project_notify(LhProject *p, ProjectChange what) {
                 p->pending_changes |= what;
                 return;
         }
-        if (r->observer && r->observer->project_changed)
-                r->observer->project_changed(p, what, r->observer_userdata);
+        REGISTRY_TELL(r, project_changed, p, what);
 }
 
 void project_notify_later(LhProject *p, ProjectChange what) {
@@ -92,8 +91,7 @@ static void lane_record_event(LhLane *l, RestartCause cause, const char *reason,
                 *ret = ev;
         if (!counted)
                 return;
-        if (r->observer && r->observer->worker_restarted)
-                r->observer->worker_restarted(p, &ev, r->observer_userdata);
+        REGISTRY_TELL(r, worker_restarted, p, &ev);
         project_notify(p, PROJECT_CHANGE_RESTARTS);
 }
 

@@ -48,6 +48,10 @@ typedef struct RegistryObserver {
 int registry_new(LhRegistry **ret, sd_event *event, const LhConfig *config, ScopePlacer *placer);
 LhRegistry *registry_free(LhRegistry *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LhRegistry *, registry_free);
+/* The observer whose userdata is userdata becomes o (NULL: none). Up to
+ * REGISTRY_MAX_OBSERVERS at once (the D-Bus service's and the manager's),
+ * each told directly: nothing relays for another. */
+#define REGISTRY_MAX_OBSERVERS 2
 void registry_set_observer(LhRegistry *r, const RegistryObserver *o, void *userdata);
 
 /* Find (or open) the project whose Lake root contains path (a root or any
