@@ -221,6 +221,11 @@ void mcp_call_reply_text(McpCall *c, json_object *body, bool is_error, char *tex
         mcp_call_unref(c);
 }
 
+void mcp_call_reply_release(McpCall *c, void *holder, json_object *body, bool is_error, char *text) {
+        mcp_call_reply_text(c, body, is_error, text);
+        mcp_call_release(c, holder);
+}
+
 void call_reply_error(McpCall *c, LhErrorCode code, const char *message) {
         json_object *body = tool_error_body_new(lh_error_code_to_string(code), lh_error_code_retryable(code), message);
 

@@ -175,3 +175,6 @@ void mcp_call_reply(McpCall *c, json_object *body, bool is_error);
 /* The same with content[0].text given (taken; NULL: the server's summary),
  * for a caller that has its own summary of body at hand. */
 void mcp_call_reply_text(McpCall *c, json_object *body, bool is_error, char *text);
+/* mcp_call_reply_text(), then mcp_call_release(c, holder): for the holder of
+ * a reference from mcp_call_open() whose answer is the last it does with c. */
+void mcp_call_reply_release(McpCall *c, void *holder, json_object *body, bool is_error, char *text);

@@ -714,6 +714,28 @@ static void test_deferred_and_cancel(void) {
         ASSERT_TRUE(mcp_server_is_drained(t.server));
         assert_ping(c);
 
+        /* a holder's last act: the answer with its own summary text, its
+         * reference and cancel wiring released with it */
+        client_tool_call_async(c, "10", "lean_run", RUN_ARGS);
+        pump(&t, 20000);
+        ASSERT_TRUE(h.held);
+        {
+                McpCallView view;
+                McpCall *held = mcp_call_open(h.held, on_cancel, &view, &view);
+                json_object *answer;
+
+                ASSERT_FALSE(view.cancelled);
+                ASSERT_TRUE(mcp_call_get_cancel_userdata(held) == &view);
+                mcp_call_reply_release(held, &view, json_object_new_object(), false, strdup("the tool's own text"));
+                ASSERT_TRUE(!mcp_call_get_cancel_userdata(h.held));
+                answer = client_recv(c);
+                ASSERT_EQ(get_int(answer, "id"), 10);
+                ASSERT_STREQ(get_str(answer, "result.content.0.text"), "the tool's own text");
+                json_object_put(answer);
+        }
+        h.held = mcp_call_unref(h.held);
+        ASSERT_TRUE(mcp_server_is_drained(t.server));
+
         /* the connection going away cancels, and the late answer goes nowhere */
         client_tool_call_async(c, "8", "lean_run", RUN_ARGS);
         pump(&t, 20000);

@@ -31,8 +31,10 @@ static ToolCall *tool_call_unref(ToolCall *tc) {
                 lean_readiness_done(&tc->readiness);
         strv_free(tc->imports);
         json_object_put(tc->result);
-        /* the call may have moved on to another job: leave its wiring */
-        mcp_call_release(tc->call, tc);
+        /* not answered (else released with the answer); the call may have
+         * moved on to another holder: leave its wiring */
+        if (tc->call)
+                mcp_call_release(tc->call, tc);
         return mfree(tc);
 }
 
@@ -167,7 +169,8 @@ int tool_call_check_readiness(ToolCall *tc) {
 static void on_job_progress(LhJob *job, const char *message, void *userdata) {
         ToolCall *tc = userdata;
 
-        mcp_call_report_progress(tc->call, message);
+        if (tc->call)
+                mcp_call_report_progress(tc->call, message);
 }
 
 void tool_call_set_result(ToolCall *tc, json_object *result) {
@@ -280,7 +283,7 @@ void tool_call_progress(ToolCall *tc, const char *format, ...) {
 
         assert(tc);
 
-        if (!tc->view.wants_progress)
+        if (!tc->view.wants_progress || !tc->call)
                 return;
         va_start(ap, format);
         r = vasprintf(&m, format, ap);
@@ -296,6 +299,11 @@ void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, cons
         json_object *freshness = NULL, *body;
         LhFacts snapshot;
 
+        if (!tc->call) {
+                log_debug("Tool %s answered twice, ignoring the second answer.", tc->def->mcp.name);
+                json_object_put(result);
+                return;
+        }
         /* no job's facts: the project's now, for the runtime and the freshness alike */
         if (!facts && tc->project) {
                 project_get_facts(tc->project, &snapshot);
@@ -312,7 +320,9 @@ void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, cons
                 json_object_put(body);
                 body = NULL;
         }
-        tool_answer(tc->call, body, err != NULL);
+        /* the answer is the last thing the base does with the call: released with it */
+        tool_answer(TAKE_PTR(tc->call), tc, body, err != NULL);
+        tc->args = NULL; /* borrowed from the call */
 }
 
 void tool_call_reply_errorf(ToolCall *tc, const char *code, bool retryable, const char *format, ...) {

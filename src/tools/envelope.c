@@ -92,17 +92,23 @@ int tool_envelope_add_budget(json_object *body, const LeanMessageBudget *budget)
         return 0;
 }
 
-void tool_answer(McpCall *call, json_object *body, bool is_error) {
+void tool_answer(McpCall *call, void *holder, json_object *body, bool is_error) {
+        char *text;
+
         if (!body) {
                 body = tool_envelope_oom();
                 is_error = true;
         }
         /* the summary is ours: made here, not asked for by the call layer */
-        mcp_call_reply_text(call, body, is_error, tool_result_summary(body, is_error, NULL));
+        text = tool_result_summary(body, is_error, NULL);
+        if (holder)
+                mcp_call_reply_release(call, holder, body, is_error, text);
+        else
+                mcp_call_reply_text(call, body, is_error, text);
 }
 
 void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts) {
-        tool_answer(call, tool_envelope_error(project, err, facts, NULL), true);
+        tool_answer(call, NULL, tool_envelope_error(project, err, facts, NULL), true);
 }
 
 void tool_reply_errorf(McpCall *call, LhProject *project, const char *code, bool retryable,

@@ -31,8 +31,9 @@ json_object *tool_envelope_error(LhProject *project, const LhError *err, const L
 char *tool_result_summary(json_object *body, bool is_error, void *userdata);
 
 /* Answer the call with body (taken; NULL: the out-of-memory error) and its
- * summary (tool_result_summary()) as content[0].text. */
-void tool_answer(McpCall *call, json_object *body, bool is_error);
+ * summary (tool_result_summary()) as content[0].text; holder (not NULL)
+ * releases its reference from mcp_call_open() with the answer. */
+void tool_answer(McpCall *call, void *holder, json_object *body, bool is_error);
 /* Reply to the call with an error envelope (is_error = true). */
 void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts);
 /* Convenience: reply with a fresh error built from code/retryable/message. */
