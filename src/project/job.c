@@ -218,6 +218,7 @@ void job_finish(LhJob *j, const LhFacts *snapshot, const LhError *err) {
         else
                 j->ops->done(j, j->userdata, j->result, NULL, &facts);
         j->project = NULL;
+        j->progress = NULL; /* after done() nothing reaches the submitter but free_userdata */
 
         job_unref(j); /* the project's reference */
 }

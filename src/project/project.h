@@ -145,7 +145,9 @@ typedef enum JobFlags {
  * ownership passes), 1 when finished (*ret_command, when set, is the result;
  * else what job_set_result() set), or a
  * negative errno with job_set_error() called. On a retry after worker death
- * start() is called again from scratch. done() is called exactly once. */
+ * start() is called again from scratch. done() is called exactly once; after
+ * it nothing reaches the submitter but free_userdata (optional) when the job
+ * is freed, so done() may release userdata itself. */
 typedef struct JobOps {
         /* base_env: env id of the import header in this worker, -1 none */
         int (*start)(LhJob *job, void *userdata, int base_env, json_object **ret_command);

@@ -214,7 +214,8 @@ static int call_job_step(LhJob *job, void *userdata, json_object *reply, json_ob
 }
 
 static void call_job_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
-        ToolCall *tc = userdata;
+        /* the job's reference: done() is the job's last word to us (JobOps) */
+        _cleanup_(tool_call_unrefp) ToolCall *tc = userdata;
 
         tc->job = NULL; /* no cancel after done */
         if (tc->have_readiness)
@@ -224,15 +225,10 @@ static void call_job_done(LhJob *job, void *userdata, json_object *result, const
         tool_call_reply(tc, json_object_get(result), err, facts);
 }
 
-static void call_job_free(void *userdata) {
-        tool_call_unref(userdata);
-}
-
 static const JobOps call_job_ops = {
         .start = call_job_start,
         .step = call_job_step,
         .done = call_job_done,
-        .free_userdata = call_job_free,
 };
 
 int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
@@ -249,7 +245,7 @@ int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t w
         strv_free(tc->imports);
         json_object_put(tc->result);
         tc->imports = imports;
-        /* one call: the job (holding a reference on tc, released with it) and its queueing */
+        /* one call: the job (holding a reference on tc until its done()) and its queueing */
         r = project_submit_new(tc->project, &(JobSpec) {
                         .imports = tc->imports,
                         .flags = flags,
@@ -259,6 +255,8 @@ int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t w
                         .progress = tc->view.wants_progress ? on_job_progress : NULL,
                         .progress_userdata = tc,
                 }, &err, &tc->job);
+        if (r < 0)
+                tool_call_unref(tc); /* the job's reference: no job, no done() */
         if (r == -ENOMEM && !err.code)
                 return r; /* nothing answered */
         if (r < 0) {
