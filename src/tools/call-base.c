@@ -309,11 +309,8 @@ void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, cons
         }
         if (tc->project && tc->have_readiness)
                 freshness = tools_freshness(tc->project_view.root, &tc->readiness, tc->imports, facts, tc->env);
-        if (err) {
-                json_object_put(result);
-                body = tool_envelope_error(tc->project, err, facts, freshness);
-        } else
-                body = tool_envelope_result(tc->project, result, facts, freshness);
+        /* the project as the call read it once (no second look-up for the envelope) */
+        body = tool_envelope_of(tc->project, tc->project ? &tc->project_view : NULL, result, err, facts, freshness);
         if (body && tool_envelope_add_budget(body, &tc->budget) < 0) {
                 json_object_put(body);
                 body = NULL;

@@ -24,6 +24,10 @@ json_object *tool_envelope_result(LhProject *project, json_object *result, const
                                   json_object *freshness);
 json_object *tool_envelope_error(LhProject *project, const LhError *err, const LhFacts *facts,
                                  json_object *freshness);
+/* Either, for a caller that holds the project's view (NULL: read here):
+ * the error envelope when err, else the result's (result taken either way). */
+json_object *tool_envelope_of(LhProject *project, const LhProjectView *view, json_object *result, const LhError *err,
+                              const LhFacts *facts, json_object *freshness);
 
 /* content[0].text of a tool result (an McpResultText): the answer, the
  * error and notable facts in a few lines; the body itself goes to
