@@ -17,6 +17,11 @@
 #include "bus/bus-emit.h"
 #include "bus/bus.h"
 
+/* Here, the lower of the two files, so bus-emit.c needs nothing of bus.c. */
+int bus_project_path(const LhProject *p, char **ret) {
+        return sd_bus_path_encode(BUS_PROJECT_PATH_PREFIX, project_get_id(p), ret);
+}
+
 typedef struct EmitEntry {
         char id[32];
         ProjectChange dirty;  /* 0: nothing pending */

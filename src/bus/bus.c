@@ -41,10 +41,6 @@ struct BusService {
 /* --------------------------------------------------------------------------
  * helpers */
 
-int bus_project_path(const LhProject *p, char **ret) {
-        return sd_bus_path_encode(BUS_PROJECT_PATH_PREFIX, project_get_id(p), ret);
-}
-
 /* D-Bus strings must be valid UTF-8, or the whole message (a ListProjects
  * reply, a GetManagedObjects of every project) fails. Roots are checked at
  * resolution, but reasons are truncated byte-wise and anything may slip
@@ -589,6 +585,36 @@ void bus_service_workers_changed(BusService *b) {
                 return;
         bus_emitter_manager_changed(b->emitter, BUS_MANAGER_CHANGE_WORKERS);
 }
+
+/* The registry tells the service directly (registry_set_observer(r,
+ * &bus_registry_observer, b), set once by the daemon): nothing relays. */
+static void observe_project_added(LhProject *p, void *userdata) {
+        bus_service_project_added(userdata, p);
+}
+
+static void observe_project_changed(LhProject *p, ProjectChange what, void *userdata) {
+        bus_service_project_changed(userdata, p, what);
+}
+
+static void observe_worker_restarted(LhProject *p, const RestartEvent *ev, void *userdata) {
+        bus_service_worker_restarted(userdata, p, ev);
+}
+
+static void observe_workers_changed(LhRegistry *r, unsigned n, void *userdata) {
+        bus_service_workers_changed(userdata);
+}
+
+static void observe_project_removed(LhProject *p, void *userdata) {
+        bus_service_project_removed(userdata, p);
+}
+
+const RegistryObserver bus_registry_observer = {
+        .project_added = observe_project_added,
+        .project_changed = observe_project_changed,
+        .worker_restarted = observe_worker_restarted,
+        .workers_changed = observe_workers_changed,
+        .project_removed = observe_project_removed,
+};
 
 /* --------------------------------------------------------------------------
  * setup */

@@ -35,6 +35,8 @@ void bus_service_project_changed(BusService *b, LhProject *p, ProjectChange what
 void bus_service_project_removed(BusService *b, LhProject *p); /* InterfacesRemoved; p still valid */
 void bus_service_worker_restarted(BusService *b, LhProject *p, const RestartEvent *ev);
 void bus_service_workers_changed(BusService *b);
+/* The five above as a RegistryObserver (userdata: the BusService). */
+extern const RegistryObserver bus_registry_observer;
 
 /* Added by the bus owner. */
 

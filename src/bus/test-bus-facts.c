@@ -59,7 +59,7 @@ typedef struct Call {
         bool ok;
 } Call;
 
-static int call_start(LhJob *job, void *userdata, json_object **ret) {
+static int call_start(LhJob *job, void *userdata, int base_env, json_object **ret) {
         *ret = test_job_command(job, "def x := 1");
         return 0;
 }

@@ -85,51 +85,42 @@ static void manager_status_changed(Manager *m) {
         manager_check_idle(m);
 }
 
-static void on_connections_changed(McpServer *s, unsigned n, void *userdata) {
-        manager_status_changed(userdata);
-}
-
-/* Registry events go up to the manager, which forwards them to the bus. */
-static void on_project_added(LhProject *p, void *userdata) {
-        Manager *m = userdata;
-
-        bus_service_project_added(m->bus, p);
-}
-
+/* The registry tells the bus itself (bus_registry_observer, set below);
+ * the manager hears what its status line and idle timer need: worker counts
+ * always, a project's state only while no client is connected (with one the
+ * daemon is not idle, whatever the projects do). */
 static void on_project_changed(LhProject *p, ProjectChange what, void *userdata) {
         Manager *m = userdata;
 
-        bus_service_project_changed(m->bus, p, what);
         if (what & PROJECT_CHANGE_STATE)
                 manager_check_idle(m);
 }
 
-static void on_project_removed(LhProject *p, void *userdata) {
-        Manager *m = userdata;
-
-        bus_service_project_removed(m->bus, p);
-}
-
-static void on_worker_restarted(LhProject *p, const RestartEvent *ev, void *userdata) {
-        Manager *m = userdata;
-
-        bus_service_worker_restarted(m->bus, p, ev);
-}
-
 static void on_workers_changed(LhRegistry *r, unsigned n, void *userdata) {
+        manager_status_changed(userdata);
+}
+
+static const RegistryObserver manager_observer = {
+        .workers_changed = on_workers_changed,
+};
+
+static const RegistryObserver manager_idle_observer = {
+        .project_changed = on_project_changed,
+        .workers_changed = on_workers_changed,
+};
+
+static void manager_observe(Manager *m) {
+        bool watch = m->config->idle_exit_secs > 0 && (!m->mcp || mcp_server_get_n_connections(m->mcp) == 0);
+
+        registry_set_observer(m->registry, watch ? &manager_idle_observer : &manager_observer, m);
+}
+
+static void on_connections_changed(McpServer *s, unsigned n, void *userdata) {
         Manager *m = userdata;
 
-        bus_service_workers_changed(m->bus);
+        manager_observe(m);
         manager_status_changed(m);
 }
-
-static const RegistryObserver manager_registry_observer = {
-        .project_added = on_project_added,
-        .project_changed = on_project_changed,
-        .worker_restarted = on_worker_restarted,
-        .workers_changed = on_workers_changed,
-        .project_removed = on_project_removed,
-};
 
 static int on_drain_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
@@ -423,7 +414,7 @@ int manager_startup(Manager *m, const char *listen_path) {
         r = registry_new(&m->registry, m->event, m->config, m->placer);
         if (r < 0)
                 return log_error_errno(r, "Failed to create project registry: %m");
-        registry_set_observer(m->registry, &manager_registry_observer, m);
+        manager_observe(m);
 
         uint64_t nofile = manager_raise_nofile();
         McpServerOptions opts = {
@@ -445,7 +436,6 @@ int manager_startup(Manager *m, const char *listen_path) {
         if (r < 0)
                 return log_error_errno(r, "Failed to create MCP server: %m");
         mcp_server_set_connections_changed(m->mcp, on_connections_changed, m);
-        mcp_server_set_result_text(m->mcp, tool_result_summary, NULL);
         r = mcp_log_forward_new(&m->log_forward, m->event, m->mcp);
         if (r < 0)
                 log_warning_errno(r, "Failed to pass log lines on to MCP clients, continuing without: %m");
@@ -461,6 +451,8 @@ int manager_startup(Manager *m, const char *listen_path) {
         r = bus_service_new(&m->bus, m->event, m->registry, m->config, m->system_bus);
         if (r < 0)
                 log_warning_errno(r, "Failed to publish org.leanhost.Host1 on the bus, continuing without D-Bus: %m");
+        if (m->bus)
+                registry_set_observer(m->registry, &bus_registry_observer, m->bus);
 
         if (m->config->enforcement == ENFORCEMENT_PROCESS)
                 log_info("Enforcement: process mode (configured): workers are plain children, memory tiers enforced by the daemon.");
@@ -514,6 +506,8 @@ Manager *manager_free(Manager *m) {
                 return NULL;
 
         /* Workers (and their scopes) go before the bus and the placer they use. */
+        if (m->registry && m->bus)
+                registry_set_observer(m->registry, NULL, m->bus);
         m->bus = bus_service_free(m->bus);
         m->log_forward = mcp_log_forward_free(m->log_forward);
         m->http = http_server_free(m->http); /* its sessions are the MCP server's connections */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* elan resolution, the REPL build cache layout and the REPL revision table.
+/* The toolchain pin (parsed here, not in readiness.c, so readiness.c is the
+ * only one of the two that calls the other), elan resolution, the REPL build
+ * cache layout and the REPL revision table.
  * See toolchain.h. Reads only what it is given (and $ELAN_HOME, $HOME,
  * $XDG_CACHE_HOME for defaults); never runs anything. */
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -289,4 +292,107 @@ const char *lean_repl_revisions_find(const LeanReplRevisions *r, const LeanToolc
                 if (lean_toolchain_pin_equal(r->pins[i - 1], t->pin))
                         return r->revs[i - 1];
         return NULL;
+}
+
+/* ---- toolchain pin ---------------------------------------------------------- */
+
+void lean_toolchain_done(LeanToolchain *t) {
+        if (!t)
+                return;
+        free(t->pin);
+        free(t->origin);
+        free(t->version);
+        *t = (LeanToolchain) {};
+}
+
+/* "v4.33.0" or "v4.33.0-rc2" (also without the v, as elan accepts). */
+static bool parse_release(const char *v, LeanToolchain *t) {
+        unsigned a, b, c, rc = 0;
+        int n = 0, m = 0;
+
+        if (*v == 'v')
+                v++;
+        if (!isdigit((unsigned char) *v) || sscanf(v, "%u.%u.%u%n", &a, &b, &c, &n) != 3)
+                return false;
+        if (v[n] != 0) {
+                if (sscanf(v + n, "-rc%u%n", &rc, &m) != 1 || v[n + m] != 0 || rc == 0)
+                        return false;
+        }
+        t->release = true;
+        t->major = a;
+        t->minor = b;
+        t->patch = c;
+        t->rc = rc;
+        return true;
+}
+
+int lean_toolchain_parse(const char *pin, LeanToolchain *ret) {
+        _cleanup_free_ char *p = NULL;
+        LeanToolchain t = {};
+        const char *colon;
+        size_t a, b;
+
+        assert(ret);
+
+        *ret = (LeanToolchain) {};
+        if (!pin)
+                return -EINVAL;
+        /* first line, trimmed */
+        a = strspn(pin, " \t\r\n");
+        b = strcspn(pin + a, "\r\n");
+        while (b > 0 && isspace((unsigned char) pin[a + b - 1]))
+                b--;
+        if (b == 0)
+                return -EINVAL;
+        p = strndup(pin + a, b);
+        if (!p)
+                return -ENOMEM;
+        for (const char *c = p; *c; c++)
+                if (isspace((unsigned char) *c) || iscntrl((unsigned char) *c))
+                        return -EINVAL;
+
+        colon = strrchr(p, ':');
+        if (colon) {
+                if (colon == p || colon[1] == 0)
+                        return -EINVAL;
+                t.origin = strndup(p, colon - p);
+                t.version = strdup(colon + 1);
+        } else {
+                /* elan's short form "v4.9.0" / "stable" means leanprover/lean4 */
+                t.origin = strdup("leanprover/lean4");
+                t.version = strdup(p);
+        }
+        t.pin = TAKE_PTR(p);
+        if (!t.origin || !t.version) {
+                lean_toolchain_done(&t);
+                return -ENOMEM;
+        }
+        if (streq(t.origin, "leanprover/lean4"))
+                (void) parse_release(t.version, &t);
+        *ret = t;
+        return 0;
+}
+
+char *lean_toolchain_elan_dirname(const LeanToolchain *t) {
+        _cleanup_free_ char *full = lean_toolchain_elan_name(t);
+        char *out, *o;
+
+        assert(t);
+
+        if (!full)
+                return NULL;
+        out = malloc(strlen(full) * 3 + 1);
+        if (!out)
+                return NULL;
+        o = out;
+        for (const char *c = full; *c; c++) {
+                if (*c == '/')
+                        o = stpcpy(o, "--");
+                else if (*c == ':')
+                        o = stpcpy(o, "---");
+                else
+                        *o++ = *c;
+        }
+        *o = 0;
+        return out;
 }

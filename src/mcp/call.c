@@ -37,9 +37,9 @@ static json_object *tool_error_body_new(const char *code, bool retryable, const 
 
 /* The tools/call result: structuredContent (always an object) and, for
  * clients that only read content, a compact summary of it as text. */
-static json_object *tool_result_new(McpServer *s, json_object *body, bool is_error) {
+static json_object *tool_result_new(McpServer *s, json_object *body, bool is_error, char *given_text) {
         json_object *result, *content, *text;
-        _cleanup_free_ char *summary = NULL;
+        _cleanup_free_ char *summary = given_text;
 
         if (!json_object_is_type(body, json_type_object)) {
                 json_object *wrap = json_object_new_object();
@@ -51,7 +51,7 @@ static json_object *tool_result_new(McpServer *s, json_object *body, bool is_err
                 body = wrap;
         }
 
-        if (s && s->result_text)
+        if (!summary && s && s->result_text)
                 summary = s->result_text(body, is_error, s->result_text_userdata);
         if (!summary)
                 summary = mcp_result_text_default(body, is_error);
@@ -80,6 +80,7 @@ static McpCall *call_free(McpCall *c) {
         free(c->progress_stage);
         json_object_put(c->id);
         json_object_put(c->arguments);
+        free(c->args);
         free(c->tool);
         batch_unref(c->batch);
         return mfree(c);
@@ -105,14 +106,16 @@ bool mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata) {
         return c->cancelled;
 }
 
-McpCall *mcp_call_open(McpCall *c, McpCallView *ret) {
+McpCall *mcp_call_open(McpCall *c, McpCancelFunc cancel, void *userdata, McpCallView *ret) {
         assert(c);
         assert(ret);
 
         *ret = (McpCallView) {
                 .tool = c->tool,
                 .arguments = c->arguments,
+                .args = c->args,
                 .wants_progress = mcp_call_wants_progress(c),
+                .cancelled = cancel ? mcp_call_set_cancel(c, cancel, userdata) : c->cancelled,
         };
         return mcp_call_ref(c);
 }
@@ -170,6 +173,11 @@ static void call_cancel(McpCall *c) {
 }
 
 void mcp_call_reply(McpCall *c, json_object *body, bool is_error) {
+        mcp_call_reply_text(c, body, is_error, NULL);
+}
+
+void mcp_call_reply_text(McpCall *c, json_object *body, bool is_error, char *text) {
+        _cleanup_free_ char *given = text;
         _cleanup_(connection_unrefp) Connection *conn = NULL;
         Batch *b;
         bool deliver;
@@ -193,7 +201,7 @@ void mcp_call_reply(McpCall *c, json_object *body, bool is_error) {
                 json_object *result;
 
                 call_progress_flush_final(c, conn);
-                result = tool_result_new(c->server, body, is_error);
+                result = tool_result_new(c->server, body, is_error, TAKE_PTR(given));
                 conn->last_activity = now_usec(CLOCK_MONOTONIC);
                 emit(conn, b, result ? jsonrpc_result_new(c->id, result) : NULL);
         } else {
@@ -211,6 +219,11 @@ void mcp_call_reply(McpCall *c, json_object *body, bool is_error) {
         if (conn)
                 connection_maybe_finish(conn);
         mcp_call_unref(c);
+}
+
+void mcp_call_reply_release(McpCall *c, void *holder, json_object *body, bool is_error, char *text) {
+        mcp_call_reply_text(c, body, is_error, text);
+        mcp_call_release(c, holder);
 }
 
 void call_reply_error(McpCall *c, LhErrorCode code, const char *message) {

@@ -23,6 +23,7 @@ struct McpCall {
         json_object *id;
         char *tool;
         json_object *arguments;
+        json_object **args; /* arguments by the tool's table rows (dispatch), NULL: no table */
 
         McpCancelFunc cancel;
         void *cancel_userdata;

@@ -17,6 +17,7 @@
 #include "mcp/jsonrpc.h"
 #include "mcp/schema.h"
 #include "mcp/server-internal.h"
+#include "mcp/tool-schemas.h"
 #include "mcp/utf8.h"
 
 static inline void json_putp(json_object **o) {
@@ -227,7 +228,21 @@ void method_tools_call(Connection *c, Batch *b, json_object *id, json_object *pa
                 return;
         }
 
-        /* a call without its progress still runs */
+        /* the tool side reads them by its table's rows, resolved once here */
+        if (tool->def->args) {
+                size_t n = 0;
+
+                while (tool->def->args[n].name)
+                        n++;
+                call->args = new0(json_object *, n + 1);
+                if (!call->args) {
+                        log_oom();
+                        call_reply_error(call, LH_ERROR_INTERNAL_ERROR, "internal error: out of memory");
+                        return;
+                }
+                mcp_tool_args_resolve(tool->def->args, call->arguments, call->args);
+        }
+                /* a call without its progress still runs */
         if (call_progress_init(call, params) < 0)
                 log_debug("Tool call %s goes without progress notifications.", call->tool);
 

@@ -120,24 +120,29 @@ const char *mcp_call_get_tool(const McpCall *c);
 json_object *mcp_call_get_arguments(const McpCall *c); /* borrowed, an object */
 json_object *mcp_call_get_id(const McpCall *c);        /* borrowed: the JSON-RPC id (for logs) */
 
+/* Called at most once when the client cancels (notifications/cancelled) or
+ * its connection goes away; the handler must still reply (the reply to a
+ * gone connection is dropped by the server, never by the handler). */
+typedef void (*McpCancelFunc)(McpCall *c, void *userdata);
+
 /* What a holder reads of its call, once: mcp_call_open(). */
 typedef struct McpCallView {
         const char *tool;
         json_object *arguments; /* an object, borrowed while the reference is held */
+        json_object *const *args; /* each row of the tool's table, resolved (mcp_tool_args_resolve():
+                                   * aliases), NULL when it has no table; borrowed like arguments */
         bool wants_progress;    /* a progressToken came (mcp_call_report_progress() still
                                  * checks whether it goes anywhere now) */
+        bool cancelled;         /* cancelled before it was opened: cancel will not run */
 } McpCallView;
-/* A new reference to c, and in *ret what its holder reads of it. */
-McpCall *mcp_call_open(McpCall *c, McpCallView *ret);
+/* A new reference to c, its cancel callback (NULL: none) and in *ret what
+ * its holder reads of it: one call for all a tool's base needs to start. */
+McpCall *mcp_call_open(McpCall *c, McpCancelFunc cancel, void *userdata, McpCallView *ret);
 /* The holder of a reference from mcp_call_open() is done: its cancel
  * callback goes when userdata still holds it (the call may have moved on),
  * then its reference. Returns NULL. */
 McpCall *mcp_call_release(McpCall *c, void *userdata);
 
-/* Called at most once when the client cancels (notifications/cancelled) or
- * its connection goes away; the handler must still reply (the reply to a
- * gone connection is dropped by the server, never by the handler). */
-typedef void (*McpCancelFunc)(McpCall *c, void *userdata);
 /* Setting the callback on an already cancelled call does not invoke it:
  * returns true when the call was cancelled already (mcp_call_is_cancelled()). */
 bool mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
@@ -167,3 +172,9 @@ bool mcp_call_wants_progress(const McpCall *c);
  * structuredContent, and its summary (see McpResultText) to content[0].text;
  * is_error sets isError. */
 void mcp_call_reply(McpCall *c, json_object *body, bool is_error);
+/* The same with content[0].text given (taken; NULL: the server's summary),
+ * for a caller that has its own summary of body at hand. */
+void mcp_call_reply_text(McpCall *c, json_object *body, bool is_error, char *text);
+/* mcp_call_reply_text(), then mcp_call_release(c, holder): for the holder of
+ * a reference from mcp_call_open() whose answer is the last it does with c. */
+void mcp_call_reply_release(McpCall *c, void *holder, json_object *body, bool is_error, char *text);

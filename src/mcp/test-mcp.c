@@ -681,11 +681,21 @@ static void test_deferred_and_cancel(void) {
         {
                 /* a holder opening the call reads it once; listening late says it was cancelled */
                 McpCallView view;
-                McpCall *held = mcp_call_open(h.held, &view);
+                McpCall *held = mcp_call_open(h.held, NULL, NULL, &view);
 
                 ASSERT_STREQ(view.tool, "lean_run");
                 ASSERT_TRUE(json_object_is_type(view.arguments, json_type_object));
                 ASSERT_FALSE(view.wants_progress);
+                /* the arguments by lean_run's rows ("project", "code"), resolved by the dispatcher */
+                ASSERT_TRUE(view.args);
+                ASSERT_STREQ(json_object_get_string(view.args[0]), "/p");
+                ASSERT_STREQ(json_object_get_string(view.args[1]), "def a := 1");
+                ASSERT_TRUE(view.cancelled); /* opened after the cancel */
+                mcp_call_release(held, NULL);
+                /* opening with a cancel callback wires it (it does not run: cancelled already) */
+                held = mcp_call_open(h.held, on_cancel, &view, &view);
+                ASSERT_TRUE(view.cancelled);
+                ASSERT_TRUE(mcp_call_get_cancel_userdata(held) == &view);
                 ASSERT_TRUE(mcp_call_set_cancel(held, on_cancel, &view));
                 /* released by another holder: the wiring stays */
                 ASSERT_TRUE(mcp_call_get_cancel_userdata(held) == &view);
@@ -703,6 +713,28 @@ static void test_deferred_and_cancel(void) {
         client_expect_nothing(c);
         ASSERT_TRUE(mcp_server_is_drained(t.server));
         assert_ping(c);
+
+        /* a holder's last act: the answer with its own summary text, its
+         * reference and cancel wiring released with it */
+        client_tool_call_async(c, "10", "lean_run", RUN_ARGS);
+        pump(&t, 20000);
+        ASSERT_TRUE(h.held);
+        {
+                McpCallView view;
+                McpCall *held = mcp_call_open(h.held, on_cancel, &view, &view);
+                json_object *answer;
+
+                ASSERT_FALSE(view.cancelled);
+                ASSERT_TRUE(mcp_call_get_cancel_userdata(held) == &view);
+                mcp_call_reply_release(held, &view, json_object_new_object(), false, strdup("the tool's own text"));
+                ASSERT_TRUE(!mcp_call_get_cancel_userdata(h.held));
+                answer = client_recv(c);
+                ASSERT_EQ(get_int(answer, "id"), 10);
+                ASSERT_STREQ(get_str(answer, "result.content.0.text"), "the tool's own text");
+                json_object_put(answer);
+        }
+        h.held = mcp_call_unref(h.held);
+        ASSERT_TRUE(mcp_server_is_drained(t.server));
 
         /* the connection going away cancels, and the late answer goes nowhere */
         client_tool_call_async(c, "8", "lean_run", RUN_ARGS);

@@ -55,8 +55,7 @@ void project_notify(LhProject *p, ProjectChange what) {
                 p->pending_changes |= what;
                 return;
         }
-        if (r->observer && r->observer->project_changed)
-                r->observer->project_changed(p, what, r->observer_userdata);
+        REGISTRY_TELL(r, project_changed, p, what);
 }
 
 void project_notify_later(LhProject *p, ProjectChange what) {
@@ -92,8 +91,7 @@ static void lane_record_event(LhLane *l, RestartCause cause, const char *reason,
                 *ret = ev;
         if (!counted)
                 return;
-        if (r->observer && r->observer->worker_restarted)
-                r->observer->worker_restarted(p, &ev, r->observer_userdata);
+        REGISTRY_TELL(r, worker_restarted, p, &ev);
         project_notify(p, PROJECT_CHANGE_RESTARTS);
 }
 
@@ -213,7 +211,7 @@ static void lane_after_job(LhLane *l, LhJob *j) {
         worker_slot_served(&l->slot);
         project_facts_touch(p);
         /* the tiers below judge the memory the job left behind, not an older sample */
-        (void) worker_sample_now(l->slot.worker);
+        worker_slot_sample_now(&l->slot);
         if (!l->slot.worker || l->slot.stopping)
                 return;
 
@@ -345,12 +343,12 @@ static void lane_handle_step(LhLane *l, LhJob *j, int r, json_object *command) {
                 lane_send(l, j, command);
                 return;
         }
-        json_object_put(command);
-
         if (r > 0) {
+                job_take_result(j, command); /* done: command, when set, is the result */
                 lane_end_current(l, NULL, true);
                 return;
         }
+        json_object_put(command);
         if (r == 0)
                 lh_error_set(&e, "internal_error", false, "The job produced no command.");
         else if (!j->has_error)
@@ -378,7 +376,7 @@ static void lane_start_job(LhLane *l, LhJob *j) {
         project_notify(p, PROJECT_CHANGE_STATE);
 
         job_ref(j);
-        r = j->ops->start(j, j->userdata, &command);
+        r = j->ops->start(j, j->userdata, j->base_env, &command);
         lane_handle_step(l, j, r, command);
         job_unref(j);
 }
@@ -574,7 +572,7 @@ void lane_dispatch(LhLane *l) {
         /* import-switch tier: other imports than last time, and the worker is big */
         if (job_take_switch_check(j)) {
                 if (l->active_profile && !streq(l->active_profile, j->fingerprint)) {
-                        (void) worker_sample_now(l->slot.worker);
+                        worker_slot_sample_now(&l->slot);
                         p->profile_switch_count++;
                         project_notify(p, PROJECT_CHANGE_WORKER);
                         if (tier_import_switch(c, &l->slot, &v)) {

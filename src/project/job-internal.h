@@ -58,6 +58,9 @@ void job_note_admitted(LhJob *j, usec_t now);           /* first time only */
 bool job_take_switch_check(LhJob *j);                   /* true the first time */
 void job_set_permit(LhJob *j, bool has);
 void job_set_base_env_internal(LhJob *j, int env);
+/* A finished start()/step()'s *ret_command: the result (NULL: leave what
+ * job_set_result() set). Takes it. */
+void job_take_result(LhJob *j, json_object *result);
 void job_note_worker(LhJob *j, uint64_t generation);    /* start() runs on it */
 /* A restart during the call; restarted: the call's worker is a new one now. */
 void job_note_restart(LhJob *j, const RestartEvent *ev, bool restarted);

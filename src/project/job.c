@@ -90,6 +90,11 @@ void job_set_result(LhJob *job, json_object *result) {
         job->result = result;
 }
 
+void job_take_result(LhJob *job, json_object *result) {
+        if (result)
+                job_set_result(job, result);
+}
+
 void job_set_error(LhJob *job, const LhError *err) {
         lh_error_done(&job->error);
         job->error = *err;
@@ -213,6 +218,7 @@ void job_finish(LhJob *j, const LhFacts *snapshot, const LhError *err) {
         else
                 j->ops->done(j, j->userdata, j->result, NULL, &facts);
         j->project = NULL;
+        j->progress = NULL; /* after done() nothing reaches the submitter but free_userdata */
 
         job_unref(j); /* the project's reference */
 }

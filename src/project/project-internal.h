@@ -109,13 +109,22 @@ struct LhRegistry {
         Admission admission;       /* admission.c's */
         bool shutting_down;
 
-        const RegistryObserver *observer;
-        void *observer_userdata;
+        struct {
+                const RegistryObserver *o;
+                void *userdata;
+        } observers[REGISTRY_MAX_OBSERVERS]; /* registry_set_observer() */
 
         sd_event_source *forget_source;
         uint64_t forgotten_restarts_total; /* of forgotten projects: totals never go down */
         uint64_t forgotten_restarts_by_cause[_RESTART_CAUSE_MAX];
 };
+
+/* Tells every observer of r that has field, with the arguments and then its
+ * userdata (a statement; header-inline so no file calls registry.c for it). */
+#define REGISTRY_TELL(r, field, ...)                                                          \
+        for (size_t _i = 0; _i < ELEMENTSOF((r)->observers); _i++)                            \
+                if ((r)->observers[_i].o && (r)->observers[_i].o->field)                      \
+                        (r)->observers[_i].o->field(__VA_ARGS__, (r)->observers[_i].userdata)
 
 /* pool.c, for registry.c and mailbox.c */
 int project_new(LhProject **ret, LhRegistry *r, const char *root);

@@ -48,6 +48,10 @@ typedef struct RegistryObserver {
 int registry_new(LhRegistry **ret, sd_event *event, const LhConfig *config, ScopePlacer *placer);
 LhRegistry *registry_free(LhRegistry *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(LhRegistry *, registry_free);
+/* The observer whose userdata is userdata becomes o (NULL: none). Up to
+ * REGISTRY_MAX_OBSERVERS at once (the D-Bus service's and the manager's),
+ * each told directly: nothing relays for another. */
+#define REGISTRY_MAX_OBSERVERS 2
 void registry_set_observer(LhRegistry *r, const RegistryObserver *o, void *userdata);
 
 /* Find (or open) the project whose Lake root contains path (a root or any
@@ -136,13 +140,17 @@ typedef enum JobFlags {
 
 /* A job drives the worker through commands. The actor first makes sure the
  * worker holds the job's import profile (the header is run once per worker
- * and its env id reused: job_get_base_env()); then calls start(); each reply
+ * and its env id reused: start()'s base_env, job_get_base_env()); then calls start(); each reply
  * goes to step(). start/step return 0 with *ret_command set (sent next,
- * ownership passes), 1 when finished (result set with job_set_result), or a
+ * ownership passes), 1 when finished (*ret_command, when set, is the result;
+ * else what job_set_result() set), or a
  * negative errno with job_set_error() called. On a retry after worker death
- * start() is called again from scratch. done() is called exactly once. */
+ * start() is called again from scratch. done() is called exactly once; after
+ * it nothing reaches the submitter but free_userdata (optional) when the job
+ * is freed, so done() may release userdata itself. */
 typedef struct JobOps {
-        int (*start)(LhJob *job, void *userdata, json_object **ret_command);
+        /* base_env: env id of the import header in this worker, -1 none */
+        int (*start)(LhJob *job, void *userdata, int base_env, json_object **ret_command);
         int (*step)(LhJob *job, void *userdata, json_object *reply, json_object **ret_command);
         /* result (NULL on error) and err (NULL on success) are borrowed. */
         void (*done)(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts);
@@ -164,6 +172,21 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(LhJob *, job_unref);
  * mailbox_full, worker_unavailable while cooling down, shutting_down), done()
  * is not called. */
 int project_submit(LhProject *p, LhJob *job, LhError *err);
+
+/* A job as its submitter describes it: job_new(), its settings and
+ * project_submit() in one call. */
+typedef struct JobSpec {
+        char **imports;           /* borrowed (copied) */
+        JobFlags flags;
+        const JobOps *ops;
+        void *userdata;           /* released by ops->free_userdata, also when refused */
+        uint64_t want_generation; /* job_set_want_generation(), 0: any worker */
+        JobProgressFunc progress; /* job_set_progress(), NULL: none */
+        void *progress_userdata;
+} JobSpec;
+/* As project_submit(); on 0, *ret_job is the job, weak: valid until its done()
+ * returned (for job_cancel()). */
+int project_submit_new(LhProject *p, const JobSpec *spec, LhError *err, LhJob **ret_job);
 
 /* Queued: removed, done(cancelled). Running: worker killed (cause cancelled),
  * done(cancelled). Finished: no-op. */

@@ -9,7 +9,9 @@
  * tools above it. */
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "basic/hash.h"
@@ -52,8 +54,7 @@ static void registry_ticket_wake(void *owner) {
 static void registry_on_workers_changed(void *userdata, unsigned workers_active) {
         LhRegistry *r = userdata;
 
-        if (r->observer && r->observer->workers_changed)
-                r->observer->workers_changed(r, workers_active, r->observer_userdata);
+        REGISTRY_TELL(r, workers_changed, r, workers_active);
 }
 
 static const AdmissionOps registry_admission_ops = {
@@ -101,9 +102,9 @@ LhRegistry *registry_free(LhRegistry *r) {
         if (!r)
                 return NULL;
 
-        /* every accepted job still gets its one answer; the observer (the
-         * manager being torn down) hears nothing more */
-        r->observer = NULL;
+        /* every accepted job still gets its one answer; the observers (the
+         * manager being torn down, its bus) hear nothing more */
+        memset(r->observers, 0, sizeof r->observers);
         registry_shutdown(r);
         r->forget_source = sd_event_source_disable_unref(r->forget_source);
 
@@ -116,8 +117,22 @@ LhRegistry *registry_free(LhRegistry *r) {
 }
 
 void registry_set_observer(LhRegistry *r, const RegistryObserver *o, void *userdata) {
-        r->observer = o;
-        r->observer_userdata = userdata;
+        size_t free_slot = SIZE_MAX;
+
+        assert(r);
+        for (size_t i = 0; i < ELEMENTSOF(r->observers); i++) {
+                if (r->observers[i].o && r->observers[i].userdata == userdata) {
+                        r->observers[i].o = o; /* replaced, or gone (NULL) */
+                        return;
+                }
+                if (!r->observers[i].o && free_slot == SIZE_MAX)
+                        free_slot = i;
+        }
+        if (!o)
+                return;
+        assert(free_slot != SIZE_MAX); /* more observers than REGISTRY_MAX_OBSERVERS */
+        r->observers[free_slot].o = o;
+        r->observers[free_slot].userdata = userdata;
 }
 
 static LhProject *registry_find_by_root(LhRegistry *r, const char *root) {
@@ -236,8 +251,7 @@ int registry_resolve_root(LhRegistry *r, const char *root, LhProject **ret, LhEr
         r->projects[r->n_projects++] = p;
 
         log_debug("Project %s opened (id %s).", p->root, p->id);
-        if (r->observer && r->observer->project_added)
-                r->observer->project_added(p, r->observer_userdata);
+        REGISTRY_TELL(r, project_added, p);
 
         *ret = p;
         return 0;
@@ -308,8 +322,7 @@ size_t registry_forget_idle(LhRegistry *r) {
                 }
                 log_debug("Project %s idle for %" PRIu64 " s: forgotten.", p->root,
                           r->config->project_forget_idle_secs);
-                if (r->observer && r->observer->project_removed)
-                        r->observer->project_removed(p, r->observer_userdata);
+                REGISTRY_TELL(r, project_removed, p);
                 r->forgotten_restarts_total += p->restarts.restarts_total;
                 for (RestartCause c = 0; c < _RESTART_CAUSE_MAX; c++)
                         r->forgotten_restarts_by_cause[c] += p->restarts.restarts_by_cause[c];

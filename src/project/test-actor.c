@@ -45,10 +45,11 @@ typedef struct Call {
         int resubmit_r;
 } Call;
 
-static int call_start(LhJob *job, void *userdata, json_object **ret) {
+static int call_start(LhJob *job, void *userdata, int base_env, json_object **ret) {
         Call *c = userdata;
 
-        c->base_env = job_get_base_env(job);
+        c->base_env = base_env;
+        ASSERT_EQ(base_env, job_get_base_env(job));
         *ret = test_job_command(job, job_get_retry_count(job) > 0 && c->retry_code ? c->retry_code : c->code);
         return 0;
 }

@@ -28,7 +28,7 @@ typedef struct Call {
         char **stages; /* every message the callback got, in order */
 } Call;
 
-static int call_start(LhJob *job, void *userdata, json_object **ret) {
+static int call_start(LhJob *job, void *userdata, int base_env, json_object **ret) {
         Call *c = userdata;
 
         *ret = test_job_command(job, job_get_retry_count(job) > 0 && c->retry_code ? c->retry_code : c->code);
@@ -180,6 +180,92 @@ static void test_admission_waits(void) {
         config.max_workers = 4;
 }
 
+/* project_submit_new(): the spec's settings reach the job, start() gets the
+ * header's env, a refusal releases userdata and never calls done(). */
+typedef struct SpecCall {
+        Call call;
+        int base_env;
+        unsigned n_freed;
+        json_object *result; /* what done() got */
+} SpecCall;
+
+static int spec_start(LhJob *job, void *userdata, int base_env, json_object **ret) {
+        SpecCall *c = userdata;
+
+        c->base_env = base_env;
+        ASSERT_EQ(base_env, job_get_base_env(job));
+        return call_start(job, &c->call, base_env, ret);
+}
+
+/* Finished: the result goes back as the step's *ret, no job_set_result(). */
+static int spec_step(LhJob *job, void *userdata, json_object *reply, json_object **ret) {
+        *ret = json_object_get(reply);
+        return 1;
+}
+
+static void spec_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
+        SpecCall *c = userdata;
+
+        c->result = json_object_get(result);
+        call_done(job, &c->call, result, err, facts);
+}
+
+static void spec_progress(LhJob *job, const char *message, void *userdata) {
+        SpecCall *c = userdata;
+
+        ASSERT_OK(strv_extend(&c->call.stages, message));
+}
+
+static void spec_free(void *userdata) {
+        SpecCall *c = userdata;
+
+        c->n_freed++;
+}
+
+static const JobOps spec_ops = { .start = spec_start, .step = spec_step, .done = spec_done,
+                                 .free_userdata = spec_free };
+
+static void test_submit_new(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        _cleanup_(lh_error_done) LhError err = {};
+        SpecCall a = { .call.code = "-- @double sleep 0.3\ndef a := 1", .base_env = -2 },
+                 b = { .call.code = "def b := 1" };
+        char *imports[] = { NULL };
+        uint64_t capacity = config.mailbox_capacity;
+        LhProject *p;
+
+        ASSERT_OK(registry_new(&r, event, &config, NULL));
+        ASSERT_OK(registry_resolve(r, project_dir, &p, &err));
+        config.mailbox_capacity = 1;
+        ASSERT_OK(project_submit_new(p, &(JobSpec) { .imports = imports, .ops = &spec_ops, .userdata = &a,
+                                                     .progress = spec_progress, .progress_userdata = &a },
+                                     NULL, &a.call.job));
+        ASSERT_TRUE(a.call.job);
+        ASSERT_EQ(project_get_queue_depth(p), 1u);
+        /* the mailbox is full: refused, answered by err, userdata released, no done() */
+        ASSERT_EQ(project_submit_new(p, &(JobSpec) { .imports = imports, .ops = &spec_ops, .userdata = &b },
+                                     &err, &b.call.job), -EBUSY);
+        ASSERT_STREQ(err.code, "mailbox_full");
+        ASSERT_EQ(b.n_freed, 1u);
+        ASSERT_FALSE(b.call.done);
+        ASSERT_TRUE(!b.call.job);
+        config.mailbox_capacity = capacity;
+
+        while (!a.call.done)
+                ASSERT_OK(sd_event_run(event, 100 * USEC_PER_MSEC));
+        ASSERT_TRUE(a.call.ok);
+        /* the step's *ret became the job's result: the double's reply to the command */
+        ASSERT_TRUE(json_object_is_type(a.result, json_type_object));
+        ASSERT_TRUE(json_object_object_get_ex(a.result, "env", NULL));
+        json_object_put(a.result);
+        ASSERT_TRUE(a.base_env >= 0); /* the prelude header's env in the worker */
+        ASSERT_TRUE(stage(&a.call, "running in Lean") > 0);
+        /* the job held the only reference the caller had: freed with the job */
+        registry_free(TAKE_PTR(r));
+        ASSERT_EQ(a.n_freed, 1u);
+        a.call.stages = strv_free(a.call.stages);
+}
+
 int main(void) {
         if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
@@ -198,6 +284,7 @@ int main(void) {
         test_stages_and_mailbox();
         test_retry();
         test_admission_waits();
+        test_submit_new();
 
         test_remove_tree(project_dir);
         test_remove_tree(other_dir);

@@ -291,6 +291,43 @@ static void test_forget(void) {
         config.project_forget_idle_secs = 3600;
 }
 
+/* Two observers, each told directly with its own userdata; one per userdata. */
+static void on_added(LhProject *pr, void *userdata) {
+        (*(unsigned *) userdata)++;
+}
+
+static const RegistryObserver added_observer = { .project_added = on_added };
+
+static void test_observers(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        _cleanup_free_ char *a = p("obs-a"), *b = p("obs-b"), *c = p("obs-c");
+        LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
+        unsigned bus = 0, manager = 0;
+        LhProject *pr;
+
+        mk("obs-a/lakefile.lean", "import Lake\n", geteuid(), 0644);
+        mk("obs-b/lakefile.lean", "import Lake\n", geteuid(), 0644);
+        mk("obs-c/lakefile.lean", "import Lake\n", geteuid(), 0644);
+        ASSERT_OK(registry_new(&r, event, &config, NULL));
+        registry_set_observer(r, &added_observer, &bus);
+        registry_set_observer(r, &added_observer, &manager);
+        ASSERT_OK(registry_resolve(r, a, &pr, &err));
+        ASSERT_EQ(bus, 1u);
+        ASSERT_EQ(manager, 1u);
+        /* set again for the same userdata: replaced, not added */
+        registry_set_observer(r, &observer, &manager);
+        ASSERT_OK(registry_resolve(r, b, &pr, &err));
+        ASSERT_EQ(bus, 2u);
+        ASSERT_EQ(manager, 1u);
+        /* removed: the other still hears */
+        registry_set_observer(r, NULL, &manager);
+        registry_set_observer(r, &added_observer, &manager);
+        registry_set_observer(r, NULL, &bus);
+        ASSERT_OK(registry_resolve(r, c, &pr, &err));
+        ASSERT_EQ(bus, 2u);
+        ASSERT_EQ(manager, 2u);
+}
+
 int main(void) {
         char cmd[128];
 
@@ -304,6 +341,7 @@ int main(void) {
         test_utf8();
         test_trust();
         test_forget();
+        test_observers();
 
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
         (void) system(cmd);

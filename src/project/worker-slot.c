@@ -80,9 +80,17 @@ bool worker_slot_sample(WorkerSlot *s, LhWorker *w, const WorkerMemory *m) {
                 return false;
         s->rss_kib = m->rss_kib;
         s->anon_kib = m->anon_kib;
-        s->tier_kib = worker_memory_tier_kib(m);
+        s->tier_kib = m->tier_kib;
         s->memory = *m;
         return true;
+}
+
+void worker_slot_sample_now(WorkerSlot *s) {
+        LhWorker *w = s->worker;
+
+        /* the sample comes back here, not through on_sample: one call down, none up */
+        if (w)
+                (void) worker_slot_sample(s, w, worker_sample_now(w));
 }
 
 void worker_slot_stop(WorkerSlot *s, RestartCause cause, const char *reason, bool kill) {

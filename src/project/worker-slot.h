@@ -49,6 +49,10 @@ int worker_slot_start(WorkerSlot *s, uint64_t generation, sd_event *event, const
 /* From the worker's callbacks: false when w is not the live worker (or it is stopping). */
 bool worker_slot_ready(WorkerSlot *s, LhWorker *w);
 bool worker_slot_sample(WorkerSlot *s, LhWorker *w, const WorkerMemory *m);
+/* A sample of the slot's worker now (worker_sample_now(): the hard tier
+ * applies), kept as worker_slot_sample() does: the post-job tiers judge the
+ * memory the job left behind. */
+void worker_slot_sample_now(WorkerSlot *s);
 /* Graceful stop (kill: SIGKILL now); the end is recorded by the caller already. */
 void worker_slot_stop(WorkerSlot *s, RestartCause cause, const char *reason, bool kill);
 /* on_dead: w goes to the graveyard, the slot is empty. false: not the live worker. */

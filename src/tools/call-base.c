@@ -30,9 +30,11 @@ static ToolCall *tool_call_unref(ToolCall *tc) {
         if (tc->have_readiness)
                 lean_readiness_done(&tc->readiness);
         strv_free(tc->imports);
-        free(tc->args);
-        /* the call may have moved on to another job: leave its wiring */
-        mcp_call_release(tc->call, tc);
+        json_object_put(tc->result);
+        /* not answered (else released with the answer); the call may have
+         * moved on to another holder: leave its wiring */
+        if (tc->call)
+                mcp_call_release(tc->call, tc);
         return mfree(tc);
 }
 
@@ -52,11 +54,21 @@ static const ToolDef *tool_call_find_def(ToolsContext *ctx, const char *name) {
         return NULL;
 }
 
+/* Registered when the call is opened: a job running now is cancelled, one
+ * submitted later is cancelled as soon as it is queued. */
+static void on_call_cancelled(McpCall *call, void *userdata) {
+        ToolCall *tc = userdata;
+
+        (void) call;
+        tc->cancelled = true;
+        if (tc->job)
+                job_cancel(tc->job);
+}
+
 int tool_call_handle(McpCall *call, void *userdata) {
         _cleanup_(tool_call_unrefp) ToolCall *tc = NULL;
         ToolsContext *ctx = userdata;
         const ToolDef *def;
-        size_t n_args = 0;
         int r;
 
         assert(call);
@@ -69,20 +81,18 @@ int tool_call_handle(McpCall *call, void *userdata) {
                 .n_ref = 1,
                 .ctx = ctx,
                 .env = -1,
+                .base_env = -1,
         };
-        tc->call = mcp_call_open(call, &tc->view);
+        /* one call for all of it: the reference, the cancel wiring and every
+         * argument resolved through the table's spellings by the dispatcher */
+        tc->call = mcp_call_open(call, on_call_cancelled, tc, &tc->view);
+        tc->cancelled = tc->view.cancelled;
+        tc->args = tc->view.args;
         def = tool_call_find_def(ctx, tc->view.tool);
         if (!def || !def->call)
                 return -EOPNOTSUPP;
         tc->def = def;
-        /* every argument read once, through the table's spellings */
-        while (def->mcp.args && def->mcp.args[n_args].name)
-                n_args++;
-        tc->args = new0(json_object *, n_args + 1);
-        if (!tc->args)
-                return -ENOMEM;
-        if (def->mcp.args)
-                mcp_tool_args_resolve(def->mcp.args, tc->view.arguments, tc->args);
+        assert(!def->mcp.args || tc->args); /* the dispatcher resolved them by this table */
         if (def->state_size > 0) {
                 tc->state = calloc(1, def->state_size);
                 if (!tc->state)
@@ -159,23 +169,31 @@ int tool_call_check_readiness(ToolCall *tc) {
 static void on_job_progress(LhJob *job, const char *message, void *userdata) {
         ToolCall *tc = userdata;
 
-        mcp_call_report_progress(tc->call, message);
+        if (tc->call)
+                mcp_call_report_progress(tc->call, message);
 }
 
-static void on_call_cancelled(McpCall *call, void *userdata) {
-        ToolCall *tc = userdata;
-
-        (void) call;
-        if (tc->job)
-                job_cancel(tc->job);
+void tool_call_set_result(ToolCall *tc, json_object *result) {
+        json_object_put(tc->result);
+        tc->result = result;
 }
 
-static int call_job_start(LhJob *job, void *userdata, json_object **ret_command) {
+/* 1 (done): *ret_command is the result the tool set, for the project's job. */
+static int call_job_finished(ToolCall *tc, int r, json_object **ret_command) {
+        if (r == 1)
+                *ret_command = TAKE_PTR(tc->result);
+        else
+                tool_call_set_result(tc, NULL); /* a command goes on, or the job failed */
+        return r;
+}
+
+static int call_job_start(LhJob *job, void *userdata, int base_env, json_object **ret_command) {
         ToolCall *tc = userdata;
 
         tool_call_reset_budget(tc); /* a retry on a fresh worker starts over */
         tc->env = -1;
-        return tc->def->ops.start(tc, job, ret_command);
+        tc->base_env = base_env;
+        return call_job_finished(tc, tc->def->ops.start(tc, job, ret_command), ret_command);
 }
 
 static int call_job_step(LhJob *job, void *userdata, json_object *reply, json_object **ret_command) {
@@ -190,12 +208,14 @@ static int call_job_step(LhJob *job, void *userdata, json_object *reply, json_ob
          * parsing, and a result never carries more than the budget. */
         if (lean_reply_bound_messages(reply, &tc->budget, &dropped) < 0)
                 return -ENOMEM;
-        repl_release_in_slices(tc->ctx->event, dropped);
-        return tc->def->ops.step(tc, job, reply, ret_command);
+        if (dropped) /* the usual reply is within the budget */
+                repl_release_in_slices(tc->ctx->event, dropped);
+        return call_job_finished(tc, tc->def->ops.step(tc, job, reply, ret_command), ret_command);
 }
 
 static void call_job_done(LhJob *job, void *userdata, json_object *result, const LhError *err, const LhFacts *facts) {
-        ToolCall *tc = userdata;
+        /* the job's reference: done() is the job's last word to us (JobOps) */
+        _cleanup_(tool_call_unrefp) ToolCall *tc = userdata;
 
         tc->job = NULL; /* no cancel after done */
         if (tc->have_readiness)
@@ -205,15 +225,10 @@ static void call_job_done(LhJob *job, void *userdata, json_object *result, const
         tool_call_reply(tc, json_object_get(result), err, facts);
 }
 
-static void call_job_free(void *userdata) {
-        tool_call_unref(userdata);
-}
-
 static const JobOps call_job_ops = {
         .start = call_job_start,
         .step = call_job_step,
         .done = call_job_done,
-        .free_userdata = call_job_free,
 };
 
 int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
@@ -221,7 +236,6 @@ int tool_call_submit(ToolCall *tc, char **imports, JobFlags flags) {
 }
 
 int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t want_generation) {
-        _cleanup_(job_unrefp) LhJob *job = NULL;
         LhError err = { .restart_cause = _RESTART_CAUSE_INVALID };
         int r;
 
@@ -229,18 +243,22 @@ int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t w
         assert(tc->def->ops.start);
 
         strv_free(tc->imports);
+        json_object_put(tc->result);
         tc->imports = imports;
-        r = job_new(&job, tc->imports, flags, &call_job_ops, tool_call_ref(tc));
-        if (r < 0) {
-                tool_call_unref(tc);
-                return r;
-        }
-        tc->job = job;
-        if (want_generation > 0)
-                job_set_want_generation(job, want_generation);
-        if (tc->view.wants_progress)
-                job_set_progress(job, on_job_progress, tc);
-        r = project_submit(tc->project, job, &err);
+        /* one call: the job (holding a reference on tc until its done()) and its queueing */
+        r = project_submit_new(tc->project, &(JobSpec) {
+                        .imports = tc->imports,
+                        .flags = flags,
+                        .ops = &call_job_ops,
+                        .userdata = tool_call_ref(tc),
+                        .want_generation = want_generation,
+                        .progress = tc->view.wants_progress ? on_job_progress : NULL,
+                        .progress_userdata = tc,
+                }, &err, &tc->job);
+        if (r < 0)
+                tool_call_unref(tc); /* the job's reference: no job, no done() */
+        if (r == -ENOMEM && !err.code)
+                return r; /* nothing answered */
         if (r < 0) {
                 /* refused now (mailbox_full, worker_unavailable, shutting_down): answer here */
                 tc->job = NULL;
@@ -250,8 +268,8 @@ int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t w
                 lh_error_done(&err);
                 return 0;
         }
-        /* cancelled before we could listen (connection gone already) */
-        if (mcp_call_set_cancel(tc->call, on_call_cancelled, tc) && tc->job)
+        /* cancelled before it was queued (the connection went during the preflight) */
+        if (tc->cancelled && tc->job)
                 job_cancel(tc->job);
         return 0;
 }
@@ -263,7 +281,7 @@ void tool_call_progress(ToolCall *tc, const char *format, ...) {
 
         assert(tc);
 
-        if (!tc->view.wants_progress)
+        if (!tc->view.wants_progress || !tc->call)
                 return;
         va_start(ap, format);
         r = vasprintf(&m, format, ap);
@@ -279,6 +297,11 @@ void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, cons
         json_object *freshness = NULL, *body;
         LhFacts snapshot;
 
+        if (!tc->call) {
+                log_debug("Tool %s answered twice, ignoring the second answer.", tc->def->mcp.name);
+                json_object_put(result);
+                return;
+        }
         /* no job's facts: the project's now, for the runtime and the freshness alike */
         if (!facts && tc->project) {
                 project_get_facts(tc->project, &snapshot);
@@ -286,16 +309,15 @@ void tool_call_reply(ToolCall *tc, json_object *result, const LhError *err, cons
         }
         if (tc->project && tc->have_readiness)
                 freshness = tools_freshness(tc->project_view.root, &tc->readiness, tc->imports, facts, tc->env);
-        if (err) {
-                json_object_put(result);
-                body = tool_envelope_error(tc->project, err, facts, freshness);
-        } else
-                body = tool_envelope_result(tc->project, result, facts, freshness);
+        /* the project as the call read it once (no second look-up for the envelope) */
+        body = tool_envelope_of(tc->project, tc->project ? &tc->project_view : NULL, result, err, facts, freshness);
         if (body && tool_envelope_add_budget(body, &tc->budget) < 0) {
                 json_object_put(body);
                 body = NULL;
         }
-        mcp_call_reply(tc->call, body ?: tool_envelope_oom(), err || !body);
+        /* the answer is the last thing the base does with the call: released with it */
+        tool_answer(TAKE_PTR(tc->call), tc, body, err != NULL);
+        tc->args = NULL; /* borrowed from the call */
 }
 
 void tool_call_reply_errorf(ToolCall *tc, const char *code, bool retryable, const char *format, ...) {

@@ -29,7 +29,7 @@ typedef struct ToolDef ToolDef;
 typedef struct ToolOps {
         /* The job's first command (a retry on a fresh worker calls it again). */
         int (*start)(ToolCall *tc, LhJob *job, json_object **ret_command);
-        /* A reply: 1 when done (after job_set_result()/job_set_error()), 0 with
+        /* A reply: 1 when done (after tool_call_set_result()/job_set_error()), 0 with
          * *ret_command the next command, negative errno. */
         int (*step)(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command);
         /* Optional: the job is over (accounting done). Return 0 to let the base
@@ -58,7 +58,8 @@ struct ToolCall {
         ToolsContext *ctx;
         McpCall *call;
         McpCallView view;         /* what the base read of the call, once */
-        json_object **args;       /* each row's value (mcp_tool_args_resolve()), borrowed */
+        json_object *const *args; /* each row's value (view.args), borrowed */
+        bool cancelled;           /* the client cancelled: a job submitted now is cancelled at once */
         LhProject *project;
         LhProjectView project_view; /* read once when project is resolved */
         LhJob *job;               /* weak: set while the submitted job runs */
@@ -66,7 +67,9 @@ struct ToolCall {
         bool have_readiness;
         char **imports;           /* the job's import profile (owned), for freshness */
         int env;                  /* env of the last reply, -1 none, for freshness */
+        int base_env;             /* the job's import header's env in its worker, -1 none (start()) */
         LeanMessageBudget budget;
+        json_object *result;      /* tool_call_set_result(): the job's, handed over when it is done */
         void *state;              /* def->state_size bytes, zeroed */
 };
 
@@ -99,6 +102,10 @@ int tool_call_submit_on(ToolCall *tc, char **imports, JobFlags flags, uint64_t w
  * batch, each attempt): nothing when the client asked for none. The actor's
  * own stages (mailbox, worker start, import) reach the call by themselves. */
 void tool_call_progress(ToolCall *tc, const char *format, ...) _printf_(2, 3);
+
+/* In ops.start/ops.step before returning 1: the job's result (taken). It
+ * goes back to the project as the finished step's return, not as a call. */
+void tool_call_set_result(ToolCall *tc, json_object *result);
 
 /* Answer: result (taken) or err, with runtime facts (NULL: the project's
  * snapshot) and the freshness of the job's readiness, once. */

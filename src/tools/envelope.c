@@ -16,32 +16,37 @@
 #include "basic/strv.h"
 #include "tools/envelope.h"
 
-static json_object *project_to_json(LhProject *p) {
+static json_object *project_to_json(const LhProjectView *v) {
         json_object *o = json_object_new_object();
-        LhProjectView v;
 
         if (!o)
                 return NULL;
-        project_get_view(p, &v);
-        if (json_add(o, "root", json_object_new_string(v.root)) < 0 ||
-            json_add(o, "id", json_object_new_string(v.id)) < 0)
+        if (json_add(o, "root", json_object_new_string(v->root)) < 0 ||
+            json_add(o, "id", json_object_new_string(v->id)) < 0)
                 return json_object_put(o), NULL;
         return o;
 }
 
-/* Common tail of both envelopes: runtime facts, freshness, project. */
-static int envelope_add_context(json_object *o, LhProject *project, const LhFacts *facts, json_object *freshness) {
+/* Common tail of both envelopes: runtime facts, freshness, project (its
+ * view and facts read here unless the caller has them at hand). */
+static int envelope_add_context(json_object *o, LhProject *project, const LhProjectView *view, const LhFacts *facts,
+                                json_object *freshness) {
+        LhProjectView v;
         LhFacts snapshot;
 
         if (!facts && project) {
                 project_get_facts(project, &snapshot);
                 facts = &snapshot;
         }
+        if (!view && project) {
+                project_get_view(project, &v);
+                view = &v;
+        }
         if (facts && json_add(o, "runtime", facts_to_json(facts)) < 0)
                 goto fail;
         if (freshness && json_add(o, "freshness", TAKE_PTR(freshness)) < 0)
                 goto fail;
-        if (project && json_add(o, "project", project_to_json(project)) < 0)
+        if (view && json_add(o, "project", project_to_json(view)) < 0)
                 return -ENOMEM;
         return 0;
 fail:
@@ -50,8 +55,8 @@ fail:
 }
 
 /* {key: value} and the context; takes value and freshness. */
-static json_object *envelope_new(LhProject *project, const char *key, json_object *value, const LhFacts *facts,
-                                 json_object *freshness) {
+static json_object *envelope_new(LhProject *project, const LhProjectView *view, const char *key, json_object *value,
+                                 const LhFacts *facts, json_object *freshness) {
         json_object *o = json_object_new_object();
 
         if (!o || json_add(o, key, value) < 0) {
@@ -61,19 +66,28 @@ static json_object *envelope_new(LhProject *project, const char *key, json_objec
                 json_object_put(o);
                 return NULL;
         }
-        if (envelope_add_context(o, project, facts, freshness) < 0)
+        if (envelope_add_context(o, project, view, facts, freshness) < 0)
                 return json_object_put(o), NULL;
         return o;
 }
 
 json_object *tool_envelope_result(LhProject *project, json_object *result, const LhFacts *facts,
                                   json_object *freshness) {
-        return envelope_new(project, "result", result ?: json_object_new_object(), facts, freshness);
+        return envelope_new(project, NULL, "result", result ?: json_object_new_object(), facts, freshness);
 }
 
 json_object *tool_envelope_error(LhProject *project, const LhError *err, const LhFacts *facts,
                                  json_object *freshness) {
-        return envelope_new(project, "error", lh_error_to_json(err), facts, freshness);
+        return envelope_new(project, NULL, "error", lh_error_to_json(err), facts, freshness);
+}
+
+json_object *tool_envelope_of(LhProject *project, const LhProjectView *view, json_object *result, const LhError *err,
+                              const LhFacts *facts, json_object *freshness) {
+        if (err) {
+                json_object_put(result);
+                return envelope_new(project, view, "error", lh_error_to_json(err), facts, freshness);
+        }
+        return envelope_new(project, view, "result", result ?: json_object_new_object(), facts, freshness);
 }
 
 /* Last resort when building the envelope itself failed: still one answer. */
@@ -92,10 +106,23 @@ int tool_envelope_add_budget(json_object *body, const LeanMessageBudget *budget)
         return 0;
 }
 
-void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts) {
-        json_object *body = tool_envelope_error(project, err, facts, NULL);
+void tool_answer(McpCall *call, void *holder, json_object *body, bool is_error) {
+        char *text;
 
-        mcp_call_reply(call, body ?: tool_envelope_oom(), true);
+        if (!body) {
+                body = tool_envelope_oom();
+                is_error = true;
+        }
+        /* the summary is ours: made here, not asked for by the call layer */
+        text = tool_result_summary(body, is_error, NULL);
+        if (holder)
+                mcp_call_reply_release(call, holder, body, is_error, text);
+        else
+                mcp_call_reply_text(call, body, is_error, text);
+}
+
+void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts) {
+        tool_answer(call, NULL, tool_envelope_error(project, err, facts, NULL), true);
 }
 
 void tool_reply_errorf(McpCall *call, LhProject *project, const char *code, bool retryable,

@@ -24,12 +24,20 @@ json_object *tool_envelope_result(LhProject *project, json_object *result, const
                                   json_object *freshness);
 json_object *tool_envelope_error(LhProject *project, const LhError *err, const LhFacts *facts,
                                  json_object *freshness);
+/* Either, for a caller that holds the project's view (NULL: read here):
+ * the error envelope when err, else the result's (result taken either way). */
+json_object *tool_envelope_of(LhProject *project, const LhProjectView *view, json_object *result, const LhError *err,
+                              const LhFacts *facts, json_object *freshness);
 
 /* content[0].text of a tool result (an McpResultText): the answer, the
  * error and notable facts in a few lines; the body itself goes to
  * structuredContent only. */
 char *tool_result_summary(json_object *body, bool is_error, void *userdata);
 
+/* Answer the call with body (taken; NULL: the out-of-memory error) and its
+ * summary (tool_result_summary()) as content[0].text; holder (not NULL)
+ * releases its reference from mcp_call_open() with the answer. */
+void tool_answer(McpCall *call, void *holder, json_object *body, bool is_error);
 /* Reply to the call with an error envelope (is_error = true). */
 void tool_reply_error(McpCall *call, LhProject *project, const LhError *err, const LhFacts *facts);
 /* Convenience: reply with a fresh error built from code/retryable/message. */

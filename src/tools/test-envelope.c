@@ -98,6 +98,26 @@ static void test_envelopes(LhProject *p) {
         ASSERT_FALSE(json_object_object_get_ex(o, "result", NULL));
         json_object_put(o);
 
+        /* the call base's: the project as given by its view, the error when err */
+        {
+                LhProjectView view;
+
+                project_get_view(p, &view);
+                view.id = "view-id";
+                o = tool_envelope_of(p, &view, json_object_new_object(), NULL, &facts, NULL);
+                ASSERT_TRUE(o);
+                ASSERT_STREQ(json_object_get_string(get(get(o, "project"), "id")), "view-id");
+                ASSERT_TRUE(json_object_object_get_ex(o, "result", NULL));
+                json_object_put(o);
+                lh_error_set(&err, "lean_error", false, "failed");
+                o = tool_envelope_of(p, NULL, json_object_new_object(), &err, &facts, NULL);
+                lh_error_done(&err);
+                ASSERT_STREQ(json_object_get_string(get(get(o, "error"), "code")), "lean_error");
+                ASSERT_STREQ(json_object_get_string(get(get(o, "project"), "id")), project_get_id(p));
+                ASSERT_FALSE(json_object_object_get_ex(o, "result", NULL));
+                json_object_put(o);
+        }
+
         /* error without a project (project_not_found): no runtime, no project */
         lh_error_set(&err, "project_not_found", false, "no Lake project at /nowhere");
         o = tool_envelope_error(NULL, &err, NULL, NULL);

@@ -103,7 +103,7 @@ static int inspect_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
         result = inspect_result(tool_call_state(tc), json_object_array_get_idx(decls, 0));
         if (!result)
                 return -ENOMEM;
-        job_set_result(job, result);
+        tool_call_set_result(tc, result);
         return 1;
 }
 

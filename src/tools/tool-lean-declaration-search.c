@@ -129,7 +129,7 @@ static int search_step(ToolCall *tc, LhJob *job, json_object *reply, json_object
                                json_object_object_get_ex(end, "capped", &capped) && json_object_get_boolean(capped));
         if (!result)
                 return -ENOMEM;
-        job_set_result(job, result);
+        tool_call_set_result(tc, result);
         return 1;
 }
 

@@ -55,7 +55,7 @@ static int diagnostics_step(ToolCall *tc, LhJob *job, json_object *reply, json_o
         for (size_t i = 0; i < f.reply.n_sorries; i++)
                 if (json_object_array_add(sorries, lean_sorry_to_json(&f.reply.sorries[i])) < 0)
                         return -ENOMEM;
-        job_set_result(job, TAKE_PTR(result));
+        tool_call_set_result(tc, TAKE_PTR(result));
         return 1;
 }
 

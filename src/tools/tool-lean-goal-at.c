@@ -93,7 +93,7 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
                                              "no tactic at this position (tactics_on_line lists the ones on "
                                              "this line, with Lean's 0-based columns)")) < 0))
                 return -ENOMEM;
-        job_set_result(job, TAKE_PTR(result));
+        tool_call_set_result(tc, TAKE_PTR(result));
         return 1;
 }
 

@@ -137,7 +137,7 @@ static int multi_attempt_file(ToolCall *tc, LhJob *job, json_object *reply, json
                         json_object_put(result);
                         return -ENOMEM;
                 }
-                job_set_result(job, result);
+                tool_call_set_result(tc, result);
                 return 1;
         }
         s->result = result;
@@ -216,7 +216,7 @@ static int multi_attempt_step(ToolCall *tc, LhJob *job, json_object *reply, json
                     json_object_array_add(solved_by, json_object_get(json_object_object_get(a, "snippet"))) < 0)
                         return -ENOMEM;
         }
-        job_set_result(job, TAKE_PTR(s->result));
+        tool_call_set_result(tc, TAKE_PTR(s->result));
         s->attempts = NULL;
         return 1;
 }

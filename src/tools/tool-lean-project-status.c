@@ -72,8 +72,9 @@ static int status_call(ToolCall *tc) {
                 return -ENOMEM;
         }
         /* runtime = the facts snapshot (result envelope with facts NULL) */
-        mcp_call_reply(tc->call, tool_envelope_result(p, result, NULL,
-                                                  tools_freshness(tc->project_view.root, &readiness, NULL, &facts, -1)), false);
+        tool_answer(tc->call, NULL, tool_envelope_result(p, result, NULL,
+                                                   tools_freshness(tc->project_view.root, &readiness, NULL, &facts, -1)),
+                    false);
         lean_readiness_done(&readiness);
         return 0;
 }

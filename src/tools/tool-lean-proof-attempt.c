@@ -82,7 +82,7 @@ static int attempt_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
         AttemptState *aj = tool_call_state(tc);
         LhFacts facts;
         json_object *cmd;
-        int base = job_get_base_env(job);
+        int base = tc->base_env;
 
         /* the worker this job runs on (a project may have a pool of them) */
         project_get_facts(job_get_project(job), &facts);
@@ -212,7 +212,7 @@ static int attempt_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
             json_object_object_add(result, "success", json_object_new_boolean(success)) < 0 ||
             json_object_object_add(result, "worker_generation", json_object_new_int64((int64_t) aj->generation)) < 0)
                 goto oom;
-        job_set_result(job, result);
+        tool_call_set_result(tc, result);
         return 1;
 oom:
         json_object_put(result);

@@ -87,7 +87,7 @@ static int search_send(ToolCall *tc, LhJob *job, SearchJob *sj, json_object **re
                 return -ENOMEM;
         sj->attempt_started = now_usec(CLOCK_MONOTONIC);
         tool_call_progress(tc, "attempt %zu of %zu: %s", sj->current + 1, sj->n, sj->tactics[sj->current]);
-        return tool_query_command(job, t, ret_command);
+        return tool_query_command(tc, t, ret_command);
 }
 
 static int proof_len_cmp(const void *a, const void *b) {
@@ -102,7 +102,7 @@ static int proof_len_cmp(const void *a, const void *b) {
         return ix < iy ? -1 : ix > iy;
 }
 
-static int search_finish(LhJob *job, SearchJob *sj, bool exhausted) {
+static int search_finish(ToolCall *tc, SearchJob *sj, bool exhausted) {
         _cleanup_(query_json_putp) json_object *res = json_object_new_object(), *proofs = json_object_new_array(),
                                                *untried = json_object_new_array();
         size_t n = json_object_array_length(sj->proofs);
@@ -130,7 +130,7 @@ static int search_finish(LhJob *job, SearchJob *sj, bool exhausted) {
             json_add(res, "budget_exhausted", json_object_new_boolean(exhausted)) < 0 ||
             json_add(res, "untried", TAKE_PTR(untried)) < 0)
                 return -ENOMEM;
-        job_set_result(job, TAKE_PTR(res));
+        tool_call_set_result(tc, TAKE_PTR(res));
         return 1;
 }
 
@@ -220,9 +220,9 @@ static int search_step(ToolCall *tc, LhJob *job, json_object *reply, json_object
 
         sj->current++;
         if (sj->current >= sj->n)
-                return search_finish(job, sj, false);
+                return search_finish(tc, sj, false);
         if (ms_since(sj->started) >= sj->budget_ms)
-                return search_finish(job, sj, true);
+                return search_finish(tc, sj, true);
         return search_send(tc, job, sj, ret_command);
 }
 

@@ -38,7 +38,7 @@ static void run_state_free(void *state) {
 
 static int run_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
         RunState *s = tool_call_state(tc);
-        int base = job_get_base_env(job);
+        int base = tc->base_env;
         json_object *cmd;
 
         cmd = json_object_new_object();
@@ -89,7 +89,7 @@ static int run_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **
         }
         tc->env = lr.env;
         lean_reply_done(&lr);
-        job_set_result(job, result);
+        tool_call_set_result(tc, result);
         return 1;
 fail:
         lean_reply_done(&lr);

@@ -23,19 +23,21 @@ int tool_meta_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
 
         if (!t)
                 return -ENOMEM;
-        return tool_query_command(job, t, ret_command);
+        return tool_query_command(tc, t, ret_command);
 }
 
 int tool_meta_reply(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_decls, json_object **ret_ends) {
         _cleanup_(lean_reply_done) LeanReply lr = LEAN_REPLY_INIT;
         _cleanup_(query_output_done) LeanQueryOutput out = {};
-        _cleanup_(lh_error_done) LhError err = {};
+        LhError err = {}; /* set only on the way to fail: */
         MetaState *ms = tool_call_state(tc);
         int r;
 
         r = tool_query_parse_reply(reply, &lr, &err);
-        if (r == -ENOMEM)
+        if (r == -ENOMEM) {
+                lh_error_done(&err);
                 return r;
+        }
         if (r < 0)
                 goto fail;
         tc->env = lr.env;
@@ -59,6 +61,7 @@ int tool_meta_reply(ToolCall *tc, LhJob *job, json_object *reply, json_object **
         return 0;
 fail:
         job_set_error(job, &err);
+        lh_error_done(&err);
         return r;
 }
 
@@ -72,7 +75,7 @@ int tool_meta_submit(ToolCall *tc) {
         r = tool_call_check_readiness(tc);
         if (r != 0)
                 return r < 0 ? r : 0;
-        r = tool_default_imports_apply(mcp_call_get_arguments(tc->call), tc->have_readiness ? &tc->readiness : NULL,
+        r = tool_default_imports_apply(tc->view.arguments, tc->have_readiness ? &tc->readiness : NULL,
                                        &imports);
         if (r < 0)
                 return r;

@@ -116,9 +116,9 @@ int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err) {
         return -EPROTO;
 }
 
-int tool_query_command(LhJob *job, char *text, json_object **ret) {
+int tool_query_command(ToolCall *tc, char *text, json_object **ret) {
         _cleanup_free_ char *t = text;
-        int base = job_get_base_env(job);
+        int base = tc->base_env;
         json_object *cmd;
 
         cmd = json_object_new_object();
@@ -413,18 +413,18 @@ static int query_next(ToolCall *tc, LhJob *job, QueryJob *qj, size_t from, json_
                         tool_call_progress(tc, "module %zu of %zu: %s", i + 1, qj->n_queries, qj->queries[i].module);
                 if (qj->per_module)
                         return query_command_with_header(qj->queries[i].module, text, ret_command);
-                return tool_query_command(job, text, ret_command);
+                return tool_query_command(tc, text, ret_command);
         }
         return 1;
 }
 
-static int query_finish(LhJob *job, QueryJob *qj) {
+static int query_finish(ToolCall *tc, QueryJob *qj) {
         json_object *result, *items;
 
         if (!qj->batch) {
                 ModuleQuery *q = &qj->queries[0];
 
-                job_set_result(job, json_object_get(q->result));
+                tool_call_set_result(tc, json_object_get(q->result));
                 return 1;
         }
         result = json_object_new_object();
@@ -444,7 +444,7 @@ static int query_finish(LhJob *job, QueryJob *qj) {
                         return -ENOMEM;
                 }
         }
-        job_set_result(job, result);
+        tool_call_set_result(tc, result);
         return 1;
 }
 
@@ -453,7 +453,7 @@ int tool_module_query_start(ToolCall *tc, LhJob *job, json_object **ret_command)
         int r;
 
         r = query_next(tc, job, qj, 0, ret_command);
-        return r == 1 ? query_finish(job, qj) : r;
+        return r == 1 ? query_finish(tc, qj) : r;
 }
 
 int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_object **ret_command) {
@@ -517,7 +517,7 @@ int tool_module_query_step(ToolCall *tc, LhJob *job, json_object *reply, json_ob
         }
 
         r = query_next(tc, job, qj, qj->current + 1, ret_command);
-        return r == 1 ? query_finish(job, qj) : r;
+        return r == 1 ? query_finish(tc, qj) : r;
 }
 
 /* One module of the shared header did not import: the open items run again

@@ -27,7 +27,7 @@ int tool_query_parse_shape(json_object *reply, LeanReply *lr, LhError *err);
 int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err);
 
 /* {"cmd": text, "env": base} for job (text: ownership taken). */
-int tool_query_command(LhJob *job, char *text, json_object **ret);
+int tool_query_command(ToolCall *tc, char *text, json_object **ret);
 
 /* An unsigned integer argument (in obj) or def; clamped to [1, max]. */
 unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsigned max);

@@ -207,7 +207,7 @@ static int messages_append(VerifyItem *it, const LeanReply *lr, bool skip_axioms
 /* The next command: the current item's code or its #print axioms, skipping
  * items that do not run. Returns 0 with *ret_command, 1 when all are done. */
 static int verify_next(ToolCall *tc, LhJob *job, VerifyJob *vj, json_object **ret_command) {
-        int base = job_get_base_env(job);
+        int base = tc->base_env;
 
         for (; vj->current < vj->n_items; vj->current++, vj->phase = VERIFY_PHASE_CODE) {
                 VerifyItem *it = &vj->items[vj->current];
@@ -302,7 +302,7 @@ int tool_verify_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
         return verify_next(tc, job, vj, ret_command) == 0 ? 0 : -EINVAL; /* the handler made sure one runs */
 }
 
-static int verify_finish(LhJob *job, VerifyJob *vj) {
+static int verify_finish(ToolCall *tc, VerifyJob *vj) {
         json_object *result, *items = NULL;
         size_t n_ok = 0;
 
@@ -310,7 +310,7 @@ static int verify_finish(LhJob *job, VerifyJob *vj) {
                 result = verify_item_to_json(&vj->items[0]);
                 if (!result)
                         return -ENOMEM;
-                job_set_result(job, result);
+                tool_call_set_result(tc, result);
                 return 1;
         }
         result = json_object_new_object();
@@ -336,7 +336,7 @@ static int verify_finish(LhJob *job, VerifyJob *vj) {
                 items = NULL;
                 goto oom;
         }
-        job_set_result(job, result);
+        tool_call_set_result(tc, result);
         return 1;
 oom:
         json_object_put(items);
@@ -407,7 +407,7 @@ next:
                 return r;
         if (r == 0)
                 return 0;
-        return verify_finish(job, vj);
+        return verify_finish(tc, vj);
 }
 
 /* Answer the call right away (no item needs the worker). */

@@ -56,6 +56,10 @@ struct ToolsContext {
         ToolsWatch *watch;            /* the warm path's cached look-ups (NULL: none) */
 };
 
+/* tools.c: the McpToolHandler registered for every tool (userdata: its
+ * ToolsEntry): the preflight, then the entry's handler. */
+int tools_dispatch(McpCall *call, void *userdata);
+
 /* tools-preflight.c: resolve path and classify readiness on a thread, then
  * call handler(call, ctx) from the loop once done (0: under way or answered;
  * negative errno: nothing answered). */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Registering the tools (tool-list.c) on the server, and what they share:
- * the module-query cache, the readiness gate and the per-project worker
- * stamps behind "stale". */
+/* What the tools share: the dispatch of every call (the project's files are
+ * looked at off the loop first), the readiness gate and the per-project
+ * worker stamps behind "stale". Registering is tools-register.c's, so this
+ * file never reaches up to the call base or the tool list. */
 
 #include <assert.h>
 #include <stdarg.h>
@@ -17,7 +18,7 @@
 #include "tools/call-base.h"
 
 /* Every tool: the project's files are looked at off the loop first. */
-static int tools_dispatch(McpCall *call, void *userdata) {
+int tools_dispatch(McpCall *call, void *userdata) {
         _cleanup_free_ char *path = NULL, *why = NULL;
         ToolsEntry *e = userdata;
         int r;
@@ -29,64 +30,6 @@ static int tools_dispatch(McpCall *call, void *userdata) {
         if (r < 0)
                 return e->handler(call, e->ctx);
         return tools_preflight_start(e->ctx, call, e->handler, path);
-}
-
-int tools_register(McpServer *server, sd_event *event, LhRegistry *registry, const LhConfig *config,
-                   ToolsContext **ret) {
-        _cleanup_(tools_context_freep) ToolsContext *ctx = NULL;
-        const McpToolDef *const *defs;
-        size_t n;
-        int r;
-
-        assert(server);
-        assert(event);
-        assert(registry);
-        assert(config);
-        assert(ret);
-        ctx = new0(ToolsContext, 1);
-        if (!ctx)
-                return -ENOMEM;
-        ctx->registry = registry;
-        ctx->event = event;
-        ctx->config = config;
-
-        r = lean_cache_new(&ctx->cache, config->module_cache_capacity, config->module_cache_max_bytes);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create the module query cache: %m");
-        r = repl_provisioner_new(&ctx->provisioner, event, config);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up REPL provisioning: %m");
-        r = tools_watch_new(&ctx->watch, event);
-        if (r < 0) /* every call then looks its project up on a thread */
-                log_warning_errno(r, "Failed to set up project watches, no warm path: %m");
-
-        defs = ctx->defs = tools_list_defs(&n);
-        ctx->n_defs = n;
-        ctx->entries = new0(ToolsEntry, n);
-        if (!ctx->entries)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                const ToolDef *d = tools_list_find(defs[i]->name);
-
-                assert(d && d->call);
-                ctx->entries[i] = (ToolsEntry) { .ctx = ctx, .handler = tool_call_handle };
-                r = mcp_server_register_tool(server, d->mcp.name, tools_dispatch, &ctx->entries[i]);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to register tool %s: %m", d->mcp.name);
-        }
-        *ret = TAKE_PTR(ctx);
-        return 0;
-}
-
-ToolsContext *tools_context_free(ToolsContext *ctx) {
-        if (!ctx)
-                return NULL;
-        tools_preflight_abort_all(ctx);
-        free(ctx->entries);
-        lean_cache_free(ctx->cache);
-        repl_provisioner_free(ctx->provisioner);
-        tools_watch_free(ctx->watch);
-        return mfree(ctx);
 }
 
 /* ---- worker stamps ----------------------------------------------------------- */

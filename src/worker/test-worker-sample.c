@@ -94,10 +94,12 @@ static void test_idle_not_sampled(void) {
         fprintf(stderr, "  %u samples during a 0.5 s command\n", p.n_sample);
         ASSERT_TRUE(p.n_sample >= 3);
 
-        /* the job end's own sample (the actor's, for the post-job tier) */
+        /* the job end's own sample (the actor's, for the post-job tier): its
+         * caller gets it, on_sample does not */
         n = p.n_sample;
         ASSERT_TRUE(worker_sample_now(w)->valid);
-        ASSERT_EQ(p.n_sample, n + 1);
+        ASSERT_EQ(worker_sample_now(w)->tier_kib, worker_memory_tier_kib(worker_sample_now(w)));
+        ASSERT_EQ(p.n_sample, n);
 
         /* then idle again: nothing fires, however long */
         n = p.n_sample;

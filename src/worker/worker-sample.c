@@ -58,6 +58,7 @@ int worker_sampler_read(WorkerSampler *s, pid_t pid, WorkerTree *tree, WorkerMem
                 s->oom_baseline_valid = true;
         }
         m.valid = true;
+        m.tier_kib = worker_memory_tier_kib(&m);
         *ret = m;
         return 0;
 }

@@ -403,8 +403,8 @@ static void worker_locate_cgroup(LhWorker *w) {
         worker_sampler_locate(&w->sampler, w->pid, w->name);
 }
 
-/* One sample; 1 if it pushed the worker over the hard tier (killed). */
-static int worker_sample(LhWorker *w) {
+/* One sample (notify: to on_sample); 1 if it pushed the worker over the hard tier (killed). */
+static int worker_sample(LhWorker *w, bool notify) {
         char reason[192];
         WorkerMemory m;
 
@@ -416,7 +416,7 @@ static int worker_sample(LhWorker *w) {
                 return 0; /* gone already: on_child tells the rest */
 
         w->memory = m;
-        if (w->cb.on_sample && !w->freed)
+        if (notify && w->cb.on_sample && !w->freed)
                 w->cb.on_sample(w, &w->memory, w->userdata);
 
         if (w->state != WORKER_DEAD && worker_memory_over_hard_tier(&m, w->memory_max_kib, reason, sizeof reason)) {
@@ -430,7 +430,7 @@ static int worker_sample(LhWorker *w) {
 const WorkerMemory *worker_sample_now(LhWorker *w) {
         if (!w)
                 return NULL;
-        (void) worker_sample(w);
+        (void) worker_sample(w, false);
         return &w->memory;
 }
 
@@ -442,7 +442,7 @@ static int on_sample(sd_event_source *s, uint64_t usec, void *userdata) {
         if (w->state != WORKER_BUSY)
                 return 0;
         worker_ref(w);
-        r = worker_sample(w);
+        r = worker_sample(w, true);
         if (r == 0 && w->state == WORKER_BUSY && !w->freed) {
                 w->sample_due = usec + w->sample_interval;
                 (void) sd_event_source_set_time(s, w->sample_due);

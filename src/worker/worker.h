@@ -44,6 +44,7 @@ typedef struct WorkerMemory {
         uint64_t anon_kib;  /* anonymous (memory.stat anon / rss, or RssAnon): restart decisions use this */
         uint64_t file_kib;  /* page cache incl. mapped .olean files: reported, never acted on */
         uint64_t oom_kills; /* kernel OOM kills seen in the scope's cgroup */
+        uint64_t tier_kib;  /* what the tiers judge: worker_memory_tier_kib() of this sample */
         const char *source; /* "cgroup-v2", "cgroup-v1", "proc" (static string) */
 
         /* Kernel facts of the scope's cgroup, v2 only: on cgroup v1 and in
@@ -122,8 +123,9 @@ uint64_t worker_get_generation(const LhWorker *w);
 EnforcementMode worker_get_mode(const LhWorker *w);
 const char *worker_get_unit(const LhWorker *w);         /* scope unit name or NULL */
 const WorkerMemory *worker_get_memory(const LhWorker *w); /* last sample */
-/* Sample now (on_sample is called, the hard tier applies) and return the
- * sample: decisions right after a job must not use a sample older than it. */
+/* Sample now (the hard tier applies) and return the sample to the caller
+ * (on_sample is for the periodic samples only): decisions right after a job
+ * must not use a sample older than it. */
 const WorkerMemory *worker_sample_now(LhWorker *w);
 usec_t worker_get_started(const LhWorker *w);
 

@@ -288,6 +288,20 @@ def test_idle_exit(start_daemon):
     assert d.wait(30) == 0, d.log()[-4000:]
 
 
+def test_idle_exit_waits_for_the_last_worker(start_daemon, lean_project):
+    # The last client goes while its worker lives on: not idle yet; the
+    # worker's own idle stop (the registry tells the manager directly, as it
+    # tells the bus) arms the exit.
+    d = start_daemon(env={"LEAN_HOST_MCP_IDLE_EXIT_SECS": 1, "LEAN_HOST_MCP_WORKER_IDLE_SECS": 3})
+    with d.client() as c:
+        c.initialize()
+        r = c.call_tool("lean_run", {"project": str(lean_project), "code": "def a := 1"}, timeout=60)
+        assert not r.get("isError"), r
+    time.sleep(2)
+    assert d.alive(), "exited on idle with a worker still running"
+    assert d.wait(30) == 0, d.log()[-4000:]
+
+
 # ---------------------------------------------------------------- the bridge
 
 
