@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The memory a project's pool may fill with hard tiers when
+ * project.pool_memory_kib is "auto": MemTotal, or less when the cgroup the
+ * workers live in (worker.slice under the user manager in scope mode, the
+ * daemon's own cgroup in process mode) or one of its ancestors has a lower
+ * memory.max (MemoryMax=). Owns PoolBudget. Must not know: projects, lanes,
+ * jobs. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "basic/time-util.h"
+
+typedef struct PoolBudget {
+        uint64_t kib;        /* 0 = never read */
+        char source[320];    /* "MemTotal", or "memory.max of /user.slice/…/lean-host.slice" */
+        bool complete;       /* the workers' cgroup existed when read (a slice appears with its first scope) */
+        usec_t read_at;
+        char mount[256];     /* the memory hierarchy's mount point, found once ("" = none) */
+        char self_path[512]; /* the daemon's cgroup in it */
+        bool v2;
+        bool located;        /* tried to find the two above */
+} PoolBudget;
+
+/* From a cgroup tree under mount: the lowest limit at or above the
+ * workers' cgroup (slice: mount/<user@UID.service of self_path, or
+ * the root>/slice; NULL: self_path itself), capped by memtotal_kib. */
+int pool_budget_walk(const char *mount, const char *self_path, const char *slice, bool v2, uint64_t memtotal_kib,
+                     PoolBudget *ret);
+
+/* Read again when older than a second or read before the workers' cgroup
+ * existed: cgroupfs reads, no disk. */
+void pool_budget_refresh(PoolBudget *b, uint64_t memtotal_kib, const char *slice, usec_t now);
