@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define UID_FMT "%u"
+
 #include "basic/fileio.h"
 #include "basic/macro.h"
 #include "project/pool-budget.h"
@@ -34,35 +36,58 @@ static uint64_t cgroup_limit_kib(const char *mount, const char *path, bool v2, b
         return v / 1024;
 }
 
-/* The workers' cgroup: slice under the user manager the daemon runs in (or
- * under the root for a system manager), the daemon's own without a slice. */
-static char *pool_budget_start(const char *self_path, const char *slice) {
+/* systemd nests a slice by the dashes of its name: a-b.slice is
+ * a.slice/a-b.slice. */
+static char *slice_path(const char *slice) {
+        size_t n = strlen(slice), stem = n > 6 && streq(slice + n - 6, ".slice") ? n - 6 : n;
+        char *s = malloc(2 * n * (1 + stem) + 1), *w = s;
+
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < stem; i++)
+                if (slice[i] == '-' && i > 0)
+                        w += sprintf(w, "%.*s.slice/", (int) i, slice);
+        strcpy(w, slice);
+        return s;
+}
+
+char *pool_budget_start(const char *self_path, const char *slice_name, uid_t uid) {
+        _cleanup_free_ char *slice = NULL;
         const char *c, *end = NULL;
         char *s;
 
-        if (!slice)
+        if (!slice_name)
                 return strdup(self_path);
+        slice = slice_path(slice_name);
+        if (!slice)
+                return NULL;
         for (c = self_path; (c = strstr(c, "/user@")); c++) {
                 const char *e = strchrnul(c + 1, '/');
 
                 if (e - c > (ptrdiff_t) strlen("/user@.service") && strneq(e - strlen(".service"), ".service", strlen(".service")))
                         end = e;
         }
-        if (asprintf(&s, "%.*s/%s", end ? (int) (end - self_path) : 0, self_path, slice) < 0)
+        if (end) {
+                if (asprintf(&s, "%.*s/%s", (int) (end - self_path), self_path, slice) < 0)
+                        return NULL;
+        } else if (uid != 0) {
+                /* a login session's process: the user manager is where systemd puts it */
+                if (asprintf(&s, "/user.slice/user-" UID_FMT ".slice/user@" UID_FMT ".service/%s", uid, uid, slice) < 0)
+                        return NULL;
+        } else if (asprintf(&s, "/%s", slice) < 0)
                 return NULL;
         return s;
 }
 
-int pool_budget_walk(const char *mount, const char *self_path, const char *slice, bool v2, uint64_t memtotal_kib,
-                     PoolBudget *ret) {
+int pool_budget_walk(const char *mount, const char *start, bool v2, uint64_t memtotal_kib, PoolBudget *ret) {
         _cleanup_free_ char *path = NULL;
         bool first = true;
 
         assert(mount);
-        assert(self_path);
+        assert(start);
         assert(ret);
 
-        path = pool_budget_start(self_path, slice);
+        path = strdup(start);
         if (!path)
                 return -ENOMEM;
         ret->kib = memtotal_kib;
@@ -110,7 +135,25 @@ static void pool_budget_locate(PoolBudget *b) {
         strcpy(b->self_path, path);
 }
 
-void pool_budget_refresh(PoolBudget *b, uint64_t memtotal_kib, const char *slice, usec_t now) {
+/* The slice a scope-mode worker runs in: its scope's parent (it is in its
+ * scope once ready). NULL when it cannot be read. */
+static char *pool_budget_worker_slice(const PoolBudget *b, pid_t pid) {
+        _cleanup_free_ char *dir = NULL;
+        size_t n = strlen(b->mount);
+        char *slash;
+        bool v2;
+
+        if (memory_cgroup_locate(pid, &dir, &v2) < 0 || v2 != b->v2 || !strneq(dir, b->mount, n) || dir[n] != '/')
+                return NULL;
+        slash = strrchr(dir, '/');
+        if (slash == dir + n)
+                return strdup("/");
+        *slash = '\0';
+        return strdup(dir + n);
+}
+
+void pool_budget_refresh(PoolBudget *b, uint64_t memtotal_kib, const char *slice, pid_t worker, usec_t now) {
+        _cleanup_free_ char *start = NULL;
         PoolBudget fresh = {};
 
         assert(b);
@@ -120,13 +163,18 @@ void pool_budget_refresh(PoolBudget *b, uint64_t memtotal_kib, const char *slice
         if (!b->located)
                 pool_budget_locate(b);
         b->read_at = now;
-        if (isempty(b->mount) || isempty(b->self_path) || pool_budget_walk(b->mount, b->self_path, slice, b->v2, memtotal_kib, &fresh) < 0) {
+        if (!isempty(b->mount) && !isempty(b->self_path))
+                start = slice && worker > 0 ? pool_budget_worker_slice(b, worker) : NULL;
+        if (!start && !isempty(b->self_path))
+                start = pool_budget_start(b->self_path, slice, getuid());
+        if (isempty(b->mount) || !start || pool_budget_walk(b->mount, start, b->v2, memtotal_kib, &fresh) < 0) {
                 b->kib = memtotal_kib;
                 snprintf(b->source, sizeof b->source, "MemTotal");
                 b->complete = true;
                 return;
         }
         b->kib = fresh.kib;
-        b->complete = fresh.complete;
+        /* with a ready worker asked, what was read is all there is to read */
+        b->complete = fresh.complete || (slice && worker > 0);
         memcpy(b->source, fresh.source, sizeof b->source);
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "basic/time-util.h"
 
@@ -24,12 +25,19 @@ typedef struct PoolBudget {
         bool located;        /* tried to find the two above */
 } PoolBudget;
 
-/* From a cgroup tree under mount: the lowest limit at or above the
- * workers' cgroup (slice: mount/<user@UID.service of self_path, or
- * the root>/slice; NULL: self_path itself), capped by memtotal_kib. */
-int pool_budget_walk(const char *mount, const char *self_path, const char *slice, bool v2, uint64_t memtotal_kib,
-                     PoolBudget *ret);
+/* The workers' cgroup without a worker to ask: slice under the user
+ * manager self_path runs in (<…>/user@UID.service/slice), else under uid's
+ * user manager (uid ≠ 0: a login session), else under the root (a system
+ * manager); self_path itself when slice is NULL (process mode: the workers
+ * are the daemon's children). */
+char *pool_budget_start(const char *self_path, const char *slice, uid_t uid);
+
+/* From a cgroup tree under mount: the lowest limit at start or above it,
+ * capped by memtotal_kib; ret->complete when start exists. */
+int pool_budget_walk(const char *mount, const char *start, bool v2, uint64_t memtotal_kib, PoolBudget *ret);
 
 /* Read again when older than a second or read before the workers' cgroup
- * existed: cgroupfs reads, no disk. */
-void pool_budget_refresh(PoolBudget *b, uint64_t memtotal_kib, const char *slice, usec_t now);
+ * existed: cgroupfs and /proc reads, no disk. slice: scope mode's (NULL in
+ * process mode); worker: a ready scope-mode worker's pid (its scope's parent
+ * is the slice, wherever the daemon runs), 0 = none. */
+void pool_budget_refresh(PoolBudget *b, uint64_t memtotal_kib, const char *slice, pid_t worker, usec_t now);

@@ -148,10 +148,18 @@ static void pool_refresh_budget(LhProject *p, usec_t now) {
         const LhConfig *c = CONFIG(p);
         LhRegistry *r = p->registry;
 
+        bool scope = project_enforcement_for(c, r->placer) == ENFORCEMENT_MODE_SCOPE;
+        pid_t worker = 0;
+
         if (!c->project_pool_memory_auto)
                 return;
-        pool_budget_refresh(&r->pool_budget, c->project_pool_memory_kib,
-                            project_enforcement_for(c, r->placer) == ENFORCEMENT_MODE_SCOPE ? c->slice : NULL, now);
+        for (size_t i = 0; scope && worker == 0 && i < p->n_lanes; i++) {
+                const WorkerSlot *s = &p->lanes[i]->slot;
+
+                if (s->worker && s->ready && !s->stopping && s->mode == ENFORCEMENT_MODE_SCOPE)
+                        worker = s->pid;
+        }
+        pool_budget_refresh(&r->pool_budget, c->project_pool_memory_kib, scope ? c->slice : NULL, worker, now);
 }
 
 /* Hand out the waiting jobs in order while lanes take them; a proof-state

@@ -77,6 +77,10 @@ bool project_pool_may_start(const LhProject *p) {
                 return true; /* one worker always: the budget decides how many more */
         if (n >= c->project_max_workers)
                 return false;
+        /* "auto" in scope mode before the slice exists (it appears with the
+         * first scope): its MemoryMax= is unknown, so no second worker yet */
+        if (c->project_pool_memory_auto && !p->registry->pool_budget.complete)
+                return false;
         /* each worker may grow to its hard tier: all of them must fit */
         return n + 1 <= project_pool_max_lanes(p);
 }
