@@ -10,8 +10,10 @@
  *   3. a free lane with a worker and other imports (an import costs less
  *      than a start);
  *   4. a free lane without a worker, or a new lane, when the pool may grow:
- *      the sum of the hard tiers stays within project.pool_memory_kib and a
- *      machine-wide worker slot (worker.max_workers) is free right now.
+ *      the sum of the hard tiers stays within the pool's memory budget
+ *      (project.pool_memory_kib, or by default MemTotal or the workers'
+ *      slice's memory.max: pool-budget.c) and a machine-wide worker slot
+ *      (worker.max_workers) is free right now.
  * A job that finds no lane holds the ones behind it (they would find none
  * either), except a proof-state job whose worker is busy: the jobs behind
  * it may go to other lanes. Fairness: its worker's lane is reserved for it
