@@ -152,6 +152,15 @@ static char *pool_budget_worker_slice(const PoolBudget *b, pid_t pid) {
         return strdup(dir + n);
 }
 
+static void pool_budget_set(PoolBudget *b, uint64_t kib, const char *source, bool complete) {
+        if (kib != b->kib || !streq(source, b->source))
+                b->version++;
+        b->kib = kib;
+        b->complete = complete;
+        if (source != b->source)
+                snprintf(b->source, sizeof b->source, "%s", source);
+}
+
 void pool_budget_refresh(PoolBudget *b, uint64_t memtotal_kib, const char *slice, pid_t worker, usec_t now) {
         _cleanup_free_ char *start = NULL;
         PoolBudget fresh = {};
@@ -168,13 +177,9 @@ void pool_budget_refresh(PoolBudget *b, uint64_t memtotal_kib, const char *slice
         if (!start && !isempty(b->self_path))
                 start = pool_budget_start(b->self_path, slice, getuid());
         if (isempty(b->mount) || !start || pool_budget_walk(b->mount, start, b->v2, memtotal_kib, &fresh) < 0) {
-                b->kib = memtotal_kib;
-                snprintf(b->source, sizeof b->source, "MemTotal");
-                b->complete = true;
+                pool_budget_set(b, memtotal_kib, "MemTotal", true);
                 return;
         }
-        b->kib = fresh.kib;
         /* with a ready worker asked, what was read is all there is to read */
-        b->complete = fresh.complete || (slice && worker > 0);
-        memcpy(b->source, fresh.source, sizeof b->source);
+        pool_budget_set(b, fresh.kib, fresh.source, fresh.complete || (slice && worker > 0));
 }

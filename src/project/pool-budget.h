@@ -23,6 +23,7 @@ typedef struct PoolBudget {
         char self_path[512]; /* the daemon's cgroup in it */
         bool v2;
         bool located;        /* tried to find the two above */
+        uint64_t version;    /* bumped when kib or source change (snapshots recompute) */
 } PoolBudget;
 
 /* The workers' cgroup without a worker to ask: slice under the user

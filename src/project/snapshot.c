@@ -359,9 +359,11 @@ void project_get_facts(LhProject *p, LhFacts *ret) {
         assert(p);
         assert(ret);
 
-        if (p->facts_cache.cached_version != p->facts_cache.version) {
+        if (p->facts_cache.cached_version != p->facts_cache.version ||
+            p->facts_cache.budget_version != p->registry->pool_budget.version) {
                 project_compute_facts(p, &p->facts_cache.facts);
                 p->facts_cache.cached_version = p->facts_cache.version;
+                p->facts_cache.budget_version = p->registry->pool_budget.version;
         }
         *ret = p->facts_cache.facts;
         /* the window empties with time alone: counted at each read */
