@@ -149,7 +149,6 @@ static LhLane *pool_pick_lane(LhProject *p, LhJob *j, const PoolReserved *reserv
 static void pool_refresh_budget(LhProject *p, usec_t now) {
         const LhConfig *c = CONFIG(p);
         LhRegistry *r = p->registry;
-
         bool scope = project_enforcement_for(c, r->placer) == ENFORCEMENT_MODE_SCOPE;
         pid_t worker = 0;
 

@@ -334,3 +334,19 @@ def test_slice_memory_max_bounds_the_pool(user_manager, start_daemon, lean_proje
         assert f["pool_max_workers"] == 2, f
     finally:
         user_manager.systemctl("set-property", "--runtime", "lean-host.slice", "MemoryMax=infinity", check=False)
+
+
+def test_project_facts_of_a_pool_name_no_single_worker(start_daemon, lean_project):
+    daemon = start_daemon(env=pool_env(2))
+    out, _ = concurrent_calls(daemon, lean_project, 2, 1)
+    # each call's facts are its own worker's
+    assert len({f["worker_generation"] for f, _ in out}) == 2, out
+    for f, (pid, _, _) in out:
+        assert f["worker_pid"] == pid, (f, pid)  # the double's own pid (process mode: the worker is the double)
+    with daemon.client() as c:
+        c.initialize()
+        f = status(c, lean_project)
+    # two live workers: the project's facts are the pool's, no one worker's
+    assert f["pool_workers"] == 2, f
+    assert f["worker_generation"] == 0 and f["worker_pid"] is None and f["scope_unit"] is None, f
+    assert f["import_profile"] is None, f
