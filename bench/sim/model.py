@@ -3,8 +3,9 @@
 
 What is modelled (src/project/pool.c, lane.c, actor.c, admission.c,
 mailbox.c; README "Memory enforcement"): one actor per project with a bounded
-mailbox counting running + queued calls (mailbox_full beyond it) and a pool
-of lanes, each running one job on one worker at a time.  The head of the
+mailbox counting running + queued calls (mailbox_full beyond
+project.mailbox_capacity per worker the pool may have) and a pool of lanes,
+each running one job on one worker at a time.  The head of the
 mailbox goes (order kept: a call that must wait holds the ones behind it) to
 a free lane whose worker holds or is warming its header, else to a free
 lane with a worker and other imports, else to a new or empty lane when the
@@ -26,7 +27,8 @@ successor) is the scheduler before the pools.
 
 Not modelled: the hard tier (no job here grows that far), restart-policy
 cool-downs, heavy permits (no lake builds in these traces), proof-state
-routing (no call here names a worker generation), prewarm_imports (off by
+routing (no call here names a worker generation, so the pass-over of a
+proof-state call waiting for its busy worker never applies), prewarm_imports (off by
 default), timeouts and cancels.
 """
 
@@ -251,6 +253,10 @@ class Node:
 
     # ---- the pool (pool.c)
 
+    def _max_lanes(self):
+        """project_pool_max_lanes: project.max_workers, worker.max_workers, the budget."""
+        return max(1, min(self.project_max_workers, self.max_workers, int(self.pool_budget_gb // self.cfg.hard_gb)))
+
     def _may_start(self, a):
         n = a.live()
         if n == 0:
@@ -301,7 +307,7 @@ class Node:
         a = self.actors.get(call.project)
         if a is None:
             a = self.actors[call.project] = Actor(call.project)
-        if len(a.mailbox) + a.running() >= self.cfg.mailbox_capacity:
+        if len(a.mailbox) + a.running() >= self.cfg.mailbox_capacity * self._max_lanes():
             self.stats.mailbox_full += 1
             return False
         call.node = self

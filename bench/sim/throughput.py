@@ -7,10 +7,10 @@ the last one is answered), through three schedulers on the same trace:
   (model.Node with project.max_workers 1, no warm successor);
 * lean-host (model.Node, defaults): the project's pool of
   project.max_workers = min(4, CPU − 1) lanes routed by imports, a mailbox
-  of 8 counting running + queued calls, warm successors;
+  of 8 per lane counting running + queued calls, warm successors;
 * lean-host configured for one busy project: project.max_workers = CPU − 1,
   project.pool_memory_kib large enough for them (the default MemTotal lets
-  only MemTotal / 16 GiB hard tier = 7 grow), a mailbox of 2 × that;
+  only MemTotal / 16 GiB hard tier = 7 grow), a mailbox of 2 per worker;
 * a Kimina-style pool: CPU − 1 REPLs, each bound to one exact header, an idle
   REPL with the header is reused, else the least recently used idle one is
   replaced (spawn + import); Kimina's own recycling of REPLs (by use count
@@ -213,10 +213,10 @@ def run_pool(cls, name, trace, agents, cores, mem_gb):
 
 
 def tuned_config(cores, mem_gb):
-    """project.max_workers = CPU − 1, a pool budget for all their hard tiers, a mailbox of 2 × that."""
+    """project.max_workers = CPU − 1, a pool budget for all their hard tiers, a mailbox of 2 per worker."""
     n = lc.kimina_pool_size(cores)
     base = lc.LeanHostConfig()
-    return lc.LeanHostConfig(project_max_workers=n, pool_memory_gb=n * base.hard_gb, mailbox_capacity=2 * n)
+    return lc.LeanHostConfig(project_max_workers=n, pool_memory_gb=n * base.hard_gb, mailbox_capacity=2)
 
 
 def run(n=1000, seed=1, cores=16, mem_gb=128.0, agents=None):
@@ -227,9 +227,9 @@ def run(n=1000, seed=1, cores=16, mem_gb=128.0, agents=None):
     return [
         run_leanhost(trace, agents, cores, mem_gb, lc.BEFORE_POOLS, "lean-host before pools (1 worker/project, serial)"),
         run_leanhost(trace, agents, cores, mem_gb, d,
-                     f"lean-host (defaults: pool of {d.project_workers(cores)}, mailbox {d.mailbox_capacity})"),
+                     f"lean-host (defaults: pool of {d.project_workers(cores)}, mailbox {d.mailbox_capacity} per worker)"),
         run_leanhost(trace, agents, cores, mem_gb, t,
                      f"lean-host (pool of {t.project_workers(cores)}, pool_memory {t.pool_memory_gb / lc.GIB:.0f} GiB, "
-                     f"mailbox {t.mailbox_capacity})"),
+                     f"mailbox {t.mailbox_capacity} per worker)"),
         run_pool(KiminaPool, "Kimina-style pool (CPU−1 REPLs, exact-header LRU)", trace, agents, cores, mem_gb),
     ]

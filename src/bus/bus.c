@@ -328,6 +328,9 @@ DEFINE_FACTS_GETTER(project_enforcement_mode, "s", const char *, strempty(enforc
         }
 
 DEFINE_FACTS_STRING_GETTER(scope_unit, scope_unit);
+DEFINE_FACTS_STRING_GETTER(pool_memory_source, pool_memory_source);
+DEFINE_FACTS_GETTER(pool_memory_kib, "t", uint64_t, f.pool_memory_kib);
+DEFINE_FACTS_GETTER(pool_max_workers, "u", uint32_t, f.pool_max_workers);
 DEFINE_FACTS_GETTER(rss_kib, "t", uint64_t, f.rss_kib);
 DEFINE_FACTS_GETTER(anon_kib, "t", uint64_t, f.anon_kib);
 /* kernel facts, cgroup v2 only: -1 = not available (cgroup v1, process mode, no worker) */
@@ -460,6 +463,10 @@ static const sd_bus_vtable project_vtable[] = {
         /* sampled every RssSampleMillis: read on demand, never signalled */
         SD_BUS_PROPERTY("RssKiB", "t", property_get_rss_kib, 0, 0),
         SD_BUS_PROPERTY("Workers", "a(tussstt)", property_get_workers, 0, 0),
+        /* the pool's limits: the slice's memory.max may change under us, read on demand */
+        SD_BUS_PROPERTY("PoolMaxWorkers", "u", property_get_pool_max_workers, 0, 0),
+        SD_BUS_PROPERTY("PoolMemoryKiB", "t", property_get_pool_memory_kib, 0, 0),
+        SD_BUS_PROPERTY("PoolMemorySource", "s", property_get_pool_memory_source, 0, 0),
         SD_BUS_PROPERTY("AnonKiB", "t", property_get_anon_kib, 0, 0),
         SD_BUS_PROPERTY("SwapKiB", "x", property_get_swap_kib, 0, 0),
         SD_BUS_PROPERTY("MemoryEventsHigh", "x", property_get_memory_events_high, 0, 0),

@@ -330,6 +330,9 @@ static StubProject *add_project(Ctx *c, const char *root, const char *id) {
         f->restarts_in_window = 2;
         f->queue_depth = 5;
         f->requests_served = 9;
+        f->pool_max_workers = 3;
+        f->pool_memory_kib = 48 * KIB_PER_GIB;
+        snprintf(f->pool_memory_source, sizeof(f->pool_memory_source), "memory.max of /user.slice/lean.slice/lean-host.slice");
         f->last_restart = (RestartEvent) {
                 .valid = true,
                 .cause = RESTART_CAUSE_CHILD_EXIT,
@@ -414,6 +417,9 @@ static void test_projects(Ctx *c) {
         check(get_x(c, path1, BUS_PROJECT_INTERFACE, "MemoryEventsOomKill") == 1);
         check(get_d(c, path1, BUS_PROJECT_INTERFACE, "MemoryPressureSomeAvg10") == 12.5);
         check(get_d(c, path1, BUS_PROJECT_INTERFACE, "MemoryPressureFullAvg10") == 0.25);
+        check(get_u(c, path1, BUS_PROJECT_INTERFACE, "PoolMaxWorkers") == 3);
+        check(get_t(c, path1, BUS_PROJECT_INTERFACE, "PoolMemoryKiB") == 48 * KIB_PER_GIB);
+        check_s(c, path1, BUS_PROJECT_INTERFACE, "PoolMemorySource", "memory.max of /user.slice/lean.slice/lean-host.slice");
         /* not on cgroup v2 (proj-b): -1, never 0 */
         check(get_x(c, path2, BUS_PROJECT_INTERFACE, "SwapKiB") == -1);
         check(get_x(c, path2, BUS_PROJECT_INTERFACE, "MemoryEventsOomKill") == -1);

@@ -64,8 +64,10 @@ static void config_resolve_pool(LhConfig *c) {
 
         if (c->project_max_workers == 0)
                 c->project_max_workers = n > 1 ? MIN((uint64_t) n - 1, (uint64_t) 4) : 1;
-        if (c->project_pool_memory_kib == 0)
+        if (c->project_pool_memory_kib == 0) {
                 c->project_pool_memory_kib = config_read_memtotal_kib(NULL, &mem) < 0 ? 0 : mem;
+                c->project_pool_memory_auto = true; /* the slice's memory.max may be lower: pool-budget.c */
+        }
 }
 
 /* ---- defaults ----------------------------------------------------------- */

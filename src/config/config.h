@@ -49,6 +49,7 @@ typedef struct LhConfig {
         uint64_t project_forget_idle_secs;  /* forget a project idle this long; 0 = never */
         uint64_t project_max_workers;       /* workers per project (pool); 0 in file/env = min(4, CPUs - 1) */
         uint64_t project_pool_memory_kib;   /* a pool grows while its hard tiers fit; 0 = MemTotal */
+        bool project_pool_memory_auto;      /* it was 0: MemTotal, or the workers' cgroup's memory.max if lower */
         bool project_warm_successor;        /* a recycled/killed worker's successor starts at once */
         char **project_prewarm_imports;     /* a pool worker loads these at a project's first call; NULL = none */
 

@@ -50,6 +50,7 @@ void project_info_done(ProjectInfo *p) {
         free(p->enforcement);
         free(p->scope_unit);
         free(p->import_profile);
+        free(p->pool_memory_source);
         free(p->toolchain);
         free(p->readiness);
         by_cause_done(&p->restarts_by_cause);
@@ -105,6 +106,9 @@ const PropMap project_map[] = {
         P("RestartsInWindow", "restarts_in_window", PROP_U32, restarts_in_window, false),
         P("LastRestart", "last_restart", PROP_RESTART, last_restart, true),
         P("Workers", "workers", PROP_WORKERS, workers, false),
+        P("PoolMaxWorkers", "pool_max_workers", PROP_U32, pool_max_workers, false),
+        P("PoolMemoryKiB", "pool_memory_kib", PROP_U64, pool_memory_kib, false),
+        P("PoolMemorySource", "pool_memory_source", PROP_STRING, pool_memory_source, false),
         P("QueueDepth", "queue_depth", PROP_U32, queue_depth, false),
         P("RequestsServed", "requests_served", PROP_U64, requests_served, false),
         P("Toolchain", "toolchain", PROP_STRING, toolchain, false),

@@ -186,12 +186,15 @@ int verb_facts(Ctl *c, int argc, char *argv[]) {
         /* systemctl status style: right-aligned labels */
         printf("%s%s%s (id %s)\n", ctl_on(c, ANSI_BOLD), strna(p.root), ctl_off(c), strna(p.id));
         printf("          State: %s%s%s\n", ctl_on(c, state_color(p.state) ?: ""), strna(p.state), ctl_off(c));
-        if (p.worker_pid > 0)
+        if (p.workers.n > 1)
+                printf("         Worker: %zu in the pool (below), %" PRIu64 " request%s served\n", p.workers.n,
+                       p.requests_served, p.requests_served == 1 ? "" : "s");
+        else if (p.worker_pid > 0)
                 printf("         Worker: PID %" PRIu32 ", generation %" PRIu64 ", %" PRIu64 " request%s served\n",
                        p.worker_pid, p.worker_generation, p.requests_served, p.requests_served == 1 ? "" : "s");
         else
                 printf("         Worker: none (last generation %" PRIu64 ")\n", p.worker_generation);
-        /* a pool: one line per worker (the line above is the newest) */
+        /* a pool: one line per worker (the project's memory below is their sum) */
         for (size_t i = 0; p.workers.n > 1 && i < p.workers.n; i++) {
                 const WorkerInfo *w = p.workers.items + i;
 
@@ -200,6 +203,8 @@ int verb_facts(Ctl *c, int argc, char *argv[]) {
                        isempty(w->import_profile) ? "-" : w->import_profile, w->requests_served,
                        isempty(w->scope_unit) ? "" : ", ", strempty(w->scope_unit));
         }
+        printf("    Pool budget: up to %" PRIu32 " worker%s, %s (%s)\n", p.pool_max_workers,
+               p.pool_max_workers == 1 ? "" : "s", FORMAT_KIB(p.pool_memory_kib), strna(p.pool_memory_source));
         printf("    Enforcement: %s%s%s\n", strna(p.enforcement), isempty(p.scope_unit) ? "" : ", ",
                strempty(p.scope_unit));
         printf("         Memory: %s (anon %s), high %s, max %s\n", FORMAT_KIB(p.rss_kib), FORMAT_KIB(p.anon_kib),

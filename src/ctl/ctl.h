@@ -81,6 +81,9 @@ typedef struct ProjectInfo {
         ByCause restarts_by_cause;
         RestartInfo last_restart;
         WorkerList workers;
+        uint32_t pool_max_workers;
+        uint64_t pool_memory_kib;
+        char *pool_memory_source;
         /* kernel facts (cgroup v2): -1 = not available */
         int64_t swap_kib, events_high, events_max, events_oom_kill;
         double psi_some_avg10, psi_full_avg10;

@@ -166,6 +166,8 @@ def test_facts():
         "last_restart": {"cause": "child_exit", "reason": "worker exited with status 3", "worker_generation": 6,
                          "planned": False, "rss_kib": 99, "limit_kib": None},
         "queue_depth": 5, "requests_served": 9, "toolchain": "", "readiness": "toolchain_not_installed",
+        "pool_max_workers": 3, "pool_memory_kib": 48 * 1024 * 1024,
+        "pool_memory_source": "memory.max of /user.slice/lean.slice/lean-host.slice",
         "object": "/org/leanhost/Host1/project/_30123456789abcdef",
         # the pool's workers (the stub's one), with the facts' names
         "workers": [{"worker_generation": 7, "worker_pid": 4242, "state": "idle",
@@ -187,6 +189,8 @@ def test_facts():
     check(r.returncode == 0, "facts human")
     check(re.search(r"^ +State: busy$", r.stdout, re.M), f"facts State line: {r.stdout}")
     check(re.search(r"^ +Worker: PID 4242, generation 7", r.stdout, re.M), "facts Worker line")
+    check(re.search(r"^ +Pool budget: up to 3 workers, 48\.0G \(memory.max of /user.slice/lean.slice/lean-host.slice\)$",
+                    r.stdout, re.M), f"facts Pool budget line: {r.stdout}")
     check(re.search(r"^ +Last restart: child_exit \(abnormal\), generation 6", r.stdout, re.M), "facts last restart")
     check(re.search(r"^ +Kernel: memory.events high/max/oom_kill 11/3/1, swap 2.0M, memory pressure 12.50%",
                     r.stdout, re.M), f"facts Kernel line: {r.stdout}")

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The per-project actor: a mailbox (running + queued ≤ mailbox_capacity),
+/* The per-project actor: a mailbox (running + queued ≤ mailbox_capacity per lane),
  * one job at a time in order, one worker at a time (a replacement is started
  * only after the old one reported its death) and the memory tiers. The
  * restart policy (what counts, what is retried, poison inputs, cooling

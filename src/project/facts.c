@@ -117,6 +117,9 @@ json_object *facts_to_json(const LhFacts *f) {
                 isempty(f->import_profile)) < 0 ||
             add(o, "profile_switch_count", json_object_new_uint64(f->profile_switch_count), false) < 0 ||
             add(o, "pool_workers", json_object_new_uint64(f->pool_workers), false) < 0 ||
+            add(o, "pool_max_workers", json_object_new_uint64(f->pool_max_workers), false) < 0 ||
+            add(o, "pool_memory_kib", json_object_new_uint64(f->pool_memory_kib), false) < 0 ||
+            add(o, "pool_memory_source", json_object_new_string(f->pool_memory_source), false) < 0 ||
             add(o, "restarts_total", json_object_new_uint64(f->restarts_total), false) < 0 ||
             add(o, "restarts_by_cause", by_cause, false) < 0 ||
             add(o, "restarts_in_window", json_object_new_uint64(f->restarts_in_window), false) < 0 ||

@@ -51,11 +51,16 @@ typedef struct LhFacts {
         uint64_t queue_wait_millis;
         RestartEvent call_restart; /* a restart that happened during this call */
 
-        /* per project */
+        /* per project; the worker fields: the call's worker in a call's
+         * facts, the only worker in a snapshot (several: memory and
+         * requests summed, no generation/pid/scope/profile) */
         ProjectState state;
         uint64_t worker_generation;
         pid_t worker_pid;            /* 0 = none */
         unsigned pool_workers;       /* live workers of the project's pool */
+        unsigned pool_max_workers;   /* the most it may have (max_workers, the memory budget) */
+        uint64_t pool_memory_kib;    /* the budget the pool's hard tiers must fit in */
+        char pool_memory_source[320]; /* where it came from: a config key, MemTotal, a cgroup's memory.max */
         EnforcementMode enforcement;
         SandboxMode sandbox;         /* worker.sandbox */
         char scope_unit[128];        /* "" = none */

@@ -10,6 +10,7 @@
 
 int project_submit(LhProject *p, LhJob *j, LhError *err) {
         const LhConfig *c;
+        uint64_t limit;
         unsigned depth;
 
         if (!p || !j)
@@ -30,11 +31,18 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
                         *err = e;
                 return -EAGAIN;
         }
+        /* project.mailbox_capacity per lane the pool may have: a pool of
+         * four takes four times the calls of one worker */
         depth = project_get_queue_depth(p);
-        if (depth >= c->mailbox_capacity) {
+        limit = project_mailbox_limit(p);
+        if (depth >= limit) {
+                unsigned lanes = project_pool_max_lanes(p);
+
                 lh_error_set(err, "mailbox_full", true,
-                             "The mailbox of %s is full (capacity %" PRIu64 ": %u call%s running or queued); retry shortly.",
-                             p->root, c->mailbox_capacity, depth, depth == 1 ? "" : "s");
+                             "The mailbox of %s is full (capacity %" PRIu64 " = %" PRIu64 " per worker × %u worker%s: "
+                             "%u call%s running or queued); retry shortly.",
+                             p->root, limit, c->mailbox_capacity, lanes, lanes == 1 ? "" : "s", depth,
+                             depth == 1 ? "" : "s");
                 if (err)
                         err->retry_after_ms = project_estimate_retry_after_ms(p);
                 return -EBUSY;

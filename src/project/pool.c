@@ -4,15 +4,23 @@
  * lanes, each with its own worker, scope, tiers and generation (generations
  * are unique per project, so a proof state names its worker).
  *
- * Routing, for the job at the head of the mailbox (order is kept: a job
- * that must wait holds the ones behind it):
+ * Routing, for each waiting job in mailbox order:
  *   1. it names a worker generation (a proof state): that lane, when free;
  *   2. a free lane whose worker holds (or is warming up) the job's imports;
  *   3. a free lane with a worker and other imports (an import costs less
  *      than a start);
  *   4. a free lane without a worker, or a new lane, when the pool may grow:
- *      the sum of the hard tiers stays within project.pool_memory_kib and a
- *      machine-wide worker slot (worker.max_workers) is free right now.
+ *      the sum of the hard tiers stays within the pool's memory budget
+ *      (project.pool_memory_kib, or by default MemTotal or the workers'
+ *      slice's memory.max: pool-budget.c) and a machine-wide worker slot
+ *      (worker.max_workers) is free right now.
+ * A job that finds no lane holds the ones behind it (they would find none
+ * either), except a proof-state job whose worker is busy: the jobs behind
+ * it may go to other lanes. Fairness: its worker's lane is reserved for it
+ * (no job behind it may take that lane, so it runs as soon as its worker is
+ * free), and jobs behind it that name the same proof state's worker keep
+ * their order. The look-ahead passes at most POOL_LOOKAHEAD such jobs per
+ * dispatch; past that, order is kept as before.
  * The restart window stays per project (restart-policy.c): a project whose
  * imports crash would crash every lane, and cooling_down is the project's.
  *
@@ -57,17 +65,42 @@ static bool pool_may_start_now(const LhProject *p) {
         return project_pool_may_start(p) && a->workers_active < a->max_workers;
 }
 
-static LhLane *pool_pick_lane(LhProject *p, LhJob *j) {
+/* Proof-state jobs passed over in one dispatch, at most. */
+#define POOL_LOOKAHEAD 8
+
+/* The generations passed-over jobs wait for: their lanes are theirs next. */
+typedef struct PoolReserved {
+        uint64_t generation[POOL_LOOKAHEAD];
+        size_t n;
+} PoolReserved;
+
+static bool pool_is_reserved(const PoolReserved *r, uint64_t generation) {
+        for (size_t i = 0; i < r->n; i++)
+                if (r->generation[i] == generation)
+                        return true;
+        return false;
+}
+
+/* The lane holding the worker of generation g, or NULL (gone). */
+static LhLane *pool_find_generation(LhProject *p, uint64_t g) {
+        for (size_t i = 0; i < p->n_lanes; i++) {
+                LhLane *l = p->lanes[i];
+
+                if (l->slot.worker && l->slot.generation == g)
+                        return l;
+        }
+        return NULL;
+}
+
+static LhLane *pool_pick_lane(LhProject *p, LhJob *j, const PoolReserved *reserved) {
         LhLane *best = NULL;
         int best_cost = INT_MAX;
 
         if (j->want_generation > 0) {
-                for (size_t i = 0; i < p->n_lanes; i++) {
-                        LhLane *l = p->lanes[i];
+                LhLane *l = pool_find_generation(p, j->want_generation);
 
-                        if (l->slot.worker && l->slot.generation == j->want_generation)
-                                return lane_is_busy(l) ? NULL : l;
-                }
+                if (l)
+                        return lane_is_busy(l) ? NULL : l;
                 /* gone: any free lane answers proof_state_lost at start() */
         }
 
@@ -78,6 +111,8 @@ static LhLane *pool_pick_lane(LhProject *p, LhJob *j) {
 
                 if (l->current)
                         continue;
+                if (l->slot.worker && pool_is_reserved(reserved, l->slot.generation))
+                        continue; /* a job ahead waits for this worker */
                 if (usable && (import_profiles_find(&l->slot.profiles, j->fingerprint) ||
                                (l->warm_fingerprint && streq(l->warm_fingerprint, j->fingerprint))))
                         cost = l->slot.ready && !l->warming ? 0 : 1; /* held, or on its way */
@@ -106,6 +141,54 @@ static LhLane *pool_pick_lane(LhProject *p, LhJob *j) {
                         return l;
         }
         return best;
+}
+
+/* project.pool_memory_kib "auto": the workers' cgroup may allow less than
+ * MemTotal (read at start, and again while jobs wait: a slice appears with
+ * its first scope, an operator may set MemoryMax= at any time). */
+static void pool_refresh_budget(LhProject *p, usec_t now) {
+        const LhConfig *c = CONFIG(p);
+        LhRegistry *r = p->registry;
+        bool scope = project_enforcement_for(c, r->placer) == ENFORCEMENT_MODE_SCOPE;
+        pid_t worker = 0;
+
+        if (!c->project_pool_memory_auto)
+                return;
+        for (size_t i = 0; scope && worker == 0 && i < p->n_lanes; i++) {
+                const WorkerSlot *s = &p->lanes[i]->slot;
+
+                if (s->worker && s->ready && !s->stopping && s->mode == ENFORCEMENT_MODE_SCOPE)
+                        worker = s->pid;
+        }
+        pool_budget_refresh(&r->pool_budget, c->project_pool_memory_kib, scope ? c->slice : NULL, worker, now);
+}
+
+/* Hand out the waiting jobs in order while lanes take them; a proof-state
+ * job whose worker is busy is passed over (its lane reserved), any other
+ * job that finds no lane ends the round. */
+static void pool_hand_out(LhProject *p, usec_t now) {
+        PoolReserved reserved = {};
+        LhJob *next;
+
+        if (p->queue.head)
+                pool_refresh_budget(p, now);
+        for (LhJob *j = p->queue.head; j; j = next) {
+                LhLane *l;
+
+                next = job_queue_link(j)->next;
+                if (j->want_generation > 0 && pool_is_reserved(&reserved, j->want_generation))
+                        continue; /* behind another job for the same worker: keeps its order */
+                l = pool_pick_lane(p, j, &reserved);
+                if (l) {
+                        job_queue_remove(&p->queue, j);
+                        lane_take_job(l, j, now);
+                        continue;
+                }
+                if (j->want_generation == 0 || !pool_find_generation(p, j->want_generation) ||
+                    reserved.n >= POOL_LOOKAHEAD)
+                        return;
+                reserved.generation[reserved.n++] = j->want_generation;
+        }
 }
 
 static void project_dispatch(LhProject *p) {
@@ -141,15 +224,7 @@ static void project_dispatch(LhProject *p) {
                 return;
         }
 
-        /* hand out the head of the mailbox while a lane takes it */
-        while ((j = p->queue.head)) {
-                LhLane *l = pool_pick_lane(p, j);
-
-                if (!l)
-                        break;
-                job_queue_remove(&p->queue, j);
-                lane_take_job(l, j, now);
-        }
+        pool_hand_out(p, now);
         for (size_t i = 0; i < p->n_lanes; i++)
                 any_current = any_current || p->lanes[i]->current;
         job_queue_progress(&p->queue, any_current);
@@ -212,6 +287,7 @@ int project_new(LhProject **ret, LhRegistry *r, const char *root) {
                                 c->worker_max_reply_bytes, project_on_cooled, p);
         if (k < 0)
                 goto fail;
+        pool_refresh_budget(p, now_usec(CLOCK_MONOTONIC));
         if (!pool_add_lane(p)) {
                 k = -ENOMEM;
                 goto fail;

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "project/admission.h"
+#include "project/pool-budget.h"
 #include "project/job-internal.h"
 #include "project/profiles.h"
 #include "project/project.h"
@@ -107,6 +108,7 @@ struct LhRegistry {
         size_t n_projects;
 
         Admission admission;       /* admission.c's */
+        PoolBudget pool_budget;    /* pool-budget.c's: project.pool_memory_kib "auto" */
         bool shutting_down;
 
         struct {
@@ -168,6 +170,12 @@ bool project_is_forgettable(LhProject *p, usec_t now, usec_t idle);
 /* May one more worker start in p's pool (project.pool_memory_kib over the hard tiers)? */
 bool project_pool_may_start(const LhProject *p);
 unsigned project_pool_live_workers(const LhProject *p);
+/* The memory the pool's hard tiers may fill, and where that number came from. */
+uint64_t project_pool_budget_kib(const LhProject *p, const char **ret_source);
+/* The most lanes the pool may have: project.max_workers, worker.max_workers, the budget. */
+unsigned project_pool_max_lanes(const LhProject *p);
+/* Calls running or queued the mailbox takes: project.mailbox_capacity per lane. */
+uint64_t project_mailbox_limit(const LhProject *p);
 /* When a call refused now (mailbox_full) should come back: the queue
  * ahead of it over the lanes that serve it, at the smoothed call time. */
 uint64_t project_estimate_retry_after_ms(const LhProject *p);

@@ -77,9 +77,40 @@ bool project_pool_may_start(const LhProject *p) {
                 return true; /* one worker always: the budget decides how many more */
         if (n >= c->project_max_workers)
                 return false;
+        /* "auto" in scope mode before the slice exists (it appears with the
+         * first scope): its MemoryMax= is unknown, so no second worker yet */
+        if (c->project_pool_memory_auto && !p->registry->pool_budget.complete)
+                return false;
         /* each worker may grow to its hard tier: all of them must fit */
-        return c->project_pool_memory_kib == 0 ||
-               (uint64_t) (n + 1) * c->worker_rss_hard_kill_kib <= c->project_pool_memory_kib;
+        return n + 1 <= project_pool_max_lanes(p);
+}
+
+uint64_t project_pool_budget_kib(const LhProject *p, const char **ret_source) {
+        const LhConfig *c = CONFIG(p);
+        const PoolBudget *b = &p->registry->pool_budget;
+
+        if (!c->project_pool_memory_auto || b->kib == 0) {
+                if (ret_source)
+                        *ret_source = c->project_pool_memory_auto ? "MemTotal" : "project.pool_memory_kib";
+                return c->project_pool_memory_kib;
+        }
+        if (ret_source)
+                *ret_source = b->source;
+        return b->kib;
+}
+
+unsigned project_pool_max_lanes(const LhProject *p) {
+        const LhConfig *c = CONFIG(p);
+        uint64_t budget = project_pool_budget_kib(p, NULL), n;
+
+        n = MIN(c->project_max_workers, p->registry->admission.max_workers);
+        if (budget > 0 && c->worker_rss_hard_kill_kib > 0)
+                n = MIN(n, budget / c->worker_rss_hard_kill_kib);
+        return (unsigned) MAX(n, (uint64_t) 1); /* one worker always */
+}
+
+uint64_t project_mailbox_limit(const LhProject *p) {
+        return CONFIG(p)->mailbox_capacity * project_pool_max_lanes(p);
 }
 
 uint64_t project_estimate_retry_after_ms(const LhProject *p) {
@@ -183,20 +214,50 @@ ProjectState project_get_state(const LhProject *p) {
         return PROJECT_IDLE;
 }
 
-/* The snapshot, computed once per change (facts_version): the envelope of
- * every call and each D-Bus getter read it. */
-/* The lane the project-wide worker facts describe: the newest live worker
- * (a single worker's project: its only one), else lane 0. */
+/* The lane whose worker the project-wide facts describe: the only live
+ * worker (or, with none, the lane that had the last one); NULL when several
+ * live: then no worker is "the project's" (pool_aggregate_worker_facts()). */
 static const LhLane *project_primary_lane(const LhProject *p) {
-        const LhLane *best = p->lanes[0];
+        const LhLane *only = NULL;
 
-        for (size_t i = 1; i < p->n_lanes; i++) {
+        for (size_t i = 0; i < p->n_lanes; i++) {
                 const LhLane *l = p->lanes[i];
 
-                if (l->slot.worker && (!best->slot.worker || l->slot.generation > best->slot.generation))
-                        best = l;
+                if (!l->slot.worker)
+                        continue;
+                if (only)
+                        return NULL;
+                only = l;
         }
-        return best;
+        return only ?: p->lanes[0];
+}
+
+/* Several workers: the sums of their memory and requests; no generation,
+ * pid, scope or profile (each worker's are in project_get_workers()). */
+static void pool_aggregate_worker_facts(const LhProject *p, LhFacts *ret) {
+        bool first = true;
+
+        ret->swap_valid = ret->events_valid = true;
+        for (size_t i = 0; i < p->n_lanes; i++) {
+                const WorkerSlot *s = &p->lanes[i]->slot;
+
+                if (!s->worker)
+                        continue;
+                if (first)
+                        ret->enforcement = s->mode;
+                first = false;
+                ret->rss_kib += s->rss_kib;
+                ret->anon_kib += s->anon_kib;
+                ret->requests_served += s->requests_served;
+                ret->swap_valid = ret->swap_valid && s->memory.swap_valid;
+                ret->swap_kib += s->memory.swap_kib;
+                ret->events_valid = ret->events_valid && s->memory.events_valid;
+                ret->memory_events_high += s->memory.events_high;
+                ret->memory_events_max += s->memory.events_max;
+                ret->memory_events_oom_kill += s->memory.events_oom_kill;
+        }
+        /* pressure is a per-cgroup average: not a sum; each scope's is its own */
+        ret->pressure_valid = false;
 }
 
 static void lane_fill_worker_facts(const LhLane *l, LhFacts *ret) {
@@ -268,6 +329,8 @@ void lane_get_facts(LhLane *l, LhFacts *ret) {
 
 static void project_compute_facts(LhProject *p, LhFacts *ret) {
         const LhConfig *c = CONFIG(p);
+        const LhLane *primary;
+        const char *source = NULL;
 
         p->facts_cache.computed++;
         *ret = (LhFacts) {
@@ -281,7 +344,14 @@ static void project_compute_facts(LhProject *p, LhFacts *ret) {
                 .queue_depth = project_get_queue_depth(p),
                 .pool_workers = project_pool_live_workers(p),
         };
-        lane_fill_worker_facts(project_primary_lane(p), ret);
+        primary = project_primary_lane(p);
+        if (primary)
+                lane_fill_worker_facts(primary, ret);
+        else
+                pool_aggregate_worker_facts(p, ret);
+        ret->pool_memory_kib = project_pool_budget_kib(p, &source);
+        snprintf(ret->pool_memory_source, sizeof ret->pool_memory_source, "%s", strempty(source));
+        ret->pool_max_workers = project_pool_max_lanes(p);
         memcpy(ret->restarts_by_cause, p->restarts.restarts_by_cause, sizeof ret->restarts_by_cause);
 }
 
@@ -289,9 +359,11 @@ void project_get_facts(LhProject *p, LhFacts *ret) {
         assert(p);
         assert(ret);
 
-        if (p->facts_cache.cached_version != p->facts_cache.version) {
+        if (p->facts_cache.cached_version != p->facts_cache.version ||
+            p->facts_cache.budget_version != p->registry->pool_budget.version) {
                 project_compute_facts(p, &p->facts_cache.facts);
                 p->facts_cache.cached_version = p->facts_cache.version;
+                p->facts_cache.budget_version = p->registry->pool_budget.version;
         }
         *ret = p->facts_cache.facts;
         /* the window empties with time alone: counted at each read */

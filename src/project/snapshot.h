@@ -10,6 +10,7 @@
 
 typedef struct FactsCache {
         uint64_t version, cached_version; /* recomputed when they differ */
+        uint64_t budget_version;          /* the pool budget's (registry-wide) it was computed with */
         uint64_t computed;                /* snapshots computed (tests) */
         LhFacts facts;
 } FactsCache;

@@ -268,3 +268,85 @@ def test_a_proof_state_goes_to_the_worker_that_holds_it(start_daemon, lean_proje
                             timeout=LONG)
             assert not t.get("isError"), tool_body(t)
             assert tool_body(t)["result"]["worker_generation"] == a["worker_generation"], tool_body(t)
+
+
+def test_mailbox_grows_with_the_pool(start_daemon, lean_project):
+    # project.mailbox_capacity counts per worker the pool may have: 2 x 4 take 8
+    daemon = start_daemon(env=pool_env(4, LEAN_HOST_MCP_PROJECT_MAILBOX_CAPACITY=2))
+    with daemon.client() as c:
+        c.initialize()
+        ids = [c.call_tool_async("lean_run", lean_run_args(lean_project, f"-- @double sleep 2\ndef b{i} := {i}"))
+               for i in range(9)]
+        results = [c.wait_response(i, timeout=LONG)["result"] for i in ids]
+        f = status(c, lean_project)
+    refused = [error_of(r) for r in results if r.get("isError")]
+    assert len(refused) == 1, [tool_body(r) for r in results]
+    assert refused[0]["code"] == "mailbox_full" and refused[0]["retry_after_ms"] > 0, refused
+    assert "capacity 8 = 2 per worker" in refused[0]["message"], refused
+    assert f["pool_max_workers"] == 4, f
+    assert f["pool_memory_kib"] == 8 * HARD_KIB and f["pool_memory_source"] == "project.pool_memory_kib", f
+
+
+def test_pool_memory_auto_names_its_source(start_daemon, lean_project):
+    daemon = start_daemon(env=pool_env(4, LEAN_HOST_MCP_PROJECT_POOL_MEMORY_KIB=0))
+    with open("/proc/meminfo") as m:
+        memtotal = int(re.search(r"MemTotal:\s+(\d+) kB", m.read()).group(1))
+    with daemon.client() as c:
+        c.initialize()
+        c.call_tool("lean_run", lean_run_args(lean_project, "def a := 1"), timeout=LONG)
+        f = status(c, lean_project)
+    # MemTotal, or the daemon's cgroup (process mode: the workers are its children) when lower
+    assert 0 < f["pool_memory_kib"] <= memtotal, f
+    assert f["pool_memory_source"] == "MemTotal" or f["pool_memory_source"].startswith("memory."), f
+    assert f["pool_max_workers"] == min(4, f["pool_memory_kib"] // HARD_KIB), f
+
+
+def test_slice_memory_max_bounds_the_pool(user_manager, start_daemon, lean_project):
+    """MemoryMax= on the workers' slice (a drop-in through set-property)
+    keeps the pool within it: room for two hard tiers, four calls at once.
+    cgroup v2 with the memory controller only (the vm suite)."""
+    import os
+
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            v2_memory = "memory" in f.read().split()
+    except OSError:
+        v2_memory = False
+    if not v2_memory:
+        import pytest
+        pytest.skip("needs cgroup v2 with the memory controller at /sys/fs/cgroup (the vm suite)")
+    slice_max = 2 * HARD_KIB + HARD_KIB // 2
+    user_manager.systemctl("set-property", "--runtime", "lean-host.slice", f"MemoryMax={slice_max}K")
+    try:
+        env = pool_env(4, LEAN_HOST_MCP_ENFORCEMENT="scope", LEAN_HOST_MCP_PROJECT_POOL_MEMORY_KIB=0,
+                       DBUS_SESSION_BUS_ADDRESS=os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""))
+        daemon = start_daemon(env=env)
+        out, _ = concurrent_calls(daemon, lean_project, 4, 2)
+        gens = {f["worker_generation"] for f, _ in out}
+        assert len(gens) <= 2, out
+        assert all(f["pool_workers"] <= 2 for f, _ in out), out
+        with daemon.client() as c:
+            c.initialize()
+            f = status(c, lean_project)
+        assert f["pool_memory_kib"] == slice_max, f
+        assert f["pool_memory_source"].startswith("memory.max of ") and \
+            f["pool_memory_source"].endswith("/lean-host.slice"), f
+        assert f["pool_max_workers"] == 2, f
+    finally:
+        user_manager.systemctl("set-property", "--runtime", "lean-host.slice", "MemoryMax=infinity", check=False)
+
+
+def test_project_facts_of_a_pool_name_no_single_worker(start_daemon, lean_project):
+    daemon = start_daemon(env=pool_env(2))
+    out, _ = concurrent_calls(daemon, lean_project, 2, 1)
+    # each call's facts are its own worker's
+    assert len({f["worker_generation"] for f, _ in out}) == 2, out
+    for f, (pid, _, _) in out:
+        assert f["worker_pid"] == pid, (f, pid)  # the double's own pid (process mode: the worker is the double)
+    with daemon.client() as c:
+        c.initialize()
+        f = status(c, lean_project)
+    # two live workers: the project's facts are the pool's, no one worker's
+    assert f["pool_workers"] == 2, f
+    assert f["worker_generation"] == 0 and f["worker_pid"] is None and f["scope_unit"] is None, f
+    assert f["import_profile"] is None, f
