@@ -30,7 +30,7 @@ typedef struct Call {
         LhFacts facts;
 } Call;
 
-static int call_start(LhJob *job, void *userdata, json_object **ret) {
+static int call_start(LhJob *job, void *userdata, int base_env, json_object **ret) {
         Call *c = userdata;
 
         *ret = test_job_command(job, c->code);

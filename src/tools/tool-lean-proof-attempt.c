@@ -50,8 +50,9 @@ static const McpToolArg attempt_args[] = {
         { .name = "tactic", .type = MCP_ARG_STRING, .limits = MCP_ARG_HAS_MIN, .min = 1,
           .description = "Tactic to run on proof_state." },
         { .name = "worker_generation", .type = MCP_ARG_INTEGER, .limits = MCP_ARG_HAS_MIN, .min = 1,
-          .description = "The worker_generation of the result that gave proof_state: the call fails with "
-                         "proof_state_lost when that worker is gone." },
+          .description = "The worker_generation of the result that gave proof_state (required when the "
+                         "project has several workers): the call fails with proof_state_lost when that "
+                         "worker is gone." },
         TOOL_ARG_END,
 };
 
@@ -242,7 +243,7 @@ static int attempt_call(ToolCall *tc) {
         json_object *state;
         LhProject *p = tc->project;
         LhWorkerFacts worker;
-        LhFacts facts;
+        size_t n_live;
         int r;
 
         /* types and ranges: the table's; the combinations: here */
@@ -294,15 +295,26 @@ static int attempt_call(ToolCall *tc) {
                 if (!aj->text)
                         return -ENOMEM;
 
-                project_get_facts(p, &facts);
-                aj->want_generation = tool_call_arg(tc, "worker_generation") ?
-                        (uint64_t) tool_call_arg_int(tc, "worker_generation") : facts.worker_generation;
+                n_live = project_get_workers(p, &worker, 1);
+                if (tool_call_arg(tc, "worker_generation"))
+                        aj->want_generation = (uint64_t) tool_call_arg_int(tc, "worker_generation");
+                else if (n_live > 1) {
+                        /* proof states are numbered per worker: with a pool, guessing one
+                         * would run the tactic on another worker's state */
+                        tool_call_reply_errorf(tc, "invalid_arguments", false,
+                                               "worker_generation is required: the project has %zu workers and "
+                                               "proof state %" PRIi64 " belongs to one of them; pass the "
+                                               "worker_generation of the result that gave it",
+                                               n_live, aj->proof_state);
+                        return 0;
+                } else
+                        aj->want_generation = n_live == 1 ? worker.generation : 0;
                 if (!project_get_worker(p, aj->want_generation, &worker)) {
                         tool_call_reply_errorf(tc, "proof_state_lost", false,
                                                "proof state %" PRIi64 " is gone: %s; start again from the statement",
                                                aj->proof_state,
-                                               facts.worker_pid <= 0 ? "the project has no live worker" :
-                                                                       "the worker restarted since it was created");
+                                               n_live == 0 ? "the project has no live worker" :
+                                                             "the worker restarted since it was created");
                         return 0;
                 }
                 if (!imports && !isempty(worker.import_profile)) {

@@ -268,6 +268,12 @@ def test_a_proof_state_goes_to_the_worker_that_holds_it(start_daemon, lean_proje
                             timeout=LONG)
             assert not t.get("isError"), tool_body(t)
             assert tool_body(t)["result"]["worker_generation"] == a["worker_generation"], tool_body(t)
+        # without worker_generation, a pool of two cannot know whose state it is: no guess
+        t = c.call_tool("lean_proof_attempt", {"project": str(lean_project), "proof_state": a["proof_states"][0],
+                                               "tactic": "rfl"}, timeout=LONG)
+        e = error_of(t)
+        assert t.get("isError") and e["code"] == "invalid_arguments", tool_body(t)
+        assert "worker_generation is required" in e["message"] and "2 workers" in e["message"], e
 
 
 def test_mailbox_grows_with_the_pool(start_daemon, lean_project):
