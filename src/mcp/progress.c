@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
@@ -67,9 +68,9 @@ static void call_progress_send(McpCall *c, Connection *conn, const char *message
 
         params = json_object_new_object();
         if (!params ||
-            json_object_object_add(params, "progressToken", json_object_get(c->progress_token)) < 0 ||
-            json_object_object_add(params, "progress", json_object_new_uint64(c->progress + 1)) < 0 ||
-            (message && json_object_object_add(params, "message", json_object_new_string(message)) < 0)) {
+            json_add(params, "progressToken", json_object_get(c->progress_token)) < 0 ||
+            json_add(params, "progress", json_object_new_uint64(c->progress + 1)) < 0 ||
+            (message && json_add(params, "message", json_object_new_string(message)) < 0)) {
                 json_object_put(params);
                 log_oom();
                 return;

@@ -40,7 +40,7 @@ static int strings_item_schema_new(const McpToolArg *a, json_object **ret) {
         if (!e)
                 return -ENOMEM;
         for (const char *const *v = a->enum_values; *v; v++)
-                if (json_object_array_add(e, json_object_new_string(*v)) < 0)
+                if (json_append(e, json_object_new_string(*v)) < 0)
                         return -ENOMEM;
         if (json_add(o, "enum", TAKE_PTR(e)) < 0)
                 return -ENOMEM;
@@ -130,7 +130,7 @@ static int object_schema_new(const McpToolArg *args, const char *description, js
                 if (json_add(props, a->name, s) < 0)
                         return -ENOMEM;
                 if (a->required && !arg_has_alias(args, a) &&
-                    json_object_array_add(required, json_object_new_string(a->name)) < 0)
+                    json_append(required, json_object_new_string(a->name)) < 0)
                         return -ENOMEM;
         }
         if (json_object_array_length(required) > 0 && json_add(o, "required", TAKE_PTR(required)) < 0)

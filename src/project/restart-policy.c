@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "basic/hash.h"
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/time-util.h"
 #include "project/restart-policy.h"
@@ -289,7 +290,7 @@ void restart_policy_call_error(RestartPolicy *rp, RestartCause cause, const char
         e->limit_kib = limit_kib;
         e->details = json_object_new_object();
         if (e->details)
-                (void) json_object_object_add(e->details, "failed_during", json_object_new_string(failed_during));
+                (void) json_add(e->details, "failed_during", json_object_new_string(failed_during));
 }
 
 void restart_policy_poison_error(const RestartPolicy *rp, LhError *e) {

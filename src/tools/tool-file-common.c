@@ -132,8 +132,7 @@ int tool_file_run_add_summary(json_object *result, const char *path, const ToolF
 
         if (json_add(result, "path", json_object_new_string(path)) < 0 ||
             json_add(result, "complete", json_object_new_boolean(!f->unfinished)) < 0 ||
-            json_object_object_add(result, "unfinished_reason",
-                                   f->unfinished ? json_object_new_string(f->unfinished) : NULL) < 0 ||
+            json_add_string_or_null(result, "unfinished_reason", f->unfinished) < 0 ||
             json_add(result, "has_errors", json_object_new_boolean(lean_reply_has_errors(&f->reply))) < 0 ||
             json_add(result, "has_sorry", json_object_new_boolean(lean_reply_has_sorry(&f->reply))) < 0 ||
             json_add(result, "error_count",
