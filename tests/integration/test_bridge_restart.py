@@ -16,13 +16,13 @@ import time
 
 import pytest
 
-from conftest import DEFAULT_PROTOCOL, SOURCE_ROOT, binary, double_command, lean_run_args
+from conftest import DEFAULT_PROTOCOL, SOURCE_ROOT, JsonRpcWriter, binary, double_command, lean_run_args
 
 EX_UNAVAILABLE = 69
 EX_TEMPFAIL = 75
 
 
-class Bridge:
+class Bridge(JsonRpcWriter):
     """lean-host-mcp as an MCP client runs it: one process, one session."""
 
     def __init__(self, args, env):
@@ -41,18 +41,9 @@ class Bridge:
                 self.lines.append(json.loads(line))
                 self.cond.notify_all()
 
-    def send(self, msg):
-        self.proc.stdin.write(json.dumps(msg).encode() + b"\n")
+    def send_raw(self, data):
+        self.proc.stdin.write(data)
         self.proc.stdin.flush()
-
-    def request_async(self, method, params=None):
-        rid = self.next_id
-        self.next_id += 1
-        msg = {"jsonrpc": "2.0", "id": rid, "method": method}
-        if params is not None:
-            msg["params"] = params
-        self.send(msg)
-        return rid
 
     def wait(self, rid, timeout=60):
         deadline = time.monotonic() + timeout
@@ -74,7 +65,7 @@ class Bridge:
         r = self.request("initialize", {"protocolVersion": DEFAULT_PROTOCOL, "capabilities": {},
                                         "clientInfo": {"name": "bridge-restart", "version": "0"}})
         assert "result" in r, r
-        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        self.notify("notifications/initialized")
         return r
 
     def lean_run(self, project, code="def a := 1", timeout=60):
