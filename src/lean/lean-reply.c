@@ -26,7 +26,7 @@ static const char *const lean_severity_table[_LEAN_SEVERITY_MAX] = {
 
 DEFINE_PRIVATE_STRING_TABLE_LOOKUP_TO_STRING(lean_severity, LeanSeverity);
 
-LeanSeverity lean_severity_from_string(const char *s) {
+static LeanSeverity lean_severity_from_string(const char *s) {
         if (!s)
                 return _LEAN_SEVERITY_INVALID;
         for (LeanSeverity i = 0; i < _LEAN_SEVERITY_MAX; i++)

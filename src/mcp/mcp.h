@@ -97,7 +97,6 @@ typedef struct McpPeerSink {
 /* The returned reference is the caller's; the server keeps its own until the
  * session closes. */
 int mcp_session_new(McpServer *s, const McpPeerSink *sink, void *userdata, McpSession **ret);
-McpSession *mcp_session_ref(McpSession *s);
 McpSession *mcp_session_unref(McpSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(McpSession *, mcp_session_unref);
 /* One JSON-RPC message or batch, as a line would carry it. Answers given
@@ -105,7 +104,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(McpSession *, mcp_session_unref);
 void mcp_session_feed(McpSession *s, const char *text, size_t n);
 /* The client ended it: unanswered calls are cancelled. No sink->closed. */
 void mcp_session_close(McpSession *s);
-bool mcp_session_is_closed(const McpSession *s);
 /* NULL until initialize was answered */
 const char *mcp_session_get_protocol_version(const McpSession *s);
 bool mcp_session_has_calls(const McpSession *s);
@@ -118,7 +116,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(McpCall *, mcp_call_unref);
 
 const char *mcp_call_get_tool(const McpCall *c);
 json_object *mcp_call_get_arguments(const McpCall *c); /* borrowed, an object */
-json_object *mcp_call_get_id(const McpCall *c);        /* borrowed: the JSON-RPC id (for logs) */
 
 /* What a holder reads of its call, once: mcp_call_open(). */
 typedef struct McpCallView {
@@ -141,9 +138,6 @@ typedef void (*McpCancelFunc)(McpCall *c, void *userdata);
 /* Setting the callback on an already cancelled call does not invoke it:
  * returns true when the call was cancelled already (mcp_call_is_cancelled()). */
 bool mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
-bool mcp_call_is_cancelled(const McpCall *c);
-/* The userdata of the cancel callback set last (NULL: none). */
-void *mcp_call_get_cancel_userdata(const McpCall *c);
 
 /* Progress (progress.c): when the request carried params._meta.progressToken,
  * a notifications/progress with message (a stage: "starting a Lean worker",
@@ -155,7 +149,6 @@ void *mcp_call_get_cancel_userdata(const McpCall *c);
  * interval. A no-op without a token, once answered, cancelled or its
  * connection gone: nothing follows the answer. */
 void mcp_call_report_progress(McpCall *c, const char *message);
-void mcp_call_report_progressf(McpCall *c, const char *format, ...) _printf_(2, 3);
 /* Whether progress goes anywhere (a token, not answered, not cancelled). */
 bool mcp_call_wants_progress(const McpCall *c);
 
@@ -167,3 +160,10 @@ bool mcp_call_wants_progress(const McpCall *c);
  * structuredContent, and its summary (see McpResultText) to content[0].text;
  * is_error sets isError. */
 void mcp_call_reply(McpCall *c, json_object *body, bool is_error);
+
+/* for tests: the call's id, state and cancel userdata as the handler tests
+ * check them; tools read their call through mcp_call_open(). */
+json_object *mcp_call_get_id(const McpCall *c); /* borrowed: the JSON-RPC id */
+bool mcp_call_is_cancelled(const McpCall *c);
+/* The userdata of the cancel callback set last (NULL: none). */
+void *mcp_call_get_cancel_userdata(const McpCall *c);

@@ -211,19 +211,3 @@ void mcp_call_report_progress(McpCall *c, const char *message) {
         if (r < 0)
                 log_debug_errno(r, "Cannot queue the progress of %s: %m", c->tool);
 }
-
-void mcp_call_report_progressf(McpCall *c, const char *format, ...) {
-        _cleanup_free_ char *m = NULL;
-        va_list ap;
-
-        if (!mcp_call_wants_progress(c))
-                return;
-        va_start(ap, format);
-        m = strdup_vprintf(format, ap);
-        va_end(ap);
-        if (!m) {
-                log_oom();
-                return;
-        }
-        mcp_call_report_progress(c, m);
-}

@@ -16,6 +16,7 @@
 #include "mcp/tool-schemas.h"
 
 static int object_schema_new(const McpToolArg *args, const char *description, json_object **ret);
+static const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name);
 
 static int add_limits(json_object *o, const McpToolArg *a, const char *min_key, const char *max_key) {
         if ((a->limits & MCP_ARG_HAS_MIN) && json_add(o, min_key, json_object_new_int64(a->min)) < 0)
@@ -166,7 +167,8 @@ static const McpToolArg *arg_find_row(const McpToolArg *args, const char *name) 
         return NULL;
 }
 
-const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
+/* The row called name, or the row it is an alias of; NULL if none. */
+static const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
         const McpToolArg *a = arg_find_row(args, name);
 
         if (a && a->alias_of)
@@ -174,7 +176,8 @@ const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
         return a && !a->alias_of ? a : NULL; /* an alias of an alias: a broken table */
 }
 
-json_object *mcp_tool_arg_get(const McpToolArg *args, json_object *arguments, const char *name) {
+/* arguments' value for row name under any of its spellings, or NULL. */
+static json_object *mcp_tool_arg_get(const McpToolArg *args, json_object *arguments, const char *name) {
         json_object *v;
 
         if (!json_object_is_type(arguments, json_type_object))
