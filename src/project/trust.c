@@ -16,7 +16,10 @@
 #include "basic/strv.h"
 #include "project/trust.h"
 
-const char *const project_trust_files[] = {
+/* The files lean-host or `lake env` act on inside a root, relative to it:
+ * the lakefiles (Lean code lake elaborates), the pin, the manifest and the
+ * REPL binaries readiness may pick, with every directory on the way. */
+static const char *const project_trust_files[] = {
         "lakefile.lean",
         "lakefile.toml",
         "lean-toolchain",

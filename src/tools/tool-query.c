@@ -133,7 +133,8 @@ int tool_query_command(LhJob *job, char *text, json_object **ret) {
         return 0;
 }
 
-unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsigned max) {
+/* An unsigned integer argument (in obj) or def; clamped to [1, max]. */
+static unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsigned max) {
         json_object *v;
         int64_t i;
 
