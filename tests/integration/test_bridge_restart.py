@@ -32,7 +32,8 @@ class Bridge(JsonRpcWriter):
                                      stdout=subprocess.PIPE, stderr=self.errf)
         self.lines = []
         self.cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.next_id = 1
 
     def _read(self):
@@ -47,13 +48,24 @@ class Bridge(JsonRpcWriter):
 
     def wait(self, rid, timeout=60):
         deadline = time.monotonic() + timeout
+        exited = False
         with self.cond:
             while True:
                 for m in self.lines:
                     if m.get("id") == rid and "method" not in m:
                         return m
                 left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
+                if self.proc.poll() is not None and not exited:
+                    # its last lines may still be in the pipe: let the reader
+                    # reach EOF, then look once more
+                    exited = True
+                    self.cond.release()
+                    try:
+                        self.reader.join(5)
+                    finally:
+                        self.cond.acquire()
+                    continue
+                if left <= 0 or exited:
                     raise AssertionError(f"no answer to {rid} (bridge exit {self.proc.poll()}): "
                                          f"{self.lines[-3:]} {self.stderr_now()}")
                 self.cond.wait(min(left, 0.2))
