@@ -28,7 +28,7 @@ char *hash_to_hex16(uint64_t h, char buf[static HASH_HEX16_MAX]) {
         return buf;
 }
 
-int hash_fd(int fd, uint64_t *ret) {
+static int hash_fd(int fd, uint64_t *ret) {
         uint64_t h = HASH_FNV1A64_INIT;
         char buf[64 * 1024];
 

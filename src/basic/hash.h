@@ -26,4 +26,3 @@ char *hash_to_hex16(uint64_t h, char buf[static HASH_HEX16_MAX]);
 /* Hash of a file's full content (streamed); same as hash_fnv1a64() over the
  * bytes. Negative errno on open/read failure. */
 int hash_file(const char *path, uint64_t *ret);
-int hash_fd(int fd, uint64_t *ret);

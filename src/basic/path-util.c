@@ -17,7 +17,8 @@ int path_canonicalize(const char *path, char **ret) {
         return 0;
 }
 
-bool path_is_lake_root(const char *dir) {
+/* True if dir holds lakefile.lean or lakefile.toml (a regular file, symlinks followed). */
+static bool path_is_lake_root(const char *dir) {
         static const char *const names[] = { "lakefile.lean", "lakefile.toml" };
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {

@@ -22,9 +22,6 @@ int path_find_lake_root(const char *path, char **ret_root);
  * exempt: it is the one the caller named. */
 int path_find_lake_root_safe(const char *path, uid_t trusted_uid, char **ret_root, char **ret_blocked);
 
-/* True if dir holds lakefile.lean or lakefile.toml (a regular file, symlinks followed). */
-bool path_is_lake_root(const char *dir);
-
 /* mkdir -p: creates missing components with mode (subject to umask);
  * existing directories are left alone; -ENOTDIR if a component is not one. */
 int mkdir_p_mode(const char *path, mode_t mode);

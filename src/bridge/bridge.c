@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/json-util.h"
 #include "basic/macro.h"
 #include "bridge/bridge.h"
 
@@ -168,26 +169,29 @@ static void in_flight_remove(Bridge *b, const char *id) {
 /* A JSON-RPC error for id on stdout: what an MCP client shows and may retry. */
 static int emit_error(Bridge *b, const char *id, const char *code, bool retryable, const char *message) {
         _cleanup_free_ char *line = NULL;
-        json_object *m, *e, *d;
+        json_object *m, *e, *d, *jid;
         int r;
 
         m = json_object_new_object();
         e = json_object_new_object();
         d = json_object_new_object();
-        if (!m || !e || !d) {
+        jid = json_tokener_parse(id); /* NULL for the id null only, else out of memory */
+        /* each json_add() takes its value, also on failure */
+        if (!m || !e || !d || (!jid && !streq(id, "null")) ||
+            json_add(m, "jsonrpc", json_object_new_string("2.0")) < 0 ||
+            json_add_nullable(m, "id", TAKE_PTR(jid)) < 0 ||
+            json_add(e, "code", json_object_new_int(-32000)) < 0 ||
+            json_add(e, "message", json_object_new_string(message)) < 0 ||
+            json_add(d, "code", json_object_new_string(code)) < 0 ||
+            json_add(d, "retryable", json_object_new_boolean(retryable)) < 0 ||
+            json_add(e, "data", TAKE_PTR(d)) < 0 ||
+            json_add(m, "error", TAKE_PTR(e)) < 0) {
                 json_object_put(m);
                 json_object_put(e);
                 json_object_put(d);
+                json_object_put(jid);
                 return -ENOMEM;
         }
-        json_object_object_add(m, "jsonrpc", json_object_new_string("2.0"));
-        json_object_object_add(m, "id", json_tokener_parse(id));
-        json_object_object_add(e, "code", json_object_new_int(-32000));
-        json_object_object_add(e, "message", json_object_new_string(message));
-        json_object_object_add(d, "code", json_object_new_string(code));
-        json_object_object_add(d, "retryable", json_object_new_boolean(retryable));
-        json_object_object_add(e, "data", d);
-        json_object_object_add(m, "error", e);
         r = asprintf(&line, "%s\n", json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
         json_object_put(m);
         if (r < 0)
@@ -238,7 +242,10 @@ static int remember_initialize(Bridge *b, json_object *msg, json_object *id) {
 
         if (json_object_deep_copy(msg, &dup, NULL) < 0)
                 return -ENOMEM;
-        json_object_object_add(dup, "id", json_object_new_string(BRIDGE_REPLAY_ID));
+        if (json_add(dup, "id", json_object_new_string(BRIDGE_REPLAY_ID)) < 0) {
+                json_object_put(dup);
+                return -ENOMEM;
+        }
         if (asprintf(&copy, "%s\n", json_object_to_json_string_ext(dup, JSON_C_TO_STRING_PLAIN)) < 0)
                 copy = NULL;
         json_object_put(dup);

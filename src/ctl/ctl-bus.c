@@ -138,29 +138,69 @@ const PropMap manager_map[] = {
 };
 #undef M
 
-static int read_by_cause(sd_bus_message *m, ByCause *ret) {
-        const char *cause;
-        uint64_t count;
+/* An array property ("a" + contents) into items, n, one read_item() per
+ * element: it returns 0 at the end, > 0 for an element read, < 0 on error.
+ * Every slot is zeroed first and counted even when read_item() failed half
+ * way, so the list's _done() frees what it holds. */
+static int read_array(sd_bus_message *m, const char *contents, void **items, size_t *n, size_t size,
+                      int (*read_item)(sd_bus_message *m, void *item)) {
         int r;
 
-        by_cause_done(ret);
-        r = sd_bus_message_enter_container(m, 'a', "{st}");
+        r = sd_bus_message_enter_container(m, 'a', contents);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "{st}", &cause, &count)) > 0) {
-                CauseCount *a = reallocarray(ret->items, ret->n + 1, sizeof(CauseCount));
+        for (;;) {
+                uint8_t *a = reallocarray(*items, *n + 1, size);
 
                 if (!a)
                         return -ENOMEM;
-                ret->items = a;
-                a[ret->n].cause = strdup(cause);
-                if (!a[ret->n].cause)
-                        return -ENOMEM;
-                a[ret->n++].count = count;
+                *items = a;
+                memset(a + *n * size, 0, size);
+                r = read_item(m, a + *n * size);
+                if (r == 0)
+                        break;
+                (*n)++;
+                if (r < 0)
+                        return r;
         }
-        if (r < 0)
-                return r;
         return sd_bus_message_exit_container(m);
+}
+
+static int read_cause_count(sd_bus_message *m, void *item) {
+        CauseCount *cc = item;
+        const char *cause;
+        int r;
+
+        r = sd_bus_message_read(m, "{st}", &cause, &cc->count);
+        if (r <= 0)
+                return r;
+        cc->cause = strdup(cause);
+        return cc->cause ? 1 : -ENOMEM;
+}
+
+static int read_by_cause(sd_bus_message *m, ByCause *ret) {
+        by_cause_done(ret);
+        return read_array(m, "{st}", (void **) &ret->items, &ret->n, sizeof(CauseCount), read_cause_count);
+}
+
+static int read_worker(sd_bus_message *m, void *item) {
+        WorkerInfo *w = item;
+        const char *state, *unit, *profile;
+        int r;
+
+        r = sd_bus_message_read(m, "(tussstt)", &w->generation, &w->pid, &state, &unit, &profile, &w->rss_kib,
+                                &w->requests_served);
+        if (r <= 0)
+                return r;
+        w->state = strdup(state);
+        w->scope_unit = strdup(unit);
+        w->import_profile = strdup(profile);
+        return w->state && w->scope_unit && w->import_profile ? 1 : -ENOMEM;
+}
+
+static int read_workers(sd_bus_message *m, WorkerList *ret) {
+        worker_list_done(ret);
+        return read_array(m, "(tussstt)", (void **) &ret->items, &ret->n, sizeof(WorkerInfo), read_worker);
 }
 
 static int read_restart(sd_bus_message *m, RestartInfo *ret) {
@@ -176,36 +216,6 @@ static int read_restart(sd_bus_message *m, RestartInfo *ret) {
         ret->cause = strdup(cause);
         ret->reason = strdup(reason);
         return ret->cause && ret->reason ? 0 : -ENOMEM;
-}
-
-static int read_workers(sd_bus_message *m, WorkerList *ret) {
-        const char *state, *unit, *profile;
-        uint64_t gen, rss, served;
-        uint32_t pid;
-        int r;
-
-        worker_list_done(ret);
-        r = sd_bus_message_enter_container(m, 'a', "(tussstt)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_read(m, "(tussstt)", &gen, &pid, &state, &unit, &profile, &rss, &served)) > 0) {
-                WorkerInfo *a = reallocarray(ret->items, ret->n + 1, sizeof(WorkerInfo));
-
-                if (!a)
-                        return -ENOMEM;
-                ret->items = a;
-                a[ret->n] = (WorkerInfo) { .generation = gen, .pid = pid, .rss_kib = rss, .requests_served = served,
-                                           .state = strdup(state), .scope_unit = strdup(unit),
-                                           .import_profile = strdup(profile) };
-                if (!a[ret->n].state || !a[ret->n].scope_unit || !a[ret->n].import_profile) {
-                        ret->n++;
-                        return -ENOMEM;
-                }
-                ret->n++;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
 }
 
 static int read_property(sd_bus_message *m, const PropMap *p, void *base) {

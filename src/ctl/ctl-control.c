@@ -13,6 +13,7 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "basic/json-util.h"
 #include "basic/macro.h"
 #include "ctl/ctl.h"
 
@@ -94,11 +95,10 @@ static int on_worker_restarted(sd_bus_message *m, void *userdata, sd_bus_error *
         if (c->json) {
                 json_object *j = restart_to_json(&ri);
 
-                if (j) {
-                        json_object_object_add(j, "project", json_object_new_string(root));
-                        json_object_object_add(j, "object", json_object_new_string(object));
-                        json_object_object_add(j, "realtime_usec", json_object_new_uint64(now_us));
-                }
+                if (j && (json_add(j, "project", json_object_new_string(root)) < 0 ||
+                          json_add(j, "object", json_object_new_string(object)) < 0 ||
+                          json_add(j, "realtime_usec", json_object_new_uint64(now_us)) < 0))
+                        j = (json_object_put(j), NULL);
                 (void) print_json(j);
                 return 0;
         }

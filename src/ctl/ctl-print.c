@@ -14,6 +14,7 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "basic/json-util.h"
 #include "basic/macro.h"
 #include "ctl/ctl.h"
 
@@ -91,12 +92,14 @@ void format_kernel_facts(const ProjectInfo *p, char ev[static 64], char swap[sta
                 snprintf(psi, 16, "-");
 }
 
-static json_object *json_uint_or_null(uint64_t v, bool nullable) {
-        return nullable && v == 0 ? NULL : json_object_new_uint64(v);
+/* The adders return -ENOMEM on a failed allocation; a null they add is a
+ * value that is not there (0 or "" where the field is nullable). */
+static int json_add_uint_or_null(json_object *o, const char *key, uint64_t v, bool nullable) {
+        return nullable && v == 0 ? json_add_nullable(o, key, NULL) : json_add(o, key, json_object_new_uint64(v));
 }
 
-static json_object *json_string_or_null(const char *s, bool nullable) {
-        return nullable && isempty(s) ? NULL : json_object_new_string(strempty(s));
+static int json_add_string_nullable(json_object *o, const char *key, const char *s, bool nullable) {
+        return json_add_string_or_null(o, key, nullable && isempty(s) ? NULL : strempty(s));
 }
 
 json_object *by_cause_to_json(const ByCause *b) {
@@ -105,7 +108,8 @@ json_object *by_cause_to_json(const ByCause *b) {
         assert(b);
 
         for (size_t i = 0; o && i < b->n; i++)
-                json_object_object_add(o, b->items[i].cause, json_object_new_uint64(b->items[i].count));
+                if (json_add(o, b->items[i].cause, json_object_new_uint64(b->items[i].count)) < 0)
+                        o = (json_object_put(o), NULL);
         return o;
 }
 
@@ -118,15 +122,24 @@ json_object *restart_to_json(const RestartInfo *r) {
         if (isempty(r->cause))
                 return NULL;
         o = json_object_new_object();
-        if (!o)
+        if (!o ||
+            json_add(o, "cause", json_object_new_string(r->cause)) < 0 ||
+            json_add(o, "reason", json_object_new_string(strempty(r->reason))) < 0 ||
+            json_add(o, "worker_generation", json_object_new_uint64(r->generation)) < 0 ||
+            json_add(o, "planned", json_object_new_boolean(r->planned)) < 0 ||
+            json_add_uint_or_null(o, "rss_kib", r->rss_kib, true) < 0 ||
+            json_add_uint_or_null(o, "limit_kib", r->limit_kib, true) < 0) {
+                json_object_put(o);
                 return NULL;
-        json_object_object_add(o, "cause", json_object_new_string(r->cause));
-        json_object_object_add(o, "reason", json_object_new_string(strempty(r->reason)));
-        json_object_object_add(o, "worker_generation", json_object_new_uint64(r->generation));
-        json_object_object_add(o, "planned", json_object_new_boolean(r->planned));
-        json_object_object_add(o, "rss_kib", json_uint_or_null(r->rss_kib, true));
-        json_object_object_add(o, "limit_kib", json_uint_or_null(r->limit_kib, true));
+        }
         return o;
+}
+
+/* restart_to_json() under key: null when there was none. */
+int json_add_restart(json_object *o, const char *key, const RestartInfo *r) {
+        assert(r);
+
+        return isempty(r->cause) ? json_add_nullable(o, key, NULL) : json_add(o, key, restart_to_json(r));
 }
 
 static json_object *workers_to_json(const WorkerList *w) {
@@ -135,16 +148,18 @@ static json_object *workers_to_json(const WorkerList *w) {
         for (size_t i = 0; a && i < w->n; i++) {
                 json_object *o = json_object_new_object();
 
-                if (!o)
-                        break;
-                json_object_object_add(o, "worker_generation", json_object_new_uint64(w->items[i].generation));
-                json_object_object_add(o, "worker_pid", json_uint_or_null(w->items[i].pid, true));
-                json_object_object_add(o, "state", json_object_new_string(strempty(w->items[i].state)));
-                json_object_object_add(o, "scope_unit", json_string_or_null(w->items[i].scope_unit, true));
-                json_object_object_add(o, "import_profile", json_string_or_null(w->items[i].import_profile, true));
-                json_object_object_add(o, "rss_kib", json_uint_or_null(w->items[i].rss_kib, true));
-                json_object_object_add(o, "requests_served", json_object_new_uint64(w->items[i].requests_served));
-                json_object_array_add(a, o);
+                if (!o ||
+                    json_add(o, "worker_generation", json_object_new_uint64(w->items[i].generation)) < 0 ||
+                    json_add_uint_or_null(o, "worker_pid", w->items[i].pid, true) < 0 ||
+                    json_add(o, "state", json_object_new_string(strempty(w->items[i].state))) < 0 ||
+                    json_add_string_nullable(o, "scope_unit", w->items[i].scope_unit, true) < 0 ||
+                    json_add_string_nullable(o, "import_profile", w->items[i].import_profile, true) < 0 ||
+                    json_add_uint_or_null(o, "rss_kib", w->items[i].rss_kib, true) < 0 ||
+                    json_add(o, "requests_served", json_object_new_uint64(w->items[i].requests_served)) < 0 ||
+                    json_append(a, TAKE_PTR(o)) < 0) {
+                        json_object_put(o);
+                        a = (json_object_put(a), NULL);
+                }
         }
         return a;
 }
@@ -157,35 +172,38 @@ json_object *map_to_json(const PropMap *map, const void *base) {
 
         for (const PropMap *p = map; o && p->name; p++) {
                 const void *field = (const uint8_t *) base + p->offset;
-                json_object *v = NULL;
+                int r = 0;
 
                 switch (p->type) {
                 case PROP_STRING:
-                        v = json_string_or_null(*(char *const *) field, p->nullable);
+                        r = json_add_string_nullable(o, p->json, *(char *const *) field, p->nullable);
                         break;
                 case PROP_U32:
-                        v = json_uint_or_null(*(const uint32_t *) field, p->nullable);
+                        r = json_add_uint_or_null(o, p->json, *(const uint32_t *) field, p->nullable);
                         break;
                 case PROP_U64:
-                        v = json_uint_or_null(*(const uint64_t *) field, p->nullable);
+                        r = json_add_uint_or_null(o, p->json, *(const uint64_t *) field, p->nullable);
                         break;
                 case PROP_BY_CAUSE:
-                        v = by_cause_to_json(field);
+                        r = json_add(o, p->json, by_cause_to_json(field));
                         break;
                 case PROP_RESTART:
-                        v = restart_to_json(field);
+                        r = json_add_restart(o, p->json, field);
                         break;
                 case PROP_I64:
-                        v = *(const int64_t *) field >= 0 ? json_object_new_int64(*(const int64_t *) field) : NULL;
+                        r = *(const int64_t *) field >= 0 ? json_add(o, p->json, json_object_new_int64(*(const int64_t *) field))
+                                                          : json_add_nullable(o, p->json, NULL);
                         break;
                 case PROP_DOUBLE:
-                        v = *(const double *) field >= 0 ? json_object_new_double(*(const double *) field) : NULL;
+                        r = *(const double *) field >= 0 ? json_add(o, p->json, json_object_new_double(*(const double *) field))
+                                                         : json_add_nullable(o, p->json, NULL);
                         break;
                 case PROP_WORKERS:
-                        v = workers_to_json(field);
+                        r = json_add(o, p->json, workers_to_json(field));
                         break;
                 }
-                json_object_object_add(o, p->json, v);
+                if (r < 0)
+                        o = (json_object_put(o), NULL);
         }
         return o;
 }
@@ -195,8 +213,8 @@ json_object *project_to_json(const ProjectInfo *p) {
 
         assert(p);
 
-        if (o)
-                json_object_object_add(o, "object", json_object_new_string(p->object));
+        if (o && json_add(o, "object", json_object_new_string(p->object)) < 0)
+                o = (json_object_put(o), NULL);
         return o;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "basic/json-util.h"
 #include "basic/macro.h"
 #include "basic/strv.h"
 #include "ctl/ctl.h"
@@ -49,12 +50,13 @@ int verb_status(Ctl *c, int argc, char *argv[]) {
                 json_object *j = map_to_json(manager_map, &m), *a = json_object_new_array();
 
                 for (size_t i = 0; a && i < n; i++)
-                        json_object_array_add(a, project_to_json(&projects[i]));
-                if (j)
-                        json_object_object_add(j, "projects", a);
-                else
+                        if (json_append(a, project_to_json(&projects[i])) < 0)
+                                a = (json_object_put(a), NULL);
+                if (j && json_add(j, "projects", a) < 0)
+                        j = (json_object_put(j), NULL);
+                else if (!j)
                         json_object_put(a);
-                r = print_json(j);
+                r = print_json(j); /* NULL: says out of memory */
                 goto finish;
         }
 
@@ -127,10 +129,9 @@ int verb_restarts(Ctl *c, int argc, char *argv[]) {
                 if (c->json) {
                         json_object *j = json_object_new_object();
 
-                        if (j) {
-                                json_object_object_add(j, "restarts_total", json_object_new_uint64(m.restarts_total));
-                                json_object_object_add(j, "restarts_by_cause", by_cause_to_json(&m.restarts_by_cause));
-                        }
+                        if (j && (json_add(j, "restarts_total", json_object_new_uint64(m.restarts_total)) < 0 ||
+                                  json_add(j, "restarts_by_cause", by_cause_to_json(&m.restarts_by_cause)) < 0))
+                                j = (json_object_put(j), NULL);
                         return print_json(j);
                 }
                 if (m.restarts_by_cause.n > 0) {
@@ -147,14 +148,13 @@ int verb_restarts(Ctl *c, int argc, char *argv[]) {
         if (c->json) {
                 json_object *j = json_object_new_object();
 
-                if (j) {
-                        json_object_object_add(j, "root", json_object_new_string(strempty(p.root)));
-                        json_object_object_add(j, "id", json_object_new_string(strempty(p.id)));
-                        json_object_object_add(j, "restarts_total", json_object_new_uint64(p.restarts_total));
-                        json_object_object_add(j, "restarts_by_cause", by_cause_to_json(&p.restarts_by_cause));
-                        json_object_object_add(j, "restarts_in_window", json_object_new_uint64(p.restarts_in_window));
-                        json_object_object_add(j, "last_restart", restart_to_json(&p.last_restart));
-                }
+                if (j && (json_add(j, "root", json_object_new_string(strempty(p.root))) < 0 ||
+                          json_add(j, "id", json_object_new_string(strempty(p.id))) < 0 ||
+                          json_add(j, "restarts_total", json_object_new_uint64(p.restarts_total)) < 0 ||
+                          json_add(j, "restarts_by_cause", by_cause_to_json(&p.restarts_by_cause)) < 0 ||
+                          json_add(j, "restarts_in_window", json_object_new_uint64(p.restarts_in_window)) < 0 ||
+                          json_add_restart(j, "last_restart", &p.last_restart) < 0))
+                        j = (json_object_put(j), NULL);
                 return print_json(j);
         }
         printf("%s%s%s\n", ctl_on(c, ANSI_BOLD), strna(p.root), ctl_off(c));

@@ -154,6 +154,7 @@ const char *format_kib(char *buf, size_t size, uint64_t kib);
 void format_kernel_facts(const ProjectInfo *p, char ev[static 64], char swap[static 16], char psi[static 16]);
 json_object *by_cause_to_json(const ByCause *b);
 json_object *restart_to_json(const RestartInfo *r);
+int json_add_restart(json_object *o, const char *key, const RestartInfo *r);
 json_object *map_to_json(const PropMap *map, const void *base);
 json_object *project_to_json(const ProjectInfo *p);
 int print_json(json_object *o);

@@ -187,6 +187,15 @@ void http_exchange_abort(HttpExchange *x, const char *why) {
                 http_stream_finish(x->stream);
 }
 
+/* Append a new reference to v (a JSON null stays one); a failed append
+ * drops that reference instead of leaking it. */
+static void json_append_ref(json_object *a, json_object *v) {
+        if (json_object_array_add(a, json_object_get(v)) < 0) {
+                json_object_put(v);
+                log_oom();
+        }
+}
+
 /* The request ids and progress tokens of a body, to route deferred answers. */
 static void body_scan(HttpExchange *x, json_object *msg) {
         json_object *id, *method, *params, *meta, *token;
@@ -194,11 +203,11 @@ static void body_scan(HttpExchange *x, json_object *msg) {
         if (!json_object_is_type(msg, json_type_object) || !json_object_object_get_ex(msg, "method", &method) ||
             !json_object_object_get_ex(msg, "id", &id))
                 return;
-        json_object_array_add(x->ids, json_object_get(id));
+        json_append_ref(x->ids, id);
         if (json_object_object_get_ex(msg, "params", &params) &&
             json_object_object_get_ex(params, "_meta", &meta) &&
             json_object_object_get_ex(meta, "progressToken", &token))
-                json_object_array_add(x->tokens, json_object_get(token));
+                json_append_ref(x->tokens, token);
 }
 
 /* A cancelled request gets no answer (MCP): its stream ends, a waiting

@@ -37,5 +37,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpServer *, http_server_free);
 void http_server_stop_accepting(HttpServer *s);
 /* Every request under way was answered and sent (stopping waits for it). */
 bool http_server_is_drained(const HttpServer *s);
-/* "127.0.0.1:8080", for the log */
+
+/* for tests: the bound address ("127.0.0.1:8080"; the port a
+ * listener on port 0 got). */
 const char *http_server_get_address(const HttpServer *s);

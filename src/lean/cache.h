@@ -22,6 +22,8 @@ json_object *lean_cache_get(LeanCache *c, const char *key);
 /* Stores a reference to value (the caller keeps its own); evicts LRU entries
  * to fit. A value larger than max_bytes alone is not stored (returns 0). */
 int lean_cache_put(LeanCache *c, const char *key, json_object *value);
+
+/* for tests: the counters the unit test checks eviction by. */
 size_t lean_cache_get_n_entries(const LeanCache *c);
 uint64_t lean_cache_get_bytes(const LeanCache *c);
 uint64_t lean_cache_get_hits(const LeanCache *c);

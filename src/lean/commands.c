@@ -16,7 +16,9 @@
 #include "lean/commands.h"
 #include "lean/header.h"
 
-const char * const lean_command_keywords[] = {
+/* NULL-terminated: the identifier tokens that start (or only modify) a
+ * command in core Lean 4, Batteries or Mathlib. */
+static const char * const lean_command_keywords[] = {
         /* declarations and their modifiers (core) */
         "def", "theorem", "lemma", "example", "abbrev", "instance", "axiom", "opaque",
         "structure", "class", "inductive", "coinductive", "mutual", "deriving",

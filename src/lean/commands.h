@@ -54,12 +54,6 @@ typedef enum LeanCommandsTextKind {
         LEAN_COMMANDS_TEXT_TACTIC,  /* a tactic or tactic sequence */
 } LeanCommandsTextKind;
 
-/* NULL-terminated: the identifier tokens that start (or only modify) a
- * command in core Lean 4, Batteries or Mathlib. */
-extern const char * const lean_command_keywords[];
-
-bool lean_command_keyword_is(const char *word, size_t n);
-
 /* 0 when text may be placed inside a generated command; -EINVAL with
  * *ret_error (malloc'd, optional) naming the problem, its line and column;
  * -ENOMEM. */
@@ -70,3 +64,7 @@ int lean_commands_user_text_check(const char *text, LeanCommandsTextKind kind, c
  * that is not itself a command keyword, and whose «» components hold no
  * newline or "-/"/"/-". */
 bool lean_commands_decl_name_is_valid(const char *name);
+
+/* for tests: pure, used inside commands.c; the unit tests and
+ * fuzz-lean-text call it directly. */
+bool lean_command_keyword_is(const char *word, size_t n);

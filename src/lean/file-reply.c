@@ -164,7 +164,9 @@ static int pos_cmp(unsigned l1, unsigned c1, unsigned l2, unsigned c2) {
         return 0;
 }
 
-bool lean_range_contains(LeanPos pos, LeanPos end_pos, unsigned line, unsigned column) {
+/* Does [pos, end_pos] contain (line, column)? Both ends inclusive: a cursor
+ * just after a tactic's last character is still on it (as in an editor). */
+static bool lean_range_contains(LeanPos pos, LeanPos end_pos, unsigned line, unsigned column) {
         if (!pos.set || !end_pos.set)
                 return false;
         return pos_cmp(pos.line, pos.column, line, column) <= 0 &&

@@ -48,10 +48,6 @@ json_object *lean_tactic_to_json(const LeanTactic *t);
  * large) is not a reply: the tool reports those as errors. */
 const char *lean_file_unfinished_reason(const LeanReply *r, size_t *ret_message);
 
-/* Does [pos, end_pos] contain (line, column)? Both ends inclusive: a cursor
- * just after a tactic's last character is still on it (as in an editor). */
-bool lean_range_contains(LeanPos pos, LeanPos end_pos, unsigned line, unsigned column);
-
 /* The innermost tactic containing (line, column): the one starting last,
  * ties broken by the earliest end. Returns its index, or -ENOENT. */
 int lean_tactic_at(const LeanTactic *t, size_t n, unsigned line, unsigned column);

@@ -43,5 +43,7 @@ int lean_header_split(const char *code, LeanHeader *ret, char **ret_error);
 /* The REPL command text of an import profile: "import A\nimport B" ("" for none). */
 char *lean_header_command(char * const *imports);
 
+/* for tests: job.c and lane.c join the imports themselves
+ * (strv_join(imports, ",")); the unit tests and fuzz-header check this one. */
 /* Imports joined by "," (the import profile fingerprint; "" for none). */
 char *lean_imports_fingerprint(char * const *imports);

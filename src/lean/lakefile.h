@@ -22,10 +22,12 @@ typedef enum LakefileKind {
         LAKEFILE_LEAN,
 } LakefileKind;
 
-/* The root modules of the default lean_libs of text, in order, without
- * duplicates. Returns 0 with *ret (possibly empty strv), -ENOMEM. */
-int lean_lakefile_default_roots(const char *text, LakefileKind kind, char ***ret);
-
 /* Reads <root>/lakefile.lean, else <root>/lakefile.toml (the safe bounded
  * reader; call off the event loop). -ENOENT when neither exists. */
 int lean_lakefile_read_default_roots(const char *root, char ***ret);
+
+/* for tests: the parser behind lean_lakefile_read_default_roots(),
+ * on text, for the unit tests. */
+/* The root modules of the default lean_libs of text, in order, without
+ * duplicates. Returns 0 with *ret (possibly empty strv), -ENOMEM. */
+int lean_lakefile_default_roots(const char *text, LakefileKind kind, char ***ret);

@@ -26,7 +26,7 @@ static const char *const lean_severity_table[_LEAN_SEVERITY_MAX] = {
 
 DEFINE_PRIVATE_STRING_TABLE_LOOKUP_TO_STRING(lean_severity, LeanSeverity);
 
-LeanSeverity lean_severity_from_string(const char *s) {
+static LeanSeverity lean_severity_from_string(const char *s) {
         if (!s)
                 return _LEAN_SEVERITY_INVALID;
         for (LeanSeverity i = 0; i < _LEAN_SEVERITY_MAX; i++)
@@ -360,28 +360,6 @@ size_t lean_reply_shift_lines(LeanReply *r, unsigned lines) {
 
 /* ---- tool-facing JSON ---------------------------------------------------- */
 
-/* Takes v (NULL = OOM). */
-static int array_add(json_object *a, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static json_object *strv_to_json(char * const *l) {
-        json_object *a = json_object_new_array();
-
-        if (!a)
-                return NULL;
-        STRV_FOREACH(s, (char **) l)
-                if (array_add(a, json_object_new_string(*s)) < 0)
-                        return json_object_put(a), NULL;
-        return a;
-}
-
 json_object *lean_pos_to_json(LeanPos p) {
         json_object *o = json_object_new_object();
 
@@ -437,23 +415,23 @@ json_object *lean_reply_to_json(const LeanReply *r) {
         if (json_add(o, "messages", a) < 0)
                 goto fail;
         for (size_t i = 0; i < r->n_messages; i++)
-                if (array_add(a, lean_message_to_json(&r->messages[i])) < 0)
+                if (json_append(a, lean_message_to_json(&r->messages[i])) < 0)
                         goto fail;
 
         a = json_object_new_array();
         if (json_add(o, "sorries", a) < 0)
                 goto fail;
         for (size_t i = 0; i < r->n_sorries; i++)
-                if (array_add(a, lean_sorry_to_json(&r->sorries[i])) < 0)
+                if (json_append(a, lean_sorry_to_json(&r->sorries[i])) < 0)
                         goto fail;
 
-        if (r->goals && json_add(o, "goals", strv_to_json(r->goals)) < 0)
+        if (r->goals && json_add(o, "goals", json_strv_new(r->goals)) < 0)
                 goto fail;
         if (r->proof_state >= 0 && json_add(o, "proof_state", json_object_new_int(r->proof_state)) < 0)
                 goto fail;
         if (r->proof_status && json_add(o, "proof_status", json_object_new_string(r->proof_status)) < 0)
                 goto fail;
-        if (r->traces && json_add(o, "traces", strv_to_json(r->traces)) < 0)
+        if (r->traces && json_add(o, "traces", json_strv_new(r->traces)) < 0)
                 goto fail;
         if (r->tactics && json_add(o, "tactics", json_object_get(r->tactics)) < 0)
                 goto fail;

@@ -30,7 +30,6 @@ typedef enum LeanSeverity {
         _LEAN_SEVERITY_INVALID = -EINVAL,
 } LeanSeverity;
 
-LeanSeverity lean_severity_from_string(const char *s);
 
 /* 1-based line, 0-based column (UTF-8 codepoints), as Lean reports them.
  * set is false when the REPL sent none (or null). In tactic mode the REPL
@@ -111,13 +110,6 @@ bool lean_reply_has_sorry(const LeanReply *r);
 bool lean_reply_proof_completed(const LeanReply *r);
 size_t lean_reply_count_severity(const LeanReply *r, LeanSeverity s);
 
-/* Shift every message/sorry position by -lines (the lines the daemon
- * prepended before the caller's text). Positions that land before the
- * caller's text (line <= lines) are clamped to line 1, column 0; returns the
- * number of items that were clamped. Line-0 positions (no source position)
- * are left alone. lines == 0 is a no-op. */
-size_t lean_reply_shift_lines(LeanReply *r, unsigned lines);
-
 /* JSON of a position: {"line", "column"}. */
 json_object *lean_pos_to_json(LeanPos p);
 json_object *lean_message_to_json(const LeanMessage *m);
@@ -158,3 +150,13 @@ typedef struct LeanMessageBudget {
  * A "messages" array indexed by the REPL decoder (lean/message-index.h) is
  * bounded without looking at the dropped messages. Returns 0, -ENOMEM. */
 int lean_reply_bound_messages(json_object *reply, LeanMessageBudget *b, json_object **ret_old);
+
+/* for tests: no caller in the daemon (the import header runs as
+ * a command of its own, so positions are the caller's already); kept with its
+ * tests and fuzz-lean-reply, a candidate for removal. */
+/* Shift every message/sorry position by -lines (the lines the daemon
+ * prepended before the caller's text). Positions that land before the
+ * caller's text (line <= lines) are clamped to line 1, column 0; returns the
+ * number of items that were clamped. Line-0 positions (no source position)
+ * are left alone. lines == 0 is a no-op. */
+size_t lean_reply_shift_lines(LeanReply *r, unsigned lines);

@@ -34,20 +34,6 @@
 #define LEAN_QUERY_TAG_ERROR "@lh:error "
 #define LEAN_QUERY_TAG_END "@lh:end "
 
-/* A fully qualified declaration name (same lexical rule as module names). */
-bool lean_decl_name_is_valid(const char *name);
-
-/* s as a Lean string literal "…" (quotes included): \\ \" \n \t \r escaped,
- * other control characters as \x..; NULL on OOM. */
-char *lean_string_literal(const char *s);
-
-/* 0 when text may be placed as a term/tactic inside a generated command;
- * -EINVAL with *ret_reason (static string) when it contains a command
- * keyword (def, theorem, import, set_option, …) as a word, a `#command`, a
- * NUL/control character, or an unterminated block comment. Conservative:
- * the words are refused even inside comments and strings. */
-int lean_user_term_check(const char *text, const char **ret_reason);
-
 /* The meta program listing a module's declarations: one "@lh:decl"
  * {"name","kind","type","doc"?,"line"?,"column"?} per non-internal constant,
  * "@lh:error" {"code":"module_not_imported"} when the module is not in the
@@ -84,12 +70,6 @@ int lean_query_search(const char *fragment, const char *type_fragment, unsigned 
  * -EINVAL with *ret_reason when goal or tactic fails lean_user_term_check(). */
 int lean_query_proof_attempt(const char *goal, const char *tactic, char **ret, const char **ret_reason);
 
-/* The "@lh:…" lines of a reply's info messages: parsed JSON objects of the
- * given tag (e.g. LEAN_QUERY_TAG_DECL), in order, appended to *array
- * (created if NULL). Returns the number found, -ENOMEM. Lines that are not
- * JSON objects are skipped. */
-int lean_query_output_lines(const LeanReply *reply, const char *tag, json_object **array);
-
 /* What a generated command printed, by tag: every array set (empty when
  * nothing), the caller puts them. */
 typedef struct LeanQueryOutput {
@@ -100,3 +80,23 @@ typedef struct LeanQueryOutput {
 /* All three tags of a reply at once (a query step reads them together).
  * 0, or -ENOMEM with what was collected left in *out. */
 int lean_query_output_read(const LeanReply *reply, LeanQueryOutput *out);
+
+/* for tests: the checks and the output reader the query texts
+ * use inside query-text.c; pure, so the unit tests and fuzz-lean-text call
+ * them directly. */
+/* A fully qualified declaration name (same lexical rule as module names). */
+bool lean_decl_name_is_valid(const char *name);
+/* s as a Lean string literal "…" (quotes included): \\ \" \n \t \r escaped,
+ * other control characters as \x..; NULL on OOM. */
+char *lean_string_literal(const char *s);
+/* 0 when text may be placed as a term/tactic inside a generated command;
+ * -EINVAL with *ret_reason (static string) when it contains a command
+ * keyword (def, theorem, import, set_option, …) as a word, a `#command`, a
+ * NUL/control character, or an unterminated block comment. Conservative:
+ * the words are refused even inside comments and strings. */
+int lean_user_term_check(const char *text, const char **ret_reason);
+/* The "@lh:…" lines of a reply's info messages: parsed JSON objects of the
+ * given tag (e.g. LEAN_QUERY_TAG_DECL), in order, appended to *array
+ * (created if NULL). Returns the number found, -ENOMEM. Lines that are not
+ * JSON objects are skipped. */
+int lean_query_output_lines(const LeanReply *reply, const char *tag, json_object **array);

@@ -33,7 +33,7 @@ char *lean_elan_home(const char *explicit) {
         return path_join(home, ".elan");
 }
 
-bool lean_toolchain_is_channel(const LeanToolchain *t) {
+static bool lean_toolchain_is_channel(const LeanToolchain *t) {
         const char *v = t ? t->version : NULL;
 
         return v && (streq(v, "stable") || streq(v, "beta") || streq(v, "nightly") || streq(v, "latest") ||

@@ -28,7 +28,6 @@ char *lean_elan_home(const char *explicit);
 /* elan's resolved name: "leanprover/lean4:v4.9.0", "leanprover/lean4-nightly:nightly-2024-05-01".
  * NULL (errno EINVAL) for channels, which only elan can resolve (it asks the network). */
 char *lean_toolchain_elan_name(const LeanToolchain *t);
-bool lean_toolchain_is_channel(const LeanToolchain *t);
 /* Same toolchain as elan sees it ("v4.9.0" == "leanprover/lean4:v4.9.0"). */
 bool lean_toolchain_pin_equal(const char *a, const char *b);
 

@@ -25,11 +25,6 @@
 
 #include "lean/lean-reply.h"
 
-/* The suggestions in one message text, in order, appended to *suggestions
- * (a strv). Returns the number appended (0: not a "Try this" message),
- * -ENOMEM. */
-int lean_try_this_parse(const char *data, char ***suggestions);
-
 /* The first suggestion of the reply's info messages: 1 with *ret (malloc'd),
  * 0 when there is none, -ENOMEM. */
 int lean_reply_first_suggestion(const LeanReply *r, char **ret);
@@ -37,3 +32,10 @@ int lean_reply_first_suggestion(const LeanReply *r, char **ret);
 /* A proof text for a tactic suggestion: "by <tactic>" for a one-line
  * tactic, "by\n  <line>\n  <line>…" for a multi-line one. NULL on OOM. */
 char *lean_suggestion_to_proof(const char *tactic);
+
+/* for tests: the parser behind lean_reply_first_suggestion(), on one
+ * message text, for the unit tests. */
+/* The suggestions in one message text, in order, appended to *suggestions
+ * (a strv). Returns the number appended (0: not a "Try this" message),
+ * -ENOMEM. */
+int lean_try_this_parse(const char *data, char ***suggestions);

@@ -11,6 +11,7 @@
 #include <json-c/printbuf.h>
 #include <stdio.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "mcp/call.h"
 #include "mcp/dispatch.h"
@@ -48,21 +49,21 @@ static json_object *tool_entry_new(const McpToolDef *d, json_object *schema) {
                 json_object_put(a);
                 return NULL;
         }
-        json_object_object_add(t, "name", json_object_new_string(d->name));
-        if (d->title)
-                json_object_object_add(t, "title", json_object_new_string(d->title));
-        json_object_object_add(t, "description", json_object_new_string(d->description));
-        json_object_object_add(t, "inputSchema", json_object_get(schema));
-        if (d->title)
-                json_object_object_add(a, "title", json_object_new_string(d->title));
-        json_object_object_add(a, "readOnlyHint", json_object_new_boolean(d->read_only));
-        if (!d->read_only) {
-                /* only meaningful for tools that modify something */
-                json_object_object_add(a, "destructiveHint", json_object_new_boolean(d->destructive));
-                json_object_object_add(a, "idempotentHint", json_object_new_boolean(d->idempotent));
+        if (json_add(t, "name", json_object_new_string(d->name)) < 0 ||
+            (d->title && json_add(t, "title", json_object_new_string(d->title)) < 0) ||
+            json_add(t, "description", json_object_new_string(d->description)) < 0 ||
+            json_add(t, "inputSchema", json_object_get(schema)) < 0 ||
+            (d->title && json_add(a, "title", json_object_new_string(d->title)) < 0) ||
+            json_add(a, "readOnlyHint", json_object_new_boolean(d->read_only)) < 0 ||
+            /* only meaningful for tools that modify something */
+            (!d->read_only && json_add(a, "destructiveHint", json_object_new_boolean(d->destructive)) < 0) ||
+            (!d->read_only && json_add(a, "idempotentHint", json_object_new_boolean(d->idempotent)) < 0) ||
+            json_add(a, "openWorldHint", json_object_new_boolean(d->open_world)) < 0 ||
+            json_add(t, "annotations", TAKE_PTR(a)) < 0) {
+                json_object_put(t);
+                json_object_put(a);
+                return NULL;
         }
-        json_object_object_add(a, "openWorldHint", json_object_new_boolean(d->open_world));
-        json_object_object_add(t, "annotations", a);
         return t;
 }
 
@@ -106,14 +107,12 @@ int dispatch_init(McpServer *s, const McpToolDef *const *defs, size_t n) {
                 s->tools[i].def = defs[i];
                 s->n_tools++;
                 entry = tool_entry_new(defs[i], s->tools[i].schema);
-                if (!entry || json_object_array_add(list, entry) < 0) {
-                        json_object_put(entry);
+                if (json_append(list, entry) < 0)
                         return -ENOMEM;
-                }
         }
 
         result = json_object_new_object();
-        if (!result || json_object_object_add(result, "tools", TAKE_PTR(list)) < 0)
+        if (!result || json_add(result, "tools", TAKE_PTR(list)) < 0)
                 return -ENOMEM;
         text = json_object_to_json_string_length(result, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &l);
         if (!text)

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "basic/json-util.h"
 #include "basic/macro.h"
 #include "basic/strv.h"
 #include "mcp/jsonrpc.h"
@@ -53,6 +54,22 @@ static bool json_id_valid(json_object *id) {
                json_object_is_type(id, json_type_double);
 }
 
+/* Fills m with "jsonrpc", "id" (NULL id: a JSON null) and key: v. Takes
+ * m and v; NULL when anything failed to allocate, never a half message. */
+static json_object *jsonrpc_envelope(json_object *m, json_object *id, const char *key, json_object *v) {
+        if (!m) {
+                json_object_put(v);
+                return NULL;
+        }
+        if (json_add(m, "jsonrpc", json_object_new_string("2.0")) < 0 ||
+            json_add_nullable(m, "id", json_object_get(id)) < 0 ||
+            json_add(m, key, v) < 0) {
+                json_object_put(m);
+                return NULL;
+        }
+        return m;
+}
+
 json_object *jsonrpc_error_new(json_object *id, int code, const char *message) {
         json_object *m = json_object_new_object(), *e = json_object_new_object();
 
@@ -61,12 +78,13 @@ json_object *jsonrpc_error_new(json_object *id, int code, const char *message) {
                 json_object_put(e);
                 return NULL;
         }
-        json_object_object_add(e, "code", json_object_new_int(code));
-        json_object_object_add(e, "message", json_object_new_string(message));
-        json_object_object_add(m, "jsonrpc", json_object_new_string("2.0"));
-        json_object_object_add(m, "id", json_object_get(id));
-        json_object_object_add(m, "error", e);
-        return m;
+        if (json_add(e, "code", json_object_new_int(code)) < 0 ||
+            json_add(e, "message", json_object_new_string(message)) < 0) {
+                json_object_put(m);
+                json_object_put(e);
+                return NULL;
+        }
+        return jsonrpc_envelope(m, id, "error", e);
 }
 
 json_object *jsonrpc_error_newv(json_object *id, int code, const char *format, va_list ap) {
@@ -78,28 +96,22 @@ json_object *jsonrpc_error_newv(json_object *id, int code, const char *format, v
 }
 
 json_object *jsonrpc_result_new(json_object *id, json_object *result) {
-        json_object *m = json_object_new_object();
-
-        if (!m) {
-                json_object_put(result);
-                return NULL;
-        }
-        json_object_object_add(m, "jsonrpc", json_object_new_string("2.0"));
-        json_object_object_add(m, "id", json_object_get(id));
-        json_object_object_add(m, "result", result);
-        return m;
+        return jsonrpc_envelope(json_object_new_object(), id, "result", result);
 }
 
 json_object *jsonrpc_notification_new(const char *method, json_object *params) {
         json_object *m = json_object_new_object();
 
-        if (!m) {
+        if (!m || json_add(m, "jsonrpc", json_object_new_string("2.0")) < 0 ||
+            json_add(m, "method", json_object_new_string(method)) < 0) {
+                json_object_put(m);
                 json_object_put(params);
                 return NULL;
         }
-        json_object_object_add(m, "jsonrpc", json_object_new_string("2.0"));
-        json_object_object_add(m, "method", json_object_new_string(method));
-        json_object_object_add(m, "params", params);
+        if (json_add(m, "params", params) < 0) {
+                json_object_put(m);
+                return NULL;
+        }
         return m;
 }
 

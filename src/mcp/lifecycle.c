@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/string-table.h"
 #include "mcp/jsonrpc.h"
@@ -100,24 +101,25 @@ void method_initialize(Connection *c, Batch *b, json_object *id, json_object *pa
         caps = json_object_new_object();
         tools = json_object_new_object();
         info = json_object_new_object();
-        if (!result || !caps || !tools || !info) {
+        /* each json_add() takes its value, also on failure */
+        if (!result || !caps || !tools || !info ||
+            json_add(tools, "listChanged", json_object_new_boolean(false)) < 0 ||
+            json_add(caps, "tools", TAKE_PTR(tools)) < 0 ||
+            json_add(caps, "logging", json_object_new_object()) < 0 ||
+            json_add(info, "name", json_object_new_string(s->server_name)) < 0 ||
+            json_add(info, "version", json_object_new_string(s->server_version)) < 0 ||
+            json_add(result, "protocolVersion", json_object_new_string(version)) < 0 ||
+            json_add(result, "capabilities", TAKE_PTR(caps)) < 0 ||
+            json_add(result, "serverInfo", TAKE_PTR(info)) < 0 ||
+            (s->instructions && json_add(result, "instructions", json_object_new_string(s->instructions)) < 0)) {
                 json_object_put(result);
                 json_object_put(caps);
                 json_object_put(tools);
                 json_object_put(info);
                 log_oom();
+                emit_error(c, b, id, JSONRPC_INTERNAL_ERROR, "out of memory");
                 return;
         }
-        json_object_object_add(tools, "listChanged", json_object_new_boolean(false));
-        json_object_object_add(caps, "tools", tools);
-        json_object_object_add(caps, "logging", json_object_new_object());
-        json_object_object_add(info, "name", json_object_new_string(s->server_name));
-        json_object_object_add(info, "version", json_object_new_string(s->server_version));
-        json_object_object_add(result, "protocolVersion", json_object_new_string(version));
-        json_object_object_add(result, "capabilities", caps);
-        json_object_object_add(result, "serverInfo", info);
-        if (s->instructions)
-                json_object_object_add(result, "instructions", json_object_new_string(s->instructions));
 
         c->protocol_version = version;
         emit_result(c, b, id, result);
@@ -161,14 +163,14 @@ void mcp_server_broadcast_log(McpServer *s, int syslog_level, const char *logger
                         continue;
 
                 params = json_object_new_object();
-                if (!params) {
+                if (!params ||
+                    json_add(params, "level", json_object_new_string(mcp_log_level_to_string(syslog_level))) < 0 ||
+                    (logger && json_add(params, "logger", json_object_new_string(logger)) < 0) ||
+                    json_add_nullable(params, "data", json_object_get(data)) < 0) {
+                        json_object_put(params);
                         log_oom();
                         return;
                 }
-                json_object_object_add(params, "level", json_object_new_string(mcp_log_level_to_string(syslog_level)));
-                if (logger)
-                        json_object_object_add(params, "logger", json_object_new_string(logger));
-                json_object_object_add(params, "data", json_object_get(data));
                 msg = jsonrpc_notification_new("notifications/message", params);
                 if (!msg) {
                         log_oom();

@@ -97,7 +97,6 @@ typedef struct McpPeerSink {
 /* The returned reference is the caller's; the server keeps its own until the
  * session closes. */
 int mcp_session_new(McpServer *s, const McpPeerSink *sink, void *userdata, McpSession **ret);
-McpSession *mcp_session_ref(McpSession *s);
 McpSession *mcp_session_unref(McpSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(McpSession *, mcp_session_unref);
 /* One JSON-RPC message or batch, as a line would carry it. Answers given
@@ -105,7 +104,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(McpSession *, mcp_session_unref);
 void mcp_session_feed(McpSession *s, const char *text, size_t n);
 /* The client ended it: unanswered calls are cancelled. No sink->closed. */
 void mcp_session_close(McpSession *s);
-bool mcp_session_is_closed(const McpSession *s);
 /* NULL until initialize was answered */
 const char *mcp_session_get_protocol_version(const McpSession *s);
 bool mcp_session_has_calls(const McpSession *s);
@@ -118,7 +116,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(McpCall *, mcp_call_unref);
 
 const char *mcp_call_get_tool(const McpCall *c);
 json_object *mcp_call_get_arguments(const McpCall *c); /* borrowed, an object */
-json_object *mcp_call_get_id(const McpCall *c);        /* borrowed: the JSON-RPC id (for logs) */
 
 /* Called at most once when the client cancels (notifications/cancelled) or
  * its connection goes away; the handler must still reply (the reply to a
@@ -146,9 +143,6 @@ McpCall *mcp_call_release(McpCall *c, void *userdata);
 /* Setting the callback on an already cancelled call does not invoke it:
  * returns true when the call was cancelled already (mcp_call_is_cancelled()). */
 bool mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
-bool mcp_call_is_cancelled(const McpCall *c);
-/* The userdata of the cancel callback set last (NULL: none). */
-void *mcp_call_get_cancel_userdata(const McpCall *c);
 
 /* Progress (progress.c): when the request carried params._meta.progressToken,
  * a notifications/progress with message (a stage: "starting a Lean worker",
@@ -160,7 +154,6 @@ void *mcp_call_get_cancel_userdata(const McpCall *c);
  * interval. A no-op without a token, once answered, cancelled or its
  * connection gone: nothing follows the answer. */
 void mcp_call_report_progress(McpCall *c, const char *message);
-void mcp_call_report_progressf(McpCall *c, const char *format, ...) _printf_(2, 3);
 /* Whether progress goes anywhere (a token, not answered, not cancelled). */
 bool mcp_call_wants_progress(const McpCall *c);
 
@@ -178,3 +171,10 @@ void mcp_call_reply_text(McpCall *c, json_object *body, bool is_error, char *tex
 /* mcp_call_reply_text(), then mcp_call_release(c, holder): for the holder of
  * a reference from mcp_call_open() whose answer is the last it does with c. */
 void mcp_call_reply_release(McpCall *c, void *holder, json_object *body, bool is_error, char *text);
+
+/* for tests: the call's id, state and cancel userdata as the handler tests
+ * check them; tools read their call through mcp_call_open(). */
+json_object *mcp_call_get_id(const McpCall *c); /* borrowed: the JSON-RPC id */
+bool mcp_call_is_cancelled(const McpCall *c);
+/* The userdata of the cancel callback set last (NULL: none). */
+void *mcp_call_get_cancel_userdata(const McpCall *c);

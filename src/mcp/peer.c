@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "basic/macro.h"
+#include "mcp/jsonrpc.h"
 #include "mcp/peer.h"
 
 int mcp_peer_allowed(int fd, uid_t self, uid_t *ret_uid) {
@@ -20,17 +21,12 @@ int mcp_peer_allowed(int fd, uid_t self, uid_t *ret_uid) {
 }
 
 void mcp_peer_refuse(int fd, int code, const char *message) {
-        json_object *m = json_object_new_object(), *e = json_object_new_object();
+        json_object *m = jsonrpc_error_new(NULL, code, message);
 
-        if (m && e) {
+        if (m) {
                 const char *s;
                 size_t n;
 
-                json_object_object_add(e, "code", json_object_new_int(code));
-                json_object_object_add(e, "message", json_object_new_string(message));
-                json_object_object_add(m, "jsonrpc", json_object_new_string("2.0"));
-                json_object_object_add(m, "id", NULL);
-                json_object_object_add(m, "error", TAKE_PTR(e));
                 s = json_object_to_json_string_length(m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
                 /* The socket buffer of a new connection is empty: one short line fits. */
                 if (s) {
@@ -40,7 +36,6 @@ void mcp_peer_refuse(int fd, int code, const char *message) {
                 }
         }
         json_object_put(m);
-        json_object_put(e);
         (void) shutdown(fd, SHUT_WR);
         /* Closing with unread input makes the peer's next read fail with
          * ECONNRESET: take what it has sent so far (bounded, never waits). */

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "basic/time-util.h"
@@ -67,9 +68,9 @@ static void call_progress_send(McpCall *c, Connection *conn, const char *message
 
         params = json_object_new_object();
         if (!params ||
-            json_object_object_add(params, "progressToken", json_object_get(c->progress_token)) < 0 ||
-            json_object_object_add(params, "progress", json_object_new_uint64(c->progress + 1)) < 0 ||
-            (message && json_object_object_add(params, "message", json_object_new_string(message)) < 0)) {
+            json_add(params, "progressToken", json_object_get(c->progress_token)) < 0 ||
+            json_add(params, "progress", json_object_new_uint64(c->progress + 1)) < 0 ||
+            (message && json_add(params, "message", json_object_new_string(message)) < 0)) {
                 json_object_put(params);
                 log_oom();
                 return;
@@ -209,20 +210,4 @@ void mcp_call_report_progress(McpCall *c, const char *message) {
         r = sd_event_source_set_enabled(c->progress_defer, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_debug_errno(r, "Cannot queue the progress of %s: %m", c->tool);
-}
-
-void mcp_call_report_progressf(McpCall *c, const char *format, ...) {
-        _cleanup_free_ char *m = NULL;
-        va_list ap;
-
-        if (!mcp_call_wants_progress(c))
-                return;
-        va_start(ap, format);
-        m = strdup_vprintf(format, ap);
-        va_end(ap);
-        if (!m) {
-                log_oom();
-                return;
-        }
-        mcp_call_report_progress(c, m);
 }

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/router.h"
@@ -61,9 +62,10 @@ void emit(Connection *c, Batch *b, json_object *msg) {
                 log_oom();
                 return;
         }
-        if (b)
-                json_object_array_add(b->responses, msg);
-        else
+        if (b) {
+                if (json_append(b->responses, msg) < 0)
+                        log_oom();
+        } else
                 connection_send(c, msg);
 }
 
@@ -89,8 +91,9 @@ void emit_errorf(Connection *c, Batch *b, json_object *id, int code, const char 
 void emit_result(Connection *c, Batch *b, json_object *id, json_object *result) {
         assert(c);
 
-        if (!result) {
+        if (!result) { /* the builder failed to allocate: still one answer */
                 log_oom();
+                emit_error(c, b, id, JSONRPC_INTERNAL_ERROR, "out of memory");
                 return;
         }
         emit(c, b, jsonrpc_result_new(id, result));

@@ -49,10 +49,6 @@ int mcp_session_new(McpServer *s, const McpPeerSink *sink, void *userdata, McpSe
         return 0;
 }
 
-McpSession *mcp_session_ref(McpSession *s) {
-        return connection_ref(s);
-}
-
 McpSession *mcp_session_unref(McpSession *s) {
         return connection_unref(s);
 }
@@ -87,10 +83,6 @@ void mcp_session_close(McpSession *c) {
                 return;
         c->sink = NULL; /* the client ended it: nobody to tell */
         connection_close(c, "ended by the client");
-}
-
-bool mcp_session_is_closed(const McpSession *c) {
-        return !c || c->closed;
 }
 
 const char *mcp_session_get_protocol_version(const McpSession *c) {

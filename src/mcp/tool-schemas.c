@@ -16,6 +16,7 @@
 #include "mcp/tool-schemas.h"
 
 static int object_schema_new(const McpToolArg *args, const char *description, json_object **ret);
+static const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name);
 
 static int add_limits(json_object *o, const McpToolArg *a, const char *min_key, const char *max_key) {
         if ((a->limits & MCP_ARG_HAS_MIN) && json_add(o, min_key, json_object_new_int64(a->min)) < 0)
@@ -40,7 +41,7 @@ static int strings_item_schema_new(const McpToolArg *a, json_object **ret) {
         if (!e)
                 return -ENOMEM;
         for (const char *const *v = a->enum_values; *v; v++)
-                if (json_object_array_add(e, json_object_new_string(*v)) < 0)
+                if (json_append(e, json_object_new_string(*v)) < 0)
                         return -ENOMEM;
         if (json_add(o, "enum", TAKE_PTR(e)) < 0)
                 return -ENOMEM;
@@ -130,7 +131,7 @@ static int object_schema_new(const McpToolArg *args, const char *description, js
                 if (json_add(props, a->name, s) < 0)
                         return -ENOMEM;
                 if (a->required && !arg_has_alias(args, a) &&
-                    json_object_array_add(required, json_object_new_string(a->name)) < 0)
+                    json_append(required, json_object_new_string(a->name)) < 0)
                         return -ENOMEM;
         }
         if (json_object_array_length(required) > 0 && json_add(o, "required", TAKE_PTR(required)) < 0)
@@ -166,7 +167,8 @@ static const McpToolArg *arg_find_row(const McpToolArg *args, const char *name) 
         return NULL;
 }
 
-const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
+/* The row called name, or the row it is an alias of; NULL if none. */
+static const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
         const McpToolArg *a = arg_find_row(args, name);
 
         if (a && a->alias_of)
@@ -174,7 +176,8 @@ const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name) {
         return a && !a->alias_of ? a : NULL; /* an alias of an alias: a broken table */
 }
 
-json_object *mcp_tool_arg_get(const McpToolArg *args, json_object *arguments, const char *name) {
+/* arguments' value for row name under any of its spellings, or NULL. */
+static json_object *mcp_tool_arg_get(const McpToolArg *args, json_object *arguments, const char *name) {
         json_object *v;
 
         if (!json_object_is_type(arguments, json_type_object))

@@ -67,10 +67,6 @@ int mcp_tool_schema_new(const McpToolArg *args, const char *root, json_object **
  * …"), -ENOMEM. Run after schema_validate(). */
 int mcp_tool_args_check(const McpToolArg *args, json_object *arguments, const char *root, char **ret_error);
 
-/* The row called name, or the row it is an alias of; NULL if none. */
-const McpToolArg *mcp_tool_arg_find(const McpToolArg *args, const char *name);
-/* arguments' value for row name under any of its spellings, or NULL. */
-json_object *mcp_tool_arg_get(const McpToolArg *args, json_object *arguments, const char *name);
 /* Every row's value at once: values[i] is args[i]'s (an alias row: its
  * row's) under any spelling, or NULL; values has one slot per row. */
 void mcp_tool_args_resolve(const McpToolArg *args, json_object *arguments, json_object **values);

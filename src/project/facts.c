@@ -29,7 +29,8 @@ static int add(json_object *o, const char *k, json_object *v, bool nullable) {
         return 0;
 }
 
-json_object *restart_event_to_json(const RestartEvent *e) {
+/* null when !valid */
+static json_object *restart_event_to_json(const RestartEvent *e) {
         json_object *o;
 
         if (!e || !e->valid)

@@ -85,6 +85,5 @@ typedef struct LhFacts {
 
 /* {"worker_generation":…, "worker_restarted":…, …, "restarts_by_cause":{cause:n}} */
 json_object *facts_to_json(const LhFacts *f);
-json_object *restart_event_to_json(const RestartEvent *e); /* null when !valid */
 
 const char *project_state_to_string(ProjectState s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/json-util.h"
 #include "basic/macro.h"
 #include "lean/header.h"
 #include "project/profiles.h"
@@ -51,7 +52,7 @@ int import_header_command(char **imports, json_object **ret) {
         command = json_object_new_object();
         if (!command)
                 return -ENOMEM;
-        if (json_object_object_add(command, "cmd", json_object_new_string(text)) < 0) {
+        if (json_add(command, "cmd", json_object_new_string(text)) < 0) {
                 json_object_put(command);
                 return -ENOMEM;
         }
@@ -92,9 +93,9 @@ int import_header_parse_reply(json_object *reply, const char *fingerprint, int *
                              isempty(fingerprint) ? "the prelude" : fingerprint,
                              first ?: "the worker returned no environment");
                 e->details = json_object_new_object();
-                if (e->details)
-                        json_object_object_add(e->details, "messages",
-                                               errors ? json_object_get(errors) : json_object_new_array());
+                if (e->details && json_add(e->details, "messages",
+                                           errors ? json_object_get(errors) : json_object_new_array()) < 0)
+                        e->details = (json_object_put(e->details), NULL); /* no half details */
                 json_object_put(errors);
                 return -EINVAL;
         }

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "basic/hash.h"
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/time-util.h"
 #include "project/restart-policy.h"
@@ -68,7 +69,11 @@ bool restart_policy_may_retry(JobFlags flags, unsigned retry_count, RestartCause
                 cause != RESTART_CAUSE_RSS_HARD_LIMIT;
 }
 
-bool restart_policy_input_error(const RestartPolicy *rp, RestartCause cause, const char *reason, LhError *e) {
+/* A worker ended because of what the call asked for, not by a fault of its
+ * own (RESTART_CAUSE_REPLY_TOO_LARGE): sets *e to the call's error, not
+ * retryable (the same input gives the same reply), and returns true. Such
+ * an end is never retried and never counted. */
+static bool restart_policy_input_error(const RestartPolicy *rp, RestartCause cause, const char *reason, LhError *e) {
         if (cause != RESTART_CAUSE_REPLY_TOO_LARGE)
                 return false;
         lh_error_set(e, "reply_too_large", false,
@@ -247,7 +252,7 @@ void restart_policy_reset(RestartPolicy *rp) {
                 log_info("Project %s: the operator cleared the restart window.", rp->root);
 }
 
-void restart_policy_poison_add(RestartPolicy *rp, uint64_t command_hash) {
+static void restart_policy_poison_add(RestartPolicy *rp, uint64_t command_hash) {
         if (restart_policy_poison_contains(rp, command_hash))
                 return;
         /* a small ring: the oldest is forgotten first */
@@ -289,7 +294,7 @@ void restart_policy_call_error(RestartPolicy *rp, RestartCause cause, const char
         e->limit_kib = limit_kib;
         e->details = json_object_new_object();
         if (e->details)
-                (void) json_object_object_add(e->details, "failed_during", json_object_new_string(failed_during));
+                (void) json_add(e->details, "failed_during", json_object_new_string(failed_during));
 }
 
 void restart_policy_poison_error(const RestartPolicy *rp, LhError *e) {

@@ -46,12 +46,6 @@ void restart_policy_done(RestartPolicy *rp);
  * on a fresh worker? */
 bool restart_policy_may_retry(JobFlags flags, unsigned retry_count, RestartCause cause);
 
-/* A worker ended because of what the call asked for, not by a fault of its
- * own (RESTART_CAUSE_REPLY_TOO_LARGE): sets *e to the call's error, not
- * retryable (the same input gives the same reply), and returns true. Such
- * an end is never retried and never counted. */
-bool restart_policy_input_error(const RestartPolicy *rp, RestartCause cause, const char *reason, LhError *e);
-
 /* Pure: the identity of a job command for poison-input bookkeeping: the
  * import fingerprint and every field except the worker-local handles
  * ("env", "proofState"), which differ from one worker to the next. */
@@ -72,7 +66,6 @@ void restart_policy_unavailable_error(RestartPolicy *rp, LhError *e);
 /* An operator's restart or stop: empty window, no cooling down, no poison inputs. */
 void restart_policy_reset(RestartPolicy *rp);
 
-void restart_policy_poison_add(RestartPolicy *rp, uint64_t command_hash);
 bool restart_policy_poison_contains(const RestartPolicy *rp, uint64_t command_hash);
 /* Daemon stop: no cool-down timer any more. */
 void restart_policy_shutdown(RestartPolicy *rp);

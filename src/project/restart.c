@@ -21,7 +21,8 @@ void restart_window_done(RestartWindow *w) {
         w->n = w->head = 0;
 }
 
-void restart_window_prune(RestartWindow *w, usec_t now) {
+/* Drop events that left the window (older than now - window). */
+static void restart_window_prune(RestartWindow *w, usec_t now) {
         /* an event exactly window old is still inside, as in the reference (elapsed > window drops) */
         while (w->n > 0 && now > w->events[w->head] && now - w->events[w->head] > w->window) {
                 w->head = (w->head + 1) % w->limit;

@@ -20,8 +20,6 @@ typedef struct RestartWindow {
 int restart_window_init(RestartWindow *w, unsigned limit, usec_t window);
 void restart_window_done(RestartWindow *w);
 
-/* Drop events that left the window (older than now - window). */
-void restart_window_prune(RestartWindow *w, usec_t now);
 unsigned restart_window_count(RestartWindow *w, usec_t now);
 /* The same without pruning (for const snapshots). */
 unsigned restart_window_count_const(const RestartWindow *w, usec_t now);

@@ -11,10 +11,14 @@
 #include <sys/stat.h>
 
 #include "basic/fileio.h"
+#include "basic/json-util.h"
 #include "basic/path-util.h"
 #include "basic/strv.h"
 #include "project/trust.h"
 
+/* The files lean-host or `lake env` act on inside a root, relative to it:
+ * the lakefiles (Lean code lake elaborates), the pin, the manifest and the
+ * REPL binaries readiness may pick, with every directory on the way. */
 const char *const project_trust_files[] = {
         "lakefile.lean",
         "lakefile.toml",
@@ -62,8 +66,8 @@ static void not_trusted(LhError *err, const char *root, const char *path, uid_t 
                      "to project.trusted_roots (environment LEAN_HOST_MCP_TRUSTED_ROOTS, colon-separated; * = all).",
                      root, path, (unsigned) owner, (unsigned) uid);
         d = json_object_new_object();
-        if (d && (json_object_object_add(d, "path", json_object_new_string(path)) < 0 ||
-                  json_object_object_add(d, "owner_uid", json_object_new_int64(owner)) < 0))
+        if (d && (json_add(d, "path", json_object_new_string(path)) < 0 ||
+                  json_add(d, "owner_uid", json_object_new_int64(owner)) < 0))
                 d = (json_object_put(d), NULL);
         err->details = d;
 }
@@ -112,7 +116,7 @@ void project_trust_blocked_error(LhError *err, const char *path, const char *blo
                      path, blocked, (unsigned) st.st_uid);
         err->details = json_object_new_object();
         if (err->details)
-                (void) json_object_object_add(err->details, "path", json_object_new_string(blocked));
+                (void) json_add(err->details, "path", json_object_new_string(blocked));
 }
 
 /* The reasons file_error_to_string() words as "is a …". */
@@ -147,9 +151,8 @@ int project_files_check(const char *root, LhError *err) {
                                      file_error_to_string(r));
                 err->details = json_object_new_object();
                 if (err->details) {
-                        (void) json_object_object_add(err->details, "path", json_object_new_string(p));
-                        (void) json_object_object_add(err->details, "reason",
-                                                      json_object_new_string(file_error_to_string(r)));
+                        (void) json_add(err->details, "path", json_object_new_string(p));
+                        (void) json_add(err->details, "reason", json_object_new_string(file_error_to_string(r)));
                 }
                 return r;
         }

@@ -10,13 +10,12 @@
 
 #include "project/error.h"
 
-/* The files lean-host or `lake env` act on inside a root, relative to it:
- * the lakefiles (Lean code lake elaborates), the pin, the manifest and the
- * REPL binaries readiness may pick, with every directory on the way. */
-extern const char *const project_trust_files[];
-
 /* True if root is at or below one of the trusted_roots entries ("*" = any). */
 bool project_root_is_trusted(char * const *trusted_roots, const char *root);
+
+/* The files whose owner decides trust (NULL-terminated): the warm path
+ * (tools-watch.c) watches them too. */
+extern const char *const project_trust_files[];
 
 /* 0 when the root directory and each of project_trust_files[] that exists
  * (the link and, for a symlink, its target) belong to uid or root, or when

@@ -4,7 +4,8 @@
 
 #include "tools/tool-args.h"
 
-const char *const tool_decl_kinds[] = {
+/* selectors.kinds: the kinds the module query prints */
+static const char *const tool_decl_kinds[] = {
         "def", "theorem", "axiom", "inductive", "structure", "class", "instance", "abbrev", "opaque",
         "ctor", "recursor", "other", NULL,
 };

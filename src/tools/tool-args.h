@@ -38,7 +38,6 @@
 
 /* tool-args.c: the rows of the module query tools' objects, and of one
  * verify item. */
-extern const char *const tool_decl_kinds[]; /* selectors.kinds: the kinds the module query prints */
 extern const McpToolArg tool_args_selectors[];
 extern const McpToolArg tool_args_budgets[];
 extern const McpToolArg tool_args_module_query_item[];

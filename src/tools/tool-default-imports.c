@@ -53,7 +53,7 @@ void tool_default_imports_note(LhError *err, char * const *imports, bool default
                 return;
         }
         STRV_FOREACH(m, (char **) imports)
-                (void) json_object_array_add(l, json_object_new_string(*m));
+                (void) json_append(l, json_object_new_string(*m));
         if (json_add(d, "imports", l) < 0 ||
             json_add(d, "imports_source", json_object_new_string(defaulted ? "default" : "given")) < 0) {
                 json_object_put(d);

@@ -13,7 +13,11 @@
 #include "tools/call-base.h"
 #include "tools/tool-file-common.h"
 
-int tool_file_path(const char *root, const char *path, char **ret, LhError *err) {
+/* The "path" argument, absolute or relative to the root, as a path
+ * relative to the root: no "..", no empty result, ending in ".lean".
+ * 0 with *ret; -EINVAL with err set (path_outside_project,
+ * invalid_arguments); -ENOMEM. */
+static int tool_file_path(const char *root, const char *path, char **ret, LhError *err) {
         _cleanup_free_ char *out = NULL;
         const char *rel = path, *p;
         size_t root_len, n = 0, len;
@@ -77,7 +81,10 @@ void tool_file_run_done(ToolFileRun *f) {
         *f = (ToolFileRun) TOOL_FILE_RUN_INIT;
 }
 
-json_object *tool_file_unfinished_details(const char *path) {
+/* Error details for a file call that ended without the REPL's answer
+ * (timeout, worker death, reply too large, cancelled): {"path",
+ * "complete": false}, so no failure reads as "no errors". NULL on OOM. */
+static json_object *tool_file_unfinished_details(const char *path) {
         json_object *d = json_object_new_object();
 
         if (!d)
@@ -92,7 +99,11 @@ json_object *tool_file_unfinished_details(const char *path) {
  * as {"message": e.toString}. */
 #define LEAN_IO_ENOENT "no such file or directory"
 
-int tool_file_run_parse(json_object *reply, const char *path, ToolFileRun *ret, LhError *err) {
+/* The reply to lean_file_command(path). 0 with *ret filled; -EPROTO with
+ * err set (file_not_found when the REPL could not read the file,
+ * lean_repl_error for another refusal or a reply of unexpected shape, each
+ * with details {"path", "complete": false}); -ENOMEM. */
+static int tool_file_run_parse(json_object *reply, const char *path, ToolFileRun *ret, LhError *err) {
         _cleanup_free_ char *shape_error = NULL;
         int r;
 
@@ -132,8 +143,7 @@ int tool_file_run_add_summary(json_object *result, const char *path, const ToolF
 
         if (json_add(result, "path", json_object_new_string(path)) < 0 ||
             json_add(result, "complete", json_object_new_boolean(!f->unfinished)) < 0 ||
-            json_object_object_add(result, "unfinished_reason",
-                                   f->unfinished ? json_object_new_string(f->unfinished) : NULL) < 0 ||
+            json_add_string_or_null(result, "unfinished_reason", f->unfinished) < 0 ||
             json_add(result, "has_errors", json_object_new_boolean(lean_reply_has_errors(&f->reply))) < 0 ||
             json_add(result, "has_sorry", json_object_new_boolean(lean_reply_has_sorry(&f->reply))) < 0 ||
             json_add(result, "error_count",
@@ -218,7 +228,10 @@ json_object *tool_file_tactics_on_line(const ToolFileRun *f, unsigned line) {
         return a;
 }
 
-int tool_file_reply_unfinished(ToolCall *tc, const char *path, const LhError *err, const LhFacts *facts) {
+/* ToolOps.done of these tools: an error without details (no answer from
+ * the REPL) is answered with tool_file_unfinished_details() added; 1 then,
+ * 0 to let the base answer. */
+static int tool_file_reply_unfinished(ToolCall *tc, const char *path, const LhError *err, const LhFacts *facts) {
         json_object *details = NULL;
         LhError e;
 

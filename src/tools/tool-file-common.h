@@ -20,12 +20,6 @@
 
 typedef struct ToolCall ToolCall;
 
-/* The "path" argument, absolute or relative to the root, as a path
- * relative to the root: no "..", no empty result, ending in ".lean".
- * 0 with *ret; -EINVAL with err set (path_outside_project,
- * invalid_arguments); -ENOMEM. */
-int tool_file_path(const char *root, const char *path, char **ret, LhError *err);
-
 typedef struct ToolFileRun {
         LeanReply reply;
         LeanTactic *tactics;
@@ -38,26 +32,10 @@ typedef struct ToolFileRun {
 
 void tool_file_run_done(ToolFileRun *f);
 
-/* The reply to lean_file_command(path). 0 with *ret filled; -EPROTO with
- * err set (file_not_found when the REPL could not read the file,
- * lean_repl_error for another refusal or a reply of unexpected shape, each
- * with details {"path", "complete": false}); -ENOMEM. */
-int tool_file_run_parse(json_object *reply, const char *path, ToolFileRun *ret, LhError *err);
-
 /* Adds to result: "path", "complete", "unfinished_reason" (null when
  * complete), "has_errors", "has_sorry", "error_count", "warning_count",
  * "positions" (how lines and columns count). 0 or -ENOMEM. */
 int tool_file_run_add_summary(json_object *result, const char *path, const ToolFileRun *f);
-
-/* Error details for a file call that ended without the REPL's answer
- * (timeout, worker death, reply too large, cancelled): {"path",
- * "complete": false}, so no failure reads as "no errors". NULL on OOM. */
-json_object *tool_file_unfinished_details(const char *path);
-
-/* ToolOps.done of these tools: an error without details (no answer from
- * the REPL) is answered with tool_file_unfinished_details() added; 1 then,
- * 0 to let the base answer. */
-int tool_file_reply_unfinished(ToolCall *tc, const char *path, const LhError *err, const LhFacts *facts);
 
 /* The state of each of these tools begins with this (its first member):
  * the shared parts of ToolDef.call and ToolOps below find it there. */

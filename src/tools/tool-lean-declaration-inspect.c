@@ -61,7 +61,7 @@ static json_object *inspect_result(MetaState *mj, json_object *d) {
                         return NULL;
                 if ((cut || (streq(texts[i], "value") &&
                              json_object_get_int64(json_object_object_get(d, "value_chars")) > (int64_t) mj->max)) &&
-                    json_object_array_add(trunc, json_object_new_string(texts[i])) < 0)
+                    json_append(trunc, json_object_new_string(texts[i])) < 0)
                         return NULL;
         }
         if (json_object_object_get_ex(d, "value_chars", &v) && json_add(res, "value_chars", json_object_get(v)) < 0)

@@ -50,10 +50,10 @@ static int diagnostics_step(ToolCall *tc, LhJob *job, json_object *reply, json_o
             tool_file_run_add_summary(result, a->path, &f) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < f.reply.n_messages; i++)
-                if (json_object_array_add(messages, lean_message_to_json(&f.reply.messages[i])) < 0)
+                if (json_append(messages, lean_message_to_json(&f.reply.messages[i])) < 0)
                         return -ENOMEM;
         for (size_t i = 0; i < f.reply.n_sorries; i++)
-                if (json_object_array_add(sorries, lean_sorry_to_json(&f.reply.sorries[i])) < 0)
+                if (json_append(sorries, lean_sorry_to_json(&f.reply.sorries[i])) < 0)
                         return -ENOMEM;
         tool_call_set_result(tc, TAKE_PTR(result));
         return 1;

@@ -74,13 +74,13 @@ static int goal_at_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
                                             "every tactic that starts on the line")) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < n_sel; i++)
-                if (json_object_array_add(tactics, lean_tactic_to_json(&f.tactics[sel[i]])) < 0)
+                if (json_append(tactics, lean_tactic_to_json(&f.tactics[sel[i]])) < 0)
                         return -ENOMEM;
         /* the goals before the chosen tactic (the outermost one on the line) */
-        if (json_object_object_add(result, "goals",
-                                   n_sel > 0 ? json_object_new_string(strempty(f.tactics[first].goals)) :
-                                   sorry >= 0 ? json_object_new_string(strempty(f.reply.sorries[sorry].goal)) :
-                                   NULL) < 0)
+        if (json_add_string_or_null(result, "goals",
+                                    n_sel > 0 ? strempty(f.tactics[first].goals) :
+                                    sorry >= 0 ? strempty(f.reply.sorries[sorry].goal) :
+                                    NULL) < 0)
                 return -ENOMEM;
         if (sorry >= 0 && json_add(result, "sorry", lean_sorry_to_json(&f.reply.sorries[sorry])) < 0)
                 return -ENOMEM;

@@ -122,8 +122,8 @@ static int multi_attempt_file(ToolCall *tc, LhJob *job, json_object *reply, json
         }
         if (tool_file_run_add_summary(result, s->file.path, &f) < 0 ||
             json_add(result, "found", json_object_new_boolean(s->proof_state >= 0)) < 0 ||
-            json_object_object_add(result, "proof_state_from", from ? json_object_new_string(from) : NULL) < 0 ||
-            json_object_object_add(result, "goals_before", goals ? json_object_new_string(goals) : NULL) < 0 ||
+            json_add_string_or_null(result, "proof_state_from", from) < 0 ||
+            json_add_string_or_null(result, "goals_before", goals) < 0 ||
             json_add(result, "attempts", json_object_new_array()) < 0) {
                 json_object_put(result);
                 return -ENOMEM;
@@ -172,16 +172,15 @@ static int multi_attempt_record(MultiAttemptState *s, json_object *reply, LhErro
         messages = json_object_new_array();
         goals = json_object_new_array();
         if (json_add(a, "messages", messages) < 0 || json_add(a, "goals", goals) < 0 ||
-            json_object_object_add(a, "proof_status",
-                                   lr.proof_status ? json_object_new_string(lr.proof_status) : NULL) < 0 ||
+            json_add_string_or_null(a, "proof_status", lr.proof_status) < 0 ||
             json_add(a, "solved", json_object_new_boolean(solved)) < 0 ||
             json_add(a, "has_errors", json_object_new_boolean(lean_reply_has_errors(&lr))) < 0)
                 return -ENOMEM;
         for (size_t i = 0; i < lr.n_messages; i++)
-                if (json_object_array_add(messages, lean_message_to_json(&lr.messages[i])) < 0)
+                if (json_append(messages, lean_message_to_json(&lr.messages[i])) < 0)
                         return -ENOMEM;
         STRV_FOREACH(g, lr.goals)
-                if (json_object_array_add(goals, json_object_new_string(*g)) < 0)
+                if (json_append(goals, json_object_new_string(*g)) < 0)
                         return -ENOMEM;
         return 0;
 }

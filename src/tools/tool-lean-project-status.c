@@ -45,8 +45,7 @@ static int status_call(ToolCall *tc) {
         result = json_object_new_object();
         limits = json_object_new_object();
         if (!result || !limits ||
-            (readiness.toolchain.pin ? json_add(result, "toolchain", json_object_new_string(readiness.toolchain.pin))
-                                     : json_object_object_add(result, "toolchain", NULL)) < 0 ||
+            json_add_string_or_null(result, "toolchain", readiness.toolchain.pin) < 0 ||
             json_add(result, "readiness", lean_readiness_to_json(&readiness)) < 0 ||
             json_add(result, "enforcement", json_object_new_string(
                         enforcement_mode_to_string(registry_get_enforcement(ctx->registry)))) < 0 ||

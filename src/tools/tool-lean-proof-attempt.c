@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "lean/lean-reply.h"
@@ -107,11 +108,11 @@ static int attempt_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
         if (!cmd)
                 return -ENOMEM;
         if (aj->tactic_mode) {
-                if (json_object_object_add(cmd, "tactic", json_object_new_string(aj->text)) < 0 ||
-                    json_object_object_add(cmd, "proofState", json_object_new_int64(aj->proof_state)) < 0)
+                if (json_add(cmd, "tactic", json_object_new_string(aj->text)) < 0 ||
+                    json_add(cmd, "proofState", json_object_new_int64(aj->proof_state)) < 0)
                         goto oom;
-        } else if (json_object_object_add(cmd, "cmd", json_object_new_string(aj->text)) < 0 ||
-                   (base >= 0 && json_object_object_add(cmd, "env", json_object_new_int(base)) < 0))
+        } else if (json_add(cmd, "cmd", json_object_new_string(aj->text)) < 0 ||
+                   (base >= 0 && json_add(cmd, "env", json_object_new_int(base)) < 0))
                 goto oom;
         *ret_command = cmd;
         return 0;
@@ -137,7 +138,7 @@ static int add_goals_and_states(json_object *result, const LeanReply *lr) {
                                 return r;
                 }
                 if (lr->sorries[i].proof_state >= 0 &&
-                    json_object_array_add(states, json_object_new_int(lr->sorries[i].proof_state)) < 0)
+                    json_append(states, json_object_new_int(lr->sorries[i].proof_state)) < 0)
                         return -ENOMEM;
         }
         for (size_t i = 0; i < lr->n_messages; i++) {
@@ -183,11 +184,11 @@ static int attempt_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
                 /* the tactic itself failed: a Lean outcome, not a tool error */
                 result = json_object_new_object();
                 if (!result ||
-                    json_object_object_add(result, "messages", json_object_new_array()) < 0 ||
-                    json_object_object_add(result, "sorries", json_object_new_array()) < 0 ||
-                    json_object_object_add(result, "goals", json_object_new_array()) < 0 ||
-                    json_object_object_add(result, "tactic_error", json_object_new_string(lr.lean_error)) < 0 ||
-                    json_object_object_add(result, "has_errors", json_object_new_boolean(true)) < 0)
+                    json_add(result, "messages", json_object_new_array()) < 0 ||
+                    json_add(result, "sorries", json_object_new_array()) < 0 ||
+                    json_add(result, "goals", json_object_new_array()) < 0 ||
+                    json_add(result, "tactic_error", json_object_new_string(lr.lean_error)) < 0 ||
+                    json_add(result, "has_errors", json_object_new_boolean(true)) < 0)
                         goto oom;
                 success = false;
         } else {
@@ -196,22 +197,22 @@ static int attempt_step(ToolCall *tc, LhJob *job, json_object *reply, json_objec
                         return -ENOMEM;
                 if (aj->tactic_mode) {
                         if (!json_object_object_get_ex(result, "goals", NULL) &&
-                            json_object_object_add(result, "goals", json_object_new_array()) < 0)
+                            json_add(result, "goals", json_object_new_array()) < 0)
                                 goto oom;
                         success = lean_reply_proof_completed(&lr) && !lean_reply_has_errors(&lr) &&
                                 !lean_reply_has_sorry(&lr);
                 } else {
                         if (add_goals_and_states(result, &lr) < 0)
                                 goto oom;
-                        if (json_object_object_add(result, "source", json_object_new_string(aj->text)) < 0)
+                        if (json_add(result, "source", json_object_new_string(aj->text)) < 0)
                                 goto oom;
                         success = !lean_reply_has_errors(&lr) && !lean_reply_has_sorry(&lr);
                         tc->env = lr.env;
                 }
         }
-        if (json_object_object_add(result, "mode", json_object_new_string(aj->tactic_mode ? "tactic" : "statement")) < 0 ||
-            json_object_object_add(result, "success", json_object_new_boolean(success)) < 0 ||
-            json_object_object_add(result, "worker_generation", json_object_new_int64((int64_t) aj->generation)) < 0)
+        if (json_add(result, "mode", json_object_new_string(aj->tactic_mode ? "tactic" : "statement")) < 0 ||
+            json_add(result, "success", json_object_new_boolean(success)) < 0 ||
+            json_add(result, "worker_generation", json_object_new_int64((int64_t) aj->generation)) < 0)
                 goto oom;
         tool_call_set_result(tc, result);
         return 1;

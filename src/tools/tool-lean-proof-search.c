@@ -119,7 +119,7 @@ static int search_finish(ToolCall *tc, SearchJob *sj, bool exhausted) {
                         return -ENOMEM;
         }
         for (size_t i = exhausted ? sj->current : sj->n; i < sj->n; i++)
-                if (json_object_array_add(untried, json_object_new_string(sj->tactics[i])) < 0)
+                if (json_append(untried, json_object_new_string(sj->tactics[i])) < 0)
                         return -ENOMEM;
         if (json_add(res, "goal", json_object_new_string(sj->goal)) < 0 ||
             json_add(res, "proved", json_object_new_boolean(n > 0)) < 0 ||
@@ -179,17 +179,18 @@ static int search_step(ToolCall *tc, LhJob *job, json_object *reply, json_object
 
                 if (json_add(attempt, "errors", errors) < 0)
                         return -ENOMEM;
-                if (r < 0 || lr.repl_error)
-                        json_object_array_add(errors, json_object_new_string(lr.repl_error ?: "reply of unexpected shape"));
+                if ((r < 0 || lr.repl_error) &&
+                    json_append(errors, json_object_new_string(lr.repl_error ?: "reply of unexpected shape")) < 0)
+                        return -ENOMEM;
                 for (size_t i = 0; r >= 0 && i < lr.n_messages &&
                                    json_object_array_length(errors) < PROOF_SEARCH_MAX_ERRORS; i++)
                         if (lr.messages[i].severity == LEAN_SEVERITY_ERROR &&
-                            json_object_array_add(errors, json_object_new_string_len(
+                            json_append(errors, json_object_new_string_len(
                                         lr.messages[i].data,
                                         (int) strnlen(lr.messages[i].data, PROOF_SEARCH_MAX_ERROR_CHARS))) < 0)
                                 return -ENOMEM;
                 if (streq(status, "failed") && lean_reply_has_sorry(&lr) &&
-                    json_object_array_add(errors, json_object_new_string("the proof uses sorry")) < 0)
+                    json_append(errors, json_object_new_string("the proof uses sorry")) < 0)
                         return -ENOMEM;
         } else {
                 /* exact?/apply?/simp? report the proof they found as a

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "lean/header.h"
@@ -44,8 +45,8 @@ static int run_start(ToolCall *tc, LhJob *job, json_object **ret_command) {
         cmd = json_object_new_object();
         if (!cmd)
                 return -ENOMEM;
-        if (json_object_object_add(cmd, "cmd", json_object_new_string(s->header.body)) < 0 ||
-            (base >= 0 && json_object_object_add(cmd, "env", json_object_new_int(base)) < 0)) {
+        if (json_add(cmd, "cmd", json_object_new_string(s->header.body)) < 0 ||
+            (base >= 0 && json_add(cmd, "env", json_object_new_int(base)) < 0)) {
                 json_object_put(cmd);
                 return -ENOMEM;
         }

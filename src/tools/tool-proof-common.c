@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
+#include "basic/json-util.h"
 #include "basic/strv.h"
 #include "lean/header.h"
 #include "tools/tool-proof-common.h"
@@ -41,14 +42,5 @@ int tool_parse_imports(McpCall *call, LhProject *p, json_object *obj, const char
 }
 
 json_object *tool_json_strv(char * const *l) {
-        json_object *a = json_object_new_array();
-
-        if (!a)
-                return NULL;
-        STRV_FOREACH(s, (char **) l)
-                if (json_object_array_add(a, json_object_new_string(*s)) < 0) {
-                        json_object_put(a);
-                        return NULL;
-                }
-        return a;
+        return json_strv_new(l);
 }

@@ -103,7 +103,7 @@ int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err) {
                 return -ENOMEM;
         for (size_t i = 0; i < lr->n_messages; i++)
                 if (lr->messages[i].severity == LEAN_SEVERITY_ERROR &&
-                    json_object_array_add(errors, lean_message_to_json(&lr->messages[i])) < 0) {
+                    json_append(errors, lean_message_to_json(&lr->messages[i])) < 0) {
                         json_object_put(errors);
                         return -ENOMEM;
                 }
@@ -133,7 +133,8 @@ int tool_query_command(ToolCall *tc, char *text, json_object **ret) {
         return 0;
 }
 
-unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsigned max) {
+/* An unsigned integer argument (in obj) or def; clamped to [1, max]. */
+static unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsigned max) {
         json_object *v;
         int64_t i;
 
@@ -245,24 +246,24 @@ static int module_query_key(ModuleQuery *q, LhProject *p, const LeanProjectStamp
         if (!a)
                 return -ENOMEM;
         kinds = json_object_new_array();
-        if (!kinds || json_object_array_add(a, json_object_new_string("lean_module_query")) < 0 ||
+        if (!kinds || json_append(a, json_object_new_string("lean_module_query")) < 0 ||
             json_object_array_add(a, kinds) < 0) {
                 json_object_put(kinds);
                 return -ENOMEM;
         }
         STRV_FOREACH(k, q->kinds)
-                if (json_object_array_add(kinds, json_object_new_string(*k)) < 0)
+                if (json_append(kinds, json_object_new_string(*k)) < 0)
                         return -ENOMEM;
-        if (json_object_array_add(a, json_object_new_string(project_get_id(p))) < 0 ||
-            json_object_array_add(a, json_object_new_string(stamp->manifest_hash)) < 0 ||
-            json_object_array_add(a, json_object_new_string(stamp->toolchain)) < 0 ||
-            json_object_array_add(a, json_object_new_string(q->module)) < 0 ||
-            json_object_array_add(a, json_object_new_string(strempty(q->prefix))) < 0 ||
-            json_object_array_add(a, json_object_new_string(strempty(q->name_pattern))) < 0 ||
-            json_object_array_add(a, json_object_new_boolean(q->include_type)) < 0 ||
-            json_object_array_add(a, json_object_new_boolean(q->include_doc)) < 0 ||
-            json_object_array_add(a, json_object_new_int64(q->max_items)) < 0 ||
-            json_object_array_add(a, json_object_new_int64(q->max_chars)) < 0)
+        if (json_append(a, json_object_new_string(project_get_id(p))) < 0 ||
+            json_append(a, json_object_new_string(stamp->manifest_hash)) < 0 ||
+            json_append(a, json_object_new_string(stamp->toolchain)) < 0 ||
+            json_append(a, json_object_new_string(q->module)) < 0 ||
+            json_append(a, json_object_new_string(strempty(q->prefix))) < 0 ||
+            json_append(a, json_object_new_string(strempty(q->name_pattern))) < 0 ||
+            json_append(a, json_object_new_boolean(q->include_type)) < 0 ||
+            json_append(a, json_object_new_boolean(q->include_doc)) < 0 ||
+            json_append(a, json_object_new_int64(q->max_items)) < 0 ||
+            json_append(a, json_object_new_int64(q->max_chars)) < 0)
                 return -ENOMEM;
         q->cache_key = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
         return q->cache_key ? 0 : -ENOMEM;

@@ -29,9 +29,6 @@ int tool_query_parse_reply(json_object *reply, LeanReply *lr, LhError *err);
 /* {"cmd": text, "env": base} for job (text: ownership taken). */
 int tool_query_command(ToolCall *tc, char *text, json_object **ret);
 
-/* An unsigned integer argument (in obj) or def; clamped to [1, max]. */
-unsigned tool_query_uint(json_object *obj, const char *key, unsigned def, unsigned max);
-
 /* ---- the module query job (lean_module_query, lean_module_query_batch) ---- */
 
 typedef struct ToolCall ToolCall;

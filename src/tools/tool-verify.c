@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/strv.h"
 #include "lean/header.h"
@@ -236,8 +237,8 @@ static int verify_next(ToolCall *tc, LhJob *job, VerifyJob *vj, json_object **re
                 cmd = json_object_new_object();
                 if (!cmd)
                         return -ENOMEM;
-                if (json_object_object_add(cmd, "cmd", json_object_new_string(text)) < 0 ||
-                    (env >= 0 && json_object_object_add(cmd, "env", json_object_new_int(env)) < 0)) {
+                if (json_add(cmd, "cmd", json_object_new_string(text)) < 0 ||
+                    (env >= 0 && json_add(cmd, "env", json_object_new_int(env)) < 0)) {
                         json_object_put(cmd);
                         return -ENOMEM;
                 }
@@ -254,7 +255,7 @@ static json_object *verify_item_to_json(const VerifyItem *it) {
 
         if (!o)
                 return NULL;
-        if (json_object_object_add(o, "name", it->name ? json_object_new_string(it->name) : NULL) < 0)
+        if (json_add_string_or_null(o, "name", it->name) < 0)
                 goto oom;
         if (it->error_code) {
                 json_object *e = json_object_new_object();
@@ -263,10 +264,10 @@ static json_object *verify_item_to_json(const VerifyItem *it) {
                         json_object_put(e);
                         goto oom;
                 }
-                if (json_object_object_add(e, "code", json_object_new_string(it->error_code)) < 0 ||
-                    json_object_object_add(e, "retryable", json_object_new_boolean(false)) < 0 ||
-                    json_object_object_add(e, "message", json_object_new_string(strempty(it->error_message))) < 0 ||
-                    json_object_object_add(o, "ok", json_object_new_boolean(false)) < 0)
+                if (json_add(e, "code", json_object_new_string(it->error_code)) < 0 ||
+                    json_add(e, "retryable", json_object_new_boolean(false)) < 0 ||
+                    json_add(e, "message", json_object_new_string(strempty(it->error_message))) < 0 ||
+                    json_add(o, "ok", json_object_new_boolean(false)) < 0)
                         goto oom;
                 return o;
         }
@@ -275,15 +276,14 @@ static json_object *verify_item_to_json(const VerifyItem *it) {
                 if (!strv_contains(it->allowed, *a) && strv_extend(&disallowed, *a) < 0)
                         goto oom;
         ok = it->compiled && it->found && !it->has_sorry && strv_isempty(disallowed) && !it->repl_failed;
-        if (json_object_object_add(o, "ok", json_object_new_boolean(ok)) < 0 ||
-            json_object_object_add(o, "found", json_object_new_boolean(it->found)) < 0 ||
-            json_object_object_add(o, "compiled", json_object_new_boolean(it->compiled)) < 0 ||
-            json_object_object_add(o, "has_sorry", json_object_new_boolean(it->has_sorry)) < 0 ||
-            json_object_object_add(o, "axioms", tool_json_strv(it->axioms)) < 0 ||
-            json_object_object_add(o, "disallowed_axioms", tool_json_strv(disallowed)) < 0 ||
-            json_object_object_add(o, "allowed_axioms", tool_json_strv(it->allowed)) < 0 ||
-            json_object_object_add(o, "messages", it->messages ? json_object_get(it->messages) :
-                                                                 json_object_new_array()) < 0)
+        if (json_add(o, "ok", json_object_new_boolean(ok)) < 0 ||
+            json_add(o, "found", json_object_new_boolean(it->found)) < 0 ||
+            json_add(o, "compiled", json_object_new_boolean(it->compiled)) < 0 ||
+            json_add(o, "has_sorry", json_object_new_boolean(it->has_sorry)) < 0 ||
+            json_add(o, "axioms", tool_json_strv(it->axioms)) < 0 ||
+            json_add(o, "disallowed_axioms", tool_json_strv(disallowed)) < 0 ||
+            json_add(o, "allowed_axioms", tool_json_strv(it->allowed)) < 0 ||
+            json_add(o, "messages", it->messages ? json_object_get(it->messages) : json_object_new_array()) < 0)
                 goto oom;
         return o;
 oom:
@@ -331,8 +331,8 @@ static int verify_finish(ToolCall *tc, VerifyJob *vj) {
                 items = NULL;
                 goto oom;
         }
-        if (json_object_object_add(result, "n_ok", json_object_new_int64((int64_t) n_ok)) < 0 ||
-            json_object_object_add(result, "all_ok", json_object_new_boolean(n_ok == vj->n_items)) < 0) {
+        if (json_add(result, "n_ok", json_object_new_int64((int64_t) n_ok)) < 0 ||
+            json_add(result, "all_ok", json_object_new_boolean(n_ok == vj->n_items)) < 0) {
                 items = NULL;
                 goto oom;
         }
@@ -431,8 +431,11 @@ static int verify_reply_now(ToolCall *tc, VerifyJob *vj) {
                 json_object_put(items);
                 return -ENOMEM;
         }
-        json_object_object_add(result, "n_ok", json_object_new_int(0));
-        json_object_object_add(result, "all_ok", json_object_new_boolean(false));
+        if (json_add(result, "n_ok", json_object_new_int(0)) < 0 ||
+            json_add(result, "all_ok", json_object_new_boolean(false)) < 0) {
+                json_object_put(result);
+                return -ENOMEM;
+        }
         tool_call_reply(tc, result, NULL, NULL);
         return 0;
 }

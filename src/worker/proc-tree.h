@@ -23,8 +23,6 @@ typedef struct ProcStat {
         uint64_t starttime;
 } ProcStat;
 
-/* Parse the text of /proc/PID/stat (the comm field may hold spaces and ')'). */
-int proc_stat_parse(const char *text, ProcStat *ret);
 int proc_stat_read(pid_t pid, ProcStat *ret);
 
 /* The children of every thread of pid, appended to *pids (n/allocated updated). */
@@ -36,3 +34,7 @@ int proc_tree_collect(pid_t root, ProcTreeEntry **ret, size_t *ret_n);
 
 /* Is e still the process it was (alive or a zombie)? Fills *ret_stat (optional). */
 bool proc_tree_entry_current(const ProcTreeEntry *e, ProcStat *ret_stat);
+
+/* for tests: the parser proc-tree.c reads /proc/PID/stat with, on text. */
+/* Parse the text of /proc/PID/stat (the comm field may hold spaces and ')'). */
+int proc_stat_parse(const char *text, ProcStat *ret);

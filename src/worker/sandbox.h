@@ -57,12 +57,6 @@ typedef struct SandboxPaths {
         char *const *envp;
 } SandboxPaths;
 
-/* The argv to exec for argv run in project_root under mode: a copy of argv
- * for SANDBOX_NONE, else bwrap's argv ending in "--" argv. Never runs
- * anything; paths may be NULL. */
-int sandbox_wrap_argv(SandboxMode mode, char *const *argv, const char *project_root, const SandboxPaths *paths,
-                      char ***ret);
-
 /* In a forked child of a single-threaded parent: exec argv with envp (NULL:
  * environ), wrapped as sandbox_wrap_argv() does (plain execvpe for
  * SANDBOX_NONE; bwrap keeps only the variables it lets through from envp).
@@ -74,3 +68,11 @@ int sandbox_execvpe(SandboxMode mode, char *const *argv, char *const *envp, cons
  * timeout_usec (call it before the event loop runs). On failure returns a
  * negative errno and a malloc'd message naming the cause and the fix. */
 int sandbox_probe(SandboxMode mode, const SandboxPaths *paths, uint64_t timeout_usec, char **ret_error);
+
+/* for tests: sandbox_execvpe() runs what this builds; the
+ * unit tests check the argv without running bwrap. */
+/* The argv to exec for argv run in project_root under mode: a copy of argv
+ * for SANDBOX_NONE, else bwrap's argv ending in "--" argv. Never runs
+ * anything; paths may be NULL. */
+int sandbox_wrap_argv(SandboxMode mode, char *const *argv, const char *project_root, const SandboxPaths *paths,
+                      char ***ret);

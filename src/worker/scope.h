@@ -28,14 +28,11 @@ ScopePlacer *scope_placer_free(ScopePlacer *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ScopePlacer *, scope_placer_free);
 
 bool scope_placer_is_available(const ScopePlacer *p);
-const char *scope_placer_unavailable_reason(const ScopePlacer *p); /* NULL when available */
 
 /* The unit name of a worker: lean-worker-<id>-<owner pid>-<owner start
  * time>-<generation>.scope. Unique across daemons (also one that crashed
  * while its scopes still stop), and it names its owner. */
 int scope_placer_unit_name(const ScopePlacer *p, const char *project_id, uint64_t generation, char **ret);
-/* The owning daemon of such a name; -EINVAL for other names. */
-int scope_unit_parse_owner(const char *unit, pid_t *ret_pid, uint64_t *ret_starttime);
 
 /* Create unit (scope_placer_unit_name()) in the slice holding pid, with
  * MemoryMax (KiB → bytes) and MemorySwapMax=0 when memory_max_kib > 0,
@@ -58,3 +55,10 @@ int scope_placer_stop_unit(ScopePlacer *p, const char *unit);
  * gone (a crashed one); those of another running lean-hostd of the same
  * user are left alone. */
 int scope_placer_stop_stale(ScopePlacer *p);
+
+/* for tests: why the placer is not available (the tests print it; the
+ * daemon asks scope_placer_is_available()), and the owner of a
+ * scope_placer_unit_name() name, which reaping stale scopes reads. */
+const char *scope_placer_unavailable_reason(const ScopePlacer *p); /* NULL when available */
+/* The owning daemon of such a name; -EINVAL for other names. */
+int scope_unit_parse_owner(const char *unit, pid_t *ret_pid, uint64_t *ret_starttime);

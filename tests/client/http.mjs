@@ -9,6 +9,7 @@
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { listAndRun } from "./common.mjs";
 
 const [url, toolArgsJson] = process.argv.slice(2);
 if (!url || !toolArgsJson) {
@@ -22,13 +23,7 @@ const client = new Client({ name: "lean-host-sdk-http", version: "0.0.0" });
 try {
   await client.connect(transport);
   const session = transport.sessionId;
-  const { tools } = await client.listTools();
-  const result = await client.callTool(
-    { name: "lean_run", arguments: JSON.parse(toolArgsJson) },
-    undefined,
-    { timeout: 60000 },
-  );
-  if (!Array.isArray(result.content)) throw new Error("tools/call result without content");
+  const { tools, result } = await listAndRun(client, toolArgsJson);
   await client.ping();
   const protocol = transport.protocolVersion;
   await transport.terminateSession();

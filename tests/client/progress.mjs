@@ -11,7 +11,7 @@
 //                  "resetTimeoutOnProgress": b}
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { bridgeTransport, callLeanRun } from "./common.mjs";
 import { DEFAULT_REQUEST_TIMEOUT_MSEC } from "@modelcontextprotocol/sdk/shared/protocol.js";
 
 const [bridge, argsJson, toolArgsJson, optionsJson] = process.argv.slice(2);
@@ -21,12 +21,7 @@ if (!bridge || !toolArgsJson) {
 }
 const opts = JSON.parse(optionsJson || "{}");
 
-const transport = new StdioClientTransport({
-  command: bridge,
-  args: JSON.parse(argsJson || "[]"),
-  env: process.env,
-  stderr: "inherit",
-});
+const transport = bridgeTransport(bridge, argsJson);
 const client = new Client({ name: "lean-host-sdk-progress", version: "0.0.0" });
 
 try {
@@ -46,7 +41,7 @@ if (opts.timeout !== undefined) options.timeout = opts.timeout;
 const started = Date.now();
 const out = { progress, timeout_ms: opts.timeout ?? DEFAULT_REQUEST_TIMEOUT_MSEC };
 try {
-  const result = await client.callTool({ name: "lean_run", arguments: JSON.parse(toolArgsJson) }, undefined, options);
+  const result = await callLeanRun(client, toolArgsJson, options);
   out.ok = true;
   out.isError = result.isError === true;
   out.text = result.content?.[0]?.text;

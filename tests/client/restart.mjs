@@ -7,24 +7,15 @@
 
 import { createInterface } from "node:readline";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { bridgeTransport, callLeanRun } from "./common.mjs";
 
 const [bridge, argsJson, toolArgsJson] = process.argv.slice(2);
-const transport = new StdioClientTransport({
-  command: bridge,
-  args: JSON.parse(argsJson || "[]"),
-  env: process.env,
-  stderr: "inherit",
-});
+const transport = bridgeTransport(bridge, argsJson);
 const client = new Client({ name: "lean-host-sdk-restart", version: "0.0.0" });
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
 async function run(phase) {
-  const result = await client.callTool(
-    { name: "lean_run", arguments: JSON.parse(toolArgsJson) },
-    undefined,
-    { timeout: 60000 },
-  );
+  const result = await callLeanRun(client, toolArgsJson);
   console.log(JSON.stringify({ phase, isError: result.isError === true }));
 }
 

@@ -6,7 +6,7 @@
 //   node smoke.mjs LEAN_HOST_MCP '["--socket", "PATH"]' LEAN_RUN_ARGUMENTS_JSON
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { bridgeTransport, listAndRun } from "./common.mjs";
 
 const [bridge, argsJson, toolArgsJson] = process.argv.slice(2);
 if (!bridge || !toolArgsJson) {
@@ -14,23 +14,12 @@ if (!bridge || !toolArgsJson) {
   process.exit(2);
 }
 
-const transport = new StdioClientTransport({
-  command: bridge,
-  args: JSON.parse(argsJson || "[]"),
-  env: process.env,
-  stderr: "inherit",
-});
+const transport = bridgeTransport(bridge, argsJson);
 const client = new Client({ name: "lean-host-sdk-smoke", version: "0.0.0" });
 
 try {
   await client.connect(transport);
-  const { tools } = await client.listTools();
-  const result = await client.callTool(
-    { name: "lean_run", arguments: JSON.parse(toolArgsJson) },
-    undefined,
-    { timeout: 60000 },
-  );
-  if (!Array.isArray(result.content)) throw new Error("tools/call result without content");
+  const { tools, result } = await listAndRun(client, toolArgsJson);
   console.log(JSON.stringify({
     tools: tools.length,
     called: "lean_run",

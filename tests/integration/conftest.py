@@ -65,7 +65,32 @@ class ProtocolError(Exception):
     pass
 
 
-class Client:
+class JsonRpcWriter:
+    """The writing half of a newline-delimited JSON-RPC 2.0 client: ids and
+    messages over the subclass's send_raw(bytes) (also the bridge tests')."""
+
+    next_id = 1
+
+    def send(self, obj):
+        self.send_raw(json.dumps(obj).encode() + b"\n")
+
+    def request_async(self, method, params=None):
+        rid = self.next_id
+        self.next_id += 1
+        msg = {"jsonrpc": "2.0", "id": rid, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send(msg)
+        return rid
+
+    def notify(self, method, params=None):
+        msg = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send(msg)
+
+
+class Client(JsonRpcWriter):
     """One connection to the daemon: newline-delimited JSON-RPC 2.0."""
 
     def __init__(self, path, timeout=RECV_TIMEOUT):
@@ -93,9 +118,6 @@ class Client:
 
     def send_raw(self, data):
         self.sock.sendall(data)
-
-    def send(self, obj):
-        self.send_raw(json.dumps(obj).encode() + b"\n")
 
     def recv_line(self, timeout=None):
         """The next line (bytes, without newline); b'' on EOF."""
@@ -135,15 +157,6 @@ class Client:
         except TimeoutError:
             return False
 
-    def request_async(self, method, params=None):
-        rid = self.next_id
-        self.next_id += 1
-        msg = {"jsonrpc": "2.0", "id": rid, "method": method}
-        if params is not None:
-            msg["params"] = params
-        self.send(msg)
-        return rid
-
     def wait_response(self, rid, timeout=None):
         for i, m in enumerate(self.pending):
             if m.get("id") == rid and "method" not in m:
@@ -165,12 +178,6 @@ class Client:
 
     def request(self, method, params=None, timeout=None):
         return self.wait_response(self.request_async(method, params), timeout)
-
-    def notify(self, method, params=None):
-        msg = {"jsonrpc": "2.0", "method": method}
-        if params is not None:
-            msg["params"] = params
-        self.send(msg)
 
     def initialize(self, version=DEFAULT_PROTOCOL):
         resp = self.request("initialize", {

@@ -16,13 +16,13 @@ import time
 
 import pytest
 
-from conftest import DEFAULT_PROTOCOL, SOURCE_ROOT, binary, double_command, lean_run_args
+from conftest import DEFAULT_PROTOCOL, SOURCE_ROOT, JsonRpcWriter, binary, double_command, lean_run_args
 
 EX_UNAVAILABLE = 69
 EX_TEMPFAIL = 75
 
 
-class Bridge:
+class Bridge(JsonRpcWriter):
     """lean-host-mcp as an MCP client runs it: one process, one session."""
 
     def __init__(self, args, env):
@@ -32,7 +32,8 @@ class Bridge:
                                      stdout=subprocess.PIPE, stderr=self.errf)
         self.lines = []
         self.cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.next_id = 1
 
     def _read(self):
@@ -41,28 +42,30 @@ class Bridge:
                 self.lines.append(json.loads(line))
                 self.cond.notify_all()
 
-    def send(self, msg):
-        self.proc.stdin.write(json.dumps(msg).encode() + b"\n")
+    def send_raw(self, data):
+        self.proc.stdin.write(data)
         self.proc.stdin.flush()
-
-    def request_async(self, method, params=None):
-        rid = self.next_id
-        self.next_id += 1
-        msg = {"jsonrpc": "2.0", "id": rid, "method": method}
-        if params is not None:
-            msg["params"] = params
-        self.send(msg)
-        return rid
 
     def wait(self, rid, timeout=60):
         deadline = time.monotonic() + timeout
+        exited = False
         with self.cond:
             while True:
                 for m in self.lines:
                     if m.get("id") == rid and "method" not in m:
                         return m
                 left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
+                if self.proc.poll() is not None and not exited:
+                    # its last lines may still be in the pipe: let the reader
+                    # reach EOF, then look once more
+                    exited = True
+                    self.cond.release()
+                    try:
+                        self.reader.join(5)
+                    finally:
+                        self.cond.acquire()
+                    continue
+                if left <= 0 or exited:
                     raise AssertionError(f"no answer to {rid} (bridge exit {self.proc.poll()}): "
                                          f"{self.lines[-3:]} {self.stderr_now()}")
                 self.cond.wait(min(left, 0.2))
@@ -74,7 +77,7 @@ class Bridge:
         r = self.request("initialize", {"protocolVersion": DEFAULT_PROTOCOL, "capabilities": {},
                                         "clientInfo": {"name": "bridge-restart", "version": "0"}})
         assert "result" in r, r
-        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        self.notify("notifications/initialized")
         return r
 
     def lean_run(self, project, code="def a := 1", timeout=60):

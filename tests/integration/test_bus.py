@@ -308,6 +308,10 @@ def test_facts_on_bus_match_mcp(user_manager, start_daemon, lean_project):
             for key in set(PROPERTY_FACTS.values()):
                 assert cf[key] == facts[key], (key, cf[key], facts[key])
             assert cf["object"] == obj and cf["id"] == props["Id"]
+            # the pool's workers (an array property read element by element)
+            live = [w for w in cf["workers"] if w["worker_pid"] == facts["worker_pid"]]
+            assert len(live) == 1 and live[0]["worker_generation"] == facts["worker_generation"], cf["workers"]
+            assert isinstance(live[0]["state"], str) and live[0]["requests_served"] >= 1, cf["workers"]
             assert ctl_json("facts", props["Id"])["object"] == obj
             assert ctl_json("restarts") == {"restarts_total": facts["restarts_total"],
                                             "restarts_by_cause": facts["restarts_by_cause"]}
