@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <stdio.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/time-util.h"
 #include "mcp/call.h"
@@ -28,10 +29,14 @@ static json_object *tool_error_body_new(const char *code, bool retryable, const 
                 json_object_put(e);
                 return NULL;
         }
-        json_object_object_add(e, "code", json_object_new_string(code));
-        json_object_object_add(e, "retryable", json_object_new_boolean(retryable));
-        json_object_object_add(e, "message", json_object_new_string(message));
-        json_object_object_add(body, "error", e);
+        if (json_add(e, "code", json_object_new_string(code)) < 0 ||
+            json_add(e, "retryable", json_object_new_boolean(retryable)) < 0 ||
+            json_add(e, "message", json_object_new_string(message)) < 0 ||
+            json_add(body, "error", TAKE_PTR(e)) < 0) {
+                json_object_put(body);
+                json_object_put(e);
+                return NULL;
+        }
         return body;
 }
 
@@ -65,12 +70,19 @@ static json_object *tool_result_new(McpServer *s, json_object *body, bool is_err
                 json_object_put(text);
                 return NULL;
         }
-        json_object_object_add(text, "type", json_object_new_string("text"));
-        json_object_object_add(text, "text", json_object_new_string(summary));
-        json_object_array_add(content, text);
-        json_object_object_add(result, "content", content);
-        json_object_object_add(result, "structuredContent", body);
-        json_object_object_add(result, "isError", json_object_new_boolean(is_error));
+        /* each add takes its value, on failure too: what is left is released below */
+        if (json_add(text, "type", json_object_new_string("text")) < 0 ||
+            json_add(text, "text", json_object_new_string(summary)) < 0 ||
+            json_append(content, TAKE_PTR(text)) < 0 ||
+            json_add(result, "content", TAKE_PTR(content)) < 0 ||
+            json_add(result, "structuredContent", TAKE_PTR(body)) < 0 ||
+            json_add(result, "isError", json_object_new_boolean(is_error)) < 0) {
+                json_object_put(text);
+                json_object_put(content);
+                json_object_put(body);
+                json_object_put(result);
+                return NULL;
+        }
         return result;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/json-util.h"
 #include "basic/log.h"
 #include "basic/path-util.h"
 #include "basic/strv.h"
@@ -263,7 +264,7 @@ int tools_check_readiness(ToolsContext *ctx, McpCall *call, LhProject *p, const 
                 if (!rj || json_object_object_add(err.details, "readiness", rj) < 0)
                         json_object_put(rj);
                 if (ret->fix)
-                        json_object_object_add(err.details, "fix", json_object_new_string(ret->fix));
+                        (void) json_add(err.details, "fix", json_object_new_string(ret->fix)); /* the message has it too */
         }
         tool_reply_error(call, p, &err, NULL);
         lh_error_done(&err);
