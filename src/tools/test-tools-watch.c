@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -17,6 +18,8 @@
 #include "basic/strv.h"
 #include "basic/tests.h"
 #include "tools/tools-watch.h"
+
+#define WATCH_TEST_MANY 140
 
 /* dir + name, in one of a few static buffers */
 static const char *pj(const char *dir, const char *name) {
@@ -61,6 +64,98 @@ static void watch_put(ToolsWatch *w, int fd, const char *path, const LeanReadine
         ASSERT_TRUE(set.n > 0);
         ASSERT_EQ(tools_watch_put(w, seq, path, path, key, rd, &set), expect);
         ASSERT_EQ(set.n, 0u); /* taken or freed */
+}
+
+/* The watches an inotify instance holds (the kernel's count, not ours). */
+static unsigned watches_held(int fd) {
+        char p[64], line[512];
+        unsigned n = 0;
+        FILE *f;
+
+        snprintf(p, sizeof p, "/proc/self/fdinfo/%d", fd);
+        f = fopen(p, "re");
+        ASSERT_TRUE(f != NULL);
+        while (fgets(line, sizeof line, f))
+                n += strncmp(line, "inotify wd:", 11) == 0;
+        fclose(f);
+        return n;
+}
+
+/* Watches no cached answer uses are removed: dropped, replaced, evicted and
+ * refused answers give theirs back (the kernel counts them against the
+ * user's fs.inotify.max_user_watches for as long as the daemon runs); the
+ * least recently used answer is the one evicted. */
+static void test_release(const char *tmp, const LeanReadiness *rd, const ToolsWatchKey *key) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        char *dirs[WATCH_TEST_MANY];
+        ToolsWatchSet set = {};
+        ToolsWatch *w;
+        unsigned one, per = 0;
+        uint64_t seq;
+        int fd;
+
+        ASSERT_OK(sd_event_new(&event));
+        ASSERT_OK(tools_watch_new(&w, event));
+        fd = tools_watch_fd_dup(w);
+        ASSERT_TRUE(fd >= 0);
+        for (unsigned i = 0; i < WATCH_TEST_MANY; i++) {
+                dirs[i] = strdup_printf("%s/many%u", tmp, i);
+                ASSERT_TRUE(dirs[i] != NULL);
+                ASSERT_OK(mkdir(dirs[i], 0755));
+                test_write_file(pj(dirs[i], "/lakefile.lean"), "package m\n");
+        }
+
+        /* one answer, then dropped by a change: nothing held */
+        watch_put(w, fd, dirs[0], rd, key, 1);
+        one = watches_held(fd);
+        ASSERT_TRUE(one > 0);
+        test_write_file(pj(dirs[0], "/lean-toolchain"), "leanprover/lean4:v4.33.0-rc2\n");
+        drain(w, fd);
+        ASSERT_EQ(tools_watch_count(w), 0u);
+        ASSERT_EQ(watches_held(fd), 0u);
+
+        /* the same path again: as many as once */
+        watch_put(w, fd, dirs[0], rd, key, 1);
+        watch_put(w, fd, dirs[0], rd, key, 1);
+        ASSERT_EQ(watches_held(fd), one);
+        /* a refused answer (an event on its watches meanwhile) keeps what the cached one uses */
+        seq = tools_watch_seq(w);
+        ASSERT_OK(tools_watch_add_probes(fd, dirs[1], dirs[1], rd, NULL, &set));
+        ASSERT_TRUE(watches_held(fd) > one);
+        fake_event(w, set.refs[set.n - 1].wd, IN_ATTRIB);
+        ASSERT_EQ(tools_watch_put(w, seq, dirs[1], dirs[1], key, rd, &set), 0);
+        ASSERT_EQ(watches_held(fd), one);
+        ASSERT_TRUE(tools_watch_get(w, dirs[0], key, NULL) != NULL);
+        /* a set that is not put (a symlink on the way, not cacheable) */
+        ASSERT_OK(tools_watch_add_probes(fd, dirs[2], dirs[2], rd, NULL, &set));
+        tools_watch_release(w, &set);
+        ASSERT_EQ(set.n, 0u);
+        ASSERT_EQ(watches_held(fd), one);
+
+        /* many distinct paths: the cache and the watches stay bounded, and the
+         * path used all along stays cached */
+        for (unsigned i = 1; i < WATCH_TEST_MANY; i++) {
+                watch_put(w, fd, dirs[i], rd, key, 1);
+                if (i == 1)
+                        per = watches_held(fd) - one; /* a project's own */
+                ASSERT_TRUE(tools_watch_get(w, dirs[0], key, NULL) != NULL);
+        }
+        ASSERT_TRUE(per > 0);
+        ASSERT_EQ(tools_watch_count(w), 128u);
+        ASSERT_EQ(watches_held(fd), one + 127u * per);
+        ASSERT_TRUE(tools_watch_get(w, dirs[0], key, NULL) != NULL);
+        ASSERT_TRUE(tools_watch_get(w, dirs[1], key, NULL) == NULL); /* the oldest went */
+        /* every one changed: nothing held */
+        for (unsigned i = 0; i < WATCH_TEST_MANY; i++)
+                test_write_file(pj(dirs[i], "/lakefile.lean"), "package n\n");
+        drain(w, fd);
+        ASSERT_EQ(tools_watch_count(w), 0u);
+        ASSERT_EQ(watches_held(fd), 0u);
+
+        tools_watch_free(w);
+        close(fd);
+        for (unsigned i = 0; i < WATCH_TEST_MANY; i++)
+                free(dirs[i]);
 }
 
 int main(void) {
@@ -170,6 +265,7 @@ int main(void) {
         ASSERT_OK(mkdir(other, 0755));
         ASSERT_OK(symlink(other, pj(c, "/.lake")));
         ASSERT_ERROR(tools_watch_add_probes(fd, c, c, &rd, NULL, &set), ELOOP);
+        tools_watch_release(w, &set);
         ASSERT_EQ(set.n, 0u);
         /* nor a path with a symlink in it cached */
         link = path_join(tmp, "link");
@@ -182,6 +278,7 @@ int main(void) {
 
         tools_watch_free(w);
         close(fd);
+        test_release(tmp, &rd, &key);
         lean_readiness_done(&rd);
         test_remove_tree(tmp);
         return 0;

@@ -159,8 +159,7 @@ static void preflight_job_watch(PreflightJob *j) {
         j->argv = strv_free(j->argv);
         preflight_job_lookup(j);
         j->cacheable = j->r >= 0 && j->classified >= 0 && streq(root, j->root) && answers_same(&first, &j->rd);
-        if (!j->cacheable)
-                tools_watch_set_done(&j->set);
+        /* not cacheable: the loop releases the watches (j->set) */
 }
 
 static void preflight_job_run(void *userdata) {
@@ -287,6 +286,9 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
                 preflight_reply_error(pf, &j->err, j->r);
         else
                 preflight_dispatch(pf, j);
+        /* watches not cached (put took the cached ones): the kernel would keep them */
+        if (j)
+                tools_watch_release(pf->ctx->watch, &j->set);
         preflight_free(pf);
 }
 

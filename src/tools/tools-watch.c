@@ -95,12 +95,42 @@ static bool set_has_wd(const ToolsWatchSet *s, int wd) {
         return false;
 }
 
+static bool entries_use_wd(ToolsWatch *w, int wd) {
+        LIST_FOREACH(entries, e, w->entries)
+                if (set_has_wd(&e->set, wd))
+                        return true;
+        return false;
+}
+
+static void ring_push(ToolsWatch *w, int wd);
+
+/* The watches of set that no cached answer uses are removed: the kernel
+ * would keep them (and count them against fs.inotify.max_user_watches, the
+ * user's budget for every program) as long as the daemon runs. A thread may
+ * have been handed one of them while it runs: the removal is noted as an
+ * event on it, so that answer is not cached (seen_since()). */
+static void watch_release_wds(ToolsWatch *w, const ToolsWatchSet *set) {
+        for (size_t i = 0; i < set->n; i++) {
+                int wd = set->refs[i].wd;
+                bool done = false;
+
+                for (size_t k = 0; k < i && !done; k++)
+                        done = set->refs[k].wd == wd;
+                if (done || entries_use_wd(w, wd))
+                        continue;
+                (void) inotify_rm_watch(w->fd, wd); /* EINVAL: the kernel dropped it (IN_IGNORED) */
+                ring_push(w, wd);
+        }
+}
+
 static WatchEntry *entry_free(ToolsWatch *w, WatchEntry *e) {
         if (!e)
                 return NULL;
         if (w) {
                 LIST_REMOVE(entries, w->entries, e);
                 w->n_entries--;
+                if (w->fd >= 0)
+                        watch_release_wds(w, &e->set);
         }
         free(e->path);
         free(e->root);
@@ -112,9 +142,25 @@ static WatchEntry *entry_free(ToolsWatch *w, WatchEntry *e) {
         return mfree(e);
 }
 
+/* Every answer (an overflow, already in the ring, or the end): each watch
+ * goes (a second removal of a shared one fails, harmlessly). */
 static void watch_drop_all(ToolsWatch *w) {
-        while (w->entries)
-                entry_free(w, w->entries);
+        while (w->entries) {
+                WatchEntry *e = w->entries;
+
+                LIST_REMOVE(entries, w->entries, e);
+                w->n_entries--;
+                for (size_t i = 0; w->fd >= 0 && i < e->set.n; i++)
+                        (void) inotify_rm_watch(w->fd, e->set.refs[i].wd);
+                entry_free(NULL, e);
+        }
+}
+
+void tools_watch_release(ToolsWatch *w, ToolsWatchSet *set) {
+        assert(set);
+        if (w && w->fd >= 0)
+                watch_release_wds(w, set);
+        tools_watch_set_done(set);
 }
 
 /* ---- thread side ------------------------------------------------------------ */
@@ -324,9 +370,7 @@ int tools_watch_add_probes(int fd, const char *path, const char *root, const Lea
         for (size_t i = 0; i < k.n_dirs; i++)
                 free(k.dirs[i].dir);
         free(k.dirs);
-        if (r < 0)
-                tools_watch_set_done(set);
-        return r;
+        return r; /* on failure too, set holds what was added: tools_watch_release() it */
 }
 
 /* ---- loop side --------------------------------------------------------------- */
@@ -491,7 +535,7 @@ static int strdup_or_null(const char *s, char **ret) {
 
 int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const char *root,
                     const ToolsWatchKey *key, const LeanReadiness *rd, ToolsWatchSet *set) {
-        WatchEntry *e;
+        WatchEntry *e, *old;
 
         assert(path);
         assert(root);
@@ -500,20 +544,12 @@ int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const c
         assert(set);
 
         if (!w || set->n == 0 || seen_since(w, seq_start, set)) {
-                tools_watch_set_done(set);
+                tools_watch_release(w, set);
                 return 0;
-        }
-        entry_free(w, entry_find(w, path));
-        if (w->n_entries >= WATCH_ENTRIES_MAX) {
-                WatchEntry *oldest = w->entries;
-
-                while (oldest->entries_next)
-                        oldest = oldest->entries_next;
-                entry_free(w, oldest);
         }
         e = new0(WatchEntry, 1);
         if (!e) {
-                tools_watch_set_done(set);
+                tools_watch_release(w, set);
                 return -ENOMEM;
         }
         e->custom_worker = key->custom_worker;
@@ -521,13 +557,23 @@ int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const c
             !(e->trusted_roots = strv_copy(key->trusted_roots)) || strdup_or_null(key->elan_home, &e->elan_home) < 0 ||
             strdup_or_null(key->repl_cache, &e->repl_cache) < 0 || lean_readiness_copy(&e->rd, rd) < 0) {
                 entry_free(NULL, e);
-                tools_watch_set_done(set);
+                tools_watch_release(w, set);
                 return -ENOMEM;
         }
         e->set = *set;
         *set = (ToolsWatchSet) {};
+        /* in first: what it replaces releases only the watches it does not share */
+        old = entry_find(w, path);
         LIST_PREPEND(entries, w->entries, e);
         w->n_entries++;
+        entry_free(w, old);
+        if (w->n_entries > WATCH_ENTRIES_MAX) {
+                WatchEntry *oldest = w->entries;
+
+                while (oldest->entries_next)
+                        oldest = oldest->entries_next;
+                entry_free(w, oldest);
+        }
         return 1;
 }
 
@@ -542,6 +588,9 @@ const LeanReadiness *tools_watch_get(ToolsWatch *w, const char *path, const Tool
         e = entry_find(w, path);
         if (!e || !entry_key_equal(e, key))
                 return NULL;
+        /* least recently used goes first when the cache is full */
+        LIST_REMOVE(entries, w->entries, e);
+        LIST_PREPEND(entries, w->entries, e);
         if (ret_root)
                 *ret_root = e->root;
         return &e->rd;

@@ -59,7 +59,8 @@ bool tools_watch_answer_cacheable(const char *path, const char *root, const Lean
 /* Thread: watch everything the resolution of path to root and the
  * classification rd read (elan_home resolved). 0, or negative errno when
  * something cannot be watched (a symlink on the way, the watch limit):
- * then do not cache. */
+ * then do not cache. Either way set holds the watches added: the loop puts
+ * or releases it. */
 int tools_watch_add_probes(int fd, const char *path, const char *root, const LeanReadiness *rd,
                            const char *elan_home, ToolsWatchSet *set);
 
@@ -67,6 +68,9 @@ int tools_watch_add_probes(int fd, const char *path, const char *root, const Lea
  * watches came in since seq_start (then the answer may predate it). */
 int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const char *root,
                     const ToolsWatchKey *key, const LeanReadiness *rd, ToolsWatchSet *set);
+/* Loop: a set that is not cached (see tools_watch_add_probes()): its
+ * watches no cached answer uses are removed. Frees it. w NULL is fine. */
+void tools_watch_release(ToolsWatch *w, ToolsWatchSet *set);
 /* Loop, no syscall: the cached answer for path under key, or NULL. */
 const LeanReadiness *tools_watch_get(ToolsWatch *w, const char *path, const ToolsWatchKey *key,
                                      const char **ret_root);
