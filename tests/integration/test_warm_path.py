@@ -50,6 +50,15 @@ MUTATIONS = {
     "untrusted_repl": lambda root: (os.makedirs(root / ".lake/build/bin"),
                                     (root / ".lake/build/bin/repl").write_text(""),
                                     os.chown(root / ".lake/build/bin/repl", NOBODY, NOBODY)),
+    # lake writes its manifest to a temporary file and renames it over: the
+    # event is the directory's (IN_MOVED_TO), not the file's
+    "manifest_renamed_in": lambda root: ((root / "manifest.tmp").write_text('{"version": "1.1.0", "packages": []}\n'),
+                                         os.rename(root / "manifest.tmp", root / "lake-manifest.json")),
+    # the same path, a new directory: the old one's watches are gone with it
+    "recreated": lambda root: (shutil.rmtree(root), make_project(root),
+                               (root / "lean-toolchain").write_text("leanprover/lean4:v4.31.0\n")),
+    # the root directory itself handed to another user (trust)
+    "untrusted_root_dir": lambda root: os.chown(root, NOBODY, NOBODY),
 }
 
 
