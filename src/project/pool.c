@@ -6,6 +6,7 @@
  *
  * Routing, for each waiting job in mailbox order:
  *   1. it names a worker generation (a proof state): that lane, when free;
+ *      when no lane holds it any more, proof_state_lost at once;
  *   2. a free lane whose worker holds (or is warming up) the job's imports;
  *   3. a free lane with a worker and other imports (an import costs less
  *      than a start);
@@ -99,9 +100,8 @@ static LhLane *pool_pick_lane(LhProject *p, LhJob *j, const PoolReserved *reserv
         if (j->want_generation > 0) {
                 LhLane *l = pool_find_generation(p, j->want_generation);
 
-                if (l)
-                        return lane_is_busy(l) ? NULL : l;
-                /* gone: any free lane answers proof_state_lost at start() */
+                /* gone: pool_hand_out() answered it */
+                return l && !lane_is_busy(l) ? l : NULL;
         }
 
         for (size_t i = 0; i < p->n_lanes; i++) {
@@ -163,6 +163,25 @@ static void pool_refresh_budget(LhProject *p, usec_t now) {
         pool_budget_refresh(&r->pool_budget, c->project_pool_memory_kib, scope ? c->slice : NULL, worker, now);
 }
 
+/* A waiting job whose worker is gone (restarted or recycled while it
+ * waited): no lane can run it, and starting a worker only to find its proof
+ * state missing costs a start. Answered now; done() may change the queue,
+ * so the round ends and the kick goes on. */
+static void pool_fail_lost(LhProject *p, LhJob *j) {
+        LhFacts facts;
+        LhError e;
+
+        lh_error_set(&e, "proof_state_lost", false,
+                     "the worker of generation %" PRIu64 " that holds this proof state is gone (restarted or "
+                     "recycled while the call waited); start again from the statement", j->want_generation);
+        job_queue_remove(&p->queue, j);
+        project_get_facts(p, &facts);
+        project_finish_job(p, j, &facts, &e);
+        lh_error_done(&e);
+        project_notify(p, PROJECT_CHANGE_STATE);
+        project_kick(p);
+}
+
 /* Hand out the waiting jobs in order while lanes take them; a proof-state
  * job whose worker is busy is passed over (its lane reserved), any other
  * job that finds no lane ends the round. */
@@ -176,6 +195,10 @@ static void pool_hand_out(LhProject *p, usec_t now) {
                 LhLane *l;
 
                 next = job_queue_link(j)->next;
+                if (j->want_generation > 0 && !pool_find_generation(p, j->want_generation)) {
+                        pool_fail_lost(p, j);
+                        return;
+                }
                 if (j->want_generation > 0 && pool_is_reserved(&reserved, j->want_generation))
                         continue; /* behind another job for the same worker: keeps its order */
                 l = pool_pick_lane(p, j, &reserved);

@@ -189,6 +189,34 @@ static void test_no_head_of_line_blocking(void) {
         config.project_max_workers = 4;
 }
 
+/* A job that names a worker generation no lane holds (its worker restarted
+ * or was recycled while the job waited) fails proof_state_lost at once: no
+ * lane takes it, no worker is started only to find its state is not there. */
+static void test_gone_generation_fails_fast(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        Call first = { .code = "def first := 1" }, busy = { .code = "-- @double sleep 1\ndef busy := 1" };
+        Call lost = { .code = "def lost := 1" };
+        LhWorkerFacts w[2];
+        LhProject *p;
+
+        config.project_max_workers = 2;
+        setup(&r, &p);
+        ASSERT_OK(submit(p, &first));
+        wait_done(&first);
+        ASSERT_TRUE(first.ok);
+        ASSERT_OK(submit(p, &busy));
+        lost.want_generation = first.facts.worker_generation + 1000;
+        ASSERT_OK(submit(p, &lost));
+        wait_done(&lost);
+        ASSERT_FALSE(lost.ok);
+        ASSERT_STREQ(lost.code_err, "proof_state_lost");
+        ASSERT_EQ(busy.n_done, 0u); /* answered while the only worker was busy */
+        ASSERT_EQ(project_get_workers(p, w, ELEMENTSOF(w)), 1u);
+        wait_done(&busy);
+        ASSERT_TRUE(busy.ok);
+        config.project_max_workers = 4;
+}
+
 int main(void) {
         if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
@@ -209,6 +237,7 @@ int main(void) {
 
         test_mailbox_grows_with_the_pool();
         test_no_head_of_line_blocking();
+        test_gone_generation_fails_fast();
 
         test_remove_tree(project_dir);
         sd_event_unref(event);
