@@ -13,7 +13,8 @@
  *   DELETE ends the session.
  *
  * Refusals are HTTP statuses with a JSON-RPC error body (id null). The SSE
- * bodies are http-stream.c's. */
+ * bodies are http-stream.c's; a deferred answer reaches its exchange through
+ * http-session.c, which resumes a waiting request (never a call up here). */
 
 #include <assert.h>
 #include <stdio.h>

@@ -49,7 +49,7 @@ void http_exchange_unlink(HttpExchange *x) {
 }
 
 /* The answer of an exchange (text copied); notifications too, if it streams. */
-static void http_exchange_deliver(HttpExchange *x, const char *text, size_t n, bool is_answer) {
+static void exchange_deliver(HttpExchange *x, const char *text, size_t n, bool is_answer) {
         if (x->stream) {
                 (void) http_stream_push(x->stream, text, n);
                 if (is_answer) {
@@ -93,7 +93,7 @@ void http_exchange_abort(HttpExchange *x, const char *why) {
         e = jsonrpc_error_new(id, JSONRPC_SERVER_BUSY, why);
         s = e ? json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN, &n) : NULL;
         if (s && !x->answered)
-                http_exchange_deliver(x, s, n, true);
+                exchange_deliver(x, s, n, true);
         else if (x->stream)
                 http_stream_finish(x->stream);
 }
@@ -160,7 +160,7 @@ static void on_session_send(McpSession *m, json_object *msg, const char *text, s
         if (!x && answer && feeding && !feeding->answered && answer_has_null_id(msg))
                 x = feeding; /* a parse error, a refused batch: the request being fed */
         if (x) {
-                http_exchange_deliver(x, text, n, answer);
+                exchange_deliver(x, text, n, answer);
                 return;
         }
         if (answer) {
@@ -169,7 +169,7 @@ static void on_session_send(McpSession *m, json_object *msg, const char *text, s
         }
         /* a notification of no particular request */
         if (feeding && (feeding->stream || feeding->want_sse)) {
-                http_exchange_deliver(feeding, text, n, false);
+                exchange_deliver(feeding, text, n, false);
                 return;
         }
         if (s->get_stream) {
@@ -178,7 +178,7 @@ static void on_session_send(McpSession *m, json_object *msg, const char *text, s
         }
         for (x = s->exchanges; x; x = x->next)
                 if (x->stream) {
-                        http_exchange_deliver(x, text, n, false);
+                        exchange_deliver(x, text, n, false);
                         return;
                 }
 }
