@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Inside the HTTP transport: http-server.c (libmicrohttpd in sd-event, the
- * listener, dispatch), http-session.c (the session table, routing the MCP
+/* Inside the HTTP transport, top to bottom (a file calls only those below
+ * it; libmicrohttpd's callbacks are the way up): http-server.c (the
+ * listener, libmicrohttpd's callbacks), http-request.c (POST/GET/DELETE,
+ * JSON replies), http-session.c (the session table, routing the MCP
  * server's messages to the HTTP exchange or stream they belong to),
- * http-request.c (POST/GET/DELETE, JSON replies), http-stream.c (SSE
- * bodies), http-auth.c
- * (bearer token, Host/Origin). */
+ * http-stream.c (SSE bodies, keepalives), http-loop.c (libmicrohttpd in
+ * sd-event); http-auth.c (bearer token, Host/Origin) beside them. */
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -102,10 +103,12 @@ struct HttpServer {
         bool stopping;
 };
 
-/* http-server.c: run libmicrohttpd soon (after a resume or a queued event) */
-void http_server_kick(HttpServer *s);
-/* SSE comments every HTTP_KEEPALIVE_USEC while a stream is open */
-void http_server_keepalive_start(HttpServer *s);
+/* http-loop.c: libmicrohttpd's epoll fd, timeout and re-runs as sd-event
+ * sources; detach drops them. */
+int http_loop_attach(HttpServer *s);
+void http_loop_detach(HttpServer *s);
+/* run libmicrohttpd soon (after a resume or a queued event) */
+void http_loop_kick(HttpServer *s);
 
 /* http-auth.c */
 int http_auth_load_token(const char *path, char **ret);
@@ -122,15 +125,15 @@ bool http_ids_contain(json_object *ids, json_object *id);
 /* Ends the session: streams end, waiting exchanges get an error, calls are cancelled. */
 void http_session_close(HttpSession *s, bool by_client);
 void http_session_feed(HttpSession *s, HttpExchange *x);
+/* An exchange leaves its session's list of those waiting for answers. */
+void http_exchange_unlink(HttpExchange *x);
+/* The session went away under a waiting exchange, or its request was cancelled. */
+void http_exchange_abort(HttpExchange *x, const char *why);
 
 /* http-request.c */
 enum MHD_Result http_request_handle(HttpServer *s, struct MHD_Connection *c, const char *url, const char *method,
                                     const char *upload_data, size_t *upload_data_size, void **con_cls);
 void http_request_completed(HttpServer *s, void *con_cls);
-/* The answer of an exchange (text copied); notifications too, if it streams. */
-void http_exchange_deliver(HttpExchange *x, const char *text, size_t n, bool is_answer);
-/* The session went away under a waiting exchange. */
-void http_exchange_abort(HttpExchange *x, const char *why);
 
 /* http-stream.c */
 HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c);
@@ -141,7 +144,8 @@ HttpStream *http_stream_ref(HttpStream *t);
 HttpStream *http_stream_unref(HttpStream *t);
 int http_stream_push(HttpStream *t, const char *data, size_t n); /* one "message" event */
 void http_stream_finish(HttpStream *t);
-void http_stream_keepalive(HttpStream *t);
+/* the server's keepalive timer (s->keepalive), off until a stream opens */
+int http_stream_keepalive_setup(HttpServer *s);
 
 /* for tests: the Host checks on their own; the request path
  * uses them through http_auth_check(). */

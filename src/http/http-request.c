@@ -13,7 +13,8 @@
  *   DELETE ends the session.
  *
  * Refusals are HTTP statuses with a JSON-RPC error body (id null). The SSE
- * bodies are http-stream.c's. */
+ * bodies are http-stream.c's; a deferred answer reaches its exchange through
+ * http-session.c, which resumes a waiting request (never a call up here). */
 
 #include <assert.h>
 #include <stdio.h>
@@ -100,20 +101,6 @@ static enum MHD_Result reply_stream(HttpExchange *x, HttpStream *t) {
 
 /* ---- exchanges ------------------------------------------------------------ */
 
-static void exchange_unlink(HttpExchange *x) {
-        HttpSession *s = x->session;
-
-        if (!s)
-                return;
-        if (x->prev)
-                x->prev->next = x->next;
-        else if (s->exchanges == x)
-                s->exchanges = x->next;
-        if (x->next)
-                x->next->prev = x->prev;
-        x->prev = x->next = NULL;
-}
-
 static void exchange_body_free(HttpExchange *x) {
         x->server->body_bytes -= x->body_len;
         x->body = mfree(x->body);
@@ -123,7 +110,7 @@ static void exchange_body_free(HttpExchange *x) {
 static void exchange_free(HttpExchange *x) {
         x->server->n_exchanges--;
         exchange_body_free(x);
-        exchange_unlink(x);
+        http_exchange_unlink(x);
         if (x->stream) {
                 http_stream_finish(x->stream);
                 x->stream = http_stream_unref(x->stream);
@@ -136,55 +123,6 @@ static void exchange_free(HttpExchange *x) {
                 free(x->early[i]);
         free(x->early);
         free(x);
-}
-
-void http_exchange_deliver(HttpExchange *x, const char *text, size_t n, bool is_answer) {
-        if (x->stream) {
-                (void) http_stream_push(x->stream, text, n);
-                if (is_answer) {
-                        x->answered = true;
-                        http_stream_finish(x->stream);
-                        exchange_unlink(x); /* nothing more for it */
-                }
-                return;
-        }
-        if (!is_answer) {
-                /* before the mode is chosen, or an SSE reply: kept for the stream */
-                if (x->feeding || x->want_sse) {
-                        char **e = reallocarray(x->early, x->n_early + 1, sizeof(char *));
-                        if (!e)
-                                return;
-                        x->early = e;
-                        x->early[x->n_early] = strndup(text, n);
-                        if (x->early[x->n_early])
-                                x->n_early++;
-                }
-                return;
-        }
-        x->answered = true;
-        free(x->reply);
-        x->reply = strndup(text, n);
-        if (x->suspended) {
-                x->suspended = false;
-                exchange_unlink(x);
-                MHD_resume_connection(x->mhd);
-                http_server_kick(x->server);
-        }
-}
-
-void http_exchange_abort(HttpExchange *x, const char *why) {
-        _cleanup_(http_json_putp) json_object *e = NULL;
-        json_object *id = x->ids && json_object_array_length(x->ids) > 0 ? json_object_array_get_idx(x->ids, 0) : NULL;
-        const char *s;
-        size_t n;
-
-        exchange_unlink(x);
-        e = jsonrpc_error_new(id, JSONRPC_SERVER_BUSY, why);
-        s = e ? json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN, &n) : NULL;
-        if (s && !x->answered)
-                http_exchange_deliver(x, s, n, true);
-        else if (x->stream)
-                http_stream_finish(x->stream);
 }
 
 /* Append a new reference to v (a JSON null stays one); a failed append
@@ -228,7 +166,7 @@ static void exchanges_cancelled(HttpSession *session, json_object *msg) {
                 if (x->stream) {
                         x->answered = true;
                         http_stream_finish(x->stream);
-                        exchange_unlink(x);
+                        http_exchange_unlink(x);
                 } else
                         http_exchange_abort(x, "request cancelled");
         }
@@ -337,20 +275,20 @@ static enum MHD_Result handle_post(HttpExchange *x) {
         if (initialize && !mcp_session_get_protocol_version(x->session->mcp)) {
                 /* initialize failed: no session to keep */
                 x->new_session = false;
-                exchange_unlink(x);
+                http_exchange_unlink(x);
                 http_session_close(x->session, true);
         }
 
         if (x->answered) {
-                exchange_unlink(x);
+                http_exchange_unlink(x);
                 return exchange_reply_now(x);
         }
         if (json_object_array_length(x->ids) == 0) {
-                exchange_unlink(x);
+                http_exchange_unlink(x);
                 return reply_text(x, MHD_HTTP_ACCEPTED, NULL, "", 0);
         }
         if (!x->session->server) {
-                exchange_unlink(x);
+                http_exchange_unlink(x);
                 return reply_error(x, MHD_HTTP_NOT_FOUND, JSONRPC_INVALID_REQUEST, "Not Found: the session ended");
         }
         /* deferred (a tools/call): a stream for its notifications, or wait */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The HTTP listener: libmicrohttpd (Debian's libmicrohttpd, maintained,
- * HTTP/1.1 with chunked responses, suspend/resume for answers that come
- * later) in "external polling" mode with epoll: no thread of its own. Its
- * epoll fd is one sd-event io source, its next timeout one timer, and a
- * defer source runs it again after we resumed a connection or queued an
- * event. Nothing here blocks. */
+/* The HTTP listener, the top of the HTTP transport: libmicrohttpd (Debian's
+ * libmicrohttpd, maintained, HTTP/1.1 with chunked responses,
+ * suspend/resume for answers that come later), started in "external
+ * polling" mode with epoll and pumped by sd-event (http-loop.c); its
+ * callbacks hand each request to http-request.c. The files below it never
+ * call up: request -> session -> stream -> loop. Nothing here blocks. */
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -14,77 +14,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/time-util.h"
 #include "http/http-internal.h"
-
-static void http_server_update_timer(HttpServer *s) {
-        MHD_UNSIGNED_LONG_LONG ms;
-        int r;
-
-        if (!s->mhd || !s->timer)
-                return;
-        if (MHD_get_timeout(s->mhd, &ms) != MHD_YES) {
-                (void) sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
-                return;
-        }
-        r = sd_event_source_set_time_relative(s->timer, ms * USEC_PER_MSEC);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
-        if (r < 0)
-                log_warning_errno(r, "HTTP: failed to arm the timer: %m");
-}
-
-static void http_server_run(HttpServer *s) {
-        if (!s->mhd)
-                return;
-        (void) MHD_run(s->mhd);
-        http_server_update_timer(s);
-}
-
-static int on_mhd_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        http_server_run(userdata);
-        return 0;
-}
-
-static int on_mhd_timer(sd_event_source *source, uint64_t usec, void *userdata) {
-        http_server_run(userdata);
-        return 0;
-}
-
-static int on_mhd_defer(sd_event_source *source, void *userdata) {
-        http_server_run(userdata);
-        return 0;
-}
-
-void http_server_keepalive_start(HttpServer *s) {
-        int enabled = SD_EVENT_OFF;
-
-        if (!s->keepalive || sd_event_source_get_enabled(s->keepalive, &enabled) < 0 || enabled != SD_EVENT_OFF)
-                return;
-        (void) sd_event_source_set_time_relative(s->keepalive, HTTP_KEEPALIVE_USEC);
-        (void) sd_event_source_set_enabled(s->keepalive, SD_EVENT_ON);
-}
-
-void http_server_kick(HttpServer *s) {
-        if (s->run)
-                (void) sd_event_source_set_enabled(s->run, SD_EVENT_ONESHOT);
-}
-
-static int on_keepalive(sd_event_source *source, uint64_t usec, void *userdata) {
-        HttpServer *s = userdata;
-
-        for (HttpStream *t = s->streams; t; t = t->next)
-                http_stream_keepalive(t);
-        (void) sd_event_source_set_time_relative(source, HTTP_KEEPALIVE_USEC);
-        if (!s->streams) /* no wake-ups for an idle daemon */
-                (void) sd_event_source_set_enabled(source, SD_EVENT_OFF);
-        return 0;
-}
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
@@ -195,7 +130,6 @@ static void http_server_describe(HttpServer *s) {
 
 int http_server_new(HttpServer **ret, sd_event *event, McpServer *mcp, const HttpServerOptions *opts) {
         _cleanup_(http_server_freep) HttpServer *s = NULL;
-        const union MHD_DaemonInfo *info;
         int r;
 
         assert(ret);
@@ -252,27 +186,12 @@ int http_server_new(HttpServer **ret, sd_event *event, McpServer *mcp, const Htt
                 return log_error_errno(EIO, "HTTP: libmicrohttpd failed to start on %s.", s->address);
         s->listen_fd = -EBADF; /* libmicrohttpd's now */
 
-        info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-        if (!info)
-                return log_error_errno(EIO, "HTTP: libmicrohttpd has no epoll fd.");
-        r = sd_event_add_io(event, &s->io, info->epoll_fd, EPOLLIN, on_mhd_io, s);
-        if (r >= 0)
-                r = sd_event_add_time(event, &s->timer, CLOCK_MONOTONIC, 0, 0, on_mhd_timer, s);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
-        if (r >= 0)
-                r = sd_event_add_defer(event, &s->run, on_mhd_defer, s);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->run, SD_EVENT_OFF);
-        if (r >= 0)
-                r = sd_event_add_time_relative(event, &s->keepalive, CLOCK_MONOTONIC, HTTP_KEEPALIVE_USEC,
-                                               USEC_PER_SEC, on_keepalive, s);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->keepalive, SD_EVENT_OFF);
+        r = http_loop_attach(s);
         if (r < 0)
-                return log_error_errno(r, "HTTP: failed to hook libmicrohttpd into the event loop: %m");
-        (void) sd_event_source_set_description(s->io, "http-mhd");
-        http_server_update_timer(s);
+                return r;
+        r = http_stream_keepalive_setup(s);
+        if (r < 0)
+                return log_error_errno(r, "HTTP: failed to arm the SSE keepalive: %m");
 
         log_info("MCP over HTTP on http://%s/mcp (%s%s).", s->address,
                  s->loopback ? "loopback" : "not loopback: put TLS in front",
@@ -305,9 +224,7 @@ HttpServer *http_server_free(HttpServer *s) {
                         http_stream_finish(t);
                 MHD_stop_daemon(s->mhd);
         }
-        s->io = sd_event_source_disable_unref(s->io);
-        s->timer = sd_event_source_disable_unref(s->timer);
-        s->run = sd_event_source_disable_unref(s->run);
+        http_loop_detach(s);
         s->keepalive = sd_event_source_disable_unref(s->keepalive);
         safe_close(s->listen_fd);
         free(s->token);

@@ -10,7 +10,10 @@
  * notification to the exchange that asked with its token, anything else to
  * the exchange being fed if it streams, else the session's GET stream, else
  * to the newest streaming exchange; with none of them it is dropped (the
- * spec lets a server send notifications only where a stream is open). */
+ * spec lets a server send notifications only where a stream is open).
+ * Delivering to an exchange is here too (its stream, or its JSON answer and
+ * the resume of its suspended connection), so the requests below never
+ * call back up into http-request.c. */
 
 #include <assert.h>
 #include <systemd/sd-id128.h>
@@ -18,6 +21,7 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "http/http-internal.h"
+#include "mcp/jsonrpc.h"
 
 bool http_ids_contain(json_object *ids, json_object *id) {
         size_t n = ids ? json_object_array_length(ids) : 0;
@@ -27,6 +31,74 @@ bool http_ids_contain(json_object *ids, json_object *id) {
                         return true;
         return false;
 }
+
+/* ---- the exchanges waiting for answers ----------------------------------- */
+
+void http_exchange_unlink(HttpExchange *x) {
+        HttpSession *s = x->session;
+
+        if (!s)
+                return;
+        if (x->prev)
+                x->prev->next = x->next;
+        else if (s->exchanges == x)
+                s->exchanges = x->next;
+        if (x->next)
+                x->next->prev = x->prev;
+        x->prev = x->next = NULL;
+}
+
+/* The answer of an exchange (text copied); notifications too, if it streams. */
+static void exchange_deliver(HttpExchange *x, const char *text, size_t n, bool is_answer) {
+        if (x->stream) {
+                (void) http_stream_push(x->stream, text, n);
+                if (is_answer) {
+                        x->answered = true;
+                        http_stream_finish(x->stream);
+                        http_exchange_unlink(x); /* nothing more for it */
+                }
+                return;
+        }
+        if (!is_answer) {
+                /* before the mode is chosen, or an SSE reply: kept for the stream */
+                if (x->feeding || x->want_sse) {
+                        char **e = reallocarray(x->early, x->n_early + 1, sizeof(char *));
+                        if (!e)
+                                return;
+                        x->early = e;
+                        x->early[x->n_early] = strndup(text, n);
+                        if (x->early[x->n_early])
+                                x->n_early++;
+                }
+                return;
+        }
+        x->answered = true;
+        free(x->reply);
+        x->reply = strndup(text, n);
+        if (x->suspended) {
+                x->suspended = false;
+                http_exchange_unlink(x);
+                MHD_resume_connection(x->mhd);
+                http_loop_kick(x->server);
+        }
+}
+
+void http_exchange_abort(HttpExchange *x, const char *why) {
+        _cleanup_(http_json_putp) json_object *e = NULL;
+        json_object *id = x->ids && json_object_array_length(x->ids) > 0 ? json_object_array_get_idx(x->ids, 0) : NULL;
+        const char *s;
+        size_t n;
+
+        http_exchange_unlink(x);
+        e = jsonrpc_error_new(id, JSONRPC_SERVER_BUSY, why);
+        s = e ? json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN, &n) : NULL;
+        if (s && !x->answered)
+                exchange_deliver(x, s, n, true);
+        else if (x->stream)
+                http_stream_finish(x->stream);
+}
+
+/* ---- routing -------------------------------------------------------------- */
 
 static HttpExchange *session_find_exchange(HttpSession *s, json_object *msg) {
         json_object *id = NULL, *params, *token;
@@ -88,7 +160,7 @@ static void on_session_send(McpSession *m, json_object *msg, const char *text, s
         if (!x && answer && feeding && !feeding->answered && answer_has_null_id(msg))
                 x = feeding; /* a parse error, a refused batch: the request being fed */
         if (x) {
-                http_exchange_deliver(x, text, n, answer);
+                exchange_deliver(x, text, n, answer);
                 return;
         }
         if (answer) {
@@ -97,7 +169,7 @@ static void on_session_send(McpSession *m, json_object *msg, const char *text, s
         }
         /* a notification of no particular request */
         if (feeding && (feeding->stream || feeding->want_sse)) {
-                http_exchange_deliver(feeding, text, n, false);
+                exchange_deliver(feeding, text, n, false);
                 return;
         }
         if (s->get_stream) {
@@ -106,7 +178,7 @@ static void on_session_send(McpSession *m, json_object *msg, const char *text, s
         }
         for (x = s->exchanges; x; x = x->next)
                 if (x->stream) {
-                        http_exchange_deliver(x, text, n, false);
+                        exchange_deliver(x, text, n, false);
                         return;
                 }
 }

@@ -3,7 +3,9 @@
 /* SSE response bodies: events we queue, libmicrohttpd reads through
  * http_stream_read(). With nothing queued the connection is suspended (off
  * the loop, no busy polling) and resumed when an event comes or the stream
- * ends. A client that stops reading is cut off at HTTP_STREAM_MAX. */
+ * ends. A client that stops reading is cut off at HTTP_STREAM_MAX. While a
+ * stream is open, an SSE comment every HTTP_KEEPALIVE_USEC tells a dead
+ * client from a quiet stream. */
 
 #include <string.h>
 
@@ -40,6 +42,16 @@ void http_stream_free_cb(void *cls) {
         http_stream_unref(t);
 }
 
+/* SSE comments every HTTP_KEEPALIVE_USEC while a stream is open */
+static void stream_keepalive_start(HttpServer *s) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!s->keepalive || sd_event_source_get_enabled(s->keepalive, &enabled) < 0 || enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(s->keepalive, HTTP_KEEPALIVE_USEC);
+        (void) sd_event_source_set_enabled(s->keepalive, SD_EVENT_ON);
+}
+
 HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c) {
         HttpStream *t = new0(HttpStream, 1);
 
@@ -52,7 +64,7 @@ HttpStream *http_stream_new(HttpServer *s, struct MHD_Connection *c) {
         if (s->streams)
                 s->streams->prev = t;
         s->streams = t;
-        http_server_keepalive_start(s);
+        stream_keepalive_start(s);
         return t;
 }
 
@@ -81,7 +93,7 @@ static void stream_wake(HttpStream *t) {
         if (t->suspended && t->mhd) {
                 t->suspended = false;
                 MHD_resume_connection(t->mhd);
-                http_server_kick(t->server);
+                http_loop_kick(t->server);
         }
 }
 
@@ -127,9 +139,30 @@ void http_stream_finish(HttpStream *t) {
         stream_wake(t);
 }
 
-void http_stream_keepalive(HttpStream *t) {
+static void stream_keepalive(HttpStream *t) {
         /* an SSE comment: tells a dead client from a quiet stream */
         if (t->end == t->start)
                 (void) stream_append(t, ": keepalive\n\n", 13);
         stream_wake(t);
+}
+
+static int on_keepalive(sd_event_source *source, uint64_t usec, void *userdata) {
+        HttpServer *s = userdata;
+
+        for (HttpStream *t = s->streams; t; t = t->next)
+                stream_keepalive(t);
+        (void) sd_event_source_set_time_relative(source, HTTP_KEEPALIVE_USEC);
+        if (!s->streams) /* no wake-ups for an idle daemon */
+                (void) sd_event_source_set_enabled(source, SD_EVENT_OFF);
+        return 0;
+}
+
+int http_stream_keepalive_setup(HttpServer *s) {
+        int r;
+
+        r = sd_event_add_time_relative(s->event, &s->keepalive, CLOCK_MONOTONIC, HTTP_KEEPALIVE_USEC, USEC_PER_SEC,
+                                       on_keepalive, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->keepalive, SD_EVENT_OFF);
+        return r;
 }

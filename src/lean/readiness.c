@@ -120,7 +120,8 @@ static int toolchain_read_cached(const char *root, LeanReadinessCache *cache, Le
         return lean_toolchain_parse(text, ret);
 }
 
-int lean_toolchain_read(const char *root, LeanToolchain *ret) {
+/* Reads <root>/lean-toolchain: 0, -ENOENT when missing, -EINVAL when unparsable. */
+static int lean_toolchain_read(const char *root, LeanToolchain *ret) {
         assert(root);
         assert(ret);
 

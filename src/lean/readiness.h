@@ -93,8 +93,6 @@ int lean_toolchain_parse(const char *pin, LeanToolchain *ret);
  * "leanprover--lean4---v4.33.0-rc2", "leanprover--lean4-nightly---nightly-2024-05-01";
  * NULL for channels (stable, beta, nightly), which only elan resolves. */
 char *lean_toolchain_elan_dirname(const LeanToolchain *t);
-/* Reads <root>/lean-toolchain: 0, -ENOENT when missing, -EINVAL when unparsable. */
-int lean_toolchain_read(const char *root, LeanToolchain *ret);
 
 /* What a worker was started against; compared later to detect "stale". */
 typedef struct LeanProjectStamp {

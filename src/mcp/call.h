@@ -2,7 +2,7 @@
 #pragma once
 
 /* Calls in flight (call.c): the McpCall of mcp.h, the per-server and
- * per-connection tables of unanswered calls, cancellation. */
+ * per-connection tables of unanswered calls, cancellation, progress. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -29,7 +29,7 @@ struct McpCall {
         void *cancel_userdata;
         bool cancelled, cancel_invoked, replied;
 
-        /* progress (progress.c), when the request carried params._meta.progressToken */
+        /* progress, when the request carried params._meta.progressToken */
         json_object *progress_token;
         uint64_t progress;        /* the value last sent: each notification's is higher */
         char *progress_stage;     /* the last stage reported, repeated by the heartbeat */
@@ -45,17 +45,10 @@ McpCall *call_new(Connection *c, Batch *b, json_object *id, const char *tool, js
 /* A tool error the MCP layer itself gives, retryable as the table says. */
 void call_reply_error(McpCall *c, LhErrorCode code, const char *message);
 
-/* progress.c: params._meta.progressToken of the tools/call (params: NULL or
- * an object) is the call's; a heartbeat is armed. A token that is neither a
- * string nor a number is ignored. Returns 0 or -ENOMEM. */
+/* params._meta.progressToken of the tools/call (params: NULL or an object)
+ * is the call's; a heartbeat is armed. A token that is neither a string nor
+ * a number is ignored. Returns 0 or -ENOMEM. */
 int call_progress_init(McpCall *c, json_object *params);
-/* No more heartbeats: the answer goes out, the call lost its connection. */
-void call_progress_stop(McpCall *c);
-/* Nothing more at all (cancelled, freed): stages not yet sent are dropped. */
-void call_progress_done(McpCall *c);
-/* The answer goes out on conn next: the stages reported but not yet sent go
- * first (they were reported before it), then nothing more. */
-void call_progress_flush_final(McpCall *c, Connection *conn);
 
 /* notifications/cancelled */
 void call_notification_cancelled(Connection *c, json_object *params);

@@ -144,7 +144,7 @@ McpCall *mcp_call_release(McpCall *c, void *userdata);
  * returns true when the call was cancelled already (mcp_call_is_cancelled()). */
 bool mcp_call_set_cancel(McpCall *c, McpCancelFunc cancel, void *userdata);
 
-/* Progress (progress.c): when the request carried params._meta.progressToken,
+/* Progress (call.c): when the request carried params._meta.progressToken,
  * a notifications/progress with message (a stage: "starting a Lean worker",
  * "importing Mathlib", "item 2 of 5: foo", …) and a progress value higher
  * than the last; the same stage twice in a row is sent once. It goes out

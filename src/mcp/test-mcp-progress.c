@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* notifications/progress end to end (progress.c): a real McpServer, a tool
+/* notifications/progress end to end (call.c): a real McpServer, a tool
  * handler that holds its call and reports stages, a client that reads what
  * arrives: stages and heartbeats for a request with a progressToken, with a
  * growing progress value, all before the answer and none after it; nothing

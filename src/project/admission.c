@@ -62,7 +62,9 @@ void admission_notify_workers(Admission *a) {
                 a->ops->workers_changed(a->userdata, a->workers_active);
 }
 
-ssize_t admission_pick_lru(const Admission *a, const AdmissionTicket *requester) {
+/* pure: index of the least recently used evictable ticket other than
+ * requester, or -1 */
+static ssize_t admission_pick_lru(const Admission *a, const AdmissionTicket *requester) {
         ssize_t best = -1;
 
         for (size_t i = 0; i < a->n_tickets; i++) {

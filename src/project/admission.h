@@ -62,6 +62,3 @@ void admission_withdraw(AdmissionTicket *t); /* no longer waiting for slot/permi
 void admission_poke(Admission *a);
 void admission_notify_workers(Admission *a);
 
-/* pure: index of the least recently used evictable ticket other than
- * requester, or -1 */
-ssize_t admission_pick_lru(const Admission *a, const AdmissionTicket *requester);

@@ -7,7 +7,8 @@ lines, and each file of src/project says at its top what it owns ("Owns").
 The graph comes from the built objects: an edge A -> B when A.o needs (nm:
 U) a symbol that B.o defines. A cycle means a lower layer calls up; it must
 complete a callback (a function pointer it was given) instead, which nm does
-not see and which is the allowed way up.
+not see and which is the allowed way up. There are no exceptions: any cycle
+fails. Two files that are really one object's halves are one file.
 
 usage: check-layers.py SRC_DIR TARGET...
   TARGET is a static library (lib*.a: its members) or an executable (its
@@ -22,19 +23,6 @@ import sys
 
 MAX_LINES = 800
 OWNERSHIP_DIRS = ("project",)
-
-# Cycles known and left, each with why: a cycle found that is not exactly one
-# of these (a new one, or one of these grown) fails.
-KNOWN_CYCLES = {
-    # One McpCall, two concerns: call.c owns its life and calls progress.c's
-    # stop/flush; a progress flush holds a reference (mcp_call_ref/unref)
-    # because a write error inside it may answer and free the call.
-    frozenset({"mcp/call", "mcp/progress"}),
-    # The HTTP transport's request, session, stream and server call each
-    # other directly (session delivers to the waiting request, a stream kicks
-    # the server); untangling it means callbacks between all four.
-    frozenset({"http/http-request", "http/http-server", "http/http-session", "http/http-stream"}),
-}
 
 
 def module_of_target(target):
@@ -116,9 +104,6 @@ def cycles(graph):
 def report(kind, graph, why):
     failed = False
     for comp in cycles(graph):
-        if frozenset(comp) in KNOWN_CYCLES:
-            print(f"known call cycle between {kind} (left, see KNOWN_CYCLES): " + ", ".join(comp))
-            continue
         failed = True
         print(f"call cycle between {kind}: " + ", ".join(comp))
         for a in comp:

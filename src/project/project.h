@@ -203,9 +203,8 @@ unsigned job_get_retry_count(const LhJob *job);
 void job_set_want_generation(LhJob *job, uint64_t generation);
 /* The generation of the worker start() runs on (0 before start). */
 uint64_t job_get_worker_generation(const LhJob *job);
-/* A live worker of p has this generation (proof states are per worker). */
-bool project_has_worker_generation(const LhProject *p, uint64_t generation);
-/* The same, with that worker's facts (ret may be NULL). */
+/* A live worker of p has this generation (proof states are per worker), with
+ * that worker's facts (ret may be NULL). */
 bool project_get_worker(LhProject *p, uint64_t generation, LhWorkerFacts *ret);
 
 /* The worker argv used when config worker_command is unset: what the last

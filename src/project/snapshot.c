@@ -124,7 +124,8 @@ uint64_t project_estimate_retry_after_ms(const LhProject *p) {
         return MIN(MAX(ms, (uint64_t) 100), MAX(c->request_timeout_millis, (uint64_t) 100));
 }
 
-bool project_has_worker_generation(const LhProject *p, uint64_t generation) {
+/* A live worker of p has this generation (proof states are per worker). */
+static bool project_has_worker_generation(const LhProject *p, uint64_t generation) {
         for (size_t i = 0; i < p->n_lanes; i++) {
                 const LhLane *l = p->lanes[i];
 
