@@ -42,6 +42,24 @@ typedef struct ToolsWatchKey {
         bool custom_worker;
 } ToolsWatchKey;
 
+/* What a look-up's thread holds: a dup of the inotify fd (-EBADF: no warm
+ * path), the watches it added, and the way back to the loop for them. The
+ * thread may outlive the call and w (a cancelled or timed-out look-up, a
+ * shutdown): tools_watch_handle_done(), on whichever thread frees the job,
+ * hands what is left in set to the loop, which releases the watches no
+ * cached answer uses (when w is gone: nothing to do, the fd goes). */
+typedef struct ToolsWatchInbox ToolsWatchInbox;
+typedef struct ToolsWatchHandle {
+        int fd;
+        ToolsWatchSet set;
+        ToolsWatchInbox *inbox;
+} ToolsWatchHandle;
+
+/* Loop. 0, or negative errno (then h->fd is -EBADF: no warm path). */
+int tools_watch_handle_init(ToolsWatch *w, ToolsWatchHandle *h);
+/* Any thread. */
+void tools_watch_handle_done(ToolsWatchHandle *h);
+
 /* event NULL: no inotify fd (tests feed tools_watch_process()). */
 int tools_watch_new(ToolsWatch **ret, sd_event *event);
 ToolsWatch *tools_watch_free(ToolsWatch *w);
