@@ -64,7 +64,7 @@ static void watch_put(ToolsWatch *w, int fd, const char *path, const LeanReadine
 
         ASSERT_OK(tools_watch_add_probes(fd, path, path, rd, NULL, &set));
         ASSERT_TRUE(set.n > 0);
-        ASSERT_EQ(tools_watch_put(w, seq, path, path, key, rd, &set), expect);
+        ASSERT_EQ(tools_watch_put(w, seq, path, path, key, rd, NULL, &set), expect);
         ASSERT_EQ(set.n, 0u); /* taken or freed */
 }
 
@@ -125,7 +125,7 @@ static void test_release(const char *tmp, const LeanReadiness *rd, const ToolsWa
         ASSERT_OK(tools_watch_add_probes(fd, dirs[1], dirs[1], rd, NULL, &set));
         ASSERT_TRUE(watches_held(fd) > one);
         fake_event(w, set.refs[set.n - 1].wd, IN_ATTRIB);
-        ASSERT_EQ(tools_watch_put(w, seq, dirs[1], dirs[1], key, rd, &set), 0);
+        ASSERT_EQ(tools_watch_put(w, seq, dirs[1], dirs[1], key, rd, NULL, &set), 0);
         ASSERT_EQ(watches_held(fd), one);
         ASSERT_TRUE(tools_watch_get(w, dirs[0], key, NULL) != NULL);
         /* a set that is not put (a symlink on the way, not cacheable) */
@@ -320,6 +320,19 @@ int main(void) {
         key2.elan_home = "/elsewhere";
         ASSERT_TRUE(tools_watch_get(w, a, &key2, NULL) == NULL);
         ASSERT_TRUE(tools_watch_get(w, b, &key, NULL) == NULL);
+        ASSERT_TRUE(tools_watch_get_files(w, b) == NULL);
+        /* with what the look-up read (a project opened again starts from it) */
+        {
+                LeanReadinessCache files = { .toolchain_cached = true, .toolchain_text = (char *) "pin\n" };
+                const LeanReadinessCache *got;
+
+                seq = tools_watch_seq(w);
+                ASSERT_OK(tools_watch_add_probes(fd, a, a, &rd, NULL, &set));
+                ASSERT_EQ(tools_watch_put(w, seq, a, a, &key, &rd, &files, &set), 1);
+                got = tools_watch_get_files(w, a);
+                ASSERT_TRUE(got && got->toolchain_cached && got->toolchain_text != files.toolchain_text);
+                ASSERT_STREQ(got->toolchain_text, "pin\n");
+        }
 
         /* a file the answer did not read: still cached */
         test_write_file(pj(a, "/Other.lean"), "def x := 1\n");
@@ -369,17 +382,17 @@ int main(void) {
         ASSERT_OK(tools_watch_add_probes(fd, b, b, &rd, NULL, &set));
         fake_event(w, 123456, IN_CREATE); /* not one of b's */
         fake_event(w, set.refs[0].wd, IN_ATTRIB);
-        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, &set), 0);
+        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, NULL, &set), 0);
         ASSERT_EQ(tools_watch_count(w), 0u);
         seq = tools_watch_seq(w);
         ASSERT_OK(tools_watch_add_probes(fd, b, b, &rd, NULL, &set));
         fake_event(w, 123456, IN_CREATE);
-        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, &set), 1);
+        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, NULL, &set), 1);
         /* nor across an overflow */
         seq = tools_watch_seq(w);
         ASSERT_OK(tools_watch_add_probes(fd, a, a, &rd, NULL, &set));
         fake_event(w, 123456, IN_Q_OVERFLOW);
-        ASSERT_EQ(tools_watch_put(w, seq, a, a, &key, &rd, &set), 0);
+        ASSERT_EQ(tools_watch_put(w, seq, a, a, &key, &rd, NULL, &set), 0);
 
         /* a symlink on the way is not watched */
         other = path_join(tmp, "other");

@@ -242,13 +242,15 @@ static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
                 lean_readiness_cache_clear(cache);
                 *cache = j->cache; /* hands over toolchain_text */
                 j->cache = (LeanReadinessCache) {};
-        }
+        } else
+                cache = &j->cache; /* still what the thread read under this root */
         if (j->classified >= 0 && !j->custom_worker)
                 project_set_default_worker_argv(p, TAKE_PTR(j->argv));
         if (j->cacheable) {
                 ToolsWatchKey key = preflight_job_key(j);
 
-                if (tools_watch_put(ctx->watch, pf->seq_start, j->path, j->root, &key, &j->rd, &j->watch.set) > 0)
+                if (tools_watch_put(ctx->watch, pf->seq_start, j->path, j->root, &key, &j->rd, cache,
+                                    &j->watch.set) > 0)
                         log_debug("Project path %s: look-up cached until its files change.", j->path);
         }
 
@@ -308,6 +310,8 @@ static int preflight_warm(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         ToolsWatchKey key = preflight_key(ctx);
         /* synchronous: the server holds the call, and answers a failure */
         ToolsPreflight pf = { .ctx = ctx, .call = call, .handler = handler };
+        const LeanReadinessCache *files;
+        LeanReadinessCache *cache;
         const LeanReadiness *rd;
         const char *root;
         char **argv;
@@ -324,6 +328,12 @@ static int preflight_warm(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         r = lean_readiness_copy(&pf.rd, rd);
         if (r < 0)
                 return r;
+        /* a project opened again starts from what the cold look-up read (for
+         * the D-Bus getters; stamps still checked on use) */
+        cache = project_get_readiness_cache(pf.project);
+        files = tools_watch_get_files(ctx->watch, path);
+        if (cache && files && !cache->toolchain_cached && !cache->manifest_cached)
+                (void) lean_readiness_cache_copy(cache, files);
         /* as the cold path does: the project may be new (reopened) */
         if (!key.custom_worker && lean_readiness_worker_argv(rd, &argv) >= 0)
                 project_set_default_worker_argv(pf.project, argv);

@@ -50,6 +50,7 @@ struct WatchEntry {
         char *elan_home, *repl_cache;
         bool custom_worker;
         LeanReadiness rd;
+        LeanReadinessCache files;
         ToolsWatchSet set;
         LIST_FIELDS(WatchEntry, entries);
 };
@@ -153,6 +154,7 @@ static WatchEntry *entry_free(ToolsWatch *w, WatchEntry *e) {
         free(e->elan_home);
         free(e->repl_cache);
         lean_readiness_done(&e->rd);
+        lean_readiness_cache_clear(&e->files);
         tools_watch_set_done(&e->set);
         return mfree(e);
 }
@@ -675,7 +677,8 @@ static int strdup_or_null(const char *s, char **ret) {
 }
 
 int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const char *root,
-                    const ToolsWatchKey *key, const LeanReadiness *rd, ToolsWatchSet *set) {
+                    const ToolsWatchKey *key, const LeanReadiness *rd, const LeanReadinessCache *files,
+                    ToolsWatchSet *set) {
         WatchEntry *e, *old;
 
         assert(path);
@@ -696,7 +699,8 @@ int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const c
         e->custom_worker = key->custom_worker;
         if (!(e->path = strdup(path)) || !(e->root = strdup(root)) ||
             !(e->trusted_roots = strv_copy(key->trusted_roots)) || strdup_or_null(key->elan_home, &e->elan_home) < 0 ||
-            strdup_or_null(key->repl_cache, &e->repl_cache) < 0 || lean_readiness_copy(&e->rd, rd) < 0) {
+            strdup_or_null(key->repl_cache, &e->repl_cache) < 0 || lean_readiness_copy(&e->rd, rd) < 0 ||
+            (files && lean_readiness_cache_copy(&e->files, files) < 0)) {
                 entry_free(NULL, e);
                 tools_watch_release(w, set);
                 return -ENOMEM;
@@ -735,4 +739,12 @@ const LeanReadiness *tools_watch_get(ToolsWatch *w, const char *path, const Tool
         if (ret_root)
                 *ret_root = e->root;
         return &e->rd;
+}
+
+const LeanReadinessCache *tools_watch_get_files(ToolsWatch *w, const char *path) {
+        WatchEntry *e;
+
+        assert(path);
+        e = w ? entry_find(w, path) : NULL;
+        return e ? &e->files : NULL;
 }
