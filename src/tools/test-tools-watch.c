@@ -6,6 +6,7 @@
  * a symlink on the way is not watched (so not cached); the configuration it
  * was made under is part of the key. */
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "basic/path-util.h"
 #include "basic/strv.h"
 #include "basic/tests.h"
+#include "basic/thread-util.h"
 #include "tools/tools-watch.h"
 
 #define WATCH_TEST_MANY 140
@@ -62,7 +64,7 @@ static void watch_put(ToolsWatch *w, int fd, const char *path, const LeanReadine
 
         ASSERT_OK(tools_watch_add_probes(fd, path, path, rd, NULL, &set));
         ASSERT_TRUE(set.n > 0);
-        ASSERT_EQ(tools_watch_put(w, seq, path, path, key, rd, &set), expect);
+        ASSERT_EQ(tools_watch_put(w, seq, path, path, key, rd, NULL, &set), expect);
         ASSERT_EQ(set.n, 0u); /* taken or freed */
 }
 
@@ -123,7 +125,7 @@ static void test_release(const char *tmp, const LeanReadiness *rd, const ToolsWa
         ASSERT_OK(tools_watch_add_probes(fd, dirs[1], dirs[1], rd, NULL, &set));
         ASSERT_TRUE(watches_held(fd) > one);
         fake_event(w, set.refs[set.n - 1].wd, IN_ATTRIB);
-        ASSERT_EQ(tools_watch_put(w, seq, dirs[1], dirs[1], key, rd, &set), 0);
+        ASSERT_EQ(tools_watch_put(w, seq, dirs[1], dirs[1], key, rd, NULL, &set), 0);
         ASSERT_EQ(watches_held(fd), one);
         ASSERT_TRUE(tools_watch_get(w, dirs[0], key, NULL) != NULL);
         /* a set that is not put (a symlink on the way, not cacheable) */
@@ -156,6 +158,125 @@ static void test_release(const char *tmp, const LeanReadiness *rd, const ToolsWa
         close(fd);
         for (unsigned i = 0; i < WATCH_TEST_MANY; i++)
                 free(dirs[i]);
+}
+
+/* A look-up's thread as tools-preflight.c runs it: it adds its watches, then
+ * hangs (a dead mount) until the gate opens; its job is freed wherever the
+ * last reference goes. */
+typedef struct OrphanJob {
+        ToolsWatchHandle h;
+        const char *dir;
+        const LeanReadiness *rd;
+        int gate;
+} OrphanJob;
+
+static void orphan_run(void *arg) {
+        OrphanJob *j = arg;
+        char c;
+
+        ASSERT_OK(tools_watch_add_probes(j->h.fd, j->dir, j->dir, j->rd, NULL, &j->h.set));
+        ASSERT_EQ(read(j->gate, &c, 1), 1);
+}
+
+static void orphan_free(void *arg) {
+        OrphanJob *j = arg;
+
+        tools_watch_handle_done(&j->h);
+        free(j);
+}
+
+static void orphan_done(void *arg, void *userdata, int r) {
+        *(int *) userdata = r;
+}
+
+static OrphanJob *orphan_start(sd_event *event, ToolsWatch *w, const char *dir, const LeanReadiness *rd, int gate,
+                               usec_t timeout, int *ret_r, ThreadAsync **ret) {
+        OrphanJob *j = new0(OrphanJob, 1);
+
+        ASSERT_TRUE(j != NULL);
+        ASSERT_OK(tools_watch_handle_init(w, &j->h));
+        j->dir = dir;
+        j->rd = rd;
+        j->gate = gate;
+        ASSERT_OK(thread_run_async(event, orphan_run, orphan_free, j, timeout, orphan_done, ret_r, ret));
+        return j;
+}
+
+/* Runs the loop until the kernel holds n watches (5 s at most). */
+static void wait_held(sd_event *event, int fd, unsigned n) {
+        for (unsigned i = 0; i < 500 && watches_held(fd) != n; i++)
+                ASSERT_OK(sd_event_run(event, 10 * USEC_PER_MSEC));
+        ASSERT_EQ(watches_held(fd), n);
+}
+
+static void wait_unstuck(void) {
+        for (unsigned i = 0; i < 500 && thread_bounded_stuck() > 0; i++)
+                usleep(10 * USEC_PER_MSEC);
+        ASSERT_EQ(thread_bounded_stuck(), 0u);
+}
+
+/* A look-up the loop gave up on (cancelled, timed out) gives its watches
+ * back when its thread ends: the loop removes those no cached answer uses.
+ * At shutdown (the ToolsWatch gone first) the thread's end touches nothing
+ * freed. */
+static void test_orphans(const char *tmp, const LeanReadiness *rd, const ToolsWatchKey *key) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_free_ char *cached = path_join(tmp, "cached"), *slow = path_join(tmp, "slow");
+        ThreadAsync *a = NULL;
+        ToolsWatch *w;
+        unsigned one;
+        int fd, gate[2], r = 1;
+
+        ASSERT_TRUE(cached && slow);
+        ASSERT_OK(mkdir(cached, 0755));
+        ASSERT_OK(mkdir(slow, 0755));
+        test_write_file(pj(cached, "/lakefile.lean"), "package c\n");
+        test_write_file(pj(slow, "/lakefile.lean"), "package s\n");
+        ASSERT_OK(sd_event_new(&event));
+        ASSERT_OK(tools_watch_new(&w, event));
+        fd = tools_watch_fd_dup(w);
+        ASSERT_TRUE(fd >= 0);
+        watch_put(w, fd, cached, rd, key, 1);
+        one = watches_held(fd);
+
+        /* cancelled while its thread hangs: the watches stay until it ends */
+        ASSERT_OK(pipe(gate));
+        orphan_start(event, w, slow, rd, gate[0], 10 * USEC_PER_SEC, &r, &a);
+        for (unsigned i = 0; i < 500 && watches_held(fd) == one; i++)
+                usleep(10 * USEC_PER_MSEC);
+        ASSERT_TRUE(watches_held(fd) > one);
+        a = thread_async_cancel(a);
+        ASSERT_EQ(write(gate[1], "x", 1), 1);
+        wait_unstuck();
+        wait_held(event, fd, one);
+        ASSERT_EQ(r, 1); /* never called */
+        ASSERT_TRUE(tools_watch_get(w, cached, key, NULL) != NULL); /* the shared ones stayed */
+
+        /* timed out (path_unresponsive): the same once it ends */
+        orphan_start(event, w, slow, rd, gate[0], 50 * USEC_PER_MSEC, &r, NULL);
+        for (unsigned i = 0; i < 500 && r == 1; i++)
+                ASSERT_OK(sd_event_run(event, 10 * USEC_PER_MSEC));
+        ASSERT_EQ(r, -ETIMEDOUT);
+        ASSERT_TRUE(watches_held(fd) > one);
+        ASSERT_EQ(write(gate[1], "x", 1), 1);
+        wait_unstuck();
+        wait_held(event, fd, one);
+        ASSERT_TRUE(tools_watch_get(w, cached, key, NULL) != NULL);
+
+        /* shutdown while the thread hangs: it ends after the ToolsWatch */
+        r = 1;
+        orphan_start(event, w, slow, rd, gate[0], 10 * USEC_PER_SEC, &r, &a);
+        for (unsigned i = 0; i < 500 && watches_held(fd) == one; i++)
+                usleep(10 * USEC_PER_MSEC);
+        a = thread_async_cancel(a);
+        tools_watch_free(w);
+        ASSERT_EQ(write(gate[1], "x", 1), 1);
+        wait_unstuck();
+        ASSERT_EQ(r, 1);
+
+        close(fd);
+        close(gate[0]);
+        close(gate[1]);
 }
 
 int main(void) {
@@ -199,6 +320,19 @@ int main(void) {
         key2.elan_home = "/elsewhere";
         ASSERT_TRUE(tools_watch_get(w, a, &key2, NULL) == NULL);
         ASSERT_TRUE(tools_watch_get(w, b, &key, NULL) == NULL);
+        ASSERT_TRUE(tools_watch_get_files(w, b) == NULL);
+        /* with what the look-up read (a project opened again starts from it) */
+        {
+                LeanReadinessCache files = { .toolchain_cached = true, .toolchain_text = (char *) "pin\n" };
+                const LeanReadinessCache *got;
+
+                seq = tools_watch_seq(w);
+                ASSERT_OK(tools_watch_add_probes(fd, a, a, &rd, NULL, &set));
+                ASSERT_EQ(tools_watch_put(w, seq, a, a, &key, &rd, &files, &set), 1);
+                got = tools_watch_get_files(w, a);
+                ASSERT_TRUE(got && got->toolchain_cached && got->toolchain_text != files.toolchain_text);
+                ASSERT_STREQ(got->toolchain_text, "pin\n");
+        }
 
         /* a file the answer did not read: still cached */
         test_write_file(pj(a, "/Other.lean"), "def x := 1\n");
@@ -248,17 +382,17 @@ int main(void) {
         ASSERT_OK(tools_watch_add_probes(fd, b, b, &rd, NULL, &set));
         fake_event(w, 123456, IN_CREATE); /* not one of b's */
         fake_event(w, set.refs[0].wd, IN_ATTRIB);
-        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, &set), 0);
+        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, NULL, &set), 0);
         ASSERT_EQ(tools_watch_count(w), 0u);
         seq = tools_watch_seq(w);
         ASSERT_OK(tools_watch_add_probes(fd, b, b, &rd, NULL, &set));
         fake_event(w, 123456, IN_CREATE);
-        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, &set), 1);
+        ASSERT_EQ(tools_watch_put(w, seq, b, b, &key, &rd, NULL, &set), 1);
         /* nor across an overflow */
         seq = tools_watch_seq(w);
         ASSERT_OK(tools_watch_add_probes(fd, a, a, &rd, NULL, &set));
         fake_event(w, 123456, IN_Q_OVERFLOW);
-        ASSERT_EQ(tools_watch_put(w, seq, a, a, &key, &rd, &set), 0);
+        ASSERT_EQ(tools_watch_put(w, seq, a, a, &key, &rd, NULL, &set), 0);
 
         /* a symlink on the way is not watched */
         other = path_join(tmp, "other");
@@ -279,6 +413,7 @@ int main(void) {
         tools_watch_free(w);
         close(fd);
         test_release(tmp, &rd, &key);
+        test_orphans(tmp, &rd, &key);
         lean_readiness_done(&rd);
         test_remove_tree(tmp);
         return 0;

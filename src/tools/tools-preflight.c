@@ -68,9 +68,8 @@ typedef struct PreflightJob {
         LeanReadiness rd;
         char **argv;        /* the default worker's, when found */
 
-        int watch_fd;       /* a dup of the tools' inotify fd, -EBADF: no warm path */
+        ToolsWatchHandle watch; /* fd -EBADF: no warm path; set: the watches added */
         bool cacheable;     /* the answer can be cached: watches in place before it was read */
-        ToolsWatchSet set;  /* those watches */
 } PreflightJob;
 
 struct ToolsPreflight {
@@ -103,9 +102,9 @@ static void preflight_job_free(void *userdata) {
                 lh_error_done(&j->err);
         lean_readiness_done(&j->rd);
         strv_free(j->argv);
-        if (j->watch_fd >= 0)
-                close(j->watch_fd);
-        tools_watch_set_done(&j->set);
+        /* on the thread, when the loop gave up on it (cancelled, timed out,
+         * shutting down): the watches go back to the loop to be released */
+        tools_watch_handle_done(&j->watch);
         free(j);
 }
 
@@ -146,11 +145,11 @@ static void preflight_job_watch(PreflightJob *j) {
         _cleanup_(lean_readiness_done) LeanReadiness first = {};
         _cleanup_free_ char *elan = NULL, *root = NULL;
 
-        if (j->watch_fd < 0 || j->r < 0 || j->classified < 0)
+        if (j->watch.fd < 0 || j->r < 0 || j->classified < 0)
                 return;
         elan = lean_elan_home(j->elan_home);
         if (!elan || !tools_watch_answer_cacheable(j->path, j->root, &j->rd, elan) ||
-            tools_watch_add_probes(j->watch_fd, j->path, j->root, &j->rd, elan, &j->set) < 0)
+            tools_watch_add_probes(j->watch.fd, j->path, j->root, &j->rd, elan, &j->watch.set) < 0)
                 return;
 
         root = TAKE_PTR(j->root);
@@ -159,7 +158,7 @@ static void preflight_job_watch(PreflightJob *j) {
         j->argv = strv_free(j->argv);
         preflight_job_lookup(j);
         j->cacheable = j->r >= 0 && j->classified >= 0 && streq(root, j->root) && answers_same(&first, &j->rd);
-        /* not cacheable: the loop releases the watches (j->set) */
+        /* not cacheable: the loop releases the watches (j->watch.set) */
 }
 
 static void preflight_job_run(void *userdata) {
@@ -213,6 +212,16 @@ static ToolsWatchKey preflight_key(ToolsContext *ctx) {
         };
 }
 
+/* The config the thread was given (a reload while it ran changes ctx's). */
+static ToolsWatchKey preflight_job_key(const PreflightJob *j) {
+        return (ToolsWatchKey) {
+                .trusted_roots = j->trusted_roots,
+                .elan_home = j->elan_home,
+                .repl_cache = j->repl_cache,
+                .custom_worker = j->custom_worker,
+        };
+}
+
 static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
         ToolsContext *ctx = pf->ctx;
         LeanReadinessCache *cache;
@@ -233,13 +242,15 @@ static void preflight_dispatch(ToolsPreflight *pf, PreflightJob *j) {
                 lean_readiness_cache_clear(cache);
                 *cache = j->cache; /* hands over toolchain_text */
                 j->cache = (LeanReadinessCache) {};
-        }
+        } else
+                cache = &j->cache; /* still what the thread read under this root */
         if (j->classified >= 0 && !j->custom_worker)
                 project_set_default_worker_argv(p, TAKE_PTR(j->argv));
         if (j->cacheable) {
-                ToolsWatchKey key = preflight_key(ctx);
+                ToolsWatchKey key = preflight_job_key(j);
 
-                if (tools_watch_put(ctx->watch, pf->seq_start, j->path, j->root, &key, &j->rd, &j->set) > 0)
+                if (tools_watch_put(ctx->watch, pf->seq_start, j->path, j->root, &key, &j->rd, cache,
+                                    &j->watch.set) > 0)
                         log_debug("Project path %s: look-up cached until its files change.", j->path);
         }
 
@@ -288,7 +299,7 @@ static void on_preflight_done(void *arg, void *userdata, int r) {
                 preflight_dispatch(pf, j);
         /* watches not cached (put took the cached ones): the kernel would keep them */
         if (j)
-                tools_watch_release(pf->ctx->watch, &j->set);
+                tools_watch_release(pf->ctx->watch, &j->watch.set);
         preflight_free(pf);
 }
 
@@ -299,6 +310,8 @@ static int preflight_warm(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         ToolsWatchKey key = preflight_key(ctx);
         /* synchronous: the server holds the call, and answers a failure */
         ToolsPreflight pf = { .ctx = ctx, .call = call, .handler = handler };
+        const LeanReadinessCache *files;
+        LeanReadinessCache *cache;
         const LeanReadiness *rd;
         const char *root;
         char **argv;
@@ -315,6 +328,12 @@ static int preflight_warm(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         r = lean_readiness_copy(&pf.rd, rd);
         if (r < 0)
                 return r;
+        /* a project opened again starts from what the cold look-up read (for
+         * the D-Bus getters; stamps still checked on use) */
+        cache = project_get_readiness_cache(pf.project);
+        files = tools_watch_get_files(ctx->watch, path);
+        if (cache && files && !cache->toolchain_cached && !cache->manifest_cached)
+                (void) lean_readiness_cache_copy(cache, files);
         /* as the cold path does: the project may be new (reopened) */
         if (!key.custom_worker && lean_readiness_worker_argv(rd, &argv) >= 0)
                 project_set_default_worker_argv(pf.project, argv);
@@ -355,7 +374,7 @@ int tools_preflight_start(ToolsContext *ctx, McpCall *call, McpToolHandler handl
         j->uid = geteuid();
         j->err.restart_cause = _RESTART_CAUSE_INVALID;
         j->custom_worker = !strv_isempty(ctx->config->worker_command);
-        j->watch_fd = tools_watch_fd_dup(ctx->watch);
+        (void) tools_watch_handle_init(ctx->watch, &j->watch);
         pf->seq_start = tools_watch_seq(ctx->watch);
         pf->path = strdup(path);
         j->path = strdup(path);

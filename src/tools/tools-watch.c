@@ -15,8 +15,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,13 +50,27 @@ struct WatchEntry {
         char *elan_home, *repl_cache;
         bool custom_worker;
         LeanReadiness rd;
+        LeanReadinessCache files;
         ToolsWatchSet set;
         LIST_FIELDS(WatchEntry, entries);
+};
+
+/* Shared by the loop and the look-up threads (which may outlive the loop's
+ * ToolsWatch): the sets the threads give back, and an eventfd to wake the
+ * loop for them. */
+struct ToolsWatchInbox {
+        pthread_mutex_t lock;
+        unsigned n_ref;
+        bool closed;            /* the ToolsWatch is gone, and its fd */
+        int efd;
+        ToolsWatchSet pending;
 };
 
 struct ToolsWatch {
         int fd;
         sd_event_source *source;
+        ToolsWatchInbox *inbox;
+        sd_event_source *inbox_source;
         WatchEntry *entries;
         size_t n_entries;
         uint64_t seq;           /* events seen */
@@ -138,6 +154,7 @@ static WatchEntry *entry_free(ToolsWatch *w, WatchEntry *e) {
         free(e->elan_home);
         free(e->repl_cache);
         lean_readiness_done(&e->rd);
+        lean_readiness_cache_clear(&e->files);
         tools_watch_set_done(&e->set);
         return mfree(e);
 }
@@ -161,6 +178,126 @@ void tools_watch_release(ToolsWatch *w, ToolsWatchSet *set) {
         if (w && w->fd >= 0)
                 watch_release_wds(w, set);
         tools_watch_set_done(set);
+}
+
+/* ---- the way back from the threads ------------------------------------------ */
+
+static ToolsWatchInbox *inbox_ref(ToolsWatchInbox *b) {
+        pthread_mutex_lock(&b->lock);
+        b->n_ref++;
+        pthread_mutex_unlock(&b->lock);
+        return b;
+}
+
+static ToolsWatchInbox *inbox_unref(ToolsWatchInbox *b) {
+        bool last;
+
+        if (!b)
+                return NULL;
+        pthread_mutex_lock(&b->lock);
+        last = --b->n_ref == 0;
+        pthread_mutex_unlock(&b->lock);
+        if (!last)
+                return NULL;
+        if (b->efd >= 0)
+                close(b->efd);
+        tools_watch_set_done(&b->pending);
+        pthread_mutex_destroy(&b->lock);
+        return mfree(b);
+}
+
+/* Appends set's refs to pending (takes them; on ENOMEM they are lost: only
+ * the watches leak, as before). */
+static void inbox_post(ToolsWatchInbox *b, ToolsWatchSet *set) {
+        ToolsWatchRef *a;
+
+        pthread_mutex_lock(&b->lock);
+        if (!b->closed && set->n > 0) {
+                a = realloc(b->pending.refs, (b->pending.n + set->n) * sizeof *a);
+                if (a) {
+                        memcpy(a + b->pending.n, set->refs, set->n * sizeof *a);
+                        b->pending.refs = a;
+                        b->pending.n += set->n;
+                        free(set->refs);
+                        *set = (ToolsWatchSet) {};
+                        (void) eventfd_write(b->efd, 1);
+                }
+        }
+        pthread_mutex_unlock(&b->lock);
+        tools_watch_set_done(set); /* closed: the fd went, and every watch with it */
+}
+
+static int on_inbox(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ToolsWatch *w = userdata;
+        ToolsWatchSet set;
+        eventfd_t v;
+
+        (void) eventfd_read(fd, &v);
+        pthread_mutex_lock(&w->inbox->lock);
+        set = w->inbox->pending;
+        w->inbox->pending = (ToolsWatchSet) {};
+        pthread_mutex_unlock(&w->inbox->lock);
+        tools_watch_release(w, &set);
+        return 0;
+}
+
+static int inbox_new(ToolsWatch *w, sd_event *event) {
+        ToolsWatchInbox *b;
+        int r;
+
+        b = new0(ToolsWatchInbox, 1);
+        if (!b)
+                return -ENOMEM;
+        b->n_ref = 1;
+        b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (b->efd < 0 || pthread_mutex_init(&b->lock, NULL) != 0) {
+                r = b->efd < 0 ? -errno : -ENOMEM;
+                if (b->efd >= 0)
+                        close(b->efd);
+                free(b);
+                return r;
+        }
+        w->inbox = b;
+        r = sd_event_add_io(event, &w->inbox_source, b->efd, EPOLLIN, on_inbox, w);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(w->inbox_source, "project-watch-inbox");
+        return 0;
+}
+
+/* The threads still running give back to nobody: the fd closes after this. */
+static void inbox_close(ToolsWatch *w) {
+        if (!w->inbox)
+                return;
+        w->inbox_source = sd_event_source_disable_unref(w->inbox_source);
+        pthread_mutex_lock(&w->inbox->lock);
+        w->inbox->closed = true;
+        pthread_mutex_unlock(&w->inbox->lock);
+        w->inbox = inbox_unref(w->inbox);
+}
+
+int tools_watch_handle_init(ToolsWatch *w, ToolsWatchHandle *h) {
+        assert(h);
+        *h = (ToolsWatchHandle) { .fd = -EBADF };
+        if (!w || !w->inbox)
+                return -EBADF;
+        h->fd = tools_watch_fd_dup(w);
+        if (h->fd < 0)
+                return h->fd;
+        h->inbox = inbox_ref(w->inbox);
+        return 0;
+}
+
+void tools_watch_handle_done(ToolsWatchHandle *h) {
+        if (!h)
+                return;
+        if (h->inbox)
+                inbox_post(h->inbox, &h->set);
+        tools_watch_set_done(&h->set);
+        h->inbox = inbox_unref(h->inbox);
+        if (h->fd >= 0)
+                close(h->fd);
+        h->fd = -EBADF;
 }
 
 /* ---- thread side ------------------------------------------------------------ */
@@ -480,6 +617,11 @@ int tools_watch_new(ToolsWatch **ret, sd_event *event) {
                         return r;
                 }
                 (void) sd_event_source_set_description(w->source, "project-watch");
+                r = inbox_new(w, event);
+                if (r < 0) {
+                        tools_watch_free(w);
+                        return r;
+                }
         }
         *ret = w;
         return 0;
@@ -489,6 +631,7 @@ ToolsWatch *tools_watch_free(ToolsWatch *w) {
         if (!w)
                 return NULL;
         watch_drop_all(w);
+        inbox_close(w);
         sd_event_source_disable_unref(w->source);
         if (w->fd >= 0)
                 close(w->fd);
@@ -534,7 +677,8 @@ static int strdup_or_null(const char *s, char **ret) {
 }
 
 int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const char *root,
-                    const ToolsWatchKey *key, const LeanReadiness *rd, ToolsWatchSet *set) {
+                    const ToolsWatchKey *key, const LeanReadiness *rd, const LeanReadinessCache *files,
+                    ToolsWatchSet *set) {
         WatchEntry *e, *old;
 
         assert(path);
@@ -555,7 +699,8 @@ int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const c
         e->custom_worker = key->custom_worker;
         if (!(e->path = strdup(path)) || !(e->root = strdup(root)) ||
             !(e->trusted_roots = strv_copy(key->trusted_roots)) || strdup_or_null(key->elan_home, &e->elan_home) < 0 ||
-            strdup_or_null(key->repl_cache, &e->repl_cache) < 0 || lean_readiness_copy(&e->rd, rd) < 0) {
+            strdup_or_null(key->repl_cache, &e->repl_cache) < 0 || lean_readiness_copy(&e->rd, rd) < 0 ||
+            (files && lean_readiness_cache_copy(&e->files, files) < 0)) {
                 entry_free(NULL, e);
                 tools_watch_release(w, set);
                 return -ENOMEM;
@@ -594,4 +739,12 @@ const LeanReadiness *tools_watch_get(ToolsWatch *w, const char *path, const Tool
         if (ret_root)
                 *ret_root = e->root;
         return &e->rd;
+}
+
+const LeanReadinessCache *tools_watch_get_files(ToolsWatch *w, const char *path) {
+        WatchEntry *e;
+
+        assert(path);
+        e = w ? entry_find(w, path) : NULL;
+        return e ? &e->files : NULL;
 }

@@ -42,6 +42,24 @@ typedef struct ToolsWatchKey {
         bool custom_worker;
 } ToolsWatchKey;
 
+/* What a look-up's thread holds: a dup of the inotify fd (-EBADF: no warm
+ * path), the watches it added, and the way back to the loop for them. The
+ * thread may outlive the call and w (a cancelled or timed-out look-up, a
+ * shutdown): tools_watch_handle_done(), on whichever thread frees the job,
+ * hands what is left in set to the loop, which releases the watches no
+ * cached answer uses (when w is gone: nothing to do, the fd goes). */
+typedef struct ToolsWatchInbox ToolsWatchInbox;
+typedef struct ToolsWatchHandle {
+        int fd;
+        ToolsWatchSet set;
+        ToolsWatchInbox *inbox;
+} ToolsWatchHandle;
+
+/* Loop. 0, or negative errno (then h->fd is -EBADF: no warm path). */
+int tools_watch_handle_init(ToolsWatch *w, ToolsWatchHandle *h);
+/* Any thread. */
+void tools_watch_handle_done(ToolsWatchHandle *h);
+
 /* event NULL: no inotify fd (tests feed tools_watch_process()). */
 int tools_watch_new(ToolsWatch **ret, sd_event *event);
 ToolsWatch *tools_watch_free(ToolsWatch *w);
@@ -65,15 +83,19 @@ int tools_watch_add_probes(int fd, const char *path, const char *root, const Lea
                            const char *elan_home, ToolsWatchSet *set);
 
 /* Loop: cache rd for path (takes *set) unless an event on one of its
- * watches came in since seq_start (then the answer may predate it). */
+ * watches came in since seq_start (then the answer may predate it). files
+ * (optional, copied): what the look-up read, for a project opened again. */
 int tools_watch_put(ToolsWatch *w, uint64_t seq_start, const char *path, const char *root,
-                    const ToolsWatchKey *key, const LeanReadiness *rd, ToolsWatchSet *set);
+                    const ToolsWatchKey *key, const LeanReadiness *rd, const LeanReadinessCache *files,
+                    ToolsWatchSet *set);
 /* Loop: a set that is not cached (see tools_watch_add_probes()): its
  * watches no cached answer uses are removed. Frees it. w NULL is fine. */
 void tools_watch_release(ToolsWatch *w, ToolsWatchSet *set);
 /* Loop, no syscall: the cached answer for path under key, or NULL. */
 const LeanReadiness *tools_watch_get(ToolsWatch *w, const char *path, const ToolsWatchKey *key,
                                      const char **ret_root);
+/* Loop: the files the cached answer for path read (put's files), or NULL. */
+const LeanReadinessCache *tools_watch_get_files(ToolsWatch *w, const char *path);
 /* Loop: a buffer of struct inotify_event as read from the fd. */
 void tools_watch_process(ToolsWatch *w, const void *buf, size_t n);
 size_t tools_watch_count(ToolsWatch *w);

@@ -7,8 +7,10 @@ a new pin, a new manifest, the project removed, renamed or made untrusted,
 a lakefile appearing below the old root. A path with a symlink in it is
 never cached (its target could change unseen)."""
 
+import json
 import os
 import shutil
+import time
 
 import pytest
 
@@ -127,3 +129,50 @@ def test_lakefile_below_the_root_moves_it(start_daemon, tmp_path):
         assert cold_lookups(d, sub) == 1
         make_project(sub)
         assert answer(status(c, sub))[1] == str(sub)
+
+
+def watches_held(pid):
+    """The inotify watches the daemon holds (the kernel's count)."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                n += sum(line.startswith("inotify wd:") for line in f)
+        except OSError:
+            pass
+    return n
+
+
+def wait_watches(pid, want, timeout=5):
+    deadline = time.monotonic() + timeout
+    while watches_held(pid) != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return watches_held(pid)
+
+
+def test_cancelled_lookups_leave_no_watches(start_daemon, tmp_path):
+    """A look-up whose call is cancelled while its thread runs gives its
+    watches back when the thread ends (before, each left them in the kernel,
+    counted against the user's fs.inotify.max_user_watches, until the daemon
+    exited)."""
+    roots = [make_project(tmp_path / f"proj{i}") for i in range(12)]
+    d = start_daemon()
+    with d.client() as c:
+        c.initialize()
+        assert watches_held(d.pid) == 0
+        for root in roots:
+            # the cancel comes in the same read as the call: the loop gives up
+            # on the look-up before its thread is done
+            rid = c.next_id
+            c.next_id += 1
+            call = {"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                    "params": {"name": "lean_project_status", "arguments": {"project": str(root)}}}
+            cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                      "params": {"requestId": rid, "reason": "test"}}
+            c.send_raw(json.dumps(call).encode() + b"\n" + json.dumps(cancel).encode() + b"\n")
+        assert "result" in c.request("ping", {})
+        assert wait_watches(d.pid, 0) == 0
+        # a look-up that is cached keeps its watches: the count is the kernel's
+        assert answer(status(c, roots[0]))[0] == "ok"
+        assert watches_held(d.pid) > 0
+    d.stop()
