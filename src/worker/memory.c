@@ -435,12 +435,28 @@ int memory_sample_proc_tree(pid_t root, WorkerMemory *ret) {
 }
 
 int memory_parse_statm_add(const char *statm, uint64_t page_kib, WorkerMemory *acc) {
-        unsigned long long size, resident, shared;
+        uint64_t v[3];
+        const char *p;
 
         if (!statm || !acc || page_kib == 0)
                 return -EINVAL;
-        /* "size resident shared text lib data dt", in pages */
-        if (sscanf(statm, "%llu %llu %llu", &size, &resident, &shared) != 3 || shared > resident)
+        /* "size resident shared text lib data dt", in pages; no sscanf() on
+         * the per-job path (its cost is in the warm call's) */
+        p = statm;
+        for (size_t i = 0; i < 3; i++) {
+                if (!isdigit((unsigned char) *p))
+                        return -EINVAL;
+                for (v[i] = 0; isdigit((unsigned char) *p); p++) {
+                        if (v[i] > (UINT64_MAX - 9) / 10)
+                                return -ERANGE;
+                        v[i] = v[i] * 10 + (uint64_t) (*p - '0');
+                }
+                if (*p != ' ')
+                        return -EINVAL;
+                p++;
+        }
+        uint64_t resident = v[1], shared = v[2];
+        if (shared > resident)
                 return -EINVAL;
         /* fs/proc/task_mmu.c task_statm(): shared = MM_FILEPAGES +
          * MM_SHMEMPAGES, resident = shared + MM_ANONPAGES (since Linux 4.5;

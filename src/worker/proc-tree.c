@@ -68,12 +68,26 @@ int proc_stat_read(pid_t pid, ProcStat *ret) {
 }
 
 int proc_parse_loadavg_last_pid(const char *text, uint64_t *ret) {
-        unsigned long long last;
+        uint64_t last = 0;
+        const char *p = text;
 
         if (!text || !ret)
                 return -EINVAL;
-        /* "0.52 0.58 0.59 2/612 12345": the fifth field */
-        if (sscanf(text, "%*s %*s %*s %*s %llu", &last) != 1)
+        /* "0.52 0.58 0.59 2/612 12345": the fifth field (no sscanf() per job) */
+        for (unsigned i = 0; i < 4; i++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EINVAL;
+                p++;
+        }
+        if (*p < '0' || *p > '9')
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (last > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                last = last * 10 + (uint64_t) (*p - '0');
+        }
+        if (*p != '\n' && *p != '\0')
                 return -EINVAL;
         *ret = last;
         return 0;

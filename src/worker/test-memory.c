@@ -215,6 +215,9 @@ static void test_statm_parse(void) {
         CHECK(memory_parse_statm_add("0 0 0 0 0 0 0\n", 4, &m) == 0); /* a zombie */
         CHECK(m.rss_kib == 2811 * 4);
         CHECK(memory_parse_statm_add("1 2\n", 4, &m) == -EINVAL);
+        CHECK(memory_parse_statm_add("1 2 x 0 0 0 0\n", 4, &m) == -EINVAL);
+        CHECK(memory_parse_statm_add("", 4, &m) == -EINVAL);
+        CHECK(memory_parse_statm_add("1 99999999999999999999 3 0 0 0 0\n", 4, &m) == -ERANGE);
         CHECK(memory_parse_statm_add("9 2 3 0 0 0 0\n", 4, &m) == -EINVAL); /* shared > resident */
 }
 

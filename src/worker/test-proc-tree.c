@@ -82,6 +82,8 @@ static void test_last_pid(void) {
         ASSERT_OK(proc_parse_loadavg_last_pid("0.52 0.58 0.59 2/612 12345\n", &a));
         ASSERT_EQ(a, 12345u);
         ASSERT_ERROR(proc_parse_loadavg_last_pid("0.52 0.58 0.59 2/612\n", &a), EINVAL);
+        ASSERT_ERROR(proc_parse_loadavg_last_pid("0.52 0.58 0.59 2/612 x\n", &a), EINVAL);
+        ASSERT_ERROR(proc_parse_loadavg_last_pid("0.52 0.58 0.59 2/612 12a\n", &a), EINVAL);
 
         ASSERT_OK(proc_last_pid(&a));
         child = fork();
