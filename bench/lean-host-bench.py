@@ -34,6 +34,11 @@
       workers sit idle vs with none; daemon CPU per lean_run with 2,000 more
       (sleeping) processes on the machine vs without.
 
+  lean-host-bench.py floor-run [--requests N]
+      only floor's lean_run line (default 2000 calls), a second or two: for
+      before/after pairs, interleaved, with LEAN_HOSTD pointing at each
+      daemon in turn.
+
 Binaries from the environment (bench/meson.build sets them): LEAN_HOSTD,
 LEAN_REPL_DOUBLE, LEAN_REPL_META, LEAN_HOST_BENCH_ECHO, LEAN_HOST_BENCH_LOAD. Each mode starts its own `lean-hostd --listen` in a
 temporary directory, with enforcement=process."""
