@@ -34,6 +34,11 @@
       workers sit idle vs with none; daemon CPU per lean_run with 2,000 more
       (sleeping) processes on the machine vs without.
 
+  lean-host-bench.py floor-run [--requests N]
+      only floor's lean_run line (default 2000 calls), a second or two: for
+      before/after pairs, interleaved, with LEAN_HOSTD pointing at each
+      daemon in turn.
+
 Binaries from the environment (bench/meson.build sets them): LEAN_HOSTD,
 LEAN_REPL_DOUBLE, LEAN_REPL_META, LEAN_HOST_BENCH_ECHO, LEAN_HOST_BENCH_LOAD. Each mode starts its own `lean-hostd --listen` in a
 temporary directory, with enforcement=process."""
@@ -537,6 +542,19 @@ def floor_crowd(d, n, crowd):
           f"ratio {crowded / max(quiet, 1e-3):5.2f}  (target: ~1)")
 
 
+def bench_floor_run(args):
+    """Only floor's lean_run line: for interleaved before/after runs."""
+    if not os.environ.get("LEAN_REPL_DOUBLE"):
+        print("floor-run: LEAN_REPL_DOUBLE is not set, skipped")
+        return
+    print(f"floor-run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()[0]:.2f}")
+    d = Daemon({})
+    try:
+        floor_lean_run(d, args.requests)
+    finally:
+        d.stop()
+
+
 def bench_floor(args):
     for k in ("LEAN_REPL_DOUBLE", "LEAN_HOST_BENCH_ECHO", "LEAN_HOST_BENCH_LOAD"):
         if not os.environ.get(k):
@@ -556,7 +574,8 @@ def bench_floor(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss", "big-reply", "floor", "result-bytes"])
+    ap.add_argument("mode", choices=["roundtrip", "lean-run", "rss", "big-reply", "floor", "floor-run",
+                                     "result-bytes"])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--messages", type=int, default=150000)
     ap.add_argument("--max-reply-bytes", type=int, default=24 << 20)
@@ -579,6 +598,9 @@ def main():
     elif args.mode == "floor":
         args.requests = args.requests or 300
         bench_floor(args)
+    elif args.mode == "floor-run":
+        args.requests = args.requests or 2000
+        bench_floor_run(args)
     else:
         args.clients = args.clients or 200
         bench_rss(args)

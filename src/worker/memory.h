@@ -22,7 +22,8 @@ int memory_sample_cgroup(const char *dir, bool v2, WorkerMemory *ret);
  * what an OOM kill at MemoryMax reached, when the last sample is older. */
 int memory_cgroup_peak_kib(const char *dir, bool v2, uint64_t *ret);
 
-/* The sum over root and its descendants collected already (proc_tree_collect()). */
+/* The sum over root and its descendants collected already (proc_tree_collect()),
+ * from /proc/PID/statm. */
 int memory_sample_proc_entries(pid_t root, const ProcTreeEntry *tree, size_t n, WorkerMemory *ret);
 
 /* Is there a memory controller at all (v2 with "memory" in the root's
@@ -57,5 +58,9 @@ int memory_parse_pressure_avg10(const char *text, const char *kind, double *ret)
 int memory_parse_cgroup_v1(const char *usage, const char *stat, const char *oom_control, WorkerMemory *ret);
 /* Adds one process's VmRSS/RssAnon/RssFile+RssShmem to *acc. */
 int memory_parse_proc_status_add(const char *status, WorkerMemory *acc);
+/* The same numbers from /proc/PID/statm (pages of page_kib KiB): resident,
+ * resident - shared (= RssAnon), shared (= RssFile + RssShmem). What the
+ * samplers read; the status parser above is what test-memory checks it by. */
+int memory_parse_statm_add(const char *statm, uint64_t page_kib, WorkerMemory *acc);
 /* Sum over root and all its descendants (found through /proc/PID/task/TID/children). */
 int memory_sample_proc_tree(pid_t root, WorkerMemory *ret);

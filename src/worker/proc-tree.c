@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/fileio.h"
 #include "basic/macro.h"
@@ -31,16 +34,73 @@ int proc_stat_parse(const char *text, ProcStat *ret) {
         return 0;
 }
 
+int proc_read_small(const char *path, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t k;
+
+        assert(path);
+        assert(buf);
+        assert(size > 1);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        /* a seq_file hands out all it has in one read when the buffer holds it */
+        do
+                k = read(fd, buf, size - 1);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return negative_errno();
+        if ((size_t) k >= size - 1)
+                return -EFBIG; /* perhaps cut: never parse half a file */
+        buf[k] = 0;
+        return 0;
+}
+
 int proc_stat_read(pid_t pid, ProcStat *ret) {
-        _cleanup_free_ char *text = NULL;
-        char path[64];
+        char path[64], text[1024]; /* comm is at most 64 bytes, the rest numbers */
         int r;
 
         snprintf(path, sizeof path, "/proc/%i/stat", (int) pid);
-        r = read_virtual_file(path, PROC_FILE_MAX, &text, NULL);
+        r = proc_read_small(path, text, sizeof text);
         if (r < 0)
                 return r == -ENOENT ? -ESRCH : r;
         return proc_stat_parse(text, ret);
+}
+
+int proc_parse_loadavg_last_pid(const char *text, uint64_t *ret) {
+        uint64_t last = 0;
+        const char *p = text;
+
+        if (!text || !ret)
+                return -EINVAL;
+        /* "0.52 0.58 0.59 2/612 12345": the fifth field (no sscanf() per job) */
+        for (unsigned i = 0; i < 4; i++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EINVAL;
+                p++;
+        }
+        if (*p < '0' || *p > '9')
+                return -EINVAL;
+        for (; *p >= '0' && *p <= '9'; p++) {
+                if (last > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                last = last * 10 + (uint64_t) (*p - '0');
+        }
+        if (*p != '\n' && *p != '\0')
+                return -EINVAL;
+        *ret = last;
+        return 0;
+}
+
+int proc_last_pid(uint64_t *ret) {
+        char text[128];
+        int r;
+
+        r = proc_read_small("/proc/loadavg", text, sizeof text);
+        if (r < 0)
+                return r;
+        return proc_parse_loadavg_last_pid(text, ret);
 }
 
 static int pids_push(pid_t **pids, size_t *n, size_t *allocated, pid_t pid) {

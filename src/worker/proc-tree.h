@@ -25,6 +25,15 @@ typedef struct ProcStat {
 
 int proc_stat_read(pid_t pid, ProcStat *ret);
 
+/* A small procfs file into buf (NUL-terminated) with open+read+close, no
+ * allocation; -EFBIG when it does not fit. */
+int proc_read_small(const char *path, char *buf, size_t size);
+
+/* The pid most recently handed out in our pid namespace (/proc/loadavg's
+ * last field). Every fork and thread creation in this namespace or below it
+ * advances it, so while it stays the same no process has been created. */
+int proc_last_pid(uint64_t *ret);
+
 /* The children of every thread of pid, appended to *pids (n/allocated updated). */
 int proc_children_append(pid_t pid, pid_t **pids, size_t *n, size_t *allocated);
 
@@ -38,3 +47,5 @@ bool proc_tree_entry_current(const ProcTreeEntry *e, ProcStat *ret_stat);
 /* for tests: the parser proc-tree.c reads /proc/PID/stat with, on text. */
 /* Parse the text of /proc/PID/stat (the comm field may hold spaces and ')'). */
 int proc_stat_parse(const char *text, ProcStat *ret);
+/* The fifth field of /proc/loadavg. */
+int proc_parse_loadavg_last_pid(const char *text, uint64_t *ret);

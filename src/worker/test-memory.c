@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "basic/fileio.h"
 
 #include "worker/memory.h"
 
@@ -202,6 +206,115 @@ static void test_proc_tree(void) {
         CHECK(memory_sample_proc_tree(pid, &after) == -ESRCH);
 }
 
+/* statm's pure parse: pages to KiB, resident - shared is the anonymous part */
+static void test_statm_parse(void) {
+        WorkerMemory m = {};
+
+        CHECK(memory_parse_statm_add("4106 2811 1475 691 0 1821 0\n", 4, &m) == 0);
+        CHECK(m.rss_kib == 2811 * 4 && m.anon_kib == (2811 - 1475) * 4 && m.file_kib == 1475 * 4);
+        CHECK(memory_parse_statm_add("0 0 0 0 0 0 0\n", 4, &m) == 0); /* a zombie */
+        CHECK(m.rss_kib == 2811 * 4);
+        CHECK(memory_parse_statm_add("1 2\n", 4, &m) == -EINVAL);
+        CHECK(memory_parse_statm_add("1 2 x 0 0 0 0\n", 4, &m) == -EINVAL);
+        CHECK(memory_parse_statm_add("", 4, &m) == -EINVAL);
+        CHECK(memory_parse_statm_add("1 99999999999999999999 3 0 0 0 0\n", 4, &m) == -ERANGE);
+        CHECK(memory_parse_statm_add("9 2 3 0 0 0 0\n", 4, &m) == -EINVAL); /* shared > resident */
+}
+
+/* statm and status of pid, with status read before and after statm; 1 when
+ * the two status reads agreed (nothing moved in between), then both sums. */
+static int read_both(pid_t pid, WorkerMemory *ret_status, WorkerMemory *ret_statm) {
+        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *sm = NULL;
+        char path[64];
+
+        *ret_status = *ret_statm = (WorkerMemory) {};
+        snprintf(path, sizeof path, "/proc/%i/status", (int) pid);
+        CHECK(read_virtual_file(path, 1 << 20, &s1, NULL) >= 0);
+        snprintf(path, sizeof path, "/proc/%i/statm", (int) pid);
+        CHECK(read_virtual_file(path, 1 << 20, &sm, NULL) >= 0);
+        snprintf(path, sizeof path, "/proc/%i/status", (int) pid);
+        CHECK(read_virtual_file(path, 1 << 20, &s2, NULL) >= 0);
+        CHECK(memory_parse_proc_status_add(s1, ret_status) == 0);
+        CHECK(memory_parse_statm_add(sm, (uint64_t) sysconf(_SC_PAGESIZE) / 1024, ret_statm) == 0);
+        {
+                WorkerMemory again = {};
+                CHECK(memory_parse_proc_status_add(s2, &again) == 0);
+                return again.rss_kib == ret_status->rss_kib && again.anon_kib == ret_status->anon_kib &&
+                       again.file_kib == ret_status->file_kib;
+        }
+}
+
+static void check_same(pid_t pid, const char *what) {
+        WorkerMemory a, b;
+        unsigned i;
+
+        /* the counters of a process that allocates meanwhile may move between
+         * two reads: compare when status read the same before and after */
+        for (i = 0; i < 100 && !read_both(pid, &a, &b); i++)
+                ;
+        CHECK(i < 100);
+        printf("%s: status VmRSS %" PRIu64 " RssAnon %" PRIu64 " RssFile+RssShmem %" PRIu64
+               " KiB; statm %" PRIu64 " / %" PRIu64 " / %" PRIu64 " KiB\n",
+               what, a.rss_kib, a.anon_kib, a.file_kib, b.rss_kib, b.anon_kib, b.file_kib);
+        CHECK(a.rss_kib == b.rss_kib);
+        CHECK(a.anon_kib == b.anon_kib);
+        CHECK(a.file_kib == b.file_kib);
+}
+
+/* The sampler reads statm instead of status only because it gives the same
+ * numbers: on ourselves, and on a child with anonymous, file-backed and
+ * shared (shmem) memory resident. */
+static void test_statm_is_status(void) {
+        size_t n = 16 * 1024 * 1024;
+        int p[2], fd;
+        pid_t pid;
+        char c;
+
+        check_same(getpid(), "self");
+
+        CHECK(pipe(p) == 0);
+        pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+                char tmpl[] = "/tmp/test-memory-statm.XXXXXX";
+                char *anon, *file, *shm;
+                volatile char sum = 0;
+
+                anon = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                fd = mkstemp(tmpl);
+                if (anon == MAP_FAILED || fd < 0 || ftruncate(fd, (off_t) n) < 0)
+                        _exit(1);
+                (void) unlink(tmpl);
+                file = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+                shm = mmap(NULL, n / 2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                if (file == MAP_FAILED || shm == MAP_FAILED)
+                        _exit(1);
+                for (size_t i = 0; i < n; i += 4096) {
+                        anon[i] = 1;
+                        sum += file[i];
+                        if (i < n / 2)
+                                shm[i] = 1;
+                }
+                (void) sum;
+                (void) !write(p[1], "x", 1);
+                pause();
+                _exit(0);
+        }
+        close(p[1]);
+        CHECK(read(p[0], &c, 1) == 1);
+        check_same(pid, "child with anon + file + shmem");
+        {
+                WorkerMemory a, b;
+                CHECK(read_both(pid, &a, &b) >= 0);
+                /* and the split is the one the tiers need: the file and shmem
+                 * pages are not anonymous */
+                CHECK(b.anon_kib >= n / 1024 && b.file_kib >= n / 1024 + n / 2048);
+        }
+        kill(pid, SIGKILL);
+        CHECK(waitpid(pid, NULL, 0) == pid);
+        close(p[0]);
+}
+
 static void test_cgroup_live(void) {
         _cleanup_free_ char *dir = NULL;
         const char *reason = NULL;
@@ -236,6 +349,8 @@ int main(void) {
         test_cgroup_samples();
         test_cgroup_kernel_facts();
         test_proc_tree();
+        test_statm_parse();
+        test_statm_is_status();
         test_cgroup_live();
         return 0;
 }

@@ -73,9 +73,38 @@ static void test_collect(void) {
         ASSERT_ERROR(proc_tree_collect(child, &t, &n), ESRCH);
 }
 
+/* The sampler's "no process was created" signal: /proc/loadavg's last pid. */
+static void test_last_pid(void) {
+        uint64_t a, b;
+        char buf[8];
+        pid_t child;
+
+        ASSERT_OK(proc_parse_loadavg_last_pid("0.52 0.58 0.59 2/612 12345\n", &a));
+        ASSERT_EQ(a, 12345u);
+        ASSERT_ERROR(proc_parse_loadavg_last_pid("0.52 0.58 0.59 2/612\n", &a), EINVAL);
+        ASSERT_ERROR(proc_parse_loadavg_last_pid("0.52 0.58 0.59 2/612 x\n", &a), EINVAL);
+        ASSERT_ERROR(proc_parse_loadavg_last_pid("0.52 0.58 0.59 2/612 12a\n", &a), EINVAL);
+
+        ASSERT_OK(proc_last_pid(&a));
+        child = fork();
+        ASSERT_TRUE(child >= 0);
+        if (child == 0)
+                _exit(0);
+        ASSERT_OK(proc_last_pid(&b));
+        ASSERT_EQ(waitpid(child, NULL, 0), child);
+        /* our fork moved it (others' forks may have moved it further) */
+        ASSERT_TRUE(b != a);
+        ASSERT_TRUE(b >= (uint64_t) child || b < a); /* or it wrapped */
+
+        /* a file that does not fit is an error, never half a file */
+        ASSERT_ERROR(proc_read_small("/proc/self/status", buf, sizeof buf), EFBIG);
+        ASSERT_ERROR(proc_read_small("/proc/0/statm", buf, sizeof buf), ENOENT);
+}
+
 int main(void) {
         test_stat_parse();
         test_collect();
+        test_last_pid();
         printf("proc-tree tests passed\n");
         return 0;
 }

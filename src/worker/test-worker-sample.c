@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +18,8 @@
 #include "basic/test-loop.h"
 #include "basic/tests.h"
 #include "basic/time-util.h"
+#include "worker/proc-tree.h"
+#include "worker/worker-sample.h"
 #include "worker/worker.h"
 
 #define WAIT_USEC (15 * USEC_PER_SEC)
@@ -206,7 +210,104 @@ static void test_sample_cost_flat(void) {
         worker_free(w);
 }
 
+/* The root of a test tree: on each byte from cmd it forks a child that
+ * touches 32 MiB of anonymous memory, sends its pid on out and waits. */
+static pid_t spawn_forker(int *ret_cmd, int *ret_out) {
+        int c[2], o[2];
+        pid_t root;
+
+        ASSERT_OK(pipe(c));
+        ASSERT_OK(pipe(o));
+        root = fork();
+        ASSERT_TRUE(root >= 0);
+        if (root == 0) {
+                char x;
+
+                /* a failed assertion leaves nothing behind */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                close(c[1]);
+                close(o[0]);
+                while (read(c[0], &x, 1) == 1) {
+                        pid_t k = fork();
+
+                        if (k == 0) {
+                                size_t n = 32 * 1024 * 1024;
+                                char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                                pid_t self = getpid();
+
+                                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                                if (m == MAP_FAILED)
+                                        _exit(1);
+                                for (size_t i = 0; i < n; i += 4096)
+                                        m[i] = 1;
+                                (void) !write(o[1], &self, sizeof self);
+                                pause();
+                                _exit(0);
+                        }
+                }
+                _exit(0);
+        }
+        close(c[0]);
+        close(o[1]);
+        *ret_cmd = c[1];
+        *ret_out = o[0];
+        return root;
+}
+
+/* The process-mode tree rule (worker-sample.c): the walk is reused while no
+ * process was created, with the same numbers; a process forked since (during
+ * a job) is walked to and counted by the very next sample. */
+static void test_tree_rule(void) {
+        WorkerSampler s = {};
+        WorkerTree t;
+        WorkerMemory m0, m;
+        int cmd, out;
+        pid_t root, child;
+        unsigned i, walks;
+        bool tracked = false;
+
+        fprintf(stderr, "%s\n", __func__);
+        root = spawn_forker(&cmd, &out);
+        ASSERT_OK(worker_tree_init(&t, NULL, "5a3p1e00", 1));
+        t.leader = root;
+
+        ASSERT_OK(worker_sampler_read(&s, root, &t, &m0));
+        ASSERT_EQ(s.n_walks, 1u);
+        /* other work on the machine forks too: within a few tries some pair
+         * of samples has no process created between them */
+        for (i = 0; i < 1000 && s.n_reused == 0; i++) {
+                ASSERT_OK(worker_sampler_read(&s, root, &t, &m));
+                ASSERT_EQ(m.anon_kib, m0.anon_kib);
+                ASSERT_EQ(m.rss_kib, m0.rss_kib);
+        }
+        fprintf(stderr, "  reused after %u samples (%u walks)\n", i, s.n_walks);
+        ASSERT_TRUE(s.n_reused > 0);
+
+        /* a child forked "during the job": counted by the next sample */
+        walks = s.n_walks;
+        ASSERT_EQ(write(cmd, "f", 1), 1);
+        ASSERT_EQ(read(out, &child, sizeof child), (ssize_t) sizeof child);
+        ASSERT_OK(worker_sampler_read(&s, root, &t, &m));
+        fprintf(stderr, "  anon %" PRIu64 " KiB before the fork, %" PRIu64 " KiB after\n", m0.anon_kib, m.anon_kib);
+        ASSERT_EQ(s.n_walks, walks + 1);
+        ASSERT_TRUE(m.anon_kib >= m0.anon_kib + 30 * 1024);
+        for (size_t k = 0; k < t.n_procs; k++)
+                tracked = tracked || t.procs[k].pid == child;
+        ASSERT_TRUE(tracked);
+
+        /* the root gone: no sample, walked or reused */
+        (void) kill(child, SIGKILL);
+        (void) kill(root, SIGKILL);
+        ASSERT_EQ(waitpid(root, NULL, 0), root);
+        ASSERT_ERROR(worker_sampler_read(&s, root, &t, &m), ESRCH);
+        close(cmd);
+        close(out);
+        worker_tree_done(&t);
+        worker_sampler_done(&s);
+}
+
 int main(void) {
+        test_tree_rule();
         double_path = test_setup_double(120);
         if (!double_path)
                 return EXIT_TEST_SKIP;

@@ -22,6 +22,14 @@ typedef struct WorkerSampler {
         bool cgroup_located;
         uint64_t oom_kills_baseline;
         bool oom_baseline_valid;
+        /* process mode: the last walk of the tree (rule: worker-sample.c) */
+        ProcTreeEntry *found;
+        size_t n_found;
+        bool found_valid;
+        pid_t walk_root;
+        uint64_t walk_last_pid;
+        uint64_t walked_at;    /* CLOCK_MONOTONIC usec */
+        unsigned n_walks, n_reused; /* for tests */
 } WorkerSampler;
 
 void worker_sampler_done(WorkerSampler *s);
