@@ -338,6 +338,46 @@ static void test_cancelled_job_not_timed_out(void) {
         config.project_max_workers = 4;
 }
 
+/* worker.max_workers 1: a call of another project, on a lane waiting for
+ * the one worker slot (held by a busy worker, not evictable), never ran
+ * either: answered timeout at its deadline, not after the busy call. */
+static void test_slot_wait_times_out(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        _cleanup_(lh_error_done) LhError err = {};
+        char other_dir[] = "/tmp/lh-test-pool-other-XXXXXX";
+        Call slow = { .code = "-- @double sleep 0.7\ndef a := 1", .code2 = "-- @double sleep 0.7\ndef b := 1" };
+        Call waiting = { .code = "def w := 1" };
+        LhProject *p, *q;
+        json_object *v;
+        usec_t t0;
+
+        config.max_workers = 1;
+        config.request_timeout_millis = 1000;
+        test_make_project(other_dir);
+        setup(&r, &p);
+        ASSERT_OK(registry_resolve(r, other_dir, &q, &err));
+        t0 = now_usec(CLOCK_MONOTONIC);
+        ASSERT_OK(submit(p, &slow));
+        run_for(100 * USEC_PER_MSEC);
+        ASSERT_OK(submit(q, &waiting));
+        wait_done(&waiting);
+        ASSERT_EQ(slow.n_done, 0u);
+        ASSERT_TRUE(waiting.done_at - t0 < 1300 * USEC_PER_MSEC);
+        ASSERT_STREQ(waiting.code_err, "timeout");
+        ASSERT_TRUE(waiting.retryable);
+        ASSERT_TRUE(json_object_get_boolean(json_object_object_get(waiting.details, "queued")));
+        ASSERT_TRUE(json_object_object_get_ex(waiting.details, "waiting_for", &v));
+        ASSERT_TRUE(strstr(json_object_get_string(v), "worker slot"));
+        ASSERT_TRUE(details_u64(&waiting, "queue_wait_ms") >= 1000);
+        wait_done(&slow);
+        ASSERT_TRUE(slow.ok);
+        ASSERT_FALSE(slow.facts.worker_restarted);
+        json_object_put(waiting.details);
+        test_remove_tree(other_dir);
+        config.request_timeout_millis = 10000;
+        config.max_workers = 8;
+}
+
 int main(void) {
         if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
@@ -361,6 +401,7 @@ int main(void) {
         test_gone_generation_fails_fast();
         test_queued_job_times_out();
         test_cancelled_job_not_timed_out();
+        test_slot_wait_times_out();
 
         test_remove_tree(project_dir);
         sd_event_unref(event);
