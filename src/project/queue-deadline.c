@@ -15,7 +15,7 @@
  * job taken or cancelled meanwhile only makes the timer fire early, and it
  * re-arms.
  *
- * Owns: LhProject's `deadline_source`. Must not know: lanes' workers, which
+ * Owns: LhProject's `deadline_source`. Must not know: a lane's worker protocol, which
  * lane a job goes to (pool.c). */
 
 #include <stdio.h>
