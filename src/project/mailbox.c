@@ -49,6 +49,8 @@ int project_submit(LhProject *p, LhJob *j, LhError *err) {
         }
 
         project_enqueue(p, j);
+        if (p->queue.head == j) /* else the timer is set for an older one */
+                queue_deadline_arm(p);
         job_queue_progress(&p->queue, project_get_queue_depth(p) > p->queue.n);
         return 0;
 }

@@ -339,6 +339,7 @@ LhProject *project_free(LhProject *p) {
                 lane_free(p->lanes[i]);
         free(p->lanes);
         sd_event_source_disable_unref(p->kick_source);
+        queue_deadline_done(p);
         restart_policy_done(&p->restarts);
         free(p->root);
         return mfree(p);

@@ -15,6 +15,7 @@
  *   profiles.c        ImportProfiles                 (import headers per worker)
  *   restart-policy.c  RestartPolicy                  (statistics, window, poison)
  *   admission.c       Admission, AdmissionTicket     (worker slots, permits)
+ *   queue-deadline.c  (LhProject's deadline timer)   (a queued job answered at its deadline)
  *   queue.c           JobQueue, JobQueueLink         (the mailbox's order)
  *   job.c             LhJob                          (one call)
  *
@@ -75,6 +76,7 @@ struct LhProject {
         char description[256];
 
         JobQueue queue;       /* queue.c's: the waiting jobs */
+        sd_event_source *deadline_source; /* queue-deadline.c's: the head's deadline */
 
         /* the pool (pool.c's array; each lane is actor.c's): lanes[0] always
          * exists, more while calls wait, up to project.max_workers */
@@ -134,6 +136,11 @@ LhProject *project_free(LhProject *p);
 void project_shutdown(LhProject *p);
 void project_enqueue(LhProject *p, LhJob *j);    /* accepted: queued */
 void project_cancel_job(LhProject *p, LhJob *j); /* queued or current */
+
+/* queue-deadline.c, for mailbox.c and pool.c: a queued job is answered
+ * timeout at project.request_timeout_millis after its acceptance */
+void queue_deadline_arm(LhProject *p);  /* at the queue head's deadline (none: off) */
+void queue_deadline_done(LhProject *p);
 
 /* lane.c */
 int lane_new(LhLane **ret, LhProject *p, unsigned index);

@@ -20,13 +20,17 @@ static unsigned done_seq;
 
 typedef struct Call {
         const char *code;
+        const char *code2; /* a second command after the first reply */
+        bool sent2;
         uint64_t want_generation;
         LhJob *job;
         unsigned n_done, seq;
         usec_t done_at;
         bool ok;
         char code_err[64];
+        bool retryable;
         uint64_t retry_after_ms;
+        json_object *details;
         LhFacts facts;
 } Call;
 
@@ -44,14 +48,30 @@ static void call_done(LhJob *job, void *userdata, json_object *result, const LhE
         c->seq = ++done_seq;
         c->done_at = now_usec(CLOCK_MONOTONIC);
         c->ok = !err;
-        if (err)
+        if (err) {
                 snprintf(c->code_err, sizeof c->code_err, "%s", err->code);
+                c->retryable = err->retryable;
+                c->retry_after_ms = err->retry_after_ms;
+                json_object_put(c->details);
+                c->details = json_object_get(err->details);
+        }
         c->facts = *facts;
+}
+
+static int call_step(LhJob *job, void *userdata, json_object *reply, json_object **ret) {
+        Call *c = userdata;
+
+        if (c->code2 && !c->sent2) {
+                c->sent2 = true;
+                *ret = test_job_command(job, c->code2);
+                return 0;
+        }
+        return test_job_step_result(job, userdata, reply, ret);
 }
 
 static const JobOps call_ops = {
         .start = call_start,
-        .step = test_job_step_result,
+        .step = call_step,
         .done = call_done,
 };
 
@@ -217,6 +237,147 @@ static void test_gone_generation_fails_fast(void) {
         config.project_max_workers = 4;
 }
 
+static uint64_t details_u64(const Call *c, const char *key) {
+        json_object *v;
+
+        ASSERT_TRUE(json_object_object_get_ex(c->details, key, &v));
+        return json_object_get_uint64(v);
+}
+
+static void run_for(usec_t t) {
+        usec_t until = now_usec(CLOCK_MONOTONIC) + t;
+
+        while (now_usec(CLOCK_MONOTONIC) < until)
+                ASSERT_OK(sd_event_run(event, 20 * USEC_PER_MSEC));
+}
+
+/* One lane, a call of two commands (0.7 s each, each within the 1 s
+ * deadline) running: the calls queued behind it are answered timeout at
+ * their deadline, queued, never run (a plain one and one naming the busy
+ * worker's proof state), while the running one goes on on the same worker
+ * and finishes; nothing is killed or counted. */
+static void test_queued_job_times_out(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        Call first = { .code = "def first := 1" };
+        Call slow = { .code = "-- @double sleep 0.7\ndef a := 1", .code2 = "-- @double sleep 0.7\ndef b := 1" };
+        Call queued = { .code = "def q := 1" }, state = { .code = "def s := 1" };
+        LhProject *p;
+        LhFacts f;
+        usec_t t0;
+
+        config.project_max_workers = 1;
+        config.request_timeout_millis = 1000;
+        config.mailbox_capacity = 4;
+        setup(&r, &p);
+        ASSERT_OK(submit(p, &first));
+        wait_done(&first);
+        ASSERT_TRUE(first.ok);
+
+        t0 = now_usec(CLOCK_MONOTONIC);
+        ASSERT_OK(submit(p, &slow));
+        ASSERT_OK(submit(p, &queued));
+        state.want_generation = first.facts.worker_generation;
+        ASSERT_OK(submit(p, &state));
+        wait_done(&queued);
+        wait_done(&state);
+        ASSERT_EQ(slow.n_done, 0u); /* still running */
+        ASSERT_TRUE(queued.done_at - t0 >= USEC_PER_SEC);
+        ASSERT_TRUE(state.done_at - t0 < 1300 * USEC_PER_MSEC); /* at the deadline, not after slow */
+        ASSERT_FALSE(queued.ok);
+        ASSERT_STREQ(queued.code_err, "timeout");
+        ASSERT_TRUE(queued.retryable);
+        ASSERT_TRUE(queued.retry_after_ms >= 100);
+        ASSERT_TRUE(json_object_get_boolean(json_object_object_get(queued.details, "queued")));
+        ASSERT_TRUE(details_u64(&queued, "queue_wait_ms") >= 1000);
+        ASSERT_EQ(details_u64(&queued, "ahead"), 1u);
+        ASSERT_TRUE(queued.facts.queue_wait_millis >= 1000);
+        ASSERT_FALSE(queued.facts.worker_restarted);
+        ASSERT_STREQ(state.code_err, "timeout");
+        ASSERT_EQ(details_u64(&state, "ahead"), 2u);
+        ASSERT_EQ(details_u64(&state, "worker_generation"), first.facts.worker_generation);
+
+        wait_done(&slow);
+        ASSERT_TRUE(slow.ok);
+        ASSERT_TRUE(slow.sent2);
+        ASSERT_EQ(slow.facts.worker_generation, first.facts.worker_generation);
+        ASSERT_FALSE(slow.facts.worker_restarted);
+        project_get_facts(p, &f);
+        ASSERT_EQ(f.restarts_total, 0u);
+        json_object_put(queued.details);
+        json_object_put(state.details);
+        config.mailbox_capacity = 2;
+        config.request_timeout_millis = 10000;
+        config.project_max_workers = 4;
+}
+
+/* A queued call cancelled before its deadline gets cancelled, once: the
+ * deadline passes with no second answer. */
+static void test_cancelled_job_not_timed_out(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        Call slow = { .code = "-- @double sleep 0.7\ndef a := 1", .code2 = "-- @double sleep 0.7\ndef b := 1" };
+        Call queued = { .code = "def q := 1" };
+        LhProject *p;
+
+        config.project_max_workers = 1;
+        config.request_timeout_millis = 1000;
+        setup(&r, &p);
+        ASSERT_OK(submit(p, &slow));
+        ASSERT_OK(submit(p, &queued));
+        run_for(300 * USEC_PER_MSEC);
+        ASSERT_EQ(queued.n_done, 0u);
+        job_cancel(queued.job);
+        ASSERT_EQ(queued.n_done, 1u);
+        ASSERT_STREQ(queued.code_err, "cancelled");
+        run_for(1000 * USEC_PER_MSEC); /* past its deadline */
+        ASSERT_EQ(queued.n_done, 1u);
+        ASSERT_STREQ(queued.code_err, "cancelled");
+        wait_done(&queued);
+        wait_done(&slow);
+        ASSERT_TRUE(slow.ok);
+        config.request_timeout_millis = 10000;
+        config.project_max_workers = 4;
+}
+
+/* worker.max_workers 1: a call of another project, on a lane waiting for
+ * the one worker slot (held by a busy worker, not evictable), never ran
+ * either: answered timeout at its deadline, not after the busy call. */
+static void test_slot_wait_times_out(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        _cleanup_(lh_error_done) LhError err = {};
+        char other_dir[] = "/tmp/lh-test-pool-other-XXXXXX";
+        Call slow = { .code = "-- @double sleep 0.7\ndef a := 1", .code2 = "-- @double sleep 0.7\ndef b := 1" };
+        Call waiting = { .code = "def w := 1" };
+        LhProject *p, *q;
+        json_object *v;
+        usec_t t0;
+
+        config.max_workers = 1;
+        config.request_timeout_millis = 1000;
+        test_make_project(other_dir);
+        setup(&r, &p);
+        ASSERT_OK(registry_resolve(r, other_dir, &q, &err));
+        t0 = now_usec(CLOCK_MONOTONIC);
+        ASSERT_OK(submit(p, &slow));
+        run_for(100 * USEC_PER_MSEC);
+        ASSERT_OK(submit(q, &waiting));
+        wait_done(&waiting);
+        ASSERT_EQ(slow.n_done, 0u);
+        ASSERT_TRUE(waiting.done_at - t0 < 1300 * USEC_PER_MSEC);
+        ASSERT_STREQ(waiting.code_err, "timeout");
+        ASSERT_TRUE(waiting.retryable);
+        ASSERT_TRUE(json_object_get_boolean(json_object_object_get(waiting.details, "queued")));
+        ASSERT_TRUE(json_object_object_get_ex(waiting.details, "waiting_for", &v));
+        ASSERT_TRUE(strstr(json_object_get_string(v), "worker slot"));
+        ASSERT_TRUE(details_u64(&waiting, "queue_wait_ms") >= 1000);
+        wait_done(&slow);
+        ASSERT_TRUE(slow.ok);
+        ASSERT_FALSE(slow.facts.worker_restarted);
+        json_object_put(waiting.details);
+        test_remove_tree(other_dir);
+        config.request_timeout_millis = 10000;
+        config.max_workers = 8;
+}
+
 int main(void) {
         if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
@@ -238,6 +399,9 @@ int main(void) {
         test_mailbox_grows_with_the_pool();
         test_no_head_of_line_blocking();
         test_gone_generation_fails_fast();
+        test_queued_job_times_out();
+        test_cancelled_job_not_timed_out();
+        test_slot_wait_times_out();
 
         test_remove_tree(project_dir);
         sd_event_unref(event);

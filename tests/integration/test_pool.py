@@ -356,3 +356,33 @@ def test_project_facts_of_a_pool_name_no_single_worker(start_daemon, lean_projec
     assert f["pool_workers"] == 2, f
     assert f["worker_generation"] == 0 and f["worker_pid"] is None and f["scope_unit"] is None, f
     assert f["import_profile"] is None, f
+
+
+def test_a_queued_call_is_answered_at_its_deadline(start_daemon, lean_project):
+    """project.request_timeout_millis covers the wait in the mailbox too: a
+    call still queued at its deadline is answered timeout (queued, never
+    ran, nothing killed); a call that starts late still gets the whole
+    deadline for its own run."""
+    daemon = start_daemon(env=pool_env(1, LEAN_HOST_MCP_REQUEST_TIMEOUT_MILLIS=2500))
+    with daemon.client() as c:
+        c.initialize()
+        first = runtime_facts(c.call_tool("lean_run", lean_run_args(lean_project, "def a := 1"), timeout=LONG))
+        t0 = time.monotonic()
+        ids = [c.call_tool_async("lean_run", lean_run_args(lean_project, f"-- @double sleep 1.5\ndef b{i} := {i}"))
+               for i in range(2)]
+        late = c.call_tool_async("lean_run", lean_run_args(lean_project, "def c := 3"))
+        r = c.wait_response(late, timeout=LONG)["result"]
+        took = time.monotonic() - t0
+        e = error_of(r)
+        assert e and e["code"] == "timeout" and e["retryable"] is True, tool_body(r)
+        assert e["queued"] is True and e["queue_wait_ms"] >= 2500 and e["ahead"] >= 1, e
+        assert e["retry_after_ms"] > 0, e
+        assert 2.5 <= took < 3.0, took  # at its deadline, not once the two ahead finished
+        done = [c.wait_response(i, timeout=LONG)["result"] for i in ids]
+        # the second started ~1.5 s after it was queued and ran 1.5 s: its own deadline, not killed
+        assert time.monotonic() - t0 >= 3.0
+        for d in done:
+            assert not d.get("isError"), tool_body(d)
+            assert runtime_facts(d)["worker_generation"] == first["worker_generation"], runtime_facts(d)
+        f = status(c, lean_project)
+    assert f["restarts_total"] == 0 and f["worker_generation"] == first["worker_generation"], f
