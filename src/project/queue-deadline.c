@@ -9,6 +9,21 @@
  * permit or a machine-wide worker slot, or for the lane's worker to warm up
  * or go down) has not run either: the same deadline holds.
  *
+ * What bounds the other waits of a job that was admitted (not this timer):
+ *  - the worker's start: the scope placement gives up after 15 s
+ *    (worker/scope.c SCOPE_JOB_TIMEOUT_USEC, the job gets worker_failed);
+ *    the worker is ready at its exec (worker.c on_exec_status), so nothing
+ *    waits on the REPL before the first command;
+ *  - the import header: it is the job's first command, under the lane's
+ *    request timer (actor.c on_request_timeout, phase IMPORTING);
+ *  - a worker going down (import-switch tier): SIGTERM, SIGKILL after 3 s
+ *    (worker.c WORKER_STOP_KILL_USEC), then on_dead kicks;
+ *  - a retry (a read-only call whose worker died): the lane's slot was
+ *    released in on_dead, so the job waits for a worker slot again with
+ *    `admitted` still set. NOT bounded by this deadline: only by the slot
+ *    holders' own timers (each command's request timer, idle eviction), so
+ *    it can exceed request_timeout_millis when all slots are busy. Open.
+ *
  * One timer per project, at the earliest of the queue head's deadline and
  * the lanes' unadmitted jobs' (at most project.max_workers of them): jobs
  * are appended in order of acceptance, so the head is always the oldest; a

@@ -21,6 +21,9 @@ static unsigned done_seq;
 typedef struct Call {
         const char *code;
         const char *code2; /* a second command after the first reply */
+        const char *retry_code; /* the command of a retry (a read-only call) */
+        JobFlags flags;
+        unsigned n_start;
         bool sent2;
         uint64_t want_generation;
         LhJob *job;
@@ -37,7 +40,7 @@ typedef struct Call {
 static int call_start(LhJob *job, void *userdata, int base_env, json_object **ret) {
         Call *c = userdata;
 
-        *ret = test_job_command(job, c->code);
+        *ret = test_job_command(job, c->n_start++ > 0 && c->retry_code ? c->retry_code : c->code);
         return 0;
 }
 
@@ -80,7 +83,7 @@ static int submit(LhProject *p, Call *c) {
         LhJob *j;
         int r;
 
-        ASSERT_OK(job_new(&j, NULL, 0, &call_ops, c));
+        ASSERT_OK(job_new(&j, NULL, c->flags, &call_ops, c));
         if (c->want_generation > 0)
                 job_set_want_generation(j, c->want_generation);
         r = project_submit(p, j, &err);
@@ -378,6 +381,44 @@ static void test_slot_wait_times_out(void) {
         config.max_workers = 8;
 }
 
+/* A read-only call whose worker died waits for a worker slot again, already
+ * admitted: not under the queue deadline, bounded by the slot holder's own
+ * request timer (queue-deadline.c's top comment). */
+static void test_retry_slot_wait_bounded_by_holder(void) {
+        _cleanup_(registry_freep) LhRegistry *r = NULL;
+        _cleanup_(lh_error_done) LhError err = {};
+        char other_dir[] = "/tmp/lh-test-pool-other-XXXXXX";
+        Call crash = { .code = "-- @double sleep 0.4\n-- @double exit 1", .retry_code = "def r := 1",
+                       .flags = JOB_READ_ONLY };
+        Call holder = { .code = "-- @double sleep 5\ndef h := 1" };
+        LhProject *p, *q;
+        usec_t t0;
+
+        config.max_workers = 1;
+        config.request_timeout_millis = 1000;
+        test_make_project(other_dir);
+        setup(&r, &p);
+        ASSERT_OK(registry_resolve(r, other_dir, &q, &err));
+        t0 = now_usec(CLOCK_MONOTONIC);
+        ASSERT_OK(submit(p, &crash));
+        run_for(100 * USEC_PER_MSEC);
+        ASSERT_OK(submit(q, &holder));
+        wait_done(&holder);
+        wait_done(&crash);
+        /* the holder took the slot the crash gave back and ran its command
+         * to its own request timer; only then did the retry run */
+        ASSERT_STREQ(holder.code_err, "timeout");
+        ASSERT_TRUE(crash.ok);
+        ASSERT_EQ(crash.n_start, 2u);
+        ASSERT_TRUE(crash.facts.worker_restarted);
+        ASSERT_TRUE(holder.seq < crash.seq);
+        ASSERT_TRUE(crash.done_at - t0 >= 1300 * USEC_PER_MSEC);
+        json_object_put(holder.details);
+        test_remove_tree(other_dir);
+        config.request_timeout_millis = 10000;
+        config.max_workers = 8;
+}
+
 int main(void) {
         if (test_config_double(&config) != 0)
                 return EXIT_TEST_SKIP;
@@ -402,6 +443,7 @@ int main(void) {
         test_queued_job_times_out();
         test_cancelled_job_not_timed_out();
         test_slot_wait_times_out();
+        test_retry_slot_wait_bounded_by_holder();
 
         test_remove_tree(project_dir);
         sd_event_unref(event);
