@@ -11,7 +11,8 @@
  *
  * What bounds the other waits of a job that was admitted (not this timer):
  *  - the worker's start: the scope placement gives up after 15 s
- *    (worker/scope.c SCOPE_JOB_TIMEOUT_USEC, the job gets worker_failed);
+ *    (worker/scope.c SCOPE_JOB_TIMEOUT_USEC; worker.c on_placed then kills
+ *    the worker under enforcement "scope", or runs it as a plain child);
  *    the worker is ready at its exec (worker.c on_exec_status), so nothing
  *    waits on the REPL before the first command;
  *  - the import header: it is the job's first command, under the lane's
