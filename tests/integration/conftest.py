@@ -401,15 +401,18 @@ def client(daemon):
         yield c
 
 
-@pytest.fixture
-def lean_project(tmp_path):
+def make_project(root):
     """A Lake project root the registry accepts (the double never reads it)."""
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "lakefile.lean").write_text('import Lake\nopen Lake DSL\n\npackage proj\n')
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "lakefile.lean").write_text("import Lake\nopen Lake DSL\n\npackage proj\n")
     (root / "lean-toolchain").write_text("leanprover/lean4:v4.33.0-rc2\n")
     (root / "Proj.lean").write_text("def hello := 1\n")
     return root
+
+
+@pytest.fixture
+def lean_project(tmp_path):
+    return make_project(tmp_path / "proj")
 
 
 # ---------------------------------------------------------------- user manager

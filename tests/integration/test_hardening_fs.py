@@ -20,18 +20,10 @@ import time
 
 import pytest
 
-from conftest import double_command, error_of, lean_run_args, tool_body
+from conftest import double_command, error_of, lean_run_args, make_project, tool_body
 
 NOBODY = 65534
 ANSWER_WITHIN = 1.0  # seconds, what the issue asks for
-
-
-def make_project(root):
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "lakefile.lean").write_text("import Lake\nopen Lake DSL\n\npackage proj\n")
-    (root / "lean-toolchain").write_text("leanprover/lean4:v4.33.0-rc2\n")
-    (root / "Proj.lean").write_text("def hello := 1\n")
-    return root
 
 
 def fifo(path):

@@ -14,17 +14,9 @@ import time
 
 import pytest
 
-from conftest import error_of, tool_body
+from conftest import error_of, make_project, tool_body
 
 NOBODY = 65534
-
-
-def make_project(root):
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "lakefile.lean").write_text("import Lake\nopen Lake DSL\n\npackage proj\n")
-    (root / "lean-toolchain").write_text("leanprover/lean4:v4.33.0-rc2\n")
-    (root / "Proj.lean").write_text("def hello := 1\n")
-    return root
 
 
 def status(c, path):
